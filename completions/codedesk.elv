@@ -1,0 +1,264 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[codedesk] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'codedesk'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'codedesk'= {
+            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand enroll-device 'Add a device to a user, creating the user on first enrolment'
+            cand issue-codes 'Issue a new set of backup codes (by SMS, or by the helpdesk after an identity check)'
+            cand verify 'Check one code, read from standard input or a hidden prompt; an accepted code is spent'
+            cand revoke 'Invalidate a user''s codes, one set of them, or remove a device'
+            cand unlock 'Clear a user''s lockout'
+            cand list 'List users, or one user in detail (never a code)'
+            cand audit 'Show the audit trail, or check that it has not been altered'
+            cand demo 'Run the whole story against a throwaway store'
+            cand config 'Show the effective configuration and where each value came from'
+            cand calibrate 'Suggest Argon2id parameters for this machine'
+            cand generate-artifacts 'Regenerate completions and man pages (for maintainers)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'codedesk;enroll-device'= {
+            cand --kind 'What the device is'
+            cand --phone 'Phone number (required for mobile and landline); spaces, dashes, dots, parentheses allowed'
+            cand --label 'A label for the device ("work phone")'
+            cand --batch 'Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none'
+            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand --sms 'The device can receive SMS (mobile phones only; the default for them)'
+            cand --no-sms 'The device cannot receive SMS'
+            cand --primary 'Make this the primary device (top of the list)'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;issue-codes'= {
+            cand --count 'Codes in the new set [default: codes.count, 10]'
+            cand --device 'Text the codes to this device (must be SMS-capable)'
+            cand --via 'Force a path: sms, or helpdesk (always gated by an identity check)'
+            cand --expires 'How long the set stays valid (90s, 15m, 1h, 7d) or never'
+            cand --uses 'How many times each code works [default: codes.uses, 1]'
+            cand --identity-verified 'Attest the identity check without a prompt: in-person, video-call or callback'
+            cand --ticket 'Ticket reference of the identity check'
+            cand --batch 'Issue for every user in a CSV file (header row with a user column; - for stdin)'
+            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand --preserve-existing 'Keep the user''s earlier codes valid (otherwise a new set invalidates them)'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;verify'= {
+            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;revoke'= {
+            cand --device 'Remove this device instead (the next one becomes primary)'
+            cand --batch 'Invalidate only this set of codes'
+            cand --reason 'Why, for the audit trail'
+            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;unlock'= {
+            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;list'= {
+            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;audit'= {
+            cand --user 'Only this user''s events'
+            cand --since 'Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)'
+            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand verify 'Recompute the hash chain; exit 8 naming the first altered or missing event'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'codedesk;audit;verify'= {
+            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;audit;help'= {
+            cand verify 'Recompute the hash chain; exit 8 naming the first altered or missing event'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'codedesk;audit;help;verify'= {
+        }
+        &'codedesk;audit;help;help'= {
+        }
+        &'codedesk;demo'= {
+            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;config'= {
+            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;calibrate'= {
+            cand --target 'Time one hash should take'
+            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;generate-artifacts'= {
+            cand --out 'Folder to write completions/ and man/ into'
+            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;help'= {
+            cand enroll-device 'Add a device to a user, creating the user on first enrolment'
+            cand issue-codes 'Issue a new set of backup codes (by SMS, or by the helpdesk after an identity check)'
+            cand verify 'Check one code, read from standard input or a hidden prompt; an accepted code is spent'
+            cand revoke 'Invalidate a user''s codes, one set of them, or remove a device'
+            cand unlock 'Clear a user''s lockout'
+            cand list 'List users, or one user in detail (never a code)'
+            cand audit 'Show the audit trail, or check that it has not been altered'
+            cand demo 'Run the whole story against a throwaway store'
+            cand config 'Show the effective configuration and where each value came from'
+            cand calibrate 'Suggest Argon2id parameters for this machine'
+            cand generate-artifacts 'Regenerate completions and man pages (for maintainers)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'codedesk;help;enroll-device'= {
+        }
+        &'codedesk;help;issue-codes'= {
+        }
+        &'codedesk;help;verify'= {
+        }
+        &'codedesk;help;revoke'= {
+        }
+        &'codedesk;help;unlock'= {
+        }
+        &'codedesk;help;list'= {
+        }
+        &'codedesk;help;audit'= {
+            cand verify 'Recompute the hash chain; exit 8 naming the first altered or missing event'
+        }
+        &'codedesk;help;audit;verify'= {
+        }
+        &'codedesk;help;demo'= {
+        }
+        &'codedesk;help;config'= {
+        }
+        &'codedesk;help;calibrate'= {
+        }
+        &'codedesk;help;generate-artifacts'= {
+        }
+        &'codedesk;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

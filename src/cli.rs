@@ -1,0 +1,231 @@
+//! The command line, as clap derive types. Doc comments are the help text,
+//! the man pages and the completions; nothing below this layer sees clap.
+
+use crate::model::{DeviceKind, IdentityMethod, Via};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Helpdesk tool for two-factor backup codes: enrol devices, issue codes by
+/// SMS or (after an identity check) by the helpdesk, verify, revoke, list.
+#[derive(Debug, Parser)]
+#[command(
+    name = "codedesk",
+    version,
+    propagate_version = true,
+    after_help = "Exit status: 0 ok, 1 code rejected, 2 usage, 3 identity check refused, \
+4 no such user/device/set, 5 locked out, 6 delivery failed, 7 store problem, 8 audit trail altered."
+)]
+pub struct Cli {
+    /// The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]
+    #[arg(long, global = true, env = "CODEDESK_DB", value_name = "PATH", hide_env_values = true)]
+    pub db: Option<PathBuf>,
+
+    /// The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]
+    #[arg(long, global = true, env = "CODEDESK_CONFIG", value_name = "PATH", hide_env_values = true)]
+    pub config: Option<PathBuf>,
+
+    /// Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]
+    #[arg(long, global = true, env = "CODEDESK_OPERATOR", value_name = "NAME", hide_env_values = true)]
+    pub operator: Option<String>,
+
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Print only what a script needs (ids, codes, JSON)
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How results are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned tables for a person at a terminal
+    Table,
+    /// JSON (JSON Lines for streams)
+    Json,
+    /// Comma-separated values with a header row
+    Csv,
+    /// Plain text; for helpdesk codes, a printable card
+    Text,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add a device to a user, creating the user on first enrolment
+    EnrollDevice(EnrollArgs),
+    /// Issue a new set of backup codes (by SMS, or by the helpdesk after an identity check)
+    IssueCodes(IssueArgs),
+    /// Check one code, read from standard input or a hidden prompt; an accepted code is spent
+    Verify(VerifyArgs),
+    /// Invalidate a user's codes, one set of them, or remove a device
+    Revoke(RevokeArgs),
+    /// Clear a user's lockout
+    Unlock(UserArg),
+    /// List users, or one user in detail (never a code)
+    List(ListArgs),
+    /// Show the audit trail, or check that it has not been altered
+    Audit(AuditArgs),
+    /// Run the whole story against a throwaway store
+    Demo,
+    /// Show the effective configuration and where each value came from
+    Config,
+    /// Suggest Argon2id parameters for this machine
+    Calibrate(CalibrateArgs),
+    /// Regenerate completions and man pages (for maintainers)
+    #[command(hide = true)]
+    GenerateArtifacts(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserArg {
+    /// The user (1-64 of a-z 0-9 . _ - @; upper case is folded)
+    pub user: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EnrollArgs {
+    /// The user (1-64 of a-z 0-9 . _ - @; upper case is folded)
+    #[arg(required_unless_present = "batch")]
+    pub user: Option<String>,
+    /// What the device is
+    #[arg(long, value_enum, required_unless_present = "batch")]
+    pub kind: Option<DeviceKind>,
+    /// Phone number (required for mobile and landline); spaces, dashes, dots, parentheses allowed
+    #[arg(long, value_name = "NUMBER")]
+    pub phone: Option<String>,
+    /// The device can receive SMS (mobile phones only; the default for them)
+    #[arg(long, conflicts_with = "no_sms")]
+    pub sms: bool,
+    /// The device cannot receive SMS
+    #[arg(long)]
+    pub no_sms: bool,
+    /// A label for the device ("work phone")
+    #[arg(long, value_name = "TEXT")]
+    pub label: Option<String>,
+    /// Make this the primary device (top of the list)
+    #[arg(long)]
+    pub primary: bool,
+    /// Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["user", "kind", "phone", "sms", "no_sms", "label", "primary"])]
+    pub batch: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// The user (omit with --batch)
+    #[arg(required_unless_present = "batch")]
+    pub user: Option<String>,
+    /// Codes in the new set [default: codes.count, 10]
+    #[arg(long, value_name = "N")]
+    pub count: Option<u32>,
+    /// Text the codes to this device (must be SMS-capable)
+    #[arg(long, value_name = "ID")]
+    pub device: Option<i64>,
+    /// Force a path: sms, or helpdesk (always gated by an identity check)
+    #[arg(long, value_enum)]
+    pub via: Option<Via>,
+    /// How long the set stays valid (90s, 15m, 1h, 7d) or never
+    #[arg(long, value_name = "DURATION")]
+    pub expires: Option<String>,
+    /// How many times each code works [default: codes.uses, 1]
+    #[arg(long, value_name = "N")]
+    pub uses: Option<u32>,
+    /// Keep the user's earlier codes valid (otherwise a new set invalidates them)
+    #[arg(long)]
+    pub preserve_existing: bool,
+    /// Attest the identity check without a prompt: in-person, video-call or callback
+    #[arg(long, value_enum, value_name = "METHOD", requires = "ticket")]
+    pub identity_verified: Option<IdentityMethod>,
+    /// Ticket reference of the identity check
+    #[arg(long, value_name = "REF", requires = "identity_verified")]
+    pub ticket: Option<String>,
+    /// Issue for every user in a CSV file (header row with a user column; - for stdin)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["user", "device"])]
+    pub batch: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The user [default: $PAM_USER, as set by pam_exec]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The user
+    pub user: String,
+    /// Remove this device instead (the next one becomes primary)
+    #[arg(long, value_name = "ID", conflicts_with = "batch")]
+    pub device: Option<i64>,
+    /// Invalidate only this set of codes
+    #[arg(long, value_name = "ID")]
+    pub batch: Option<i64>,
+    /// Why, for the audit trail
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Show this user in detail
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub action: Option<AuditAction>,
+    /// Only this user's events
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Recompute the hash chain; exit 8 naming the first altered or missing event
+    Verify,
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Time one hash should take
+    #[arg(long, value_name = "DURATION", default_value = "50ms")]
+    pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Folder to write completions/ and man/ into
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_go_before_or_after_the_subcommand() {
+        let a = Cli::try_parse_from(["codedesk", "--db", "x.db", "list"]).unwrap();
+        let b = Cli::try_parse_from(["codedesk", "list", "--db", "x.db"]).unwrap();
+        assert_eq!(a.db, b.db);
+    }
+
+    #[test]
+    fn verify_takes_no_code_argument() {
+        assert!(Cli::try_parse_from(["codedesk", "verify", "alice", "7KQ2-M9XD"]).is_err());
+    }
+}

@@ -1,0 +1,531 @@
+//! `issue-codes`: a new set by the SMS path or the identity-gated helpdesk
+//! path. The steps are shared with `--batch` (see `batch.rs`):
+//! [`plan`] decides path and limits, [`prepare`] generates and hashes (the
+//! slow, parallel part, touching no store), [`commit`] stores, delivers and
+//! activates.
+
+use super::user_arg;
+use crate::Ctx;
+use crate::cli::{Format, IssueArgs};
+use crate::codes::{self, Code, CodeHash, CodeSpec};
+use crate::config::{MAX_CODES, SmsDelivery, parse_expiry};
+use crate::delivery;
+use crate::exit::{Status, fail};
+use crate::model::{Device, IdentityMethod, Username, Via, parse_ticket};
+use crate::output;
+use crate::prompt::{self, Answers};
+use crate::rules::{self, PathChoice};
+use crate::store::{NewCheck, NewSet, Store, UserRow};
+use anyhow::Result;
+use serde::Serialize;
+use std::io::Write;
+use std::time::Duration;
+
+/// What the operator asked for, before looking at the user.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub count: Option<u32>,
+    pub device: Option<i64>,
+    pub via: Option<Via>,
+    /// `Some(None)` is an explicit `never`.
+    pub expires: Option<Option<Duration>>,
+    pub uses: Option<u32>,
+    pub preserve_existing: bool,
+    pub attestation: Option<(IdentityMethod, String)>,
+}
+
+impl Request {
+    pub fn from_args(a: &IssueArgs) -> Result<Request> {
+        let expires = a
+            .expires
+            .as_deref()
+            .map(|e| parse_expiry(e).map_err(|m| fail(Status::Usage, format!("--expires: {m}"))))
+            .transpose()?;
+        let attestation = match (&a.identity_verified, &a.ticket) {
+            (Some(m), Some(t)) => Some((*m, parse_ticket(t)?)),
+            _ => None,
+        };
+        if let Some(c) = a.count
+            && !(1..=MAX_CODES).contains(&c)
+        {
+            return Err(fail(
+                Status::Usage,
+                format!("--count {c} is out of range: 1 to {MAX_CODES} codes"),
+            ));
+        }
+        if let Some(u) = a.uses
+            && !(1..=100).contains(&u)
+        {
+            return Err(fail(
+                Status::Usage,
+                format!("--uses {u} is out of range: 1 to 100"),
+            ));
+        }
+        Ok(Request {
+            count: a.count,
+            device: a.device,
+            via: a.via,
+            expires,
+            uses: a.uses,
+            preserve_existing: a.preserve_existing,
+            attestation,
+        })
+    }
+}
+
+/// A decided issuance for one user: everything but the codes.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub user: UserRow,
+    pub via: Via,
+    pub device: Option<Device>,
+    pub hint: Option<String>,
+    pub count: u32,
+    pub uses: u32,
+    pub expires_at: Option<i64>,
+    pub preserve_existing: bool,
+    pub spec: CodeSpec,
+    pub check: Option<NewCheck>,
+}
+
+/// Generated codes and their hashes for a plan.
+pub struct Prepared {
+    pub codes: Vec<Code>,
+    pub salt: [u8; codes::SALT_LEN],
+    pub hashes: Vec<CodeHash>,
+}
+
+/// What was issued.
+pub struct Outcome {
+    pub plan: Plan,
+    pub set_id: i64,
+    pub check_id: Option<i64>,
+    pub ended: Vec<i64>,
+    /// Only for the helpdesk path (rule 4); SMS codes are never shown (rule 3).
+    pub codes: Option<Vec<Code>>,
+    pub notify_error: Option<String>,
+}
+
+/// How the identity gate may be passed for this run.
+pub enum Gate<'a> {
+    /// Attested by flags (or refused for want of them when `None`).
+    Flags(Option<&'a (IdentityMethod, String)>),
+    /// Ask the operator at the terminal.
+    Prompt,
+}
+
+/// Decides the path and limits for one user, and passes (or records the
+/// failure of) the identity gate for the helpdesk path.
+pub fn plan(ctx: &Ctx, store: &mut Store, name: &Username, req: &Request, gate: Gate) -> Result<Plan> {
+    let s = &ctx.settings;
+    let user = store.require_user(name)?;
+    let devices = store.devices(user.id)?;
+    let (via, device, hint) = match rules::choose_path(&devices, req.device, req.via)? {
+        PathChoice::Sms(d) => (Via::Sms, Some(d), None),
+        PathChoice::Helpdesk { hint } => (Via::Helpdesk, None, hint),
+    };
+    let count = req.count.unwrap_or(s.count);
+    let uses = req.uses.unwrap_or(s.uses);
+    let mut expires = match (req.expires, via) {
+        (Some(e), _) => e,
+        (None, Via::Helpdesk) => s.helpdesk_default_expires.or(s.expires),
+        (None, Via::Sms) => s.expires,
+    };
+    if via == Via::Helpdesk {
+        if let Some(max) = s.helpdesk_max_expires {
+            match expires {
+                Some(e) if e <= max => {}
+                _ if req.expires.is_none() => expires = Some(max),
+                _ => {
+                    return Err(fail(
+                        Status::Usage,
+                        format!(
+                            "helpdesk codes may last at most {} (helpdesk.max_expires)",
+                            humantime::format_duration(max)
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(max) = s.helpdesk_max_uses
+            && uses > max
+        {
+            return Err(fail(
+                Status::Usage,
+                format!("helpdesk codes may be used at most {max} times each (helpdesk.max_uses)"),
+            ));
+        }
+    }
+    let now = ctx.now();
+    let expires_at = expires.map(|d| now + d.as_secs() as i64);
+    let mut plan = Plan {
+        user,
+        via,
+        device,
+        hint,
+        count,
+        uses,
+        expires_at,
+        preserve_existing: req.preserve_existing,
+        spec: s.spec,
+        check: None,
+    };
+    if via == Via::Helpdesk {
+        plan.check = Some(identity_gate(ctx, store, &plan, &devices, gate)?);
+    } else if s.sms.is_none() {
+        let why = "no SMS delivery is configured (set sms.command or sms.outbox)";
+        store.record_event(
+            &ctx.operator,
+            "delivery-failed",
+            Some(&plan.user.name),
+            serde_json::json!({"reason": why}),
+            now,
+        )?;
+        return Err(fail(Status::Delivery, format!("{}: {why}; nothing changed", plan.user.name)));
+    }
+    Ok(plan)
+}
+
+/// Rule 4's gate: no helpdesk codes until an identity check has passed.
+/// Every outcome that is not a pass is recorded and ends in exit 3.
+fn identity_gate(
+    ctx: &Ctx,
+    store: &mut Store,
+    plan: &Plan,
+    devices: &[Device],
+    gate: Gate,
+) -> Result<NewCheck> {
+    let now = ctx.now();
+    let answers = match gate {
+        Gate::Flags(Some((method, ticket))) => Answers::Passed {
+            method: *method,
+            ticket: ticket.clone(),
+        },
+        Gate::Flags(None) => {
+            store.record_identity_failure(&plan.user, "not-attested", None, None, &ctx.operator, now)?;
+            return Err(fail(
+                Status::Identity,
+                format!(
+                    "{} needs helpdesk bypass codes, which require an identity check: give --identity-verified METHOD --ticket REF (or run at a terminal); nothing issued",
+                    plan.user.name
+                ),
+            ));
+        }
+        Gate::Prompt => {
+            arm_interrupt(ctx, &plan.user);
+            prompt::identity_questions(&gate_intro(plan, devices))
+        }
+    };
+    match answers {
+        Answers::Passed { method, ticket } => Ok(NewCheck { method, ticket }),
+        Answers::Refused { method, why } => {
+            store.record_identity_failure(&plan.user, "refused", method, None, &ctx.operator, now)?;
+            Err(fail(
+                Status::Identity,
+                format!("identity check refused ({why}); nothing issued"),
+            ))
+        }
+        Answers::Aborted { method, why } => {
+            store.record_identity_failure(&plan.user, "aborted", method, None, &ctx.operator, now)?;
+            Err(fail(
+                Status::Identity,
+                format!("identity check aborted ({why}); nothing issued"),
+            ))
+        }
+    }
+}
+
+fn gate_intro(plan: &Plan, devices: &[Device]) -> String {
+    let primary = rules::primary_device(devices)
+        .map(output::device_line)
+        .unwrap_or_else(|| "none (no device enrolled)".into());
+    let mut s = format!(
+        "Identity check for {}: helpdesk bypass codes (you will see them once).\n  primary device: {primary}\n",
+        plan.user.name
+    );
+    if let Some(h) = &plan.hint {
+        s.push_str(&format!("  note: {h}\n"));
+    }
+    s.push_str(
+        "  Verify the person in person or on a video call with photo ID, or call back the number\n  in the directory. Never use a number, photo or ticket that the caller supplies.",
+    );
+    s
+}
+
+/// Ctrl-C at a line prompt raises SIGINT: record the aborted check, restore
+/// the terminal and exit 3. Nothing has been written for this issuance yet.
+fn arm_interrupt(ctx: &Ctx, user: &UserRow) {
+    let db = ctx.db.clone();
+    let op = ctx.operator.clone();
+    let user = user.clone();
+    let _ = ctrlc::set_handler(move || {
+        prompt::restore_terminal();
+        if let Ok(mut s) = Store::open(&db) {
+            let _ = s.record_identity_failure(&user, "aborted", None, None, &op, crate::now());
+        }
+        eprintln!("\ncodedesk: identity check aborted (Ctrl-C); nothing issued");
+        std::process::exit(i32::from(Status::Identity.code()));
+    });
+}
+
+/// Generates and hashes a plan's codes on every core. Touches no store.
+pub fn prepare(ctx: &Ctx, plan: &Plan) -> Result<Prepared> {
+    let codes = codes::generate(plan.spec, plan.count as usize)?;
+    let salt = codes::new_salt()?;
+    let hashes = codes::hash_codes(&ctx.settings.hash, &salt, &codes)?;
+    Ok(Prepared {
+        codes,
+        salt,
+        hashes,
+    })
+}
+
+/// Stores the set; for SMS, delivers it and only then activates it.
+pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Result<Outcome> {
+    let s = &ctx.settings;
+    let now = ctx.now();
+    let new = NewSet {
+        via: plan.via,
+        device_id: plan.device.as_ref().map(|d| d.id),
+        expires_at: plan.expires_at,
+        uses: plan.uses,
+        spec: plan.spec,
+        salt: prep.salt.to_vec(),
+        params: s.hash,
+        hashes: prep.hashes,
+        preserve_existing: plan.preserve_existing,
+        cap: MAX_CODES,
+    };
+    let (issued, codes) = match plan.via {
+        Via::Helpdesk => {
+            let issued = store.insert_set(&plan.user, &new, plan.check.as_ref(), true, &ctx.operator, now)?;
+            (issued, Some(prep.codes))
+        }
+        Via::Sms => {
+            let (Some(how), Some(device)) = (&s.sms, &plan.device) else {
+                return Err(fail(Status::Delivery, "no SMS delivery is configured"));
+            };
+            let phone = device
+                .phone
+                .as_ref()
+                .ok_or_else(|| fail(Status::Delivery, format!("device {} has no phone number", device.id)))?;
+            let mut issued = store.insert_set(&plan.user, &new, None, false, &ctx.operator, now)?;
+            let message = delivery::sms_message(&plan.user.name, plan.spec, &prep.codes);
+            drop(prep.codes);
+            if let Err(why) = delivery::deliver(how, phone, &message, s.sms_timeout) {
+                store.fail_set(&plan.user, issued.set_id, &why, &ctx.operator, ctx.now())?;
+                return Err(fail(
+                    Status::Delivery,
+                    format!(
+                        "{}: delivery failed: {why}; the new set was not activated and the old codes still work",
+                        plan.user.name
+                    ),
+                ));
+            }
+            issued.ended = store.activate_set(
+                &plan.user,
+                issued.set_id,
+                plan.preserve_existing,
+                MAX_CODES,
+                &ctx.operator,
+                ctx.now(),
+            )?;
+            (issued, None)
+        }
+    };
+    let notify_error = notify(ctx, store, "codes-issued", &plan.user.name);
+    Ok(Outcome {
+        plan,
+        set_id: issued.set_id,
+        check_id: issued.check_id,
+        ended: issued.ended,
+        codes,
+        notify_error,
+    })
+}
+
+/// Runs `notify.command EVENT USER`; a failure is audited and returned for
+/// the operator but undoes nothing.
+pub fn notify(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<String> {
+    let cmd = ctx.settings.notify.as_ref()?;
+    let err = delivery::notify(cmd, event, user, ctx.settings.sms_timeout).err()?;
+    let _ = store.record_event(
+        &ctx.operator,
+        "notify-failed",
+        Some(user),
+        serde_json::json!({"event": event, "reason": err}),
+        ctx.now(),
+    );
+    Some(err)
+}
+
+/// `issue-codes` as SPEC.md's JSON object.
+#[derive(Serialize)]
+pub struct IssuedJson {
+    pub user: String,
+    pub via: &'static str,
+    pub batch: i64,
+    pub count: u32,
+    pub expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codes: Option<Vec<String>>,
+    pub uses: u32,
+    pub device: Option<i64>,
+    pub identity_check: Option<i64>,
+    pub invalidated: Vec<i64>,
+}
+
+impl IssuedJson {
+    pub fn from(o: &Outcome) -> IssuedJson {
+        IssuedJson {
+            user: o.plan.user.name.clone(),
+            via: o.plan.via.as_str(),
+            batch: o.set_id,
+            count: o.plan.count,
+            expires_at: o.plan.expires_at.map(output::ts),
+            codes: o.codes.as_ref().map(|cs| {
+                cs.iter()
+                    .map(|c| codes::format(o.plan.spec.alphabet, c).to_string())
+                    .collect()
+            }),
+            uses: o.plan.uses,
+            device: o.plan.device.as_ref().map(|d| d.id),
+            identity_check: o.check_id,
+            invalidated: o.ended.clone(),
+        }
+    }
+}
+
+/// Writes one outcome in the chosen format (CSV rows without a header).
+pub fn render(ctx: &Ctx, o: &Outcome, out: &mut dyn Write, csv_width: usize) -> Result<()> {
+    let alphabet = o.plan.spec.alphabet;
+    match ctx.format {
+        Format::Json => {
+            let j = IssuedJson::from(o);
+            output::json_line(out, &j)?;
+        }
+        Format::Csv => {
+            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut *out);
+            let mut row = vec![
+                o.plan.user.name.clone(),
+                o.plan.via.as_str().to_string(),
+                o.set_id.to_string(),
+                o.plan.expires_at.map(output::ts).unwrap_or_default(),
+            ];
+            if let Some(cs) = &o.codes {
+                row.extend(cs.iter().map(|c| codes::format(alphabet, c).to_string()));
+            }
+            row.resize(4 + csv_width, String::new());
+            w.write_record(&row)?;
+            w.flush()?;
+        }
+        Format::Text if o.codes.is_some() => {
+            let cs = o.codes.as_deref().unwrap_or_default();
+            output::code_card(out, &o.plan.user.name, o.set_id, ctx.now(), o.plan.expires_at, o.plan.spec, cs)?;
+        }
+        _ if ctx.quiet => {
+            if let Some(cs) = &o.codes {
+                for c in cs {
+                    writeln!(out, "{}", codes::format(alphabet, c).as_str())?;
+                }
+            } else {
+                writeln!(out, "{}", o.set_id)?;
+            }
+        }
+        _ => match &o.codes {
+            Some(cs) => {
+                let check = o.plan.check.as_ref();
+                writeln!(
+                    out,
+                    "Identity check {} passed: {}, ticket {}, operator {}.",
+                    o.check_id.unwrap_or_default(),
+                    check.map(|c| c.method.as_str()).unwrap_or("?"),
+                    check.map(|c| c.ticket.as_str()).unwrap_or("?"),
+                    ctx.operator
+                )?;
+                writeln!(
+                    out,
+                    "Bypass codes for {} (set {}, {} codes, {}, expires {}). Shown once: hand them over now.",
+                    o.plan.user.name,
+                    o.set_id,
+                    cs.len(),
+                    if o.plan.uses == 1 { "each works once".to_string() } else { format!("each works {} times", o.plan.uses) },
+                    output::ts_opt(o.plan.expires_at)
+                )?;
+                for (i, c) in cs.iter().enumerate() {
+                    writeln!(out, "  {:>2}. {}", i + 1, codes::format(alphabet, c).as_str())?;
+                }
+                writeln!(out, "Tell the user: {}", rules::keep_codes_advice())?;
+                ended_line(o, out)?;
+            }
+            None => {
+                let d = o.plan.device.as_ref();
+                writeln!(
+                    out,
+                    "Texted {} new codes (set {}) to {}'s {}; you will not see them.",
+                    o.plan.count,
+                    o.set_id,
+                    o.plan.user.name,
+                    d.map(output::device_line).unwrap_or_default()
+                )?;
+                ended_line(o, out)?;
+            }
+        },
+    }
+    Ok(())
+}
+
+fn ended_line(o: &Outcome, out: &mut dyn Write) -> Result<()> {
+    if !o.ended.is_empty() {
+        let ids: Vec<String> = o.ended.iter().map(|i| i.to_string()).collect();
+        writeln!(out, "Earlier codes invalidated (set {}).", ids.join(", "))?;
+    } else if o.plan.preserve_existing {
+        writeln!(out, "Earlier codes kept (--preserve-existing).")?;
+    }
+    Ok(())
+}
+
+pub fn csv_header(width: usize) -> Vec<String> {
+    let mut h: Vec<String> = ["user", "via", "batch", "expires_at"].iter().map(|s| s.to_string()).collect();
+    h.extend((1..=width).map(|i| format!("code{i}")));
+    h
+}
+
+pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
+    let req = Request::from_args(&a)?;
+    if let Some(path) = &a.batch {
+        return super::batch::run(ctx, path, &req, out);
+    }
+    let name = user_arg(a.user.as_deref().unwrap_or_default())?;
+    let mut store = ctx.open_store()?;
+    let gate = match (&req.attestation, ctx.interactive) {
+        (Some(att), _) => Gate::Flags(Some(att)),
+        (None, true) => Gate::Prompt,
+        (None, false) => Gate::Flags(None),
+    };
+    let plan = plan(ctx, &mut store, &name, &req, gate)?;
+    if let Some(h) = &plan.hint
+        && !ctx.quiet
+    {
+        eprintln!("hint: {h}");
+    }
+    let prep = prepare(ctx, &plan)?;
+    let outcome = commit(ctx, &mut store, plan, prep)?;
+    if ctx.format == Format::Csv {
+        let mut w = csv::Writer::from_writer(&mut *out);
+        w.write_record(csv_header(outcome.plan.count as usize))?;
+        w.flush()?;
+    }
+    render(ctx, &outcome, out, outcome.plan.count as usize)?;
+    if let Some(e) = &outcome.notify_error {
+        eprintln!("codedesk: warning: {e} (the codes were issued)");
+    }
+    if let SmsDelivery::Outbox(p) = ctx.settings.sms.as_ref().unwrap_or(&SmsDelivery::Outbox(Default::default()))
+        && outcome.plan.via == Via::Sms
+        && !ctx.quiet
+        && ctx.format == Format::Table
+    {
+        eprintln!("(SMS outbox: {})", p.display());
+    }
+    Ok(Status::Ok)
+}

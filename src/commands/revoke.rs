@@ -1,0 +1,77 @@
+//! `revoke` (all of a user's codes, one set, or one device) and `unlock`.
+
+use super::user_arg;
+use crate::Ctx;
+use crate::cli::{Format, RevokeArgs, UserArg};
+use crate::exit::Status;
+use crate::model::parse_text;
+use crate::output::{self, json_line};
+use anyhow::Result;
+use std::io::Write;
+
+pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
+    let name = user_arg(&a.user)?;
+    let reason = a.reason.as_deref().map(|r| parse_text("reason", r)).transpose()?;
+    let reason = reason.as_deref();
+    let mut store = ctx.open_store()?;
+    let now = ctx.now();
+    let json = ctx.format == Format::Json;
+    if let Some(dev) = a.device {
+        let primary = store.remove_device(&name, dev, reason, &ctx.operator, now)?;
+        if json {
+            json_line(
+                out,
+                &serde_json::json!({"user": name.as_str(), "removed_device": dev,
+                    "primary": primary.as_ref().map(|d| d.id)}),
+            )?;
+        } else if !ctx.quiet {
+            writeln!(
+                out,
+                "removed device {dev} from {name}; primary is now {}",
+                primary
+                    .as_ref()
+                    .map(output::device_line)
+                    .unwrap_or_else(|| "none (the helpdesk path applies)".into())
+            )?;
+        }
+    } else if let Some(set) = a.batch {
+        store.revoke_set(&name, set, reason, &ctx.operator, now)?;
+        if json {
+            json_line(out, &serde_json::json!({"user": name.as_str(), "revoked": [set]}))?;
+        } else if !ctx.quiet {
+            writeln!(out, "revoked set {set} of {name}")?;
+        }
+    } else {
+        let sets = store.revoke_all(&name, reason, &ctx.operator, now)?;
+        if json {
+            json_line(out, &serde_json::json!({"user": name.as_str(), "revoked": sets}))?;
+        } else if !ctx.quiet {
+            if sets.is_empty() {
+                writeln!(out, "{name} had no outstanding codes")?;
+            } else {
+                let ids: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+                writeln!(out, "revoked all outstanding codes of {name} (set {})", ids.join(", "))?;
+            }
+        }
+    }
+    Ok(Status::Ok)
+}
+
+pub fn unlock(ctx: &Ctx, a: UserArg, out: &mut dyn Write) -> Result<Status> {
+    let name = user_arg(&a.user)?;
+    let mut store = ctx.open_store()?;
+    let was = store.unlock(&name, &ctx.operator, ctx.now(), false)?;
+    if let Some(e) = super::issue::notify(ctx, &mut store, "unlock", name.as_str()) {
+        eprintln!("codedesk: warning: {e}");
+    }
+    if ctx.format == Format::Json {
+        json_line(out, &serde_json::json!({"user": name.as_str(), "was_locked": was}))?;
+    } else if !ctx.quiet {
+        if was {
+            writeln!(out, "unlocked {name}")?;
+        } else {
+            writeln!(out, "{name} was not locked; failure count reset")?;
+        }
+    }
+    Ok(Status::Ok)
+}

@@ -1,0 +1,220 @@
+//! `verify`: check one code and spend it. The code comes from standard
+//! input (or a hidden prompt at a terminal), never from the command line.
+//! One Argon2id evaluation per live set, compared in constant time against
+//! every code of the set; the spend is re-checked under the write lock.
+//! Works as a pam_exec module: the user defaults to `$PAM_USER`, and the
+//! `expose_authtok` token (with or without a trailing newline or NUL) is
+//! read from standard input.
+
+use super::user_arg;
+use crate::Ctx;
+use crate::cli::{Format, VerifyArgs};
+use crate::codes::{self, CodeSpec, ParseError};
+use crate::exit::{Status, fail};
+use crate::prompt;
+use crate::rules;
+use crate::store::{Spend, Store, UserRow};
+use anyhow::Result;
+use serde::Serialize;
+use std::io::{Read, Write};
+use zeroize::Zeroizing;
+
+/// Longest input read as a code; anything longer is refused unread.
+const MAX_INPUT: usize = 1024;
+
+/// Where the typed code comes from.
+pub trait CodeSource {
+    fn read(&mut self, ctx: &Ctx, user: &str) -> Result<Zeroizing<String>>;
+}
+
+/// Standard input, or a hidden prompt when an operator is at a terminal.
+pub struct StdinSource;
+
+impl CodeSource for StdinSource {
+    fn read(&mut self, ctx: &Ctx, user: &str) -> Result<Zeroizing<String>> {
+        if ctx.interactive {
+            return prompt::hidden_code(user)
+                .ok_or_else(|| fail(Status::Usage, "no code was entered"));
+        }
+        let mut buf = Zeroizing::new(Vec::with_capacity(64));
+        std::io::stdin()
+            .take(MAX_INPUT as u64 + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| fail(Status::Usage, format!("cannot read the code from standard input: {e}")))?;
+        if buf.len() > MAX_INPUT {
+            return Err(fail(
+                Status::Usage,
+                format!("the input is longer than {MAX_INPUT} bytes: not a code"),
+            ));
+        }
+        // pam_exec's expose_authtok ends the token with a NUL; a shell, a newline.
+        while matches!(buf.last(), Some(b'\n' | b'\r' | 0)) {
+            buf.pop();
+        }
+        if buf.contains(&0) {
+            return Err(fail(Status::Usage, "the input contains a NUL byte: not a code"));
+        }
+        let text = std::str::from_utf8(&buf)
+            .map_err(|_| fail(Status::Usage, "the input is not UTF-8 text: not a code"))?;
+        Ok(Zeroizing::new(text.to_string()))
+    }
+}
+
+/// A code already in hand (the demo).
+pub struct GivenCode(pub Zeroizing<String>);
+
+impl CodeSource for GivenCode {
+    fn read(&mut self, _: &Ctx, _: &str) -> Result<Zeroizing<String>> {
+        Ok(self.0.clone())
+    }
+}
+
+#[derive(Serialize)]
+struct VerifyJson<'a> {
+    user: &'a str,
+    accepted: bool,
+    remaining: i64,
+}
+
+fn report(ctx: &Ctx, out: &mut dyn Write, user: &str, accepted: bool, remaining: i64) -> Result<()> {
+    match ctx.format {
+        Format::Json => crate::output::json_line(out, &VerifyJson { user, accepted, remaining })?,
+        Format::Csv => {
+            writeln!(out, "user,accepted,remaining")?;
+            writeln!(out, "{user},{accepted},{remaining}")?;
+        }
+        _ if ctx.quiet => {}
+        _ => writeln!(
+            out,
+            "{}: {user} has {remaining} backup code use(s) left",
+            if accepted { "accepted" } else { "rejected" }
+        )?,
+    }
+    Ok(())
+}
+
+fn locked_error(name: &str) -> anyhow::Error {
+    fail(
+        Status::Locked,
+        format!(
+            "{name} is locked out after too many rejected codes; verify the person, then `codedesk unlock {name}`"
+        ),
+    )
+}
+
+pub fn run(ctx: &Ctx, a: VerifyArgs, source: &mut dyn CodeSource, out: &mut dyn Write) -> Result<Status> {
+    let raw_user = match a.user.or_else(|| std::env::var("PAM_USER").ok()) {
+        Some(u) => u,
+        None => return Err(fail(Status::Usage, "give a USER (or run under pam_exec, which sets PAM_USER)")),
+    };
+    let name = user_arg(&raw_user)?;
+    let mut store = ctx.open_store()?;
+    let now = ctx.now();
+    let mut view = store.verify_view(&name, now)?;
+    if let (Some(at), Some(after)) = (view.user.locked_at, ctx.settings.auto_unlock)
+        && now >= at.saturating_add(after.as_secs() as i64)
+    {
+        store.unlock(&name, &ctx.operator, now, true)?;
+        view = store.verify_view(&name, now)?;
+    }
+    if view.user.locked_at.is_some() {
+        store.record_event(
+            &ctx.operator,
+            "verify-locked",
+            Some(name.as_str()),
+            serde_json::json!({}),
+            now,
+        )?;
+        return Err(locked_error(name.as_str()));
+    }
+    let typed = source.read(ctx, name.as_str())?;
+
+    // Read the input against each distinct code shape of the live sets.
+    let mut specs: Vec<CodeSpec> = view.sets.iter().map(|s| s.spec).collect();
+    specs.dedup();
+    if specs.is_empty() {
+        specs.push(ctx.settings.spec);
+    }
+    let mut parsed: Vec<(CodeSpec, codes::Code)> = Vec::new();
+    let mut errors: Vec<ParseError> = Vec::new();
+    for spec in &specs {
+        match codes::parse(*spec, &typed) {
+            Ok(c) => parsed.push((*spec, c)),
+            Err(e) => errors.push(e),
+        }
+    }
+    drop(typed);
+    if parsed.is_empty() {
+        if errors.contains(&ParseError::Empty) {
+            return Err(fail(Status::Usage, "no code was given"));
+        }
+        if errors.contains(&ParseError::Typo) {
+            store.record_event(&ctx.operator, "verify-typo", Some(name.as_str()), serde_json::json!({}), now)?;
+            eprintln!("codedesk: {}", ParseError::Typo);
+            report(ctx, out, name.as_str(), false, view.remaining)?;
+            return Ok(Status::Rejected);
+        }
+    }
+
+    // One Argon2id evaluation per live set of a matching shape.
+    let mut matched: Option<(i64, i64)> = None;
+    for set in &view.sets {
+        let Some((_, code)) = parsed.iter().find(|(s, _)| *s == set.spec) else {
+            continue;
+        };
+        let tag = codes::hash_code(&set.params, &set.salt, code)?;
+        let hashes: Vec<codes::CodeHash> = set.codes.iter().map(|c| c.1).collect();
+        if let Some(i) = codes::find_match(&tag, &hashes)
+            && matched.is_none()
+        {
+            matched = Some((set.id, set.codes[i].0));
+        }
+    }
+    drop(parsed);
+
+    if let Some((set_id, code_id)) = matched {
+        match store.spend(&view.user, set_id, code_id, &ctx.operator, ctx.now())? {
+            Spend::Accepted { remaining } => {
+                report(ctx, out, name.as_str(), true, remaining)?;
+                if let Some(advice) = rules::used_up_advice(remaining)
+                    && !ctx.quiet
+                {
+                    eprintln!("note: {advice}");
+                }
+                notify_user(ctx, &mut store, "code-used", &view.user);
+                return Ok(Status::Ok);
+            }
+            Spend::Locked => return Err(locked_error(name.as_str())),
+            Spend::Stale => {}
+        }
+    }
+    reject(ctx, &mut store, &view.user, view.remaining, out)
+}
+
+fn reject(ctx: &Ctx, store: &mut Store, user: &UserRow, remaining: i64, out: &mut dyn Write) -> Result<Status> {
+    let threshold = ctx.settings.lockout_threshold;
+    let r = store.reject(user, "wrong, spent, expired or revoked", threshold, &ctx.operator, ctx.now())?;
+    if r.already_locked {
+        return Err(locked_error(&user.name));
+    }
+    report(ctx, out, &user.name, false, remaining)?;
+    if r.locked_now {
+        eprintln!(
+            "codedesk: code rejected; {} is now locked out after {} rejected codes",
+            user.name, r.attempts
+        );
+        notify_user(ctx, store, "lockout", user);
+    } else {
+        eprintln!(
+            "codedesk: code rejected ({} of {threshold} rejections before lockout)",
+            r.attempts
+        );
+    }
+    Ok(Status::Rejected)
+}
+
+fn notify_user(ctx: &Ctx, store: &mut Store, event: &str, user: &UserRow) {
+    if let Some(e) = super::issue::notify(ctx, store, event, &user.name) {
+        eprintln!("codedesk: warning: {e}");
+    }
+}

@@ -1,0 +1,459 @@
+//! The configuration file (TOML), turned into plain [`Settings`] before any
+//! work. Every key is optional; an unknown key or a bad value is a usage
+//! error naming the key and the file.
+
+use crate::codes::{Alphabet, CodeSpec, HashParams, check_length};
+use crate::exit::{Status, fail};
+use anyhow::Result;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    codes: Option<CodesFile>,
+    helpdesk: Option<HelpdeskFile>,
+    lockout: Option<LockoutFile>,
+    hash: Option<HashFile>,
+    sms: Option<SmsFile>,
+    notify: Option<NotifyFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodesFile {
+    count: Option<i64>,
+    alphabet: Option<String>,
+    length: Option<i64>,
+    uses: Option<i64>,
+    expires: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HelpdeskFile {
+    default_expires: Option<String>,
+    max_expires: Option<String>,
+    max_uses: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockoutFile {
+    threshold: Option<i64>,
+    auto_unlock: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HashFile {
+    memory_kib: Option<i64>,
+    iterations: Option<i64>,
+    parallelism: Option<i64>,
+    allow_weak: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmsFile {
+    command: Option<String>,
+    outbox: Option<PathBuf>,
+    timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotifyFile {
+    command: Option<String>,
+}
+
+/// Where SMS messages go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmsDelivery {
+    /// A program run with the E.164 number as its only argument.
+    Command(PathBuf),
+    /// A file each message is appended to.
+    Outbox(PathBuf),
+}
+
+/// The most codes a set may hold, and a user may hold at once (Duo's limit).
+pub const MAX_CODES: u32 = 100;
+
+/// Everything the commands need from the configuration, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub count: u32,
+    pub spec: CodeSpec,
+    pub uses: u32,
+    pub expires: Option<Duration>,
+    pub helpdesk_default_expires: Option<Duration>,
+    pub helpdesk_max_expires: Option<Duration>,
+    pub helpdesk_max_uses: Option<u32>,
+    pub lockout_threshold: u32,
+    pub auto_unlock: Option<Duration>,
+    pub hash: HashParams,
+    pub allow_weak: bool,
+    pub sms: Option<SmsDelivery>,
+    pub sms_timeout: Duration,
+    pub notify: Option<PathBuf>,
+    /// Each key and where its value came from ("default" or the file).
+    pub sources: Vec<(&'static str, String, String)>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            count: 10,
+            spec: CodeSpec::default(),
+            uses: 1,
+            expires: None,
+            helpdesk_default_expires: None,
+            helpdesk_max_expires: None,
+            helpdesk_max_uses: None,
+            lockout_threshold: 10,
+            auto_unlock: None,
+            hash: HashParams::OWASP,
+            allow_weak: false,
+            sms: None,
+            sms_timeout: Duration::from_secs(30),
+            notify: None,
+            sources: Vec::new(),
+        }
+    }
+}
+
+/// Reads `90s`, `15m`, `1h`, `7d` (any humantime duration) or `never`.
+pub fn parse_expiry(raw: &str) -> std::result::Result<Option<Duration>, String> {
+    let t = raw.trim();
+    if t.eq_ignore_ascii_case("never") {
+        return Ok(None);
+    }
+    parse_duration(t).map(Some)
+}
+
+/// Reads a positive duration such as `90s`, `15m`, `1h`, `7d`.
+pub fn parse_duration(raw: &str) -> std::result::Result<Duration, String> {
+    let d = humantime::parse_duration(raw.trim())
+        .map_err(|e| format!("{:?} is not a duration like 90s, 15m, 1h or 7d ({e})", raw))?;
+    if d.is_zero() {
+        return Err(format!("{raw:?} is not a positive duration"));
+    }
+    // Ten years is the horizon; beyond it a timestamp could overflow.
+    if d > Duration::from_secs(10 * 366 * 86400) {
+        return Err(format!("{raw:?} is longer than ten years"));
+    }
+    Ok(d)
+}
+
+/// Loads the configuration. `explicit` is true when the path came from
+/// `--config` or `CODEDESK_CONFIG`, where a missing file is an error; a
+/// missing default file means defaults.
+pub fn load(path: &Path, explicit: bool) -> Result<Settings> {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
+            fail(
+                Status::Usage,
+                format!("config file {}: not UTF-8 text", path.display()),
+            )
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+            return Ok(with_sources(Settings::default(), &File::default(), None));
+        }
+        Err(e) => {
+            return Err(fail(
+                Status::Usage,
+                format!("cannot read config file {}: {e}", path.display()),
+            ));
+        }
+    };
+    parse(&text, path)
+}
+
+/// Parses configuration text; `path` names the file in messages.
+pub fn parse(text: &str, path: &Path) -> Result<Settings> {
+    let file: File = toml::from_str(text).map_err(|e| {
+        // toml's message spans several lines with a source excerpt; keep
+        // the first line, and name the key (table.key) it points at.
+        let msg = e.message().lines().next().unwrap_or("invalid TOML").to_string();
+        let at = e
+            .span()
+            .map(|s| {
+                let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                match key_at(text, s.start) {
+                    Some(k) => format!(" (line {line}): {k}"),
+                    None => format!(" (line {line})"),
+                }
+            })
+            .unwrap_or_default();
+        fail(
+            Status::Usage,
+            format!("config file {}{at}: {msg}", path.display()),
+        )
+    })?;
+    let bad = |key: &str, why: String| {
+        fail(
+            Status::Usage,
+            format!("config file {}: {key}: {why}", path.display()),
+        )
+    };
+    let mut s = Settings::default();
+    let ranged = |key: &str, v: i64, lo: i64, hi: i64| -> Result<u32> {
+        if v < lo || v > hi {
+            return Err(bad(key, format!("{v} is out of range {lo}..={hi}")));
+        }
+        Ok(v as u32)
+    };
+
+    if let Some(c) = &file.codes {
+        if let Some(v) = c.count {
+            s.count = ranged("codes.count", v, 1, i64::from(MAX_CODES))?;
+        }
+        if let Some(a) = &c.alphabet {
+            s.spec.alphabet = match a.as_str() {
+                "base32" => Alphabet::Base32,
+                "digits" => Alphabet::Digits,
+                other => {
+                    return Err(bad(
+                        "codes.alphabet",
+                        format!("{other:?} is not \"base32\" or \"digits\""),
+                    ));
+                }
+            };
+            s.spec.length = s.spec.alphabet.default_length();
+        }
+        if let Some(v) = c.length {
+            let r = s.spec.alphabet.length_range();
+            s.spec.length = ranged("codes.length", v, *r.start() as i64, *r.end() as i64)? as usize;
+        }
+        check_length(s.spec.alphabet, s.spec.length).map_err(|e| bad("codes.length", e.to_string()))?;
+        if let Some(v) = c.uses {
+            s.uses = ranged("codes.uses", v, 1, 100)?;
+        }
+        if let Some(v) = &c.expires {
+            s.expires = parse_expiry(v).map_err(|e| bad("codes.expires", e))?;
+        }
+    }
+    if let Some(h) = &file.helpdesk {
+        if let Some(v) = &h.default_expires {
+            s.helpdesk_default_expires =
+                parse_expiry(v).map_err(|e| bad("helpdesk.default_expires", e))?;
+        }
+        if let Some(v) = &h.max_expires {
+            s.helpdesk_max_expires = Some(parse_duration(v).map_err(|e| bad("helpdesk.max_expires", e))?);
+        }
+        if let Some(v) = h.max_uses {
+            s.helpdesk_max_uses = Some(ranged("helpdesk.max_uses", v, 1, 100)?);
+        }
+    }
+    if let Some(l) = &file.lockout {
+        if let Some(v) = l.threshold {
+            s.lockout_threshold = ranged("lockout.threshold", v, 1, 100)?;
+        }
+        if let Some(v) = &l.auto_unlock {
+            s.auto_unlock = match v.trim() {
+                "off" | "never" => None,
+                d => Some(parse_duration(d).map_err(|e| bad("lockout.auto_unlock", e))?),
+            };
+        }
+    }
+    if let Some(h) = &file.hash {
+        if let Some(v) = h.memory_kib {
+            s.hash.memory_kib = ranged("hash.memory_kib", v, 8, 4 * 1024 * 1024)?;
+        }
+        if let Some(v) = h.iterations {
+            s.hash.iterations = ranged("hash.iterations", v, 1, 100)?;
+        }
+        if let Some(v) = h.parallelism {
+            s.hash.parallelism = ranged("hash.parallelism", v, 1, 64)?;
+        }
+        if s.hash.memory_kib < 8 * s.hash.parallelism {
+            return Err(bad(
+                "hash.memory_kib",
+                "must be at least 8 KiB per lane of hash.parallelism".into(),
+            ));
+        }
+        s.allow_weak = h.allow_weak.unwrap_or(false);
+        if s.hash.below_floor() && !s.allow_weak {
+            return Err(bad(
+                "hash",
+                format!(
+                    "m={} KiB, t={} is below the OWASP floor (m=19456, t=2); set hash.allow_weak = true only for tests",
+                    s.hash.memory_kib, s.hash.iterations
+                ),
+            ));
+        }
+    }
+    if let Some(sms) = &file.sms {
+        s.sms = match (&sms.command, &sms.outbox) {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "sms",
+                    "set sms.command or sms.outbox, not both".into(),
+                ));
+            }
+            (Some(c), None) if c.trim().is_empty() => {
+                return Err(bad("sms.command", "is empty".into()));
+            }
+            (Some(c), None) => Some(SmsDelivery::Command(PathBuf::from(c))),
+            (None, Some(o)) => Some(SmsDelivery::Outbox(relative_to(path, o))),
+            (None, None) => None,
+        };
+        if let Some(v) = &sms.timeout {
+            s.sms_timeout = parse_duration(v).map_err(|e| bad("sms.timeout", e))?;
+        }
+    }
+    if let Some(n) = &file.notify
+        && let Some(c) = &n.command
+    {
+        if c.trim().is_empty() {
+            return Err(bad("notify.command", "is empty".into()));
+        }
+        s.notify = Some(PathBuf::from(c));
+    }
+    Ok(with_sources(s, &file, Some(path)))
+}
+
+/// The dotted key (`codes.count`) on the line holding byte `offset`.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    let t = line.trim();
+    if t.starts_with('[') {
+        return Some(t.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    }
+    let key = t.split('=').next()?.trim().trim_matches('"');
+    if key.is_empty() {
+        return None;
+    }
+    Some(match table {
+        Some(tb) => format!("{tb}.{key}"),
+        None => key.to_string(),
+    })
+}
+
+/// An outbox path in the config file is read relative to the file.
+fn relative_to(config: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        config.parent().unwrap_or(Path::new(".")).join(p)
+    }
+}
+
+fn fmt_expiry(d: Option<Duration>) -> String {
+    d.map(|d| humantime::format_duration(d).to_string())
+        .unwrap_or_else(|| "never".into())
+}
+
+/// Records each effective value and where it came from, for `codedesk config`.
+fn with_sources(mut s: Settings, f: &File, path: Option<&Path>) -> Settings {
+    let file = path
+        .map(|p| format!("file {}", p.display()))
+        .unwrap_or_default();
+    let src = |set: bool| if set { file.clone() } else { "default".to_string() };
+    let c = f.codes.as_ref();
+    let h = f.helpdesk.as_ref();
+    let l = f.lockout.as_ref();
+    let hs = f.hash.as_ref();
+    let sm = f.sms.as_ref();
+    let n = f.notify.as_ref();
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "(none)".into());
+    s.sources = vec![
+        ("codes.count", s.count.to_string(), src(c.is_some_and(|c| c.count.is_some()))),
+        ("codes.alphabet", s.spec.alphabet.name().into(), src(c.is_some_and(|c| c.alphabet.is_some()))),
+        ("codes.length", s.spec.length.to_string(), src(c.is_some_and(|c| c.length.is_some()))),
+        ("codes.uses", s.uses.to_string(), src(c.is_some_and(|c| c.uses.is_some()))),
+        ("codes.expires", fmt_expiry(s.expires), src(c.is_some_and(|c| c.expires.is_some()))),
+        ("helpdesk.default_expires", fmt_expiry(s.helpdesk_default_expires), src(h.is_some_and(|h| h.default_expires.is_some()))),
+        ("helpdesk.max_expires", opt(s.helpdesk_max_expires.map(|d| humantime::format_duration(d).to_string())), src(h.is_some_and(|h| h.max_expires.is_some()))),
+        ("helpdesk.max_uses", opt(s.helpdesk_max_uses.map(|v| v.to_string())), src(h.is_some_and(|h| h.max_uses.is_some()))),
+        ("lockout.threshold", s.lockout_threshold.to_string(), src(l.is_some_and(|l| l.threshold.is_some()))),
+        ("lockout.auto_unlock", s.auto_unlock.map(|d| humantime::format_duration(d).to_string()).unwrap_or_else(|| "off".into()), src(l.is_some_and(|l| l.auto_unlock.is_some()))),
+        ("hash.memory_kib", s.hash.memory_kib.to_string(), src(hs.is_some_and(|h| h.memory_kib.is_some()))),
+        ("hash.iterations", s.hash.iterations.to_string(), src(hs.is_some_and(|h| h.iterations.is_some()))),
+        ("hash.parallelism", s.hash.parallelism.to_string(), src(hs.is_some_and(|h| h.parallelism.is_some()))),
+        ("hash.allow_weak", s.allow_weak.to_string(), src(hs.is_some_and(|h| h.allow_weak.is_some()))),
+        ("sms.command", opt(match &s.sms { Some(SmsDelivery::Command(p)) => Some(p.display().to_string()), _ => None }), src(sm.is_some_and(|s| s.command.is_some()))),
+        ("sms.outbox", opt(match &s.sms { Some(SmsDelivery::Outbox(p)) => Some(p.display().to_string()), _ => None }), src(sm.is_some_and(|s| s.outbox.is_some()))),
+        ("sms.timeout", humantime::format_duration(s.sms_timeout).to_string(), src(sm.is_some_and(|s| s.timeout.is_some()))),
+        ("notify.command", opt(s.notify.as_ref().map(|p| p.display().to_string())), src(n.is_some_and(|n| n.command.is_some()))),
+    ];
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Result<Settings> {
+        parse(text, Path::new("/etc/codedesk.toml"))
+    }
+
+    fn msg(text: &str) -> String {
+        let e = p(text).unwrap_err();
+        assert_eq!(crate::exit::status_of(&e), Status::Usage);
+        e.to_string()
+    }
+
+    #[test]
+    fn empty_file_means_defaults() {
+        let s = p("").unwrap();
+        assert_eq!(s.count, 10);
+        assert_eq!(s.spec, CodeSpec::default());
+        assert_eq!(s.hash, HashParams::OWASP);
+        assert_eq!(s.lockout_threshold, 10);
+        assert_eq!(s.sms_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        assert!(msg("[codes]\ncolour = 1\n").contains("colour"));
+        assert!(msg("[bogus]\n").contains("bogus"));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        assert!(msg("[codes]\ncount = 0\n").contains("codes.count"));
+        assert!(msg("[codes]\ncount = \"ten\"\n").contains("codes.count"));
+        assert!(msg("[codes]\ncount = 1\ncolour = 1\n").contains("codes.colour"));
+        assert!(msg("[codes]\nexpires = \"soon\"\n").contains("codes.expires"));
+        assert!(msg("[hash]\nmemory_kib = 1024\n").contains("OWASP"));
+        assert!(msg("[sms]\ncommand = \"/bin/x\"\noutbox = \"o\"\n").contains("not both"));
+        assert!(msg("[codes]\nalphabet = \"hex\"\n").contains("codes.alphabet"));
+    }
+
+    #[test]
+    fn digits_alphabet_defaults_to_nine() {
+        let s = p("[codes]\nalphabet = \"digits\"\n").unwrap();
+        assert_eq!(s.spec.length, 9);
+    }
+
+    #[test]
+    fn weak_hash_allowed_only_when_asked() {
+        let s = p("[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n").unwrap();
+        assert_eq!(s.hash.memory_kib, 64);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_expiry("never").unwrap(), None);
+        assert_eq!(parse_expiry("7d").unwrap(), Some(Duration::from_secs(7 * 86400)));
+        assert!(parse_expiry("0s").is_err());
+        assert!(parse_expiry("-1h").is_err());
+        assert!(parse_expiry("100000d").is_err());
+    }
+
+    #[test]
+    fn outbox_is_relative_to_the_file() {
+        let s = p("[sms]\noutbox = \"out.txt\"\n").unwrap();
+        assert_eq!(s.sms, Some(SmsDelivery::Outbox(PathBuf::from("/etc/out.txt"))));
+    }
+}

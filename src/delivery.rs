@@ -1,0 +1,142 @@
+//! Getting codes to the user's phone (SMS path) and telling the site about
+//! events (`notify.command`). Programs are run directly, never through a
+//! shell; their output is discarded so nothing they echo reaches a log.
+
+use crate::codes::{self, Code, CodeSpec};
+use crate::config::SmsDelivery;
+use crate::model::Phone;
+use crate::rules;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use zeroize::Zeroizing;
+
+/// The text message: names the user, one code per line, and the advice to
+/// keep them somewhere that is not the phone (rule 8).
+pub fn sms_message(user: &str, spec: CodeSpec, codes: &[Code]) -> Zeroizing<String> {
+    let mut m = Zeroizing::new(String::new());
+    m.push_str(&format!("Backup codes for {user}:\n"));
+    for c in codes {
+        m.push_str(&codes::format(spec.alphabet, c));
+        m.push('\n');
+    }
+    m.push_str(rules::keep_codes_advice());
+    m.push('\n');
+    m
+}
+
+/// Sends `message` to `phone`. `Err` says why it was not sent.
+pub fn deliver(
+    how: &SmsDelivery,
+    phone: &Phone,
+    message: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    match how {
+        SmsDelivery::Outbox(path) => append_outbox(path, phone, message)
+            .map_err(|e| format!("cannot write the SMS outbox {}: {e}", path.display())),
+        SmsDelivery::Command(cmd) => run_with_timeout(cmd, &[phone.as_str()], Some(message), timeout)
+            .map_err(|e| format!("SMS command {}: {e}", cmd.display())),
+    }
+}
+
+fn append_outbox(path: &Path, phone: &Phone, message: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)?;
+    let when = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+    let mut entry = Zeroizing::new(format!("To: {}\nDate: {when}\n", phone.as_str()));
+    entry.push_str(message);
+    entry.push('\n');
+    f.write_all(entry.as_bytes())?;
+    f.sync_all()
+}
+
+/// Runs `notify.command EVENT USER`; never given a code.
+pub fn notify(cmd: &Path, event: &str, user: &str, timeout: Duration) -> Result<(), String> {
+    run_with_timeout(cmd, &[event, user], None, timeout)
+        .map_err(|e| format!("notify command {}: {e}", cmd.display()))
+}
+
+/// Runs a program with `args` and optional standard input; success is exit
+/// status 0 within `timeout`, after which the program is killed.
+fn run_with_timeout(
+    cmd: &Path,
+    args: &[&str],
+    input: Option<&str>,
+    timeout: Duration,
+) -> Result<(), String> {
+    let mut child = Command::new(cmd)
+        .args(args)
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start: {e}"))?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        // A program that exits without reading is judged by its status.
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(format!("failed ({status})")),
+            Ok(None) if start.elapsed() >= timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "timed out after {}",
+                    humantime::format_duration(timeout)
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(format!("cannot wait: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_has_each_code_on_its_own_line_and_the_advice() {
+        let codes = codes::generate(CodeSpec::default(), 3).unwrap();
+        let m = sms_message("alice", CodeSpec::default(), &codes);
+        for c in &codes {
+            let shown = codes::format(CodeSpec::default().alphabet, c);
+            assert!(m.lines().any(|l| l == shown.as_str()));
+        }
+        assert!(m.contains("alice"));
+        assert!(m.contains("somewhere that is not your phone"));
+    }
+
+    #[test]
+    fn failing_and_slow_commands_are_errors() {
+        let t = Duration::from_millis(300);
+        assert!(run_with_timeout(Path::new("/bin/false"), &[], Some("x"), t).is_err());
+        assert!(run_with_timeout(Path::new("/bin/true"), &[], Some("x"), t).is_ok());
+        let e = run_with_timeout(Path::new("/bin/sleep"), &["5"], None, t).unwrap_err();
+        assert!(e.contains("timed out"), "{e}");
+        assert!(run_with_timeout(Path::new("/nonexistent/sms"), &[], None, t).is_err());
+    }
+
+    #[test]
+    fn outbox_is_private_and_appends() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("outbox");
+        let phone = Phone::parse("+15072225999").unwrap();
+        append_outbox(&p, &phone, "one\n").unwrap();
+        append_outbox(&p, &phone, "two\n").unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains("one") && text.contains("two"));
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}

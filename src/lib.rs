@@ -1,0 +1,193 @@
+//! codedesk: a helpdesk's tool for two-factor backup codes.
+//!
+//! It automates a university's "Duo: Creating Backup Codes" article: users
+//! with an SMS-capable phone get codes texted to them; users whose primary
+//! device cannot receive texts (or who have no device) get bypass codes from
+//! the helpdesk, only after an identity check. Each code works once and any
+//! new set invalidates the old ones.
+//!
+//! Layout: `cli` (clap types) is turned into a plain [`Ctx`] and per-command
+//! values; `commands/*` run one subcommand each; `store` owns all SQL;
+//! `codes` is pure code generation and hashing; `rules` holds the article's
+//! eight rules; `prompt` is the only module that prompts; `delivery` runs
+//! the SMS and notify programs; `output` renders; `exit` maps errors to the
+//! exit statuses of SPEC.md.
+
+pub mod audit;
+pub mod cli;
+pub mod codes;
+pub mod commands;
+pub mod config;
+pub mod delivery;
+pub mod exit;
+pub mod model;
+pub mod output;
+pub mod prompt;
+pub mod rules;
+pub mod store;
+
+use anyhow::Result;
+use cli::{Cli, Command, Format};
+use config::Settings;
+use exit::{Status, fail};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use store::Store;
+
+/// Everything a command needs besides its own arguments, resolved once.
+pub struct Ctx {
+    pub db: PathBuf,
+    pub config_path: Option<PathBuf>,
+    pub settings: Settings,
+    pub operator: String,
+    pub format: Format,
+    pub quiet: bool,
+    /// An operator is at a terminal (prompts allowed).
+    pub interactive: bool,
+    /// Where each global value came from, for `codedesk config`.
+    pub global_sources: Vec<(&'static str, String, String)>,
+}
+
+impl Ctx {
+    /// Seconds since the Unix epoch. Debug builds honour `CODEDESK_NOW` so
+    /// tests can move the clock; release builds never read it.
+    pub fn now(&self) -> i64 {
+        now()
+    }
+
+    pub fn open_store(&self) -> Result<Store> {
+        Store::open(&self.db)
+    }
+}
+
+/// The clock (see [`Ctx::now`]).
+pub fn now() -> i64 {
+    #[cfg(debug_assertions)]
+    if let Some(t) = std::env::var("CODEDESK_NOW")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+    {
+        return t;
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// `$XDG_x_HOME/codedesk/FILE`, else `~/FALLBACK/codedesk/FILE`.
+fn xdg_path(var: &str, fallback: &str, file: &str) -> Option<PathBuf> {
+    let base = env_nonempty(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| env_nonempty("HOME").map(|h| Path::new(&h).join(fallback)))?;
+    Some(base.join("codedesk").join(file))
+}
+
+fn resolve_operator(flag: Option<String>) -> Result<(String, String)> {
+    let (name, source) = match flag {
+        Some(n) => (n, "flag or CODEDESK_OPERATOR"),
+        None => match env_nonempty("SUDO_USER") {
+            Some(n) => (n, "SUDO_USER"),
+            None => match env_nonempty("USER") {
+                Some(n) => (n, "USER"),
+                None => ("unknown".to_string(), "default"),
+            },
+        },
+    };
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(fail(
+            Status::Usage,
+            format!(
+                "invalid operator name {}: 1 to 64 printable characters",
+                model::printable(&name, 40)
+            ),
+        ));
+    }
+    Ok((name, source.to_string()))
+}
+
+/// Resolves the global options into a [`Ctx`].
+pub fn context(cli: &Cli) -> Result<Ctx> {
+    let (config_path, explicit) = match &cli.config {
+        Some(p) => (Some(p.clone()), true),
+        None => (xdg_path("XDG_CONFIG_HOME", ".config", "config.toml"), false),
+    };
+    let settings = match &config_path {
+        Some(p) => config::load(p, explicit)?,
+        None => Settings::default(),
+    };
+    if settings.allow_weak && settings.hash.below_floor() {
+        eprintln!(
+            "codedesk: warning: Argon2id parameters m={} KiB, t={} are below the OWASP floor (hash.allow_weak = true); for tests only",
+            settings.hash.memory_kib, settings.hash.iterations
+        );
+    }
+    let db = match &cli.db {
+        Some(p) => p.clone(),
+        None => xdg_path("XDG_DATA_HOME", ".local/share", "codedesk.db").ok_or_else(|| {
+            fail(
+                Status::Store,
+                "no store path: set --db, CODEDESK_DB, XDG_DATA_HOME or HOME",
+            )
+        })?,
+    };
+    let (operator, op_source) = resolve_operator(cli.operator.clone())?;
+    let global_sources = vec![
+        (
+            "db",
+            db.display().to_string(),
+            if cli.db.is_some() { "flag or CODEDESK_DB" } else { "default" }.to_string(),
+        ),
+        (
+            "config",
+            config_path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "(none)".into()),
+            if explicit { "flag or CODEDESK_CONFIG" } else { "default" }.to_string(),
+        ),
+        ("operator", operator.clone(), op_source),
+    ];
+    Ok(Ctx {
+        db,
+        config_path,
+        settings,
+        operator,
+        format: cli.format,
+        quiet: cli.quiet,
+        interactive: prompt::interactive(),
+        global_sources,
+    })
+}
+
+/// Runs one parsed command line, writing results to `out`. Returns the exit
+/// status for outcomes that are not errors (a rejected code is status 1).
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Status> {
+    use commands::*;
+    // Commands that need no configuration or store.
+    match &cli.command {
+        Command::GenerateArtifacts(a) => return artifacts::run(a, out),
+        Command::Demo => return demo::run(out),
+        _ => {}
+    }
+    let ctx = context(&cli)?;
+    let status = match cli.command {
+        Command::EnrollDevice(a) => enroll::run(&ctx, a, out)?,
+        Command::IssueCodes(a) => issue::run(&ctx, a, out)?,
+        Command::Verify(a) => verify::run(&ctx, a, &mut verify::StdinSource, out)?,
+        Command::Revoke(a) => revoke::run(&ctx, a, out)?,
+        Command::Unlock(a) => revoke::unlock(&ctx, a, out)?,
+        Command::List(a) => list::run(&ctx, a, out)?,
+        Command::Audit(a) => audit_cmd::run(&ctx, a, out)?,
+        Command::Config => config_cmd::run(&ctx, out)?,
+        Command::Calibrate(a) => calibrate::run(&ctx, a, out)?,
+        Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
+    };
+    out.flush()?;
+    Ok(status)
+}

@@ -1,0 +1,214 @@
+//! Renderers: tables, JSON, CSV and plain text over rows the commands have
+//! already fetched. Renderers never query and never prompt; they write to
+//! the writer they are given so tests can read what they wrote.
+
+use crate::codes::{self, Code, CodeSpec};
+use crate::model::{Device, Via};
+use crate::rules;
+use crate::store::{SetSummary, UserSummary};
+use anyhow::Result;
+use comfy_table::{ContentArrangement, Table, presets};
+use serde::Serialize;
+use std::io::Write;
+
+/// An RFC 3339 UTC timestamp for unix seconds.
+pub fn ts(secs: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+pub fn ts_opt(secs: Option<i64>) -> String {
+    secs.map(ts).unwrap_or_else(|| "never".into())
+}
+
+/// A table that fits the terminal (comfy-table reads its width) and draws
+/// plain ASCII when the output is not a terminal.
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.iter().copied());
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        t.load_style(presets::ASCII_MARKDOWN);
+    }
+    t
+}
+
+/// One JSON value on its own line.
+pub fn json_line(out: &mut dyn Write, v: &impl Serialize) -> Result<()> {
+    serde_json::to_writer(&mut *out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+pub struct DeviceJson {
+    pub id: i64,
+    pub kind: &'static str,
+    pub sms: bool,
+    pub primary: bool,
+    /// Masked to the last four digits.
+    pub phone: Option<String>,
+    pub label: Option<String>,
+}
+
+pub fn device_json(d: &Device, primary: bool) -> DeviceJson {
+    DeviceJson {
+        id: d.id,
+        kind: d.kind.as_str(),
+        sms: d.sms,
+        primary,
+        phone: d.phone.as_ref().map(|p| p.masked()),
+        label: d.label.clone(),
+    }
+}
+
+#[derive(Serialize)]
+pub struct SetJson {
+    pub id: i64,
+    pub via: &'static str,
+    pub issued_at: String,
+    pub issued_by: String,
+    pub expires_at: Option<String>,
+    pub expired: bool,
+    pub remaining: i64,
+    pub identity_check: Option<i64>,
+    pub device: Option<i64>,
+}
+
+fn set_json(s: &SetSummary, now: i64) -> SetJson {
+    SetJson {
+        id: s.id,
+        via: s.via.as_str(),
+        issued_at: ts(s.created_at),
+        issued_by: s.operator.clone(),
+        expires_at: s.expires_at.map(ts),
+        expired: s.expires_at.is_some_and(|e| e <= now),
+        remaining: s.remaining,
+        identity_check: s.identity_check_id,
+        device: s.device_id,
+    }
+}
+
+#[derive(Serialize)]
+pub struct UserJson {
+    pub user: String,
+    pub locked: bool,
+    pub locked_at: Option<String>,
+    pub failed_attempts: i64,
+    pub codes_remaining: i64,
+    pub devices: Vec<DeviceJson>,
+    pub sets: Vec<SetJson>,
+    pub created_at: String,
+}
+
+pub fn user_json(u: &UserSummary, now: i64) -> UserJson {
+    UserJson {
+        user: u.user.name.clone(),
+        locked: u.user.locked_at.is_some(),
+        locked_at: u.user.locked_at.map(ts),
+        failed_attempts: u.user.failed_attempts,
+        codes_remaining: u.codes_remaining(now),
+        devices: u
+            .devices
+            .iter()
+            .enumerate()
+            .map(|(i, d)| device_json(d, i == 0))
+            .collect(),
+        sets: u.sets.iter().map(|s| set_json(s, now)).collect(),
+        created_at: ts(u.user.created_at),
+    }
+}
+
+/// A short description of a device for tables: `mobile +*******5999 (SMS)`.
+pub fn device_line(d: &Device) -> String {
+    let mut s = format!("{} {}", d.id, d.kind.as_str());
+    if let Some(p) = &d.phone {
+        s.push(' ');
+        s.push_str(&p.masked());
+    }
+    if d.sms {
+        s.push_str(" (SMS)");
+    }
+    if let Some(l) = &d.label {
+        s.push_str(&format!(" \"{l}\""));
+    }
+    s
+}
+
+/// The newest live set, which `list` reports as "current".
+pub fn current_set(u: &UserSummary) -> Option<&SetSummary> {
+    u.sets.iter().max_by_key(|s| s.id)
+}
+
+/// Helpdesk codes as a printable card (`--format text`): the user, the
+/// date, the codes and the article's advice.
+pub fn code_card(
+    out: &mut dyn Write,
+    user: &str,
+    set_id: i64,
+    now: i64,
+    expires_at: Option<i64>,
+    spec: CodeSpec,
+    codes: &[Code],
+) -> Result<()> {
+    let rule = "-".repeat(44);
+    writeln!(out, "{rule}")?;
+    writeln!(out, " Backup codes for {user}")?;
+    writeln!(out, " Issued {} (set {set_id})", ts(now))?;
+    if let Some(e) = expires_at {
+        writeln!(out, " Valid until {}", ts(e))?;
+    }
+    writeln!(out, "{rule}")?;
+    for (i, c) in codes.iter().enumerate() {
+        writeln!(out, " [ ] {:>2}.  {}", i + 1, codes::format(spec.alphabet, c).as_str())?;
+    }
+    writeln!(out, "{rule}")?;
+    for line in wrap(rules::keep_codes_advice(), 42) {
+        writeln!(out, " {line}")?;
+    }
+    writeln!(out, "{rule}")?;
+    Ok(())
+}
+
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let last = lines.last_mut().expect("non-empty");
+        if !last.is_empty() && last.len() + 1 + word.len() > width {
+            lines.push(word.to_string());
+        } else {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(word);
+        }
+    }
+    lines
+}
+
+pub fn via_str(v: Via) -> &'static str {
+    v.as_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_lists_codes_and_advice() {
+        let spec = CodeSpec::default();
+        let codes = codes::generate(spec, 2).unwrap();
+        let mut out = Vec::new();
+        code_card(&mut out, "bob", 7, 0, None, spec, &codes).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("bob") && text.contains("1970-01-01"));
+        assert!(text.contains(codes::format(spec.alphabet, &codes[1]).as_str()));
+        assert!(text.contains("not your") && text.contains("phone"));
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        assert_eq!(ts(0), "1970-01-01T00:00:00Z");
+    }
+}

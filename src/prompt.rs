@@ -1,0 +1,126 @@
+//! Every terminal prompt codedesk shows lives here, and only here: the
+//! identity-check questions and the hidden code prompt of `verify`. Each
+//! prompted value also has a flag (or standard input), and nothing here is
+//! called unless standard input and standard error are terminals.
+
+use crate::model::{IdentityMethod, parse_ticket};
+use dialoguer::{Confirm, Input, Password, Select, theme::ColorfulTheme, theme::SimpleTheme, theme::Theme};
+use std::io::IsTerminal;
+use zeroize::Zeroizing;
+
+/// True when an operator is at a terminal to answer prompts.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+fn theme() -> Box<dyn Theme> {
+    if std::env::var_os("NO_COLOR").is_some() {
+        Box::new(SimpleTheme)
+    } else {
+        Box::new(ColorfulTheme::default())
+    }
+}
+
+/// The operator's answers to the identity questions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answers {
+    Passed {
+        method: IdentityMethod,
+        ticket: String,
+    },
+    /// The operator said the person could not be verified or did not match.
+    Refused {
+        method: Option<IdentityMethod>,
+        why: &'static str,
+    },
+    /// Escape, Ctrl-C, an empty ticket or a closed terminal.
+    Aborted {
+        method: Option<IdentityMethod>,
+        why: &'static str,
+    },
+}
+
+/// Asks how the person was verified, whether they matched, and the ticket.
+/// `intro` is shown first (who, which device, what is at stake).
+pub fn identity_questions(intro: &str) -> Answers {
+    let theme = theme();
+    let term = dialoguer::console::Term::stderr();
+    let _ = term.write_line(intro);
+    let methods = [
+        (IdentityMethod::InPerson, "in person, with photo ID"),
+        (IdentityMethod::VideoCall, "on a video call, with photo ID held to the camera"),
+        (
+            IdentityMethod::Callback,
+            "by calling back the number in the directory (not one the caller gave)",
+        ),
+    ];
+    let mut items: Vec<&str> = methods.iter().map(|m| m.1).collect();
+    items.push("I could not verify this person");
+    let choice = Select::with_theme(&*theme)
+        .with_prompt("How did you verify this person's identity?")
+        .items(&items)
+        .default(0)
+        .interact_opt();
+    let method = match choice {
+        Ok(Some(i)) if i < methods.len() => methods[i].0,
+        Ok(Some(_)) => {
+            return Answers::Refused {
+                method: None,
+                why: "the operator could not verify the person",
+            };
+        }
+        _ => {
+            let _ = term.show_cursor();
+            return Answers::Aborted {
+                method: None,
+                why: "the identity check was cancelled",
+            };
+        }
+    };
+    let matched = Confirm::with_theme(&*theme)
+        .with_prompt("Did the person match their photo ID or directory record?")
+        .default(false)
+        .interact_opt();
+    match matched {
+        Ok(Some(true)) => {}
+        Ok(Some(false)) => {
+            return Answers::Refused {
+                method: Some(method),
+                why: "the person did not match",
+            };
+        }
+        _ => {
+            let _ = term.show_cursor();
+            return Answers::Aborted {
+                method: Some(method),
+                why: "the identity check was cancelled",
+            };
+        }
+    }
+    let ticket: Result<String, _> = Input::with_theme(&*theme)
+        .with_prompt("Ticket reference")
+        .allow_empty(true)
+        .interact_text();
+    match ticket.ok().map(|t| parse_ticket(&t)) {
+        Some(Ok(ticket)) => Answers::Passed { method, ticket },
+        _ => Answers::Aborted {
+            method: Some(method),
+            why: "no ticket reference was given",
+        },
+    }
+}
+
+/// Reads a code without echoing it.
+pub fn hidden_code(user: &str) -> Option<Zeroizing<String>> {
+    Password::with_theme(&*theme())
+        .with_prompt(format!("Backup code for {user}"))
+        .allow_empty_password(true)
+        .interact()
+        .ok()
+        .map(Zeroizing::new)
+}
+
+/// Restores the terminal after an interrupt in the middle of a prompt.
+pub fn restore_terminal() {
+    let _ = dialoguer::console::Term::stderr().show_cursor();
+}
