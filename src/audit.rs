@@ -43,10 +43,12 @@ pub fn event_hash(
 
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// What `audit verify` found.
@@ -93,7 +95,10 @@ impl ChainWalker {
         if id != self.prev_id + 1 {
             return Err(ChainCheck::Broken {
                 id: self.prev_id + 1,
-                why: format!("event {} is missing (next stored event is {id})", self.prev_id + 1),
+                why: format!(
+                    "event {} is missing (next stored event is {id})",
+                    self.prev_id + 1
+                ),
             });
         }
         if prev_hash != self.prev_hash {

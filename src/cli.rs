@@ -17,15 +17,33 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]
-    #[arg(long, global = true, env = "CODEDESK_DB", value_name = "PATH", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "CODEDESK_DB",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
     pub db: Option<PathBuf>,
 
     /// The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]
-    #[arg(long, global = true, env = "CODEDESK_CONFIG", value_name = "PATH", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "CODEDESK_CONFIG",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
     pub config: Option<PathBuf>,
 
     /// Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]
-    #[arg(long, global = true, env = "CODEDESK_OPERATOR", value_name = "NAME", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "CODEDESK_OPERATOR",
+        value_name = "NAME",
+        hide_env_values = true
+    )]
     pub operator: Option<String>,
 
     /// Output format

@@ -149,7 +149,8 @@ const DAMM: [[u8; 10]; 10] = [
 ];
 
 fn damm_check(data: &[u8]) -> u8 {
-    data.iter().fold(0u8, |acc, &d| DAMM[acc as usize][d as usize])
+    data.iter()
+        .fold(0u8, |acc, &d| DAMM[acc as usize][d as usize])
 }
 
 /// The check symbol value for `data` (symbol values, not characters).

@@ -175,7 +175,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
     let file: File = toml::from_str(text).map_err(|e| {
         // toml's message spans several lines with a source excerpt; keep
         // the first line, and name the key (table.key) it points at.
-        let msg = e.message().lines().next().unwrap_or("invalid TOML").to_string();
+        let msg = e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("invalid TOML")
+            .to_string();
         let at = e
             .span()
             .map(|s| {
@@ -226,7 +231,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
             let r = s.spec.alphabet.length_range();
             s.spec.length = ranged("codes.length", v, *r.start() as i64, *r.end() as i64)? as usize;
         }
-        check_length(s.spec.alphabet, s.spec.length).map_err(|e| bad("codes.length", e.to_string()))?;
+        check_length(s.spec.alphabet, s.spec.length)
+            .map_err(|e| bad("codes.length", e.to_string()))?;
         if let Some(v) = c.uses {
             s.uses = ranged("codes.uses", v, 1, 100)?;
         }
@@ -240,7 +246,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
                 parse_expiry(v).map_err(|e| bad("helpdesk.default_expires", e))?;
         }
         if let Some(v) = &h.max_expires {
-            s.helpdesk_max_expires = Some(parse_duration(v).map_err(|e| bad("helpdesk.max_expires", e))?);
+            s.helpdesk_max_expires =
+                Some(parse_duration(v).map_err(|e| bad("helpdesk.max_expires", e))?);
         }
         if let Some(v) = h.max_uses {
             s.helpdesk_max_uses = Some(ranged("helpdesk.max_uses", v, 1, 100)?);
@@ -287,10 +294,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
     if let Some(sms) = &file.sms {
         s.sms = match (&sms.command, &sms.outbox) {
             (Some(_), Some(_)) => {
-                return Err(bad(
-                    "sms",
-                    "set sms.command or sms.outbox, not both".into(),
-                ));
+                return Err(bad("sms", "set sms.command or sms.outbox, not both".into()));
             }
             (Some(c), None) if c.trim().is_empty() => {
                 return Err(bad("sms.command", "is empty".into()));
@@ -358,7 +362,13 @@ fn with_sources(mut s: Settings, f: &File, path: Option<&Path>) -> Settings {
     let file = path
         .map(|p| format!("file {}", p.display()))
         .unwrap_or_default();
-    let src = |set: bool| if set { file.clone() } else { "default".to_string() };
+    let src = |set: bool| {
+        if set {
+            file.clone()
+        } else {
+            "default".to_string()
+        }
+    };
     let c = f.codes.as_ref();
     let h = f.helpdesk.as_ref();
     let l = f.lockout.as_ref();
@@ -367,24 +377,106 @@ fn with_sources(mut s: Settings, f: &File, path: Option<&Path>) -> Settings {
     let n = f.notify.as_ref();
     let opt = |v: Option<String>| v.unwrap_or_else(|| "(none)".into());
     s.sources = vec![
-        ("codes.count", s.count.to_string(), src(c.is_some_and(|c| c.count.is_some()))),
-        ("codes.alphabet", s.spec.alphabet.name().into(), src(c.is_some_and(|c| c.alphabet.is_some()))),
-        ("codes.length", s.spec.length.to_string(), src(c.is_some_and(|c| c.length.is_some()))),
-        ("codes.uses", s.uses.to_string(), src(c.is_some_and(|c| c.uses.is_some()))),
-        ("codes.expires", fmt_expiry(s.expires), src(c.is_some_and(|c| c.expires.is_some()))),
-        ("helpdesk.default_expires", fmt_expiry(s.helpdesk_default_expires), src(h.is_some_and(|h| h.default_expires.is_some()))),
-        ("helpdesk.max_expires", opt(s.helpdesk_max_expires.map(|d| humantime::format_duration(d).to_string())), src(h.is_some_and(|h| h.max_expires.is_some()))),
-        ("helpdesk.max_uses", opt(s.helpdesk_max_uses.map(|v| v.to_string())), src(h.is_some_and(|h| h.max_uses.is_some()))),
-        ("lockout.threshold", s.lockout_threshold.to_string(), src(l.is_some_and(|l| l.threshold.is_some()))),
-        ("lockout.auto_unlock", s.auto_unlock.map(|d| humantime::format_duration(d).to_string()).unwrap_or_else(|| "off".into()), src(l.is_some_and(|l| l.auto_unlock.is_some()))),
-        ("hash.memory_kib", s.hash.memory_kib.to_string(), src(hs.is_some_and(|h| h.memory_kib.is_some()))),
-        ("hash.iterations", s.hash.iterations.to_string(), src(hs.is_some_and(|h| h.iterations.is_some()))),
-        ("hash.parallelism", s.hash.parallelism.to_string(), src(hs.is_some_and(|h| h.parallelism.is_some()))),
-        ("hash.allow_weak", s.allow_weak.to_string(), src(hs.is_some_and(|h| h.allow_weak.is_some()))),
-        ("sms.command", opt(match &s.sms { Some(SmsDelivery::Command(p)) => Some(p.display().to_string()), _ => None }), src(sm.is_some_and(|s| s.command.is_some()))),
-        ("sms.outbox", opt(match &s.sms { Some(SmsDelivery::Outbox(p)) => Some(p.display().to_string()), _ => None }), src(sm.is_some_and(|s| s.outbox.is_some()))),
-        ("sms.timeout", humantime::format_duration(s.sms_timeout).to_string(), src(sm.is_some_and(|s| s.timeout.is_some()))),
-        ("notify.command", opt(s.notify.as_ref().map(|p| p.display().to_string())), src(n.is_some_and(|n| n.command.is_some()))),
+        (
+            "codes.count",
+            s.count.to_string(),
+            src(c.is_some_and(|c| c.count.is_some())),
+        ),
+        (
+            "codes.alphabet",
+            s.spec.alphabet.name().into(),
+            src(c.is_some_and(|c| c.alphabet.is_some())),
+        ),
+        (
+            "codes.length",
+            s.spec.length.to_string(),
+            src(c.is_some_and(|c| c.length.is_some())),
+        ),
+        (
+            "codes.uses",
+            s.uses.to_string(),
+            src(c.is_some_and(|c| c.uses.is_some())),
+        ),
+        (
+            "codes.expires",
+            fmt_expiry(s.expires),
+            src(c.is_some_and(|c| c.expires.is_some())),
+        ),
+        (
+            "helpdesk.default_expires",
+            fmt_expiry(s.helpdesk_default_expires),
+            src(h.is_some_and(|h| h.default_expires.is_some())),
+        ),
+        (
+            "helpdesk.max_expires",
+            opt(s
+                .helpdesk_max_expires
+                .map(|d| humantime::format_duration(d).to_string())),
+            src(h.is_some_and(|h| h.max_expires.is_some())),
+        ),
+        (
+            "helpdesk.max_uses",
+            opt(s.helpdesk_max_uses.map(|v| v.to_string())),
+            src(h.is_some_and(|h| h.max_uses.is_some())),
+        ),
+        (
+            "lockout.threshold",
+            s.lockout_threshold.to_string(),
+            src(l.is_some_and(|l| l.threshold.is_some())),
+        ),
+        (
+            "lockout.auto_unlock",
+            s.auto_unlock
+                .map(|d| humantime::format_duration(d).to_string())
+                .unwrap_or_else(|| "off".into()),
+            src(l.is_some_and(|l| l.auto_unlock.is_some())),
+        ),
+        (
+            "hash.memory_kib",
+            s.hash.memory_kib.to_string(),
+            src(hs.is_some_and(|h| h.memory_kib.is_some())),
+        ),
+        (
+            "hash.iterations",
+            s.hash.iterations.to_string(),
+            src(hs.is_some_and(|h| h.iterations.is_some())),
+        ),
+        (
+            "hash.parallelism",
+            s.hash.parallelism.to_string(),
+            src(hs.is_some_and(|h| h.parallelism.is_some())),
+        ),
+        (
+            "hash.allow_weak",
+            s.allow_weak.to_string(),
+            src(hs.is_some_and(|h| h.allow_weak.is_some())),
+        ),
+        (
+            "sms.command",
+            opt(match &s.sms {
+                Some(SmsDelivery::Command(p)) => Some(p.display().to_string()),
+                _ => None,
+            }),
+            src(sm.is_some_and(|s| s.command.is_some())),
+        ),
+        (
+            "sms.outbox",
+            opt(match &s.sms {
+                Some(SmsDelivery::Outbox(p)) => Some(p.display().to_string()),
+                _ => None,
+            }),
+            src(sm.is_some_and(|s| s.outbox.is_some())),
+        ),
+        (
+            "sms.timeout",
+            humantime::format_duration(s.sms_timeout).to_string(),
+            src(sm.is_some_and(|s| s.timeout.is_some())),
+        ),
+        (
+            "notify.command",
+            opt(s.notify.as_ref().map(|p| p.display().to_string())),
+            src(n.is_some_and(|n| n.command.is_some())),
+        ),
     ];
     s
 }
@@ -445,7 +537,10 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(parse_expiry("never").unwrap(), None);
-        assert_eq!(parse_expiry("7d").unwrap(), Some(Duration::from_secs(7 * 86400)));
+        assert_eq!(
+            parse_expiry("7d").unwrap(),
+            Some(Duration::from_secs(7 * 86400))
+        );
         assert!(parse_expiry("0s").is_err());
         assert!(parse_expiry("-1h").is_err());
         assert!(parse_expiry("100000d").is_err());
@@ -454,6 +549,9 @@ mod tests {
     #[test]
     fn outbox_is_relative_to_the_file() {
         let s = p("[sms]\noutbox = \"out.txt\"\n").unwrap();
-        assert_eq!(s.sms, Some(SmsDelivery::Outbox(PathBuf::from("/etc/out.txt"))));
+        assert_eq!(
+            s.sms,
+            Some(SmsDelivery::Outbox(PathBuf::from("/etc/out.txt")))
+        );
     }
 }

@@ -36,8 +36,10 @@ pub fn deliver(
     match how {
         SmsDelivery::Outbox(path) => append_outbox(path, phone, message)
             .map_err(|e| format!("cannot write the SMS outbox {}: {e}", path.display())),
-        SmsDelivery::Command(cmd) => run_with_timeout(cmd, &[phone.as_str()], Some(message), timeout)
-            .map_err(|e| format!("SMS command {}: {e}", cmd.display())),
+        SmsDelivery::Command(cmd) => {
+            run_with_timeout(cmd, &[phone.as_str()], Some(message), timeout)
+                .map_err(|e| format!("SMS command {}: {e}", cmd.display()))
+        }
     }
 }
 
@@ -72,7 +74,11 @@ fn run_with_timeout(
 ) -> Result<(), String> {
     let mut child = Command::new(cmd)
         .args(args)
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -141,7 +141,12 @@ pub fn context(cli: &Cli) -> Result<Ctx> {
         (
             "db",
             db.display().to_string(),
-            if cli.db.is_some() { "flag or CODEDESK_DB" } else { "default" }.to_string(),
+            if cli.db.is_some() {
+                "flag or CODEDESK_DB"
+            } else {
+                "default"
+            }
+            .to_string(),
         ),
         (
             "config",
@@ -149,7 +154,12 @@ pub fn context(cli: &Cli) -> Result<Ctx> {
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "(none)".into()),
-            if explicit { "flag or CODEDESK_CONFIG" } else { "default" }.to_string(),
+            if explicit {
+                "flag or CODEDESK_CONFIG"
+            } else {
+                "default"
+            }
+            .to_string(),
         ),
         ("operator", operator.clone(), op_source),
     ];

@@ -112,7 +112,11 @@ impl Phone {
                 '+' if i == 0 => plus = true,
                 '0'..='9' => digits.push(c),
                 ' ' | '-' | '.' | '(' | ')' => {}
-                _ => return Err(bad("only digits, a leading '+', spaces, dashes, dots and parentheses are allowed")),
+                _ => {
+                    return Err(bad(
+                        "only digits, a leading '+', spaces, dashes, dots and parentheses are allowed",
+                    ));
+                }
             }
         }
         if !plus {
@@ -125,7 +129,9 @@ impl Phone {
             }
         }
         if !(8..=15).contains(&digits.len()) || digits.starts_with('0') {
-            return Err(bad("E.164 numbers have 8 to 15 digits after '+', the first not 0"));
+            return Err(bad(
+                "E.164 numbers have 8 to 15 digits after '+', the first not 0",
+            ));
         }
         Ok(Phone(format!("+{digits}")))
     }
@@ -144,7 +150,13 @@ impl Phone {
         let n = self.0.len();
         self.0
             .char_indices()
-            .map(|(i, c)| if c.is_ascii_digit() && i + 4 < n { '*' } else { c })
+            .map(|(i, c)| {
+                if c.is_ascii_digit() && i + 4 < n {
+                    '*'
+                } else {
+                    c
+                }
+            })
             .collect()
     }
 }
@@ -223,7 +235,10 @@ pub fn parse_text(what: &str, raw: &str) -> Result<String> {
     if raw.chars().count() > 200 || raw.chars().any(char::is_control) {
         return Err(fail(
             Status::Usage,
-            format!("invalid {what} {}: at most 200 printable characters", printable(raw, 40)),
+            format!(
+                "invalid {what} {}: at most 200 printable characters",
+                printable(raw, 40)
+            ),
         ));
     }
     Ok(raw.to_string())
@@ -236,7 +251,14 @@ mod tests {
     #[test]
     fn user_names_fold_case_and_refuse_other_characters() {
         assert_eq!(Username::parse("Alice.B@x").unwrap().as_str(), "alice.b@x");
-        for bad in ["", "a b", "al'ice", "a;drop table users", &"a".repeat(65), "ä"] {
+        for bad in [
+            "",
+            "a b",
+            "al'ice",
+            "a;drop table users",
+            &"a".repeat(65),
+            "ä",
+        ] {
             assert!(Username::parse(bad).is_err(), "{bad}");
         }
         assert!(Username::parse(&"a".repeat(64)).is_ok());
@@ -244,18 +266,40 @@ mod tests {
 
     #[test]
     fn phones_normalise_to_e164() {
-        assert_eq!(Phone::parse("(507) 222-5999").unwrap().as_str(), "+15072225999");
-        assert_eq!(Phone::parse("+1 507.222.5999").unwrap().as_str(), "+15072225999");
-        assert_eq!(Phone::parse("1-507-222-5999").unwrap().as_str(), "+15072225999");
-        assert_eq!(Phone::parse("+44 20 7946 0000").unwrap().as_str(), "+442079460000");
-        for bad in ["12345", "+0123456789", "507-CALL-NOW", "+1234567890123456", "", "2079460000x"] {
+        assert_eq!(
+            Phone::parse("(507) 222-5999").unwrap().as_str(),
+            "+15072225999"
+        );
+        assert_eq!(
+            Phone::parse("+1 507.222.5999").unwrap().as_str(),
+            "+15072225999"
+        );
+        assert_eq!(
+            Phone::parse("1-507-222-5999").unwrap().as_str(),
+            "+15072225999"
+        );
+        assert_eq!(
+            Phone::parse("+44 20 7946 0000").unwrap().as_str(),
+            "+442079460000"
+        );
+        for bad in [
+            "12345",
+            "+0123456789",
+            "507-CALL-NOW",
+            "+1234567890123456",
+            "",
+            "2079460000x",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn phones_mask_all_but_last_four() {
-        assert_eq!(Phone::parse("+15072225999").unwrap().masked(), "+*******5999");
+        assert_eq!(
+            Phone::parse("+15072225999").unwrap().masked(),
+            "+*******5999"
+        );
     }
 
     #[test]

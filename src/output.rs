@@ -161,7 +161,12 @@ pub fn code_card(
     }
     writeln!(out, "{rule}")?;
     for (i, c) in codes.iter().enumerate() {
-        writeln!(out, " [ ] {:>2}.  {}", i + 1, codes::format(spec.alphabet, c).as_str())?;
+        writeln!(
+            out,
+            " [ ] {:>2}.  {}",
+            i + 1,
+            codes::format(spec.alphabet, c).as_str()
+        )?;
     }
     writeln!(out, "{rule}")?;
     for line in wrap(rules::keep_codes_advice(), 42) {

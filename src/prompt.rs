@@ -4,7 +4,9 @@
 //! called unless standard input and standard error are terminals.
 
 use crate::model::{IdentityMethod, parse_ticket};
-use dialoguer::{Confirm, Input, Password, Select, theme::ColorfulTheme, theme::SimpleTheme, theme::Theme};
+use dialoguer::{
+    Confirm, Input, Password, Select, theme::ColorfulTheme, theme::SimpleTheme, theme::Theme,
+};
 use std::io::IsTerminal;
 use zeroize::Zeroizing;
 
@@ -48,7 +50,10 @@ pub fn identity_questions(intro: &str) -> Answers {
     let _ = term.write_line(intro);
     let methods = [
         (IdentityMethod::InPerson, "in person, with photo ID"),
-        (IdentityMethod::VideoCall, "on a video call, with photo ID held to the camera"),
+        (
+            IdentityMethod::VideoCall,
+            "on a video call, with photo ID held to the camera",
+        ),
         (
             IdentityMethod::Callback,
             "by calling back the number in the directory (not one the caller gave)",

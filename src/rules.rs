@@ -70,7 +70,11 @@ pub fn codes_shown_to_operator(via: Via) -> bool {
 
 /// Chooses the path for `issue-codes` from the user's devices and the
 /// operator's `--device` and `--via` (SPEC.md, "Choosing the path").
-pub fn choose_path(devices: &[Device], device: Option<i64>, via: Option<Via>) -> Result<PathChoice> {
+pub fn choose_path(
+    devices: &[Device],
+    device: Option<i64>,
+    via: Option<Via>,
+) -> Result<PathChoice> {
     if let Some(id) = device {
         if via == Some(Via::Helpdesk) {
             return Err(fail(
@@ -125,8 +129,9 @@ pub fn sets_ended_by_new_set(active_sets: &[i64], preserve_existing: bool) -> Ve
 /// same way. Issuance never depends on codes left; this is what the user
 /// is told when the last one goes.
 pub fn used_up_advice(remaining: i64) -> Option<&'static str> {
-    (remaining == 0)
-        .then_some("that was the user's last backup code: issue a new set the same way (codedesk issue-codes)")
+    (remaining == 0).then_some(
+        "that was the user's last backup code: issue a new set the same way (codedesk issue-codes)",
+    )
 }
 
 /// Rule 8: tell the user to keep codes "somewhere that is not your phone".
@@ -155,7 +160,10 @@ mod tests {
 
     #[test]
     fn rule1_primary_device_is_the_first() {
-        let ds = [dev(7, DeviceKind::Landline, false), dev(3, DeviceKind::Mobile, true)];
+        let ds = [
+            dev(7, DeviceKind::Landline, false),
+            dev(3, DeviceKind::Mobile, true),
+        ];
         assert_eq!(primary_device(&ds).unwrap().id, 7);
         assert!(primary_device(&[]).is_none());
     }
@@ -175,7 +183,10 @@ mod tests {
     #[test]
     fn rule3_sms_path_when_chosen_device_can_text() {
         let m = dev(1, DeviceKind::Mobile, true);
-        assert_eq!(choose_path(&[m.clone()], None, None).unwrap(), PathChoice::Sms(m.clone()));
+        assert_eq!(
+            choose_path(std::slice::from_ref(&m), None, None).unwrap(),
+            PathChoice::Sms(m.clone())
+        );
         assert!(sms_path(&dev(2, DeviceKind::Mobile, false)).is_none());
         assert!(!codes_shown_to_operator(Via::Sms));
     }
@@ -186,7 +197,10 @@ mod tests {
             choose_path(&[], None, None).unwrap(),
             PathChoice::Helpdesk { hint: None }
         );
-        let ds = [dev(7, DeviceKind::Landline, false), dev(3, DeviceKind::Mobile, true)];
+        let ds = [
+            dev(7, DeviceKind::Landline, false),
+            dev(3, DeviceKind::Mobile, true),
+        ];
         match choose_path(&ds, None, None).unwrap() {
             PathChoice::Helpdesk { hint: Some(h) } => assert!(h.contains("--device 3"), "{h}"),
             other => panic!("{other:?}"),
@@ -198,7 +212,12 @@ mod tests {
         );
         // --via helpdesk is always possible
         assert!(matches!(
-            choose_path(&[dev(1, DeviceKind::Mobile, true)], None, Some(Via::Helpdesk)).unwrap(),
+            choose_path(
+                &[dev(1, DeviceKind::Mobile, true)],
+                None,
+                Some(Via::Helpdesk)
+            )
+            .unwrap(),
             PathChoice::Helpdesk { .. }
         ));
         assert!(codes_shown_to_operator(Via::Helpdesk));

@@ -16,7 +16,11 @@ pub fn parse_since(raw: &str, now: i64) -> Result<i64> {
     if let Ok(d) = crate::config::parse_duration(t) {
         return Ok(now - d.as_secs() as i64);
     }
-    let with_time = if t.len() == 10 { format!("{t}T00:00:00Z") } else { t.to_string() };
+    let with_time = if t.len() == 10 {
+        format!("{t}T00:00:00Z")
+    } else {
+        t.to_string()
+    };
     humantime::parse_rfc3339_weak(&with_time)
         .ok()
         .and_then(|st| st.duration_since(std::time::UNIX_EPOCH).ok())
@@ -35,7 +39,10 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
         return match store.verify_chain()? {
             ChainCheck::Intact { head, count } => {
                 if ctx.format == Format::Json {
-                    output::json_line(out, &serde_json::json!({"intact": true, "events": count, "head": head}))?;
+                    output::json_line(
+                        out,
+                        &serde_json::json!({"intact": true, "events": count, "head": head}),
+                    )?;
                 } else {
                     writeln!(out, "audit trail intact: {count} events; head {head}")?;
                 }
@@ -43,15 +50,30 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
             }
             ChainCheck::Broken { id, why } => {
                 if ctx.format == Format::Json {
-                    output::json_line(out, &serde_json::json!({"intact": false, "event": id, "problem": why}))?;
+                    output::json_line(
+                        out,
+                        &serde_json::json!({"intact": false, "event": id, "problem": why}),
+                    )?;
                 }
-                Err(fail(Status::AuditAltered, format!("audit trail altered: {why}")))
+                Err(fail(
+                    Status::AuditAltered,
+                    format!("audit trail altered: {why}"),
+                ))
             }
         };
     }
     let filter = EventFilter {
-        user: a.user.as_deref().map(Username::parse).transpose()?.map(|u| u.to_string()),
-        since: a.since.as_deref().map(|s| parse_since(s, ctx.now())).transpose()?,
+        user: a
+            .user
+            .as_deref()
+            .map(Username::parse)
+            .transpose()?
+            .map(|u| u.to_string()),
+        since: a
+            .since
+            .as_deref()
+            .map(|s| parse_since(s, ctx.now()))
+            .transpose()?,
     };
     match ctx.format {
         Format::Json => store.for_each_event(&filter, |e| output::json_line(out, &e))?,

@@ -19,24 +19,43 @@ use std::sync::mpsc::sync_channel;
 /// One CSV row's issuance, or why it cannot go ahead.
 enum Item {
     Planned(Plan),
-    Failed { line: usize, user: String, err: anyhow::Error },
+    Failed {
+        line: usize,
+        user: String,
+        err: anyhow::Error,
+    },
 }
 
-fn row_request(base: &Request, count: Option<&str>, via: Option<&str>, device: Option<&str>) -> Result<Request> {
+fn row_request(
+    base: &Request,
+    count: Option<&str>,
+    via: Option<&str>,
+    device: Option<&str>,
+) -> Result<Request> {
     let mut r = base.clone();
     if let Some(c) = count {
         let n: u32 = c
             .parse()
             .ok()
             .filter(|n| (1..=crate::config::MAX_CODES).contains(n))
-            .ok_or_else(|| fail(Status::Usage, format!("count {c:?} is not 1 to {}", crate::config::MAX_CODES)))?;
+            .ok_or_else(|| {
+                fail(
+                    Status::Usage,
+                    format!("count {c:?} is not 1 to {}", crate::config::MAX_CODES),
+                )
+            })?;
         r.count = Some(n);
     }
     if let Some(v) = via {
         r.via = Some(match v.to_ascii_lowercase().as_str() {
             "sms" => Via::Sms,
             "helpdesk" => Via::Helpdesk,
-            _ => return Err(fail(Status::Usage, format!("via {v:?} is not sms or helpdesk"))),
+            _ => {
+                return Err(fail(
+                    Status::Usage,
+                    format!("via {v:?} is not sms or helpdesk"),
+                ));
+            }
         });
     }
     if let Some(d) = device {
@@ -87,15 +106,28 @@ pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Resul
         let planned = (|| -> Result<Plan> {
             let name = Username::parse(&raw_user)?;
             let req = row_request(base, get(cc), get(cv), get(cd))?;
-            issue::plan(ctx, &mut store, &name, &req, Gate::Flags(base.attestation.as_ref()))
+            issue::plan(
+                ctx,
+                &mut store,
+                &name,
+                &req,
+                Gate::Flags(base.attestation.as_ref()),
+            )
         })();
         items.push(match planned {
             Ok(p) => Item::Planned(p),
-            Err(err) => Item::Failed { line, user: raw_user, err },
+            Err(err) => Item::Failed {
+                line,
+                user: raw_user,
+                err,
+            },
         });
     }
     if items.is_empty() {
-        return Err(fail(Status::Usage, format!("{}: no users listed", path.display())));
+        return Err(fail(
+            Status::Usage,
+            format!("{}: no users listed", path.display()),
+        ));
     }
 
     let width = items
@@ -113,7 +145,9 @@ pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Resul
     }
     let bar = if std::io::stderr().is_terminal() && !ctx.quiet {
         let b = indicatif::ProgressBar::new(items.len() as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} users  {elapsed_precise} (eta {eta})") {
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} users  {elapsed_precise} (eta {eta})",
+        ) {
             b.set_style(style);
         }
         b
@@ -148,11 +182,18 @@ pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Resul
                     let prepared = rx
                         .recv()
                         .map_err(|_| fail(Status::Usage, "the hashing thread stopped"));
-                    match prepared.and_then(|p| p).and_then(|p| issue::commit(ctx, &mut store, plan, p)) {
+                    match prepared
+                        .and_then(|p| p)
+                        .and_then(|p| issue::commit(ctx, &mut store, plan, p))
+                    {
                         Ok(o) => {
                             bar.suspend(|| issue::render(ctx, &o, out, width))?;
                             if let Some(e) = &o.notify_error {
-                                bar.suspend(|| eprintln!("codedesk: warning: {user}: {e} (the codes were issued)"));
+                                bar.suspend(|| {
+                                    eprintln!(
+                                        "codedesk: warning: {user}: {e} (the codes were issued)"
+                                    )
+                                });
                             }
                             Ok(())
                         }
@@ -167,7 +208,11 @@ pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Resul
                     bar.suspend(|| {
                         eprintln!(
                             "codedesk: line {line}{}: {err:#}",
-                            if user.is_empty() { String::new() } else { format!(" ({user})") }
+                            if user.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({user})")
+                            }
                         )
                     });
                     failed.push((line, status));
@@ -184,7 +229,11 @@ pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Resul
         eprintln!(
             "batch: {issued} user(s) issued, {} failed{}",
             failed.len(),
-            if lines.is_empty() { String::new() } else { format!(" (line {})", lines.join(", ")) }
+            if lines.is_empty() {
+                String::new()
+            } else {
+                format!(" (line {})", lines.join(", "))
+            }
         );
     }
     Ok(failed.first().map(|f| f.1).unwrap_or(Status::Ok))

@@ -27,7 +27,8 @@ fn time_hash(p: &HashParams) -> Result<Duration> {
 const MAX_MEMORY_KIB: u32 = 1 << 20;
 
 pub fn run(_ctx: &Ctx, a: CalibrateArgs, out: &mut dyn Write) -> Result<Status> {
-    let target = parse_duration(&a.target).map_err(|e| fail(Status::Usage, format!("--target: {e}")))?;
+    let target =
+        parse_duration(&a.target).map_err(|e| fail(Status::Usage, format!("--target: {e}")))?;
     let mut p = HashParams::OWASP;
     let mut took = time_hash(&p)?;
     // Memory first: doubling memory roughly doubles the time.
@@ -41,9 +42,17 @@ pub fn run(_ctx: &Ctx, a: CalibrateArgs, out: &mut dyn Write) -> Result<Status> 
         p.iterations += 1;
         took = time_hash(&p)?;
     }
-    writeln!(out, "# Argon2id for this machine: {} ms per hash (target {})", took.as_millis(), humantime::format_duration(target))?;
+    writeln!(
+        out,
+        "# Argon2id for this machine: {} ms per hash (target {})",
+        took.as_millis(),
+        humantime::format_duration(target)
+    )?;
     if took > target {
-        writeln!(out, "# the OWASP floor alone takes longer than the target; it is the minimum allowed")?;
+        writeln!(
+            out,
+            "# the OWASP floor alone takes longer than the target; it is the minimum allowed"
+        )?;
     }
     writeln!(out, "[hash]")?;
     writeln!(out, "memory_kib = {}", p.memory_kib)?;

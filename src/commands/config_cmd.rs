@@ -30,12 +30,20 @@ pub fn run(ctx: &Ctx, out: &mut dyn Write) -> Result<Status> {
                 t.add_row(vec![k.to_string(), v.clone(), s.clone()]);
             }
             writeln!(out, "{t}")?;
-            let bits = ctx.settings.spec.alphabet.entropy_bits(ctx.settings.spec.length);
-            writeln!(out, "codes carry {bits:.0} random bits each{}", if bits < 64.0 {
-                " (below NIST SP 800-63B-4's 64-bit floor for saved recovery codes)"
-            } else {
-                ""
-            })?;
+            let bits = ctx
+                .settings
+                .spec
+                .alphabet
+                .entropy_bits(ctx.settings.spec.length);
+            writeln!(
+                out,
+                "codes carry {bits:.0} random bits each{}",
+                if bits < 64.0 {
+                    " (below NIST SP 800-63B-4's 64-bit floor for saved recovery codes)"
+                } else {
+                    ""
+                }
+            )?;
         }
     }
     Ok(Status::Ok)

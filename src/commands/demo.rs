@@ -33,12 +33,29 @@ fn step(dir: &Path, out: &mut dyn Write, shown: &str, args: &[&str]) -> Result<S
     }
 }
 
-fn verify_step(dir: &Path, out: &mut dyn Write, user: &str, code: &str, note: &str) -> Result<Status> {
-    writeln!(out, "\n$ echo {code} | codedesk verify {user}      # {note}")?;
+fn verify_step(
+    dir: &Path,
+    out: &mut dyn Write,
+    user: &str,
+    code: &str,
+    note: &str,
+) -> Result<Status> {
+    writeln!(
+        out,
+        "\n$ echo {code} | codedesk verify {user}      # {note}"
+    )?;
     let db = dir.join("codedesk.db").display().to_string();
     let config = dir.join("config.toml").display().to_string();
     let cli = Cli::try_parse_from([
-        "codedesk", "--operator", "demo-operator", "--db", &db, "--config", &config, "verify", user,
+        "codedesk",
+        "--operator",
+        "demo-operator",
+        "--db",
+        &db,
+        "--config",
+        &config,
+        "verify",
+        user,
     ])?;
     let mut ctx = crate::context(&cli)?;
     ctx.interactive = false;
@@ -68,16 +85,36 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
         dir.join("config.toml"),
         format!("[sms]\noutbox = {:?}\n", outbox.display().to_string()),
     )?;
-    writeln!(out, "codedesk demo: a throwaway store in {} (removed at the end).", dir.display())?;
-    writeln!(out, "SMS messages go to an outbox file instead of a gateway.")?;
+    writeln!(
+        out,
+        "codedesk demo: a throwaway store in {} (removed at the end).",
+        dir.display()
+    )?;
+    writeln!(
+        out,
+        "SMS messages go to an outbox file instead of a gateway."
+    )?;
 
     writeln!(out, "\n== 1. The SMS path: alice has a mobile phone ==")?;
-    step(dir, out, "enroll-device alice --kind mobile --phone \"(507) 222-5999\"", &[
-        "enroll-device", "alice", "--kind", "mobile", "--phone", "(507) 222-5999",
-    ])?;
+    step(
+        dir,
+        out,
+        "enroll-device alice --kind mobile --phone \"(507) 222-5999\"",
+        &[
+            "enroll-device",
+            "alice",
+            "--kind",
+            "mobile",
+            "--phone",
+            "(507) 222-5999",
+        ],
+    )?;
     step(dir, out, "issue-codes alice", &["issue-codes", "alice"])?;
     let text = std::fs::read_to_string(&outbox).context("reading the demo outbox")?;
-    writeln!(out, "\n[the text message alice's phone received, from the outbox]")?;
+    writeln!(
+        out,
+        "\n[the text message alice's phone received, from the outbox]"
+    )?;
     for line in text.lines() {
         writeln!(out, "  | {line}")?;
     }
@@ -86,29 +123,75 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
         .find(|l| l.len() == 19 && l.matches('-').count() == 3)
         .map(str::to_string)
         .context("no code in the demo outbox")?;
-    verify_step(dir, out, "alice", &first, "alice logs in with her first code")?;
-    verify_step(dir, out, "alice", &first, "the same code again: each code works once")?;
+    verify_step(
+        dir,
+        out,
+        "alice",
+        &first,
+        "alice logs in with her first code",
+    )?;
+    verify_step(
+        dir,
+        out,
+        "alice",
+        &first,
+        "the same code again: each code works once",
+    )?;
     let mut typo = first.clone().into_bytes();
     typo[0] = if typo[0] == b'A' { b'B' } else { b'A' };
     let typo = String::from_utf8(typo).unwrap_or_default();
-    verify_step(dir, out, "alice", &typo, "a mistyped code: reported as a typo, not counted")?;
+    verify_step(
+        dir,
+        out,
+        "alice",
+        &typo,
+        "a mistyped code: reported as a typo, not counted",
+    )?;
 
-    writeln!(out, "\n== 2. The helpdesk path: bob's primary device is a landline ==")?;
-    step(dir, out, "enroll-device bob --kind landline --phone 507-222-0000", &[
-        "enroll-device", "bob", "--kind", "landline", "--phone", "507-222-0000",
-    ])?;
-    step(dir, out, "issue-codes bob      # no identity check attested: refused", &["issue-codes", "bob"])?;
+    writeln!(
+        out,
+        "\n== 2. The helpdesk path: bob's primary device is a landline =="
+    )?;
+    step(
+        dir,
+        out,
+        "enroll-device bob --kind landline --phone 507-222-0000",
+        &[
+            "enroll-device",
+            "bob",
+            "--kind",
+            "landline",
+            "--phone",
+            "507-222-0000",
+        ],
+    )?;
+    step(
+        dir,
+        out,
+        "issue-codes bob      # no identity check attested: refused",
+        &["issue-codes", "bob"],
+    )?;
     step(
         dir,
         out,
         "issue-codes bob --identity-verified video-call --ticket DEMO-1",
-        &["issue-codes", "bob", "--identity-verified", "video-call", "--ticket", "DEMO-1"],
+        &[
+            "issue-codes",
+            "bob",
+            "--identity-verified",
+            "video-call",
+            "--ticket",
+            "DEMO-1",
+        ],
     )?;
 
     writeln!(out, "\n== 3. What the helpdesk sees ==")?;
     step(dir, out, "list", &["list"])?;
     step(dir, out, "list bob", &["list", "bob"])?;
     step(dir, out, "audit verify", &["audit", "verify"])?;
-    writeln!(out, "\nDone. Try `codedesk --help`, or `man -l man/codedesk.1`.")?;
+    writeln!(
+        out,
+        "\nDone. Try `codedesk --help`, or `man -l man/codedesk.1`."
+    )?;
     Ok(Status::Ok)
 }

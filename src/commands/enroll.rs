@@ -23,7 +23,10 @@ pub fn new_device(
     primary: bool,
 ) -> Result<NewDevice> {
     let sms = rules::sms_capability(kind, sms)?;
-    let phone = match (kind.has_phone(), phone.map(str::trim).filter(|p| !p.is_empty())) {
+    let phone = match (
+        kind.has_phone(),
+        phone.map(str::trim).filter(|p| !p.is_empty()),
+    ) {
         (true, Some(p)) => Some(Phone::parse(p)?),
         (true, None) => {
             return Err(fail(
@@ -148,7 +151,10 @@ fn batch(ctx: &Ctx, path: &Path, out: &mut dyn Write) -> Result<Status> {
     let (Some(cu), Some(ck)) = (col("user"), col("kind")) else {
         return Err(fail(
             Status::Usage,
-            format!("{}: the header must have user and kind columns", path.display()),
+            format!(
+                "{}: the header must have user and kind columns",
+                path.display()
+            ),
         ));
     };
     let (cp, cs, cl, cprim) = (col("phone"), col("sms"), col("label"), col("primary"));
@@ -212,10 +218,7 @@ fn parse_bool(v: &str) -> Result<bool> {
     match v.to_ascii_lowercase().as_str() {
         "yes" | "y" | "true" | "1" => Ok(true),
         "no" | "n" | "false" | "0" => Ok(false),
-        _ => Err(fail(
-            Status::Usage,
-            format!("{v:?} is not yes or no"),
-        )),
+        _ => Err(fail(Status::Usage, format!("{v:?} is not yes or no"))),
     }
 }
 

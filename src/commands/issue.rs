@@ -116,7 +116,13 @@ pub enum Gate<'a> {
 
 /// Decides the path and limits for one user, and passes (or records the
 /// failure of) the identity gate for the helpdesk path.
-pub fn plan(ctx: &Ctx, store: &mut Store, name: &Username, req: &Request, gate: Gate) -> Result<Plan> {
+pub fn plan(
+    ctx: &Ctx,
+    store: &mut Store,
+    name: &Username,
+    req: &Request,
+    gate: Gate,
+) -> Result<Plan> {
     let s = &ctx.settings;
     let user = store.require_user(name)?;
     let devices = store.devices(user.id)?;
@@ -181,7 +187,10 @@ pub fn plan(ctx: &Ctx, store: &mut Store, name: &Username, req: &Request, gate: 
             serde_json::json!({"reason": why}),
             now,
         )?;
-        return Err(fail(Status::Delivery, format!("{}: {why}; nothing changed", plan.user.name)));
+        return Err(fail(
+            Status::Delivery,
+            format!("{}: {why}; nothing changed", plan.user.name),
+        ));
     }
     Ok(plan)
 }
@@ -202,7 +211,14 @@ fn identity_gate(
             ticket: ticket.clone(),
         },
         Gate::Flags(None) => {
-            store.record_identity_failure(&plan.user, "not-attested", None, None, &ctx.operator, now)?;
+            store.record_identity_failure(
+                &plan.user,
+                "not-attested",
+                None,
+                None,
+                &ctx.operator,
+                now,
+            )?;
             return Err(fail(
                 Status::Identity,
                 format!(
@@ -219,14 +235,28 @@ fn identity_gate(
     match answers {
         Answers::Passed { method, ticket } => Ok(NewCheck { method, ticket }),
         Answers::Refused { method, why } => {
-            store.record_identity_failure(&plan.user, "refused", method, None, &ctx.operator, now)?;
+            store.record_identity_failure(
+                &plan.user,
+                "refused",
+                method,
+                None,
+                &ctx.operator,
+                now,
+            )?;
             Err(fail(
                 Status::Identity,
                 format!("identity check refused ({why}); nothing issued"),
             ))
         }
         Answers::Aborted { method, why } => {
-            store.record_identity_failure(&plan.user, "aborted", method, None, &ctx.operator, now)?;
+            store.record_identity_failure(
+                &plan.user,
+                "aborted",
+                method,
+                None,
+                &ctx.operator,
+                now,
+            )?;
             Err(fail(
                 Status::Identity,
                 format!("identity check aborted ({why}); nothing issued"),
@@ -298,17 +328,26 @@ pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Resul
     };
     let (issued, codes) = match plan.via {
         Via::Helpdesk => {
-            let issued = store.insert_set(&plan.user, &new, plan.check.as_ref(), true, &ctx.operator, now)?;
+            let issued = store.insert_set(
+                &plan.user,
+                &new,
+                plan.check.as_ref(),
+                true,
+                &ctx.operator,
+                now,
+            )?;
             (issued, Some(prep.codes))
         }
         Via::Sms => {
             let (Some(how), Some(device)) = (&s.sms, &plan.device) else {
                 return Err(fail(Status::Delivery, "no SMS delivery is configured"));
             };
-            let phone = device
-                .phone
-                .as_ref()
-                .ok_or_else(|| fail(Status::Delivery, format!("device {} has no phone number", device.id)))?;
+            let phone = device.phone.as_ref().ok_or_else(|| {
+                fail(
+                    Status::Delivery,
+                    format!("device {} has no phone number", device.id),
+                )
+            })?;
             let mut issued = store.insert_set(&plan.user, &new, None, false, &ctx.operator, now)?;
             let message = delivery::sms_message(&plan.user.name, plan.spec, &prep.codes);
             drop(prep.codes);
@@ -405,7 +444,9 @@ pub fn render(ctx: &Ctx, o: &Outcome, out: &mut dyn Write, csv_width: usize) -> 
             output::json_line(out, &j)?;
         }
         Format::Csv => {
-            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut *out);
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(&mut *out);
             let mut row = vec![
                 o.plan.user.name.clone(),
                 o.plan.via.as_str().to_string(),
@@ -421,7 +462,15 @@ pub fn render(ctx: &Ctx, o: &Outcome, out: &mut dyn Write, csv_width: usize) -> 
         }
         Format::Text if o.codes.is_some() => {
             let cs = o.codes.as_deref().unwrap_or_default();
-            output::code_card(out, &o.plan.user.name, o.set_id, ctx.now(), o.plan.expires_at, o.plan.spec, cs)?;
+            output::code_card(
+                out,
+                &o.plan.user.name,
+                o.set_id,
+                ctx.now(),
+                o.plan.expires_at,
+                o.plan.spec,
+                cs,
+            )?;
         }
         _ if ctx.quiet => {
             if let Some(cs) = &o.codes {
@@ -449,11 +498,20 @@ pub fn render(ctx: &Ctx, o: &Outcome, out: &mut dyn Write, csv_width: usize) -> 
                     o.plan.user.name,
                     o.set_id,
                     cs.len(),
-                    if o.plan.uses == 1 { "each works once".to_string() } else { format!("each works {} times", o.plan.uses) },
+                    if o.plan.uses == 1 {
+                        "each works once".to_string()
+                    } else {
+                        format!("each works {} times", o.plan.uses)
+                    },
                     output::ts_opt(o.plan.expires_at)
                 )?;
                 for (i, c) in cs.iter().enumerate() {
-                    writeln!(out, "  {:>2}. {}", i + 1, codes::format(alphabet, c).as_str())?;
+                    writeln!(
+                        out,
+                        "  {:>2}. {}",
+                        i + 1,
+                        codes::format(alphabet, c).as_str()
+                    )?;
                 }
                 writeln!(out, "Tell the user: {}", rules::keep_codes_advice())?;
                 ended_line(o, out)?;
@@ -486,7 +544,10 @@ fn ended_line(o: &Outcome, out: &mut dyn Write) -> Result<()> {
 }
 
 pub fn csv_header(width: usize) -> Vec<String> {
-    let mut h: Vec<String> = ["user", "via", "batch", "expires_at"].iter().map(|s| s.to_string()).collect();
+    let mut h: Vec<String> = ["user", "via", "batch", "expires_at"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     h.extend((1..=width).map(|i| format!("code{i}")));
     h
 }
@@ -520,7 +581,11 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     if let Some(e) = &outcome.notify_error {
         eprintln!("codedesk: warning: {e} (the codes were issued)");
     }
-    if let SmsDelivery::Outbox(p) = ctx.settings.sms.as_ref().unwrap_or(&SmsDelivery::Outbox(Default::default()))
+    if let SmsDelivery::Outbox(p) = ctx
+        .settings
+        .sms
+        .as_ref()
+        .unwrap_or(&SmsDelivery::Outbox(Default::default()))
         && outcome.plan.via == Via::Sms
         && !ctx.quiet
         && ctx.format == Format::Table

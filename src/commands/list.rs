@@ -58,7 +58,10 @@ pub fn run(ctx: &Ctx, a: ListArgs, out: &mut dyn Write) -> Result<Status> {
             })?;
             if rows.is_empty() {
                 if !ctx.quiet {
-                    writeln!(out, "no users yet: codedesk enroll-device USER --kind mobile --phone NUMBER")?;
+                    writeln!(
+                        out,
+                        "no users yet: codedesk enroll-device USER --kind mobile --phone NUMBER"
+                    )?;
                 }
             } else {
                 let mut t = output::table(&CSV_HEADER);
@@ -88,15 +91,28 @@ fn csv_row(s: &UserSummary, now: i64) -> Vec<String> {
     let cur = current_set(s);
     vec![
         s.user.name.clone(),
-        s.devices.first().map(device_line).unwrap_or_else(|| "none".into()),
+        s.devices
+            .first()
+            .map(device_line)
+            .unwrap_or_else(|| "none".into()),
         s.devices.len().to_string(),
-        if s.devices.iter().any(|d| d.sms) { "yes" } else { "no" }.into(),
+        if s.devices.iter().any(|d| d.sms) {
+            "yes"
+        } else {
+            "no"
+        }
+        .into(),
         s.codes_remaining(now).to_string(),
         cur.map(|c| format!("{} ({}, {})", c.id, c.via.as_str(), c.operator))
             .unwrap_or_default(),
         cur.map(|c| ts(c.created_at)).unwrap_or_default(),
         cur.map(|c| ts_opt(c.expires_at)).unwrap_or_default(),
-        if s.user.locked_at.is_some() { "LOCKED" } else { "no" }.into(),
+        if s.user.locked_at.is_some() {
+            "LOCKED"
+        } else {
+            "no"
+        }
+        .into(),
     ]
 }
 
@@ -141,7 +157,8 @@ fn detail(ctx: &Ctx, s: &UserSummary, now: i64, out: &mut dyn Write) -> Result<(
             if s.sets.is_empty() {
                 writeln!(out, "sets:        none outstanding")?;
             } else {
-                let mut t = output::table(&["set", "via", "issued", "by", "expires", "left", "check"]);
+                let mut t =
+                    output::table(&["set", "via", "issued", "by", "expires", "left", "check"]);
                 for c in &s.sets {
                     t.add_row(vec![
                         c.id.to_string(),
@@ -154,7 +171,9 @@ fn detail(ctx: &Ctx, s: &UserSummary, now: i64, out: &mut dyn Write) -> Result<(
                             ts_opt(c.expires_at)
                         },
                         c.remaining.to_string(),
-                        c.identity_check_id.map(|i| i.to_string()).unwrap_or_default(),
+                        c.identity_check_id
+                            .map(|i| i.to_string())
+                            .unwrap_or_default(),
                     ]);
                 }
                 writeln!(out, "sets:\n{t}")?;

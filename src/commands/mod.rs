@@ -39,9 +39,12 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>> {
             )
         })?)
     };
-    r.take(CAP + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| fail(Status::Usage, format!("cannot read {}: {e}", path.display())))?;
+    r.take(CAP + 1).read_to_end(&mut buf).map_err(|e| {
+        fail(
+            Status::Usage,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
     if buf.len() as u64 > CAP {
         return Err(fail(
             Status::Usage,

@@ -11,7 +11,11 @@ use std::io::Write;
 
 pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
     let name = user_arg(&a.user)?;
-    let reason = a.reason.as_deref().map(|r| parse_text("reason", r)).transpose()?;
+    let reason = a
+        .reason
+        .as_deref()
+        .map(|r| parse_text("reason", r))
+        .transpose()?;
     let reason = reason.as_deref();
     let mut store = ctx.open_store()?;
     let now = ctx.now();
@@ -37,20 +41,30 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
     } else if let Some(set) = a.batch {
         store.revoke_set(&name, set, reason, &ctx.operator, now)?;
         if json {
-            json_line(out, &serde_json::json!({"user": name.as_str(), "revoked": [set]}))?;
+            json_line(
+                out,
+                &serde_json::json!({"user": name.as_str(), "revoked": [set]}),
+            )?;
         } else if !ctx.quiet {
             writeln!(out, "revoked set {set} of {name}")?;
         }
     } else {
         let sets = store.revoke_all(&name, reason, &ctx.operator, now)?;
         if json {
-            json_line(out, &serde_json::json!({"user": name.as_str(), "revoked": sets}))?;
+            json_line(
+                out,
+                &serde_json::json!({"user": name.as_str(), "revoked": sets}),
+            )?;
         } else if !ctx.quiet {
             if sets.is_empty() {
                 writeln!(out, "{name} had no outstanding codes")?;
             } else {
                 let ids: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-                writeln!(out, "revoked all outstanding codes of {name} (set {})", ids.join(", "))?;
+                writeln!(
+                    out,
+                    "revoked all outstanding codes of {name} (set {})",
+                    ids.join(", ")
+                )?;
             }
         }
     }
@@ -65,7 +79,10 @@ pub fn unlock(ctx: &Ctx, a: UserArg, out: &mut dyn Write) -> Result<Status> {
         eprintln!("codedesk: warning: {e}");
     }
     if ctx.format == Format::Json {
-        json_line(out, &serde_json::json!({"user": name.as_str(), "was_locked": was}))?;
+        json_line(
+            out,
+            &serde_json::json!({"user": name.as_str(), "was_locked": was}),
+        )?;
     } else if !ctx.quiet {
         if was {
             writeln!(out, "unlocked {name}")?;

@@ -40,7 +40,12 @@ impl CodeSource for StdinSource {
         std::io::stdin()
             .take(MAX_INPUT as u64 + 1)
             .read_to_end(&mut buf)
-            .map_err(|e| fail(Status::Usage, format!("cannot read the code from standard input: {e}")))?;
+            .map_err(|e| {
+                fail(
+                    Status::Usage,
+                    format!("cannot read the code from standard input: {e}"),
+                )
+            })?;
         if buf.len() > MAX_INPUT {
             return Err(fail(
                 Status::Usage,
@@ -52,7 +57,10 @@ impl CodeSource for StdinSource {
             buf.pop();
         }
         if buf.contains(&0) {
-            return Err(fail(Status::Usage, "the input contains a NUL byte: not a code"));
+            return Err(fail(
+                Status::Usage,
+                "the input contains a NUL byte: not a code",
+            ));
         }
         let text = std::str::from_utf8(&buf)
             .map_err(|_| fail(Status::Usage, "the input is not UTF-8 text: not a code"))?;
@@ -76,9 +84,22 @@ struct VerifyJson<'a> {
     remaining: i64,
 }
 
-fn report(ctx: &Ctx, out: &mut dyn Write, user: &str, accepted: bool, remaining: i64) -> Result<()> {
+fn report(
+    ctx: &Ctx,
+    out: &mut dyn Write,
+    user: &str,
+    accepted: bool,
+    remaining: i64,
+) -> Result<()> {
     match ctx.format {
-        Format::Json => crate::output::json_line(out, &VerifyJson { user, accepted, remaining })?,
+        Format::Json => crate::output::json_line(
+            out,
+            &VerifyJson {
+                user,
+                accepted,
+                remaining,
+            },
+        )?,
         Format::Csv => {
             writeln!(out, "user,accepted,remaining")?;
             writeln!(out, "{user},{accepted},{remaining}")?;
@@ -102,10 +123,20 @@ fn locked_error(name: &str) -> anyhow::Error {
     )
 }
 
-pub fn run(ctx: &Ctx, a: VerifyArgs, source: &mut dyn CodeSource, out: &mut dyn Write) -> Result<Status> {
+pub fn run(
+    ctx: &Ctx,
+    a: VerifyArgs,
+    source: &mut dyn CodeSource,
+    out: &mut dyn Write,
+) -> Result<Status> {
     let raw_user = match a.user.or_else(|| std::env::var("PAM_USER").ok()) {
         Some(u) => u,
-        None => return Err(fail(Status::Usage, "give a USER (or run under pam_exec, which sets PAM_USER)")),
+        None => {
+            return Err(fail(
+                Status::Usage,
+                "give a USER (or run under pam_exec, which sets PAM_USER)",
+            ));
+        }
     };
     let name = user_arg(&raw_user)?;
     let mut store = ctx.open_store()?;
@@ -149,7 +180,13 @@ pub fn run(ctx: &Ctx, a: VerifyArgs, source: &mut dyn CodeSource, out: &mut dyn 
             return Err(fail(Status::Usage, "no code was given"));
         }
         if errors.contains(&ParseError::Typo) {
-            store.record_event(&ctx.operator, "verify-typo", Some(name.as_str()), serde_json::json!({}), now)?;
+            store.record_event(
+                &ctx.operator,
+                "verify-typo",
+                Some(name.as_str()),
+                serde_json::json!({}),
+                now,
+            )?;
             eprintln!("codedesk: {}", ParseError::Typo);
             report(ctx, out, name.as_str(), false, view.remaining)?;
             return Ok(Status::Rejected);
@@ -191,9 +228,21 @@ pub fn run(ctx: &Ctx, a: VerifyArgs, source: &mut dyn CodeSource, out: &mut dyn 
     reject(ctx, &mut store, &view.user, view.remaining, out)
 }
 
-fn reject(ctx: &Ctx, store: &mut Store, user: &UserRow, remaining: i64, out: &mut dyn Write) -> Result<Status> {
+fn reject(
+    ctx: &Ctx,
+    store: &mut Store,
+    user: &UserRow,
+    remaining: i64,
+    out: &mut dyn Write,
+) -> Result<Status> {
     let threshold = ctx.settings.lockout_threshold;
-    let r = store.reject(user, "wrong, spent, expired or revoked", threshold, &ctx.operator, ctx.now())?;
+    let r = store.reject(
+        user,
+        "wrong, spent, expired or revoked",
+        threshold,
+        &ctx.operator,
+        ctx.now(),
+    )?;
     if r.already_locked {
         return Err(locked_error(&user.name));
     }

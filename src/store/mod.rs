@@ -30,9 +30,13 @@ fn db_err(e: rusqlite::Error) -> anyhow::Error {
         Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
             "the store is busy: another codedesk held it longer than the busy timeout".to_string()
         }
-        Some(ErrorCode::DiskFull) => "the disk holding the store is full; nothing was changed".into(),
+        Some(ErrorCode::DiskFull) => {
+            "the disk holding the store is full; nothing was changed".into()
+        }
         Some(ErrorCode::ReadOnly) => "the store is read-only; nothing was changed".into(),
-        Some(ErrorCode::NotADatabase) => "the store file is not a codedesk store (not a database)".into(),
+        Some(ErrorCode::NotADatabase) => {
+            "the store file is not a codedesk store (not a database)".into()
+        }
         Some(ErrorCode::DatabaseCorrupt) => "the store file is corrupt".into(),
         Some(ErrorCode::CannotOpen) => "cannot open the store file".into(),
         Some(ErrorCode::PermissionDenied) => "permission denied on the store".into(),
@@ -316,7 +320,8 @@ impl Store {
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).db()?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
             tx.execute_batch(sql).db()?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64).db()?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .db()?;
         }
         tx.commit().db()
     }
@@ -774,7 +779,13 @@ impl Store {
 
     /// Clears a lockout and the failure count. Returns whether the user was
     /// locked. `auto` records that `lockout.auto_unlock` did it.
-    pub fn unlock(&mut self, user: &Username, operator: &str, now: i64, auto: bool) -> Result<bool> {
+    pub fn unlock(
+        &mut self,
+        user: &Username,
+        operator: &str,
+        now: i64,
+        auto: bool,
+    ) -> Result<bool> {
         self.write(|tx| {
             let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
             tx.execute(
@@ -807,7 +818,13 @@ impl Store {
         self.write(|tx| {
             let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
             let ids = active_set_ids(tx, u.id)?;
-            end_sets(tx, &ids, "revoked", reason.unwrap_or("revoked by operator"), now)?;
+            end_sets(
+                tx,
+                &ids,
+                "revoked",
+                reason.unwrap_or("revoked by operator"),
+                now,
+            )?;
             append_event(
                 tx,
                 now,
@@ -837,7 +854,13 @@ impl Store {
                     format!("user {} has no active set {set_id}", u.name),
                 ));
             }
-            end_sets(tx, &[set_id], "revoked", reason.unwrap_or("revoked by operator"), now)?;
+            end_sets(
+                tx,
+                &[set_id],
+                "revoked",
+                reason.unwrap_or("revoked by operator"),
+                now,
+            )?;
             append_event(
                 tx,
                 now,
@@ -1170,7 +1193,14 @@ fn insert_check(
     tx.execute(
         "INSERT INTO identity_checks (user_id, operator, method, ticket, outcome, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![user_id, operator, method.map(|m| m.as_str()), ticket, outcome, now],
+        params![
+            user_id,
+            operator,
+            method.map(|m| m.as_str()),
+            ticket,
+            outcome,
+            now
+        ],
     )
     .db()?;
     Ok(tx.last_insert_rowid())
@@ -1178,7 +1208,9 @@ fn insert_check(
 
 fn active_set_ids(tx: &Transaction, user_id: i64) -> Result<Vec<i64>> {
     let mut st = tx
-        .prepare_cached("SELECT id FROM code_sets WHERE user_id = ?1 AND state = 'active' ORDER BY id")
+        .prepare_cached(
+            "SELECT id FROM code_sets WHERE user_id = ?1 AND state = 'active' ORDER BY id",
+        )
         .db()?;
     let rows = st.query_map([user_id], |r| r.get(0)).db()?;
     rows.map(|r| r.db()).collect()
@@ -1228,11 +1260,20 @@ fn activate_in(
     if state.as_deref() != Some("pending") {
         return Err(fail(
             Status::NotFound,
-            format!("set {set_id} of {} is not waiting to be activated", user.name),
+            format!(
+                "set {set_id} of {} is not waiting to be activated",
+                user.name
+            ),
         ));
     }
     let ended = rules::sets_ended_by_new_set(&active_set_ids(tx, user.id)?, preserve_existing);
-    end_sets(tx, &ended, "replaced", &format!("replaced by set {set_id}"), now)?;
+    end_sets(
+        tx,
+        &ended,
+        "replaced",
+        &format!("replaced by set {set_id}"),
+        now,
+    )?;
     tx.execute(
         "UPDATE code_sets SET state = 'active' WHERE id = ?1",
         [set_id],
@@ -1334,7 +1375,10 @@ mod tests {
     #[test]
     fn migrations_set_user_version() {
         let s = Store::open_in_memory().unwrap();
-        let v: i64 = s.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = s
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, SCHEMA_VERSION);
     }
 
@@ -1351,7 +1395,8 @@ mod tests {
         let u = s.require_user(&user("a")).unwrap();
         let ids: Vec<i64> = s.devices(u.id).unwrap().iter().map(|d| d.id).collect();
         assert_eq!(ids, vec![c.device.id, a.device.id, b.device.id]);
-        s.remove_device(&user("a"), c.device.id, None, "op", 2).unwrap();
+        s.remove_device(&user("a"), c.device.id, None, "op", 2)
+            .unwrap();
         assert_eq!(s.devices(u.id).unwrap()[0].id, a.device.id);
     }
 
@@ -1378,13 +1423,22 @@ mod tests {
             s.spend(&u, first.set_id, code_id, "op", 2).unwrap(),
             Spend::Accepted { remaining: 2 }
         );
-        assert_eq!(s.spend(&u, first.set_id, code_id, "op", 2).unwrap(), Spend::Stale);
+        assert_eq!(
+            s.spend(&u, first.set_id, code_id, "op", 2).unwrap(),
+            Spend::Stale
+        );
         let (_, set2) = new_set(Via::Sms, 3);
         let second = s.insert_set(&u, &set2, None, true, "op", 3).unwrap();
         assert_eq!(second.ended, vec![first.set_id]);
         let (other, _) = v.sets[0].codes[1];
-        assert_eq!(s.spend(&u, first.set_id, other, "op", 4).unwrap(), Spend::Stale);
-        assert!(matches!(s.verify_chain().unwrap(), ChainCheck::Intact { .. }));
+        assert_eq!(
+            s.spend(&u, first.set_id, other, "op", 4).unwrap(),
+            Spend::Stale
+        );
+        assert!(matches!(
+            s.verify_chain().unwrap(),
+            ChainCheck::Intact { .. }
+        ));
     }
 
     #[test]
@@ -1396,11 +1450,27 @@ mod tests {
         let old = s.insert_set(&u, &set, None, true, "op", 1).unwrap();
         let (_, set2) = new_set(Via::Sms, 2);
         let pending = s.insert_set(&u, &set2, None, false, "op", 2).unwrap();
-        let ids: Vec<i64> = s.verify_view(&user("a"), 2).unwrap().sets.iter().map(|s| s.id).collect();
+        let ids: Vec<i64> = s
+            .verify_view(&user("a"), 2)
+            .unwrap()
+            .sets
+            .iter()
+            .map(|s| s.id)
+            .collect();
         assert_eq!(ids, vec![old.set_id]);
-        s.fail_set(&u, pending.set_id, "gateway down", "op", 3).unwrap();
-        assert!(s.activate_set(&u, pending.set_id, false, 100, "op", 3).is_err());
-        let ids: Vec<i64> = s.verify_view(&user("a"), 3).unwrap().sets.iter().map(|s| s.id).collect();
+        s.fail_set(&u, pending.set_id, "gateway down", "op", 3)
+            .unwrap();
+        assert!(
+            s.activate_set(&u, pending.set_id, false, 100, "op", 3)
+                .is_err()
+        );
+        let ids: Vec<i64> = s
+            .verify_view(&user("a"), 3)
+            .unwrap()
+            .sets
+            .iter()
+            .map(|s| s.id)
+            .collect();
         assert_eq!(ids, vec![old.set_id]);
     }
 
@@ -1451,6 +1521,9 @@ mod tests {
         s.conn
             .execute("UPDATE audit SET operator = 'mallory' WHERE id = 1", [])
             .unwrap();
-        assert!(matches!(s.verify_chain().unwrap(), ChainCheck::Broken { id: 1, .. }));
+        assert!(matches!(
+            s.verify_chain().unwrap(),
+            ChainCheck::Broken { id: 1, .. }
+        ));
     }
 }
