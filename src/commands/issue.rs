@@ -581,16 +581,12 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     if let Some(e) = &outcome.notify_error {
         eprintln!("codedesk: warning: {e} (the codes were issued)");
     }
-    if let SmsDelivery::Outbox(p) = ctx
-        .settings
-        .sms
-        .as_ref()
-        .unwrap_or(&SmsDelivery::Outbox(Default::default()))
+    if let Some(SmsDelivery::Outbox(p)) = &ctx.settings.sms
         && outcome.plan.via == Via::Sms
         && !ctx.quiet
         && ctx.format == Format::Table
     {
-        eprintln!("(SMS outbox: {})", p.display());
+        writeln!(out, "(SMS path configured as an outbox file: {})", p.display())?;
     }
     Ok(Status::Ok)
 }
