@@ -222,8 +222,12 @@ fn identity_gate(
             return Err(fail(
                 Status::Identity,
                 format!(
-                    "{} needs helpdesk bypass codes, which require an identity check: give --identity-verified METHOD --ticket REF (or run at a terminal); nothing issued",
-                    plan.user.name
+                    "{} needs helpdesk bypass codes, which require an identity check: give --identity-verified METHOD --ticket REF (or run at a terminal); nothing issued{}",
+                    plan.user.name,
+                    plan.hint
+                        .as_ref()
+                        .map(|h| format!(" (hint: {h})"))
+                        .unwrap_or_default()
                 ),
             ));
         }
