@@ -34,6 +34,20 @@ pub fn parse_since(raw: &str, now: i64) -> Result<i64> {
 }
 
 pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
+    // Bad input is refused before the store is opened (or created).
+    let filter = EventFilter {
+        user: a
+            .user
+            .as_deref()
+            .map(Username::parse)
+            .transpose()?
+            .map(|u| u.to_string()),
+        since: a
+            .since
+            .as_deref()
+            .map(|s| parse_since(s, ctx.now()))
+            .transpose()?,
+    };
     let store = ctx.open_store()?;
     if let Some(AuditAction::Verify) = a.action {
         return match store.verify_chain()? {
@@ -62,19 +76,6 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
             }
         };
     }
-    let filter = EventFilter {
-        user: a
-            .user
-            .as_deref()
-            .map(Username::parse)
-            .transpose()?
-            .map(|u| u.to_string()),
-        since: a
-            .since
-            .as_deref()
-            .map(|s| parse_since(s, ctx.now()))
-            .transpose()?,
-    };
     match ctx.format {
         Format::Json => store.for_each_event(&filter, |e| output::json_line(out, &e))?,
         Format::Csv => {

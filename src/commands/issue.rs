@@ -163,6 +163,22 @@ pub fn plan(
         }
     }
     let now = ctx.now();
+    if req.preserve_existing {
+        // Checked before the identity gate, hashing or delivery, so a
+        // refusal changes nothing (the store re-checks under its lock).
+        let live = store.user_summary(name)?.codes_remaining(now);
+        let adding = i64::from(count) * i64::from(uses);
+        if live + adding > i64::from(MAX_CODES) {
+            return Err(fail(
+                Status::Usage,
+                format!(
+                    "{}: --preserve-existing would leave {} live code uses ({live} now, {adding} new), above the cap of {MAX_CODES}; revoke a set first; nothing issued",
+                    user.name,
+                    live + adding
+                ),
+            ));
+        }
+    }
     let expires_at = expires.map(|d| now + d.as_secs() as i64);
     let mut plan = Plan {
         user,

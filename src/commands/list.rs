@@ -11,10 +11,11 @@ use anyhow::Result;
 use std::io::Write;
 
 pub fn run(ctx: &Ctx, a: ListArgs, out: &mut dyn Write) -> Result<Status> {
+    // Bad input is refused before the store is opened (or created).
+    let name = a.user.as_deref().map(user_arg).transpose()?;
     let store = ctx.open_store()?;
     let now = ctx.now();
-    if let Some(u) = a.user {
-        let name = user_arg(&u)?;
+    if let Some(name) = name {
         let s = store.user_summary(&name)?;
         detail(ctx, &s, now, out)?;
         return Ok(Status::Ok);

@@ -10,7 +10,7 @@ use super::user_arg;
 use crate::Ctx;
 use crate::cli::{Format, VerifyArgs};
 use crate::codes::{self, CodeSpec, ParseError};
-use crate::exit::{Status, fail};
+use crate::exit::{Status, fail, status_of};
 use crate::prompt;
 use crate::rules;
 use crate::store::{Spend, Store, UserRow};
@@ -114,6 +114,13 @@ fn report(
     Ok(())
 }
 
+fn code_on_command_line() -> anyhow::Error {
+    fail(
+        Status::Usage,
+        "verify reads the code from standard input (or a hidden prompt), never from the command line; nothing was checked, and a code typed there may be in shell history: treat it as exposed",
+    )
+}
+
 fn locked_error(name: &str) -> anyhow::Error {
     fail(
         Status::Locked,
@@ -138,10 +145,27 @@ pub fn run(
             ));
         }
     };
-    let name = user_arg(&raw_user)?;
+    if !a.code_on_command_line.is_empty() {
+        return Err(code_on_command_line());
+    }
+    // `verify CODE` (the user forgotten): never echo the code back in an
+    // "invalid user name" or "no such user" message.
+    let looks_like_code = codes::parse(ctx.settings.spec, &raw_user).is_ok();
+    let name = user_arg(&raw_user).map_err(|e| {
+        if looks_like_code {
+            code_on_command_line()
+        } else {
+            e
+        }
+    })?;
     let mut store = ctx.open_store()?;
     let now = ctx.now();
-    let mut view = store.verify_view(&name, now)?;
+    let mut view = match store.verify_view(&name, now) {
+        Err(e) if looks_like_code && status_of(&e) == Status::NotFound => {
+            return Err(code_on_command_line());
+        }
+        v => v?,
+    };
     if let (Some(at), Some(after)) = (view.user.locked_at, ctx.settings.auto_unlock)
         && now >= at.saturating_add(after.as_secs() as i64)
     {
