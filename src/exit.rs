@@ -69,9 +69,7 @@ pub fn status_of(err: &anyhow::Error) -> Status {
         if let Some(f) = cause.downcast_ref::<Failure>() {
             return f.status;
         }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::BrokenPipe
-        {
+        if is_pipe(cause) {
             return Status::Ok;
         }
     }
@@ -80,10 +78,24 @@ pub fn status_of(err: &anyhow::Error) -> Status {
 
 /// True when the error is only a closed pipe on standard output.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    err.chain().any(is_pipe)
+}
+
+/// A closed pipe, however the writer wrapped it: serde_json's and csv's
+/// errors hold the `io::Error` without exposing it as their `source()`,
+/// so `list --format json | head -1` used to end in "Broken pipe", exit 2.
+fn is_pipe(cause: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+        return io.kind() == BrokenPipe;
+    }
+    if let Some(j) = cause.downcast_ref::<serde_json::Error>() {
+        return j.io_error_kind() == Some(BrokenPipe);
+    }
+    if let Some(c) = cause.downcast_ref::<csv::Error>() {
+        return matches!(c.kind(), csv::ErrorKind::Io(io) if io.kind() == BrokenPipe);
+    }
+    false
 }
 
 #[cfg(test)]
@@ -115,6 +127,19 @@ mod tests {
             .context("verifying alice")
             .unwrap_err();
         assert_eq!(status_of(&e), Status::Locked);
+    }
+
+    #[test]
+    fn broken_pipe_inside_json_and_csv_errors_is_success() {
+        let pipe = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let j = anyhow::Error::new(serde_json::Error::io(pipe()));
+        assert!(is_broken_pipe(&j));
+        assert_eq!(status_of(&j), Status::Ok);
+        let c = anyhow::Error::new(csv::Error::from(pipe()));
+        assert!(is_broken_pipe(&c));
+        let other = anyhow::Error::new(serde_json::Error::io(std::io::Error::other("disk")));
+        assert!(!is_broken_pipe(&other));
+        assert_eq!(status_of(&other), Status::Usage);
     }
 
     #[test]

@@ -6,19 +6,23 @@
 //! most two prepared users wait in the channel.
 
 use super::issue::{self, Gate, Plan, Prepared, Request};
-use super::read_input;
+use super::{CsvLines, read_input};
 use crate::Ctx;
 use crate::cli::Format;
 use crate::exit::{Status, fail, status_of};
-use crate::model::{Username, Via};
+use crate::model::{Username, Via, printable};
 use anyhow::Result;
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::mpsc::sync_channel;
 
 /// One CSV row's issuance, or why it cannot go ahead.
 enum Item {
-    Planned(Plan),
+    Planned {
+        line: usize,
+        plan: Plan,
+    },
     Failed {
         line: usize,
         user: String,
@@ -88,34 +92,54 @@ pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Resul
 
     let mut store = ctx.open_store()?;
     let mut items: Vec<Item> = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let line = i + 2;
+    let mut lines = CsvLines::new(&bytes);
+    // A user listed twice would get two sets, the second silently voiding
+    // the first (rule 6): codes handed out from the first would not work.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut last_line = 1;
+    for rec in rdr.records() {
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
+                last_line = match e.position() {
+                    Some(p) => lines.line(p),
+                    None => last_line + 1,
+                };
                 items.push(Item::Failed {
-                    line,
+                    line: last_line,
                     user: String::new(),
                     err: fail(Status::Usage, format!("unreadable row: {e}")),
                 });
                 continue;
             }
         };
+        let line = rec.position().map_or(last_line + 1, |p| lines.line(p));
+        last_line = line;
         let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).filter(|v| !v.is_empty());
         let raw_user = get(Some(cu)).unwrap_or("").to_string();
         let planned = (|| -> Result<Plan> {
             let name = Username::parse(&raw_user)?;
+            if let Some(first) = seen.get(name.as_str()) {
+                return Err(fail(
+                    Status::Usage,
+                    format!(
+                        "{name} is already listed on line {first}; a second set would void the first"
+                    ),
+                ));
+            }
             let req = row_request(base, get(cc), get(cv), get(cd))?;
-            issue::plan(
+            let plan = issue::plan(
                 ctx,
                 &mut store,
                 &name,
                 &req,
                 Gate::Flags(base.attestation.as_ref()),
-            )
+            )?;
+            seen.insert(name.to_string(), line);
+            Ok(plan)
         })();
         items.push(match planned {
-            Ok(p) => Item::Planned(p),
+            Ok(plan) => Item::Planned { line, plan },
             Err(err) => Item::Failed {
                 line,
                 user: raw_user,
@@ -133,7 +157,7 @@ pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Resul
     let width = items
         .iter()
         .filter_map(|i| match i {
-            Item::Planned(p) if p.via == Via::Helpdesk => Some(p.count as usize),
+            Item::Planned { plan, .. } if plan.via == Via::Helpdesk => Some(plan.count as usize),
             _ => None,
         })
         .max()
@@ -158,7 +182,7 @@ pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Resul
     let plans: Vec<Plan> = items
         .iter()
         .filter_map(|i| match i {
-            Item::Planned(p) => Some(p.clone()),
+            Item::Planned { plan, .. } => Some(plan.clone()),
             Item::Failed { .. } => None,
         })
         .collect();
@@ -173,11 +197,10 @@ pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Resul
                 }
             }
         });
-        for (n, item) in items.into_iter().enumerate() {
-            let line = n + 2;
+        for item in items {
             let result = match item {
                 Item::Failed { line, user, err } => Err((line, user, err)),
-                Item::Planned(plan) => {
+                Item::Planned { line, plan } => {
                     let user = plan.user.name.clone();
                     let prepared = rx
                         .recv()
@@ -187,7 +210,27 @@ pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Resul
                         .and_then(|p| issue::commit(ctx, &mut store, plan, p))
                     {
                         Ok(o) => {
-                            bar.suspend(|| issue::render(ctx, &o, out, width))?;
+                            // Flushed per user: once the output is gone
+                            // (a closed pipe, a full disk) the codes just
+                            // issued cannot reach anyone, so stop here
+                            // rather than void the old codes of every
+                            // user still to come.
+                            let shown = bar.suspend(|| -> Result<()> {
+                                issue::render(ctx, &o, out, width)?;
+                                out.flush()?;
+                                Ok(())
+                            });
+                            if let Err(e) = shown {
+                                bar.finish_and_clear();
+                                return Err(fail(
+                                    Status::Usage,
+                                    format!(
+                                        "cannot write the output ({}): set {} for {user} (line {line}) was issued but not shown, so issue it again; the users after line {line} were not processed",
+                                        one_line(&e),
+                                        o.set_id
+                                    ),
+                                ));
+                            }
                             if let Some(e) = &o.notify_error {
                                 bar.suspend(|| {
                                     eprintln!(
@@ -210,6 +253,8 @@ pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Resul
                             "codedesk: line {line}{}: {err:#}",
                             if user.is_empty() {
                                 String::new()
+                            } else if user.chars().any(char::is_control) {
+                                format!(" ({})", printable(&user, 64))
                             } else {
                                 format!(" ({user})")
                             }
@@ -237,4 +282,11 @@ pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Resul
         );
     }
     Ok(failed.first().map(|f| f.1).unwrap_or(Status::Ok))
+}
+
+fn one_line(e: &anyhow::Error) -> String {
+    format!("{e:#}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -1,7 +1,7 @@
 //! `enroll-device`: add a device, creating the user on first enrolment;
 //! `--batch` adds many in one transaction, all or none.
 
-use super::{read_input, user_arg};
+use super::{CsvLines, read_input, user_arg};
 use crate::Ctx;
 use crate::cli::{EnrollArgs, Format};
 use crate::exit::{Status, fail};
@@ -135,13 +135,14 @@ fn render(ctx: &Ctx, rows: &[Enrolled], out: &mut dyn Write) -> Result<()> {
 }
 
 /// `enroll-device --batch FILE`: columns `user,kind,phone,sms,label` (and
-/// optional `primary`). Every row is checked first; any bad row rejects
-/// the whole file, naming every bad line.
+/// optional `primary`); a short row leaves its last columns empty. Every
+/// row is checked first; any bad row rejects the whole file, naming every
+/// bad line.
 fn batch(ctx: &Ctx, path: &Path, out: &mut dyn Write) -> Result<Status> {
     let bytes = read_input(path)?;
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .flexible(false)
+        .flexible(true)
         .from_reader(&bytes[..]);
     let headers = rdr
         .headers()
@@ -160,15 +161,27 @@ fn batch(ctx: &Ctx, path: &Path, out: &mut dyn Write) -> Result<Status> {
     let (cp, cs, cl, cprim) = (col("phone"), col("sms"), col("label"), col("primary"));
     let mut rows: Vec<(Username, NewDevice)> = Vec::new();
     let mut bad: Vec<String> = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let line = i + 2;
+    let mut lines = CsvLines::new(&bytes);
+    let mut last_line = 1;
+    for rec in rdr.records() {
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                bad.push(format!("line {line}: {}", one_line(&e.to_string())));
+                last_line = e.position().map_or(last_line + 1, |p| lines.line(p));
+                bad.push(format!("line {last_line}: {}", one_line(&e.to_string())));
                 continue;
             }
         };
+        let line = rec.position().map_or(last_line + 1, |p| lines.line(p));
+        last_line = line;
+        if rec.len() > headers.len() {
+            bad.push(format!(
+                "line {line}: {} fields, but the header has {}",
+                rec.len(),
+                headers.len()
+            ));
+            continue;
+        }
         let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).filter(|v| !v.is_empty());
         let row = (|| -> Result<(Username, NewDevice)> {
             let user = Username::parse(get(Some(cu)).unwrap_or(""))?;

@@ -53,3 +53,66 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>> {
     }
     Ok(buf)
 }
+
+/// The line a CSV record starts on, as an editor numbers it. The csv
+/// crate's own position is where it started reading, before the blank lines
+/// it skips, so a file with blank lines was reported a line or more early.
+pub struct CsvLines<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: usize,
+}
+
+impl<'a> CsvLines<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        CsvLines {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the record (or error) at `pos`; positions must come in
+    /// file order, as a reader yields them.
+    pub fn line(&mut self, pos: &csv::Position) -> usize {
+        let len = self.bytes.len();
+        let mut start = usize::try_from(pos.byte()).unwrap_or(len).min(len);
+        while start < len && matches!(self.bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start < self.offset {
+            (self.offset, self.line) = (0, 1);
+        }
+        self.line += self.bytes[self.offset..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        self.offset = start;
+        self.line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CsvLines;
+
+    #[test]
+    fn csv_lines_count_skipped_blank_lines_and_quoted_newlines() {
+        let text = b"\xef\xbb\xbfuser,count\r\nalice,2\r\n\r\n\nzed,1\n\"b\nx\",1\nyy,1\n";
+        let mut rdr = csv::Reader::from_reader(&text[..]);
+        let mut lines = CsvLines::new(text);
+        let got: Vec<(String, usize)> = rdr
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[0].to_string(), lines.line(r.position().unwrap()))
+            })
+            .collect();
+        let want = [("alice", 2), ("zed", 5), ("b\nx", 6), ("yy", 8)];
+        assert_eq!(
+            got,
+            want.map(|(u, l)| (u.to_string(), l)).to_vec(),
+            "lines as an editor shows them"
+        );
+    }
+}
