@@ -43,8 +43,14 @@ pub enum Answers {
 }
 
 /// Asks how the person was verified, whether they matched, and the ticket.
-/// `intro` is shown first (who, which device, what is at stake).
-pub fn identity_questions(intro: &str) -> Answers {
+/// `intro` is shown first (who, which device, what is at stake); `chosen`
+/// hears the method as soon as it is picked, so that an interrupt after that
+/// can still record it.
+///
+/// Ctrl-C at any of these prompts (read in raw mode) comes back as an error,
+/// hence `Aborted`, and console also raises SIGINT; the caller's handler must
+/// not record the check a second time.
+pub fn identity_questions(intro: &str, chosen: &dyn Fn(IdentityMethod)) -> Answers {
     let theme = theme();
     let term = dialoguer::console::Term::stderr();
     let _ = term.write_line(intro);
@@ -67,7 +73,10 @@ pub fn identity_questions(intro: &str) -> Answers {
         .default(0)
         .interact_opt();
     let method = match choice {
-        Ok(Some(i)) if i < methods.len() => methods[i].0,
+        Ok(Some(i)) if i < methods.len() => {
+            chosen(methods[i].0);
+            methods[i].0
+        }
         Ok(Some(_)) => {
             return Answers::Refused {
                 method: None,
@@ -106,12 +115,20 @@ pub fn identity_questions(intro: &str) -> Answers {
         .with_prompt("Ticket reference")
         .allow_empty(true)
         .interact_text();
-    match ticket.ok().map(|t| parse_ticket(&t)) {
-        Some(Ok(ticket)) => Answers::Passed { method, ticket },
-        _ => Answers::Aborted {
+    match ticket.map(|t| parse_ticket(&t)) {
+        Ok(Ok(ticket)) => Answers::Passed { method, ticket },
+        Ok(Err(_)) => Answers::Aborted {
             method: Some(method),
             why: "no ticket reference was given",
         },
+        // Ctrl-C: end the half-typed line before the error message.
+        Err(_) => {
+            let _ = term.write_line("");
+            Answers::Aborted {
+                method: Some(method),
+                why: "the identity check was cancelled",
+            }
+        }
     }
 }
 

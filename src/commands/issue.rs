@@ -19,6 +19,8 @@ use crate::store::{NewCheck, NewSet, Store, UserRow};
 use anyhow::Result;
 use serde::Serialize;
 use std::io::Write;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What the operator asked for, before looking at the user.
@@ -248,8 +250,11 @@ fn identity_gate(
             ));
         }
         Gate::Prompt => {
-            arm_interrupt(ctx, &plan.user);
-            prompt::identity_questions(&gate_intro(plan, devices))
+            let interrupt = arm_interrupt(ctx, &plan.user);
+            let answers =
+                prompt::identity_questions(&gate_intro(plan, devices), &|m| interrupt.chose(m));
+            interrupt.settle(&answers);
+            answers
         }
     };
     match answers {
@@ -302,20 +307,77 @@ fn gate_intro(plan: &Plan, devices: &[Device]) -> String {
     s
 }
 
-/// Ctrl-C at a line prompt raises SIGINT: record the aborted check, restore
-/// the terminal and exit 3. Nothing has been written for this issuance yet.
-fn arm_interrupt(ctx: &Ctx, user: &UserRow) {
+/// The identity prompt's interrupt: whoever claims it first, the prompt
+/// (which sees Ctrl-C typed in raw mode as an error) or the SIGINT handler
+/// (console raises SIGINT for that same Ctrl-C; the terminal in line mode
+/// or `kill -INT` send one too), records the outcome; the other stands
+/// aside, so the check is recorded once and with the method already chosen.
+struct Interrupt {
+    state: AtomicU8,
+    method: Mutex<Option<IdentityMethod>>,
+}
+
+/// The handler may claim an interrupt (during the prompt, and after a pass).
+const ASKING: u8 = 0;
+/// The prompt ended without a pass; `identity_gate` records it.
+const ANSWERED: u8 = 1;
+/// The handler claimed the interrupt and is recording it.
+const INTERRUPTED: u8 = 2;
+
+impl Interrupt {
+    fn chose(&self, m: IdentityMethod) {
+        *self.method.lock().unwrap_or_else(|e| e.into_inner()) = Some(m);
+    }
+
+    /// Claims the outcome for the prompt's answers. If the handler got there
+    /// first it is recording the aborted check and about to exit 3: wait for
+    /// it rather than record (or issue) anything.
+    fn settle(&self, answers: &Answers) {
+        let handler_has_it = match answers {
+            Answers::Passed { .. } => self.state.load(Ordering::SeqCst) == INTERRUPTED,
+            _ => self
+                .state
+                .compare_exchange(ASKING, ANSWERED, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err(),
+        };
+        if handler_has_it {
+            loop {
+                std::thread::park();
+            }
+        }
+    }
+}
+
+/// SIGINT during the identity prompt (or after a pass, while the codes are
+/// being made): record the aborted check, once, restore the terminal and
+/// exit 3. Nothing has been written for this issuance yet.
+fn arm_interrupt(ctx: &Ctx, user: &UserRow) -> Arc<Interrupt> {
+    let shared = Arc::new(Interrupt {
+        state: AtomicU8::new(ASKING),
+        method: Mutex::new(None),
+    });
+    let it = Arc::clone(&shared);
     let db = ctx.db.clone();
     let op = ctx.operator.clone();
     let user = user.clone();
     let _ = ctrlc::set_handler(move || {
+        let claimed = it
+            .state
+            .compare_exchange(ASKING, INTERRUPTED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        // Otherwise the prompt returned first: `identity_gate` records it.
+        if !claimed {
+            return;
+        }
         prompt::restore_terminal();
+        let method = *it.method.lock().unwrap_or_else(|e| e.into_inner());
         if let Ok(mut s) = Store::open(&db) {
-            let _ = s.record_identity_failure(&user, "aborted", None, None, &op, crate::now());
+            let _ = s.record_identity_failure(&user, "aborted", method, None, &op, crate::now());
         }
         eprintln!("\ncodedesk: identity check aborted (Ctrl-C); nothing issued");
         std::process::exit(i32::from(Status::Identity.code()));
     });
+    shared
 }
 
 /// Generates and hashes a plan's codes on every core. Touches no store.
