@@ -31,6 +31,11 @@ pub fn table(header: &[&str]) -> Table {
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         t.load_style(presets::ASCII_MARKDOWN);
     }
+    // A terminal that reports no usable width (a fresh pseudo-terminal, a
+    // serial console says 0 columns) squeezed every column to one letter.
+    if t.width().is_some_and(|w| w < 20) {
+        t.set_content_arrangement(ContentArrangement::Disabled);
+    }
     t
 }
 
