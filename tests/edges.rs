@@ -1,0 +1,425 @@
+//! Edges of the rules, with the clock moved through `CODEDESK_NOW` (debug
+//! builds only): expiry at the exact second, multi-use codes, keeping old
+//! codes up to the cap, lockout and automatic unlock, and the helpdesk
+//! path's limits.
+
+mod common;
+
+use codedesk::codes::{self, Alphabet, CodeSpec};
+use common::Env;
+use std::path::Path;
+
+/// A fixed "now", well past any real clock the store could have seen.
+const T: i64 = 1_900_000_000;
+
+/// `codedesk ARGS` at unix time `now`, with `stdin`.
+fn at(env: &Env, now: i64, args: &[&str], stdin: &str) -> (i32, String, String) {
+    let out = env
+        .cmd()
+        .env("CODEDESK_NOW", now.to_string())
+        .args(args)
+        .write_stdin(stdin.as_bytes().to_vec())
+        .output()
+        .expect("run codedesk");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        err,
+    )
+}
+
+/// `verify USER` with `code` at `now`; the exit status.
+fn verify_at(env: &Env, now: i64, user: &str, code: &str) -> i32 {
+    at(env, now, &["verify", user], code).0
+}
+
+/// Well-formed codes (valid check symbol) that were never issued: each
+/// is a wrong code, not a typo.
+fn wrong_codes(n: usize) -> Vec<String> {
+    codes::generate(CodeSpec::default(), n)
+        .unwrap()
+        .iter()
+        .map(|c| codes::format(Alphabet::Base32, c).to_string())
+        .collect()
+}
+
+/// `code` with one symbol changed: a typo.
+fn typo_of(code: &str) -> String {
+    let mut b = code.as_bytes().to_vec();
+    b[0] = if b[0] == b'7' { b'8' } else { b'7' };
+    String::from_utf8(b).unwrap()
+}
+
+/// The store and its WAL (after folding the WAL in) and the SMS outbox.
+fn state(env: &Env) -> (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>) {
+    let c = rusqlite::Connection::open(&env.db).unwrap();
+    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    drop(c);
+    (
+        std::fs::read(&env.db).unwrap(),
+        std::fs::read(format!("{}-wal", env.db.display())).ok(),
+        std::fs::read(&env.outbox).ok(),
+    )
+}
+
+fn json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+fn rows(db: &Path, sql: &str) -> i64 {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+// ---------------------------------------------------------------- expiry
+
+#[test]
+fn expiry_is_exact_to_the_second() {
+    let env = Env::new();
+    env.enroll_mobile("alice", "5072225999");
+    let (code, _, err) = at(&env, T, &["issue-codes", "alice", "--expires", "1h"], "");
+    assert_eq!(code, 0, "{err}");
+    let c = env.last_sms_codes();
+    assert_eq!(verify_at(&env, T + 3599, "alice", &c[0]), 0, "last second");
+    let (code, _, err) = at(&env, T + 3600, &["verify", "alice"], &c[1]);
+    assert_eq!(code, 1, "expired at T+3600: {err}");
+    assert!(err.contains("rejected"), "{err}");
+    assert_eq!(verify_at(&env, T + 7200, "alice", &c[2]), 1);
+    // A listing at the boundary counts no codes left.
+    let (_, out, _) = at(&env, T + 3600, &["list", "alice", "--format", "json"], "");
+    assert_eq!(json(&out)["codes_remaining"], 0);
+    let (_, out, _) = at(&env, T + 3599, &["list", "alice", "--format", "json"], "");
+    assert_eq!(json(&out)["codes_remaining"], 9);
+
+    // The helpdesk path, in seconds.
+    env.enroll_landline("lenny", "5072225000");
+    let (code, out, err) = at(
+        &env,
+        T,
+        &[
+            "issue-codes",
+            "lenny",
+            "--expires",
+            "90s",
+            "--identity-verified",
+            "in-person",
+            "--ticket",
+            "T-1",
+            "--format",
+            "json",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let j = json(&out);
+    assert_eq!(j["expires_at"], codedesk::output::ts(T + 90));
+    let hc: Vec<String> = j["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(verify_at(&env, T + 89, "lenny", &hc[0]), 0);
+    assert_eq!(verify_at(&env, T + 90, "lenny", &hc[1]), 1);
+}
+
+// ------------------------------------------------------------------ uses
+
+#[test]
+fn a_code_issued_with_uses_3_works_three_times_not_four() {
+    let env = Env::new();
+    env.enroll_mobile("alice", "5072225999");
+    env.ok(&["issue-codes", "alice", "--uses", "3", "--count", "2"]);
+    let c = env.last_sms_codes();
+    assert_eq!(c.len(), 2);
+    for (i, left) in [5, 4, 3].into_iter().enumerate() {
+        let (code, out, err) = at(&env, T, &["verify", "alice", "--format", "json"], &c[0]);
+        assert_eq!(code, 0, "use {}: {err}", i + 1);
+        assert_eq!(json(&out)["remaining"], left);
+    }
+    assert_eq!(verify_at(&env, T, "alice", &c[0]), 1, "a fourth use");
+    assert_eq!(verify_at(&env, T, "alice", &c[1]), 0, "the other code");
+    assert_eq!(verify_at(&env, T, "alice", &c[1]), 0);
+    assert_eq!(verify_at(&env, T, "alice", &c[1]), 0);
+    assert_eq!(verify_at(&env, T, "alice", &c[1]), 1);
+}
+
+// ---------------------------------------------------- preserve-existing
+
+#[test]
+fn preserve_existing_keeps_old_codes_up_to_the_cap_of_100() {
+    let env = Env::new();
+    env.enroll_mobile("alice", "5072225999");
+    env.ok(&["issue-codes", "alice"]);
+    let a = env.last_sms_codes();
+    env.ok(&["issue-codes", "alice", "--preserve-existing"]);
+    let b = env.last_sms_codes();
+    assert_ne!(a, b);
+    assert_eq!(env.verify("alice", &a[0]), 0, "old set kept");
+    assert_eq!(env.verify("alice", &b[0]), 0, "new set live");
+
+    // Without the flag a new set ends both (rule 6).
+    env.ok(&["issue-codes", "alice", "--count", "5"]);
+    let c = env.last_sms_codes();
+    assert_eq!(env.verify("alice", &a[1]), 1);
+    assert_eq!(env.verify("alice", &b[1]), 1);
+    assert_eq!(env.verify("alice", &c[0]), 0);
+
+    // 4 live + 96 = exactly the cap.
+    env.ok(&[
+        "issue-codes",
+        "alice",
+        "--preserve-existing",
+        "--count",
+        "96",
+    ]);
+    let full = env.last_sms_codes();
+    assert_eq!(full.len(), 96);
+    let live = || json(&env.ok(&["list", "alice", "--format", "json"]))["codes_remaining"].clone();
+    assert_eq!(live(), 100);
+
+    // One more, by count or by uses, is refused and changes nothing: no
+    // pending set, no audit event, no text message.
+    for extra in [
+        &["--count", "1"][..],
+        &["--count", "1", "--uses", "2"],
+        &["--count", "100"],
+    ] {
+        let before = state(&env);
+        let mut args = vec!["issue-codes", "alice", "--preserve-existing"];
+        args.extend(extra);
+        let (code, out, err) = env.run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty());
+        assert!(err.contains("cap of 100"), "{err}");
+        assert_eq!(state(&env), before, "{args:?} changed something");
+    }
+    assert_eq!(live(), 100);
+    assert_eq!(env.verify("alice", &c[1]), 0, "the kept codes still work");
+    assert_eq!(env.verify("alice", &full[95]), 0);
+
+    // The helpdesk path: refused before the identity check is recorded.
+    env.enroll_landline("lenny", "5072225000");
+    assert_eq!(env.issue_helpdesk("lenny", &[]).len(), 10);
+    let before = state(&env);
+    let (code, _, err) = env.run(&[
+        "issue-codes",
+        "lenny",
+        "--preserve-existing",
+        "--count",
+        "50",
+        "--uses",
+        "2",
+        "--identity-verified",
+        "in-person",
+        "--ticket",
+        "T-2",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cap of 100"), "{err}");
+    assert_eq!(state(&env), before);
+    assert_eq!(
+        env.issue_helpdesk("lenny", &["--preserve-existing", "--count", "90"])
+            .len(),
+        90
+    );
+    assert_eq!(
+        rows(
+            &env.db,
+            "SELECT count(*) FROM identity_checks WHERE user_id = (SELECT id FROM users WHERE name = 'lenny')"
+        ),
+        2
+    );
+}
+
+// --------------------------------------------------------------- lockout
+
+#[test]
+fn lockout_threshold_3_counts_consecutive_wrong_codes_not_typos() {
+    let env = Env::with_config("[lockout]\nthreshold = 3\n");
+    env.enroll_mobile("alice", "5072225999");
+    env.ok(&["issue-codes", "alice"]);
+    let c = env.last_sms_codes();
+    let wrong = wrong_codes(10);
+
+    // Two wrong, then a success, resets the count.
+    assert_eq!(env.verify("alice", &wrong[0]), 1);
+    assert_eq!(env.verify("alice", &wrong[1]), 1);
+    assert_eq!(env.verify("alice", &c[0]), 0);
+    assert_eq!(env.verify("alice", &wrong[2]), 1);
+    assert_eq!(env.verify("alice", &wrong[3]), 1);
+    // Typos never count.
+    for _ in 0..5 {
+        let (code, _, err) = env.run_stdin(&["verify", "alice"], &typo_of(&c[1]));
+        assert_eq!(code, 1);
+        assert!(err.contains("typo"), "{err}");
+    }
+    // The third consecutive wrong code locks.
+    let (code, _, err) = env.run_stdin(&["verify", "alice"], &wrong[4]);
+    assert_eq!(code, 1);
+    assert!(err.contains("locked out"), "{err}");
+    // Locked: right or wrong, exit 5, and the right code is not spent.
+    let (code, _, err) = env.run_stdin(&["verify", "alice"], &c[1]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("unlock"), "{err}");
+    assert_eq!(env.verify("alice", &wrong[5]), 5);
+    assert_eq!(
+        json(&env.ok(&["list", "alice", "--format", "json"]))["locked"],
+        true
+    );
+    env.ok(&["unlock", "alice"]);
+    assert_eq!(env.verify("alice", &c[1]), 0, "not spent while locked");
+    assert_eq!(env.verify("alice", &c[1]), 1, "spent now");
+}
+
+#[test]
+fn auto_unlock_after_15_minutes() {
+    let env = Env::with_config("[lockout]\nthreshold = 3\nauto_unlock = \"15m\"\n");
+    env.enroll_mobile("alice", "5072225999");
+    let (code, _, err) = at(&env, T, &["issue-codes", "alice"], "");
+    assert_eq!(code, 0, "{err}");
+    let c = env.last_sms_codes();
+    let wrong = wrong_codes(6);
+    assert_eq!(verify_at(&env, T, "alice", &wrong[0]), 1);
+    assert_eq!(verify_at(&env, T + 1, "alice", &wrong[1]), 1);
+    assert_eq!(
+        verify_at(&env, T + 2, "alice", &wrong[2]),
+        1,
+        "locks at T+2"
+    );
+    assert_eq!(
+        verify_at(&env, T + 2 + 899, "alice", &c[0]),
+        5,
+        "one second early"
+    );
+    assert_eq!(
+        verify_at(&env, T + 2 + 900, "alice", &c[0]),
+        0,
+        "15 min later"
+    );
+    let (_, out, _) = at(
+        &env,
+        T + 903,
+        &["audit", "--user", "alice", "--format", "json"],
+        "",
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("\"unlock\"") && l.contains("\"auto\":true")),
+        "{out}"
+    );
+    // The count started again from zero.
+    assert_eq!(verify_at(&env, T + 1000, "alice", &wrong[3]), 1);
+    assert_eq!(verify_at(&env, T + 1000, "alice", &wrong[4]), 1);
+    assert_eq!(verify_at(&env, T + 1000, "alice", &c[1]), 0);
+}
+
+#[test]
+fn without_auto_unlock_a_lockout_lasts() {
+    let env = Env::with_config("[lockout]\nthreshold = 3\n");
+    env.enroll_mobile("alice", "5072225999");
+    at(&env, T, &["issue-codes", "alice"], "");
+    let c = env.last_sms_codes();
+    for w in wrong_codes(3) {
+        assert_eq!(verify_at(&env, T, "alice", &w), 1);
+    }
+    assert_eq!(verify_at(&env, T + 365 * 86400, "alice", &c[0]), 5);
+}
+
+#[test]
+fn a_user_re_enrolled_after_lockout_stays_locked_until_unlock() {
+    let env = Env::with_config("[lockout]\nthreshold = 3\n");
+    let old = env.enroll_mobile("alice", "5072225999");
+    env.ok(&["issue-codes", "alice"]);
+    for w in wrong_codes(3) {
+        assert_eq!(env.verify("alice", &w), 1);
+    }
+    // A new phone, the old one removed, a new set texted to the new phone.
+    env.ok(&[
+        "enroll-device",
+        "alice",
+        "--kind",
+        "mobile",
+        "--phone",
+        "+44 7700 900123",
+        "--primary",
+    ]);
+    env.ok(&["revoke", "alice", "--device", &old.to_string()]);
+    env.ok(&["issue-codes", "alice"]);
+    let fresh = env.last_sms_codes();
+    assert!(
+        std::fs::read_to_string(&env.outbox)
+            .unwrap()
+            .contains("To: +447700900123")
+    );
+    let (code, _, err) = env.run_stdin(&["verify", "alice"], &fresh[0]);
+    assert_eq!(code, 5, "still locked: {err}");
+    let j = json(&env.ok(&["list", "alice", "--format", "json"]));
+    assert_eq!(j["locked"], true);
+    env.ok(&["unlock", "alice"]);
+    assert_eq!(env.verify("alice", &fresh[0]), 0);
+}
+
+// ------------------------------------------------------ helpdesk limits
+
+#[test]
+fn helpdesk_max_expires_and_max_uses_bound_the_helpdesk_path_only() {
+    let env = Env::with_config("[helpdesk]\nmax_expires = \"1d\"\nmax_uses = 2\n");
+    env.enroll_landline("lenny", "5072225000");
+    env.enroll_mobile("alice", "5072225999");
+    let gate = ["--identity-verified", "callback", "--ticket", "T-3"];
+    let issue = |user: &str, extra: &[&str]| {
+        let mut args = vec!["issue-codes", user, "--format", "json"];
+        args.extend(gate);
+        args.extend(extra);
+        at(&env, T, &args, "")
+    };
+    for (extra, key) in [
+        (&["--expires", "2d"][..], "helpdesk.max_expires"),
+        (&["--expires", "25h"], "helpdesk.max_expires"),
+        (&["--expires", "never"], "helpdesk.max_expires"),
+        (&["--uses", "3"], "helpdesk.max_uses"),
+        (&["--uses", "3", "--expires", "1h"], "helpdesk.max_uses"),
+    ] {
+        for user in ["lenny", "alice"] {
+            let mut extra = extra.to_vec();
+            if user == "alice" {
+                extra.extend(["--via", "helpdesk"]);
+            }
+            let before = state(&env);
+            let (code, out, err) = issue(user, &extra);
+            assert_eq!(code, 2, "{user} {extra:?}: {err}");
+            assert!(out.is_empty());
+            assert!(err.contains(key), "{err}");
+            assert_eq!(
+                err.lines().count(),
+                2,
+                "weak-hash warning + one line: {err}"
+            );
+            assert_eq!(state(&env), before, "{user} {extra:?} changed the store");
+        }
+    }
+    // At the limits, and by default capped to them.
+    let (code, out, err) = issue("lenny", &["--expires", "1d", "--uses", "2"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["expires_at"], codedesk::output::ts(T + 86400));
+    let (code, out, err) = issue("lenny", &[]);
+    assert_eq!(code, 0, "{err}");
+    let j = json(&out);
+    assert_eq!(j["expires_at"], codedesk::output::ts(T + 86400), "capped");
+    let hc = j["codes"][0].as_str().unwrap().to_string();
+    assert_eq!(verify_at(&env, T + 86399, "lenny", &hc), 0);
+    let hc = j["codes"][1].as_str().unwrap().to_string();
+    assert_eq!(verify_at(&env, T + 86400, "lenny", &hc), 1);
+    // The SMS path is not a helpdesk issuance.
+    let (code, _, err) = at(
+        &env,
+        T,
+        &["issue-codes", "alice", "--uses", "5", "--expires", "30d"],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+}
