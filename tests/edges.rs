@@ -423,3 +423,116 @@ fn helpdesk_max_expires_and_max_uses_bound_the_helpdesk_path_only() {
     );
     assert_eq!(code, 0, "{err}");
 }
+
+// ------------------------------------------------------------ notify
+
+/// Makes an executable script without this process ever holding it open
+/// for writing (which could make a concurrent exec fail with ETXTBSY).
+/// `body` must not hold a single quote.
+fn script(path: &Path, body: &str) {
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "printf '%s\\n' '#!/bin/sh' '{body}' > {p:?} && chmod 755 {p:?}",
+            p = path.display().to_string()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn notify_command_hears_of_issuance_use_lockout_and_unlock() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("notified.log");
+    let cmd = dir.path().join("notify.sh");
+    script(&cmd, &format!("echo \"$# $1 $2\" >> {}", log.display()));
+    let env = Env::with_config(&format!(
+        "[lockout]\nthreshold = 3\n[notify]\ncommand = {:?}\n",
+        cmd.display().to_string()
+    ));
+    env.enroll_mobile("alice", "5072225999");
+    env.enroll_landline("lenny", "5072225000");
+    env.ok(&["issue-codes", "alice"]);
+    let c = env.last_sms_codes();
+    let h = env.issue_helpdesk("lenny", &[]);
+    assert_eq!(env.verify("alice", &c[0]), 0);
+    assert_eq!(env.verify("lenny", &h[0]), 0);
+    for w in wrong_codes(3) {
+        assert_eq!(env.verify("alice", &w), 1);
+    }
+    env.ok(&["unlock", "alice"]);
+    let got = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        got.lines().collect::<Vec<_>>(),
+        [
+            "2 codes-issued alice",
+            "2 codes-issued lenny",
+            "2 code-used alice",
+            "2 code-used lenny",
+            "2 lockout alice",
+            "2 unlock alice",
+        ],
+        "{got}"
+    );
+}
+
+#[test]
+fn a_failing_notify_command_is_audited_and_undoes_nothing() {
+    let env = Env::with_config("[notify]\ncommand = \"/bin/false\"\n");
+    env.enroll_mobile("alice", "5072225999");
+    let (code, _, err) = env.run(&["issue-codes", "alice"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("notify"), "{err}");
+    let c = env.last_sms_codes();
+    assert_eq!(env.verify("alice", &c[0]), 0);
+    let audit = env.ok(&["audit", "--format", "json"]);
+    assert!(audit.contains("\"notify-failed\""), "{audit}");
+}
+
+// --------------------------------------------------------- digit codes
+
+#[test]
+fn digit_codes_are_flagged_below_the_64_bit_floor_and_still_lock_out() {
+    let env = Env::with_config("[codes]\nalphabet = \"digits\"\n[lockout]\nthreshold = 3\n");
+    let cfg = env.ok(&["config"]);
+    assert!(cfg.contains("27 random bits"), "{cfg}");
+    assert!(
+        cfg.contains("below NIST SP 800-63B-4's 64-bit floor"),
+        "{cfg}"
+    );
+    env.enroll_mobile("alice", "5072225999");
+    env.ok(&["issue-codes", "alice"]);
+    let text = std::fs::read_to_string(&env.outbox).unwrap();
+    let digits: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.len() == 11
+                && l.split('-').count() == 3
+                && l.split('-')
+                    .all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    assert_eq!(digits.len(), 10, "{text}");
+    assert_eq!(env.verify("alice", digits[0]), 0);
+    assert_eq!(env.verify("alice", digits[0]), 1);
+    // Two more wrong codes (with valid check digits) lock: guessing 26.6
+    // bits online is bounded by the lockout, not by the code length.
+    let wrong: Vec<String> = codes::generate(
+        CodeSpec {
+            alphabet: Alphabet::Digits,
+            length: 9,
+        },
+        40,
+    )
+    .unwrap()
+    .iter()
+    .map(|c| c.to_string())
+    .filter(|c| !digits.iter().any(|d| d.replace('-', "") == *c))
+    .take(2)
+    .collect();
+    for w in &wrong {
+        assert_eq!(env.verify("alice", w), 1);
+    }
+    assert_eq!(env.verify("alice", digits[1]), 5);
+}
