@@ -536,3 +536,32 @@ fn digit_codes_are_flagged_below_the_64_bit_floor_and_still_lock_out() {
     }
     assert_eq!(env.verify("alice", digits[1]), 5);
 }
+
+// ------------------------------------------------------ the audit tail
+
+/// A documented limit (SECURITY.md): the chain finds an edited or deleted
+/// event, but not the loss of the newest ones; only a head hash recorded
+/// elsewhere does.
+#[test]
+fn deleting_the_newest_audit_event_is_caught_only_against_a_recorded_head() {
+    let env = Env::new();
+    env.enroll_mobile("alice", "5072225999");
+    env.ok(&["issue-codes", "alice"]);
+    let head = |env: &Env| json(&env.ok(&["audit", "verify", "--format", "json"]));
+    let recorded = head(&env);
+    let n = recorded["events"].as_i64().unwrap();
+    {
+        let c = rusqlite::Connection::open(&env.db).unwrap();
+        let gone = c
+            .execute(
+                "DELETE FROM audit WHERE id = (SELECT max(id) FROM audit)",
+                [],
+            )
+            .unwrap();
+        assert_eq!(gone, 1);
+    }
+    let now = head(&env);
+    assert_eq!(now["intact"], true, "the shortened chain is still a chain");
+    assert_eq!(now["events"].as_i64().unwrap(), n - 1);
+    assert_ne!(now["head"], recorded["head"], "but its head moved");
+}
