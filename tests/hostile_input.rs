@@ -732,6 +732,16 @@ fn cases(s: &Seed, alice_code: &str) -> Vec<Case> {
             Fail(2, "user column"),
         )
         .stdin("name,count\nalice,3\n"),
+        case(
+            "calibrate --target 1000d",
+            &["calibrate", "--target", "1000d"],
+            Fail(2, "--target"),
+        ),
+        case(
+            "calibrate --target soon",
+            &["calibrate", "--target", "soon"],
+            Fail(2, "--target"),
+        ),
         // -------------------------------------------------------- the config
         case("config: unknown key", &["list"], Fail(2, "colour")).config("[codes]\ncolour = 1\n"),
         case("config: unknown table", &["list"], Fail(2, "bogus")).config("[bogus]\nx = 1\n"),

@@ -23,12 +23,26 @@ fn time_hash(p: &HashParams) -> Result<Duration> {
     Ok(t[1])
 }
 
+/// Longest time per hash the calibration will aim for.
+const MAX_TARGET: Duration = Duration::from_secs(5);
+
 /// Largest memory the calibration will suggest (1 GiB).
 const MAX_MEMORY_KIB: u32 = 1 << 20;
 
 pub fn run(_ctx: &Ctx, a: CalibrateArgs, out: &mut dyn Write) -> Result<Status> {
     let target =
         parse_duration(&a.target).map_err(|e| fail(Status::Usage, format!("--target: {e}")))?;
+    // Beyond this, verify becomes unusable, and the search would take hours.
+    if target > MAX_TARGET {
+        return Err(fail(
+            Status::Usage,
+            format!(
+                "--target {:?} is too long: at most {} per hash",
+                a.target,
+                humantime::format_duration(MAX_TARGET)
+            ),
+        ));
+    }
     let mut p = HashParams::OWASP;
     let mut took = time_hash(&p)?;
     // Memory first: doubling memory roughly doubles the time.
