@@ -5,8 +5,11 @@ use crate::model::{DeviceKind, IdentityMethod, Via};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-/// Helpdesk tool for two-factor backup codes: enrol devices, issue codes by
-/// SMS or (after an identity check) by the helpdesk, verify, revoke, list.
+/// Two-factor backup codes for the IT helpdesk
+///
+/// Enrol users' devices, issue one-time backup codes by SMS or (after an
+/// identity check) by the helpdesk, verify, revoke and list them, in one
+/// local SQLite store with a tamper-evident audit trail.
 #[derive(Debug, Parser)]
 #[command(
     name = "codedesk",

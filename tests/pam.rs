@@ -93,7 +93,8 @@ fn pam_arg(p: &Path) -> String {
     }
 }
 
-/// The README's service, pointing at this test's store and config.
+/// The README's service (a rule continued with a backslash, as there),
+/// pointing at this test's store and config.
 fn service(env: &Env, tag: &str) -> Service {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -103,7 +104,7 @@ fn service(env: &Env, tag: &str) -> Service {
     let path = Path::new("/etc/pam.d").join(&name);
     let text = format!(
         "# written by codedesk's tests/pam.rs; safe to delete\n\
-         auth required pam_exec.so expose_authtok quiet seteuid {} --db {} --config {} --operator pam verify\n\
+         auth required pam_exec.so expose_authtok quiet seteuid {} \\\n    --db {} --config {} --operator pam verify\n\
          account required pam_permit.so\n",
         pam_arg(Path::new(BIN)),
         pam_arg(&env.db),

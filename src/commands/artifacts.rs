@@ -10,81 +10,262 @@ use clap_complete::Shell;
 use std::io::Write;
 use std::path::PathBuf;
 
-const EXTRA_SECTIONS: &str = r#".SH "EXIT STATUS"
+/// The sections of codedesk(1) that clap cannot know, in man-pages(7) order.
+const MAIN_SECTIONS: &str = r#".SH "EXIT STATUS"
 .TP
 \fB0\fR
-success; for \fBverify\fR, the code was accepted
+Success; for \fBverify\fR, the code was accepted.
 .TP
 \fB1\fR
-\fBverify\fR: the code was rejected (wrong, spent, expired, revoked), or was a typo
+\fBverify\fR: the code was rejected (wrong, spent, expired or revoked), or
+its check symbol showed a typo (which does not count towards a lockout).
 .TP
 \fB2\fR
-usage: bad arguments or values, or a bad configuration file
+Usage: bad arguments or values, a bad configuration file, or a bad row in
+a batch file.
 .TP
 \fB3\fR
-identity check refused, aborted or not attested; nothing was issued
+The identity check was refused, aborted or not attested; nothing was issued.
 .TP
 \fB4\fR
-no such user, device or set
+No such user, device or set.
 .TP
 \fB5\fR
-the user is locked out
+The user is locked out; \fBcodedesk unlock\fR clears it.
 .TP
 \fB6\fR
-SMS delivery failed or is not configured; nothing changed
+SMS delivery failed or is not configured; nothing changed and the old codes
+still work.
 .TP
 \fB7\fR
-store problem: cannot open or create, corrupt, newer schema, busy too long, disk full, read-only
+Store problem: it cannot be opened or created, is corrupt, has a newer
+schema, stayed busy too long, or the disk is full or read-only.
 .TP
 \fB8\fR
-\fBaudit verify\fR found the trail altered
-.SH FILES
-.TP
-\fI$XDG_DATA_HOME/codedesk/codedesk.db\fR (else \fI~/.local/share/codedesk/codedesk.db\fR)
-The store: one SQLite file (mode 0600, folder 0700) holding users, devices,
-identity checks, sets of Argon2id code hashes, and the chained audit trail.
-It never holds a code in clear.
-.TP
-\fI$XDG_CONFIG_HOME/codedesk/config.toml\fR (else \fI~/.config/codedesk/config.toml\fR)
-The configuration; a missing default file means defaults. Keys: codes.count,
-codes.alphabet, codes.length, codes.uses, codes.expires,
-helpdesk.default_expires, helpdesk.max_expires, helpdesk.max_uses,
-lockout.threshold, lockout.auto_unlock, hash.memory_kib, hash.iterations,
-hash.parallelism, hash.allow_weak, sms.command, sms.outbox, sms.timeout,
-notify.command.
+\fBaudit verify\fR found the audit trail altered.
+.PP
+A batch run exits with the status of its first failed row, or 0 when every
+row succeeded.
 .SH ENVIRONMENT
 .TP
 \fBCODEDESK_DB\fR, \fBCODEDESK_CONFIG\fR, \fBCODEDESK_OPERATOR\fR
-Defaults for \fB\-\-db\fR, \fB\-\-config\fR and \fB\-\-operator\fR.
+Used when \fB\-\-db\fR, \fB\-\-config\fR or \fB\-\-operator\fR is not given.
 .TP
 \fBSUDO_USER\fR, \fBUSER\fR
-The operator recorded in the audit trail when none is given.
+The operator recorded in the audit trail when none is given, in that order.
+.TP
+\fBXDG_DATA_HOME\fR, \fBXDG_CONFIG_HOME\fR, \fBHOME\fR
+Where the default store and configuration file live (see \fBFILES\fR).
 .TP
 \fBPAM_USER\fR
-The user \fBverify\fR checks when no USER is given (set by pam_exec).
+The user \fBverify\fR checks when no \fIUSER\fR is given; pam_exec(8) sets it.
 .TP
 \fBNO_COLOR\fR
-Turns off colour in prompts.
-.SH EXAMPLE
-A mobile user gets codes texted; a user with only a landline gets bypass
-codes from the helpdesk after a video call:
+Plain prompts without colour. Output that is not a terminal never has colour.
+.SH FILES
+.TP
+\fI$XDG_DATA_HOME/codedesk/codedesk.db\fR
+.TQ
+\fI\(ti/.local/share/codedesk/codedesk.db\fR
+The store: one SQLite file holding users, devices, identity checks, sets of
+Argon2id code hashes and the chained audit trail; never a code in clear.
+It and its folder are created on first use, private to their owner (modes
+0600 and 0700).
+.TP
+\fI$XDG_CONFIG_HOME/codedesk/config.toml\fR
+.TQ
+\fI\(ti/.config/codedesk/config.toml\fR
+The configuration (see \fBCONFIGURATION\fR). A missing default file means
+the defaults; a file named with \fB\-\-config\fR or \fBCODEDESK_CONFIG\fR
+must exist.
+.SH CONFIGURATION
+One TOML file; every key is optional. An unknown key or a bad value is an
+error naming the key and the file (exit 2). \fBcodedesk config\fR shows the
+value in effect for each key and where it came from. Durations read like
+\fB90s\fR, \fB15m\fR, \fB1h\fR, \fB7d\fR.
+.TP
+\fB[codes]\fR \fBcount\fR, \fBalphabet\fR, \fBlength\fR, \fBuses\fR, \fBexpires\fR
+Codes in a set (1 to 100; default 10); \fB"base32"\fR (default: 16 Crockford
+base32 symbols shown as four groups of four, the last a check symbol) or
+\fB"digits"\fR (default length 9); how many times each code works (default 1);
+how long a set lasts (default \fB"never"\fR).
+.TP
+\fB[helpdesk]\fR \fBdefault_expires\fR, \fBmax_expires\fR, \fBmax_uses\fR
+The expiry of helpdesk-path sets when \fB\-\-expires\fR is not given, and the
+longest expiry and most uses the helpdesk path may grant.
+.TP
+\fB[lockout]\fR \fBthreshold\fR, \fBauto_unlock\fR
+Consecutive rejected codes before a user is locked (default 10), and
+whether a lockout ends by itself after a duration (default \fB"off"\fR).
+.TP
+\fB[hash]\fR \fBmemory_kib\fR, \fBiterations\fR, \fBparallelism\fR, \fBallow_weak\fR
+Argon2id parameters (default 19456 KiB, 2, 1: the OWASP floor). Lower values
+are refused unless \fBallow_weak = true\fR, which is for tests only.
+\fBcodedesk calibrate\fR suggests values for this machine.
+.TP
+\fB[sms]\fR \fBcommand\fR, \fBoutbox\fR, \fBtimeout\fR
+How texts are sent, one of: a program run with the E.164 number as its only
+argument and the message on standard input (exit 0 means sent), or a file
+each message is appended to (relative to the configuration file's folder).
+\fBtimeout\fR (default 30s) bounds the SMS and notify programs.
+.TP
+\fB[notify]\fR \fBcommand\fR
+A program run as \fIcommand EVENT USER\fR on every \fBcodes-issued\fR,
+\fBcode-used\fR, \fBlockout\fR and \fBunlock\fR, so the user can be told.
+It never receives a code. A failure is reported and audited
+(\fBnotify-failed\fR) but does not undo the change.
+.SH "BATCH FILES"
+Both batch files are CSV with a header row; column names are matched
+without regard to case and in any order, blank lines are skipped, and
+\fB\-\fR reads standard input. Errors give the line number as an editor
+shows it.
+.TP
+\fBenroll-device \-\-batch\fR \fIFILE\fR
+Columns \fBuser\fR, \fBkind\fR (mobile, landline, tablet, token), and
+optionally \fBphone\fR, \fBsms\fR (yes or no), \fBlabel\fR, \fBprimary\fR
+(yes or no). All rows are checked first and enrolled in one transaction:
+one bad row rejects the whole file, naming every bad line.
+.TP
+\fBissue\-codes \-\-batch\fR \fIFILE\fR
+Column \fBuser\fR, and optionally \fBcount\fR, \fBvia\fR (sms or helpdesk)
+and \fBdevice\fR (an id), which override the options for that row. Give
+\fB\-\-identity\-verified\fR and \fB\-\-ticket\fR for the whole run; each
+helpdesk-path user gets an identity check recorded with them. A failing
+user (unknown, not attested, delivery failed, listed twice) is reported on
+standard error with its line number and the run goes on; a summary ends
+it. With \fB\-\-format json\fR, one object per user per line; with
+\fB\-\-format csv\fR, the columns \fBuser,via,batch,expires_at,code1,...\fR,
+one row per user (SMS rows have no codes), ready for a mail merge.
+.SH PAM
+\fBverify\fR works as a pam_exec(8) module: it takes the user from
+\fBPAM_USER\fR and the code from standard input (\fBexpose_authtok\fR), with
+or without a trailing newline or NUL. pam_exec runs it with an empty
+environment, so give \fB\-\-db\fR and \fB\-\-config\fR in the service line:
 .PP
-.nf
 .RS
-codedesk enroll-device alice \-\-kind mobile \-\-phone "(507) 222-5999"
-codedesk issue-codes alice
-echo "7KQ2-M9XD-4TRB-V8PN" | codedesk verify alice
-codedesk enroll-device bob \-\-kind landline \-\-phone 507-222-0000
-codedesk issue-codes bob \-\-identity-verified video-call \-\-ticket INC-1234
-codedesk list bob
-codedesk audit verify
-.RE
+.nf
+auth required pam_exec.so expose_authtok quiet seteuid /usr/local/bin/codedesk \e
+    \-\-db /var/lib/codedesk/codedesk.db \-\-config /etc/codedesk/config.toml verify
 .fi
+.RE
+.PP
+A backslash at the end of a line continues the rule on the next.
 .SH SECURITY
 Codes are drawn from the operating system's random generator, shown once
 (helpdesk path) or texted (SMS path), and stored only as Argon2id hashes.
-A code is never read from the command line. See SECURITY.md.
+A code is never read from the command line, and never written to the store,
+the audit trail, an error message or a log. Every change appends an audit
+event chained by SHA-256 to the one before; \fBaudit verify\fR finds an
+edited or deleted event.
+.SH EXAMPLES
+A mobile user gets codes texted; a user with only a landline gets bypass
+codes from the helpdesk after a video call:
+.PP
+.RS
+.nf
+codedesk enroll\-device alice \-\-kind mobile \-\-phone "(507) 222\-5999"
+codedesk issue\-codes alice
+codedesk enroll\-device bob \-\-kind landline \-\-phone 507\-222\-0000
+codedesk issue\-codes bob \-\-identity\-verified video\-call \-\-ticket INC\-1234
+echo 7KQ2\-M9XD\-4TRB\-V8PN | codedesk verify bob
+codedesk list bob
+codedesk audit verify
+.fi
+.RE
+.PP
+A term's new students, from the registry's export, with codes for a mail
+merge:
+.PP
+.RS
+.nf
+codedesk enroll\-device \-\-batch devices.csv
+codedesk issue\-codes \-\-batch users.csv \-\-identity\-verified in\-person \e
+    \-\-ticket INC\-2001 \-\-format csv > codes.csv
+.fi
+.RE
+.SH "SEE ALSO"
+\fBcodedesk\-enroll\-device\fR(1), \fBcodedesk\-issue\-codes\fR(1),
+\fBcodedesk\-verify\fR(1), \fBcodedesk\-revoke\fR(1), \fBcodedesk\-unlock\fR(1),
+\fBcodedesk\-list\fR(1), \fBcodedesk\-audit\fR(1), \fBcodedesk\-config\fR(1),
+\fBpam_exec\fR(8)
 "#;
+
+/// Extra sections for one subcommand's page, after its options.
+fn sub_sections(name: &str) -> &'static str {
+    match name {
+        "codedesk-enroll-device" => {
+            r#".SH "BATCH FILE"
+A CSV file with a header row: \fBuser\fR, \fBkind\fR, and optionally
+\fBphone\fR, \fBsms\fR (yes or no), \fBlabel\fR and \fBprimary\fR (yes or
+no), in any order. Every row is checked before any is enrolled; one bad row
+rejects the whole file, naming the line of every bad row.
+"#
+        }
+        "codedesk-issue-codes" => {
+            r#".SH "BATCH FILE"
+A CSV file with a header row holding a \fBuser\fR column and optionally
+\fBcount\fR, \fBvia\fR and \fBdevice\fR. \fB\-\-identity\-verified\fR and
+\fB\-\-ticket\fR attest the identity check for every helpdesk-path user of
+the run. A failing user is reported with its line number and the run goes
+on; the exit status is that of the first failure. \fB\-\-format csv\fR
+gives \fBuser,via,batch,expires_at,code1,...\fR for a mail merge.
+"#
+        }
+        "codedesk-verify" => {
+            r#".SH "EXIT STATUS"
+0 accepted, 1 rejected, 2 no code or not a code, 4 no such user, 5 locked
+out, 7 store problem.
+.SH PAM
+Run from pam_exec(8) with \fBexpose_authtok\fR, \fBverify\fR takes the user
+from \fBPAM_USER\fR and the token from standard input, with or without a
+trailing newline or NUL. See \fBcodedesk\fR(1) for a service line.
+"#
+        }
+        _ => "",
+    }
+}
+
+/// The end of every subcommand's page.
+const GLOBAL_NOTE: &str = r#".SH "GLOBAL OPTIONS"
+\fB\-\-db\fR \fIPATH\fR, \fB\-\-config\fR \fIPATH\fR, \fB\-\-operator\fR \fINAME\fR,
+\fB\-\-format\fR \fBtable\fR|\fBjson\fR|\fBcsv\fR|\fBtext\fR and \fB\-q\fR, \fB\-\-quiet\fR
+may be given before or after the subcommand; see \fBcodedesk\fR(1), which
+also lists the exit statuses, files and configuration keys.
+.SH "SEE ALSO"
+\fBcodedesk\fR(1)
+"#;
+
+/// A page in the usual order. clap_mangen's own `render` would add an
+/// "EXTRA" section repeating the exit statuses (the `--help` footer), a
+/// "VERSION" section the footer already shows, and a `help` subcommand
+/// that has no page.
+fn man_page(cmd: &clap::Command, extra: &str) -> Result<Vec<u8>> {
+    let version = cmd.get_version().unwrap_or(env!("CARGO_PKG_VERSION"));
+    let man = clap_mangen::Man::new(cmd.clone()).source(format!("codedesk {version}"));
+    let mut buf = Vec::new();
+    man.render_title(&mut buf)?;
+    // Ragged right, no hyphenation: paths, options and key names stay whole.
+    buf.extend_from_slice(b".ad l\n.nh\n");
+    man.render_name_section(&mut buf)?;
+    man.render_synopsis_section(&mut buf)?;
+    man.render_description_section(&mut buf)?;
+    if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+        man.render_options_section(&mut buf)?;
+    }
+    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
+        man.render_subcommands_section(&mut buf)?;
+    }
+    buf.extend_from_slice(extra.as_bytes());
+    // Each section rendered alone starts with roff's apostrophe preamble;
+    // the page needs it once.
+    const PREAMBLE: &str = ".ie \\n(.g .ds Aq \\(aq\n.el .ds Aq '\n";
+    let text = String::from_utf8(buf)?;
+    let mut parts = text.split(PREAMBLE);
+    let mut page = parts.next().unwrap_or_default().to_string();
+    page.push_str(PREAMBLE);
+    page.extend(parts);
+    Ok(page.into_bytes())
+}
 
 /// Every generated file, as (path relative to the repository, contents).
 pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
@@ -109,19 +290,34 @@ pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
         };
         files.push((PathBuf::from("completions").join(name), buf));
     }
-    let cmd = Cli::command();
-    let mut buf = Vec::new();
-    clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;
-    buf.extend_from_slice(EXTRA_SECTIONS.as_bytes());
-    files.push((PathBuf::from("man/codedesk.1"), buf));
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        let name = format!("codedesk-{}", sub.get_name());
-        let name: &'static str = Box::leak(name.into_boxed_str());
-        let sub = sub.clone().name(name).version(env!("CARGO_PKG_VERSION"));
-        let mut buf = Vec::new();
-        clap_mangen::Man::new(sub).render(&mut buf)?;
-        files.push((PathBuf::from("man").join(format!("{name}.1")), buf));
+    // Built as a whole so each subcommand knows its full name
+    // ("codedesk issue-codes") and carries the global options.
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    files.push((
+        PathBuf::from("man/codedesk.1"),
+        man_page(&cmd, MAIN_SECTIONS)?,
+    ));
+    let mut todo: Vec<&clap::Command> = cmd.get_subcommands().collect();
+    while let Some(sub) = todo.pop() {
+        if sub.is_hide_set() {
+            continue;
+        }
+        let name = sub.get_display_name().unwrap_or(sub.get_name()).to_string();
+        // The global options are described once, on codedesk(1); listed on
+        // every page they buried each command's own options.
+        let page = sub
+            .clone()
+            .mut_args(|a| if a.is_global_set() { a.hide(true) } else { a });
+        let mut extra = sub_sections(&name).to_string();
+        extra.push_str(GLOBAL_NOTE);
+        files.push((
+            PathBuf::from("man").join(format!("{name}.1")),
+            man_page(&page, &extra)?,
+        ));
+        todo.extend(sub.get_subcommands());
     }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
 }
 
