@@ -104,7 +104,7 @@ fn service(env: &Env, tag: &str) -> Service {
     let path = Path::new("/etc/pam.d").join(&name);
     let text = format!(
         "# written by codedesk's tests/pam.rs; safe to delete\n\
-         auth required pam_exec.so expose_authtok quiet seteuid {} \\\n    --db {} --config {} --operator pam verify\n\
+         auth required pam_exec.so expose_authtok quiet seteuid {} \\\n    --db {} --config {} \\\n    --operator pam verify\n\
          account required pam_permit.so\n",
         pam_arg(Path::new(BIN)),
         pam_arg(&env.db),
