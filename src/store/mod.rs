@@ -26,6 +26,17 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Maps a database error to exit status 7 with a message naming the cause.
 fn db_err(e: rusqlite::Error) -> anyhow::Error {
+    // A failed write inside a transaction (the disk filled up, a file-size
+    // limit or quota was hit, the device failed): SQLite says only "disk
+    // I/O error". The transaction was not committed.
+    if e.sqlite_error()
+        .is_some_and(|f| f.extended_code == rusqlite::ffi::SQLITE_IOERR_WRITE)
+    {
+        return fail(
+            Status::Store,
+            "cannot write to the store (disk full, file-size limit or quota reached, or a failing disk); nothing was changed",
+        );
+    }
     let what = match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
             "the store is busy: another codedesk held it longer than the busy timeout".to_string()
@@ -291,10 +302,7 @@ impl Store {
                 ),
             ));
         }
-        let mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .db()?;
+        let mode = self.switch_to_wal()?;
         if mode != "wal" && mode != "memory" {
             return Err(fail(
                 Status::Store,
@@ -309,6 +317,33 @@ impl Store {
             self.migrate()?;
         }
         Ok(())
+    }
+
+    /// `PRAGMA journal_mode = WAL` on a store not yet in WAL mode (a new
+    /// one) does not wait on the busy handler: when several codedesk
+    /// processes open a new store at once, those that lose the switch get
+    /// SQLITE_BUSY at once. Retry it within the busy timeout, like any other
+    /// wait for the store.
+    fn switch_to_wal(&self) -> Result<String> {
+        let start = std::time::Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            {
+                Err(e)
+                    if matches!(
+                        e.sqlite_error_code(),
+                        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    ) && start.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                r => return r.db(),
+            }
+        }
     }
 
     fn migrate(&mut self) -> Result<()> {
