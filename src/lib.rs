@@ -9,7 +9,8 @@
 //! Layout: `cli` (clap types) is turned into a plain [`Ctx`] and per-command
 //! values; `commands/*` run one subcommand each; `store` owns all SQL;
 //! `codes` is pure code generation and hashing; `rules` holds the article's
-//! eight rules; `prompt` is the only module that prompts; `delivery` runs
+//! eight rules; `identity` is the identity gate; `prompt` is the only
+//! module that prompts; `delivery` runs
 //! the SMS and notify programs; `output` renders; `exit` maps errors to the
 //! exit statuses of SPEC.md.
 
@@ -20,6 +21,7 @@ pub mod commands;
 pub mod config;
 pub mod delivery;
 pub mod exit;
+pub mod identity;
 pub mod model;
 pub mod output;
 pub mod prompt;

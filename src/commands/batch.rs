@@ -5,11 +5,12 @@
 //! failure is reported and the run goes on; memory stays bounded because at
 //! most two prepared users wait in the channel.
 
-use super::issue::{self, Gate, Plan, Prepared, Request};
-use super::{CsvLines, read_input};
+use super::issue::{self, Plan, Prepared, Request};
+use super::{read_batch_csv, read_input};
 use crate::Ctx;
 use crate::cli::Format;
 use crate::exit::{Status, fail, status_of};
+use crate::identity::Gate;
 use crate::model::{Username, Via, printable};
 use anyhow::Result;
 use std::collections::HashMap;
@@ -30,7 +31,8 @@ enum Item {
     },
 }
 
-fn row_request(
+/// One row's request: `base` with the row's count, via and device.
+pub fn row_request(
     base: &Request,
     count: Option<&str>,
     via: Option<&str>,
@@ -73,15 +75,9 @@ fn row_request(
 
 pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Result<Status> {
     let bytes = read_input(path)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(&bytes[..]);
-    let headers = rdr
-        .headers()
-        .map_err(|e| fail(Status::Usage, format!("{}: {e}", path.display())))?
-        .clone();
-    let col = |n: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(n));
+    let csv = read_batch_csv(&bytes)
+        .map_err(|e| fail(Status::Usage, format!("{}: {e}", path.display())))?;
+    let col = |n: &str| csv.column(n);
     let Some(cu) = col("user") else {
         return Err(fail(
             Status::Usage,
@@ -92,29 +88,22 @@ pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Resul
 
     let mut store = ctx.open_store()?;
     let mut items: Vec<Item> = Vec::new();
-    let mut lines = CsvLines::new(&bytes);
     // A user listed twice would get two sets, the second silently voiding
     // the first (rule 6): codes handed out from the first would not work.
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut last_line = 1;
-    for rec in rdr.records() {
-        let rec = match rec {
+    for row in csv.rows {
+        let line = row.line;
+        let rec = match row.record {
             Ok(r) => r,
             Err(e) => {
-                last_line = match e.position() {
-                    Some(p) => lines.line(p),
-                    None => last_line + 1,
-                };
                 items.push(Item::Failed {
-                    line: last_line,
+                    line,
                     user: String::new(),
                     err: fail(Status::Usage, format!("unreadable row: {e}")),
                 });
                 continue;
             }
         };
-        let line = rec.position().map_or(last_line + 1, |p| lines.line(p));
-        last_line = line;
         let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).filter(|v| !v.is_empty());
         let raw_user = get(Some(cu)).unwrap_or("").to_string();
         let planned = (|| -> Result<Plan> {

@@ -11,16 +11,14 @@ use crate::codes::{self, Code, CodeHash, CodeSpec};
 use crate::config::{MAX_CODES, SmsDelivery, parse_expiry};
 use crate::delivery;
 use crate::exit::{Status, fail};
+use crate::identity::{Gate, Purpose, close_gate, identity_gate};
 use crate::model::{Device, IdentityMethod, Username, Via, parse_ticket};
 use crate::output;
-use crate::prompt::{self, Answers};
 use crate::rules::{self, PathChoice};
 use crate::store::{NewCheck, NewSet, Store, UserRow};
 use anyhow::Result;
 use serde::Serialize;
 use std::io::Write;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What the operator asked for, before looking at the user.
@@ -108,14 +106,6 @@ pub struct Outcome {
     pub notify_error: Option<String>,
 }
 
-/// How the identity gate may be passed for this run.
-pub enum Gate<'a> {
-    /// Attested by flags (or refused for want of them when `None`).
-    Flags(Option<&'a (IdentityMethod, String)>),
-    /// Ask the operator at the terminal.
-    Prompt,
-}
-
 /// Decides the path and limits for one user, and passes (or records the
 /// failure of) the identity gate for the helpdesk path.
 pub fn plan(
@@ -195,7 +185,14 @@ pub fn plan(
         check: None,
     };
     if via == Via::Helpdesk {
-        plan.check = Some(identity_gate(ctx, store, &plan, &devices, gate)?);
+        let purpose = Purpose {
+            what: "helpdesk bypass codes",
+            nothing: "nothing issued",
+            hint: plan.hint.as_deref(),
+        };
+        plan.check = Some(identity_gate(
+            ctx, store, &plan.user, &devices, &purpose, gate,
+        )?);
     } else if s.sms.is_none() {
         let why = "no SMS delivery is configured (set sms.command or sms.outbox)";
         store.record_event(
@@ -211,173 +208,6 @@ pub fn plan(
         ));
     }
     Ok(plan)
-}
-
-/// Rule 4's gate: no helpdesk codes until an identity check has passed.
-/// Every outcome that is not a pass is recorded and ends in exit 3.
-fn identity_gate(
-    ctx: &Ctx,
-    store: &mut Store,
-    plan: &Plan,
-    devices: &[Device],
-    gate: Gate,
-) -> Result<NewCheck> {
-    let now = ctx.now();
-    let answers = match gate {
-        Gate::Flags(Some((method, ticket))) => Answers::Passed {
-            method: *method,
-            ticket: ticket.clone(),
-        },
-        Gate::Flags(None) => {
-            store.record_identity_failure(
-                &plan.user,
-                "not-attested",
-                None,
-                None,
-                &ctx.operator,
-                now,
-            )?;
-            return Err(fail(
-                Status::Identity,
-                format!(
-                    "{} needs helpdesk bypass codes, which require an identity check: give --identity-verified METHOD --ticket REF (or run at a terminal); nothing issued{}",
-                    plan.user.name,
-                    plan.hint
-                        .as_ref()
-                        .map(|h| format!(" (hint: {h})"))
-                        .unwrap_or_default()
-                ),
-            ));
-        }
-        Gate::Prompt => {
-            let interrupt = arm_interrupt(ctx, &plan.user);
-            let answers =
-                prompt::identity_questions(&gate_intro(plan, devices), &|m| interrupt.chose(m));
-            interrupt.settle(&answers);
-            answers
-        }
-    };
-    match answers {
-        Answers::Passed { method, ticket } => Ok(NewCheck { method, ticket }),
-        Answers::Refused { method, why } => {
-            store.record_identity_failure(
-                &plan.user,
-                "refused",
-                method,
-                None,
-                &ctx.operator,
-                now,
-            )?;
-            Err(fail(
-                Status::Identity,
-                format!("identity check refused ({why}); nothing issued"),
-            ))
-        }
-        Answers::Aborted { method, why } => {
-            store.record_identity_failure(
-                &plan.user,
-                "aborted",
-                method,
-                None,
-                &ctx.operator,
-                now,
-            )?;
-            Err(fail(
-                Status::Identity,
-                format!("identity check aborted ({why}); nothing issued"),
-            ))
-        }
-    }
-}
-
-fn gate_intro(plan: &Plan, devices: &[Device]) -> String {
-    let primary = rules::primary_device(devices)
-        .map(output::device_line)
-        .unwrap_or_else(|| "none (no device enrolled)".into());
-    let mut s = format!(
-        "Identity check for {}: helpdesk bypass codes (you will see them once).\n  primary device: {primary}\n",
-        plan.user.name
-    );
-    if let Some(h) = &plan.hint {
-        s.push_str(&format!("  note: {h}\n"));
-    }
-    s.push_str(
-        "  Verify the person in person or on a video call with photo ID, or call back the number\n  in the directory. Never use a number, photo or ticket that the caller supplies.",
-    );
-    s
-}
-
-/// The identity prompt's interrupt: whoever claims it first, the prompt
-/// (which sees Ctrl-C typed in raw mode as an error) or the SIGINT handler
-/// (console raises SIGINT for that same Ctrl-C; the terminal in line mode
-/// or `kill -INT` send one too), records the outcome; the other stands
-/// aside, so the check is recorded once and with the method already chosen.
-struct Interrupt {
-    state: AtomicU8,
-    method: Mutex<Option<IdentityMethod>>,
-}
-
-/// The handler may claim an interrupt (during the prompt, and after a pass).
-const ASKING: u8 = 0;
-/// The prompt ended without a pass; `identity_gate` records it.
-const ANSWERED: u8 = 1;
-/// The handler claimed the interrupt and is recording it.
-const INTERRUPTED: u8 = 2;
-
-impl Interrupt {
-    fn chose(&self, m: IdentityMethod) {
-        *self.method.lock().unwrap_or_else(|e| e.into_inner()) = Some(m);
-    }
-
-    /// Claims the outcome for the prompt's answers. If the handler got there
-    /// first it is recording the aborted check and about to exit 3: wait for
-    /// it rather than record (or issue) anything.
-    fn settle(&self, answers: &Answers) {
-        let handler_has_it = match answers {
-            Answers::Passed { .. } => self.state.load(Ordering::SeqCst) == INTERRUPTED,
-            _ => self
-                .state
-                .compare_exchange(ASKING, ANSWERED, Ordering::SeqCst, Ordering::SeqCst)
-                .is_err(),
-        };
-        if handler_has_it {
-            loop {
-                std::thread::park();
-            }
-        }
-    }
-}
-
-/// SIGINT during the identity prompt (or after a pass, while the codes are
-/// being made): record the aborted check, once, restore the terminal and
-/// exit 3. Nothing has been written for this issuance yet.
-fn arm_interrupt(ctx: &Ctx, user: &UserRow) -> Arc<Interrupt> {
-    let shared = Arc::new(Interrupt {
-        state: AtomicU8::new(ASKING),
-        method: Mutex::new(None),
-    });
-    let it = Arc::clone(&shared);
-    let db = ctx.db.clone();
-    let op = ctx.operator.clone();
-    let user = user.clone();
-    let _ = ctrlc::set_handler(move || {
-        let claimed = it
-            .state
-            .compare_exchange(ASKING, INTERRUPTED, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok();
-        // Otherwise the prompt returned first: `identity_gate` records it.
-        if !claimed {
-            return;
-        }
-        prompt::restore_terminal();
-        let method = *it.method.lock().unwrap_or_else(|e| e.into_inner());
-        if let Ok(mut s) = Store::open(&db) {
-            let _ = s.record_identity_failure(&user, "aborted", method, None, &op, crate::now());
-        }
-        eprintln!("\ncodedesk: identity check aborted (Ctrl-C); nothing issued");
-        std::process::exit(i32::from(Status::Identity.code()));
-    });
-    shared
 }
 
 /// Generates and hashes a plan's codes on every core. Touches no store.
@@ -410,6 +240,7 @@ pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Resul
     };
     let (issued, codes) = match plan.via {
         Via::Helpdesk => {
+            close_gate();
             let issued = store.insert_set(
                 &plan.user,
                 &new,
@@ -641,11 +472,7 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     }
     let name = user_arg(a.user.as_deref().unwrap_or_default())?;
     let mut store = ctx.open_store()?;
-    let gate = match (&req.attestation, ctx.interactive) {
-        (Some(att), _) => Gate::Flags(Some(att)),
-        (None, true) => Gate::Prompt,
-        (None, false) => Gate::Flags(None),
-    };
+    let gate = Gate::choose(req.attestation.as_ref(), ctx.interactive);
     let plan = plan(ctx, &mut store, &name, &req, gate)?;
     if let Some(h) = &plan.hint
         && !ctx.quiet
@@ -668,7 +495,11 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
         && !ctx.quiet
         && ctx.format == Format::Table
     {
-        writeln!(out, "(SMS path configured as an outbox file: {})", p.display())?;
+        writeln!(
+            out,
+            "(SMS path configured as an outbox file: {})",
+            p.display()
+        )?;
     }
     Ok(Status::Ok)
 }

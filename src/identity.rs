@@ -1,0 +1,226 @@
+//! The identity gate. No helpdesk bypass codes exist, and no device is
+//! added to a user who already has a two-factor setup, until the operator
+//! has verified the person (in person or on a video call with photo ID, or
+//! by calling back the number in the directory). The check is attested by
+//! flags (`--identity-verified METHOD --ticket REF`) or answered at the
+//! terminal through `prompt`; every outcome, passed or not, is recorded
+//! with operator, method, ticket and time.
+
+use crate::Ctx;
+use crate::exit::{Status, fail};
+use crate::model::{Device, IdentityMethod};
+use crate::output;
+use crate::prompt::{self, Answers};
+use crate::rules;
+use crate::store::{NewCheck, Store, UserRow};
+use anyhow::Result;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// How the gate may be passed in this run.
+pub enum Gate<'a> {
+    /// Attested by flags (or refused for want of them when `None`).
+    Flags(Option<&'a (IdentityMethod, String)>),
+    /// Ask the operator at the terminal.
+    Prompt,
+}
+
+impl<'a> Gate<'a> {
+    /// Flags when given; otherwise the prompt at a terminal, else refusal.
+    pub fn choose(
+        attestation: Option<&'a (IdentityMethod, String)>,
+        interactive: bool,
+    ) -> Gate<'a> {
+        match (attestation, interactive) {
+            (Some(a), _) => Gate::Flags(Some(a)),
+            (None, true) => Gate::Prompt,
+            (None, false) => Gate::Flags(None),
+        }
+    }
+}
+
+/// What the check is for, in the operator's words.
+pub struct Purpose<'a> {
+    /// "helpdesk bypass codes (you will see them once)"
+    pub what: &'a str,
+    /// What did not happen when the gate is not passed: "nothing issued".
+    pub nothing: &'a str,
+    /// A hint to add to a refusal (another SMS-capable device, say).
+    pub hint: Option<&'a str>,
+}
+
+/// Passes the gate or records why not (exit 3).
+pub fn identity_gate(
+    ctx: &Ctx,
+    store: &mut Store,
+    user: &UserRow,
+    devices: &[Device],
+    purpose: &Purpose,
+    gate: Gate,
+) -> Result<NewCheck> {
+    let now = ctx.now();
+    let answers = match gate {
+        Gate::Flags(Some((method, ticket))) => Answers::Passed {
+            method: *method,
+            ticket: ticket.clone(),
+        },
+        Gate::Flags(None) => {
+            store.record_identity_failure(user, "not-attested", None, None, &ctx.operator, now)?;
+            return Err(fail(
+                Status::Identity,
+                format!(
+                    "{} needs an identity check for {}: give --identity-verified METHOD --ticket REF (or run at a terminal); {}{}",
+                    user.name,
+                    purpose.what,
+                    purpose.nothing,
+                    purpose
+                        .hint
+                        .map(|h| format!(" (hint: {h})"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+        Gate::Prompt => {
+            let interrupt = arm_interrupt(ctx, user, purpose.nothing);
+            let answers =
+                prompt::identity_questions(&intro(user, devices, purpose), &|m| interrupt.chose(m));
+            interrupt.settle(&answers);
+            answers
+        }
+    };
+    match answers {
+        Answers::Passed { method, ticket } => Ok(NewCheck { method, ticket }),
+        Answers::Refused { method, why } => {
+            store.record_identity_failure(user, "refused", method, None, &ctx.operator, now)?;
+            Err(fail(
+                Status::Identity,
+                format!("identity check refused ({why}); {}", purpose.nothing),
+            ))
+        }
+        Answers::Aborted { method, why } => {
+            store.record_identity_failure(user, "aborted", method, None, &ctx.operator, now)?;
+            Err(fail(
+                Status::Identity,
+                format!("identity check aborted ({why}); {}", purpose.nothing),
+            ))
+        }
+    }
+}
+
+fn intro(user: &UserRow, devices: &[Device], purpose: &Purpose) -> String {
+    let primary = rules::primary_device(devices)
+        .map(output::device_line)
+        .unwrap_or_else(|| "none (no device enrolled)".into());
+    let mut s = format!(
+        "Identity check for {}: {}.\n  primary device: {primary}\n",
+        user.name, purpose.what
+    );
+    if let Some(h) = purpose.hint {
+        s.push_str(&format!("  note: {h}\n"));
+    }
+    s.push_str(
+        "  Verify the person in person or on a video call with photo ID, or call back the number\n  in the directory. Never use a number, photo or ticket that the caller supplies.",
+    );
+    s
+}
+
+/// The identity prompt's interrupt: whoever claims it first, the prompt
+/// (which sees Ctrl-C typed in raw mode as an error) or the SIGINT handler
+/// (console raises SIGINT for that same Ctrl-C; the terminal in line mode
+/// or `kill -INT` send one too), records the outcome; the other stands
+/// aside, so the check is recorded once and with the method already chosen.
+struct Interrupt {
+    state: AtomicU8,
+    method: Mutex<Option<IdentityMethod>>,
+}
+
+/// The handler may claim an interrupt (during the prompt, and after a pass
+/// until the change is about to be written).
+const ASKING: u8 = 0;
+/// The prompt ended without a pass, or the change is being written: the
+/// handler stands aside.
+const ANSWERED: u8 = 1;
+/// The handler claimed the interrupt and is recording it.
+const INTERRUPTED: u8 = 2;
+
+/// The armed interrupt of this process, if a prompt ran.
+static ARMED: OnceLock<Arc<Interrupt>> = OnceLock::new();
+
+impl Interrupt {
+    fn chose(&self, m: IdentityMethod) {
+        *self.method.lock().unwrap_or_else(|e| e.into_inner()) = Some(m);
+    }
+
+    /// Claims the outcome for the prompt's answers. If the handler got there
+    /// first it is recording the aborted check and about to exit 3: wait for
+    /// it rather than record (or issue) anything.
+    fn settle(&self, answers: &Answers) {
+        let handler_has_it = match answers {
+            Answers::Passed { .. } => self.state.load(Ordering::SeqCst) == INTERRUPTED,
+            _ => !self.claim(),
+        };
+        if handler_has_it {
+            park_forever();
+        }
+    }
+
+    fn claim(&self) -> bool {
+        self.state
+            .compare_exchange(ASKING, ANSWERED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+}
+
+fn park_forever() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Call just before writing the change a passed check allows: from here
+/// on Ctrl-C no longer aborts, so an interrupt can never report "nothing
+/// issued" for a change that was written. If the handler already claimed
+/// the interrupt, it is recording the abort and exiting: write nothing.
+pub fn close_gate() {
+    if let Some(it) = ARMED.get()
+        && !it.claim()
+        && it.state.load(Ordering::SeqCst) == INTERRUPTED
+    {
+        park_forever();
+    }
+}
+
+/// SIGINT during the identity prompt (or after a pass, until
+/// [`close_gate`]): record the aborted check, once, restore the terminal
+/// and exit 3. Nothing has been written for this change yet.
+fn arm_interrupt(ctx: &Ctx, user: &UserRow, nothing: &str) -> Arc<Interrupt> {
+    let shared = Arc::clone(ARMED.get_or_init(|| {
+        Arc::new(Interrupt {
+            state: AtomicU8::new(ASKING),
+            method: Mutex::new(None),
+        })
+    }));
+    let it = Arc::clone(&shared);
+    let db = ctx.db.clone();
+    let op = ctx.operator.clone();
+    let user = user.clone();
+    let nothing = nothing.to_string();
+    let _ = ctrlc::set_handler(move || {
+        let claimed = it
+            .state
+            .compare_exchange(ASKING, INTERRUPTED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        // Otherwise the prompt returned first, or the change is being written.
+        if !claimed {
+            return;
+        }
+        prompt::restore_terminal();
+        let method = *it.method.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(mut s) = Store::open(&db) {
+            let _ = s.record_identity_failure(&user, "aborted", method, None, &op, crate::now());
+        }
+        eprintln!("\ncodedesk: identity check aborted (Ctrl-C); {nothing}");
+        std::process::exit(i32::from(Status::Identity.code()));
+    });
+    shared
+}
