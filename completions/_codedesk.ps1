@@ -49,6 +49,8 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'What the device is')
             [CompletionResult]::new('--phone', '--phone', [CompletionResultType]::ParameterName, 'Phone number (required for mobile and landline); spaces, dashes, dots, parentheses allowed')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'A label for the device ("work phone")')
+            [CompletionResult]::new('--identity-verified', '--identity-verified', [CompletionResultType]::ParameterName, 'Attest the identity check that adding a device to an existing user needs: in-person, video-call or callback')
+            [CompletionResult]::new('--ticket', '--ticket', [CompletionResultType]::ParameterName, 'Ticket reference of the identity check')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]')

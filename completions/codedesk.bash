@@ -344,7 +344,7 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__enroll__subcmd__device)
-            opts="-q -h -V --kind --phone --sms --no-sms --label --primary --batch --db --config --operator --format --quiet --help --version"
+            opts="-q -h -V --kind --phone --sms --no-sms --label --primary --identity-verified --ticket --batch --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -359,6 +359,14 @@ _codedesk() {
                     return 0
                     ;;
                 --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity-verified)
+                    COMPREPLY=($(compgen -W "in-person video-call callback" -- "${cur}"))
+                    return 0
+                    ;;
+                --ticket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

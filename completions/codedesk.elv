@@ -45,6 +45,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --kind 'What the device is'
             cand --phone 'Phone number (required for mobile and landline); spaces, dashes, dots, parentheses allowed'
             cand --label 'A label for the device ("work phone")'
+            cand --identity-verified 'Attest the identity check that adding a device to an existing user needs: in-person, video-call or callback'
+            cand --ticket 'Ticket reference of the identity check'
             cand --batch 'Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none'
             cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'

@@ -52,6 +52,10 @@ tablet\t''
 token\t''"
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l phone -d 'Phone number (required for mobile and landline); spaces, dashes, dots, parentheses allowed' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l label -d 'A label for the device ("work phone")' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l identity-verified -d 'Attest the identity check that adding a device to an existing user needs: in-person, video-call or callback' -r -f -a "in-person\t'In person, with photo ID'
+video-call\t'On a video call, with photo ID held to the camera'
+callback\t'By calling back the number in the directory (never one the caller gives)'"
+complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l ticket -d 'Ticket reference of the identity check' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l batch -d 'Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l db -d 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F

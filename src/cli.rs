@@ -130,6 +130,12 @@ pub struct EnrollArgs {
     /// Make this the primary device (top of the list)
     #[arg(long)]
     pub primary: bool,
+    /// Attest the identity check that adding a device to an existing user needs: in-person, video-call or callback
+    #[arg(long, value_enum, value_name = "METHOD", requires = "ticket")]
+    pub identity_verified: Option<IdentityMethod>,
+    /// Ticket reference of the identity check
+    #[arg(long, value_name = "REF", requires = "identity_verified")]
+    pub ticket: Option<String>,
     /// Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none
     #[arg(long, value_name = "FILE", conflicts_with_all = ["user", "kind", "phone", "sms", "no_sms", "label", "primary"])]
     pub batch: Option<PathBuf>,

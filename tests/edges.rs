@@ -346,6 +346,10 @@ fn a_user_re_enrolled_after_lockout_stays_locked_until_unlock() {
         "--phone",
         "+44 7700 900123",
         "--primary",
+        "--identity-verified",
+        "in-person",
+        "--ticket",
+        "T-NEW-PHONE",
     ]);
     env.ok(&["revoke", "alice", "--device", &old.to_string()]);
     env.ok(&["issue-codes", "alice"]);

@@ -616,6 +616,10 @@ fn json_enroll_device_names_the_user_and_the_new_device() {
         "token",
         "--format",
         "json",
+        "--identity-verified",
+        "in-person",
+        "--ticket",
+        "T-3",
     ]);
     assert_eq!(code, 0);
     let t = json(&out);

@@ -228,7 +228,11 @@ fn no_code_is_written_anywhere_but_to_its_user() {
                 "--kind",
                 "token",
                 "--format",
-                "json"
+                "json",
+                "--identity-verified",
+                "in-person",
+                "--ticket",
+                "T-2"
             ],
             ""
         )

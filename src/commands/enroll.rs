@@ -1,14 +1,15 @@
 //! `enroll-device`: add a device, creating the user on first enrolment;
 //! `--batch` adds many in one transaction, all or none.
 
-use super::{CsvLines, read_input, user_arg};
+use super::{read_batch_csv, read_input, user_arg};
 use crate::Ctx;
 use crate::cli::{EnrollArgs, Format};
 use crate::exit::{Status, fail};
-use crate::model::{DeviceKind, Phone, Username, parse_text};
+use crate::identity::{Gate, Purpose, close_gate, identity_gate};
+use crate::model::{DeviceKind, IdentityMethod, Phone, Username, parse_text, parse_ticket};
 use crate::output::{self, device_json, json_line};
 use crate::rules;
-use crate::store::{Enrolled, NewDevice};
+use crate::store::{Enrolled, NewCheck, NewDevice};
 use anyhow::Result;
 use serde::Serialize;
 use std::io::Write;
@@ -55,9 +56,25 @@ pub fn new_device(
     })
 }
 
+/// The run's identity attestation, from `--identity-verified` and `--ticket`.
+fn attestation(a: &EnrollArgs) -> Result<Option<(IdentityMethod, String)>> {
+    match (&a.identity_verified, &a.ticket) {
+        (Some(m), Some(t)) => Ok(Some((*m, parse_ticket(t)?))),
+        _ => Ok(None),
+    }
+}
+
+/// What the identity gate is for when enrolling.
+const PURPOSE: Purpose<'static> = Purpose {
+    what: "a new device (it changes where this user's backup codes go)",
+    nothing: "nothing enrolled",
+    hint: None,
+};
+
 pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
+    let attested = attestation(&a)?;
     if let Some(path) = &a.batch {
-        return batch(ctx, path, out);
+        return batch(ctx, path, attested.as_ref(), out);
     }
     let user = user_arg(a.user.as_deref().unwrap_or_default())?;
     let kind = a
@@ -70,7 +87,19 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
     };
     let new = new_device(kind, a.phone.as_deref(), sms, a.label.as_deref(), a.primary)?;
     let mut store = ctx.open_store()?;
-    let e = store.enroll_device(&user, &new, &ctx.operator, ctx.now())?;
+    // A first device comes from onboarding; a device added to an existing
+    // user is what a caller impersonating them would ask for, so it is gated.
+    let check = match store.find_user(&user)? {
+        Some(existing) => {
+            let devices = store.devices(existing.id)?;
+            let gate = Gate::choose(attested.as_ref(), ctx.interactive);
+            let check = identity_gate(ctx, &mut store, &existing, &devices, &PURPOSE, gate)?;
+            close_gate();
+            Some(check)
+        }
+        None => None,
+    };
+    let e = store.enroll_device(&user, &new, check.as_ref(), &ctx.operator, ctx.now())?;
     render(ctx, &[e], out)?;
     Ok(Status::Ok)
 }
@@ -138,17 +167,54 @@ fn render(ctx: &Ctx, rows: &[Enrolled], out: &mut dyn Write) -> Result<()> {
 /// optional `primary`); a short row leaves its last columns empty. Every
 /// row is checked first; any bad row rejects the whole file, naming every
 /// bad line.
-fn batch(ctx: &Ctx, path: &Path, out: &mut dyn Write) -> Result<Status> {
+fn batch(
+    ctx: &Ctx,
+    path: &Path,
+    attested: Option<&(IdentityMethod, String)>,
+    out: &mut dyn Write,
+) -> Result<Status> {
     let bytes = read_input(path)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(&bytes[..]);
-    let headers = rdr
-        .headers()
-        .map_err(|e| fail(Status::Usage, format!("{}: {e}", path.display())))?
-        .clone();
-    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let rows = batch_rows(&bytes, path)?;
+    let mut store = ctx.open_store()?;
+    // Adding devices to users who already exist needs the run's attestation.
+    let check = attested.map(|(method, ticket)| NewCheck {
+        method: *method,
+        ticket: ticket.clone(),
+    });
+    if check.is_none() {
+        let mut existing = Vec::new();
+        for (u, _) in &rows {
+            if store.find_user(u)?.is_some() && !existing.contains(&u.as_str()) {
+                existing.push(u.as_str());
+            }
+        }
+        if !existing.is_empty() {
+            return Err(fail(
+                Status::Identity,
+                format!(
+                    "{}: {} already exist(s): adding devices to existing users needs --identity-verified METHOD --ticket REF for the run; nothing enrolled",
+                    path.display(),
+                    existing.join(", ")
+                ),
+            ));
+        }
+    }
+    let done = store.enroll_many(&rows, check.as_ref(), &ctx.operator, ctx.now())?;
+    render(ctx, &done, out)?;
+    if !ctx.quiet && matches!(ctx.format, Format::Table | Format::Text) {
+        eprintln!("enrolled {} device(s)", done.len());
+    }
+    Ok(Status::Ok)
+}
+
+/// The devices of an `enroll-device --batch` file, every row validated;
+/// any bad row is a usage error naming every bad line (`path` names the
+/// file in messages). Pure: reads no file and opens no store.
+pub fn batch_rows(bytes: &[u8], path: &Path) -> Result<Vec<(Username, NewDevice)>> {
+    let csv = read_batch_csv(bytes)
+        .map_err(|e| fail(Status::Usage, format!("{}: {e}", path.display())))?;
+    let headers = &csv.headers;
+    let col = |name: &str| csv.column(name);
     let (Some(cu), Some(ck)) = (col("user"), col("kind")) else {
         return Err(fail(
             Status::Usage,
@@ -161,19 +227,15 @@ fn batch(ctx: &Ctx, path: &Path, out: &mut dyn Write) -> Result<Status> {
     let (cp, cs, cl, cprim) = (col("phone"), col("sms"), col("label"), col("primary"));
     let mut rows: Vec<(Username, NewDevice)> = Vec::new();
     let mut bad: Vec<String> = Vec::new();
-    let mut lines = CsvLines::new(&bytes);
-    let mut last_line = 1;
-    for rec in rdr.records() {
-        let rec = match rec {
+    for row in &csv.rows {
+        let line = row.line;
+        let rec = match &row.record {
             Ok(r) => r,
             Err(e) => {
-                last_line = e.position().map_or(last_line + 1, |p| lines.line(p));
-                bad.push(format!("line {last_line}: {}", one_line(&e.to_string())));
+                bad.push(format!("line {line}: {}", one_line(&e.to_string())));
                 continue;
             }
         };
-        let line = rec.position().map_or(last_line + 1, |p| lines.line(p));
-        last_line = line;
         if rec.len() > headers.len() {
             bad.push(format!(
                 "line {line}: {} fields, but the header has {}",
@@ -218,13 +280,7 @@ fn batch(ctx: &Ctx, path: &Path, out: &mut dyn Write) -> Result<Status> {
             format!("{}: no rows to enrol", path.display()),
         ));
     }
-    let mut store = ctx.open_store()?;
-    let done = store.enroll_many(&rows, &ctx.operator, ctx.now())?;
-    render(ctx, &done, out)?;
-    if !ctx.quiet && matches!(ctx.format, Format::Table | Format::Text) {
-        eprintln!("enrolled {} device(s)", done.len());
-    }
-    Ok(Status::Ok)
+    Ok(rows)
 }
 
 fn parse_bool(v: &str) -> Result<bool> {

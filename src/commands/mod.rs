@@ -92,6 +92,54 @@ impl<'a> CsvLines<'a> {
     }
 }
 
+/// A batch CSV file read into memory: the header row, then each data row
+/// with the line it starts on (as an editor numbers it) and its fields, or
+/// why it could not be read. Fields are trimmed; rows may have any number
+/// of fields. Pure: no store, no terminal; the commands check the columns.
+pub struct BatchCsv {
+    pub headers: csv::StringRecord,
+    pub rows: Vec<BatchRow>,
+}
+
+/// One data row of a [`BatchCsv`].
+pub struct BatchRow {
+    pub line: usize,
+    pub record: std::result::Result<csv::StringRecord, csv::Error>,
+}
+
+impl BatchCsv {
+    /// The index of the column named `name`, ignoring ASCII case.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.headers
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Reads batch CSV bytes (`issue-codes --batch`, `enroll-device --batch`).
+/// An unreadable header row is an error; an unreadable data row is kept as
+/// that row's error, so the commands can name every bad line.
+pub fn read_batch_csv(bytes: &[u8]) -> std::result::Result<BatchCsv, csv::Error> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(bytes);
+    let headers = rdr.headers()?.clone();
+    let mut rows = Vec::new();
+    let mut lines = CsvLines::new(bytes);
+    let mut last_line = 1;
+    for rec in rdr.records() {
+        let line = match &rec {
+            Ok(r) => r.position(),
+            Err(e) => e.position(),
+        }
+        .map_or(last_line + 1, |p| lines.line(p));
+        last_line = line;
+        rows.push(BatchRow { line, record: rec });
+    }
+    Ok(BatchCsv { headers, rows })
+}
+
 #[cfg(test)]
 mod tests {
     use super::CsvLines;

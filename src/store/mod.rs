@@ -392,26 +392,35 @@ impl Store {
     // ----------------------------------------------------------- devices
 
     /// Adds a device, creating the user on first enrolment.
+    /// A user who already exists gets a device only with a passed identity
+    /// check (`check`), recorded in the same transaction: a new device
+    /// changes where that user's codes go.
     pub fn enroll_device(
         &mut self,
         user: &Username,
         new: &NewDevice,
+        check: Option<&NewCheck>,
         operator: &str,
         now: i64,
     ) -> Result<Enrolled> {
-        self.write(|tx| enroll_in(tx, user, new, operator, now))
+        let mut fresh = std::collections::HashSet::new();
+        self.write(|tx| enroll_in(tx, user, new, check, &mut fresh, operator, now))
     }
 
     /// Adds many devices in one transaction: all or none.
+    /// `check` is the run's identity check, recorded against every user who
+    /// existed before this run (users the file itself creates need none).
     pub fn enroll_many(
         &mut self,
         rows: &[(Username, NewDevice)],
+        check: Option<&NewCheck>,
         operator: &str,
         now: i64,
     ) -> Result<Vec<Enrolled>> {
+        let mut fresh = std::collections::HashSet::new();
         self.write(|tx| {
             rows.iter()
-                .map(|(u, d)| enroll_in(tx, u, d, operator, now))
+                .map(|(u, d)| enroll_in(tx, u, d, check, &mut fresh, operator, now))
                 .collect()
         })
     }
@@ -1146,10 +1155,14 @@ fn devices(conn: &Connection, user_id: i64) -> Result<Vec<Device>> {
     rows.map(|r| r.db()).collect()
 }
 
+/// `fresh` holds the users this transaction created, who need no check.
+#[allow(clippy::too_many_arguments)]
 fn enroll_in(
     tx: &Transaction,
     user: &Username,
     new: &NewDevice,
+    check: Option<&NewCheck>,
+    fresh: &mut std::collections::HashSet<String>,
     operator: &str,
     now: i64,
 ) -> Result<Enrolled> {
@@ -1161,7 +1174,29 @@ fn enroll_in(
                 params![user.as_str(), now],
             )
             .db()?;
+            fresh.insert(user.as_str().to_string());
             (tx.last_insert_rowid(), true)
+        }
+    };
+    let check_id = match check {
+        _ if fresh.contains(user.as_str()) => None,
+        Some(c) => Some(insert_check(
+            tx,
+            uid,
+            operator,
+            Some(c.method),
+            Some(&c.ticket),
+            "passed",
+            now,
+        )?),
+        None => {
+            return Err(fail(
+                Status::Identity,
+                format!(
+                    "{} already exists: adding a device needs a passed identity check; nothing enrolled",
+                    user.as_str()
+                ),
+            ));
         }
     };
     let (min, max): (Option<i64>, Option<i64>) = tx
@@ -1206,7 +1241,9 @@ fn enroll_in(
         Some(user.as_str()),
         json!({"device": device.id, "kind": new.kind.as_str(), "sms": new.sms,
                "phone": new.phone.as_ref().map(|p| p.masked()), "primary": primary,
-               "new_user": new_user}),
+               "new_user": new_user, "check": check_id,
+               "method": check_id.and(check.map(|c| c.method.as_str())),
+               "ticket": check_id.and(check.map(|c| c.ticket.as_str()))}),
     )?;
     Ok(Enrolled {
         user: user.as_str().to_string(),
@@ -1376,6 +1413,29 @@ mod tests {
         Username::parse(s).unwrap()
     }
 
+    fn chk() -> NewCheck {
+        NewCheck {
+            method: IdentityMethod::InPerson,
+            ticket: "T-1".into(),
+        }
+    }
+
+    #[test]
+    fn existing_user_needs_a_check_for_a_new_device() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.enroll_device(&user("a"), &mobile(), None, "op", 1)
+            .unwrap();
+        let e = s
+            .enroll_device(&user("a"), &mobile(), None, "op", 1)
+            .unwrap_err();
+        assert_eq!(crate::exit::status_of(&e), Status::Identity);
+        let u = s.require_user(&user("a")).unwrap();
+        assert_eq!(s.devices(u.id).unwrap().len(), 1);
+        // a file that creates a user may give it several devices unchecked
+        let rows = vec![(user("b"), mobile()), (user("b"), mobile())];
+        assert_eq!(s.enroll_many(&rows, None, "op", 1).unwrap().len(), 2);
+    }
+
     fn mobile() -> NewDevice {
         NewDevice {
             kind: DeviceKind::Mobile,
@@ -1420,13 +1480,19 @@ mod tests {
     #[test]
     fn first_device_is_primary_and_primary_flag_moves_to_top() {
         let mut s = Store::open_in_memory().unwrap();
-        let a = s.enroll_device(&user("a"), &mobile(), "op", 1).unwrap();
+        let a = s
+            .enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
+            .unwrap();
         assert!(a.primary && a.new_user);
-        let b = s.enroll_device(&user("a"), &mobile(), "op", 1).unwrap();
+        let b = s
+            .enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
+            .unwrap();
         assert!(!b.primary && !b.new_user);
         let mut top = mobile();
         top.primary = true;
-        let c = s.enroll_device(&user("a"), &top, "op", 1).unwrap();
+        let c = s
+            .enroll_device(&user("a"), &top, Some(&chk()), "op", 1)
+            .unwrap();
         let u = s.require_user(&user("a")).unwrap();
         let ids: Vec<i64> = s.devices(u.id).unwrap().iter().map(|d| d.id).collect();
         assert_eq!(ids, vec![c.device.id, a.device.id, b.device.id]);
@@ -1438,7 +1504,8 @@ mod tests {
     #[test]
     fn helpdesk_set_needs_a_check_even_at_the_store() {
         let mut s = Store::open_in_memory().unwrap();
-        s.enroll_device(&user("a"), &mobile(), "op", 1).unwrap();
+        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
+            .unwrap();
         let u = s.require_user(&user("a")).unwrap();
         let (_, set) = new_set(Via::Helpdesk, 2);
         let e = s.insert_set(&u, &set, None, true, "op", 1).unwrap_err();
@@ -1448,7 +1515,8 @@ mod tests {
     #[test]
     fn spend_is_single_use_and_new_set_ends_old() {
         let mut s = Store::open_in_memory().unwrap();
-        s.enroll_device(&user("a"), &mobile(), "op", 1).unwrap();
+        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
+            .unwrap();
         let u = s.require_user(&user("a")).unwrap();
         let (_, set) = new_set(Via::Sms, 3);
         let first = s.insert_set(&u, &set, None, true, "op", 1).unwrap();
@@ -1479,7 +1547,8 @@ mod tests {
     #[test]
     fn pending_set_is_not_live_until_activated() {
         let mut s = Store::open_in_memory().unwrap();
-        s.enroll_device(&user("a"), &mobile(), "op", 1).unwrap();
+        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
+            .unwrap();
         let u = s.require_user(&user("a")).unwrap();
         let (_, set) = new_set(Via::Sms, 2);
         let old = s.insert_set(&u, &set, None, true, "op", 1).unwrap();
@@ -1512,7 +1581,8 @@ mod tests {
     #[test]
     fn lockout_at_threshold_and_unlock() {
         let mut s = Store::open_in_memory().unwrap();
-        s.enroll_device(&user("a"), &mobile(), "op", 1).unwrap();
+        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
+            .unwrap();
         let u = s.require_user(&user("a")).unwrap();
         for i in 1..3 {
             let r = s.reject(&u, "wrong", 3, "op", 1).unwrap();
@@ -1530,9 +1600,11 @@ mod tests {
     fn listing_merges_users_devices_and_sets() {
         let mut s = Store::open_in_memory().unwrap();
         for n in ["a", "b", "c"] {
-            s.enroll_device(&user(n), &mobile(), "op", 1).unwrap();
+            s.enroll_device(&user(n), &mobile(), Some(&chk()), "op", 1)
+                .unwrap();
         }
-        s.enroll_device(&user("a"), &mobile(), "op", 1).unwrap();
+        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
+            .unwrap();
         let b = s.require_user(&user("b")).unwrap();
         let (_, set) = new_set(Via::Sms, 4);
         s.insert_set(&b, &set, None, true, "op", 1).unwrap();
@@ -1551,8 +1623,10 @@ mod tests {
     #[test]
     fn tampered_audit_event_is_found() {
         let mut s = Store::open_in_memory().unwrap();
-        s.enroll_device(&user("a"), &mobile(), "op", 1).unwrap();
-        s.enroll_device(&user("b"), &mobile(), "op", 1).unwrap();
+        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
+            .unwrap();
+        s.enroll_device(&user("b"), &mobile(), Some(&chk()), "op", 1)
+            .unwrap();
         s.conn
             .execute("UPDATE audit SET operator = 'mallory' WHERE id = 1", [])
             .unwrap();

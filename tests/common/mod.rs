@@ -103,6 +103,11 @@ impl Env {
             "--phone",
             phone,
             "-q",
+            // needed when the user already exists: a new device is gated
+            "--identity-verified",
+            "in-person",
+            "--ticket",
+            "T-0",
         ])
         .trim()
         .parse()
@@ -118,6 +123,11 @@ impl Env {
             "--phone",
             phone,
             "-q",
+            // needed when the user already exists: a new device is gated
+            "--identity-verified",
+            "in-person",
+            "--ticket",
+            "T-0",
         ])
         .trim()
         .parse()

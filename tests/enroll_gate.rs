@@ -1,0 +1,138 @@
+//! A caller who talks an operator into adding "their new phone" would have
+//! the next set of codes texted to it. So a device added to a user who
+//! already exists needs the same identity check as helpdesk codes; a first
+//! enrolment (onboarding) does not.
+
+mod common;
+use common::Env;
+use serde_json::Value;
+
+fn devices(env: &Env, user: &str) -> usize {
+    let out = env.ok(&["list", user, "--format", "json"]);
+    let v: Value = serde_json::from_str(&out).expect("json");
+    v["devices"].as_array().map_or(0, Vec::len)
+}
+
+fn audit(env: &Env) -> Vec<Value> {
+    env.ok(&["audit", "--format", "json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect()
+}
+
+#[test]
+fn adding_a_device_to_an_existing_user_without_a_check_is_refused_and_recorded() {
+    let env = Env::new();
+    env.ok(&[
+        "enroll-device",
+        "dana",
+        "--kind",
+        "landline",
+        "--phone",
+        "507-222-0100",
+    ]);
+    let (code, out, err) = env.run(&[
+        "enroll-device",
+        "dana",
+        "--kind",
+        "mobile",
+        "--phone",
+        "555-123-4567",
+        "--primary",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(out.is_empty());
+    let lines: Vec<&str> = err.lines().filter(|l| !l.contains("warning: Argon2id")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        err.contains("identity check") && err.contains("nothing enrolled"),
+        "{err}"
+    );
+    assert_eq!(devices(&env, "dana"), 1);
+    let refused: Vec<Value> = audit(&env)
+        .into_iter()
+        .filter(|e| e["action"] == "identity-check" && e["details"]["outcome"] == "not-attested")
+        .collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0]["user"], "dana");
+    assert_eq!(refused[0]["operator"], "tester");
+}
+
+#[test]
+fn adding_a_device_with_an_attested_check_records_the_check() {
+    let env = Env::new();
+    env.ok(&[
+        "enroll-device",
+        "erin",
+        "--kind",
+        "landline",
+        "--phone",
+        "507-222-0101",
+    ]);
+    env.ok(&[
+        "enroll-device",
+        "erin",
+        "--kind",
+        "mobile",
+        "--phone",
+        "507-222-0102",
+        "--identity-verified",
+        "video-call",
+        "--ticket",
+        "INC-77",
+    ]);
+    assert_eq!(devices(&env, "erin"), 2);
+    let enrolled: Vec<Value> = audit(&env)
+        .into_iter()
+        .filter(|e| e["action"] == "device-enrolled")
+        .collect();
+    assert_eq!(enrolled.len(), 2);
+    assert!(
+        enrolled[0]["details"]["check"].is_null(),
+        "first enrolment is not gated"
+    );
+    assert!(enrolled[1]["details"]["check"].as_i64().is_some());
+    assert_eq!(enrolled[1]["details"]["method"], "video-call");
+    assert_eq!(enrolled[1]["details"]["ticket"], "INC-77");
+}
+
+#[test]
+fn batch_enrolment_of_existing_users_needs_the_runs_attestation() {
+    let env = Env::new();
+    env.ok(&[
+        "enroll-device",
+        "fay",
+        "--kind",
+        "landline",
+        "--phone",
+        "507-222-0103",
+    ]);
+    let csv = env.path().join("devices.csv");
+    std::fs::write(
+        &csv,
+        "user,kind,phone\nfay,mobile,507-222-0104\ngus,mobile,507-222-0105\ngus,tablet,\n",
+    )
+    .unwrap();
+    let csv = csv.to_str().unwrap();
+    let (code, _, err) = env.run(&["enroll-device", "--batch", csv]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("fay") && !err.contains("gus"), "{err}");
+    assert_eq!(devices(&env, "fay"), 1);
+    assert_eq!(env.run(&["list", "gus"]).0, 4, "nothing enrolled");
+
+    env.ok(&[
+        "enroll-device",
+        "--batch",
+        csv,
+        "--identity-verified",
+        "in-person",
+        "--ticket",
+        "ONBOARD-1",
+    ]);
+    assert_eq!(devices(&env, "fay"), 2);
+    assert_eq!(
+        devices(&env, "gus"),
+        2,
+        "a user the file creates needs no check"
+    );
+}
