@@ -11,18 +11,18 @@ use std::io::Write;
 use std::path::Path;
 use zeroize::Zeroizing;
 
-fn step(dir: &Path, out: &mut dyn Write, shown: &str, args: &[&str]) -> Result<Status> {
-    writeln!(out, "\n$ codedesk {shown}")?;
-    out.flush()?;
-    let db = dir.join("codedesk.db");
-    let config = dir.join("config.toml");
+/// Parses a demo command line against the throwaway store and config.
+fn demo_cli(dir: &Path, args: &[&str]) -> Result<Cli> {
+    let db = dir.join("codedesk.db").display().to_string();
+    let config = dir.join("config.toml").display().to_string();
     let mut argv = vec!["codedesk", "--operator", "demo-operator"];
     argv.extend_from_slice(args);
-    let db_s = db.display().to_string();
-    let cfg_s = config.display().to_string();
-    argv.extend_from_slice(&["--db", &db_s, "--config", &cfg_s]);
-    let cli = Cli::try_parse_from(&argv).context("demo step")?;
-    let result = crate::run(cli, out);
+    argv.extend_from_slice(&["--db", &db, "--config", &config]);
+    Cli::try_parse_from(&argv).context("demo step")
+}
+
+/// Shows a step's outcome the way the binary would, and its exit status.
+fn finish(out: &mut dyn Write, result: Result<Status>) -> Result<Status> {
     out.flush()?;
     match result {
         Ok(s) => Ok(s),
@@ -33,6 +33,15 @@ fn step(dir: &Path, out: &mut dyn Write, shown: &str, args: &[&str]) -> Result<S
     }
 }
 
+fn step(dir: &Path, out: &mut dyn Write, shown: &str, args: &[&str]) -> Result<Status> {
+    writeln!(out, "\n$ codedesk {shown}")?;
+    out.flush()?;
+    let cli = demo_cli(dir, args)?;
+    let result = crate::run(cli, out);
+    finish(out, result)
+}
+
+/// `verify` with the code handed in, as a user typing it would.
 fn verify_step(
     dir: &Path,
     out: &mut dyn Write,
@@ -44,19 +53,7 @@ fn verify_step(
         out,
         "\n$ echo {code} | codedesk verify {user}      # {note}"
     )?;
-    let db = dir.join("codedesk.db").display().to_string();
-    let config = dir.join("config.toml").display().to_string();
-    let cli = Cli::try_parse_from([
-        "codedesk",
-        "--operator",
-        "demo-operator",
-        "--db",
-        &db,
-        "--config",
-        &config,
-        "verify",
-        user,
-    ])?;
+    let cli = demo_cli(dir, &["verify", user])?;
     let mut ctx = crate::context(&cli)?;
     ctx.interactive = false;
     let crate::cli::Command::Verify(args) = cli.command else {
@@ -64,14 +61,7 @@ fn verify_step(
     };
     let mut src = GivenCode(Zeroizing::new(code.to_string()));
     let result = verify::run(&ctx, args, &mut src, out);
-    out.flush()?;
-    match result {
-        Ok(s) => Ok(s),
-        Err(e) => {
-            writeln!(out, "codedesk: {e:#}   [exit {}]", status_of(&e).code())?;
-            Ok(status_of(&e))
-        }
-    }
+    finish(out, result)
 }
 
 pub fn run(out: &mut dyn Write) -> Result<Status> {

@@ -95,35 +95,25 @@ impl Env {
     }
 
     pub fn enroll_mobile(&self, user: &str, phone: &str) -> i64 {
-        self.ok(&[
-            "enroll-device",
-            user,
-            "--kind",
-            "mobile",
-            "--phone",
-            phone,
-            "-q",
-            // needed when the user already exists: a new device is gated
-            "--identity-verified",
-            "in-person",
-            "--ticket",
-            "T-0",
-        ])
-        .trim()
-        .parse()
-        .expect("device id")
+        self.enroll_phone("mobile", user, phone)
     }
 
     pub fn enroll_landline(&self, user: &str, phone: &str) -> i64 {
+        self.enroll_phone("landline", user, phone)
+    }
+
+    /// Enrols a phone and returns its device id. The attestation is needed
+    /// when the user already exists (a new device is gated) and ignored
+    /// for a first enrolment.
+    pub fn enroll_phone(&self, kind: &str, user: &str, phone: &str) -> i64 {
         self.ok(&[
             "enroll-device",
             user,
             "--kind",
-            "landline",
+            kind,
             "--phone",
             phone,
             "-q",
-            // needed when the user already exists: a new device is gated
             "--identity-verified",
             "in-person",
             "--ticket",
