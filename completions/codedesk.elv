@@ -18,7 +18,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
     }
     var completions = [
         &'codedesk'= {
-            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
@@ -38,6 +38,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand demo 'Run the whole story against a throwaway store'
             cand config 'Show the effective configuration and where each value came from'
             cand calibrate 'Suggest Argon2id parameters for this machine'
+            cand migrate 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
             cand generate-artifacts 'Regenerate completions and man pages (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -48,7 +49,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --identity-verified 'Attest the identity check that adding a device to an existing user needs: in-person, video-call or callback'
             cand --ticket 'Ticket reference of the identity check'
             cand --batch 'Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none'
-            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
@@ -71,7 +72,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --identity-verified 'Attest the identity check without a prompt: in-person, video-call or callback'
             cand --ticket 'Ticket reference of the identity check'
             cand --batch 'Issue for every user in a CSV file (header row with a user column; - for stdin)'
-            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
@@ -84,7 +85,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --version 'Print version'
         }
         &'codedesk;verify'= {
-            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
@@ -99,7 +100,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --device 'Remove this device instead (the next one becomes primary)'
             cand --batch 'Invalidate only this set of codes'
             cand --reason 'Why, for the audit trail'
-            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
@@ -111,7 +112,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --version 'Print version'
         }
         &'codedesk;unlock'= {
-            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
@@ -123,7 +124,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --version 'Print version'
         }
         &'codedesk;list'= {
-            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
@@ -137,7 +138,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         &'codedesk;audit'= {
             cand --user 'Only this user''s events'
             cand --since 'Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)'
-            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
@@ -151,7 +152,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'codedesk;audit;verify'= {
-            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
@@ -171,7 +172,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         &'codedesk;audit;help;help'= {
         }
         &'codedesk;demo'= {
-            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
@@ -183,7 +184,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --version 'Print version'
         }
         &'codedesk;config'= {
-            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
@@ -196,7 +197,21 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         }
         &'codedesk;calibrate'= {
             cand --target 'Time one hash should take'
-            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;migrate'= {
+            cand --from 'The SQLite store to copy (PATH or sqlite://PATH); it is only read'
+            cand --to 'The empty PostgreSQL store to fill: postgres://USER@HOST[:PORT]/DB (the password from PGPASSWORD keeps it out of the process list)'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
@@ -209,7 +224,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         }
         &'codedesk;generate-artifacts'= {
             cand --out 'Folder to write completions/ and man/ into'
-            cand --db 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
@@ -231,6 +246,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand demo 'Run the whole story against a throwaway store'
             cand config 'Show the effective configuration and where each value came from'
             cand calibrate 'Suggest Argon2id parameters for this machine'
+            cand migrate 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
             cand generate-artifacts 'Regenerate completions and man pages (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -256,6 +272,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         &'codedesk;help;config'= {
         }
         &'codedesk;help;calibrate'= {
+        }
+        &'codedesk;help;migrate'= {
         }
         &'codedesk;help;generate-artifacts'= {
         }

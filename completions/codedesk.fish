@@ -24,7 +24,7 @@ function __fish_codedesk_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c codedesk -n "__fish_codedesk_needs_command" -l db -d 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_needs_command" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_needs_command" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_needs_command" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_needs_command" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
@@ -44,6 +44,7 @@ complete -c codedesk -n "__fish_codedesk_needs_command" -f -a "audit" -d 'Show t
 complete -c codedesk -n "__fish_codedesk_needs_command" -f -a "demo" -d 'Run the whole story against a throwaway store'
 complete -c codedesk -n "__fish_codedesk_needs_command" -f -a "config" -d 'Show the effective configuration and where each value came from'
 complete -c codedesk -n "__fish_codedesk_needs_command" -f -a "calibrate" -d 'Suggest Argon2id parameters for this machine'
+complete -c codedesk -n "__fish_codedesk_needs_command" -f -a "migrate" -d 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
 complete -c codedesk -n "__fish_codedesk_needs_command" -f -a "generate-artifacts" -d 'Regenerate completions and man pages (for maintainers)'
 complete -c codedesk -n "__fish_codedesk_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l kind -d 'What the device is' -r -f -a "mobile\t''
@@ -57,7 +58,7 @@ video-call\t'On a video call, with photo ID held to the camera'
 callback\t'By calling back the number in the directory (never one the caller gives)'"
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l ticket -d 'Ticket reference of the identity check' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l batch -d 'Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l db -d 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
@@ -81,7 +82,7 @@ video-call\t'On a video call, with photo ID held to the camera'
 callback\t'By calling back the number in the directory (never one the caller gives)'"
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l ticket -d 'Ticket reference of the identity check' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l batch -d 'Issue for every user in a CSV file (header row with a user column; - for stdin)' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l db -d 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
@@ -92,7 +93,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l preser
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -s V -l version -d 'Print version'
-complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l db -d 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
@@ -105,7 +106,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -s V -l versio
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l device -d 'Remove this device instead (the next one becomes primary)' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l batch -d 'Invalidate only this set of codes' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l reason -d 'Why, for the audit trail' -r
-complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l db -d 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
@@ -115,7 +116,7 @@ text\t'Plain text; for helpdesk codes, a printable card'"
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -s V -l version -d 'Print version'
-complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l db -d 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
@@ -125,7 +126,7 @@ text\t'Plain text; for helpdesk codes, a printable card'"
 complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -s V -l version -d 'Print version'
-complete -c codedesk -n "__fish_codedesk_using_subcommand list" -l db -d 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand list" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand list" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand list" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand list" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
@@ -137,7 +138,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand list" -s h -l help -d 
 complete -c codedesk -n "__fish_codedesk_using_subcommand list" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l user -d 'Only this user\'s events' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l since -d 'Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)' -r
-complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l db -d 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
@@ -149,7 +150,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "verify" -d 'Recompute the hash chain; exit 8 naming the first altered or missing event'
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l db -d 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
@@ -161,7 +162,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Recompute the hash chain; exit 8 naming the first altered or missing event'
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -l db -d 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
@@ -171,7 +172,7 @@ text\t'Plain text; for helpdesk codes, a printable card'"
 complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c codedesk -n "__fish_codedesk_using_subcommand config" -l db -d 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand config" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand config" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand config" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand config" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
@@ -182,7 +183,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand config" -s q -l quiet 
 complete -c codedesk -n "__fish_codedesk_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand config" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -l target -d 'Time one hash should take' -r
-complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -l db -d 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
@@ -192,8 +193,20 @@ text\t'Plain text; for helpdesk codes, a printable card'"
 complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -s V -l version -d 'Print version'
+complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l from -d 'The SQLite store to copy (PATH or sqlite://PATH); it is only read' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l to -d 'The empty PostgreSQL store to fill: postgres://USER@HOST[:PORT]/DB (the password from PGPASSWORD keeps it out of the process list)' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
+json\t'JSON (JSON Lines for streams)'
+csv\t'Comma-separated values with a header row'
+text\t'Plain text; for helpdesk codes, a printable card'"
+complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
+complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l out -d 'Folder to write completions/ and man/ into' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l db -d 'The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
@@ -203,16 +216,17 @@ text\t'Plain text; for helpdesk codes, a printable card'"
 complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -s V -l version -d 'Print version'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate generate-artifacts help" -f -a "enroll-device" -d 'Add a device to a user, creating the user on first enrolment'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate generate-artifacts help" -f -a "issue-codes" -d 'Issue a new set of backup codes (by SMS, or by the helpdesk after an identity check)'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate generate-artifacts help" -f -a "verify" -d 'Check one code, read from standard input or a hidden prompt; an accepted code is spent'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate generate-artifacts help" -f -a "revoke" -d 'Invalidate a user\'s codes, one set of them, or remove a device'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate generate-artifacts help" -f -a "unlock" -d 'Clear a user\'s lockout'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate generate-artifacts help" -f -a "list" -d 'List users, or one user in detail (never a code)'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate generate-artifacts help" -f -a "audit" -d 'Show the audit trail, or check that it has not been altered'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate generate-artifacts help" -f -a "demo" -d 'Run the whole story against a throwaway store'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate generate-artifacts help" -f -a "config" -d 'Show the effective configuration and where each value came from'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate generate-artifacts help" -f -a "calibrate" -d 'Suggest Argon2id parameters for this machine'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate generate-artifacts help" -f -a "generate-artifacts" -d 'Regenerate completions and man pages (for maintainers)'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate generate-artifacts help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "enroll-device" -d 'Add a device to a user, creating the user on first enrolment'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "issue-codes" -d 'Issue a new set of backup codes (by SMS, or by the helpdesk after an identity check)'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "verify" -d 'Check one code, read from standard input or a hidden prompt; an accepted code is spent'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "revoke" -d 'Invalidate a user\'s codes, one set of them, or remove a device'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "unlock" -d 'Clear a user\'s lockout'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "list" -d 'List users, or one user in detail (never a code)'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "audit" -d 'Show the audit trail, or check that it has not been altered'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "demo" -d 'Run the whole story against a throwaway store'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "config" -d 'Show the effective configuration and where each value came from'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "calibrate" -d 'Suggest Argon2id parameters for this machine'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "migrate" -d 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "generate-artifacts" -d 'Regenerate completions and man pages (for maintainers)'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Recompute the hash chain; exit 8 naming the first altered or missing event'

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 ///
 /// Enrol users' devices, issue one-time backup codes by SMS or (after an
 /// identity check) by the helpdesk, verify, revoke and list them, in one
-/// local SQLite store with a tamper-evident audit trail.
+/// local SQLite store (or a PostgreSQL database shared by several
+/// workstations) with a tamper-evident audit trail.
 #[derive(Debug, Parser)]
 #[command(
     name = "codedesk",
@@ -19,7 +20,7 @@ use std::path::PathBuf;
 4 no such user/device/set, 5 locked out, 6 delivery failed, 7 store problem, 8 audit trail altered."
 )]
 pub struct Cli {
-    /// The store (SQLite file) [default: $XDG_DATA_HOME/codedesk/codedesk.db]
+    /// The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]
     #[arg(
         long,
         global = true,
@@ -96,6 +97,8 @@ pub enum Command {
     Config,
     /// Suggest Argon2id parameters for this machine
     Calibrate(CalibrateArgs),
+    /// Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact
+    Migrate(MigrateArgs),
     /// Regenerate completions and man pages (for maintainers)
     #[command(hide = true)]
     GenerateArtifacts(GenerateArgs),
@@ -229,6 +232,16 @@ pub struct CalibrateArgs {
     /// Time one hash should take
     #[arg(long, value_name = "DURATION", default_value = "50ms")]
     pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The SQLite store to copy (PATH or sqlite://PATH); it is only read
+    #[arg(long, value_name = "SQLITE_PATH")]
+    pub from: PathBuf,
+    /// The empty PostgreSQL store to fill: postgres://USER@HOST[:PORT]/DB (the password from PGPASSWORD keeps it out of the process list)
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 }
 
 #[derive(Debug, Args)]

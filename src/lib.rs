@@ -142,7 +142,8 @@ pub fn context(cli: &Cli) -> Result<Ctx> {
     let global_sources = vec![
         (
             "db",
-            db.display().to_string(),
+            // A PostgreSQL URL's password is never shown.
+            store::redact_locator(&db),
             if cli.db.is_some() {
                 "flag or CODEDESK_DB"
             } else {
@@ -198,6 +199,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Audit(a) => audit_cmd::run(&ctx, a, out)?,
         Command::Config => config_cmd::run(&ctx, out)?,
         Command::Calibrate(a) => calibrate::run(&ctx, a, out)?,
+        Command::Migrate(a) => migrate::run(&ctx, a, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
     };
     out.flush()?;

@@ -10,9 +10,19 @@ use dialoguer::{
 use std::io::IsTerminal;
 use zeroize::Zeroizing;
 
+/// Set by `demo`, whose scripted steps must never stop at a prompt.
+static NEVER_PROMPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes [`interactive`] false for the rest of this process.
+pub fn never_prompt() {
+    NEVER_PROMPT.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// True when an operator is at a terminal to answer prompts.
 pub fn interactive() -> bool {
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    !NEVER_PROMPT.load(std::sync::atomic::Ordering::SeqCst)
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal()
 }
 
 fn theme() -> Box<dyn Theme> {
@@ -94,6 +104,9 @@ pub fn identity_questions(intro: &str, chosen: &dyn Fn(IdentityMethod)) -> Answe
     let matched = Confirm::with_theme(&*theme)
         .with_prompt("Did the person match their photo ID or directory record?")
         .default(false)
+        // An operator's habitual Enter after "y" must not submit an empty
+        // ticket at the next prompt.
+        .wait_for_newline(true)
         .interact_opt();
     match matched {
         Ok(Some(true)) => {}

@@ -1,12 +1,15 @@
-//! The identity gate and the hidden code prompt, driven through a real
-//! pseudo-terminal (rexpect). The terminal starts with echo on, as a real
-//! one does, so a prompt that fails to hide what is typed is caught.
-//!
-//! Keys are sent only once the program has put the terminal in the mode it
-//! reads in (raw for menus and single keys, no-echo for the hidden prompt),
-//! read from the terminal itself with `stty -F`: a Ctrl-C byte sent while the
-//! terminal is still in line mode would be turned into SIGINT by the kernel
-//! and test a different path.
+// The identity gate and the hidden code prompt, driven through a real
+// pseudo-terminal (rexpect). The terminal starts with echo on, as a real
+// one does, so a prompt that fails to hide what is typed is caught.
+//
+// Keys are sent only once the program has put the terminal in the mode it
+// reads in (raw for menus and single keys, no-echo for the hidden prompt),
+// read from the terminal itself with `stty -F`: a Ctrl-C byte sent while the
+// terminal is still in line mode would be turned into SIGINT by the kernel
+// and test a different path.
+//
+// Backend-neutral: runs on SQLite here and on PostgreSQL as tests/pg_prompt_pty.rs,
+// which include!s this file (hence plain comments, no inner attributes).
 
 mod common;
 use common::{BIN, Env, looks_like_code, spellings};
@@ -223,6 +226,7 @@ fn at_match(env: &Env, user: &str) -> Pty {
 fn at_ticket(env: &Env, user: &str) -> Pty {
     let mut p = at_match(env, user);
     p.key("y");
+    p.key(ENTER);
     p.expect(TICKET);
     p
 }
@@ -256,6 +260,7 @@ fn no_match_is_refused_and_issues_nothing() {
     landline_user(&env, "bob");
     let mut p = at_match(&env, "bob");
     p.key("n");
+    p.key(ENTER);
     let (status, log) = p.finish();
     let check = assert_refused_nothing_issued(&env, status, &log, "refused");
     assert_eq!(check["method"], "in-person");
@@ -335,6 +340,7 @@ fn a_passed_check_shows_the_codes_once_and_they_work() {
     p.key(ENTER);
     p.expect(MATCH);
     p.key("y");
+    p.key(ENTER);
     p.expect(TICKET);
     p.key("INC-4242");
     p.key(ENTER);
@@ -422,6 +428,7 @@ fn no_color_prompts_have_no_colour() {
     p.key(ENTER);
     p.expect(MATCH);
     p.key("y");
+    p.key(ENTER);
     p.expect(TICKET);
     p.key("T-7");
     p.key(ENTER);

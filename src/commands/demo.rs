@@ -53,6 +53,7 @@ fn verify_step(
         out,
         "\n$ echo {code} | codedesk verify {user}      # {note}"
     )?;
+    out.flush()?;
     let cli = demo_cli(dir, &["verify", user])?;
     let mut ctx = crate::context(&cli)?;
     ctx.interactive = false;
@@ -70,6 +71,15 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
         .tempdir()
         .context("creating a temporary folder for the demo")?;
     let dir = tmp.path();
+    // Scripted steps: never stop at the identity prompt, even at a terminal.
+    crate::prompt::never_prompt();
+    // An interrupt must not leave the throwaway store and outbox behind.
+    let cleanup = dir.to_path_buf();
+    let _ = ctrlc::set_handler(move || {
+        let _ = std::fs::remove_dir_all(&cleanup);
+        eprintln!("\ncodedesk: demo interrupted; its temporary folder was removed");
+        std::process::exit(130);
+    });
     let outbox = dir.join("sms-outbox.txt");
     std::fs::write(
         dir.join("config.toml"),

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod enroll;
 pub mod issue;
 pub mod list;
+pub mod migrate;
 pub mod revoke;
 pub mod verify;
 

@@ -4,14 +4,13 @@
 //! operators. Only `store` sees this type.
 
 use super::*;
-use crate::audit::{self, ChainCheck, ChainWalker, Event};
-use crate::codes::{Alphabet, CodeHash, CodeSpec, HASH_LEN, HashParams};
+use crate::audit::{ChainCheck, ChainWalker, Event};
+use crate::codes::{HASH_LEN, HashParams};
 use crate::exit::{Status, fail};
 use crate::model::{Device, DeviceKind, IdentityMethod, Phone, Username, Via};
 use crate::rules;
 use anyhow::{Context, Result};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, params};
-use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -38,9 +37,7 @@ fn db_err(e: rusqlite::Error) -> anyhow::Error {
         );
     }
     let what = match e.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
-            "the store is busy: another codedesk held it longer than the busy timeout".to_string()
-        }
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => return busy(),
         Some(ErrorCode::DiskFull) => {
             "the disk holding the store is full; nothing was changed".into()
         }
@@ -158,12 +155,7 @@ impl SqliteStore {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .db()?;
         if version > SCHEMA_VERSION {
-            return Err(fail(
-                Status::Store,
-                format!(
-                    "the store's schema version {version} is newer than this codedesk understands ({SCHEMA_VERSION}); upgrade codedesk"
-                ),
-            ));
+            return Err(newer_schema(version, SCHEMA_VERSION));
         }
         let mode = self.switch_to_wal()?;
         if mode != "wal" && mode != "memory" {
@@ -307,10 +299,7 @@ impl SqliteStore {
                 )
                 .db()?;
             if n == 0 {
-                return Err(fail(
-                    Status::NotFound,
-                    format!("user {} has no device {device_id}", u.name),
-                ));
+                return Err(no_such_device(&u.name, device_id));
             }
             let left = devices(tx, u.id)?;
             let primary = rules::primary_device(&left).cloned();
@@ -318,9 +307,8 @@ impl SqliteStore {
                 tx,
                 now,
                 operator,
-                "device-removed",
                 Some(&u.name),
-                json!({"device": device_id, "reason": reason, "new_primary": primary.as_ref().map(|d| d.id)}),
+                events::device_removed(device_id, reason, primary.as_ref().map(|d| d.id)),
             )?;
             Ok(primary)
         })
@@ -344,9 +332,8 @@ impl SqliteStore {
                 tx,
                 now,
                 operator,
-                "identity-check",
                 Some(&user.name),
-                json!({"check": id, "outcome": outcome, "method": method.map(|m| m.as_str()), "ticket": ticket}),
+                events::identity_check(id, outcome, method, ticket),
             )?;
             Ok(id)
         })
@@ -382,20 +369,14 @@ impl SqliteStore {
                         tx,
                         now,
                         operator,
-                        "identity-check",
                         Some(&user.name),
-                        json!({"check": id, "outcome": "passed", "method": c.method.as_str(), "ticket": c.ticket}),
+                        events::identity_check(id, "passed", Some(c.method), Some(&c.ticket)),
                     )?;
                     Some(id)
                 }
                 None => None,
             };
-            if new.via == Via::Helpdesk && check_id.is_none() {
-                return Err(fail(
-                    Status::Identity,
-                    "no helpdesk-path codes without a passed identity check",
-                ));
-            }
+            require_check_for(new.via, check_id)?;
             tx.execute(
                 "INSERT INTO code_sets (user_id, via, device_id, identity_check_id, operator,
                     created_at, expires_at, uses, alphabet, length, salt, m_cost, t_cost, p_cost, state)
@@ -431,11 +412,8 @@ impl SqliteStore {
                 tx,
                 now,
                 operator,
-                if activate { "codes-issued" } else { "codes-pending" },
                 Some(&user.name),
-                json!({"set": set_id, "via": new.via.as_str(), "count": new.hashes.len(),
-                       "device": new.device_id, "check": check_id, "expires_at": new.expires_at,
-                       "uses": new.uses, "preserve_existing": new.preserve_existing}),
+                events::codes_stored(set_id, new, check_id, activate),
             )?;
             let ended = if activate {
                 activate_in(tx, user, set_id, new.preserve_existing, new.cap, operator, now)?
@@ -467,9 +445,8 @@ impl SqliteStore {
                 tx,
                 now,
                 operator,
-                "codes-delivered",
                 Some(&user.name),
-                json!({"set": set_id, "ended": ended}),
+                events::codes_delivered(set_id, &ended),
             )?;
             Ok(ended)
         })
@@ -495,9 +472,8 @@ impl SqliteStore {
                 tx,
                 now,
                 operator,
-                "delivery-failed",
                 Some(&user.name),
-                json!({"set": set_id, "reason": reason}),
+                events::delivery_failed(set_id, reason),
             )
         })
     }
@@ -521,14 +497,7 @@ impl SqliteStore {
                 .query_map(params![u.id, now], |r| {
                     Ok(CandidateSet {
                         id: r.get(0)?,
-                        spec: CodeSpec {
-                            alphabet: if r.get::<_, String>(1)? == "digits" {
-                                Alphabet::Digits
-                            } else {
-                                Alphabet::Base32
-                            },
-                            length: r.get::<_, i64>(2)? as usize,
-                        },
+                        spec: spec_from_db(&r.get::<_, String>(1)?, r.get(2)?),
                         salt: r.get(3)?,
                         params: HashParams {
                             memory_kib: r.get(4)?,
@@ -554,15 +523,7 @@ impl SqliteStore {
                 .db()?;
             let mut rows = st.query(params![u.id]).db()?;
             while let Some(r) = rows.next().db()? {
-                let set_id: i64 = r.get(0).db()?;
-                let code_id: i64 = r.get(1).db()?;
-                let blob: Vec<u8> = r.get(2).db()?;
-                let hash: CodeHash = blob
-                    .try_into()
-                    .map_err(|_| fail(Status::Store, "the store holds a malformed code hash"))?;
-                if let Some(s) = sets.iter_mut().find(|s| s.id == set_id) {
-                    s.codes.push((code_id, hash));
-                }
+                attach_code(&mut sets, r.get(0).db()?, r.get(1).db()?, r.get(2).db()?)?;
             }
         }
         sets.retain(|s| !s.codes.is_empty());
@@ -624,9 +585,8 @@ impl SqliteStore {
                 tx,
                 now,
                 operator,
-                "verify-accepted",
                 Some(&user.name),
-                json!({"set": set_id, "remaining": remaining}),
+                events::verify_accepted(set_id, remaining),
             )?;
             Ok(Spend::Accepted { remaining })
         })
@@ -650,8 +610,7 @@ impl SqliteStore {
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .db()?;
-            let attempts = attempts + 1;
-            let locked_now = locked.is_none() && attempts >= i64::from(threshold);
+            let (attempts, locked_now) = after_rejection(attempts, locked.is_some(), threshold);
             tx.execute(
                 "UPDATE users SET failed_attempts = ?2,
                     locked_at = CASE WHEN ?3 THEN ?4 ELSE locked_at END WHERE id = ?1",
@@ -662,18 +621,16 @@ impl SqliteStore {
                 tx,
                 now,
                 operator,
-                "verify-rejected",
                 Some(&user.name),
-                json!({"reason": reason, "consecutive": attempts}),
+                events::verify_rejected(reason, attempts),
             )?;
             if locked_now {
                 append_event(
                     tx,
                     now,
                     operator,
-                    "lockout",
                     Some(&user.name),
-                    json!({"consecutive": attempts, "threshold": threshold}),
+                    events::lockout(attempts, threshold),
                 )?;
             }
             Ok(Rejection {
@@ -704,9 +661,8 @@ impl SqliteStore {
                 tx,
                 now,
                 operator,
-                "unlock",
                 Some(&u.name),
-                json!({"was_locked": u.locked_at.is_some(), "auto": auto}),
+                events::unlock(u.locked_at.is_some(), auto),
             )?;
             Ok(u.locked_at.is_some())
         })
@@ -729,16 +685,15 @@ impl SqliteStore {
                 tx,
                 &ids,
                 "revoked",
-                reason.unwrap_or("revoked by operator"),
+                reason.unwrap_or(DEFAULT_REVOKE_REASON),
                 now,
             )?;
             append_event(
                 tx,
                 now,
                 operator,
-                "revoke",
                 Some(&u.name),
-                json!({"sets": ids, "reason": reason}),
+                events::revoke(&ids, reason),
             )?;
             Ok(ids)
         })
@@ -755,26 +710,20 @@ impl SqliteStore {
     ) -> Result<()> {
         self.write(|tx| {
             let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
-            if !active_set_ids(tx, u.id)?.contains(&set_id) {
-                return Err(fail(
-                    Status::NotFound,
-                    format!("user {} has no active set {set_id}", u.name),
-                ));
-            }
+            require_active(&active_set_ids(tx, u.id)?, set_id, &u.name)?;
             end_sets(
                 tx,
                 &[set_id],
                 "revoked",
-                reason.unwrap_or("revoked by operator"),
+                reason.unwrap_or(DEFAULT_REVOKE_REASON),
                 now,
             )?;
             append_event(
                 tx,
                 now,
                 operator,
-                "revoke",
                 Some(&u.name),
-                json!({"sets": [set_id], "reason": reason}),
+                events::revoke(&[set_id], reason),
             )
         })
     }
@@ -788,7 +737,7 @@ impl SqliteStore {
         details: serde_json::Value,
         now: i64,
     ) -> Result<()> {
-        self.write(|tx| append_event(tx, now, operator, action, user, details))
+        self.write(|tx| append_event(tx, now, operator, user, (action, details)))
     }
 
     // ------------------------------------------------------------ listing
@@ -799,7 +748,7 @@ impl SqliteStore {
     pub fn for_each_user(
         &self,
         only: Option<i64>,
-        mut f: impl FnMut(UserSummary) -> Result<()>,
+        f: impl FnMut(UserSummary) -> Result<()>,
     ) -> Result<()> {
         let (uw, dw, sw) = match only {
             Some(_) => ("WHERE id = ?1", "WHERE user_id = ?1", "AND s.user_id = ?1"),
@@ -828,12 +777,12 @@ impl SqliteStore {
                  ORDER BY s.user_id, s.id"
             ))
             .db()?;
-        let users = us.query_map([only], user_row).db()?;
-        let mut devs = ds
+        let users = us.query_map([only], user_row).db()?.map(|r| r.db());
+        let devs = ds
             .query_map([only], |r| Ok((r.get::<_, i64>(0)?, device_row(r, 1)?)))
             .db()?
-            .peekable();
-        let mut sets = ss
+            .map(|r| r.db());
+        let sets = ss
             .query_map([only], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
@@ -850,42 +799,8 @@ impl SqliteStore {
                 ))
             })
             .db()?
-            .peekable();
-        for u in users {
-            let user = u.db()?;
-            let mut devices = Vec::new();
-            while let Some(Ok((uid, _))) = devs.peek() {
-                if *uid > user.id {
-                    break;
-                }
-                let (uid, d) = devs.next().expect("peeked").db()?;
-                if uid == user.id {
-                    devices.push(d);
-                }
-            }
-            if let Some(Err(_)) = devs.peek() {
-                devs.next().expect("peeked").db()?;
-            }
-            let mut user_sets = Vec::new();
-            while let Some(Ok((uid, _))) = sets.peek() {
-                if *uid > user.id {
-                    break;
-                }
-                let (uid, s) = sets.next().expect("peeked").db()?;
-                if uid == user.id {
-                    user_sets.push(s);
-                }
-            }
-            if let Some(Err(_)) = sets.peek() {
-                sets.next().expect("peeked").db()?;
-            }
-            f(UserSummary {
-                user,
-                devices,
-                sets: user_sets,
-            })?;
-        }
-        Ok(())
+            .map(|r| r.db());
+        merge_users(users, devs, sets, f)
     }
 
     /// One user in detail.
@@ -916,18 +831,16 @@ impl SqliteStore {
             .db()?;
         let rows = st
             .query_map(params![filter.user, filter.since], |r| {
-                let details: String = r.get(5)?;
-                Ok(Event {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    operator: r.get(2)?,
-                    action: r.get(3)?,
-                    user: r.get(4)?,
-                    details: serde_json::from_str(&details)
-                        .unwrap_or(serde_json::Value::String(details)),
-                    prev_hash: r.get(6)?,
-                    hash: r.get(7)?,
-                })
+                Ok(stored_event(
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
             })
             .db()?;
         for e in rows {
@@ -969,13 +882,125 @@ impl SqliteStore {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .db()
     }
+
+    /// Every row of every table, ids included, read in one transaction (a
+    /// consistent snapshot while other operators write): what `codedesk
+    /// migrate` copies. Codes are hashes; nothing here is a secret in clear.
+    pub fn export_rows(&self) -> Result<StoreRows> {
+        let tx = self.conn.unchecked_transaction().db()?;
+        fn all<T>(
+            tx: &Transaction,
+            sql: &str,
+            row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+        ) -> Result<Vec<T>> {
+            let mut st = tx.prepare(sql).db()?;
+            let rows = st.query_map([], row).db()?;
+            rows.map(|r| r.db()).collect()
+        }
+        let rows = StoreRows {
+            users: all(
+                &tx,
+                "SELECT id, name, created_at, failed_attempts, locked_at FROM users ORDER BY id",
+                user_row,
+            )?,
+            devices: all(
+                &tx,
+                "SELECT id, user_id, position, kind, phone, sms, label, created_at
+                 FROM devices ORDER BY id",
+                |r| {
+                    Ok(DeviceRow {
+                        id: r.get(0)?,
+                        user_id: r.get(1)?,
+                        position: r.get(2)?,
+                        kind: r.get(3)?,
+                        phone: r.get(4)?,
+                        sms: r.get(5)?,
+                        label: r.get(6)?,
+                        created_at: r.get(7)?,
+                    })
+                },
+            )?,
+            identity_checks: all(
+                &tx,
+                "SELECT id, user_id, operator, method, ticket, outcome, at
+                 FROM identity_checks ORDER BY id",
+                |r| {
+                    Ok(CheckRow {
+                        id: r.get(0)?,
+                        user_id: r.get(1)?,
+                        operator: r.get(2)?,
+                        method: r.get(3)?,
+                        ticket: r.get(4)?,
+                        outcome: r.get(5)?,
+                        at: r.get(6)?,
+                    })
+                },
+            )?,
+            code_sets: all(
+                &tx,
+                "SELECT id, user_id, via, device_id, identity_check_id, operator, created_at,
+                        expires_at, uses, alphabet, length, salt, m_cost, t_cost, p_cost, state,
+                        ended_at, ended_reason
+                 FROM code_sets ORDER BY id",
+                |r| {
+                    Ok(SetRow {
+                        id: r.get(0)?,
+                        user_id: r.get(1)?,
+                        via: r.get(2)?,
+                        device_id: r.get(3)?,
+                        identity_check_id: r.get(4)?,
+                        operator: r.get(5)?,
+                        created_at: r.get(6)?,
+                        expires_at: r.get(7)?,
+                        uses: r.get(8)?,
+                        alphabet: r.get(9)?,
+                        length: r.get(10)?,
+                        salt: r.get(11)?,
+                        m_cost: r.get(12)?,
+                        t_cost: r.get(13)?,
+                        p_cost: r.get(14)?,
+                        state: r.get(15)?,
+                        ended_at: r.get(16)?,
+                        ended_reason: r.get(17)?,
+                    })
+                },
+            )?,
+            codes: all(
+                &tx,
+                "SELECT id, set_id, hash, uses_left FROM codes ORDER BY id",
+                |r| {
+                    Ok(CodeRow {
+                        id: r.get(0)?,
+                        set_id: r.get(1)?,
+                        hash: r.get(2)?,
+                        uses_left: r.get(3)?,
+                    })
+                },
+            )?,
+            audit: all(
+                &tx,
+                "SELECT id, at, operator, action, user, details, prev_hash, hash
+                 FROM audit ORDER BY id",
+                |r| {
+                    Ok(AuditRow {
+                        id: r.get(0)?,
+                        at: r.get(1)?,
+                        operator: r.get(2)?,
+                        action: r.get(3)?,
+                        user: r.get(4)?,
+                        details: r.get(5)?,
+                        prev_hash: r.get(6)?,
+                        hash: r.get(7)?,
+                    })
+                },
+            )?,
+        };
+        tx.commit().db()?;
+        Ok(rows)
+    }
 }
 
 // ------------------------------------------------------------ helpers
-
-fn no_such_user(name: &str) -> anyhow::Error {
-    fail(Status::NotFound, format!("no such user: {name}"))
-}
 
 fn user_row(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
@@ -1041,8 +1066,7 @@ fn enroll_in(
             (tx.last_insert_rowid(), true)
         }
     };
-    let check_id = match check {
-        _ if fresh.contains(user.as_str()) => None,
+    let check_id = match enrolment_check(user, fresh.contains(user.as_str()), check)? {
         Some(c) => Some(insert_check(
             tx,
             uid,
@@ -1052,15 +1076,7 @@ fn enroll_in(
             "passed",
             now,
         )?),
-        None => {
-            return Err(fail(
-                Status::Identity,
-                format!(
-                    "{} already exists: adding a device needs a passed identity check; nothing enrolled",
-                    user.as_str()
-                ),
-            ));
-        }
+        None => None,
     };
     let (min, max): (Option<i64>, Option<i64>) = tx
         .query_row(
@@ -1069,12 +1085,7 @@ fn enroll_in(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .db()?;
-    let primary = new.primary || min.is_none();
-    let position = if primary {
-        min.map_or(0, |m| m - 1)
-    } else {
-        max.map_or(0, |m| m + 1)
-    };
+    let (primary, position) = new_device_position(min, max, new.primary);
     tx.execute(
         "INSERT INTO devices (user_id, position, kind, phone, sms, label, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -1100,13 +1111,16 @@ fn enroll_in(
         tx,
         now,
         operator,
-        "device-enrolled",
         Some(user.as_str()),
-        json!({"device": device.id, "kind": new.kind.as_str(), "sms": new.sms,
-               "phone": new.phone.as_ref().map(|p| p.masked()), "primary": primary,
-               "new_user": new_user, "check": check_id,
-               "method": check_id.and(check.map(|c| c.method.as_str())),
-               "ticket": check_id.and(check.map(|c| c.ticket.as_str()))}),
+        events::device_enrolled(
+            &device,
+            new.kind,
+            new.phone.as_ref(),
+            primary,
+            new_user,
+            check_id,
+            check,
+        ),
     )?;
     Ok(Enrolled {
         user: user.as_str().to_string(),
@@ -1192,15 +1206,7 @@ fn activate_in(
         )
         .optional()
         .db()?;
-    if state.as_deref() != Some("pending") {
-        return Err(fail(
-            Status::NotFound,
-            format!(
-                "set {set_id} of {} is not waiting to be activated",
-                user.name
-            ),
-        ));
-    }
+    require_pending(state.as_deref(), set_id, user)?;
     let ended = rules::sets_ended_by_new_set(&active_set_ids(tx, user.id)?, preserve_existing);
     end_sets(
         tx,
@@ -1215,16 +1221,7 @@ fn activate_in(
     )
     .db()?;
     if preserve_existing {
-        let live = remaining_in(tx, user.id, now)?;
-        if live > i64::from(cap) {
-            return Err(fail(
-                Status::Usage,
-                format!(
-                    "{} would hold {live} live code uses, above the cap of {cap}; revoke a set first",
-                    user.name
-                ),
-            ));
-        }
+        require_within_cap(user, remaining_in(tx, user.id, now)?, cap)?;
     }
     Ok(ended)
 }
@@ -1234,26 +1231,31 @@ fn append_event(
     tx: &Transaction,
     now: i64,
     operator: &str,
-    action: &str,
     user: Option<&str>,
-    details: serde_json::Value,
+    event: (&str, serde_json::Value),
 ) -> Result<()> {
-    let (last_id, prev): (i64, String) = tx
+    let last: Option<(i64, String)> = tx
         .query_row(
             "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()
-        .db()?
-        .unwrap_or((0, audit::GENESIS.to_string()));
-    let id = last_id + 1;
-    let details = details.to_string();
-    let hash = audit::event_hash(&prev, id, now, operator, action, user, &details);
+        .db()?;
+    let e = next_event(last, now, operator, user, event);
     tx.execute(
         "INSERT INTO audit (id, at, operator, action, user, details, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![id, now, operator, action, user, details, prev, hash],
+        params![
+            e.id,
+            e.at,
+            e.operator,
+            e.action,
+            e.user,
+            e.details,
+            e.prev_hash,
+            e.hash
+        ],
     )
     .db()?;
     Ok(())

@@ -1,0 +1,1582 @@
+//! The PostgreSQL backend, for helpdesks whose workstations share one store.
+//! It implements exactly the methods of [`SqliteStore`](super::SqliteStore)
+//! with the same semantics; the decisions, errors and audit details both
+//! use live in `store/mod.rs`, so only the SQL differs. Only `store` sees
+//! this type.
+//!
+//! Concurrency, the way SQLite's IMMEDIATE transactions give it:
+//! - every write runs in one READ COMMITTED transaction whose first
+//!   statement takes `pg_advisory_xact_lock(WRITE_LOCK)`. Writers are thus
+//!   serialised across all workstations: a code is spent exactly once, a
+//!   new set replaces the old atomically, and each audit event links to
+//!   the one committed before it. READ COMMITTED (not REPEATABLE READ) on
+//!   purpose: each statement after the lock takes a fresh snapshot, so it
+//!   sees everything the previous lock holder committed; a REPEATABLE READ
+//!   snapshot would date from the lock statement itself, before the wait.
+//! - listings and the audit trail read in one READ ONLY REPEATABLE READ
+//!   transaction (one consistent snapshot for their several queries),
+//!   streamed through server-side portals.
+//! - `lock_timeout` and `statement_timeout` are [`BUSY_TIMEOUT`]: waiting
+//!   longer for another writer is exit 7, "busy", as on SQLite.
+//! - migrations run in one transaction under the advisory lock
+//!   `MIGRATE_LOCK`, so two workstations upgrading at once take turns
+//!   (see [`migrate`] for why that one is session level).
+//!
+//! Advisory locks are per database, so stores in different databases of
+//! one server never wait for each other.
+
+use super::*;
+use crate::audit::{ChainCheck, ChainWalker, Event};
+use crate::codes::HashParams;
+use crate::exit::{Status, fail};
+use crate::model::{Device, DeviceKind, IdentityMethod, Phone, Username, Via};
+use crate::rules;
+use ::postgres::config::Host;
+use ::postgres::error::SqlState;
+use ::postgres::types::{FromSql, ToSql};
+use ::postgres::{Client, Config, GenericClient, IsolationLevel, NoTls, Portal, Row, Transaction};
+use anyhow::Result;
+use std::cell::{RefCell, RefMut};
+use std::collections::VecDeque;
+
+/// Append-only migrations; index + 1 is the version each one yields,
+/// recorded as a row of `schema_version`.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/pg/0001_init.sql")];
+
+/// The PostgreSQL schema version this build writes.
+pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Advisory lock keys ("cdsk" in ASCII, then which lock). `WRITE_LOCK` is
+/// held for the length of a write transaction (`pg_advisory_xact_lock`);
+/// `MIGRATE_LOCK` around the migration transaction.
+pub const MIGRATE_LOCK: i64 = 0x6364_736b_0000_0001;
+pub const WRITE_LOCK: i64 = 0x6364_736b_0000_0002;
+
+/// Rows fetched per round trip when streaming.
+const FETCH: i32 = 256;
+
+/// Rows per statement when `codedesk migrate` copies a table.
+const COPY_CHUNK: usize = 5000;
+
+/// Maps a database error to exit status 7 with a message naming the cause.
+fn pg_err(e: ::postgres::Error) -> anyhow::Error {
+    if let Some(code) = e.code() {
+        let busy_codes = [
+            SqlState::LOCK_NOT_AVAILABLE,
+            SqlState::QUERY_CANCELED,
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::T_R_SERIALIZATION_FAILURE,
+        ];
+        if busy_codes.contains(code) {
+            return busy();
+        }
+        let what = match *code {
+            SqlState::DISK_FULL => Some("the disk holding the store is full; nothing was changed"),
+            SqlState::READ_ONLY_SQL_TRANSACTION => {
+                Some("the store is read-only; nothing was changed")
+            }
+            _ => None,
+        };
+        if let Some(what) = what {
+            return fail(Status::Store, what);
+        }
+        if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+            let msg = e.as_db_error().map(|d| d.message()).unwrap_or("");
+            return fail(
+                Status::Store,
+                format!("permission denied on the store: {msg}"),
+            );
+        }
+    }
+    if e.is_closed() {
+        return fail(
+            Status::Store,
+            "the connection to the PostgreSQL store was lost",
+        );
+    }
+    match e.as_db_error() {
+        Some(db) => fail(Status::Store, format!("store error: {}", db.message())),
+        None => fail(Status::Store, format!("store error: {e}")),
+    }
+}
+
+trait Db<T> {
+    fn db(self) -> Result<T>;
+}
+
+impl<T> Db<T> for std::result::Result<T, ::postgres::Error> {
+    fn db(self) -> Result<T> {
+        self.map_err(pg_err)
+    }
+}
+
+/// One column of a row; a value of an unexpected type is exit 7, not a panic.
+fn get<'a, T: FromSql<'a>>(r: &'a Row, i: usize) -> Result<T> {
+    r.try_get(i)
+        .map_err(|e| fail(Status::Store, format!("store error: column {i}: {e}")))
+}
+
+/// The PostgreSQL backend: one connection, advisory-locked writes.
+pub struct PgStore {
+    /// Read methods take `&self` in the store interface; the client needs
+    /// `&mut` for every query.
+    client: RefCell<Client>,
+    /// "host H, port P, database D": how messages name the server. Built
+    /// from the parsed configuration, never from the URL: no password.
+    target: String,
+}
+
+/// Refuses a URL that asks for TLS (exit 2): no TLS connector is built in
+/// yet, and silently connecting in clear would betray `sslmode=require`.
+fn refuse_tls(url: &str) -> Result<()> {
+    let Some((_, query)) = url.split_once('?') else {
+        return Ok(());
+    };
+    for kv in query.split('&') {
+        if let Some(("sslmode", mode)) = kv.split_once('=')
+            && matches!(mode, "require" | "verify-ca" | "verify-full")
+        {
+            return Err(fail(
+                Status::Usage,
+                format!(
+                    "sslmode={mode}: TLS to PostgreSQL is not built into this codedesk yet; use sslmode=disable or prefer on a trusted network (or a TLS tunnel such as stunnel or an SSH forward)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// "host H, port P, database D" from a parsed configuration.
+fn describe(config: &Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            Host::Tcp(name) => name.clone(),
+            Host::Unix(dir) => dir.display().to_string(),
+        })
+        .chain(config.get_hostaddrs().iter().map(|a| a.to_string()))
+        .collect();
+    let ports: Vec<String> = match config.get_ports() {
+        [] => vec!["5432".into()],
+        p => p.iter().map(u16::to_string).collect(),
+    };
+    let db = match (config.get_dbname(), config.get_user()) {
+        (Some(d), _) => d.to_string(),
+        (None, Some(u)) => format!("{u} (the user's)"),
+        (None, None) => "(default)".into(),
+    };
+    format!(
+        "host {}, port {}, database {db}",
+        hosts.join(","),
+        ports.join(",")
+    )
+}
+
+/// Removes the password from a library message, should it ever hold it.
+fn scrub(text: &str, password: Option<&[u8]>) -> String {
+    match password.and_then(|p| std::str::from_utf8(p).ok()) {
+        Some(p) if !p.is_empty() => text.replace(p, "***"),
+        _ => text.to_string(),
+    }
+}
+
+impl PgStore {
+    /// Connects to (and, on first use, migrates) the store at `url`, a
+    /// `postgres://` or `postgresql://` URL. Without a password in the URL,
+    /// `PGPASSWORD` is used if set.
+    pub fn open(url: &str) -> Result<PgStore> {
+        refuse_tls(url)?;
+        let mut config: Config = url.parse().map_err(|e: ::postgres::Error| {
+            fail(Status::Usage, format!("invalid PostgreSQL URL: {e}"))
+        })?;
+        if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+            config.host("localhost");
+        }
+        if config.get_password().is_none()
+            && let Some(p) = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty())
+        {
+            config.password(p);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(BUSY_TIMEOUT);
+        }
+        config.application_name("codedesk");
+        let target = describe(&config);
+        let mut client = config.connect(NoTls).map_err(|e| {
+            fail(
+                Status::Store,
+                format!(
+                    "cannot connect to the PostgreSQL store ({target}): {}",
+                    scrub(&e.to_string(), config.get_password())
+                ),
+            )
+        })?;
+        let ms = BUSY_TIMEOUT.as_millis();
+        // The server notices a dead workstation (and frees its locks) within
+        // about a minute instead of the system's default two hours.
+        client
+            .batch_execute(&format!(
+                "SET lock_timeout = {ms}; SET statement_timeout = {ms};
+                 SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10;
+                 SET tcp_keepalives_count = 3;"
+            ))
+            .db()?;
+        migrate(&mut client)?;
+        Ok(PgStore {
+            client: RefCell::new(client),
+            target,
+        })
+    }
+
+    /// Where the store is, without the password.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    fn client(&self) -> Result<RefMut<'_, Client>> {
+        self.client
+            .try_borrow_mut()
+            .map_err(|_| fail(Status::Store, "the store connection is already in use"))
+    }
+
+    /// Runs `f` in a transaction that first takes the write lock; rolls
+    /// back if it fails (dropping an uncommitted transaction rolls it back).
+    fn write<T>(&mut self, f: impl FnOnce(&mut Transaction) -> Result<T>) -> Result<T> {
+        let mut tx = self.client.get_mut().transaction().db()?;
+        tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+            .db()?;
+        let out = f(&mut tx)?;
+        tx.commit().db()?;
+        Ok(out)
+    }
+
+    // ------------------------------------------------------------- users
+
+    pub fn find_user(&self, name: &Username) -> Result<Option<UserRow>> {
+        find_user(&mut *self.client()?, name.as_str())
+    }
+
+    /// The user, or exit 4.
+    pub fn require_user(&self, name: &Username) -> Result<UserRow> {
+        self.find_user(name)?
+            .ok_or_else(|| no_such_user(name.as_str()))
+    }
+
+    /// A user's devices, primary first.
+    pub fn devices(&self, user_id: i64) -> Result<Vec<Device>> {
+        devices(&mut *self.client()?, user_id)
+    }
+
+    // ----------------------------------------------------------- devices
+
+    /// Adds a device, creating the user on first enrolment; a user who
+    /// already exists needs a passed identity check (`check`).
+    pub fn enroll_device(
+        &mut self,
+        user: &Username,
+        new: &NewDevice,
+        check: Option<&NewCheck>,
+        operator: &str,
+        now: i64,
+    ) -> Result<Enrolled> {
+        let mut fresh = std::collections::HashSet::new();
+        self.write(|tx| enroll_in(tx, user, new, check, &mut fresh, operator, now))
+    }
+
+    /// Adds many devices in one transaction: all or none.
+    pub fn enroll_many(
+        &mut self,
+        rows: &[(Username, NewDevice)],
+        check: Option<&NewCheck>,
+        operator: &str,
+        now: i64,
+    ) -> Result<Vec<Enrolled>> {
+        let mut fresh = std::collections::HashSet::new();
+        self.write(|tx| {
+            rows.iter()
+                .map(|(u, d)| enroll_in(tx, u, d, check, &mut fresh, operator, now))
+                .collect()
+        })
+    }
+
+    /// Removes one device; the next one becomes primary. Returns the new
+    /// primary, if any.
+    pub fn remove_device(
+        &mut self,
+        user: &Username,
+        device_id: i64,
+        reason: Option<&str>,
+        operator: &str,
+        now: i64,
+    ) -> Result<Option<Device>> {
+        self.write(|tx| {
+            let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
+            let n = tx
+                .execute(
+                    "DELETE FROM devices WHERE id = $1 AND user_id = $2",
+                    &[&device_id, &u.id],
+                )
+                .db()?;
+            if n == 0 {
+                return Err(no_such_device(&u.name, device_id));
+            }
+            let left = devices(tx, u.id)?;
+            let primary = rules::primary_device(&left).cloned();
+            append_event(
+                tx,
+                now,
+                operator,
+                Some(&u.name),
+                events::device_removed(device_id, reason, primary.as_ref().map(|d| d.id)),
+            )?;
+            Ok(primary)
+        })
+    }
+
+    // ------------------------------------------------------ identity gate
+
+    /// Records an identity check that did not pass; returns its id.
+    pub fn record_identity_failure(
+        &mut self,
+        user: &UserRow,
+        outcome: &str,
+        method: Option<IdentityMethod>,
+        ticket: Option<&str>,
+        operator: &str,
+        now: i64,
+    ) -> Result<i64> {
+        self.write(|tx| {
+            let id = insert_check(tx, user.id, operator, method, ticket, outcome, now)?;
+            append_event(
+                tx,
+                now,
+                operator,
+                Some(&user.name),
+                events::identity_check(id, outcome, method, ticket),
+            )?;
+            Ok(id)
+        })
+    }
+
+    // ----------------------------------------------------------- issuance
+
+    /// Stores a new set, with its passed identity check (helpdesk path) in
+    /// the same transaction; `activate` false leaves it pending (SMS path).
+    pub fn insert_set(
+        &mut self,
+        user: &UserRow,
+        new: &NewSet,
+        check: Option<&NewCheck>,
+        activate: bool,
+        operator: &str,
+        now: i64,
+    ) -> Result<Issued> {
+        self.write(|tx| {
+            let check_id = match check {
+                Some(c) => {
+                    let id = insert_check(
+                        tx,
+                        user.id,
+                        operator,
+                        Some(c.method),
+                        Some(&c.ticket),
+                        "passed",
+                        now,
+                    )?;
+                    append_event(
+                        tx,
+                        now,
+                        operator,
+                        Some(&user.name),
+                        events::identity_check(id, "passed", Some(c.method), Some(&c.ticket)),
+                    )?;
+                    Some(id)
+                }
+                None => None,
+            };
+            require_check_for(new.via, check_id)?;
+            let row = tx
+                .query_one(
+                    "INSERT INTO code_sets (user_id, via, device_id, identity_check_id, operator,
+                        created_at, expires_at, uses, alphabet, length, salt, m_cost, t_cost,
+                        p_cost, state)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'pending')
+                     RETURNING id",
+                    &[
+                        &user.id,
+                        &new.via.as_str(),
+                        &new.device_id,
+                        &check_id,
+                        &operator,
+                        &now,
+                        &new.expires_at,
+                        &i64::from(new.uses),
+                        &new.spec.alphabet.name(),
+                        &(new.spec.length as i64),
+                        &new.salt,
+                        &i64::from(new.params.memory_kib),
+                        &i64::from(new.params.iterations),
+                        &i64::from(new.params.parallelism),
+                    ],
+                )
+                .db()?;
+            let set_id: i64 = get(&row, 0)?;
+            // One statement for the whole set; ids follow the codes' order.
+            let hashes: Vec<&[u8]> = new.hashes.iter().map(|h| &h[..]).collect();
+            tx.execute(
+                "INSERT INTO codes (set_id, hash, uses_left)
+                 SELECT $1, h, $3 FROM UNNEST($2::BYTEA[]) WITH ORDINALITY AS t(h, n) ORDER BY n",
+                &[&set_id, &hashes, &i64::from(new.uses)],
+            )
+            .db()?;
+            append_event(
+                tx,
+                now,
+                operator,
+                Some(&user.name),
+                events::codes_stored(set_id, new, check_id, activate),
+            )?;
+            let ended = if activate {
+                activate_in(tx, user, set_id, new.preserve_existing, new.cap, now)?
+            } else {
+                Vec::new()
+            };
+            Ok(Issued {
+                set_id,
+                check_id,
+                ended,
+            })
+        })
+    }
+
+    /// Activates a pending set once its codes were delivered, ending the
+    /// user's other sets (rule 6) in the same transaction.
+    pub fn activate_set(
+        &mut self,
+        user: &UserRow,
+        set_id: i64,
+        preserve_existing: bool,
+        cap: u32,
+        operator: &str,
+        now: i64,
+    ) -> Result<Vec<i64>> {
+        self.write(|tx| {
+            let ended = activate_in(tx, user, set_id, preserve_existing, cap, now)?;
+            append_event(
+                tx,
+                now,
+                operator,
+                Some(&user.name),
+                events::codes_delivered(set_id, &ended),
+            )?;
+            Ok(ended)
+        })
+    }
+
+    /// Marks a pending set failed (delivery failed); the old codes stay.
+    pub fn fail_set(
+        &mut self,
+        user: &UserRow,
+        set_id: i64,
+        reason: &str,
+        operator: &str,
+        now: i64,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE code_sets SET state = 'failed', ended_at = $2, ended_reason = $3
+                 WHERE id = $1 AND state = 'pending'",
+                &[&set_id, &now, &reason],
+            )
+            .db()?;
+            append_event(
+                tx,
+                now,
+                operator,
+                Some(&user.name),
+                events::delivery_failed(set_id, reason),
+            )
+        })
+    }
+
+    // ------------------------------------------------------------- verify
+
+    /// The user's lock state and the sets a code could belong to at `now`.
+    pub fn verify_view(&self, user: &Username, now: i64) -> Result<VerifyView> {
+        let mut c = self.client()?;
+        let c = &mut *c;
+        let u = find_user(c, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
+        let mut sets: Vec<CandidateSet> = Vec::new();
+        for r in c
+            .query(
+                "SELECT id, alphabet, length, salt, m_cost, t_cost, p_cost FROM code_sets
+                 WHERE user_id = $1 AND state = 'active' AND (expires_at IS NULL OR expires_at > $2)
+                 ORDER BY id",
+                &[&u.id, &now],
+            )
+            .db()?
+        {
+            sets.push(CandidateSet {
+                id: get(&r, 0)?,
+                spec: spec_from_db(&get::<String>(&r, 1)?, get(&r, 2)?),
+                salt: get(&r, 3)?,
+                params: HashParams {
+                    memory_kib: param(&r, 4)?,
+                    iterations: param(&r, 5)?,
+                    parallelism: param(&r, 6)?,
+                },
+                codes: Vec::new(),
+            });
+        }
+        if !sets.is_empty() {
+            for r in c
+                .query(
+                    "SELECT c.set_id, c.id, c.hash FROM codes c JOIN code_sets s ON s.id = c.set_id
+                     WHERE s.user_id = $1 AND s.state = 'active' AND c.uses_left > 0
+                     ORDER BY c.set_id, c.id",
+                    &[&u.id],
+                )
+                .db()?
+            {
+                attach_code(&mut sets, get(&r, 0)?, get(&r, 1)?, get(&r, 2)?)?;
+            }
+        }
+        sets.retain(|s| !s.codes.is_empty());
+        let remaining = remaining_in(c, u.id, now)?;
+        Ok(VerifyView {
+            user: u,
+            sets,
+            remaining,
+        })
+    }
+
+    /// Spends one use of a matched code, re-checking under the write lock
+    /// that the user is not locked and the set is still live: racing
+    /// verifies of one code, from any workstation, give one acceptance.
+    pub fn spend(
+        &mut self,
+        user: &UserRow,
+        set_id: i64,
+        code_id: i64,
+        operator: &str,
+        now: i64,
+    ) -> Result<Spend> {
+        self.write(|tx| {
+            let row = tx
+                .query_one("SELECT locked_at FROM users WHERE id = $1", &[&user.id])
+                .db()?;
+            if get::<Option<i64>>(&row, 0)?.is_some() {
+                return Ok(Spend::Locked);
+            }
+            let uses_left: Option<i64> = tx
+                .query_opt(
+                    "SELECT c.uses_left FROM codes c JOIN code_sets s ON s.id = c.set_id
+                     WHERE c.id = $1 AND s.id = $2 AND s.user_id = $3 AND s.state = 'active'
+                       AND (s.expires_at IS NULL OR s.expires_at > $4)",
+                    &[&code_id, &set_id, &user.id, &now],
+                )
+                .db()?
+                .map(|r| get(&r, 0))
+                .transpose()?;
+            let Some(left) = uses_left.and_then(rules::spend_one_use) else {
+                return Ok(Spend::Stale);
+            };
+            tx.execute(
+                "UPDATE codes SET uses_left = $2 WHERE id = $1",
+                &[&code_id, &left],
+            )
+            .db()?;
+            tx.execute(
+                "UPDATE users SET failed_attempts = 0 WHERE id = $1",
+                &[&user.id],
+            )
+            .db()?;
+            let remaining = remaining_in(tx, user.id, now)?;
+            append_event(
+                tx,
+                now,
+                operator,
+                Some(&user.name),
+                events::verify_accepted(set_id, remaining),
+            )?;
+            Ok(Spend::Accepted { remaining })
+        })
+    }
+
+    /// Records a rejected code; locks the user at `threshold` consecutive
+    /// rejections.
+    pub fn reject(
+        &mut self,
+        user: &UserRow,
+        reason: &str,
+        threshold: u32,
+        operator: &str,
+        now: i64,
+    ) -> Result<Rejection> {
+        self.write(|tx| {
+            let row = tx
+                .query_one(
+                    "SELECT failed_attempts, locked_at FROM users WHERE id = $1",
+                    &[&user.id],
+                )
+                .db()?;
+            let locked: Option<i64> = get(&row, 1)?;
+            let (attempts, locked_now) =
+                after_rejection(get(&row, 0)?, locked.is_some(), threshold);
+            tx.execute(
+                "UPDATE users SET failed_attempts = $2,
+                    locked_at = CASE WHEN $3 THEN $4 ELSE locked_at END WHERE id = $1",
+                &[&user.id, &attempts, &locked_now, &now],
+            )
+            .db()?;
+            append_event(
+                tx,
+                now,
+                operator,
+                Some(&user.name),
+                events::verify_rejected(reason, attempts),
+            )?;
+            if locked_now {
+                append_event(
+                    tx,
+                    now,
+                    operator,
+                    Some(&user.name),
+                    events::lockout(attempts, threshold),
+                )?;
+            }
+            Ok(Rejection {
+                attempts,
+                locked_now,
+                already_locked: locked.is_some(),
+            })
+        })
+    }
+
+    /// Clears a lockout and the failure count. Returns whether the user was
+    /// locked. `auto` records that `lockout.auto_unlock` did it.
+    pub fn unlock(
+        &mut self,
+        user: &Username,
+        operator: &str,
+        now: i64,
+        auto: bool,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
+            tx.execute(
+                "UPDATE users SET locked_at = NULL, failed_attempts = 0 WHERE id = $1",
+                &[&u.id],
+            )
+            .db()?;
+            append_event(
+                tx,
+                now,
+                operator,
+                Some(&u.name),
+                events::unlock(u.locked_at.is_some(), auto),
+            )?;
+            Ok(u.locked_at.is_some())
+        })
+    }
+
+    // ------------------------------------------------------------- revoke
+
+    /// Ends every live set of the user; returns their ids.
+    pub fn revoke_all(
+        &mut self,
+        user: &Username,
+        reason: Option<&str>,
+        operator: &str,
+        now: i64,
+    ) -> Result<Vec<i64>> {
+        self.write(|tx| {
+            let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
+            let ids = active_set_ids(tx, u.id)?;
+            end_sets(
+                tx,
+                &ids,
+                "revoked",
+                reason.unwrap_or(DEFAULT_REVOKE_REASON),
+                now,
+            )?;
+            append_event(
+                tx,
+                now,
+                operator,
+                Some(&u.name),
+                events::revoke(&ids, reason),
+            )?;
+            Ok(ids)
+        })
+    }
+
+    /// Ends one live set of the user.
+    pub fn revoke_set(
+        &mut self,
+        user: &Username,
+        set_id: i64,
+        reason: Option<&str>,
+        operator: &str,
+        now: i64,
+    ) -> Result<()> {
+        self.write(|tx| {
+            let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
+            require_active(&active_set_ids(tx, u.id)?, set_id, &u.name)?;
+            end_sets(
+                tx,
+                &[set_id],
+                "revoked",
+                reason.unwrap_or(DEFAULT_REVOKE_REASON),
+                now,
+            )?;
+            append_event(
+                tx,
+                now,
+                operator,
+                Some(&u.name),
+                events::revoke(&[set_id], reason),
+            )
+        })
+    }
+
+    /// Appends an event that goes with no other change (a failing notifier).
+    pub fn record_event(
+        &mut self,
+        operator: &str,
+        action: &str,
+        user: Option<&str>,
+        details: serde_json::Value,
+        now: i64,
+    ) -> Result<()> {
+        self.write(|tx| append_event(tx, now, operator, user, (action, details)))
+    }
+
+    // ------------------------------------------------------------ listing
+
+    /// Calls `f` for every user in id order (or the one user named), with a
+    /// fixed number of queries however many users there are: three ordered
+    /// cursors, merged as they stream. They are server-side portals of one
+    /// READ ONLY REPEATABLE READ transaction (a `postgres::Client` holds
+    /// several portals at once), fetched `FETCH` rows at a time: nothing is
+    /// materialised but the current user.
+    pub fn for_each_user(
+        &self,
+        only: Option<i64>,
+        f: impl FnMut(UserSummary) -> Result<()>,
+    ) -> Result<()> {
+        let mut c = self.client()?;
+        let mut tx = read_snapshot(&mut c)?;
+        let users = tx
+            .bind(
+                "SELECT id, name, created_at, failed_attempts, locked_at FROM users
+                 WHERE ($1::BIGINT IS NULL OR id = $1) ORDER BY id",
+                &[&only],
+            )
+            .db()?;
+        let devs = tx
+            .bind(
+                "SELECT user_id, id, kind, phone, sms, label FROM devices
+                 WHERE ($1::BIGINT IS NULL OR user_id = $1)
+                 ORDER BY user_id, position, id",
+                &[&only],
+            )
+            .db()?;
+        let sets = tx
+            .bind(
+                "SELECT s.user_id, s.id, s.via, s.operator, s.created_at, s.expires_at,
+                        s.identity_check_id, s.device_id,
+                        (SELECT COALESCE(SUM(uses_left), 0)::BIGINT FROM codes c WHERE c.set_id = s.id)
+                 FROM code_sets s WHERE s.state = 'active' AND ($1::BIGINT IS NULL OR s.user_id = $1)
+                 ORDER BY s.user_id, s.id",
+                &[&only],
+            )
+            .db()?;
+        let tx = RefCell::new(tx);
+        merge_users(
+            Cursor::new(&tx, users, user_row),
+            Cursor::new(&tx, devs, |r| Ok((get(r, 0)?, device_row(r, 1)?))),
+            Cursor::new(&tx, sets, |r| {
+                Ok((
+                    get(r, 0)?,
+                    SetSummary {
+                        id: get(r, 1)?,
+                        via: Via::from_db(&get::<String>(r, 2)?),
+                        operator: get(r, 3)?,
+                        created_at: get(r, 4)?,
+                        expires_at: get(r, 5)?,
+                        identity_check_id: get(r, 6)?,
+                        device_id: get(r, 7)?,
+                        remaining: get(r, 8)?,
+                    },
+                ))
+            }),
+            f,
+        )?;
+        tx.into_inner().commit().db()
+    }
+
+    /// One user in detail.
+    pub fn user_summary(&self, name: &Username) -> Result<UserSummary> {
+        let u = self.require_user(name)?;
+        let mut out = None;
+        self.for_each_user(Some(u.id), |s| {
+            out = Some(s);
+            Ok(())
+        })?;
+        out.ok_or_else(|| no_such_user(name.as_str()))
+    }
+
+    // -------------------------------------------------------------- audit
+
+    /// Streams audit events in order.
+    pub fn for_each_event(
+        &self,
+        filter: &EventFilter,
+        mut f: impl FnMut(Event) -> Result<()>,
+    ) -> Result<()> {
+        self.stream_audit(
+            "WHERE ($1::TEXT IS NULL OR \"user\" = $1) AND ($2::BIGINT IS NULL OR at >= $2)",
+            &[&filter.user, &filter.since],
+            |e| {
+                f(stored_event(
+                    e.id,
+                    e.at,
+                    e.operator,
+                    e.action,
+                    e.user,
+                    e.details,
+                    e.prev_hash,
+                    e.hash,
+                ))
+                .map(|()| true)
+            },
+        )
+    }
+
+    /// Recomputes the whole chain.
+    pub fn verify_chain(&self) -> Result<ChainCheck> {
+        let mut w = ChainWalker::default();
+        let mut broken = None;
+        self.stream_audit("", &[], |e| {
+            match w.step(
+                e.id,
+                e.at,
+                &e.operator,
+                &e.action,
+                e.user.as_deref(),
+                &e.details,
+                &e.prev_hash,
+                &e.hash,
+            ) {
+                Ok(()) => Ok(true),
+                Err(b) => {
+                    broken = Some(b);
+                    Ok(false)
+                }
+            }
+        })?;
+        Ok(broken.unwrap_or_else(|| w.finish()))
+    }
+
+    /// Streams stored audit rows in id order (`filter` a WHERE clause over
+    /// `params`) to `f` until it returns false.
+    fn stream_audit(
+        &self,
+        filter: &str,
+        params: &[&(dyn ToSql + Sync)],
+        mut f: impl FnMut(AuditRow) -> Result<bool>,
+    ) -> Result<()> {
+        let mut c = self.client()?;
+        let mut tx = read_snapshot(&mut c)?;
+        let portal = tx
+            .bind(
+                &format!(
+                    "SELECT id, at, operator, action, \"user\", details, prev_hash, hash
+                     FROM audit {filter} ORDER BY id"
+                ),
+                params,
+            )
+            .db()?;
+        let tx = RefCell::new(tx);
+        for row in Cursor::new(&tx, portal, audit_row) {
+            if !f(row?)? {
+                break;
+            }
+        }
+        tx.into_inner().commit().db()
+    }
+
+    /// The server's view of the store's soundness ("ok" when sound): the
+    /// schema version, and that every constraint and index of its tables
+    /// is valid (PostgreSQL itself guards pages and constraints).
+    pub fn integrity_check(&self) -> Result<String> {
+        let mut c = self.client()?;
+        let version = schema_version(&mut *c)?;
+        if version != PG_SCHEMA_VERSION {
+            return Ok(format!(
+                "schema version {version}, expected {PG_SCHEMA_VERSION}"
+            ));
+        }
+        let row = c
+            .query_one(
+                "WITH t AS (SELECT unnest(ARRAY['users', 'devices', 'identity_checks',
+                                'code_sets', 'codes', 'audit'])::regclass AS rel)
+                 SELECT
+                   (SELECT string_agg(format('constraint %s on %s is not validated',
+                                             conname, conrelid::regclass), '; ')
+                      FROM pg_constraint WHERE NOT convalidated AND conrelid IN (SELECT rel FROM t)),
+                   (SELECT string_agg(format('index %s is not valid', indexrelid::regclass), '; ')
+                      FROM pg_index WHERE NOT indisvalid AND indrelid IN (SELECT rel FROM t))",
+                &[],
+            )
+            .db()?;
+        let problems: Vec<String> = [get::<Option<String>>(&row, 0)?, get(&row, 1)?]
+            .into_iter()
+            .flatten()
+            .collect();
+        Ok(if problems.is_empty() {
+            "ok".to_string()
+        } else {
+            problems.join("; ")
+        })
+    }
+
+    // ---------------------------------------------------------- migration
+
+    /// Copies `rows` (ids included) into this store, which must be empty
+    /// (exit 2 otherwise), in one transaction under the write lock; resets
+    /// the id sequences past the copied ids; then appends a
+    /// `store-migrated` event to the copied chain.
+    pub fn import_rows(
+        &mut self,
+        rows: &StoreRows,
+        from: &str,
+        operator: &str,
+        now: i64,
+    ) -> Result<()> {
+        let target = self.target.clone();
+        self.write(|tx| {
+            let row = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM users), EXISTS (SELECT 1 FROM devices),
+                            EXISTS (SELECT 1 FROM identity_checks), EXISTS (SELECT 1 FROM code_sets),
+                            EXISTS (SELECT 1 FROM codes), EXISTS (SELECT 1 FROM audit)",
+                    &[],
+                )
+                .db()?;
+            let names = [
+                "users",
+                "devices",
+                "identity checks",
+                "code sets",
+                "codes",
+                "audit events",
+            ];
+            let mut held = Vec::new();
+            for (i, name) in names.iter().enumerate() {
+                if get::<bool>(&row, i)? {
+                    held.push(*name);
+                }
+            }
+            if !held.is_empty() {
+                return Err(fail(
+                    Status::Usage,
+                    format!(
+                        "the PostgreSQL store ({target}) is not empty (it holds {}); `codedesk migrate` copies only into an empty store; nothing was copied",
+                        held.join(", ")
+                    ),
+                ));
+            }
+            copy_rows(tx, rows)?;
+            for table in ["users", "devices", "identity_checks", "code_sets", "codes"] {
+                tx.batch_execute(&format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+                                   COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                ))
+                .db()?;
+            }
+            append_event(
+                tx,
+                now,
+                operator,
+                None,
+                events::store_migrated(from, &rows.counts()),
+            )
+        })
+    }
+}
+
+// ------------------------------------------------------------ helpers
+
+/// The schema version of the database `c` is connected to (0: none yet).
+fn schema_version(c: &mut impl GenericClient) -> Result<i64> {
+    let row = c
+        .query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[])
+        .db()?;
+    if !get::<bool>(&row, 0)? {
+        return Ok(0);
+    }
+    let row = c
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version",
+            &[],
+        )
+        .db()?;
+    get(&row, 0)
+}
+
+/// Brings the schema up to this build's version, under the migration lock
+/// (re-reading the version once it is held: another workstation may have
+/// migrated meanwhile). A newer schema is exit 7.
+///
+/// The lock is `pg_advisory_lock` (session level), taken before the
+/// migration's transaction begins and released after it ends, rather than
+/// `pg_advisory_xact_lock` inside it: beginning a transaction is where a
+/// PostgreSQL backend takes in the catalog changes others committed, and
+/// a lock acquired inside one does not refresh them. A workstation that
+/// waited for another's migration would otherwise still see no
+/// `schema_version` table and run the migration again ("relation already
+/// exists"; `workstations_first_use_at_once_migrate_the_schema_once`).
+fn migrate(client: &mut Client) -> Result<()> {
+    let version = schema_version(client)?;
+    if version > PG_SCHEMA_VERSION {
+        return Err(newer_schema(version, PG_SCHEMA_VERSION));
+    }
+    if version == PG_SCHEMA_VERSION {
+        return Ok(());
+    }
+    client
+        .batch_execute(&format!("SELECT pg_advisory_lock({MIGRATE_LOCK})"))
+        .db()?;
+    let migrated = migrate_locked(client);
+    let unlocked = client
+        .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATE_LOCK})"))
+        .db();
+    migrated.and(unlocked)
+}
+
+/// The migrations this store lacks, in one transaction (the caller holds
+/// the migration lock).
+fn migrate_locked(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction().db()?;
+    let version = schema_version(&mut tx)?;
+    if version > PG_SCHEMA_VERSION {
+        return Err(newer_schema(version, PG_SCHEMA_VERSION));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        tx.batch_execute(sql).db()?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
+            &[&((i + 1) as i32), &crate::now()],
+        )
+        .db()?;
+    }
+    tx.commit().db()
+}
+
+/// A read-only transaction with one snapshot for all its queries.
+fn read_snapshot(c: &mut Client) -> Result<Transaction<'_>> {
+    c.build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .db()
+}
+
+/// A portal read `FETCH` rows at a time, as an iterator of mapped rows.
+/// Several cursors share one transaction; each borrows it only while it
+/// fetches.
+struct Cursor<'t, 'c, T> {
+    tx: &'t RefCell<Transaction<'c>>,
+    portal: Portal,
+    rows: VecDeque<Row>,
+    done: bool,
+    map: fn(&Row) -> Result<T>,
+}
+
+impl<'t, 'c, T> Cursor<'t, 'c, T> {
+    fn new(tx: &'t RefCell<Transaction<'c>>, portal: Portal, map: fn(&Row) -> Result<T>) -> Self {
+        Cursor {
+            tx,
+            portal,
+            rows: VecDeque::new(),
+            done: false,
+            map,
+        }
+    }
+}
+
+impl<T> Iterator for Cursor<'_, '_, T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Result<T>> {
+        if self.rows.is_empty() && !self.done {
+            let fetched = match self.tx.try_borrow_mut() {
+                Ok(mut tx) => tx.query_portal(&self.portal, FETCH).db(),
+                Err(_) => Err(fail(
+                    Status::Store,
+                    "the store connection is already in use",
+                )),
+            };
+            match fetched {
+                Ok(rows) => {
+                    self.done = rows.len() < FETCH as usize;
+                    self.rows.extend(rows);
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        self.rows.pop_front().map(|r| (self.map)(&r))
+    }
+}
+
+/// An Argon2id parameter as stored (a BIGINT) back into its `u32`.
+fn param(r: &Row, i: usize) -> Result<u32> {
+    u32::try_from(get::<i64>(r, i)?)
+        .map_err(|_| fail(Status::Store, "the store holds a malformed hash parameter"))
+}
+
+fn user_row(r: &Row) -> Result<UserRow> {
+    Ok(UserRow {
+        id: get(r, 0)?,
+        name: get(r, 1)?,
+        created_at: get(r, 2)?,
+        failed_attempts: get(r, 3)?,
+        locked_at: get(r, 4)?,
+    })
+}
+
+fn device_row(r: &Row, at: usize) -> Result<Device> {
+    let kind: String = get(r, at + 1)?;
+    Ok(Device {
+        id: get(r, at)?,
+        kind: DeviceKind::from_db(&kind).unwrap_or(DeviceKind::Token),
+        phone: get::<Option<String>>(r, at + 2)?.map(Phone::from_db),
+        sms: get(r, at + 3)?,
+        label: get(r, at + 4)?,
+    })
+}
+
+fn audit_row(r: &Row) -> Result<AuditRow> {
+    Ok(AuditRow {
+        id: get(r, 0)?,
+        at: get(r, 1)?,
+        operator: get(r, 2)?,
+        action: get(r, 3)?,
+        user: get(r, 4)?,
+        details: get(r, 5)?,
+        prev_hash: get(r, 6)?,
+        hash: get(r, 7)?,
+    })
+}
+
+fn find_user(c: &mut impl GenericClient, name: &str) -> Result<Option<UserRow>> {
+    c.query_opt(
+        "SELECT id, name, created_at, failed_attempts, locked_at FROM users WHERE name = $1",
+        &[&name],
+    )
+    .db()?
+    .map(|r| user_row(&r))
+    .transpose()
+}
+
+fn devices(c: &mut impl GenericClient, user_id: i64) -> Result<Vec<Device>> {
+    c.query(
+        "SELECT id, kind, phone, sms, label FROM devices WHERE user_id = $1 ORDER BY position, id",
+        &[&user_id],
+    )
+    .db()?
+    .iter()
+    .map(|r| device_row(r, 0))
+    .collect()
+}
+
+/// `fresh` holds the users this transaction created, who need no check.
+#[allow(clippy::too_many_arguments)]
+fn enroll_in(
+    tx: &mut Transaction,
+    user: &Username,
+    new: &NewDevice,
+    check: Option<&NewCheck>,
+    fresh: &mut std::collections::HashSet<String>,
+    operator: &str,
+    now: i64,
+) -> Result<Enrolled> {
+    let (uid, new_user) = match find_user(tx, user.as_str())? {
+        Some(u) => (u.id, false),
+        None => {
+            let row = tx
+                .query_one(
+                    "INSERT INTO users (name, created_at) VALUES ($1, $2) RETURNING id",
+                    &[&user.as_str(), &now],
+                )
+                .db()?;
+            fresh.insert(user.as_str().to_string());
+            (get(&row, 0)?, true)
+        }
+    };
+    let check_id = match enrolment_check(user, fresh.contains(user.as_str()), check)? {
+        Some(c) => Some(insert_check(
+            tx,
+            uid,
+            operator,
+            Some(c.method),
+            Some(&c.ticket),
+            "passed",
+            now,
+        )?),
+        None => None,
+    };
+    let row = tx
+        .query_one(
+            "SELECT MIN(position), MAX(position) FROM devices WHERE user_id = $1",
+            &[&uid],
+        )
+        .db()?;
+    let (primary, position) = new_device_position(get(&row, 0)?, get(&row, 1)?, new.primary);
+    let row = tx
+        .query_one(
+            "INSERT INTO devices (user_id, position, kind, phone, sms, label, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            &[
+                &uid,
+                &position,
+                &new.kind.as_str(),
+                &new.phone.as_ref().map(|p| p.as_str()),
+                &new.sms,
+                &new.label,
+                &now,
+            ],
+        )
+        .db()?;
+    let device = Device {
+        id: get(&row, 0)?,
+        kind: new.kind,
+        phone: new.phone.clone(),
+        sms: new.sms,
+        label: new.label.clone(),
+    };
+    append_event(
+        tx,
+        now,
+        operator,
+        Some(user.as_str()),
+        events::device_enrolled(
+            &device,
+            new.kind,
+            new.phone.as_ref(),
+            primary,
+            new_user,
+            check_id,
+            check,
+        ),
+    )?;
+    Ok(Enrolled {
+        user: user.as_str().to_string(),
+        device,
+        primary,
+        new_user,
+    })
+}
+
+fn insert_check(
+    tx: &mut Transaction,
+    user_id: i64,
+    operator: &str,
+    method: Option<IdentityMethod>,
+    ticket: Option<&str>,
+    outcome: &str,
+    now: i64,
+) -> Result<i64> {
+    let row = tx
+        .query_one(
+            "INSERT INTO identity_checks (user_id, operator, method, ticket, outcome, at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[
+                &user_id,
+                &operator,
+                &method.map(|m| m.as_str()),
+                &ticket,
+                &outcome,
+                &now,
+            ],
+        )
+        .db()?;
+    get(&row, 0)
+}
+
+fn active_set_ids(tx: &mut Transaction, user_id: i64) -> Result<Vec<i64>> {
+    tx.query(
+        "SELECT id FROM code_sets WHERE user_id = $1 AND state = 'active' ORDER BY id",
+        &[&user_id],
+    )
+    .db()?
+    .iter()
+    .map(|r| get(r, 0))
+    .collect()
+}
+
+fn end_sets(tx: &mut Transaction, ids: &[i64], state: &str, reason: &str, now: i64) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "UPDATE code_sets SET state = $2, ended_at = $3, ended_reason = $4 WHERE id = ANY($1)",
+        &[&ids, &state, &now, &reason],
+    )
+    .db()?;
+    Ok(())
+}
+
+/// Uses left across the user's live sets.
+fn remaining_in(c: &mut impl GenericClient, user_id: i64, now: i64) -> Result<i64> {
+    let row = c
+        .query_one(
+            "SELECT COALESCE(SUM(c.uses_left), 0)::BIGINT FROM codes c
+             JOIN code_sets s ON s.id = c.set_id
+             WHERE s.user_id = $1 AND s.state = 'active' AND (s.expires_at IS NULL OR s.expires_at > $2)",
+            &[&user_id, &now],
+        )
+        .db()?;
+    get(&row, 0)
+}
+
+fn activate_in(
+    tx: &mut Transaction,
+    user: &UserRow,
+    set_id: i64,
+    preserve_existing: bool,
+    cap: u32,
+    now: i64,
+) -> Result<Vec<i64>> {
+    let state: Option<String> = tx
+        .query_opt(
+            "SELECT state FROM code_sets WHERE id = $1 AND user_id = $2",
+            &[&set_id, &user.id],
+        )
+        .db()?
+        .map(|r| get(&r, 0))
+        .transpose()?;
+    require_pending(state.as_deref(), set_id, user)?;
+    let ended = rules::sets_ended_by_new_set(&active_set_ids(tx, user.id)?, preserve_existing);
+    end_sets(
+        tx,
+        &ended,
+        "replaced",
+        &format!("replaced by set {set_id}"),
+        now,
+    )?;
+    tx.execute(
+        "UPDATE code_sets SET state = 'active' WHERE id = $1",
+        &[&set_id],
+    )
+    .db()?;
+    if preserve_existing {
+        require_within_cap(user, remaining_in(tx, user.id, now)?, cap)?;
+    }
+    Ok(ended)
+}
+
+/// Appends one chained audit event inside the caller's transaction (which
+/// holds the write lock, so no other writer can take the same id).
+fn append_event(
+    tx: &mut Transaction,
+    now: i64,
+    operator: &str,
+    user: Option<&str>,
+    event: (&str, serde_json::Value),
+) -> Result<()> {
+    let last = match tx
+        .query_opt("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", &[])
+        .db()?
+    {
+        Some(r) => Some((get(&r, 0)?, get(&r, 1)?)),
+        None => None,
+    };
+    let e = next_event(last, now, operator, user, event);
+    tx.execute(
+        "INSERT INTO audit (id, at, operator, action, \"user\", details, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &e.id,
+            &e.at,
+            &e.operator,
+            &e.action,
+            &e.user,
+            &e.details,
+            &e.prev_hash,
+            &e.hash,
+        ],
+    )
+    .db()?;
+    Ok(())
+}
+
+/// Inserts `rows` as they are, table by table in foreign-key order, each
+/// in statements of `COPY_CHUNK` rows (`UNNEST` of one array per column,
+/// which PostgreSQL-compatible engines also accept).
+fn copy_rows(tx: &mut Transaction, rows: &StoreRows) -> Result<()> {
+    for c in rows.users.chunks(COPY_CHUNK) {
+        tx.execute(
+            "INSERT INTO users (id, name, created_at, failed_attempts, locked_at)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[])",
+            &[
+                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.created_at).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.failed_attempts).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.locked_at).collect::<Vec<_>>(),
+            ],
+        )
+        .db()?;
+    }
+    for c in rows.identity_checks.chunks(COPY_CHUNK) {
+        tx.execute(
+            "INSERT INTO identity_checks (id, user_id, operator, method, ticket, outcome, at)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
+                                  $6::TEXT[], $7::BIGINT[])",
+            &[
+                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.user_id).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.operator.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.method.as_deref()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.ticket.as_deref()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.at).collect::<Vec<_>>(),
+            ],
+        )
+        .db()?;
+    }
+    for c in rows.devices.chunks(COPY_CHUNK) {
+        tx.execute(
+            "INSERT INTO devices (id, user_id, position, kind, phone, sms, label, created_at)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[],
+                                  $6::BOOLEAN[], $7::TEXT[], $8::BIGINT[])",
+            &[
+                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.user_id).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.position).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.phone.as_deref()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.sms).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.label.as_deref()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.created_at).collect::<Vec<_>>(),
+            ],
+        )
+        .db()?;
+    }
+    for c in rows.code_sets.chunks(COPY_CHUNK) {
+        tx.execute(
+            "INSERT INTO code_sets (id, user_id, via, device_id, identity_check_id, operator,
+                created_at, expires_at, uses, alphabet, length, salt, m_cost, t_cost, p_cost,
+                state, ended_at, ended_reason)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::BIGINT[],
+                $5::BIGINT[], $6::TEXT[], $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::TEXT[],
+                $11::BIGINT[], $12::BYTEA[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[],
+                $16::TEXT[], $17::BIGINT[], $18::TEXT[])",
+            &[
+                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.user_id).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.via.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.device_id).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.identity_check_id).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.operator.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.created_at).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.expires_at).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.uses).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.alphabet.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.length).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.salt.as_slice()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.m_cost).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.t_cost).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.p_cost).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.state.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.ended_at).collect::<Vec<_>>(),
+                &c.iter()
+                    .map(|r| r.ended_reason.as_deref())
+                    .collect::<Vec<_>>(),
+            ],
+        )
+        .db()?;
+    }
+    for c in rows.codes.chunks(COPY_CHUNK) {
+        tx.execute(
+            "INSERT INTO codes (id, set_id, hash, uses_left)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BYTEA[], $4::BIGINT[])",
+            &[
+                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.set_id).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.hash.as_slice()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.uses_left).collect::<Vec<_>>(),
+            ],
+        )
+        .db()?;
+    }
+    for c in rows.audit.chunks(COPY_CHUNK) {
+        tx.execute(
+            "INSERT INTO audit (id, at, operator, action, \"user\", details, prev_hash, hash)
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
+                                  $6::TEXT[], $7::TEXT[], $8::TEXT[])",
+            &[
+                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.at).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.operator.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.user.as_deref()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.details.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.prev_hash.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.hash.as_str()).collect::<Vec<_>>(),
+            ],
+        )
+        .db()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_modes_are_refused_until_tls_is_built_in() {
+        for mode in ["require", "verify-ca", "verify-full"] {
+            let e = refuse_tls(&format!("postgres://u:pw@h/db?sslmode={mode}")).unwrap_err();
+            assert_eq!(crate::exit::status_of(&e), Status::Usage);
+            assert!(e.to_string().contains("TLS"), "{e}");
+            assert!(!e.to_string().contains("pw"), "{e}");
+        }
+        for ok in [
+            "postgres://h/db",
+            "postgres://h/db?sslmode=disable",
+            "postgres://h/db?application_name=x&sslmode=prefer",
+        ] {
+            refuse_tls(ok).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_target_names_host_port_and_database_but_no_password() {
+        let c: Config = "postgres://alice:s3cret@db.example:6543/helpdesk"
+            .parse()
+            .unwrap();
+        let d = describe(&c);
+        assert_eq!(d, "host db.example, port 6543, database helpdesk");
+        let c: Config = "postgresql://bob@10.0.0.5".parse().unwrap();
+        assert_eq!(
+            describe(&c),
+            "host 10.0.0.5, port 5432, database bob (the user's)"
+        );
+        assert_eq!(scrub("x s3cret y", Some(b"s3cret")), "x *** y");
+    }
+
+    #[test]
+    fn lock_keys_differ() {
+        assert_ne!(MIGRATE_LOCK, WRITE_LOCK);
+    }
+}
