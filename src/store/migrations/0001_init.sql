@@ -11,7 +11,7 @@ CREATE TABLE users (
 
 -- position orders a user's devices; the lowest is the primary.
 CREATE TABLE devices (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT, -- ids of removed devices are never reused
     user_id    INTEGER NOT NULL REFERENCES users(id),
     position   INTEGER NOT NULL,
     kind       TEXT    NOT NULL CHECK (kind IN ('mobile', 'landline', 'tablet', 'token')),
