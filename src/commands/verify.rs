@@ -150,7 +150,12 @@ pub fn run(
     }
     // `verify CODE` (the user forgotten): never echo the code back in an
     // "invalid user name" or "no such user" message.
-    let looks_like_code = codes::parse(ctx.settings.spec, &raw_user).is_ok();
+    // A mistyped code (wrong check symbol) has the same shape and nearly
+    // all of its secret bits, so it counts too.
+    let looks_like_code = matches!(
+        codes::parse(ctx.settings.spec, &raw_user),
+        Ok(_) | Err(ParseError::Typo)
+    );
     let name = user_arg(&raw_user).map_err(|e| {
         if looks_like_code {
             code_on_command_line()
