@@ -702,3 +702,48 @@ fn the_admin_url_helper_swaps_only_the_database() {
     assert_eq!(password_of("postgres://a:b@h/db").as_deref(), Some("b"));
     assert_eq!(password_of("postgres://a@h/db"), None);
 }
+
+#[test]
+fn a_writer_held_up_past_the_busy_timeout_is_exit_7_and_readers_are_not() {
+    let Some(db) = PgDb::create() else { return };
+    let env = db.env("");
+    env.enroll_mobile("bob", "5072225998");
+    // Another workstation holds the write lock (as a stuck writer would).
+    let mut other = postgres::Client::connect(&db.url, postgres::NoTls).expect("connect");
+    other
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&codedesk::store::postgres::WRITE_LOCK],
+        )
+        .expect("lock");
+    let started = std::time::Instant::now();
+    let (code, out, err) = env.run(&["list", "--format", "json"]);
+    assert_eq!(code, 0, "readers do not wait for writers: {err}");
+    assert!(out.contains("bob"), "{out}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let (code, _, err) = env.run(&["unlock", "bob"]);
+    let waited = started.elapsed();
+    assert_eq!(code, 7, "{err}");
+    assert!(err.contains("busy"), "{err}");
+    assert!(
+        waited >= codedesk::store::BUSY_TIMEOUT,
+        "gave up after {waited:?}"
+    );
+    drop(other);
+    // Once the lock is gone, writes go through; nothing was half-written.
+    env.ok(&["unlock", "bob"]);
+    let (code, out, _) = env.run(&["audit", "verify"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn the_store_interface_opens_postgres_and_finds_it_sound() {
+    let Some(db) = PgDb::create() else { return };
+    let store = codedesk::store::Store::open(Path::new(&db.url)).expect("open");
+    assert!(matches!(store, codedesk::store::Store::Postgres(_)));
+    assert_eq!(store.integrity_check().expect("integrity"), "ok");
+    assert!(matches!(
+        store.verify_chain().expect("chain"),
+        codedesk::audit::ChainCheck::Intact { count: 0, .. }
+    ));
+}

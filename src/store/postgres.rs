@@ -94,10 +94,26 @@ fn pg_err(e: ::postgres::Error) -> anyhow::Error {
             "the connection to the PostgreSQL store was lost",
         );
     }
-    match e.as_db_error() {
-        Some(db) => fail(Status::Store, format!("store error: {}", db.message())),
-        None => fail(Status::Store, format!("store error: {e}")),
+    fail(Status::Store, format!("store error: {}", cause(&e)))
+}
+
+/// What went wrong, in one line: the server's own message for a database
+/// error, else the client's error and each of its causes ("error
+/// connecting to server: Connection refused (os error 111)").
+fn cause(e: &::postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return db.message().to_string();
     }
+    let mut text = e.to_string();
+    let mut next = std::error::Error::source(e);
+    while let Some(c) = next {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        next = c.source();
+    }
+    text
 }
 
 trait Db<T> {
@@ -189,7 +205,10 @@ impl PgStore {
     pub fn open(url: &str) -> Result<PgStore> {
         refuse_tls(url)?;
         let mut config: Config = url.parse().map_err(|e: ::postgres::Error| {
-            fail(Status::Usage, format!("invalid PostgreSQL URL: {e}"))
+            fail(
+                Status::Usage,
+                format!("invalid PostgreSQL URL: {}", cause(&e)),
+            )
         })?;
         if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
             config.host("localhost");
@@ -209,7 +228,7 @@ impl PgStore {
                 Status::Store,
                 format!(
                     "cannot connect to the PostgreSQL store ({target}): {}",
-                    scrub(&e.to_string(), config.get_password())
+                    scrub(&cause(&e), config.get_password())
                 ),
             )
         })?;
