@@ -553,6 +553,9 @@ fn a_store_migrated_from_sqlite_verifies_and_serves_its_old_codes() {
     lite.issue_helpdesk("carol", &[]);
     lite.ok(&["revoke", "carol"]);
     assert_eq!(lite.verify("bob", "AAAA-AAAA-AAAA-AAAA"), 1);
+    // The newest device is removed: its id must not come back on the copy.
+    let erin_phone = lite.enroll_mobile("erin", "5072225994");
+    lite.ok(&["revoke", "erin", "--device", &erin_phone.to_string()]);
     let before_list = json(&lite.ok(&["list", "--format", "json"]));
     let before_events = audit_events(&lite);
 
@@ -593,17 +596,14 @@ fn a_store_migrated_from_sqlite_verifies_and_serves_its_old_codes() {
     assert_eq!(pg.verify("alice", &alice_codes[1]), 0);
     assert_eq!(pg.verify("bob", &bob_codes[0]), 0, "preserved set");
     assert_eq!(pg.verify("bob", &bob_newer[0]), 0);
-    // New rows get fresh ids after the copied ones (sequences were reset).
+    // New rows get fresh ids after every id the source ever used: the
+    // removed device's id is not handed out again.
     let dev = pg.enroll_mobile("dave", "5072225995");
-    let max_dev = before_list
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|u| u["devices"].as_array().unwrap().clone())
-        .map(|d| d["id"].as_i64().unwrap())
-        .max()
-        .unwrap();
-    assert!(dev > max_dev, "device id {dev} after {max_dev}");
+    assert_eq!(
+        dev,
+        erin_phone + 1,
+        "device id {dev} after removed {erin_phone}"
+    );
     pg.issue_helpdesk("dave", &[]);
     audit_intact(&pg);
 

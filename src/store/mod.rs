@@ -924,6 +924,9 @@ pub struct StoreRows {
     pub code_sets: Vec<SetRow>,
     pub codes: Vec<CodeRow>,
     pub audit: Vec<AuditRow>,
+    /// The highest id each table has ever handed out, where the source
+    /// keeps it (SQLite's `sqlite_sequence`, for AUTOINCREMENT tables).
+    pub sequences: Vec<(String, i64)>,
 }
 
 /// How many rows of each table a copy holds.
@@ -938,6 +941,48 @@ pub struct RowCounts {
 }
 
 impl StoreRows {
+    /// The highest id `table` has ever used, as far as the rows tell: its
+    /// rows, the source's sequence, and (devices, identity checks) the ids
+    /// that sets and audit events still name. A copy must hand out ids
+    /// above it, so that a removed device's id never comes back and old
+    /// sets and events keep pointing at the right one.
+    pub fn id_high_water(&self, table: &str) -> i64 {
+        let seq = self
+            .sequences
+            .iter()
+            .filter(|(t, _)| t == table)
+            .map(|(_, s)| *s);
+        let named_in_audit = |key: &'static str| {
+            self.audit.iter().filter_map(move |e| {
+                serde_json::from_str::<serde_json::Value>(&e.details)
+                    .ok()?
+                    .get(key)?
+                    .as_i64()
+            })
+        };
+        let ids: Box<dyn Iterator<Item = i64> + '_> = match table {
+            "users" => Box::new(self.users.iter().map(|r| r.id)),
+            "devices" => Box::new(
+                self.devices
+                    .iter()
+                    .map(|r| r.id)
+                    .chain(self.code_sets.iter().filter_map(|s| s.device_id))
+                    .chain(named_in_audit("device")),
+            ),
+            "identity_checks" => Box::new(
+                self.identity_checks
+                    .iter()
+                    .map(|r| r.id)
+                    .chain(self.code_sets.iter().filter_map(|s| s.identity_check_id))
+                    .chain(named_in_audit("check")),
+            ),
+            "code_sets" => Box::new(self.code_sets.iter().map(|r| r.id)),
+            "codes" => Box::new(self.codes.iter().map(|r| r.id)),
+            _ => Box::new(std::iter::empty()),
+        };
+        ids.chain(seq).max().unwrap_or(0).max(0)
+    }
+
     pub fn counts(&self) -> RowCounts {
         RowCounts {
             users: self.users.len(),

@@ -1010,11 +1010,17 @@ impl PgStore {
                 ));
             }
             copy_rows(tx, rows)?;
+            // Ids go on above the highest the source ever handed out (not
+            // just above the rows left): a removed device's id never returns.
             for table in ["users", "devices", "identity_checks", "code_sets", "codes"] {
-                tx.batch_execute(&format!(
-                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
-                                   COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-                ))
+                tx.execute(
+                    &format!(
+                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+                                   GREATEST($1, COALESCE((SELECT MAX(id) FROM {table}), 0)) + 1,
+                                   false)"
+                    ),
+                    &[&rows.id_high_water(table)],
+                )
                 .db()?;
             }
             append_event(

@@ -994,7 +994,21 @@ impl SqliteStore {
                     })
                 },
             )?,
+            sequences: Vec::new(),
         };
+        let mut rows = rows;
+        let has_seq: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence')",
+                [],
+                |r| r.get(0),
+            )
+            .db()?;
+        if has_seq {
+            rows.sequences = all(&tx, "SELECT name, seq FROM sqlite_sequence", |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        }
         tx.commit().db()?;
         Ok(rows)
     }
