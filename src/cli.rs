@@ -134,10 +134,10 @@ pub struct EnrollArgs {
     #[arg(long)]
     pub primary: bool,
     /// Attest the identity check that adding a device to an existing user needs: in-person, video-call or callback
-    #[arg(long, value_enum, value_name = "METHOD", requires = "ticket")]
+    #[arg(long, value_enum, value_name = "METHOD")]
     pub identity_verified: Option<IdentityMethod>,
     /// Ticket reference of the identity check
-    #[arg(long, value_name = "REF", requires = "identity_verified")]
+    #[arg(long, value_name = "REF")]
     pub ticket: Option<String>,
     /// Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none
     #[arg(long, value_name = "FILE", conflicts_with_all = ["user", "kind", "phone", "sms", "no_sms", "label", "primary"])]
@@ -168,10 +168,10 @@ pub struct IssueArgs {
     #[arg(long)]
     pub preserve_existing: bool,
     /// Attest the identity check without a prompt: in-person, video-call or callback
-    #[arg(long, value_enum, value_name = "METHOD", requires = "ticket")]
+    #[arg(long, value_enum, value_name = "METHOD")]
     pub identity_verified: Option<IdentityMethod>,
     /// Ticket reference of the identity check
-    #[arg(long, value_name = "REF", requires = "identity_verified")]
+    #[arg(long, value_name = "REF")]
     pub ticket: Option<String>,
     /// Issue for every user in a CSV file (header row with a user column; - for stdin)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["user", "device"])]

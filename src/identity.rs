@@ -39,6 +39,35 @@ impl<'a> Gate<'a> {
     }
 }
 
+/// `--identity-verified METHOD --ticket REF` as given on the command line.
+/// Both flags with a valid ticket attest a passed check. Anything less (one
+/// flag, an empty ticket) attests nothing, and since the operator plainly
+/// meant to attest, it is not turned into a prompt either: the gate refuses
+/// with exit 3 and records it (SPEC.md: "without both ... exit status 3").
+#[derive(Debug, Clone, Default)]
+pub struct Attestation {
+    pub given: Option<(IdentityMethod, String)>,
+    pub attempted: bool,
+}
+
+impl Attestation {
+    pub fn from_flags(method: Option<IdentityMethod>, ticket: Option<&str>) -> Attestation {
+        let given = match (method, ticket) {
+            (Some(m), Some(t)) => crate::model::parse_ticket(t).ok().map(|t| (m, t)),
+            _ => None,
+        };
+        Attestation {
+            given,
+            attempted: method.is_some() || ticket.is_some(),
+        }
+    }
+
+    /// The gate for this run: the flags, else a prompt at a terminal.
+    pub fn gate(&self, interactive: bool) -> Gate<'_> {
+        Gate::choose(self.given.as_ref(), interactive && !self.attempted)
+    }
+}
+
 /// What the check is for, in the operator's words.
 pub struct Purpose<'a> {
     /// "helpdesk bypass codes (you will see them once)"

@@ -1,7 +1,10 @@
-//! A caller who talks an operator into adding "their new phone" would have
-//! the next set of codes texted to it. So a device added to a user who
-//! already exists needs the same identity check as helpdesk codes; a first
-//! enrolment (onboarding) does not.
+// A caller who talks an operator into adding "their new phone" would have
+// the next set of codes texted to it. So a device added to a user who
+// already exists needs the same identity check as helpdesk codes; a first
+// enrolment (onboarding) does not.
+//
+// Backend-neutral: runs on SQLite here and on PostgreSQL as tests/pg_enroll_gate.rs,
+// which include!s this file (hence plain comments, no inner attributes).
 
 mod common;
 use common::Env;
@@ -42,7 +45,10 @@ fn adding_a_device_to_an_existing_user_without_a_check_is_refused_and_recorded()
     ]);
     assert_eq!(code, 3, "{err}");
     assert!(out.is_empty());
-    let lines: Vec<&str> = err.lines().filter(|l| !l.contains("warning: Argon2id")).collect();
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.contains("warning: Argon2id"))
+        .collect();
     assert_eq!(lines.len(), 1, "{err}");
     assert!(
         err.contains("identity check") && err.contains("nothing enrolled"),
@@ -135,4 +141,47 @@ fn batch_enrolment_of_existing_users_needs_the_runs_attestation() {
         2,
         "a user the file creates needs no check"
     );
+}
+
+#[test]
+fn a_partial_or_empty_attestation_is_refused_with_3_and_recorded() {
+    let env = Env::new();
+    env.enroll_landline("hal", "507-222-0110");
+    let cases: [&[&str]; 3] = [
+        &["issue-codes", "hal", "--identity-verified", "in-person"],
+        &["issue-codes", "hal", "--ticket", "INC-1"],
+        &[
+            "issue-codes",
+            "hal",
+            "--identity-verified",
+            "video-call",
+            "--ticket",
+            "",
+        ],
+    ];
+    for args in cases {
+        let (code, out, err) = env.run(args);
+        assert_eq!(code, 3, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        assert!(err.contains("nothing issued"), "{args:?}: {err}");
+    }
+    let list: Value = serde_json::from_str(&env.ok(&["list", "hal", "--format", "json"])).unwrap();
+    assert_eq!(list["codes_remaining"], 0);
+    let not_attested = audit(&env)
+        .into_iter()
+        .filter(|e| e["action"] == "identity-check" && e["details"]["outcome"] == "not-attested")
+        .count();
+    assert_eq!(not_attested, 3);
+    // and the same for a device added to an existing user
+    let (code, _, err) = env.run(&[
+        "enroll-device",
+        "hal",
+        "--kind",
+        "mobile",
+        "--phone",
+        "507-222-0111",
+        "--ticket",
+        "INC-2",
+    ]);
+    assert_eq!(code, 3, "{err}");
 }

@@ -122,7 +122,7 @@ pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Resul
                 &mut store,
                 &name,
                 &req,
-                Gate::Flags(base.attestation.as_ref()),
+                Gate::Flags(base.attestation.given.as_ref()),
             )?;
             seen.insert(name.to_string(), line);
             Ok(plan)

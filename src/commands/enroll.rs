@@ -5,8 +5,8 @@ use super::{read_batch_csv, read_input, user_arg};
 use crate::Ctx;
 use crate::cli::{EnrollArgs, Format};
 use crate::exit::{Status, fail};
-use crate::identity::{Gate, Purpose, close_gate, identity_gate};
-use crate::model::{DeviceKind, IdentityMethod, Phone, Username, parse_text, parse_ticket};
+use crate::identity::{Attestation, Purpose, close_gate, identity_gate};
+use crate::model::{DeviceKind, IdentityMethod, Phone, Username, parse_text};
 use crate::output::{self, device_json, json_line};
 use crate::rules;
 use crate::store::{Enrolled, NewCheck, NewDevice};
@@ -56,14 +56,6 @@ pub fn new_device(
     })
 }
 
-/// The run's identity attestation, from `--identity-verified` and `--ticket`.
-fn attestation(a: &EnrollArgs) -> Result<Option<(IdentityMethod, String)>> {
-    match (&a.identity_verified, &a.ticket) {
-        (Some(m), Some(t)) => Ok(Some((*m, parse_ticket(t)?))),
-        _ => Ok(None),
-    }
-}
-
 /// What the identity gate is for when enrolling.
 const PURPOSE: Purpose<'static> = Purpose {
     what: "a new device (it changes where this user's backup codes go)",
@@ -72,9 +64,9 @@ const PURPOSE: Purpose<'static> = Purpose {
 };
 
 pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
-    let attested = attestation(&a)?;
+    let attested = Attestation::from_flags(a.identity_verified, a.ticket.as_deref());
     if let Some(path) = &a.batch {
-        return batch(ctx, path, attested.as_ref(), out);
+        return batch(ctx, path, attested.given.as_ref(), out);
     }
     let user = user_arg(a.user.as_deref().unwrap_or_default())?;
     let kind = a
@@ -92,7 +84,7 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
     let check = match store.find_user(&user)? {
         Some(existing) => {
             let devices = store.devices(existing.id)?;
-            let gate = Gate::choose(attested.as_ref(), ctx.interactive);
+            let gate = attested.gate(ctx.interactive);
             let check = identity_gate(ctx, &mut store, &existing, &devices, &PURPOSE, gate)?;
             close_gate();
             Some(check)

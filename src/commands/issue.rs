@@ -11,8 +11,8 @@ use crate::codes::{self, Code, CodeHash, CodeSpec};
 use crate::config::{MAX_CODES, SmsDelivery, parse_expiry};
 use crate::delivery;
 use crate::exit::{Status, fail};
-use crate::identity::{Gate, Purpose, close_gate, identity_gate};
-use crate::model::{Device, IdentityMethod, Username, Via, parse_ticket};
+use crate::identity::{Attestation, Gate, Purpose, close_gate, identity_gate};
+use crate::model::{Device, Username, Via};
 use crate::output;
 use crate::rules::{self, PathChoice};
 use crate::store::{NewCheck, NewSet, Store, UserRow};
@@ -31,7 +31,7 @@ pub struct Request {
     pub expires: Option<Option<Duration>>,
     pub uses: Option<u32>,
     pub preserve_existing: bool,
-    pub attestation: Option<(IdentityMethod, String)>,
+    pub attestation: Attestation,
 }
 
 impl Request {
@@ -41,10 +41,7 @@ impl Request {
             .as_deref()
             .map(|e| parse_expiry(e).map_err(|m| fail(Status::Usage, format!("--expires: {m}"))))
             .transpose()?;
-        let attestation = match (&a.identity_verified, &a.ticket) {
-            (Some(m), Some(t)) => Some((*m, parse_ticket(t)?)),
-            _ => None,
-        };
+        let attestation = Attestation::from_flags(a.identity_verified, a.ticket.as_deref());
         if let Some(c) = a.count
             && !(1..=MAX_CODES).contains(&c)
         {
@@ -472,7 +469,7 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     }
     let name = user_arg(a.user.as_deref().unwrap_or_default())?;
     let mut store = ctx.open_store()?;
-    let gate = Gate::choose(req.attestation.as_ref(), ctx.interactive);
+    let gate = req.attestation.gate(ctx.interactive);
     let plan = plan(ctx, &mut store, &name, &req, gate)?;
     if let Some(h) = &plan.hint
         && !ctx.quiet
