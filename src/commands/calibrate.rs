@@ -29,6 +29,9 @@ const MAX_TARGET: Duration = Duration::from_secs(5);
 /// Largest memory the calibration will suggest (1 GiB).
 const MAX_MEMORY_KIB: u32 = 1 << 20;
 
+/// Most iterations the calibration will suggest.
+const MAX_ITERATIONS: u32 = 100;
+
 pub fn run(_ctx: &Ctx, a: CalibrateArgs, out: &mut dyn Write) -> Result<Status> {
     let target =
         parse_duration(&a.target).map_err(|e| fail(Status::Usage, format!("--target: {e}")))?;
@@ -45,16 +48,48 @@ pub fn run(_ctx: &Ctx, a: CalibrateArgs, out: &mut dyn Write) -> Result<Status> 
     }
     let mut p = HashParams::OWASP;
     let mut took = time_hash(&p)?;
-    // Memory first: doubling memory roughly doubles the time.
+    // Memory first: doubling memory roughly doubles the time (kept only if
+    // the timing agrees, so only the floor can end above the target).
     while took * 2 <= target && p.memory_kib * 2 <= MAX_MEMORY_KIB {
-        p.memory_kib *= 2;
-        took = time_hash(&p)?;
+        let mut q = p;
+        q.memory_kib *= 2;
+        let took_q = time_hash(&q)?;
+        if took_q > target {
+            break;
+        }
+        (p, took) = (q, took_q);
     }
-    // Then iterations, each adding about one pass over memory.
-    let per_pass = took / p.iterations;
-    while took + per_pass <= target && p.iterations < 100 {
-        p.iterations += 1;
-        took = time_hash(&p)?;
+    // Then iterations. The first pass also pays for fresh memory, so time
+    // one more pass to learn what a pass costs, jump to the count that fits
+    // and step back while over the target: a few timings, not one per step.
+    if took < target && p.iterations < MAX_ITERATIONS {
+        let mut q = p;
+        q.iterations += 1;
+        let took_q = time_hash(&q)?;
+        if took_q <= target {
+            // A pass costs at most the average so far, and noise must not
+            // make it look free.
+            let most = took / p.iterations;
+            let per_pass = took_q.saturating_sub(took).clamp(most / 2, most);
+            let more = (target - took_q).as_nanos() / per_pass.as_nanos().max(1);
+            (p, took) = (q, took_q);
+            let mut r = p;
+            r.iterations = (u128::from(p.iterations) + more).min(u128::from(MAX_ITERATIONS)) as u32;
+            while r.iterations > p.iterations {
+                let took_r = time_hash(&r)?;
+                if took_r <= target {
+                    (p, took) = (r, took_r);
+                    break;
+                }
+                // Over: re-estimate a pass from this timing, and drop at
+                // least one.
+                let passes = u128::from(r.iterations - p.iterations);
+                let per = took_r.saturating_sub(took).as_nanos() / passes;
+                let fit = (target - took).as_nanos() / per.max(1);
+                r.iterations =
+                    (u128::from(p.iterations) + fit).min(u128::from(r.iterations - 1)) as u32;
+            }
+        }
     }
     writeln!(
         out,
