@@ -129,7 +129,12 @@ pub fn parse_expiry(raw: &str) -> std::result::Result<Option<Duration>, String> 
     if t.eq_ignore_ascii_case("never") {
         return Ok(None);
     }
-    parse_duration(t).map(Some)
+    let d = parse_duration(t)?;
+    // Shorter, and the codes would expire before they are handed over.
+    if d < Duration::from_secs(60) {
+        return Err(format!("{raw:?} is shorter than a minute"));
+    }
+    Ok(Some(d))
 }
 
 /// Reads a positive duration such as `90s`, `15m`, `1h`, `7d`.
@@ -542,6 +547,12 @@ mod tests {
             Some(Duration::from_secs(7 * 86400))
         );
         assert!(parse_expiry("0s").is_err());
+        assert!(
+            parse_expiry("500ms").is_err(),
+            "expires before it is handed over"
+        );
+        assert!(parse_expiry("59s").is_err());
+        assert_eq!(parse_expiry("60s").unwrap(), Some(Duration::from_secs(60)));
         assert!(parse_expiry("-1h").is_err());
         assert!(parse_expiry("100000d").is_err());
     }

@@ -74,6 +74,7 @@ pub fn row_request(
 }
 
 pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Result<Status> {
+    issue::warn_if_weak(ctx);
     let bytes = read_input(path)?;
     let csv = read_batch_csv(&bytes)
         .map_err(|e| fail(Status::Usage, format!("{}: {e}", path.display())))?;

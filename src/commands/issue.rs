@@ -120,7 +120,7 @@ pub fn plan(
         PathChoice::Helpdesk { hint } => (Via::Helpdesk, None, hint),
     };
     let count = req.count.unwrap_or(s.count);
-    let uses = req.uses.unwrap_or(s.uses);
+    let mut uses = req.uses.unwrap_or(s.uses);
     let mut expires = match (req.expires, via) {
         (Some(e), _) => e,
         (None, Via::Helpdesk) => s.helpdesk_default_expires.or(s.expires),
@@ -145,11 +145,27 @@ pub fn plan(
         if let Some(max) = s.helpdesk_max_uses
             && uses > max
         {
-            return Err(fail(
-                Status::Usage,
-                format!("helpdesk codes may be used at most {max} times each (helpdesk.max_uses)"),
-            ));
+            // Like the expiry: the limit caps the configured default, and
+            // refuses only what the operator asked for explicitly.
+            if req.uses.is_none() {
+                uses = max;
+            } else {
+                return Err(fail(
+                    Status::Usage,
+                    format!(
+                        "helpdesk codes may be used at most {max} time(s) each (helpdesk.max_uses)"
+                    ),
+                ));
+            }
         }
+    }
+    if u64::from(count) * u64::from(uses) > u64::from(MAX_CODES) {
+        return Err(fail(
+            Status::Usage,
+            format!(
+                "a set may hold at most {MAX_CODES} code uses (--count {count} x --uses {uses}); nothing issued"
+            ),
+        ));
     }
     let now = ctx.now();
     if req.preserve_existing {
@@ -462,8 +478,23 @@ pub fn csv_header(width: usize) -> Vec<String> {
     h
 }
 
+/// Codes below NIST SP 800-63B-4's 64-bit floor for saved recovery codes
+/// (short base32, or Duo-style digits) are allowed, but never silently.
+pub fn warn_if_weak(ctx: &Ctx) {
+    let spec = ctx.settings.spec;
+    let bits = spec.alphabet.entropy_bits(spec.length);
+    if bits < 64.0 {
+        eprintln!(
+            "codedesk: warning: {} codes of {} symbols carry {bits:.0} random bits, below the 64-bit floor for saved recovery codes; they rely on lockout",
+            spec.alphabet.name(),
+            spec.length
+        );
+    }
+}
+
 pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     let req = Request::from_args(&a)?;
+    warn_if_weak(ctx);
     if let Some(path) = &a.batch {
         return super::batch::run(ctx, path, &req, out);
     }
