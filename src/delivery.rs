@@ -43,13 +43,24 @@ pub fn deliver(
     }
 }
 
+/// Appends to the outbox, which holds codes in clear: never through a
+/// symbolic link (`O_NOFOLLOW`), and never to a file that others can read
+/// or write, whoever created it.
 fn append_outbox(path: &Path, phone: &Phone, message: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
+    let mode = f.metadata()?.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(std::io::Error::other(format!(
+            "it is open to other users (mode {:o}); chmod 600 it",
+            mode & 0o777
+        )));
+    }
     let when = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
     let mut entry = Zeroizing::new(format!("To: {}\nDate: {when}\n", phone.as_str()));
     entry.push_str(message);
@@ -72,8 +83,12 @@ fn run_with_timeout(
     input: Option<&str>,
     timeout: Duration,
 ) -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
     let mut child = Command::new(cmd)
         .args(args)
+        // Its own process group, so a timeout kills whatever it started
+        // too: a gateway's child must not send the text after we gave up.
+        .process_group(0)
         .stdin(if input.is_some() {
             Stdio::piped()
         } else {
@@ -93,8 +108,7 @@ fn run_with_timeout(
             Ok(Some(status)) if status.success() => return Ok(()),
             Ok(Some(status)) => return Err(format!("failed ({status})")),
             Ok(None) if start.elapsed() >= timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
+                kill_group(&mut child);
                 return Err(format!(
                     "timed out after {}",
                     humantime::format_duration(timeout)
@@ -106,9 +120,72 @@ fn run_with_timeout(
     }
 }
 
+/// Kills the child's whole process group, then reaps the child.
+fn kill_group(child: &mut std::process::Child) {
+    if let Ok(pgid) = i32::try_from(child.id()) {
+        // SAFETY: kill(2) with a negative pid signals that process group;
+        // the group is the child's own (process_group(0) above).
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeout_kills_what_the_program_started_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let script = dir.path().join("gateway.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nsleep 30 &\necho $! > {}\nwait\n",
+                pidfile.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let e = run_with_timeout(&script, &[], None, Duration::from_millis(500)).unwrap_err();
+        assert!(e.contains("timed out"), "{e}");
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+        // gone, or at most a zombie waiting for init to reap it
+        assert!(
+            stat.as_deref().map_or(true, |s| s.contains(") Z ")),
+            "the gateway's child survived: {stat:?}"
+        );
+    }
+
+    #[test]
+    fn outbox_refuses_a_symlink_and_a_file_others_can_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let phone = Phone::parse("+15072225999").unwrap();
+        let open = dir.path().join("open");
+        std::fs::write(&open, "").unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = append_outbox(&open, &phone, "CODE\n").unwrap_err();
+        assert!(e.to_string().contains("chmod 600"), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(&open).unwrap(),
+            "",
+            "nothing appended"
+        );
+        let target = dir.path().join("target");
+        std::fs::write(&target, "").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(append_outbox(&link, &phone, "CODE\n").is_err());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "");
+    }
 
     #[test]
     fn message_has_each_code_on_its_own_line_and_the_advice() {
