@@ -185,3 +185,30 @@ fn a_partial_or_empty_attestation_is_refused_with_3_and_recorded() {
     ]);
     assert_eq!(code, 3, "{err}");
 }
+
+#[test]
+fn removing_a_phone_revokes_the_codes_texted_to_it_and_its_id_is_never_reused() {
+    let env = Env::new();
+    let landline = env.enroll_landline("ivy", "507-222-0130");
+    let phone = env.enroll_mobile("ivy", "507-222-0131");
+    env.ok(&["issue-codes", "ivy", "--device", &phone.to_string()]);
+    let texted = env.last_sms_codes();
+    assert_eq!(texted.len(), 10);
+    let out = env.ok(&[
+        "revoke",
+        "ivy",
+        "--device",
+        &phone.to_string(),
+        "--reason",
+        "stolen",
+    ]);
+    assert!(out.contains("revoked the codes texted to it"), "{out}");
+    assert_eq!(
+        env.verify("ivy", &texted[0]),
+        1,
+        "a code texted to the stolen phone"
+    );
+    // A later device gets a new id, never the removed one.
+    let next = env.enroll_mobile("ivy", "507-222-0132");
+    assert!(next > phone && next != landline, "{next} after {phone}");
+}

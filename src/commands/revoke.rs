@@ -21,12 +21,12 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
     let now = ctx.now();
     let json = ctx.format == Format::Json;
     if let Some(dev) = a.device {
-        let primary = store.remove_device(&name, dev, reason, &ctx.operator, now)?;
+        let (primary, revoked) = store.remove_device(&name, dev, reason, &ctx.operator, now)?;
         if json {
             json_line(
                 out,
                 &serde_json::json!({"user": name.as_str(), "removed_device": dev,
-                    "primary": primary.as_ref().map(|d| d.id)}),
+                    "primary": primary.as_ref().map(|d| d.id), "revoked": revoked}),
             )?;
         } else if !ctx.quiet {
             writeln!(
@@ -37,6 +37,14 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
                     .map(output::device_line)
                     .unwrap_or_else(|| "none (the helpdesk path applies)".into())
             )?;
+            if !revoked.is_empty() {
+                let ids: Vec<String> = revoked.iter().map(|s| s.to_string()).collect();
+                writeln!(
+                    out,
+                    "revoked the codes texted to it (set {})",
+                    ids.join(", ")
+                )?;
+            }
         }
     } else if let Some(set) = a.batch {
         store.revoke_set(&name, set, reason, &ctx.operator, now)?;

@@ -289,7 +289,8 @@ impl Store {
         dispatch!(self, enroll_many(rows, check, operator, now))
     }
 
-    /// Removes one device; returns the new primary, if any.
+    /// Removes one device and revokes the sets that were texted to it;
+    /// returns the new primary, if any, and the revoked sets.
     pub fn remove_device(
         &mut self,
         user: &Username,
@@ -297,7 +298,7 @@ impl Store {
         reason: Option<&str>,
         operator: &str,
         now: i64,
-    ) -> Result<Option<Device>> {
+    ) -> Result<(Option<Device>, Vec<i64>)> {
         dispatch!(self, remove_device(user, device_id, reason, operator, now))
     }
 
@@ -501,10 +502,16 @@ pub(crate) mod events {
         )
     }
 
-    pub fn device_removed(device: i64, reason: Option<&str>, new_primary: Option<i64>) -> NewEvent {
+    pub fn device_removed(
+        device: i64,
+        reason: Option<&str>,
+        new_primary: Option<i64>,
+        revoked_sets: &[i64],
+    ) -> NewEvent {
         (
             "device-removed",
-            json!({"device": device, "reason": reason, "new_primary": new_primary}),
+            json!({"device": device, "reason": reason, "new_primary": new_primary,
+                   "revoked_sets": revoked_sets}),
         )
     }
 

@@ -329,7 +329,7 @@ impl PgStore {
         reason: Option<&str>,
         operator: &str,
         now: i64,
-    ) -> Result<Option<Device>> {
+    ) -> Result<(Option<Device>, Vec<i64>)> {
         self.write(|tx| {
             let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
             let n = tx
@@ -341,6 +341,24 @@ impl PgStore {
             if n == 0 {
                 return Err(no_such_device(&u.name, device_id));
             }
+            // Codes texted to a lost or stolen phone must die with it.
+            let texted: Vec<i64> = tx
+                .query(
+                    "SELECT id FROM code_sets WHERE user_id = $1 AND device_id = $2
+                       AND state IN ('active', 'pending') ORDER BY id",
+                    &[&u.id, &device_id],
+                )
+                .db()?
+                .iter()
+                .map(|r| r.get::<_, i64>(0))
+                .collect();
+            end_sets(
+                tx,
+                &texted,
+                "revoked",
+                &format!("device {device_id} removed"),
+                now,
+            )?;
             let left = devices(tx, u.id)?;
             let primary = rules::primary_device(&left).cloned();
             append_event(
@@ -348,9 +366,9 @@ impl PgStore {
                 now,
                 operator,
                 Some(&u.name),
-                events::device_removed(device_id, reason, primary.as_ref().map(|d| d.id)),
+                events::device_removed(device_id, reason, primary.as_ref().map(|d| d.id), &texted),
             )?;
-            Ok(primary)
+            Ok((primary, texted))
         })
     }
 
