@@ -1,12 +1,15 @@
-//! Edges of the rules, with the clock moved through `CODEDESK_NOW` (debug
-//! builds only): expiry at the exact second, multi-use codes, keeping old
-//! codes up to the cap, lockout and automatic unlock, and the helpdesk
-//! path's limits.
+// Edges of the rules, with the clock moved through `CODEDESK_NOW` (debug
+// builds only): expiry at the exact second, multi-use codes, keeping old
+// codes up to the cap, lockout and automatic unlock, and the helpdesk
+// path's limits.
+//
+// Backend-neutral: runs on SQLite here and on PostgreSQL as tests/pg_edges.rs,
+// which include!s this file (hence plain comments, no inner attributes).
 
 mod common;
 
 use codedesk::codes::{self, Alphabet, CodeSpec};
-use common::Env;
+use common::{Env, StoreState};
 use std::path::Path;
 
 /// A fixed "now", well past any real clock the store could have seen.
@@ -52,26 +55,14 @@ fn typo_of(code: &str) -> String {
     String::from_utf8(b).unwrap()
 }
 
-/// The store and its WAL (after folding the WAL in) and the SMS outbox.
-fn state(env: &Env) -> (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>) {
-    let c = rusqlite::Connection::open(&env.db).unwrap();
-    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-        .unwrap();
-    drop(c);
-    (
-        std::fs::read(&env.db).unwrap(),
-        std::fs::read(format!("{}-wal", env.db.display())).ok(),
-        std::fs::read(&env.outbox).ok(),
-    )
+/// The store (SQLite: its bytes after folding the WAL in; PostgreSQL:
+/// every row) and the SMS outbox.
+fn state(env: &Env) -> (StoreState, Option<Vec<u8>>) {
+    (env.store_state(), std::fs::read(&env.outbox).ok())
 }
 
 fn json(out: &str) -> serde_json::Value {
     serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
-
-fn rows(db: &Path, sql: &str) -> i64 {
-    let c = rusqlite::Connection::open(db).unwrap();
-    c.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
 // ---------------------------------------------------------------- expiry
@@ -227,8 +218,7 @@ fn preserve_existing_keeps_old_codes_up_to_the_cap_of_100() {
         90
     );
     assert_eq!(
-        rows(
-            &env.db,
+        env.sql_i64(
             "SELECT count(*) FROM identity_checks WHERE user_id = (SELECT id FROM users WHERE name = 'lenny')"
         ),
         2
@@ -466,6 +456,8 @@ fn notify_command_hears_of_issuance_use_lockout_and_unlock() {
         assert_eq!(env.verify("alice", &w), 1);
     }
     env.ok(&["unlock", "alice"]);
+    // a device added to an existing user (the takeover signal) is told too
+    env.enroll_mobile("alice", "5072225998");
     let got = std::fs::read_to_string(&log).unwrap();
     assert_eq!(
         got.lines().collect::<Vec<_>>(),
@@ -476,6 +468,7 @@ fn notify_command_hears_of_issuance_use_lockout_and_unlock() {
             "2 code-used lenny",
             "2 lockout alice",
             "2 unlock alice",
+            "2 device-enrolled alice",
         ],
         "{got}"
     );
@@ -554,16 +547,8 @@ fn deleting_the_newest_audit_event_is_caught_only_against_a_recorded_head() {
     let head = |env: &Env| json(&env.ok(&["audit", "verify", "--format", "json"]));
     let recorded = head(&env);
     let n = recorded["events"].as_i64().unwrap();
-    {
-        let c = rusqlite::Connection::open(&env.db).unwrap();
-        let gone = c
-            .execute(
-                "DELETE FROM audit WHERE id = (SELECT max(id) FROM audit)",
-                [],
-            )
-            .unwrap();
-        assert_eq!(gone, 1);
-    }
+    let gone = env.sql_execute("DELETE FROM audit WHERE id = (SELECT max(id) FROM audit)");
+    assert_eq!(gone, 1);
     let now = head(&env);
     assert_eq!(now["intact"], true, "the shortened chain is still a chain");
     assert_eq!(now["events"].as_i64().unwrap(), n - 1);

@@ -92,6 +92,13 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
         None => None,
     };
     let e = store.enroll_device(&user, &new, check.as_ref(), &ctx.operator, ctx.now())?;
+    // A new device on an existing account is the classic takeover signal:
+    // tell the user, as for issuance (a failing notifier undoes nothing).
+    if !e.new_user
+        && let Some(err) = super::issue::notify(ctx, &mut store, "device-enrolled", user.as_str())
+    {
+        eprintln!("codedesk: warning: {err}");
+    }
     render(ctx, &[e], out)?;
     Ok(Status::Ok)
 }
