@@ -350,8 +350,8 @@ impl PgStore {
                 )
                 .db()?
                 .iter()
-                .map(|r| r.get::<_, i64>(0))
-                .collect();
+                .map(|r| get(r, 0))
+                .collect::<Result<_>>()?;
             end_sets(
                 tx,
                 &texted,
