@@ -323,8 +323,22 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
     Ok(with_sources(s, &file, Some(path)))
 }
 
-/// The dotted key (`codes.count`) on the line holding byte `offset`.
+/// The dotted key (`codes.count`) on the line holding byte `offset`, its
+/// control characters escaped: it is quoted from the file into a one-line
+/// error, where a carriage return or an escape sequence would rewrite the
+/// terminal.
 fn key_at(text: &str, offset: usize) -> Option<String> {
+    let escape = |k: &str| -> String {
+        k.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    };
     let offset = offset.min(text.len());
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line = text[line_start..].lines().next().unwrap_or("");
@@ -336,16 +350,16 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
         .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
     let t = line.trim();
     if t.starts_with('[') {
-        return Some(t.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+        return Some(escape(t.trim_matches(|c| c == '[' || c == ']').trim()));
     }
     let key = t.split('=').next()?.trim().trim_matches('"');
     if key.is_empty() {
         return None;
     }
-    Some(match table {
+    Some(escape(&match table {
         Some(tb) => format!("{tb}.{key}"),
         None => key.to_string(),
-    })
+    }))
 }
 
 /// An outbox path in the config file is read relative to the file.
@@ -525,6 +539,22 @@ mod tests {
         assert!(msg("[hash]\nmemory_kib = 1024\n").contains("OWASP"));
         assert!(msg("[sms]\ncommand = \"/bin/x\"\noutbox = \"o\"\n").contains("not both"));
         assert!(msg("[codes]\nalphabet = \"hex\"\n").contains("codes.alphabet"));
+    }
+
+    /// Found with the `config_toml` fuzz target's one-line property: a
+    /// carriage return (or any control character) in a bad key was copied
+    /// raw into the error.
+    #[test]
+    fn config_error_key_with_control_characters_is_escaped() {
+        for (text, key) in [
+            ("[codes]\ncou\rnt = 1\n", "codes.cou\\rnt"),
+            ("[co\rdes]\n", "co\\rdes"),
+            ("x\u{1b}[2J = 1\n", "x\\u{1b}[2J"),
+        ] {
+            let m = msg(text);
+            assert!(m.contains(key), "{m:?}");
+            assert!(!m.chars().any(char::is_control), "{m:?}");
+        }
     }
 
     #[test]
