@@ -264,7 +264,10 @@ fn unavailable(why: &str) -> Option<PgDb> {
     if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
         panic!("CI is set but the PostgreSQL tests cannot run: {why}");
     }
-    eprintln!(
+    // Straight to the stderr handle: libtest captures `eprintln!` from a
+    // passing test, and a skip must be seen in a plain `cargo test`.
+    let _ = writeln!(
+        std::io::stderr(),
         "\n!!!!! SKIPPED: PostgreSQL backend test not run: {why}.\n!!!!! Set CODEDESK_TEST_PG=postgres://USER:PASS@127.0.0.1/DB (a role with CREATEDB) to run it.\n"
     );
     None
