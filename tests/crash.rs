@@ -10,6 +10,9 @@
 //! active set per user holding all its codes, and, through `verify`, that
 //! the live set is the old one (one of its codes still works) or the new
 //! one (the old codes fail, a code of the new one works).
+//!
+//! SQLite-only (no PostgreSQL twin): the checks read the store file with
+//! rusqlite (integrity check, active sets) after each kill.
 
 mod common;
 mod procs;
@@ -386,7 +389,10 @@ fn sms_issue_killed_during_slow_delivery_keeps_the_old_set() {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nf={dir}/msg.$$\ncat > \"$f.tmp\" && mv \"$f.tmp\" \"$f\"\nsleep 0.2\n",
+            // Fast for the baseline issuance; once `slow` exists the gateway
+            // hangs, so no killed run can finish delivery and activate its
+            // set before the kill, however the machine's load varies.
+            "#!/bin/sh\nf={dir}/msg.$$\ncat > \"$f.tmp\" && mv \"$f.tmp\" \"$f\"\nif [ -e {dir}/slow ]; then sleep 5; else sleep 0.2; fi\n",
             dir = inbox.display()
         ),
     )
@@ -423,8 +429,11 @@ fn sms_issue_killed_during_slow_delivery_keeps_the_old_set() {
 
     let mut rng = Rng::new("crash-slow-sms");
     let runs = 8;
+    let slow = inbox.join("slow");
+    std::fs::write(&slow, "").unwrap();
     for (i, old_code) in old_codes.iter().take(runs).enumerate() {
-        let after = Duration::from_millis(rng.below(d.as_millis() as u64 * 9 / 10 + 1));
+        // Anywhere from before hashing to well into the (now hanging) delivery.
+        let after = Duration::from_millis(rng.below(d.as_millis() as u64 * 2 + 1));
         let what = format!("run {i} (killed after {after:?} of {d:?})");
         run_and_kill(command(&env, &issue_args("sam")), after);
         let live = check_store_of(&env, &what, ["sam"].into_iter());
@@ -437,6 +446,7 @@ fn sms_issue_killed_during_slow_delivery_keeps_the_old_set() {
     assert!(pending >= 1, "no kill landed during delivery");
     eprintln!("{pending} of {runs} kills left a pending set");
 
+    std::fs::remove_file(&slow).unwrap();
     // A completed issuance afterwards replaces the old set as usual.
     let (out, _) = run_ok(command(&env, &issue_args("sam")));
     let (new_set, _) = set_and_codes(&procs::issued_json(&out));
