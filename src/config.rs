@@ -18,6 +18,13 @@ struct File {
     hash: Option<HashFile>,
     sms: Option<SmsFile>,
     notify: Option<NotifyFile>,
+    store: Option<StoreFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreFile {
+    db: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -97,6 +104,9 @@ pub struct Settings {
     pub sms: Option<SmsDelivery>,
     pub sms_timeout: Duration,
     pub notify: Option<PathBuf>,
+    /// `store.db`: the store when neither `--db` nor `CODEDESK_DB` names one
+    /// (a path, `sqlite://PATH` or `postgres://...`).
+    pub db: Option<PathBuf>,
     /// Each key and where its value came from ("default" or the file).
     pub sources: Vec<(&'static str, String, String)>,
 }
@@ -118,6 +128,7 @@ impl Default for Settings {
             sms: None,
             sms_timeout: Duration::from_secs(30),
             notify: None,
+            db: None,
             sources: Vec::new(),
         }
     }
@@ -319,6 +330,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
             return Err(bad("notify.command", "is empty".into()));
         }
         s.notify = Some(PathBuf::from(c));
+    }
+    if let Some(st) = &file.store
+        && let Some(db) = &st.db
+    {
+        if db.trim().is_empty() {
+            return Err(bad("store.db", "is empty".into()));
+        }
+        s.db = Some(match db.contains("://") {
+            true => PathBuf::from(db),
+            false => relative_to(path, Path::new(db)),
+        });
     }
     Ok(with_sources(s, &file, Some(path)))
 }
@@ -585,6 +607,15 @@ mod tests {
         assert_eq!(parse_expiry("60s").unwrap(), Some(Duration::from_secs(60)));
         assert!(parse_expiry("-1h").is_err());
         assert!(parse_expiry("100000d").is_err());
+    }
+
+    #[test]
+    fn store_db_is_relative_to_the_file_unless_a_url() {
+        let s = p("[store]\ndb = \"x.db\"\n").unwrap();
+        assert_eq!(s.db, Some(PathBuf::from("/etc/x.db")));
+        let s = p("[store]\ndb = \"postgres://h/db\"\n").unwrap();
+        assert_eq!(s.db, Some(PathBuf::from("postgres://h/db")));
+        assert!(msg("[store]\ndb = \"\"\n").contains("store.db"));
     }
 
     #[test]

@@ -129,7 +129,7 @@ pub fn context(cli: &Cli) -> Result<Ctx> {
             settings.hash.memory_kib, settings.hash.iterations
         );
     }
-    let db = match &cli.db {
+    let db = match cli.db.as_ref().or(settings.db.as_ref()) {
         Some(p) => p.clone(),
         None => xdg_path("XDG_DATA_HOME", ".local/share", "codedesk.db").ok_or_else(|| {
             fail(
@@ -146,6 +146,8 @@ pub fn context(cli: &Cli) -> Result<Ctx> {
             store::redact_locator(&db),
             if cli.db.is_some() {
                 "flag or CODEDESK_DB"
+            } else if settings.db.is_some() {
+                "file (store.db)"
             } else {
                 "default"
             }

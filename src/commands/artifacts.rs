@@ -111,9 +111,15 @@ each message is appended to (relative to the configuration file's folder).
 .TP
 \fB[notify]\fR \fBcommand\fR
 A program run as \fIcommand EVENT USER\fR on every \fBcodes-issued\fR,
-\fBcode-used\fR, \fBlockout\fR and \fBunlock\fR, so the user can be told.
+\fBcode-used\fR, \fBlockout\fR, \fBunlock\fR and \fBdevice-enrolled\fR (a
+device added to an existing user), so the user can be told.
 It never receives a code. A failure is reported and audited
 (\fBnotify-failed\fR) but does not undo the change.
+.TP
+\fB[store]\fR \fBdb\fR
+The store when neither \fB\-\-db\fR nor \fBCODEDESK_DB\fR names one: a path
+(relative to the configuration file's folder), \fIsqlite://PATH\fR, or
+\fIpostgres://user@host/db\fR.
 .SH "BATCH FILES"
 Both batch files are CSV with a header row; column names are matched
 without regard to case and in any order, blank lines are skipped, and
