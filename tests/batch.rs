@@ -1,7 +1,10 @@
-//! Batch runs through the real binary: `issue-codes --batch FILE|-` (one
-//! user's failure does not stop the others, line numbers, summary, exit
-//! status, JSON Lines, a mail-merge CSV, 500 users in one command) and
-//! `enroll-device --batch FILE` (all or none, every bad line named).
+// Batch runs through the real binary: `issue-codes --batch FILE|-` (one
+// user's failure does not stop the others, line numbers, summary, exit
+// status, JSON Lines, a mail-merge CSV, 500 users in one command) and
+// `enroll-device --batch FILE` (all or none, every bad line named).
+//
+// Backend-neutral: runs on SQLite here and on PostgreSQL as tests/pg_batch.rs,
+// which include!s this file (hence plain comments, no inner attributes).
 
 mod common;
 use common::Env;

@@ -1,8 +1,11 @@
-//! The configuration file (every SPEC.md key; `--config`, `CODEDESK_CONFIG`
-//! and the XDG default; errors that name the key and the file; `codedesk
-//! config` and its sources) and `notify.command` (run on issuance, code use,
-//! lockout and unlock with the event and the user; never given a code; a
-//! failing notifier is audited and reported, and the change stands).
+// The configuration file (every SPEC.md key; `--config`, `CODEDESK_CONFIG`
+// and the XDG default; errors that name the key and the file; `codedesk
+// config` and its sources) and `notify.command` (run on issuance, code use,
+// lockout and unlock with the event and the user; never given a code; a
+// failing notifier is audited and reported, and the change stands).
+//
+// Backend-neutral: runs on SQLite here and on PostgreSQL as tests/pg_config_notify.rs,
+// which include!s this file (hence plain comments, no inner attributes).
 
 mod common;
 use assert_cmd::Command;
@@ -341,7 +344,7 @@ fn unknown_keys_and_bad_values_name_the_key_and_the_file() {
             );
         }
         assert!(
-            !env.db.exists(),
+            !env.store_exists(),
             "{text:?}: no store created for a bad config"
         );
     }

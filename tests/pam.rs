@@ -10,6 +10,9 @@
 //! pamtester and pam_exec.so (`apt-get install pamtester libpam-modules`;
 //! .ci/run installs them). Elsewhere they say loudly that they were skipped;
 //! under CI (`CI` set) a missing prerequisite is a failure.
+//!
+//! SQLite-only (no PostgreSQL twin): PAM is about how verify is run, not
+//! where the store is; the service line names a store file.
 
 mod common;
 use common::{BIN, Env};

@@ -1,6 +1,9 @@
 //! A broken, foreign, newer, misplaced, read-only or full store (SPEC.md,
 //! Security): every command exits 7 with one line on stderr naming the
 //! problem, and the store is left exactly as it was.
+//!
+//! SQLite-only (no PostgreSQL twin): every fault here is one of the store
+//! file (corrupt, foreign, newer, read-only, full, misplaced).
 
 mod common;
 mod procs;

@@ -1,6 +1,10 @@
 //! What a security reviewer finds on disk: the store, its WAL and shared
 //! memory files hold devices, sets and identity checks, never a code in any
 //! spelling; and the store is private to its owner.
+//!
+//! SQLite-only (no PostgreSQL twin): it reads the store's files (store,
+//! WAL, shared memory) and their modes; `tests/pg_secret_hygiene.rs` is the
+//! PostgreSQL search of every stored row.
 
 mod common;
 use common::{BIN, Env, spellings};

@@ -1,7 +1,10 @@
-//! How codedesk behaves in a pipeline and at a terminal: no colour when
-//! piped or under NO_COLOR, `--quiet` prints only what a script needs, a
-//! closed pipe (`codedesk list | head -1`) ends quietly with status 0, CSV
-//! that a CSV reader accepts, and the printable card for helpdesk codes.
+// How codedesk behaves in a pipeline and at a terminal: no colour when
+// piped or under NO_COLOR, `--quiet` prints only what a script needs, a
+// closed pipe (`codedesk list | head -1`) ends quietly with status 0, CSV
+// that a CSV reader accepts, and the printable card for helpdesk codes.
+//
+// Backend-neutral: runs on SQLite here and on PostgreSQL as tests/pg_terminal.rs,
+// which include!s this file (hence plain comments, no inner attributes).
 
 mod common;
 use common::{BIN, Env, looks_like_code};

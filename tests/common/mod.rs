@@ -2,19 +2,52 @@
 //! with a scrubbed environment so the machine cannot change the result.
 //! Hashing uses weak Argon2 parameters (`hash.allow_weak`) to keep the
 //! suite fast; the production floor is tested in unit tests.
+//!
+//! Two backends, one suite. `tests/X.rs` runs on SQLite. Its twin
+//! `tests/pg_X.rs` holds nothing but `include!("X.rs")`, so the same tests
+//! are compiled a second time as the test crate `pg_X`; there (`POSTGRES`)
+//! every `Env` has an empty PostgreSQL database of its own, on the server
+//! of the admin URL in `CODEDESK_TEST_PG` (default `ADMIN_URL`; see
+//! `PgDatabase`). One `cargo test` runs both. With no usable
+//! server, a PostgreSQL test binary says so loudly on stderr and runs
+//! nothing (exit 0), unless `CI` is set: then every test fails. A test that
+//! is SQLite-only by nature starts with `if sqlite_only("why") { return; }`.
 #![allow(dead_code)]
 
 use assert_cmd::Command;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_codedesk");
+
+/// The test crate being compiled: `X` for `tests/X.rs`, `pg_X` for its twin.
+pub const SUITE: &str = env!("CARGO_CRATE_NAME");
+
+/// True in the PostgreSQL twin of a suite (a test crate named `pg_*`).
+pub const POSTGRES: bool = starts_with_pg(SUITE);
+
+const fn starts_with_pg(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() > 3 && b[0] == b'p' && b[1] == b'g' && b[2] == b'_'
+}
+
+/// The server and role the PostgreSQL runs create their databases with
+/// (the role needs CREATEDB); `CODEDESK_TEST_PG` overrides it.
+pub const ADMIN_URL: &str = "postgres://codedesk:codedesk@127.0.0.1:5432/codedesk";
 
 /// A throwaway store, config and SMS outbox.
 pub struct Env {
     pub dir: tempfile::TempDir,
+    /// What `--db` is given: the SQLite file (`<dir>/store/codedesk.db`),
+    /// or in a PostgreSQL run the URL of this Env's own database.
     pub db: PathBuf,
     pub config: PathBuf,
     pub outbox: PathBuf,
+    /// The PostgreSQL database, given back with the Env (declared last:
+    /// it goes after everything that might still be using it).
+    pg: Option<PgDatabase>,
 }
 
 impl Env {
@@ -26,24 +59,36 @@ impl Env {
     /// Like `new`, with extra TOML appended to the config (later tables win
     /// only if they do not repeat [hash] or [sms]; use `with_raw_config` for that).
     pub fn with_config(extra: &str) -> Env {
+        let pg = POSTGRES.then(PgDatabase::create);
         let dir = tempfile::tempdir().expect("tempdir");
         let outbox = dir.path().join("outbox.txt");
         let text = format!(
             "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\noutbox = {:?}\n\n{extra}",
             outbox.display().to_string()
         );
-        Env::build(dir, &text, outbox)
+        Env::build(dir, &text, outbox, pg)
     }
 
     /// A config file of exactly `text` (fast hashing is *not* added).
     pub fn with_raw_config(text: &str) -> Env {
+        let pg = POSTGRES.then(PgDatabase::create);
         let dir = tempfile::tempdir().expect("tempdir");
         let outbox = dir.path().join("outbox.txt");
-        Env::build(dir, text, outbox)
+        Env::build(dir, text, outbox, pg)
     }
 
-    fn build(dir: tempfile::TempDir, config_text: &str, outbox: PathBuf) -> Env {
-        let db = dir.path().join("store").join("codedesk.db");
+    /// `pg`: the database of a PostgreSQL run, made before anything else
+    /// (with no server, making it ends the binary: nothing is left behind).
+    fn build(
+        dir: tempfile::TempDir,
+        config_text: &str,
+        outbox: PathBuf,
+        pg: Option<PgDatabase>,
+    ) -> Env {
+        let db = match &pg {
+            Some(pg) => PathBuf::from(&pg.url),
+            None => dir.path().join("store").join("codedesk.db"),
+        };
         let config = dir.path().join("config.toml");
         std::fs::write(&config, config_text).expect("write config");
         Env {
@@ -51,7 +96,13 @@ impl Env {
             db,
             config,
             outbox,
+            pg,
         }
+    }
+
+    /// True when this Env's store is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        self.pg.is_some()
     }
 
     /// `codedesk --db .. --config .. --operator tester ARGS`, environment scrubbed.
@@ -168,6 +219,387 @@ impl Env {
     /// The temporary folder holding store, config and outbox.
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    // ------------------------------------------- the store, behind codedesk
+
+    /// Whether codedesk has created the store yet: the SQLite file exists,
+    /// or the PostgreSQL database holds a table.
+    pub fn store_exists(&self) -> bool {
+        match &self.pg {
+            None => self.db.exists(),
+            Some(pg) => {
+                let mut c = pg.connect();
+                let n: i64 = c
+                    .query_one(
+                        "SELECT count(*) FROM information_schema.tables \
+                         WHERE table_schema = current_schema()",
+                        &[],
+                    )
+                    .expect("count tables")
+                    .get(0);
+                n > 0
+            }
+        }
+    }
+
+    /// Everything stored, to compare before and after: the SQLite file
+    /// and its WAL after folding the WAL in (byte for byte), or every row
+    /// of every PostgreSQL table (as text, in a fixed order).
+    pub fn store_state(&self) -> StoreState {
+        match &self.pg {
+            None => {
+                let c = rusqlite::Connection::open(&self.db).expect("open store with rusqlite");
+                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                    .expect("checkpoint");
+                drop(c);
+                StoreState::Sqlite {
+                    db: std::fs::read(&self.db).expect("read store"),
+                    wal: std::fs::read(format!("{}-wal", self.db.display())).ok(),
+                }
+            }
+            Some(pg) => StoreState::Postgres(pg.dump()),
+        }
+    }
+
+    /// The one integer `sql` selects, run on the store directly. Keep
+    /// `sql` to what both SQLite and PostgreSQL read alike.
+    pub fn sql_i64(&self, sql: &str) -> i64 {
+        match &self.pg {
+            None => rusqlite::Connection::open(&self.db)
+                .expect("open store with rusqlite")
+                .query_row(sql, [], |r| r.get(0))
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+            Some(pg) => pg
+                .connect()
+                .query_one(sql, &[])
+                .and_then(|r| r.try_get::<_, i64>(0))
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+
+    /// Runs a statement on the store directly (tampering, bypassing
+    /// codedesk); returns the number of rows it changed.
+    pub fn sql_execute(&self, sql: &str) -> u64 {
+        match &self.pg {
+            None => rusqlite::Connection::open(&self.db)
+                .expect("open store with rusqlite")
+                .execute(sql, [])
+                .map(|n| n as u64)
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+            Some(pg) => pg
+                .connect()
+                .execute(sql, &[])
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+}
+
+/// What `Env::store_state` saw.
+#[derive(PartialEq, Eq)]
+pub enum StoreState {
+    Sqlite { db: Vec<u8>, wal: Option<Vec<u8>> },
+    Postgres(String),
+}
+
+impl StoreState {
+    /// The whole state as text, to search (binary read lossily, which
+    /// keeps every ASCII run intact).
+    pub fn text(&self) -> String {
+        match self {
+            StoreState::Sqlite { db, wal } => {
+                let mut t = String::from_utf8_lossy(db).into_owned();
+                if let Some(w) = wal {
+                    t.push_str(&String::from_utf8_lossy(w));
+                }
+                t
+            }
+            StoreState::Postgres(rows) => rows.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreState {
+    /// Sizes and a digest for the files (their bytes would flood a failed
+    /// assertion); every row for PostgreSQL (where a diff can be read).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let digest = |b: &[u8]| {
+            b.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, x| {
+                (h ^ u64::from(*x)).wrapping_mul(0x0100_0000_01b3)
+            })
+        };
+        match self {
+            StoreState::Sqlite { db, wal } => write!(
+                f,
+                "store file: {} bytes, fnv {:016x}; WAL: {}",
+                db.len(),
+                digest(db),
+                wal.as_ref().map_or("none".into(), |w| format!(
+                    "{} bytes, fnv {:016x}",
+                    w.len(),
+                    digest(w)
+                ))
+            ),
+            StoreState::Postgres(rows) => write!(f, "PostgreSQL rows:\n{rows}"),
+        }
+    }
+}
+
+// ------------------------------------------------------------ backends
+
+/// In the PostgreSQL twin of a suite, notes on stderr that the calling
+/// test is skipped there and returns true; on SQLite, returns false.
+/// `if sqlite_only("opens the store file with rusqlite") { return; }`
+pub fn sqlite_only(why: &str) -> bool {
+    if POSTGRES {
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("a test")
+            .to_string();
+        // Straight to stderr: the test harness would swallow eprintln!.
+        let _ = writeln!(
+            std::io::stderr(),
+            "{SUITE}: {test}: skipped on PostgreSQL (sqlite-only: {why})"
+        );
+    }
+    POSTGRES
+}
+
+/// `CI` is set (as tests/pam.rs reads it).
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some()
+}
+
+/// The admin URL: `CODEDESK_TEST_PG`, or `ADMIN_URL`.
+fn admin_url() -> String {
+    std::env::var("CODEDESK_TEST_PG")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| ADMIN_URL.to_string())
+}
+
+/// Where the authority (`user:password@host:port`) of `url` starts and ends.
+fn authority(url: &str) -> (usize, usize) {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| start + i);
+    (start, end)
+}
+
+/// `url` with its password (`user:PASSWORD@`) shown as `***`.
+fn redacted(url: &str) -> String {
+    let (start, end) = authority(url);
+    match url[start..end].rfind('@').map(|i| start + i) {
+        Some(at) => match url[start..at].find(':') {
+            Some(colon) => format!("{}***{}", &url[..start + colon + 1], &url[at..]),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// `url` naming database `name` instead of its own (query kept).
+fn with_database(url: &str, name: &str) -> String {
+    let (_, end) = authority(url);
+    let query = url[end..].find('?').map_or("", |i| &url[end + i..]);
+    format!("{}/{name}{query}", &url[..end])
+}
+
+fn connect(url: &str) -> Result<postgres::Client, postgres::Error> {
+    let mut config: postgres::Config = url.parse()?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(5));
+    }
+    config.connect(postgres::NoTls)
+}
+
+/// The advisory lock space (`pg_try_advisory_lock(POOL_LOCK, slot)`, in
+/// the admin database) in which a process holds the pool slots it uses.
+const POOL_LOCK: i32 = 0x0063_6474;
+
+/// This process's admin session: it holds the advisory locks of the slots
+/// in use, and `held` says which (a session may take its own lock twice).
+struct Admin {
+    client: postgres::Client,
+    held: std::collections::BTreeSet<i32>,
+}
+
+/// The admin session, connected on first use. That first try decides
+/// whether this binary runs at all: with no usable server it says so,
+/// loudly, and ends the binary with status 0 (every PostgreSQL test in it
+/// would have had to return early anyway); with `CI` set it fails instead.
+fn admin() -> std::sync::MutexGuard<'static, Admin> {
+    static ADMIN: OnceLock<Result<Mutex<Admin>, String>> = OnceLock::new();
+    let url = admin_url();
+    let admin = ADMIN.get_or_init(|| {
+        connect(&url)
+            .map(|client| {
+                Mutex::new(Admin {
+                    client,
+                    held: Default::default(),
+                })
+            })
+            .map_err(|e| with_causes(&e))
+    });
+    match admin {
+        // A test that panicked holding it left nothing half done.
+        Ok(m) => m.lock().unwrap_or_else(|e| e.into_inner()),
+        Err(e) => {
+            let why = format!(
+                "no usable PostgreSQL server at {} (CODEDESK_TEST_PG): {e}",
+                redacted(&url)
+            );
+            if in_ci() {
+                panic!("{why}; CI is set, so the PostgreSQL half of the suite must run");
+            }
+            // Once: the other tests' threads wait here until the process ends.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                let bar = "=".repeat(78);
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\n{bar}\nSKIPPED (no PostgreSQL): {SUITE}: none of its tests ran.\n  {why}\n  \
+                     Start a server with a CREATEDB role (as .ci/run does) or point \
+                     CODEDESK_TEST_PG at one.\n{bar}\n"
+                );
+                std::process::exit(0);
+            });
+            unreachable!("the process has ended")
+        }
+    }
+}
+
+/// An error and what caused it ("error connecting to server: Connection
+/// refused (os error 111)").
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
+}
+
+/// The database of one Env, emptied for it: `cdt_pool_<slot>`, from a
+/// pool shared by every test process on the server. Creating and dropping
+/// a database per Env would cost a forced checkpoint each (DROP DATABASE
+/// flushes and fsyncs every dirty page of the server), minutes per run;
+/// a pooled database is instead held under an advisory lock of the admin
+/// session (released with the Env, or by the server when the process
+/// ends, however it ends) and reset when taken: connections left in it
+/// ended, every schema dropped, `public` made anew. The pool databases stay
+/// on the server between runs; drop them whenever no test runs.
+struct PgDatabase {
+    slot: i32,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    fn create() -> PgDatabase {
+        let (slot, name) = {
+            let mut a = admin();
+            let mut slot = 0;
+            loop {
+                if !a.held.contains(&slot) {
+                    let got: bool = a
+                        .client
+                        .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&POOL_LOCK, &slot])
+                        .expect("pg_try_advisory_lock")
+                        .get(0);
+                    if got {
+                        break;
+                    }
+                }
+                slot += 1;
+            }
+            a.held.insert(slot);
+            let name = format!("cdt_pool_{slot}");
+            let exists: bool = a
+                .client
+                .query_one(
+                    "SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)",
+                    &[&name],
+                )
+                .expect("look for the pool database")
+                .get(0);
+            if !exists {
+                a.client
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap_or_else(|e| {
+                        panic!("CREATE DATABASE {name} (the role needs CREATEDB): {e}")
+                    });
+            }
+            (slot, name)
+        };
+        let url = with_database(&admin_url(), &name);
+        let db = PgDatabase { slot, name, url };
+        db.connect()
+            .batch_execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                  WHERE datname = current_database() AND pid <> pg_backend_pid();
+                 DO $$ DECLARE s name; BEGIN
+                   FOR s IN SELECT nspname FROM pg_namespace
+                             WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'
+                   LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP;
+                 END $$;
+                 CREATE SCHEMA public AUTHORIZATION pg_database_owner;
+                 GRANT USAGE ON SCHEMA public TO PUBLIC;",
+            )
+            .unwrap_or_else(|e| panic!("empty {}: {}", db.name, with_causes(&e)));
+        db
+    }
+
+    fn connect(&self) -> postgres::Client {
+        connect(&self.url).unwrap_or_else(|e| panic!("connect to {}: {e}", self.name))
+    }
+
+    /// Every row of every table of the schema, tables by name, rows by
+    /// their text.
+    fn dump(&self) -> String {
+        let mut c = self.connect();
+        let tables: Vec<String> = c
+            .query(
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = current_schema() ORDER BY 1",
+                &[],
+            )
+            .expect("list tables")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut out = String::new();
+        for t in tables {
+            let rows: String = c
+                .query_one(
+                    &format!(
+                        "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') \
+                         FROM \"{t}\" t"
+                    ),
+                    &[],
+                )
+                .unwrap_or_else(|e| panic!("dump {t}: {e}"))
+                .get(0);
+            out.push_str(&format!("== {t}\n{rows}\n"));
+        }
+        out
+    }
+}
+
+impl Drop for PgDatabase {
+    /// Back to the pool (emptied by the next taker).
+    fn drop(&mut self) {
+        let mut a = admin();
+        a.held.remove(&self.slot);
+        let freed = a.client.query_one(
+            "SELECT pg_advisory_unlock($1, $2)",
+            &[&POOL_LOCK, &self.slot],
+        );
+        if let Err(e) = freed {
+            let _ = writeln!(std::io::stderr(), "could not free {}: {e}", self.name);
+        }
     }
 }
 

@@ -1,0 +1,2 @@
+// The edges suite (tests/edges.rs) on PostgreSQL: see tests/common/mod.rs.
+include!("edges.rs");

@@ -1,0 +1,2 @@
+// The smoke suite (tests/smoke.rs) on PostgreSQL: see tests/common/mod.rs.
+include!("smoke.rs");
