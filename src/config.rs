@@ -191,12 +191,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
     let file: File = toml::from_str(text).map_err(|e| {
         // toml's message spans several lines with a source excerpt; keep
         // the first line, and name the key (table.key) it points at.
-        let msg = e
-            .message()
-            .lines()
-            .next()
-            .unwrap_or("invalid TOML")
-            .to_string();
+        let msg = escape_controls(e.message().lines().next().unwrap_or("invalid TOML"));
         let at = e
             .span()
             .map(|s| {
@@ -345,22 +340,24 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
     Ok(with_sources(s, &file, Some(path)))
 }
 
+/// Text quoted from the file (a key, toml's message naming it) with its
+/// control characters escaped: it goes into a one-line error, where a
+/// carriage return or an escape sequence would rewrite the terminal.
+fn escape_controls(k: &str) -> String {
+    k.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// The dotted key (`codes.count`) on the line holding byte `offset`, its
-/// control characters escaped: it is quoted from the file into a one-line
-/// error, where a carriage return or an escape sequence would rewrite the
-/// terminal.
+/// control characters escaped.
 fn key_at(text: &str, offset: usize) -> Option<String> {
-    let escape = |k: &str| -> String {
-        k.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
-    };
     let offset = offset.min(text.len());
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line = text[line_start..].lines().next().unwrap_or("");
@@ -372,13 +369,15 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
         .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
     let t = line.trim();
     if t.starts_with('[') {
-        return Some(escape(t.trim_matches(|c| c == '[' || c == ']').trim()));
+        return Some(escape_controls(
+            t.trim_matches(|c| c == '[' || c == ']').trim(),
+        ));
     }
     let key = t.split('=').next()?.trim().trim_matches('"');
     if key.is_empty() {
         return None;
     }
-    Some(escape(&match table {
+    Some(escape_controls(&match table {
         Some(tb) => format!("{tb}.{key}"),
         None => key.to_string(),
     }))
@@ -564,14 +563,17 @@ mod tests {
     }
 
     /// Found with the `config_toml` fuzz target's one-line property: a
-    /// carriage return (or any control character) in a bad key was copied
-    /// raw into the error.
+    /// carriage return (or any control character) in a bad key, or in a
+    /// quoted key toml's message names, was copied raw into the error.
     #[test]
     fn config_error_key_with_control_characters_is_escaped() {
         for (text, key) in [
             ("[codes]\ncou\rnt = 1\n", "codes.cou\\rnt"),
             ("[co\rdes]\n", "co\\rdes"),
             ("x\u{1b}[2J = 1\n", "x\\u{1b}[2J"),
+            // toml's own message names a quoted key after its escapes
+            ("\"\\timeout\"=1", "unknown field `\\timeout`"),
+            ("[codes]\n\"\\u001b[2J\" = 1", "unknown field `\\u{1b}[2J`"),
         ] {
             let m = msg(text);
             assert!(m.contains(key), "{m:?}");
