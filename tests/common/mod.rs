@@ -9,8 +9,8 @@
 //! every `Env` has an empty PostgreSQL database of its own, on the server
 //! of the admin URL in `CODEDESK_TEST_PG` (default `ADMIN_URL`; see
 //! `PgDatabase`). One `cargo test` runs both. With no usable
-//! server, a PostgreSQL test binary says so loudly on stderr and runs
-//! nothing (exit 0), unless `CI` is set: then every test fails. A test that
+//! server, a PostgreSQL test binary says so loudly on stderr and ends (exit
+//! 0) at its first Env, unless `CI` is set: then every test fails. A test that
 //! is SQLite-only by nature starts with `if sqlite_only("why") { return; }`.
 #![allow(dead_code)]
 
@@ -33,8 +33,8 @@ const fn starts_with_pg(name: &str) -> bool {
     b.len() > 3 && b[0] == b'p' && b[1] == b'g' && b[2] == b'_'
 }
 
-/// The server and role the PostgreSQL runs create their databases with
-/// (the role needs CREATEDB); `CODEDESK_TEST_PG` overrides it.
+/// The server and role of the PostgreSQL runs (the role needs CREATEDB to
+/// make the pool's databases); `CODEDESK_TEST_PG` overrides it.
 pub const ADMIN_URL: &str = "postgres://codedesk:codedesk@127.0.0.1:5432/codedesk";
 
 /// A throwaway store, config and SMS outbox.
@@ -459,7 +459,7 @@ fn admin() -> std::sync::MutexGuard<'static, Admin> {
                 let bar = "=".repeat(78);
                 let _ = writeln!(
                     std::io::stderr(),
-                    "\n{bar}\nSKIPPED (no PostgreSQL): {SUITE}: none of its tests ran.\n  {why}\n  \
+                    "\n{bar}\nSKIPPED (no PostgreSQL): {SUITE}: its tests were not run on PostgreSQL.\n  {why}\n  \
                      Start a server with a CREATEDB role (as .ci/run does) or point \
                      CODEDESK_TEST_PG at one.\n{bar}\n"
                 );
