@@ -55,17 +55,23 @@ env -u CARGO_TARGET_DIR cargo build --release --quiet \
     --manifest-path "$T/hello/Cargo.toml" --target-dir "$T/hello/target"
 HELLO="$T/hello/target/release/hello"
 
-# The Argon2id reference in-process: the argon2 crate codedesk uses, at the
-# same version (Cargo.lock), timing one hash at a time.
-ARGON2_VERSION=$(awk '/^name = "argon2"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
-( cd "$T" && cargo new --quiet --vcs none hashone )
-cat >>"$T/hashone/Cargo.toml" <<EOF
-argon2 = "=$ARGON2_VERSION"
+# Two small reference programs, built against the crates codedesk uses at
+# the versions in Cargo.lock, with codedesk's release profile: hashone times
+# Argon2id in-process; sqlmin opens a store the way codedesk does and runs
+# the three listing queries (the floor under `codedesk list`).
+lockver() { awk -v n="$1" '$0 == "name = \"" n "\"" { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock; }
+( cd "$T" && cargo new --quiet --vcs none refs )
+cat >>"$T/refs/Cargo.toml" <<EOF
+argon2 = "=$(lockver argon2)"
+rusqlite = { version = "=$(lockver rusqlite)", features = ["bundled"] }
 
 [profile.release]
+lto = "thin"
 codegen-units = 1
 EOF
-cat >"$T/hashone/src/main.rs" <<'EOF'
+rm "$T/refs/src/main.rs"
+mkdir -p "$T/refs/src/bin"
+cat >"$T/refs/src/bin/hashone.rs" <<'EOF'
 //! hashone MODE M T P [N]: Argon2id at m=M KiB, t=T, p=P.
 //! once: one hash, nothing printed (a whole-process reference).
 //! fresh: N hashes, each in freshly allocated memory, seconds per line.
@@ -99,13 +105,45 @@ fn main() {
     }
 }
 EOF
-cp Cargo.lock "$T/hashone/Cargo.lock"
-build_hashone() {
-    env -u CARGO_TARGET_DIR cargo build --release --quiet "$@" \
-        --manifest-path "$T/hashone/Cargo.toml" --target-dir "$T/hashone/target"
+cat >"$T/refs/src/bin/sqlmin.rs" <<'EOF'
+//! sqlmin DB: open a codedesk store as codedesk does (busy timeout, schema
+//! version, WAL, synchronous, foreign keys), run the three listing queries,
+//! print one line.
+use rusqlite::{Connection, OpenFlags};
+fn main() {
+    let path = std::env::args().nth(1).expect("store path");
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let c = Connection::open_with_flags(&path, flags).expect("open");
+    c.busy_timeout(std::time::Duration::from_secs(15)).expect("busy");
+    let _: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).expect("version");
+    let _: String = c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).expect("wal");
+    c.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").expect("pragmas");
+    let mut n = 0u64;
+    for sql in [
+        "SELECT id, name, created_at, failed_attempts, locked_at FROM users WHERE ?1 IS NULL ORDER BY id",
+        "SELECT user_id, id, kind, phone, sms, label FROM devices WHERE ?1 IS NULL ORDER BY user_id, position, id",
+        "SELECT s.user_id, s.id, s.via, s.operator, s.created_at, s.expires_at, s.identity_check_id,
+                s.device_id, (SELECT COALESCE(SUM(uses_left), 0) FROM codes c WHERE c.set_id = s.id)
+         FROM code_sets s WHERE s.state = 'active' AND ?1 IS NULL ORDER BY s.user_id, s.id",
+    ] {
+        let mut st = c.prepare(sql).expect("prepare");
+        let mut rows = st.query([Option::<i64>::None]).expect("query");
+        while rows.next().expect("row").is_some() {
+            n += 1;
+        }
+    }
+    println!("{n} rows");
 }
-build_hashone --offline 2>/dev/null || build_hashone
-HASHONE="$T/hashone/target/release/hashone"
+EOF
+cp Cargo.lock "$T/refs/Cargo.lock"
+build_refs() {
+    env -u CARGO_TARGET_DIR cargo build --release --quiet "$@" \
+        --manifest-path "$T/refs/Cargo.toml" --target-dir "$T/refs/target"
+}
+say "== building the reference programs"
+build_refs --offline 2>/dev/null || build_refs
+HASHONE="$T/refs/target/release/hashone"
+SQLMIN="$T/refs/target/release/sqlmin"
 
 # Keep every command below away from the operator's real store and config.
 export HOME="$T/home" XDG_CONFIG_HOME="$T/config" XDG_DATA_HOME="$T/data"
@@ -327,9 +365,9 @@ startup=(
     help "$BIN --help"
     list_empty "$BIN --db $EMPTY list"
     version "$BIN --version"
+    # Context: the same store opened and listed by a minimal program.
+    sqlmin "$SQLMIN $EMPTY"
 )
-# Context: SQLite's own shell running one query on the same store.
-have sqlite3 && startup+=(sqlite3_cli "sqlite3 $EMPTY 'SELECT count(*) FROM users'")
 measure "$ROUNDS" 10 3 none "${startup[@]}"
 m_hello=$(median hello)
 m=$(median help)
@@ -338,10 +376,8 @@ m=$(median list_empty)
 row "start-up: codedesk list, empty store" "$(ms "$m")" "$(ms "$m_hello") hello world" "$(ratio "$m" "$m_hello")" 2
 m=$(median version)
 row "  codedesk --version (no store, no help)" "$(ms "$m")" "$(ms "$m_hello") hello world" "$(ratio "$m" "$m_hello")" 2 info
-if have sqlite3; then
-    m=$(median sqlite3_cli)
-    row "  sqlite3 CLI, one query, same store" "$(ms "$m")" "$(ms "$m_hello") hello world" "$(ratio "$m" "$m_hello")" 2 info
-fi
+m=$(median sqlmin)
+row "  minimal Rust+SQLite: open, 3 list queries" "$(ms "$m")" "$(ms "$m_hello") hello world" "$(ratio "$m" "$m_hello")" 2 info
 
 say "== verify ($ROUNDS rounds)"
 if have argon2; then
