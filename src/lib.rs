@@ -90,14 +90,26 @@ fn xdg_path(var: &str, fallback: &str, file: &str) -> Option<PathBuf> {
     Some(base.join("codedesk").join(file))
 }
 
+/// Where a global option's value came from: the command line (`--NAME` or
+/// `--NAME=...` in argv; clap prefers it over the variable) or the
+/// environment variable.
+fn flag_or_env(flag: &str, var: &str) -> String {
+    let eq = format!("{flag}=");
+    if std::env::args_os().any(|a| a.to_str().is_some_and(|a| a == flag || a.starts_with(&eq))) {
+        format!("flag ({flag})")
+    } else {
+        format!("environment ({var})")
+    }
+}
+
 fn resolve_operator(flag: Option<String>) -> Result<(String, String)> {
     let (name, source) = match flag {
-        Some(n) => (n, "flag or CODEDESK_OPERATOR"),
+        Some(n) => (n, flag_or_env("--operator", "CODEDESK_OPERATOR")),
         None => match env_nonempty("SUDO_USER") {
-            Some(n) => (n, "SUDO_USER"),
+            Some(n) => (n, "environment (SUDO_USER)".to_string()),
             None => match env_nonempty("USER") {
-                Some(n) => (n, "USER"),
-                None => ("unknown".to_string(), "default"),
+                Some(n) => (n, "environment (USER)".to_string()),
+                None => ("unknown".to_string(), "default".to_string()),
             },
         },
     };
@@ -145,13 +157,12 @@ pub fn context(cli: &Cli) -> Result<Ctx> {
             // A PostgreSQL URL's password is never shown.
             store::redact_locator(&db),
             if cli.db.is_some() {
-                "flag or CODEDESK_DB"
+                flag_or_env("--db", "CODEDESK_DB")
             } else if settings.db.is_some() {
-                "file (store.db)"
+                "file (store.db)".to_string()
             } else {
-                "default"
-            }
-            .to_string(),
+                "default".to_string()
+            },
         ),
         (
             "config",
@@ -160,11 +171,10 @@ pub fn context(cli: &Cli) -> Result<Ctx> {
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "(none)".into()),
             if explicit {
-                "flag or CODEDESK_CONFIG"
+                flag_or_env("--config", "CODEDESK_CONFIG")
             } else {
-                "default"
-            }
-            .to_string(),
+                "default".to_string()
+            },
         ),
         ("operator", operator.clone(), op_source),
     ];

@@ -387,9 +387,25 @@ fn config_shows_where_every_value_came_from() {
     assert_eq!(&get("db")[2], "default");
     assert_eq!(
         (&get("operator")[1], &get("operator")[2]),
-        ("helpdesk-jo", "SUDO_USER")
+        ("helpdesk-jo", "environment (SUDO_USER)")
     );
     assert_eq!(&get("codes.count")[2], "default");
+
+    // The environment and the flag are told apart.
+    let store = home.path().join("env.db");
+    let (code, out, err) = run(bare(home.path())
+        .env("CODEDESK_DB", &store)
+        .env("CODEDESK_OPERATOR", "desk-7")
+        .args(["config", "--format", "csv", "--operator", "desk-8"]));
+    assert_eq!(code, 0, "{err}");
+    let mut rdr = csv::Reader::from_reader(out.as_bytes());
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let get = |k: &str| rows.iter().find(|r| &r[0] == k).unwrap().clone();
+    assert_eq!(&get("db")[2], "environment (CODEDESK_DB)");
+    assert_eq!(
+        (&get("operator")[1], &get("operator")[2]),
+        ("desk-8", "flag (--operator)")
+    );
 }
 
 /// An Env whose notify.command logs "$1 $2" to `notes.txt`, and everything
