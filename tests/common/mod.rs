@@ -538,8 +538,11 @@ impl PgDatabase {
         let db = PgDatabase { slot, name, url };
         db.connect()
             .batch_execute(
+                // Only our own client sessions: an autovacuum worker on the
+                // database is a superuser process we may not (and need not) end.
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                  WHERE datname = current_database() AND pid <> pg_backend_pid();
+                  WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                    AND backend_type = 'client backend' AND usename = current_user;
                  DO $$ DECLARE s name; BEGIN
                    FOR s IN SELECT nspname FROM pg_namespace
                              WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'
