@@ -732,20 +732,7 @@ impl PgStore {
         self.write(|tx| {
             let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
             let ids = active_set_ids(tx, u.id)?;
-            end_sets(
-                tx,
-                &ids,
-                "revoked",
-                reason.unwrap_or(DEFAULT_REVOKE_REASON),
-                now,
-            )?;
-            append_event(
-                tx,
-                now,
-                operator,
-                Some(&u.name),
-                events::revoke(&ids, reason),
-            )?;
+            revoke_in(tx, &u.name, &ids, reason, operator, now)?;
             Ok(ids)
         })
     }
@@ -762,20 +749,7 @@ impl PgStore {
         self.write(|tx| {
             let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
             require_active(&active_set_ids(tx, u.id)?, set_id, &u.name)?;
-            end_sets(
-                tx,
-                &[set_id],
-                "revoked",
-                reason.unwrap_or(DEFAULT_REVOKE_REASON),
-                now,
-            )?;
-            append_event(
-                tx,
-                now,
-                operator,
-                Some(&u.name),
-                events::revoke(&[set_id], reason),
-            )
+            revoke_in(tx, &u.name, &[set_id], reason, operator, now)
         })
     }
 
@@ -1363,6 +1337,26 @@ fn active_set_ids(tx: &mut Transaction, user_id: i64) -> Result<Vec<i64>> {
     .iter()
     .map(|r| get(r, 0))
     .collect()
+}
+
+/// Ends `ids` as revoked by the operator and records it: `revoke` of all
+/// of a user's sets or of one.
+fn revoke_in(
+    tx: &mut Transaction,
+    user: &str,
+    ids: &[i64],
+    reason: Option<&str>,
+    operator: &str,
+    now: i64,
+) -> Result<()> {
+    end_sets(
+        tx,
+        ids,
+        "revoked",
+        reason.unwrap_or(DEFAULT_REVOKE_REASON),
+        now,
+    )?;
+    append_event(tx, now, operator, Some(user), events::revoke(ids, reason))
 }
 
 fn end_sets(tx: &mut Transaction, ids: &[i64], state: &str, reason: &str, now: i64) -> Result<()> {

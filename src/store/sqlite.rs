@@ -699,20 +699,7 @@ impl SqliteStore {
         self.write(|tx| {
             let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
             let ids = active_set_ids(tx, u.id)?;
-            end_sets(
-                tx,
-                &ids,
-                "revoked",
-                reason.unwrap_or(DEFAULT_REVOKE_REASON),
-                now,
-            )?;
-            append_event(
-                tx,
-                now,
-                operator,
-                Some(&u.name),
-                events::revoke(&ids, reason),
-            )?;
+            revoke_in(tx, &u.name, &ids, reason, operator, now)?;
             Ok(ids)
         })
     }
@@ -729,20 +716,7 @@ impl SqliteStore {
         self.write(|tx| {
             let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
             require_active(&active_set_ids(tx, u.id)?, set_id, &u.name)?;
-            end_sets(
-                tx,
-                &[set_id],
-                "revoked",
-                reason.unwrap_or(DEFAULT_REVOKE_REASON),
-                now,
-            )?;
-            append_event(
-                tx,
-                now,
-                operator,
-                Some(&u.name),
-                events::revoke(&[set_id], reason),
-            )
+            revoke_in(tx, &u.name, &[set_id], reason, operator, now)
         })
     }
 
@@ -1195,6 +1169,26 @@ fn active_set_ids(tx: &Transaction, user_id: i64) -> Result<Vec<i64>> {
         .db()?;
     let rows = st.query_map([user_id], |r| r.get(0)).db()?;
     rows.map(|r| r.db()).collect()
+}
+
+/// Ends `ids` as revoked by the operator and records it: `revoke` of all
+/// of a user's sets or of one.
+fn revoke_in(
+    tx: &Transaction,
+    user: &str,
+    ids: &[i64],
+    reason: Option<&str>,
+    operator: &str,
+    now: i64,
+) -> Result<()> {
+    end_sets(
+        tx,
+        ids,
+        "revoked",
+        reason.unwrap_or(DEFAULT_REVOKE_REASON),
+        now,
+    )?;
+    append_event(tx, now, operator, Some(user), events::revoke(ids, reason))
 }
 
 fn end_sets(tx: &Transaction, ids: &[i64], state: &str, reason: &str, now: i64) -> Result<()> {
