@@ -255,7 +255,10 @@ impl Env {
                 drop(c);
                 StoreState::Sqlite {
                     db: std::fs::read(&self.db).expect("read store"),
-                    wal: std::fs::read(format!("{}-wal", self.db.display())).ok(),
+                    // codedesk keeps an empty WAL between runs: none is the same.
+                    wal: std::fs::read(format!("{}-wal", self.db.display()))
+                        .ok()
+                        .filter(|w| !w.is_empty()),
                 }
             }
             Some(pg) => StoreState::Postgres(pg.dump()),
