@@ -126,7 +126,9 @@ fn resolve_operator(flag: Option<String>) -> Result<(String, String)> {
 }
 
 /// Resolves the global options into a [`Ctx`].
-pub fn context(cli: &Cli) -> Result<Ctx> {
+/// `interactive`: an operator is at a terminal to answer prompts (see
+/// [`prompt::at_terminal`]); scripted callers such as `demo` pass false.
+pub fn context(cli: &Cli, interactive: bool) -> Result<Ctx> {
     let (config_path, explicit) = match &cli.config {
         Some(p) => (Some(p.clone()), true),
         None => (xdg_path("XDG_CONFIG_HOME", ".config", "config.toml"), false),
@@ -185,7 +187,7 @@ pub fn context(cli: &Cli) -> Result<Ctx> {
         operator,
         format: cli.format,
         quiet: cli.quiet,
-        interactive: prompt::interactive(),
+        interactive,
         global_sources,
     })
 }
@@ -193,6 +195,12 @@ pub fn context(cli: &Cli) -> Result<Ctx> {
 /// Runs one parsed command line, writing results to `out`. Returns the exit
 /// status for outcomes that are not errors (a rejected code is status 1).
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Status> {
+    run_as(cli, prompt::at_terminal(), out)
+}
+
+/// [`run`], saying whether prompts may be shown: `demo` runs its scripted
+/// steps with `interactive` false, so none ever stops at a prompt.
+pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status> {
     use commands::*;
     // Commands that need no configuration or store.
     match &cli.command {
@@ -200,9 +208,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Status> {
         Command::Demo => return demo::run(out),
         _ => {}
     }
-    let ctx = context(&cli)?;
+    let ctx = context(&cli, interactive)?;
     let status = match cli.command {
         Command::EnrollDevice(a) => enroll::run(&ctx, a, out)?,
+        Command::IssueCodes(a) if a.batch.is_some() => batch::run(&ctx, a, out)?,
         Command::IssueCodes(a) => issue::run(&ctx, a, out)?,
         Command::Verify(a) => verify::run(&ctx, a, &mut verify::StdinSource, out)?,
         Command::Revoke(a) => revoke::run(&ctx, a, out)?,

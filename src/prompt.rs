@@ -10,19 +10,10 @@ use dialoguer::{
 use std::io::IsTerminal;
 use zeroize::Zeroizing;
 
-/// Set by `demo`, whose scripted steps must never stop at a prompt.
-static NEVER_PROMPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Makes [`interactive`] false for the rest of this process.
-pub fn never_prompt() {
-    NEVER_PROMPT.store(true, std::sync::atomic::Ordering::SeqCst);
-}
-
-/// True when an operator is at a terminal to answer prompts.
-pub fn interactive() -> bool {
-    !NEVER_PROMPT.load(std::sync::atomic::Ordering::SeqCst)
-        && std::io::stdin().is_terminal()
-        && std::io::stderr().is_terminal()
+/// True when standard input and standard error are terminals: an operator
+/// may be there to answer prompts.
+pub fn at_terminal() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
 fn theme() -> Box<dyn Theme> {
@@ -146,13 +137,37 @@ pub fn identity_questions(intro: &str, chosen: &dyn Fn(IdentityMethod)) -> Answe
 }
 
 /// Reads a code without echoing it.
+///
+/// The prompt turns echo off and reads in line mode, where Ctrl-C is SIGINT:
+/// left to the default action it would kill codedesk with echo still off,
+/// and the operator would type blind afterwards. So an interrupt here puts
+/// the terminal's settings back as they were, says so in one line, and
+/// exits 2 (no code was entered); nothing was checked or spent.
 pub fn hidden_code(user: &str) -> Option<Zeroizing<String>> {
+    if let Some(saved) = terminal_settings(libc::STDIN_FILENO) {
+        let _ = ctrlc::set_handler(move || {
+            // SAFETY: tcsetattr on standard input with settings read from it.
+            unsafe {
+                libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &saved);
+            }
+            eprintln!("\ncodedesk: no code was entered (Ctrl-C); nothing was checked");
+            std::process::exit(i32::from(crate::exit::Status::Usage.code()));
+        });
+    }
     Password::with_theme(&*theme())
         .with_prompt(format!("Backup code for {user}"))
         .allow_empty_password(true)
         .interact()
         .ok()
         .map(Zeroizing::new)
+}
+
+/// The terminal settings of `fd`, if it is a terminal.
+fn terminal_settings(fd: libc::c_int) -> Option<libc::termios> {
+    let mut t = std::mem::MaybeUninit::<libc::termios>::uninit();
+    // SAFETY: tcgetattr fills the termios it is given, or fails and we
+    // never read it.
+    unsafe { (libc::tcgetattr(fd, t.as_mut_ptr()) == 0).then(|| t.assume_init()) }
 }
 
 /// Restores the terminal after an interrupt in the middle of a prompt.

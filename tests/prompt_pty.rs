@@ -139,6 +139,23 @@ impl Pty {
     }
 }
 
+impl Pty {
+    /// [`Pty::finish`], then the terminal's settings as the program left
+    /// them (read while the terminal still exists).
+    fn finish_then_stty(mut self) -> (i32, String, String) {
+        match self.s.exp_eof() {
+            Ok(rest) => self.log.push_str(&rest),
+            Err(e) => panic!("codedesk did not exit: {e}\nterminal so far:\n{}", self.log),
+        }
+        let status = self.s.process().wait().expect("wait for codedesk");
+        let stty = self.stty();
+        match status {
+            WaitStatus::Exited(_, code) => (code, self.log, stty),
+            other => panic!("codedesk ended by {other:?}\nterminal:\n{}", self.log),
+        }
+    }
+}
+
 /// `/dev/pts/N` of the session's terminal, from the master's fdinfo.
 fn pts_name(s: &PtySession) -> String {
     use std::os::fd::AsRawFd;
@@ -386,6 +403,31 @@ fn verify_at_a_terminal_hides_the_code() {
         assert!(!log.contains(&s), "{s:?} (of the code) echoed:\n{log:?}");
     }
     assert_eq!(env.verify("bob", code), 1, "the code was spent");
+}
+
+/// Ctrl-C at the hidden prompt (line mode, so the kernel makes it SIGINT):
+/// exit 2 in one line, nothing spent, and the terminal gets its echo back.
+/// Killed by the signal's default action, codedesk would leave echo off and
+/// the operator typing blind at the shell.
+#[test]
+fn ctrl_c_at_the_hidden_code_prompt_gives_the_echo_back() {
+    let env = Env::new();
+    landline_user(&env, "bob");
+    let codes = env.issue_helpdesk("bob", &[]);
+    let mut p = Pty::spawn(&env, &[], &["verify", "bob"]);
+    p.expect("Backup code for bob");
+    p.wait_for_mode(&["-echo", "icanon", "isig"]);
+    p.send(&codes[0][..4]);
+    p.send(CTRL_C);
+    let (status, log, stty) = p.finish_then_stty();
+    assert_eq!(status, 2, "{log}");
+    assert!(log.contains("no code was entered (Ctrl-C)"), "{log}");
+    assert!(
+        stty.split_whitespace().any(|w| w == "echo"),
+        "echo was left off:\n{stty}"
+    );
+    assert_eq!(codes_remaining(&env, "bob"), 10, "nothing was spent");
+    assert_eq!(env.verify("bob", &codes[0]), 0, "the code still works");
 }
 
 /// An SGR sequence setting a foreground or background colour.

@@ -8,14 +8,13 @@
 use super::issue::{self, Plan, Prepared, Request};
 use super::{read_batch_csv, read_input};
 use crate::Ctx;
-use crate::cli::Format;
+use crate::cli::{Format, IssueArgs};
 use crate::exit::{Status, fail, status_of};
 use crate::identity::Gate;
 use crate::model::{Username, Via, printable};
 use anyhow::Result;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::path::Path;
 use std::sync::mpsc::sync_channel;
 
 /// One CSV row's issuance, or why it cannot go ahead.
@@ -73,7 +72,12 @@ pub fn row_request(
     Ok(r)
 }
 
-pub fn run(ctx: &Ctx, path: &Path, base: &Request, out: &mut dyn Write) -> Result<Status> {
+/// `issue-codes --batch FILE`: `a` gives the defaults every row can override.
+pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
+    let base = &Request::from_args(&a)?;
+    let Some(path) = a.batch.as_deref() else {
+        unreachable!("dispatched here only with --batch")
+    };
     issue::warn_if_weak(ctx);
     let bytes = read_input(path)?;
     let csv = read_batch_csv(&bytes)

@@ -37,7 +37,7 @@ fn step(dir: &Path, out: &mut dyn Write, shown: &str, args: &[&str]) -> Result<S
     writeln!(out, "\n$ codedesk {shown}")?;
     out.flush()?;
     let cli = demo_cli(dir, args)?;
-    let result = crate::run(cli, out);
+    let result = crate::run_as(cli, false, out);
     finish(out, result)
 }
 
@@ -55,8 +55,7 @@ fn verify_step(
     )?;
     out.flush()?;
     let cli = demo_cli(dir, &["verify", user])?;
-    let mut ctx = crate::context(&cli)?;
-    ctx.interactive = false;
+    let ctx = crate::context(&cli, false)?;
     let crate::cli::Command::Verify(args) = cli.command else {
         unreachable!("parsed a verify command")
     };
@@ -71,8 +70,6 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
         .tempdir()
         .context("creating a temporary folder for the demo")?;
     let dir = tmp.path();
-    // Scripted steps: never stop at the identity prompt, even at a terminal.
-    crate::prompt::never_prompt();
     // An interrupt must not leave the throwaway store and outbox behind.
     let cleanup = dir.to_path_buf();
     let _ = ctrlc::set_handler(move || {

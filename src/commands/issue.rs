@@ -495,9 +495,6 @@ pub fn warn_if_weak(ctx: &Ctx) {
 pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     let req = Request::from_args(&a)?;
     warn_if_weak(ctx);
-    if let Some(path) = &a.batch {
-        return super::batch::run(ctx, path, &req, out);
-    }
     let name = user_arg(a.user.as_deref().unwrap_or_default())?;
     let mut store = ctx.open_store()?;
     let gate = req.attestation.gate(ctx.interactive);
