@@ -115,7 +115,8 @@ pub fn spend_one_use(uses_left: i64) -> Option<i64> {
 }
 
 /// Rule 6: any new set invalidates all old codes, including unused ones.
-/// Returns the active sets a new set ends; `--preserve-existing` (an
+/// Given the sets a new set would end (the active ones, and older ones
+/// still pending), returns those it does end; `--preserve-existing` (an
 /// explicit helpdesk override, as Duo offers) keeps them.
 pub fn sets_ended_by_new_set(active_sets: &[i64], preserve_existing: bool) -> Vec<i64> {
     if preserve_existing {

@@ -5,6 +5,7 @@
 // which include!s this file (hence plain comments, no inner attributes).
 
 mod common;
+mod procs;
 use common::{Env, looks_like_code, spellings};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
@@ -885,4 +886,100 @@ fn identity_checks_are_recorded_and_each_set_points_at_its_check() {
     assert_eq!(refused[0]["operator"], "tester");
     assert_eq!(refused[0]["user"], "abe");
     assert_eq!(refused[0]["details"]["outcome"], "not-attested");
+}
+
+/// An Env whose SMS command holds each message until the file `go` exists
+/// (a slow gateway), or until the run is killed.
+fn slow_sms_env() -> (Env, std::path::PathBuf) {
+    let env = Env::with_raw_config("");
+    let go = env.path().join("go");
+    let script = env.path().join("sms-slow.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncat > /dev/null\nwhile [ ! -e '{}' ]; do sleep 0.02; done\n",
+            go.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(
+        &env.config,
+        format!(
+            "{FAST_HASH}\n[sms]\ncommand = {:?}\ntimeout = \"60s\"\n",
+            script.display().to_string()
+        ),
+    )
+    .unwrap();
+    (env, go)
+}
+
+/// Waits until `user` has `n` pending sets (an SMS run is mid-delivery).
+fn wait_for_pending(env: &Env, user: &str, n: i64) {
+    let sql = format!(
+        "SELECT count(*) FROM code_sets s JOIN users u ON u.id = s.user_id \
+         WHERE u.name = '{user}' AND s.state = 'pending'"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while env.sql_i64(&sql) != n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pending set for {user}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn sets_in_state(env: &Env, state: &str) -> i64 {
+    env.sql_i64(&format!(
+        "SELECT count(*) FROM code_sets WHERE state = '{state}'"
+    ))
+}
+
+/// Rule 6 with two sets in flight: an SMS set still being delivered when a
+/// newer set goes live must not replace it when its message finally goes
+/// out. Its activation is refused (exit 4, saying the codes just sent do
+/// not work), the newer codes keep working, and nothing is left pending.
+#[test]
+fn rule6_a_set_delivered_late_never_replaces_a_newer_one() {
+    let (env, go) = slow_sms_env();
+    env.enroll_mobile("vic", "507-222-0150");
+    let slow = procs::spawn(&env, &["issue-codes", "vic"]);
+    wait_for_pending(&env, "vic", 1);
+    let newer = env.issue_helpdesk("vic", &[]);
+    std::fs::write(&go, "").unwrap();
+    let (status, _, err) = procs::finish(slow.wait_with_output().unwrap());
+    assert_eq!(status, 4, "{err}");
+    assert!(
+        err.contains("replaced by a newer set") && err.contains("do not work"),
+        "{err}"
+    );
+    assert_eq!(env.verify("vic", &newer[0]), 0, "the newer set stands");
+    assert_eq!(sets_in_state(&env, "pending"), 0);
+    assert_eq!(sets_in_state(&env, "active"), 1);
+}
+
+/// A run killed mid-delivery leaves its set pending (never live). The next
+/// set the user gets ends it, so no pending set stays in the store.
+#[test]
+fn rule6_a_set_left_pending_by_a_killed_run_is_ended_by_the_next_set() {
+    let (env, go) = slow_sms_env();
+    env.enroll_mobile("wes", "507-222-0160");
+    let mut killed = procs::spawn(&env, &["issue-codes", "wes"]);
+    wait_for_pending(&env, "wes", 1);
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    // The SMS command outlives the killed run (its own process group): let it end.
+    std::fs::write(&go, "").unwrap();
+    let codes = env.issue_helpdesk("wes", &[]);
+    assert_eq!(
+        sets_in_state(&env, "pending"),
+        0,
+        "the abandoned set was ended"
+    );
+    assert_eq!(env.verify("wes", &codes[0]), 0);
+    let ended = env.sql_i64(
+        "SELECT count(*) FROM code_sets WHERE state = 'replaced' AND ended_reason LIKE 'replaced by set %'",
+    );
+    assert_eq!(ended, 1);
 }

@@ -666,6 +666,15 @@ pub(crate) fn require_check_for(via: Via, check_id: Option<i64>) -> Result<()> {
 
 /// Exit 4 unless the set is pending.
 pub(crate) fn require_pending(state: Option<&str>, set_id: i64, user: &UserRow) -> Result<()> {
+    if state == Some("replaced") {
+        return Err(fail(
+            Status::NotFound,
+            format!(
+                "set {set_id} of {} was replaced by a newer set while it was being delivered: the codes just sent do not work; the newer set stands",
+                user.name
+            ),
+        ));
+    }
     if state != Some("pending") {
         return Err(fail(
             Status::NotFound,

@@ -1328,6 +1328,23 @@ fn insert_check(
     get(&row, 0)
 }
 
+/// The sets that activating `set_id` ends (rule 6): the user's active
+/// sets, and older sets still pending, whose delivery crashed or is still
+/// in flight. The newest set wins: an older set whose text message arrives
+/// late never replaces it, and a pending set a crash left behind is ended
+/// the next time the user gets a set.
+fn sets_ended_by(tx: &mut Transaction, user_id: i64, set_id: i64) -> Result<Vec<i64>> {
+    tx.query(
+        "SELECT id FROM code_sets WHERE user_id = $1
+           AND (state = 'active' OR (state = 'pending' AND id < $2)) ORDER BY id",
+        &[&user_id, &set_id],
+    )
+    .db()?
+    .iter()
+    .map(|r| get(r, 0))
+    .collect()
+}
+
 fn active_set_ids(tx: &mut Transaction, user_id: i64) -> Result<Vec<i64>> {
     tx.query(
         "SELECT id FROM code_sets WHERE user_id = $1 AND state = 'active' ORDER BY id",
@@ -1401,7 +1418,8 @@ fn activate_in(
         .map(|r| get(&r, 0))
         .transpose()?;
     require_pending(state.as_deref(), set_id, user)?;
-    let ended = rules::sets_ended_by_new_set(&active_set_ids(tx, user.id)?, preserve_existing);
+    let ended =
+        rules::sets_ended_by_new_set(&sets_ended_by(tx, user.id, set_id)?, preserve_existing);
     end_sets(
         tx,
         &ended,

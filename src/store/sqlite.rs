@@ -1193,6 +1193,22 @@ fn insert_check(
     Ok(tx.last_insert_rowid())
 }
 
+/// The sets that activating `set_id` ends (rule 6): the user's active
+/// sets, and older sets still pending, whose delivery crashed or is still
+/// in flight. The newest set wins: an older set whose text message arrives
+/// late never replaces it, and a pending set a crash left behind is ended
+/// the next time the user gets a set.
+fn sets_ended_by(tx: &Transaction, user_id: i64, set_id: i64) -> Result<Vec<i64>> {
+    let mut st = tx
+        .prepare_cached(
+            "SELECT id FROM code_sets WHERE user_id = ?1
+               AND (state = 'active' OR (state = 'pending' AND id < ?2)) ORDER BY id",
+        )
+        .db()?;
+    let rows = st.query_map(params![user_id, set_id], |r| r.get(0)).db()?;
+    rows.map(|r| r.db()).collect()
+}
+
 fn active_set_ids(tx: &Transaction, user_id: i64) -> Result<Vec<i64>> {
     let mut st = tx
         .prepare_cached(
@@ -1265,7 +1281,8 @@ fn activate_in(
         .optional()
         .db()?;
     require_pending(state.as_deref(), set_id, user)?;
-    let ended = rules::sets_ended_by_new_set(&active_set_ids(tx, user.id)?, preserve_existing);
+    let ended =
+        rules::sets_ended_by_new_set(&sets_ended_by(tx, user.id, set_id)?, preserve_existing);
     end_sets(
         tx,
         &ended,
