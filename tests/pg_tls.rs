@@ -26,7 +26,6 @@ mod common;
 use common::{BIN, scrub};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 const DEFAULT_URL: &str = "postgres://codedesk_tls:tls-only-pw@localhost:5432/codedesk_tls";
