@@ -374,6 +374,7 @@ fn plan_tls(
         _ => None,
     };
     let check = match mode {
+        _ if reach == Reach::Sockets => tls::Check::None,
         SslMode::Disable | SslMode::Prefer => tls::Check::None,
         SslMode::Require => roots.map_or(tls::Check::None, tls::Check::Chain),
         SslMode::VerifyCa => tls::Check::Chain(roots.unwrap_or(tls::Roots::System)),
@@ -1967,7 +1968,7 @@ mod tests {
         // No TLS on a Unix socket, whatever is asked.
         for m in [None, Some("require"), Some("verify-full")] {
             let p = plan(params(m, None), Reach::Sockets).unwrap();
-            assert_eq!(p.wire, Wire::Disable, "{m:?}");
+            assert_eq!((p.wire, p.check), (Wire::Disable, Check::None), "{m:?}");
         }
     }
 
