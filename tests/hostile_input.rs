@@ -725,6 +725,9 @@ fn hostile_input_is_refused_in_one_line_and_changes_nothing() {
     let table = cases(&s, &alice_code);
     assert!(table.len() >= 30);
     let mut problems = Vec::new();
+    // Each case's "after" is the next one's "before" (writing a case's
+    // config file touches neither store nor outbox): one dump per case.
+    let mut before = snapshot(&env);
     for (i, c) in table.iter().enumerate() {
         let config = match &c.config {
             Some(text) => {
@@ -734,7 +737,6 @@ fn hostile_input_is_refused_in_one_line_and_changes_nothing() {
             }
             None => strict.clone(),
         };
-        let before = snapshot(&env);
         let (code, out, err) = run_case(&env, &config, c);
         let after = snapshot(&env);
         let mut bad = judge(c.expect, code, &out, &err);
@@ -756,6 +758,7 @@ fn hostile_input_is_refused_in_one_line_and_changes_nothing() {
                 bad.join("; ")
             ));
         }
+        before = after;
     }
     // The seeded codes still work: nothing above spent, ended or locked them.
     assert_eq!(env.verify("alice", &alice_code), 0);

@@ -117,6 +117,10 @@ fn service(env: &Env, tag: &str) -> Service {
         pam_arg(&env.config),
     );
     std::fs::write(&path, text).expect("write the PAM service file");
+    // In the PostgreSQL twin the line holds the database password.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        .expect("chmod the PAM service file");
     Service { name, path }
 }
 
