@@ -190,6 +190,17 @@ impl Tally {
             self.d_desk
         }
     }
+
+    /// A run of `user`'s path that ended before its kill took `took`.
+    fn ran(&mut self, user: &str, took: Option<Duration>) {
+        if let Some(took) = took {
+            *(if is_sms(user) {
+                &mut self.d_sms
+            } else {
+                &mut self.d_desk
+            }) = took;
+        }
+    }
 }
 
 /// After a kill: `user`'s live set is either the known old one (a code of it
@@ -255,13 +266,28 @@ fn check_user(
     }
 }
 
-/// Runs `c`, SIGKILLs it after `after`, returns its stdout so far.
-fn run_and_kill(c: Command, after: Duration) -> String {
+/// Runs `c` and SIGKILLs it after `after`; returns its stdout so far and,
+/// when it ended by itself before the kill, how long it took: a fresh
+/// measure of an uninterrupted run, to aim the next kills (one slow first
+/// measure under load would otherwise put every kill after the end).
+fn run_and_kill(c: Command, after: Duration) -> (String, Option<Duration>) {
+    let start = Instant::now();
     let mut child = spawn_cmd(c);
     drop(child.stdin.take());
-    std::thread::sleep(after);
+    let mut ended = None;
+    loop {
+        let now = start.elapsed();
+        if now >= after {
+            break;
+        }
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            ended = Some(now);
+            break;
+        }
+        std::thread::sleep((after - now).min(Duration::from_millis(1)));
+    }
     let _ = child.kill();
-    finish(child.wait_with_output().expect("wait")).1
+    (finish(child.wait_with_output().expect("wait")).1, ended)
 }
 
 /// A kill moment for a run that takes `d` uninterrupted: half spread over
@@ -306,7 +332,9 @@ fn issue_codes_killed_at_random_moments_leaves_old_or_new_set() {
         let user = users[rng.below(users.len() as u64) as usize];
         let after = moment(&mut rng, tally.duration(user), i);
         let what = format!("run {i} ({user}, killed after {after:?})");
-        let out = printed(&run_and_kill(command(&env, &issue_args(user)), after));
+        let (out, took) = run_and_kill(command(&env, &issue_args(user)), after);
+        tally.ran(user, took);
+        let out = printed(&out);
         let live = check_store(&env, &what);
         for u in all_users() {
             if u != user {
@@ -338,7 +366,7 @@ fn batch_issue_killed_at_random_moments_leaves_old_or_new_set_per_user() {
     let csv = csv.to_str().unwrap().to_string();
 
     // One uninterrupted batch, to time it and learn everyone's codes.
-    let (out, d_batch) = run_ok(command(&env, &batch_args(&csv)));
+    let (out, mut d_batch) = run_ok(command(&env, &batch_args(&csv)));
     let out = printed(&out);
     let live = check_store(&env, "uninterrupted batch");
     for u in all_users() {
@@ -362,7 +390,9 @@ fn batch_issue_killed_at_random_moments_leaves_old_or_new_set_per_user() {
     for i in 0..8 {
         let after = moment(&mut rng, d_batch, i);
         let what = format!("batch run {i} (killed after {after:?})");
-        let out = printed(&run_and_kill(command(&env, &batch_args(&csv)), after));
+        let (out, took) = run_and_kill(command(&env, &batch_args(&csv)), after);
+        d_batch = took.unwrap_or(d_batch);
+        let out = printed(&out);
         let live = check_store(&env, &what);
         for u in all_users() {
             check_user(&env, u, live[u], &out, &mut known, &mut tally, &what);
