@@ -2,6 +2,9 @@
 //! from the clap definition and compared byte for byte (run `cargo run --
 //! generate-artifacts` to refresh them), loaded into bash, and checked for
 //! the sections a man page owes its reader.
+//!
+//! No PostgreSQL twin: nothing here depends on the store's backend (the
+//! one command run, `config`, does not open the store).
 
 mod common;
 use std::collections::BTreeSet;

@@ -1,24 +1,29 @@
-//! `kill -9` of `issue-codes` at random moments (SPEC.md, Security: a crash
-//! at any moment leaves either the old set or the new set valid, never
-//! neither, and never a half-written set).
-//!
-//! Hashing is slowed (1 MiB Argon2id) so that a run lasts long enough to be
-//! cut anywhere: while hashing, while storing, between SMS delivery and
-//! activation, while printing. The kill moments are spread over a measured
-//! uninterrupted run, half of them bunched around its end, where the store
-//! is written. After every kill: SQLite's integrity check, exactly one
-//! active set per user holding all its codes, and, through `verify`, that
-//! the live set is the old one (one of its codes still works) or the new
-//! one (the old codes fail, a code of the new one works).
-//!
-//! SQLite-only (no PostgreSQL twin): the checks read the store file with
-//! rusqlite (integrity check, active sets) after each kill.
+// `kill -9` of `issue-codes` at random moments (SPEC.md, Security: a crash
+// at any moment leaves either the old set or the new set valid, never
+// neither, and never a half-written set).
+//
+// Hashing is slowed (1 MiB Argon2id) so that a run lasts long enough to be
+// cut anywhere: while hashing, while storing, between SMS delivery and
+// activation, while printing. The kill moments are spread over a measured
+// uninterrupted run, half of them bunched around its end, where the store
+// is written. After every kill: on SQLite the file's integrity check (read
+// only, leaving a crashed writer's WAL for codedesk to recover); on both
+// backends no set with missing codes, exactly one active set per user
+// holding all its codes, an intact audit chain (`audit verify`), and,
+// through `verify`, that the live set is the old one (one of its codes
+// still works) or the new one (the old codes fail, a code of the new one
+// works). On PostgreSQL the kill drops the connection mid-transaction: the
+// server must roll it back and free the write lock.
+//
+// Backend-neutral: runs on SQLite here and on PostgreSQL as
+// tests/pg_crash.rs, which include!s this file (hence plain comments, no
+// inner attributes).
 
 mod common;
 mod procs;
 
 use common::Env;
-use procs::{Rng, audit_intact, command, finish, open_db_ro, set_and_codes, spawn_cmd};
+use procs::{Rng, audit_intact, command, finish, set_and_codes, spawn_cmd};
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -122,7 +127,8 @@ fn learn(env: &Env, user: &str) -> (Known, Duration) {
     )
 }
 
-/// Store-level invariants, read without disturbing a crashed writer's WAL.
+/// Store-level invariants, read without disturbing a crashed writer's WAL
+/// (then `audit verify`, which does recover it).
 fn check_store(env: &Env, what: &str) -> BTreeMap<String, i64> {
     check_store_of(env, what, all_users())
 }
@@ -132,26 +138,17 @@ fn check_store_of<'a>(
     what: &str,
     users: impl Iterator<Item = &'a str>,
 ) -> BTreeMap<String, i64> {
-    let conn = open_db_ro(&env.db);
-    let ok: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ok, "ok", "{what}: integrity_check");
-    let mut st = conn
-        .prepare(
-            "SELECT s.id, s.state, COUNT(c.id) FROM code_sets s LEFT JOIN codes c ON c.set_id = s.id
-             GROUP BY s.id HAVING COUNT(c.id) != ?1",
-        )
-        .unwrap();
-    let partial: Vec<(i64, String, i64)> = st
-        .query_map([COUNT], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    if !env.is_postgres() {
+        assert_eq!(procs::integrity(&env.db), "ok", "{what}: integrity_check");
+    }
+    let partial = env.sql_rows(&format!(
+        "SELECT s.id, s.state, COUNT(c.id) FROM code_sets s LEFT JOIN codes c ON c.set_id = s.id
+         GROUP BY s.id, s.state HAVING COUNT(c.id) != {COUNT}"
+    ));
     assert!(partial.is_empty(), "{what}: half-written sets {partial:?}");
     let mut live = BTreeMap::new();
     for user in users {
-        let sets = procs::active_sets(&conn, user);
+        let sets = procs::active_sets(env, user);
         assert_eq!(
             sets.len(),
             1,
@@ -160,6 +157,7 @@ fn check_store_of<'a>(
         assert_eq!(sets[0].1, COUNT, "{what}: {user}'s live set is incomplete");
         live.insert(user.to_string(), sets[0].0);
     }
+    audit_intact(env);
     live
 }
 
@@ -190,6 +188,17 @@ impl Tally {
             self.d_sms
         } else {
             self.d_desk
+        }
+    }
+
+    /// A run of `user`'s path that ended before its kill took `took`.
+    fn ran(&mut self, user: &str, took: Option<Duration>) {
+        if let Some(took) = took {
+            *(if is_sms(user) {
+                &mut self.d_sms
+            } else {
+                &mut self.d_desk
+            }) = took;
         }
     }
 }
@@ -257,13 +266,28 @@ fn check_user(
     }
 }
 
-/// Runs `c`, SIGKILLs it after `after`, returns its stdout so far.
-fn run_and_kill(c: Command, after: Duration) -> String {
+/// Runs `c` and SIGKILLs it after `after`; returns its stdout so far and,
+/// when it ended by itself before the kill, how long it took: a fresh
+/// measure of an uninterrupted run, to aim the next kills (one slow first
+/// measure under load would otherwise put every kill after the end).
+fn run_and_kill(c: Command, after: Duration) -> (String, Option<Duration>) {
+    let start = Instant::now();
     let mut child = spawn_cmd(c);
     drop(child.stdin.take());
-    std::thread::sleep(after);
+    let mut ended = None;
+    loop {
+        let now = start.elapsed();
+        if now >= after {
+            break;
+        }
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            ended = Some(now);
+            break;
+        }
+        std::thread::sleep((after - now).min(Duration::from_millis(1)));
+    }
     let _ = child.kill();
-    finish(child.wait_with_output().expect("wait")).1
+    (finish(child.wait_with_output().expect("wait")).1, ended)
 }
 
 /// A kill moment for a run that takes `d` uninterrupted: half spread over
@@ -308,7 +332,9 @@ fn issue_codes_killed_at_random_moments_leaves_old_or_new_set() {
         let user = users[rng.below(users.len() as u64) as usize];
         let after = moment(&mut rng, tally.duration(user), i);
         let what = format!("run {i} ({user}, killed after {after:?})");
-        let out = printed(&run_and_kill(command(&env, &issue_args(user)), after));
+        let (out, took) = run_and_kill(command(&env, &issue_args(user)), after);
+        tally.ran(user, took);
+        let out = printed(&out);
         let live = check_store(&env, &what);
         for u in all_users() {
             if u != user {
@@ -321,10 +347,8 @@ fn issue_codes_killed_at_random_moments_leaves_old_or_new_set() {
     // The kills must have landed on both sides of the commit.
     assert!(tally.old_kept > 0 && tally.new_live > 0, "{tally:?}");
     check_store(&env, "end");
-    audit_intact(&env);
-    let conn = open_db_ro(&env.db);
     let pending: i64 = all_users()
-        .map(|u| procs::sets_in_state(&conn, u, "pending"))
+        .map(|u| procs::sets_in_state(&env, u, "pending"))
         .sum();
     eprintln!("pending sets left by kills between delivery and activation: {pending}");
 }
@@ -342,7 +366,7 @@ fn batch_issue_killed_at_random_moments_leaves_old_or_new_set_per_user() {
     let csv = csv.to_str().unwrap().to_string();
 
     // One uninterrupted batch, to time it and learn everyone's codes.
-    let (out, d_batch) = run_ok(command(&env, &batch_args(&csv)));
+    let (out, mut d_batch) = run_ok(command(&env, &batch_args(&csv)));
     let out = printed(&out);
     let live = check_store(&env, "uninterrupted batch");
     for u in all_users() {
@@ -366,7 +390,9 @@ fn batch_issue_killed_at_random_moments_leaves_old_or_new_set_per_user() {
     for i in 0..8 {
         let after = moment(&mut rng, d_batch, i);
         let what = format!("batch run {i} (killed after {after:?})");
-        let out = printed(&run_and_kill(command(&env, &batch_args(&csv)), after));
+        let (out, took) = run_and_kill(command(&env, &batch_args(&csv)), after);
+        d_batch = took.unwrap_or(d_batch);
+        let out = printed(&out);
         let live = check_store(&env, &what);
         for u in all_users() {
             check_user(&env, u, live[u], &out, &mut known, &mut tally, &what);
@@ -375,7 +401,6 @@ fn batch_issue_killed_at_random_moments_leaves_old_or_new_set_per_user() {
     eprintln!("{tally:?}");
     assert!(tally.old_kept > 0 && tally.new_live > 0, "{tally:?}");
     check_store(&env, "end");
-    audit_intact(&env);
 }
 
 /// The SMS gateway is slow (a program that takes 200 ms): a kill while it
@@ -440,9 +465,7 @@ fn sms_issue_killed_during_slow_delivery_keeps_the_old_set() {
         assert_eq!(live["sam"], old_set, "{what}: the old set must stay live");
         assert_eq!(env.verify("sam", old_code), 0, "{what}: old code failed");
     }
-    let conn = open_db_ro(&env.db);
-    let pending = procs::sets_in_state(&conn, "sam", "pending");
-    drop(conn);
+    let pending = procs::sets_in_state(&env, "sam", "pending");
     assert!(pending >= 1, "no kill landed during delivery");
     eprintln!("{pending} of {runs} kills left a pending set");
 

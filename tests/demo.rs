@@ -1,5 +1,8 @@
 // `codedesk demo` is the README's first command: it must run to the end,
 // at a terminal as well as in a pipe, and never touch the real store.
+//
+// SQLite-only (no PostgreSQL twin): the demo always runs on a throwaway
+// SQLite store of its own, which it names with its own `--db`.
 
 mod common;
 

@@ -3,6 +3,9 @@
 // expire before it is handed over; a helpdesk limit caps the configured
 // default instead of refusing every issuance; weak codes are never issued
 // silently.
+//
+// Backend-neutral: runs on SQLite here and on PostgreSQL as
+// tests/pg_issuance_limits.rs, which include!s this file.
 
 mod common;
 use common::Env;

@@ -1,18 +1,21 @@
-//! `codedesk verify` as a PAM module through pam_exec, driven by pamtester:
-//! a valid code authenticates, the same code again does not, and a locked
-//! user does not. pam_exec runs the program with an empty environment (only
-//! PAM_USER, PAM_SERVICE, PAM_TYPE and friends), so the service line gives
-//! `--db` and `--config`; `expose_authtok` writes the typed token to the
-//! program's standard input, which `verify` reads with or without a
-//! trailing newline or NUL.
-//!
-//! The PAM tests need root (they write a service file into /etc/pam.d),
-//! pamtester and pam_exec.so (`apt-get install pamtester libpam-modules`;
-//! .ci/run installs them). Elsewhere they say loudly that they were skipped;
-//! under CI (`CI` set) a missing prerequisite is a failure.
-//!
-//! SQLite-only (no PostgreSQL twin): PAM is about how verify is run, not
-//! where the store is; the service line names a store file.
+// `codedesk verify` as a PAM module through pam_exec, driven by pamtester:
+// a valid code authenticates, the same code again does not, and a locked
+// user does not. pam_exec runs the program with an empty environment (only
+// PAM_USER, PAM_SERVICE, PAM_TYPE and friends), so the service line gives
+// `--db` and `--config`; `expose_authtok` writes the typed token to the
+// program's standard input, which `verify` reads with or without a
+// trailing newline or NUL.
+//
+// The PAM tests need root (they write a service file into /etc/pam.d),
+// pamtester and pam_exec.so (`apt-get install pamtester libpam-modules`;
+// .ci/run installs them). Elsewhere they say loudly that they were skipped;
+// under CI (`CI` set) a missing prerequisite is a failure.
+//
+// Backend-neutral: runs on SQLite here and on PostgreSQL as
+// tests/pg_pam.rs, which include!s this file (hence plain comments, no
+// inner attributes). There the service line's `--db` is a postgres://
+// URL, as a site with a shared server would write it: verify must reach
+// the server from pam_exec's empty environment.
 
 mod common;
 use common::{BIN, Env};
@@ -114,6 +117,10 @@ fn service(env: &Env, tag: &str) -> Service {
         pam_arg(&env.config),
     );
     std::fs::write(&path, text).expect("write the PAM service file");
+    // In the PostgreSQL twin the line holds the database password.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        .expect("chmod the PAM service file");
     Service { name, path }
 }
 

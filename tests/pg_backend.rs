@@ -4,8 +4,9 @@
 //! migrate` from SQLite, and the failures (unreachable server, with or
 //! without TLS asked for, newer schema).
 //!
-//! `CODEDESK_TEST_PG` names an admin URL (a role with CREATEDB), e.g.
-//! `postgres://codedesk:codedesk@127.0.0.1/codedesk`; each test creates
+//! `CODEDESK_TEST_PG` names an admin URL (a role with CREATEDB), by
+//! default `postgres://codedesk:codedesk@127.0.0.1:5432/codedesk` as for
+//! the twinned suites (tests/common/mod.rs); each test creates
 //! its own database `cdt_<random>` and drops it. Without a reachable
 //! server these tests say SKIPPED loudly, except in CI (`CI` set), where
 //! they fail.
@@ -276,15 +277,18 @@ fn unavailable(why: &str) -> Option<PgDb> {
 impl PgDb {
     /// A new empty database, or `None` (after saying so) without a server.
     fn create() -> Option<PgDb> {
-        let Some(admin) = std::env::var("CODEDESK_TEST_PG")
+        // As tests/common/mod.rs: the local server of .ci/run by default.
+        let admin = std::env::var("CODEDESK_TEST_PG")
             .ok()
-            .filter(|v| !v.is_empty())
-        else {
-            return unavailable("CODEDESK_TEST_PG is not set");
-        };
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "postgres://codedesk:codedesk@127.0.0.1:5432/codedesk".into());
         let mut client = match postgres::Client::connect(&admin, postgres::NoTls) {
             Ok(c) => c,
-            Err(e) => return unavailable(&format!("cannot reach CODEDESK_TEST_PG: {e}")),
+            Err(e) => {
+                return unavailable(&format!(
+                    "cannot reach the server of CODEDESK_TEST_PG (or its default): {e}"
+                ));
+            }
         };
         let name = unique_name();
         client

@@ -1,14 +1,19 @@
-//! A broken, foreign, newer, misplaced, read-only or full store (SPEC.md,
-//! Security): every command exits 7 with one line on stderr naming the
-//! problem, and the store is left exactly as it was.
-//!
-//! SQLite-only (no PostgreSQL twin): every fault here is one of the store
-//! file (corrupt, foreign, newer, read-only, full, misplaced).
+// A broken, foreign, newer, misplaced, read-only or full store (SPEC.md,
+// Security): every command exits 7 with one line on stderr naming the
+// problem, and the store is left exactly as it was.
+//
+// Runs on SQLite here and on PostgreSQL as tests/pg_store_faults.rs, which
+// include!s this file (hence plain comments, no inner attributes). The
+// faults of the store file (not a database, truncated, newer, misplaced,
+// read-only, full disk, size limit) are SQLite-only; a PostgreSQL store
+// has no file, and its newer schema is in tests/exit_status.rs. The
+// PostgreSQL faults (a wrong password, a database that does not exist, a
+// port where nothing listens) are postgres-only.
 
 mod common;
 mod procs;
 
-use common::{BIN, Env};
+use common::{BIN, Env, postgres_only, sqlite_only};
 use procs::{command_as, one_line_error, output};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -25,7 +30,9 @@ fn real_store() -> (Env, String) {
     let codes = env.issue_helpdesk("alice", &[]);
     assert_eq!(env.verify("alice", &codes[0]), 0);
     std::fs::write(&env.config, "").unwrap();
-    settle(&env.db);
+    if !env.is_postgres() {
+        settle(&env.db);
+    }
     (env, codes[1].clone())
 }
 
@@ -134,6 +141,9 @@ fn assert_fails_with(
 
 #[test]
 fn a_file_that_is_not_a_database_is_refused_untouched() {
+    if sqlite_only("writes junk files as stores") {
+        return;
+    }
     let (env, code) = real_store();
     for (name, bytes) in [
         (
@@ -155,6 +165,9 @@ fn a_file_that_is_not_a_database_is_refused_untouched() {
 
 #[test]
 fn a_truncated_store_is_refused_untouched() {
+    if sqlite_only("truncates copies of the store file") {
+        return;
+    }
     let (env, code) = real_store();
     let len = std::fs::metadata(&env.db).unwrap().len();
     assert!(len >= 4 * 4096, "store unexpectedly small: {len}");
@@ -175,6 +188,9 @@ fn a_truncated_store_is_refused_untouched() {
 
 #[test]
 fn a_store_from_a_newer_codedesk_is_refused_untouched() {
+    if sqlite_only("sets the file's user_version with rusqlite") {
+        return;
+    }
     let (env, code) = real_store();
     let c = rusqlite::Connection::open(&env.db).unwrap();
     c.pragma_update(None, "user_version", 999).unwrap();
@@ -187,6 +203,9 @@ fn a_store_from_a_newer_codedesk_is_refused_untouched() {
 
 #[test]
 fn a_store_path_under_a_regular_file_is_refused() {
+    if sqlite_only("store paths under a regular file") {
+        return;
+    }
     let env = Env::with_raw_config("");
     let file = env.path().join("file.txt");
     std::fs::write(&file, "keep me\n").unwrap();
@@ -211,6 +230,9 @@ fn a_store_path_under_a_regular_file_is_refused() {
 
 #[test]
 fn a_store_path_that_is_a_folder_is_refused() {
+    if sqlite_only("a store path that is a folder") {
+        return;
+    }
     let env = Env::with_raw_config("");
     let dir = env.path().join("a-folder");
     std::fs::create_dir(&dir).unwrap();
@@ -301,6 +323,9 @@ impl Restricted {
 /// is touched (no WAL or shared-memory file appears).
 #[test]
 fn a_read_only_store_in_a_read_only_folder_is_refused_untouched() {
+    if sqlite_only("file modes of the store and its folder") {
+        return;
+    }
     let (env, code) = real_store();
     let Some(r) = Restricted::new(&env) else {
         return;
@@ -335,6 +360,9 @@ fn a_read_only_store_in_a_read_only_folder_is_refused_untouched() {
 /// (nor spent) when it cannot be recorded.
 #[test]
 fn a_read_only_store_file_refuses_writes_but_can_be_read() {
+    if sqlite_only("file modes of the store file") {
+        return;
+    }
     let (env, code) = real_store();
     let Some(r) = Restricted::new(&env) else {
         return;
@@ -395,6 +423,9 @@ fn big_batch(env: &Env) -> PathBuf {
 /// CAP_SYS_ADMIN); where it is not available the test says so and passes.
 #[test]
 fn a_full_disk_fails_the_write_cleanly_and_loses_nothing() {
+    if sqlite_only("the store file on a full tmpfs") {
+        return;
+    }
     if !Command::new("unshare")
         .args(["-m", "true"])
         .stderr(std::process::Stdio::null())
@@ -475,6 +506,9 @@ run audit verify --format json > "$OUT/audit.out" 2>&1; echo $? > "$OUT/audit.rc
 /// without privileges.
 #[test]
 fn a_file_size_limit_fails_the_write_cleanly_and_loses_nothing() {
+    if sqlite_only("RLIMIT_FSIZE on the store file") {
+        return;
+    }
     let (env, code) = real_store();
     let csv = big_batch(&env);
     let before = std::fs::read(&env.db).unwrap();
@@ -515,4 +549,86 @@ fn a_file_size_limit_fails_the_write_cleanly_and_loses_nothing() {
     let (status, out, err) = run_with(limited(&["verify", "alice"]), &format!("{code}\n"));
     assert_eq!(status, 0, "{out} {err}");
     assert_eq!(procs::audit_intact(&env), 6);
+}
+
+// ------------------------------------------------------------ PostgreSQL
+
+/// A password no test server has, to look for in every output.
+const WRONG_PASSWORD: &str = "Wr0ng-F4ult-Pw-x9";
+
+/// Runs every command on the store `url` names: each exits 7 with one line
+/// naming host, port, database and `why` (case-insensitively), and neither
+/// `WRONG_PASSWORD` nor the URL's own password shows anywhere.
+fn assert_every_command_fails_on(env: &Env, url: &str, why: &str, code: &str) {
+    let parsed: postgres::Config = url.parse().expect("a postgres URL");
+    let host = match &parsed.get_hosts()[0] {
+        postgres::config::Host::Tcp(h) => h.clone(),
+        postgres::config::Host::Unix(p) => p.display().to_string(),
+    };
+    let port = parsed.get_ports().first().copied().unwrap_or(5432);
+    let database = parsed.get_dbname().expect("a database").to_string();
+    let password = common::password_of(url).expect("a password");
+    for (args, stdin) in commands(code) {
+        let c = command_as(Path::new(BIN), env, Path::new(url), "tester", &args);
+        let (status, out, err) = run_with(c, &stdin);
+        let what = format!("{args:?} on {}", common::redacted(url));
+        assert_eq!(status, 7, "{what}: {out} {err}");
+        assert!(one_line_error(&err), "{what}: not one line: {err:?}");
+        for name in [
+            format!("host {host}"),
+            format!("port {port}"),
+            format!("database {database}"),
+        ] {
+            assert!(err.contains(&name), "{what}: {err:?} does not name {name}");
+        }
+        assert!(
+            err.to_lowercase().contains(why),
+            "{what}: {err:?} does not say {why:?}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        for secret in [WRONG_PASSWORD.to_string(), format!(":{password}@")] {
+            assert!(
+                !err.contains(&secret) && !out.contains(&secret),
+                "{what} printed the password: {out} {err}"
+            );
+        }
+    }
+}
+
+/// A wrong password, a database that does not exist, a port where nothing
+/// listens: every command exits 7 in one line naming the server and the
+/// database, never the password, and nothing is created or changed.
+#[test]
+fn an_unusable_postgres_server_is_refused_naming_it_and_never_the_password() {
+    if postgres_only("a PostgreSQL server refusing or missing") {
+        return;
+    }
+    let (env, code) = real_store();
+    let url = env.db.to_str().unwrap().to_string();
+    let before = env.store_state();
+
+    // The Env's own database, with a wrong password.
+    let wrong = common::with_password(&url, WRONG_PASSWORD);
+    assert_every_command_fails_on(&env, &wrong, "password authentication failed", &code);
+
+    // The right server and password, a database that is not there: it is
+    // not created (the operator makes the database; codedesk its tables).
+    let missing = format!("cdt_missing_{}", std::process::id());
+    let absent = common::with_database(&url, &missing);
+    assert_every_command_fails_on(&env, &absent, "does not exist", &code);
+    let created = env.sql_i64(&format!(
+        "SELECT count(*) FROM pg_database WHERE datname = '{missing}'"
+    ));
+    assert_eq!(created, 0, "{missing} was created");
+
+    // A port where nothing listens (one just bound and let go).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let closed = format!("postgres://codedesk:{WRONG_PASSWORD}@127.0.0.1:{port}/codedesk_prod");
+    assert_every_command_fails_on(&env, &closed, "connection refused", &code);
+
+    assert_eq!(env.store_state(), before, "the store changed");
+    assert_eq!(env.verify("alice", &code), 0, "the code was not spent");
 }

@@ -1,5 +1,10 @@
 // Where the store is: `--db`, else `CODEDESK_DB`, else `store.db` in the
-// config file (relative to that file), else the XDG default.
+// config file (a path, relative to that file; or a postgres:// URL, taken
+// as it is), else the XDG default.
+//
+// Backend-neutral: runs on SQLite here and on PostgreSQL as
+// tests/pg_store_locator.rs, which include!s this file; there `store.db`
+// names the Env's database by its URL.
 
 mod common;
 use common::Env;
@@ -8,9 +13,15 @@ use common::Env;
 fn store_db_in_the_config_file_names_the_store_and_flags_override_it() {
     let env = Env::with_raw_config("");
     let cfg = env.path().join("site.toml");
+    // The Env's own store: its URL, or its file relative to the config.
+    let store_db = match env.is_postgres() {
+        true => env.db.to_str().unwrap().to_string(),
+        false => "store/codedesk.db".to_string(),
+    };
+    assert!(!env.store_exists());
     std::fs::write(
         &cfg,
-        "[store]\ndb = \"shared/codedesk.db\"\n\n[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n",
+        format!("[store]\ndb = {store_db:?}\n\n[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n"),
     )
     .unwrap();
     let run = |extra: &[&str]| {
@@ -28,10 +39,18 @@ fn store_db_in_the_config_file_names_the_store_and_flags_override_it() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(env.path().join("shared/codedesk.db").exists());
+    assert!(env.store_exists(), "the store of store.db was not created");
+    assert_eq!(
+        env.sql_column("SELECT name FROM users"),
+        ["zed"],
+        "zed went into the store named by store.db"
+    );
     let out = run(&["config"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("store.db"), "{text}");
+    if let Some(pw) = common::password_of(&store_db) {
+        assert!(!text.contains(&format!(":{pw}@")), "{text}");
+    }
     // --db wins over the file
     let other = env.path().join("other.db");
     let out = run(&["--db", other.to_str().unwrap(), "list", "zed"]);

@@ -243,12 +243,18 @@ impl Env {
         }
     }
 
-    /// Everything stored, to compare before and after: the SQLite file
-    /// and its WAL after folding the WAL in (byte for byte), or every row
-    /// of every PostgreSQL table (as text, in a fixed order).
+    /// Everything stored, to compare before and after ("nothing changed"):
+    /// on SQLite the file and its WAL after folding the WAL in (byte for
+    /// byte) plus a dump of every row for a readable diff; on PostgreSQL
+    /// a deterministic text dump of the whole database (every table of
+    /// every schema, every column as text, rows sorted; the last value of
+    /// every sequence, so that even a rolled-back insert shows).
     pub fn store_state(&self) -> StoreState {
         match &self.pg {
             None => {
+                // Rows first: the read-only connection may leave a -shm
+                // behind, which the checkpointing connection then removes.
+                let rows = sqlite_rows(&self.db);
                 let c = rusqlite::Connection::open(&self.db).expect("open store with rusqlite");
                 c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
                     .expect("checkpoint");
@@ -259,10 +265,64 @@ impl Env {
                     wal: std::fs::read(format!("{}-wal", self.db.display()))
                         .ok()
                         .filter(|w| !w.is_empty()),
+                    rows,
                 }
             }
             Some(pg) => StoreState::Postgres(pg.dump()),
         }
+    }
+
+    /// The rows `sql` selects, run on the store directly, every value as
+    /// text (`None` for NULL): integers in decimal, blobs and byteas as
+    /// `\x` and lower-case hex, booleans as PostgreSQL spells them (`t`,
+    /// `f`; SQLite has none). On SQLite the store is opened read-only, so
+    /// a crashed writer's WAL is left for codedesk to recover. Keep `sql`
+    /// to what both SQLite and PostgreSQL read alike.
+    pub fn sql_rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        match &self.pg {
+            None => {
+                let c = rusqlite::Connection::open_with_flags(
+                    &self.db,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                )
+                .expect("open store read-only with rusqlite");
+                let mut st = c.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let n = st.column_count();
+                st.query_map([], |r| {
+                    (0..n)
+                        .map(|i| r.get::<_, rusqlite::types::Value>(i).map(sqlite_text))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+            Some(pg) => pg
+                .connect()
+                .simple_query(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .into_iter()
+                .filter_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(r) => {
+                        Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                    }
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
+    /// The first column of the rows `sql` selects, as text (NULL as "NULL").
+    pub fn sql_column(&self, sql: &str) -> Vec<String> {
+        self.sql_rows(sql)
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .next()
+                    .flatten()
+                    .unwrap_or_else(|| "NULL".into())
+            })
+            .collect()
     }
 
     /// The one integer `sql` selects, run on the store directly. Keep
@@ -301,16 +361,26 @@ impl Env {
 /// What `Env::store_state` saw.
 #[derive(PartialEq, Eq)]
 pub enum StoreState {
-    Sqlite { db: Vec<u8>, wal: Option<Vec<u8>> },
+    /// The file and WAL bytes, and every row (derived from them; kept
+    /// for `text` and `changes`).
+    Sqlite {
+        db: Vec<u8>,
+        wal: Option<Vec<u8>>,
+        rows: String,
+    },
+    /// The whole database as text (see `PgDatabase::dump`).
     Postgres(String),
 }
 
 impl StoreState {
-    /// The whole state as text, to search (binary read lossily, which
-    /// keeps every ASCII run intact).
+    /// The whole state as text, to search for what must never be stored:
+    /// on SQLite the file and WAL read lossily (which keeps every ASCII
+    /// run intact); on PostgreSQL the dump, where a bytea is shown both
+    /// as hex and as its bytes (`encode(.., 'escape')`), so ASCII inside
+    /// binary columns is found as well.
     pub fn text(&self) -> String {
         match self {
-            StoreState::Sqlite { db, wal } => {
+            StoreState::Sqlite { db, wal, .. } => {
                 let mut t = String::from_utf8_lossy(db).into_owned();
                 if let Some(w) = wal {
                     t.push_str(&String::from_utf8_lossy(w));
@@ -320,11 +390,47 @@ impl StoreState {
             StoreState::Postgres(rows) => rows.clone(),
         }
     }
+
+    /// Every row, one a line under a `== table` header (readable; for diffs).
+    pub fn rows(&self) -> &str {
+        match self {
+            StoreState::Sqlite { rows, .. } | StoreState::Postgres(rows) => rows,
+        }
+    }
+
+    /// What changed from `self` to `later`, readably ("" when nothing did).
+    pub fn changes(&self, later: &StoreState) -> String {
+        let mut why = Vec::new();
+        if let (
+            StoreState::Sqlite { db: a, wal: aw, .. },
+            StoreState::Sqlite { db: b, wal: bw, .. },
+        ) = (self, later)
+        {
+            if a != b {
+                why.push(format!("store file {} -> {} bytes", a.len(), b.len()));
+            }
+            if aw != bw {
+                why.push(format!(
+                    "WAL {:?} -> {:?} bytes",
+                    aw.as_ref().map(Vec::len),
+                    bw.as_ref().map(Vec::len)
+                ));
+            }
+        }
+        if self.rows() != later.rows() {
+            let old: Vec<&str> = self.rows().lines().collect();
+            let new: Vec<&str> = later.rows().lines().collect();
+            let added: Vec<&&str> = new.iter().filter(|l| !old.contains(l)).collect();
+            let removed: Vec<&&str> = old.iter().filter(|l| !new.contains(l)).collect();
+            why.push(format!("rows added {added:?}, rows removed {removed:?}"));
+        }
+        why.join("; ")
+    }
 }
 
 impl std::fmt::Debug for StoreState {
     /// Sizes and a digest for the files (their bytes would flood a failed
-    /// assertion); every row for PostgreSQL (where a diff can be read).
+    /// assertion) and every row (where a diff can be read).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let digest = |b: &[u8]| {
             b.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, x| {
@@ -332,9 +438,9 @@ impl std::fmt::Debug for StoreState {
             })
         };
         match self {
-            StoreState::Sqlite { db, wal } => write!(
+            StoreState::Sqlite { db, wal, rows } => write!(
                 f,
-                "store file: {} bytes, fnv {:016x}; WAL: {}",
+                "store file: {} bytes, fnv {:016x}; WAL: {}; rows:\n{rows}",
                 db.len(),
                 digest(db),
                 wal.as_ref().map_or("none".into(), |w| format!(
@@ -343,9 +449,68 @@ impl std::fmt::Debug for StoreState {
                     digest(w)
                 ))
             ),
-            StoreState::Postgres(rows) => write!(f, "PostgreSQL rows:\n{rows}"),
+            StoreState::Postgres(rows) => write!(f, "PostgreSQL dump:\n{rows}"),
         }
     }
+}
+
+/// A SQLite value as `Env::sql_rows` gives it.
+fn sqlite_text(v: rusqlite::types::Value) -> Option<String> {
+    use rusqlite::types::Value;
+    match v {
+        Value::Null => None,
+        Value::Integer(i) => Some(i.to_string()),
+        Value::Real(x) => Some(x.to_string()),
+        Value::Text(t) => Some(t),
+        Value::Blob(b) => Some(hex(&b)),
+    }
+}
+
+/// `\x` and lower-case hex, as PostgreSQL shows a bytea.
+fn hex(b: &[u8]) -> String {
+    let mut s = String::from("\\x");
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+/// Every row of every table of a SQLite store, in rowid order (values
+/// as `Debug`), and its `user_version`: read-only, never creating it.
+fn sqlite_rows(db: &Path) -> String {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open store read-only with rusqlite");
+    let mut tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
+        .expect("list tables");
+    tables.retain(|t| !t.starts_with("sqlite_") || t == "sqlite_sequence");
+    let mut out = String::new();
+    for t in tables {
+        out.push_str(&format!("== {t}\n"));
+        let order = if t == "sqlite_sequence" {
+            "name"
+        } else {
+            "rowid"
+        };
+        let mut st = c
+            .prepare(&format!("SELECT * FROM \"{t}\" ORDER BY {order}"))
+            .unwrap_or_else(|e| panic!("dump {t}: {e}"));
+        let n = st.column_count();
+        let mut rows = st.query([]).unwrap_or_else(|e| panic!("dump {t}: {e}"));
+        while let Some(r) = rows.next().unwrap_or_else(|e| panic!("dump {t}: {e}")) {
+            let vals: Vec<String> = (0..n)
+                .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                .collect();
+            out.push_str(&vals.join(" | "));
+            out.push('\n');
+        }
+    }
+    let version: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("user_version");
+    out.push_str(&format!("user_version {version}\n"));
+    out
 }
 
 // ------------------------------------------------------------ backends
@@ -355,17 +520,32 @@ impl std::fmt::Debug for StoreState {
 /// `if sqlite_only("opens the store file with rusqlite") { return; }`
 pub fn sqlite_only(why: &str) -> bool {
     if POSTGRES {
-        let test = std::thread::current()
-            .name()
-            .unwrap_or("a test")
-            .to_string();
-        // Straight to stderr: the test harness would swallow eprintln!.
-        let _ = writeln!(
-            std::io::stderr(),
-            "{SUITE}: {test}: skipped on PostgreSQL (sqlite-only: {why})"
-        );
+        skipped("PostgreSQL", "sqlite-only", why);
     }
     POSTGRES
+}
+
+/// The mirror of `sqlite_only`, for a test of what only a PostgreSQL
+/// store can meet (a server, a password): in the SQLite suite it notes
+/// on stderr that the test runs in the `pg_` twin only and returns true.
+/// `if postgres_only("a wrong password") { return; }`
+pub fn postgres_only(why: &str) -> bool {
+    if !POSTGRES {
+        skipped("SQLite", "postgres-only", why);
+    }
+    !POSTGRES
+}
+
+fn skipped(backend: &str, kind: &str, why: &str) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    // Straight to stderr: the test harness would swallow eprintln!.
+    let _ = writeln!(
+        std::io::stderr(),
+        "{SUITE}: {test}: skipped on {backend} ({kind}: {why})"
+    );
 }
 
 /// `CI` is set (as tests/pam.rs reads it).
@@ -391,7 +571,7 @@ fn authority(url: &str) -> (usize, usize) {
 }
 
 /// `url` with its password (`user:PASSWORD@`) shown as `***`.
-fn redacted(url: &str) -> String {
+pub fn redacted(url: &str) -> String {
     let (start, end) = authority(url);
     match url[start..end].rfind('@').map(|i| start + i) {
         Some(at) => match url[start..at].find(':') {
@@ -403,10 +583,35 @@ fn redacted(url: &str) -> String {
 }
 
 /// `url` naming database `name` instead of its own (query kept).
-fn with_database(url: &str, name: &str) -> String {
+pub fn with_database(url: &str, name: &str) -> String {
     let (_, end) = authority(url);
     let query = url[end..].find('?').map_or("", |i| &url[end + i..]);
     format!("{}/{name}{query}", &url[..end])
+}
+
+/// `url` with `password` in place of its own (`user:password@`).
+pub fn with_password(url: &str, password: &str) -> String {
+    let (start, end) = authority(url);
+    let userinfo = url[start..end]
+        .rfind('@')
+        .map_or("", |at| &url[start..start + at]);
+    let user = userinfo.split(':').next().unwrap_or("");
+    let hostport = url[start..end]
+        .rfind('@')
+        .map_or(&url[start..end], |at| &url[start + at + 1..end]);
+    format!(
+        "{}{user}:{password}@{hostport}{}",
+        &url[..start],
+        &url[end..]
+    )
+}
+
+/// The password of `url`, if it has one.
+pub fn password_of(url: &str) -> Option<String> {
+    let (start, end) = authority(url);
+    let at = url[start..end].rfind('@')?;
+    let (_, pw) = url[start..start + at].split_once(':')?;
+    (!pw.is_empty()).then(|| pw.to_string())
 }
 
 fn connect(url: &str) -> Result<postgres::Client, postgres::Error> {
@@ -562,36 +767,92 @@ impl PgDatabase {
         connect(&self.url).unwrap_or_else(|e| panic!("connect to {}: {e}", self.name))
     }
 
-    /// Every row of every table of the schema, tables by name, rows by
-    /// their text.
+    /// The whole database as text, deterministically: every table of
+    /// every schema but the system's (by name), each row as its text with
+    /// every bytea column after it also as its bytes (`encode(..,
+    /// 'escape')`: printable ASCII as itself), rows sorted; then the last
+    /// value of every sequence (a rolled-back insert moves one on).
     fn dump(&self) -> String {
+        const USER_SCHEMAS: &str = "NOT IN ('pg_catalog', 'information_schema') \
+             AND {} NOT LIKE 'pg\\_%'";
         let mut c = self.connect();
-        let tables: Vec<String> = c
+        let tables: Vec<(String, String)> = c
             .query(
-                "SELECT table_name::text FROM information_schema.tables \
-                 WHERE table_schema = current_schema() ORDER BY 1",
+                &format!(
+                    "SELECT table_schema::text, table_name::text FROM information_schema.tables \
+                      WHERE table_schema {} ORDER BY 1, 2",
+                    USER_SCHEMAS.replace("{}", "table_schema")
+                ),
                 &[],
             )
             .expect("list tables")
             .iter()
-            .map(|r| r.get(0))
+            .map(|r| (r.get(0), r.get(1)))
             .collect();
         let mut out = String::new();
-        for t in tables {
-            let rows: String = c
-                .query_one(
-                    &format!(
-                        "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') \
-                         FROM \"{t}\" t"
-                    ),
-                    &[],
+        for (schema, table) in tables {
+            let byteas: Vec<String> = c
+                .query(
+                    "SELECT column_name::text FROM information_schema.columns \
+                      WHERE table_schema = $1 AND table_name = $2 AND data_type = 'bytea' \
+                      ORDER BY ordinal_position",
+                    &[&schema, &table],
                 )
-                .unwrap_or_else(|e| panic!("dump {t}: {e}"))
+                .expect("list bytea columns")
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let line: String = std::iter::once("t::text".to_string())
+                .chain(byteas.iter().map(|col| {
+                    format!(
+                        "' | {col} as bytes: ' || coalesce(encode(t.{}, 'escape'), 'NULL')",
+                        quote_ident(col)
+                    )
+                }))
+                .collect::<Vec<_>>()
+                .join(" || ");
+            let sql = format!(
+                "SELECT coalesce(string_agg(line, E'\\n' ORDER BY line), '') \
+                   FROM (SELECT {line} AS line FROM {}.{} t) q",
+                quote_ident(&schema),
+                quote_ident(&table)
+            );
+            let rows: String = c
+                .query_one(&sql, &[])
+                .unwrap_or_else(|e| panic!("dump {schema}.{table}: {e}"))
                 .get(0);
-            out.push_str(&format!("== {t}\n{rows}\n"));
+            let name = if schema == "public" {
+                table
+            } else {
+                format!("{schema}.{table}")
+            };
+            out.push_str(&format!("== {name}\n{rows}\n"));
+        }
+        let sequences: Vec<String> = c
+            .query(
+                &format!(
+                    "SELECT schemaname || '.' || sequencename || ' ' || coalesce(last_value::text, 'unused') \
+                       FROM pg_sequences WHERE schemaname {} ORDER BY 1",
+                    USER_SCHEMAS.replace("{}", "schemaname")
+                ),
+                &[],
+            )
+            .expect("list sequences")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        out.push_str("== sequences\n");
+        for s in sequences {
+            out.push_str(&s);
+            out.push('\n');
         }
         out
     }
+}
+
+/// `name` as a quoted SQL identifier.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 impl Drop for PgDatabase {

@@ -1,6 +1,7 @@
 //! Helpers for the real-process reliability tests (races, crash, store
 //! faults): spawning `codedesk` without waiting, reading the audit trail,
-//! looking into the store with rusqlite, and a small seeded PRNG.
+//! looking into the store (with rusqlite, or on either backend through
+//! `Env::sql_rows`), and a small seeded PRNG.
 #![allow(dead_code)]
 
 use crate::common::{BIN, Env};
@@ -150,30 +151,33 @@ pub fn integrity(db: &Path) -> String {
         .expect("integrity_check")
 }
 
-/// (set id, number of code rows) of every active set of `user`.
-pub fn active_sets(conn: &rusqlite::Connection, user: &str) -> Vec<(i64, i64)> {
-    let mut st = conn
-        .prepare(
-            "SELECT s.id, (SELECT COUNT(*) FROM codes c WHERE c.set_id = s.id)
-             FROM code_sets s JOIN users u ON u.id = s.user_id
-             WHERE u.name = ?1 AND s.state = 'active' ORDER BY s.id",
-        )
-        .expect("prepare");
-    st.query_map([user], |r| Ok((r.get(0)?, r.get(1)?)))
-        .expect("query")
-        .map(|r| r.expect("row"))
-        .collect()
+/// (set id, number of code rows) of every active set of `user`, on either
+/// backend (`Env::sql_rows`; read-only on SQLite). `user` is a plain name.
+pub fn active_sets(env: &Env, user: &str) -> Vec<(i64, i64)> {
+    assert!(user.bytes().all(|b| b.is_ascii_alphanumeric()), "{user}");
+    env.sql_rows(&format!(
+        "SELECT s.id, (SELECT COUNT(*) FROM codes c WHERE c.set_id = s.id)
+         FROM code_sets s JOIN users u ON u.id = s.user_id
+         WHERE u.name = '{user}' AND s.state = 'active' ORDER BY s.id"
+    ))
+    .into_iter()
+    .map(|r| {
+        let n = |i: usize| -> i64 { r[i].as_deref().unwrap_or("").parse().expect("a number") };
+        (n(0), n(1))
+    })
+    .collect()
 }
 
-/// How many sets of `user` are in `state`.
-pub fn sets_in_state(conn: &rusqlite::Connection, user: &str, state: &str) -> i64 {
-    conn.query_row(
+/// How many sets of `user` are in `state`, on either backend.
+pub fn sets_in_state(env: &Env, user: &str, state: &str) -> i64 {
+    assert!(user.bytes().all(|b| b.is_ascii_alphanumeric()), "{user}");
+    assert!(state.bytes().all(|b| b.is_ascii_lowercase()), "{state}");
+    env.sql_column(&format!(
         "SELECT COUNT(*) FROM code_sets s JOIN users u ON u.id = s.user_id
-         WHERE u.name = ?1 AND s.state = ?2",
-        [user, state],
-        |r| r.get(0),
-    )
-    .expect("count sets")
+         WHERE u.name = '{user}' AND s.state = '{state}'"
+    ))[0]
+        .parse()
+        .expect("a count")
 }
 
 /// xorshift64*, seeded from the clock or `CODEDESK_TEST_SEED`; the seed is

@@ -1,0 +1,2 @@
+// The crash suite (tests/crash.rs) on PostgreSQL: see tests/common/mod.rs.
+include!("crash.rs");
