@@ -363,6 +363,7 @@ fn a_closed_output_stops_the_run_instead_of_voiding_everyones_codes() {
         list.push_str(&format!("{u}\n"));
     }
     enroll_batch(&env, &enrol);
+    let earlier = env.issue_helpdesk("u0", &[]);
     let csv = file(&env, "issue.csv", &list);
     let mut cmd = std::process::Command::new(common::BIN);
     let mut child = cmd
@@ -382,20 +383,78 @@ fn a_closed_output_stops_the_run_instead_of_voiding_everyones_codes() {
     drop(child.stdout.take()); // the reader went away
     let out = child.wait_with_output().expect("wait");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0), "codes were lost: not a success");
+    // Exit 6, as for a text message that could not be sent: the codes
+    // nobody saw were never activated.
+    assert_eq!(out.status.code(), Some(6), "{err}");
     assert!(
-        err.contains("not shown") && err.contains("issue it again"),
-        "says whose codes were lost: {err}"
+        err.contains("could not be shown") && err.contains("not activated"),
+        "says whose codes were not shown: {err}"
     );
-    let served = users
-        .iter()
-        .filter(|u| codes_remaining(&env, u) > 0)
-        .count();
-    assert!(
-        served <= 2,
-        "the run stopped at the first lost output: {served}"
+    let errors = |e: &str| e.lines().filter(|l| !l.contains(": warning: ")).count();
+    assert_eq!(errors(&err), 1, "one line: {err}");
+    assert_eq!(codes_remaining(&env, "u0"), 10, "u0 keeps the earlier set");
+    assert_eq!(env.verify("u0", &earlier[0]), 0, "and it still works");
+    for u in &users[1..] {
+        assert_eq!(codes_remaining(&env, u), 0, "{u} got no live codes");
+    }
+    assert_eq!(
+        env.sql_i64("SELECT count(*) FROM code_sets WHERE state = 'active'"),
+        1,
+        "only u0's earlier set is live"
     );
-    assert_eq!(codes_remaining(&env, "u5"), 0);
+}
+
+/// `issue-codes` whose output cannot be written (a closed pipe, a full
+/// disk): the helpdesk set is not activated, the earlier codes still work,
+/// exit 6 in one line, and the audit says why.
+#[test]
+fn codes_that_could_not_be_shown_never_go_live() {
+    let env = Env::new();
+    enroll_batch(&env, "user,kind\nbob,token\n");
+    let earlier = env.issue_helpdesk("bob", &[]);
+    for target in ["pipe", "full"] {
+        let mut cmd = std::process::Command::new(common::BIN);
+        cmd.env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .arg("--db")
+            .arg(&env.db)
+            .arg("--config")
+            .arg(&env.config)
+            .args(["--operator", "tester", "issue-codes", "bob"])
+            .args(ATTEST)
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped());
+        let out = if target == "pipe" {
+            let mut child = cmd.stdout(Stdio::piped()).spawn().expect("spawn");
+            drop(child.stdout.take()); // the reader went away
+            child.wait_with_output().expect("wait")
+        } else {
+            let full = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .expect("/dev/full");
+            cmd.stdout(full).output().expect("run")
+        };
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(6), "{target}: {err}");
+        let errors = err.lines().filter(|l| !l.contains(": warning: ")).count();
+        assert_eq!(errors, 1, "{target}: one line: {err}");
+        assert!(
+            err.contains("could not be shown") && err.contains("earlier codes still work"),
+            "{target}: {err}"
+        );
+        assert_eq!(codes_remaining(&env, "bob"), 10, "{target}");
+    }
+    assert_eq!(env.verify("bob", &earlier[0]), 0, "the earlier codes work");
+    let failed = env.ok(&["audit", "--format", "json"]);
+    assert_eq!(
+        failed
+            .lines()
+            .filter(|l| l.contains("delivery-failed") && l.contains("could not be shown"))
+            .count(),
+        2,
+        "{failed}"
+    );
 }
 
 #[test]

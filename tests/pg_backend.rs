@@ -435,7 +435,6 @@ fn the_article_story_end_to_end_on_postgres() {
         "device-enrolled",
         "codes-pending",
         "codes-delivered",
-        "codes-issued",
         "verify-accepted",
         "verify-rejected",
         "lockout",

@@ -176,7 +176,8 @@ fn issuing_a_new_set_racing_verify_never_accepts_a_replaced_code() {
                 .map(|e| e["id"].as_i64().unwrap())
                 .collect()
         };
-        let b_issued = id_of("codes-issued", Some(b_set));
+        // B's set goes live when its codes were shown: codes-delivered.
+        let b_issued = id_of("codes-delivered", Some(b_set));
         assert_eq!(b_issued.len(), 1, "round {round}: {events:#?}");
         if v.0 == 0 {
             won += 1;

@@ -183,7 +183,7 @@ fn a_truncated_store_is_refused_untouched() {
         assert_every_command_fails(&env, &db, "corrupt", &code);
     }
     // The original is still fine.
-    assert_eq!(procs::audit_intact(&env), 4);
+    assert_eq!(procs::audit_intact(&env), 5);
 }
 
 #[test]
@@ -352,7 +352,7 @@ fn a_read_only_store_in_a_read_only_folder_is_refused_untouched() {
     chmod(&store_dir, 0o755);
     chmod(&env.db, 0o644);
     assert_eq!(env.verify("alice", &code), 0, "the code was not spent");
-    assert_eq!(procs::audit_intact(&env), 5);
+    assert_eq!(procs::audit_intact(&env), 6);
 }
 
 /// A read-only store in a writable folder: reading works, every write
@@ -401,7 +401,7 @@ fn a_read_only_store_file_refuses_writes_but_can_be_read() {
         }
     }
     assert_eq!(env.verify("alice", &code), 0, "the code was not spent");
-    assert_eq!(procs::audit_intact(&env), 5);
+    assert_eq!(procs::audit_intact(&env), 6);
 }
 
 // ------------------------------------------------------------ full disk
@@ -495,7 +495,7 @@ run audit verify --format json > "$OUT/audit.out" 2>&1; echo $? > "$OUT/audit.rc
     assert_eq!(read("small.rc").trim(), "0", "{}", read("small.err"));
     assert_eq!(read("audit.rc").trim(), "0", "{}", read("audit.out"));
     assert!(
-        read("audit.out").contains("\"events\":5"),
+        read("audit.out").contains("\"events\":6"),
         "{}",
         read("audit.out")
     );
@@ -548,7 +548,7 @@ fn a_file_size_limit_fails_the_write_cleanly_and_loses_nothing() {
     assert_eq!(status, 0, "{out} {err}");
     let (status, out, err) = run_with(limited(&["verify", "alice"]), &format!("{code}\n"));
     assert_eq!(status, 0, "{out} {err}");
-    assert_eq!(procs::audit_intact(&env), 6);
+    assert_eq!(procs::audit_intact(&env), 7);
 }
 
 // ------------------------------------------------------------ PostgreSQL

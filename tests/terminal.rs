@@ -274,7 +274,7 @@ fn list_and_audit_csv_parse_with_a_csv_reader() {
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "in order: {ids:?}");
     assert!(
         rows.iter()
-            .any(|r| &r[col("user")] == "o.neil" && &r[col("action")] == "codes-issued"),
+            .any(|r| &r[col("user")] == "o.neil" && &r[col("action")] == "codes-delivered"),
         "{out}"
     );
 }

@@ -203,12 +203,13 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
                         .and_then(|p| p)
                         .and_then(|p| issue::commit(ctx, &mut store, plan, p))
                     {
-                        Ok(o) => {
-                            // Flushed per user: once the output is gone
-                            // (a closed pipe, a full disk) the codes just
-                            // issued cannot reach anyone, so stop here
-                            // rather than void the old codes of every
-                            // user still to come.
+                        Ok(mut o) => {
+                            // Flushed per user, and a helpdesk set goes live
+                            // only once shown: once the output is gone (a
+                            // closed pipe, a full disk) no code can reach
+                            // anyone, so this user's set is not activated
+                            // and the run stops, leaving the earlier codes
+                            // of every user still to come alone.
                             let shown = bar.suspend(|| -> Result<()> {
                                 issue::render(ctx, &o, out, width)?;
                                 out.flush()?;
@@ -216,23 +217,28 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
                             });
                             if let Err(e) = shown {
                                 bar.finish_and_clear();
+                                let err = issue::not_shown(ctx, &mut store, &o, e);
                                 return Err(fail(
-                                    Status::Usage,
+                                    status_of(&err),
                                     format!(
-                                        "cannot write the output ({}): set {} for {user} (line {line}) was issued but not shown, so issue it again; the users after line {line} were not processed",
-                                        one_line(&e),
-                                        o.set_id
+                                        "cannot write the output: {} (line {line}); the users after line {line} were not processed",
+                                        issue::one_line(&err)
                                     ),
                                 ));
                             }
-                            if let Some(e) = &o.notify_error {
-                                bar.suspend(|| {
-                                    eprintln!(
-                                        "codedesk: warning: {user}: {e} (the codes were issued)"
-                                    )
-                                });
+                            match issue::go_live(ctx, &mut store, &mut o) {
+                                Err(err) => Err((line, user, err)),
+                                Ok(()) => {
+                                    if let Some(e) = &o.notify_error {
+                                        bar.suspend(|| {
+                                            eprintln!(
+                                                "codedesk: warning: {user}: {e} (the codes were issued)"
+                                            )
+                                        });
+                                    }
+                                    Ok(())
+                                }
                             }
-                            Ok(())
                         }
                         Err(err) => Err((line, user, err)),
                     }
@@ -276,11 +282,4 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
         );
     }
     Ok(failed.first().map(|f| f.1).unwrap_or(Status::Ok))
-}
-
-fn one_line(e: &anyhow::Error) -> String {
-    format!("{e:#}")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }

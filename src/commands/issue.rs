@@ -251,18 +251,26 @@ pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Resul
         preserve_existing: plan.preserve_existing,
         cap: MAX_CODES,
     };
-    let (issued, codes) = match plan.via {
+    let issued = match plan.via {
         Via::Helpdesk => {
             close_gate();
+            // Pending until the operator has been shown the codes: see `go_live`.
             let issued = store.insert_set(
                 &plan.user,
                 &new,
                 plan.check.as_ref(),
-                true,
+                false,
                 &ctx.operator,
                 now,
             )?;
-            (issued, Some(prep.codes))
+            return Ok(Outcome {
+                plan,
+                set_id: issued.set_id,
+                check_id: issued.check_id,
+                ended: issued.ended,
+                codes: Some(prep.codes),
+                notify_error: None,
+            });
         }
         Via::Sms => {
             let (Some(how), Some(device)) = (&s.sms, &plan.device) else {
@@ -295,7 +303,7 @@ pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Resul
                 &ctx.operator,
                 ctx.now(),
             )?;
-            (issued, None)
+            issued
         }
     };
     let notify_error = notify(ctx, store, "codes-issued", &plan.user.name);
@@ -304,9 +312,69 @@ pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Resul
         set_id: issued.set_id,
         check_id: issued.check_id,
         ended: issued.ended,
-        codes,
+        codes: None,
         notify_error,
     })
+}
+
+/// The operator's screen is where helpdesk codes are delivered, so a
+/// helpdesk set goes live only once its codes were written out (`commit`
+/// leaves it pending). When they could not be (a closed pipe, a full
+/// disk), this marks the set failed, so that codes nobody saw never void
+/// the user's earlier ones, and returns the error to report: exit 6, as
+/// for a text message that could not be sent. An SMS set is live already
+/// (its codes went to the phone); the write error is returned as it is.
+pub fn not_shown(ctx: &Ctx, store: &mut Store, o: &Outcome, e: anyhow::Error) -> anyhow::Error {
+    if o.codes.is_none() {
+        return e;
+    }
+    let why = format!("the codes could not be shown ({})", one_line(&e));
+    if let Err(f) = store.fail_set(&o.plan.user, o.set_id, &why, &ctx.operator, ctx.now()) {
+        return f.context(format!("{}: {why}", o.plan.user.name));
+    }
+    fail(
+        Status::Delivery,
+        format!(
+            "{}: {why}; set {} was not activated and the earlier codes still work",
+            o.plan.user.name, o.set_id
+        ),
+    )
+}
+
+/// Activates a helpdesk set whose codes were shown (see [`not_shown`]),
+/// ending the user's earlier sets (rule 6), and tells `notify.command`.
+/// Nothing to do for an SMS set, which `commit` activated on delivery.
+pub fn go_live(ctx: &Ctx, store: &mut Store, o: &mut Outcome) -> Result<()> {
+    if o.codes.is_none() {
+        return Ok(());
+    }
+    let ended = store.activate_set(
+        &o.plan.user,
+        o.set_id,
+        o.plan.preserve_existing,
+        MAX_CODES,
+        &ctx.operator,
+        ctx.now(),
+    )?;
+    if ended != o.ended && !ctx.quiet {
+        let ids: Vec<String> = ended.iter().map(i64::to_string).collect();
+        eprintln!(
+            "codedesk: note: {}'s earlier codes invalidated: set {} (another set was issued meanwhile)",
+            o.plan.user.name,
+            ids.join(", ")
+        );
+    }
+    o.ended = ended;
+    o.notify_error = notify(ctx, store, "codes-issued", &o.plan.user.name);
+    Ok(())
+}
+
+/// An error's whole chain on one line.
+pub fn one_line(e: &anyhow::Error) -> String {
+    format!("{e:#}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Runs `notify.command EVENT USER`; a failure is audited and returned for
@@ -505,13 +573,22 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
         eprintln!("hint: {h}");
     }
     let prep = prepare(ctx, &plan)?;
-    let outcome = commit(ctx, &mut store, plan, prep)?;
-    if ctx.format == Format::Csv {
-        let mut w = csv::Writer::from_writer(&mut *out);
-        w.write_record(csv_header(outcome.plan.count as usize))?;
-        w.flush()?;
+    let mut outcome = commit(ctx, &mut store, plan, prep)?;
+    let shown = (|| -> Result<()> {
+        let width = outcome.plan.count as usize;
+        if ctx.format == Format::Csv {
+            let mut w = csv::Writer::from_writer(&mut *out);
+            w.write_record(csv_header(width))?;
+            w.flush()?;
+        }
+        render(ctx, &outcome, out, width)?;
+        out.flush()?;
+        Ok(())
+    })();
+    if let Err(e) = shown {
+        return Err(not_shown(ctx, &mut store, &outcome, e));
     }
-    render(ctx, &outcome, out, outcome.plan.count as usize)?;
+    go_live(ctx, &mut store, &mut outcome)?;
     if let Some(e) = &outcome.notify_error {
         eprintln!("codedesk: warning: {e} (the codes were issued)");
     }

@@ -75,6 +75,7 @@ pub struct NewSet {
 pub struct Issued {
     pub set_id: i64,
     pub check_id: Option<i64>,
+    /// The sets it ended; for a set left pending, those activating it now would end.
     pub ended: Vec<i64>,
 }
 
@@ -670,7 +671,7 @@ pub(crate) fn require_pending(state: Option<&str>, set_id: i64, user: &UserRow) 
         return Err(fail(
             Status::NotFound,
             format!(
-                "set {set_id} of {} was replaced by a newer set while it was being delivered: the codes just sent do not work; the newer set stands",
+                "set {set_id} of {} was replaced by a newer set before it went live: the codes just delivered do not work; the newer set stands",
                 user.name
             ),
         ));

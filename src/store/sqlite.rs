@@ -468,7 +468,8 @@ impl SqliteStore {
             let ended = if activate {
                 activate_in(tx, user, set_id, new.preserve_existing, new.cap, operator, now)?
             } else {
-                Vec::new()
+                // Pending: what activating it now would end, to show beside its codes.
+                rules::sets_ended_by_new_set(&sets_ended_by(tx, user.id, set_id)?, new.preserve_existing)
             };
             Ok(Issued {
                 set_id,
