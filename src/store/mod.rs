@@ -5,6 +5,8 @@
 //! workstations share one store). Every write runs in one transaction that
 //! also appends its audit event. The store never prints.
 
+mod exec;
+mod ops;
 pub mod postgres;
 pub mod sqlite;
 
@@ -13,6 +15,7 @@ use crate::codes::{Alphabet, CodeHash, CodeSpec, HashParams};
 use crate::exit::{Status, fail};
 use crate::model::{Device, DeviceKind, IdentityMethod, Phone, Username, Via};
 use anyhow::Result;
+use exec::Exec;
 use std::path::Path;
 
 pub use self::postgres::PgStore;
@@ -252,18 +255,29 @@ impl Store {
         Ok(Store::Sqlite(SqliteStore::open_in_memory()?))
     }
 
+    /// Runs `f` on the open connection (reads).
+    fn read<T>(&self, f: impl FnOnce(&mut dyn Exec) -> Result<T>) -> Result<T> {
+        dispatch!(self, read(f))
+    }
+
+    /// Runs `f` in one write transaction, under the backend's write lock;
+    /// rolls back if it fails.
+    fn write<T>(&mut self, f: impl FnOnce(&mut dyn Exec) -> Result<T>) -> Result<T> {
+        dispatch!(self, write(f))
+    }
+
     pub fn find_user(&self, name: &Username) -> Result<Option<UserRow>> {
-        dispatch!(self, find_user(name))
+        self.read(|db| ops::find_user(db, name.as_str()))
     }
 
     /// The user, or exit 4.
     pub fn require_user(&self, name: &Username) -> Result<UserRow> {
-        dispatch!(self, require_user(name))
+        self.read(|db| ops::require_user(db, name.as_str()))
     }
 
     /// A user's devices, primary first.
     pub fn devices(&self, user_id: i64) -> Result<Vec<Device>> {
-        dispatch!(self, devices(user_id))
+        self.read(|db| ops::devices(db, user_id))
     }
 
     /// Adds a device; a user who already exists needs a passed check.
@@ -275,7 +289,7 @@ impl Store {
         operator: &str,
         now: i64,
     ) -> Result<Enrolled> {
-        dispatch!(self, enroll_device(user, new, check, operator, now))
+        self.write(|db| ops::enroll_device(db, user, new, check, operator, now))
     }
 
     /// Adds many devices in one transaction: all or none.
@@ -286,7 +300,7 @@ impl Store {
         operator: &str,
         now: i64,
     ) -> Result<Vec<Enrolled>> {
-        dispatch!(self, enroll_many(rows, check, operator, now))
+        self.write(|db| ops::enroll_many(db, rows, check, operator, now))
     }
 
     /// Removes one device and revokes the sets that were texted to it;
@@ -299,7 +313,7 @@ impl Store {
         operator: &str,
         now: i64,
     ) -> Result<(Option<Device>, Vec<i64>)> {
-        dispatch!(self, remove_device(user, device_id, reason, operator, now))
+        self.write(|db| ops::remove_device(db, user, device_id, reason, operator, now))
     }
 
     /// Records an identity check that did not pass; returns its id.
@@ -312,10 +326,9 @@ impl Store {
         operator: &str,
         now: i64,
     ) -> Result<i64> {
-        dispatch!(
-            self,
-            record_identity_failure(user, outcome, method, ticket, operator, now)
-        )
+        self.write(|db| {
+            ops::record_identity_failure(db, user, outcome, method, ticket, operator, now)
+        })
     }
 
     /// Stores a new set (pending unless `activate`), with its passed check.
@@ -328,7 +341,7 @@ impl Store {
         operator: &str,
         now: i64,
     ) -> Result<Issued> {
-        dispatch!(self, insert_set(user, new, check, activate, operator, now))
+        self.write(|db| ops::insert_set(db, user, new, check, activate, operator, now))
     }
 
     /// Activates a delivered pending set, ending the user's others (rule 6).
@@ -341,10 +354,7 @@ impl Store {
         operator: &str,
         now: i64,
     ) -> Result<Vec<i64>> {
-        dispatch!(
-            self,
-            activate_set(user, set_id, preserve_existing, cap, operator, now)
-        )
+        self.write(|db| ops::activate_set(db, user, set_id, preserve_existing, cap, operator, now))
     }
 
     /// Marks a pending set failed; the old codes stay.
@@ -356,12 +366,12 @@ impl Store {
         operator: &str,
         now: i64,
     ) -> Result<()> {
-        dispatch!(self, fail_set(user, set_id, reason, operator, now))
+        self.write(|db| ops::fail_set(db, user, set_id, reason, operator, now))
     }
 
     /// The user's lock state and the sets a code could belong to at `now`.
     pub fn verify_view(&self, user: &Username, now: i64) -> Result<VerifyView> {
-        dispatch!(self, verify_view(user, now))
+        self.read(|db| ops::verify_view(db, user, now))
     }
 
     /// Spends one use of a matched code, re-checked under the write lock.
@@ -373,7 +383,7 @@ impl Store {
         operator: &str,
         now: i64,
     ) -> Result<Spend> {
-        dispatch!(self, spend(user, set_id, code_id, operator, now))
+        self.write(|db| ops::spend(db, user, set_id, code_id, operator, now))
     }
 
     /// Records a rejected code; locks at `threshold` consecutive rejections.
@@ -385,7 +395,7 @@ impl Store {
         operator: &str,
         now: i64,
     ) -> Result<Rejection> {
-        dispatch!(self, reject(user, reason, threshold, operator, now))
+        self.write(|db| ops::reject(db, user, reason, threshold, operator, now))
     }
 
     /// Clears a lockout; returns whether the user was locked.
@@ -396,7 +406,7 @@ impl Store {
         now: i64,
         auto: bool,
     ) -> Result<bool> {
-        dispatch!(self, unlock(user, operator, now, auto))
+        self.write(|db| ops::unlock(db, user, operator, now, auto))
     }
 
     /// Ends every live set of the user; returns their ids.
@@ -407,7 +417,7 @@ impl Store {
         operator: &str,
         now: i64,
     ) -> Result<Vec<i64>> {
-        dispatch!(self, revoke_all(user, reason, operator, now))
+        self.write(|db| ops::revoke_all(db, user, reason, operator, now))
     }
 
     /// Ends one live set of the user.
@@ -419,7 +429,7 @@ impl Store {
         operator: &str,
         now: i64,
     ) -> Result<()> {
-        dispatch!(self, revoke_set(user, set_id, reason, operator, now))
+        self.write(|db| ops::revoke_set(db, user, set_id, reason, operator, now))
     }
 
     /// Appends an event that goes with no other change.
@@ -431,7 +441,7 @@ impl Store {
         details: serde_json::Value,
         now: i64,
     ) -> Result<()> {
-        dispatch!(self, record_event(operator, action, user, details, now))
+        self.write(|db| ops::append_event(db, now, operator, user, (action, details)))
     }
 
     /// Calls `f` for every user in id order (or the one named), streaming,
@@ -446,7 +456,13 @@ impl Store {
 
     /// One user in detail.
     pub fn user_summary(&self, name: &Username) -> Result<UserSummary> {
-        dispatch!(self, user_summary(name))
+        let u = self.require_user(name)?;
+        let mut out = None;
+        self.for_each_user(Some(u.id), |s| {
+            out = Some(s);
+            Ok(())
+        })?;
+        out.ok_or_else(|| no_such_user(name.as_str()))
     }
 
     /// Streams audit events in order.
@@ -455,17 +471,28 @@ impl Store {
         filter: &EventFilter,
         f: impl FnMut(Event) -> Result<()>,
     ) -> Result<()> {
-        dispatch!(self, for_each_event(filter, f))
+        ops::for_each_event(self, filter, f)
     }
 
     /// Recomputes the whole audit chain.
     pub fn verify_chain(&self) -> Result<ChainCheck> {
-        dispatch!(self, verify_chain())
+        ops::verify_chain(self)
     }
 
     /// The backend's own consistency check ("ok" when sound).
     pub fn integrity_check(&self) -> Result<String> {
         dispatch!(self, integrity_check())
+    }
+}
+
+impl exec::Stream for Store {
+    fn stream(
+        &self,
+        sql: &str,
+        params: &[&dyn exec::Param],
+        f: &mut dyn FnMut(&exec::Row) -> Result<bool>,
+    ) -> Result<()> {
+        dispatch!(self, stream(sql, params, f))
     }
 }
 
@@ -1054,7 +1081,7 @@ pub fn migrate_sqlite_to_postgres(
         ));
     };
     let sqlite = SqliteStore::open(&source)?;
-    if let ChainCheck::Broken { why, .. } = sqlite.verify_chain()? {
+    if let ChainCheck::Broken { why, .. } = ops::verify_chain(&sqlite)? {
         return Err(fail(
             Status::AuditAltered,
             format!(
@@ -1066,7 +1093,7 @@ pub fn migrate_sqlite_to_postgres(
     let mut pg = PgStore::open(&url)?;
     let from_text = format!("sqlite:{}", source.display());
     pg.import_rows(&rows, &from_text, operator, now)?;
-    let chain = pg.verify_chain()?;
+    let chain = ops::verify_chain(&pg)?;
     Ok(Migrated {
         target: pg.target().to_string(),
         copied: rows.counts(),
