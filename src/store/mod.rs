@@ -4,6 +4,12 @@
 //! the default) and PostgreSQL (`postgres://...`, for helpdesks whose
 //! workstations share one store). Every write runs in one transaction that
 //! also appends its audit event. The store never prints.
+//!
+//! Each operation is written once, in `ops` (SQL with `$N` placeholders,
+//! run through the executor of `exec`); the backend modules keep what
+//! differs between the databases: opening and migrating, how a write
+//! transaction takes the write lock, error mapping, the streamed listing,
+//! and the integrity check.
 
 mod exec;
 mod ops;
@@ -266,184 +272,6 @@ impl Store {
         dispatch!(self, write(f))
     }
 
-    pub fn find_user(&self, name: &Username) -> Result<Option<UserRow>> {
-        self.read(|db| ops::find_user(db, name.as_str()))
-    }
-
-    /// The user, or exit 4.
-    pub fn require_user(&self, name: &Username) -> Result<UserRow> {
-        self.read(|db| ops::require_user(db, name.as_str()))
-    }
-
-    /// A user's devices, primary first.
-    pub fn devices(&self, user_id: i64) -> Result<Vec<Device>> {
-        self.read(|db| ops::devices(db, user_id))
-    }
-
-    /// Adds a device; a user who already exists needs a passed check.
-    pub fn enroll_device(
-        &mut self,
-        user: &Username,
-        new: &NewDevice,
-        check: Option<&NewCheck>,
-        operator: &str,
-        now: i64,
-    ) -> Result<Enrolled> {
-        self.write(|db| ops::enroll_device(db, user, new, check, operator, now))
-    }
-
-    /// Adds many devices in one transaction: all or none.
-    pub fn enroll_many(
-        &mut self,
-        rows: &[(Username, NewDevice)],
-        check: Option<&NewCheck>,
-        operator: &str,
-        now: i64,
-    ) -> Result<Vec<Enrolled>> {
-        self.write(|db| ops::enroll_many(db, rows, check, operator, now))
-    }
-
-    /// Removes one device and revokes the sets that were texted to it;
-    /// returns the new primary, if any, and the revoked sets.
-    pub fn remove_device(
-        &mut self,
-        user: &Username,
-        device_id: i64,
-        reason: Option<&str>,
-        operator: &str,
-        now: i64,
-    ) -> Result<(Option<Device>, Vec<i64>)> {
-        self.write(|db| ops::remove_device(db, user, device_id, reason, operator, now))
-    }
-
-    /// Records an identity check that did not pass; returns its id.
-    pub fn record_identity_failure(
-        &mut self,
-        user: &UserRow,
-        outcome: &str,
-        method: Option<IdentityMethod>,
-        ticket: Option<&str>,
-        operator: &str,
-        now: i64,
-    ) -> Result<i64> {
-        self.write(|db| {
-            ops::record_identity_failure(db, user, outcome, method, ticket, operator, now)
-        })
-    }
-
-    /// Stores a new set (pending unless `activate`), with its passed check.
-    pub fn insert_set(
-        &mut self,
-        user: &UserRow,
-        new: &NewSet,
-        check: Option<&NewCheck>,
-        activate: bool,
-        operator: &str,
-        now: i64,
-    ) -> Result<Issued> {
-        self.write(|db| ops::insert_set(db, user, new, check, activate, operator, now))
-    }
-
-    /// Activates a delivered pending set, ending the user's others (rule 6).
-    pub fn activate_set(
-        &mut self,
-        user: &UserRow,
-        set_id: i64,
-        preserve_existing: bool,
-        cap: u32,
-        operator: &str,
-        now: i64,
-    ) -> Result<Vec<i64>> {
-        self.write(|db| ops::activate_set(db, user, set_id, preserve_existing, cap, operator, now))
-    }
-
-    /// Marks a pending set failed; the old codes stay.
-    pub fn fail_set(
-        &mut self,
-        user: &UserRow,
-        set_id: i64,
-        reason: &str,
-        operator: &str,
-        now: i64,
-    ) -> Result<()> {
-        self.write(|db| ops::fail_set(db, user, set_id, reason, operator, now))
-    }
-
-    /// The user's lock state and the sets a code could belong to at `now`.
-    pub fn verify_view(&self, user: &Username, now: i64) -> Result<VerifyView> {
-        self.read(|db| ops::verify_view(db, user, now))
-    }
-
-    /// Spends one use of a matched code, re-checked under the write lock.
-    pub fn spend(
-        &mut self,
-        user: &UserRow,
-        set_id: i64,
-        code_id: i64,
-        operator: &str,
-        now: i64,
-    ) -> Result<Spend> {
-        self.write(|db| ops::spend(db, user, set_id, code_id, operator, now))
-    }
-
-    /// Records a rejected code; locks at `threshold` consecutive rejections.
-    pub fn reject(
-        &mut self,
-        user: &UserRow,
-        reason: &str,
-        threshold: u32,
-        operator: &str,
-        now: i64,
-    ) -> Result<Rejection> {
-        self.write(|db| ops::reject(db, user, reason, threshold, operator, now))
-    }
-
-    /// Clears a lockout; returns whether the user was locked.
-    pub fn unlock(
-        &mut self,
-        user: &Username,
-        operator: &str,
-        now: i64,
-        auto: bool,
-    ) -> Result<bool> {
-        self.write(|db| ops::unlock(db, user, operator, now, auto))
-    }
-
-    /// Ends every live set of the user; returns their ids.
-    pub fn revoke_all(
-        &mut self,
-        user: &Username,
-        reason: Option<&str>,
-        operator: &str,
-        now: i64,
-    ) -> Result<Vec<i64>> {
-        self.write(|db| ops::revoke_all(db, user, reason, operator, now))
-    }
-
-    /// Ends one live set of the user.
-    pub fn revoke_set(
-        &mut self,
-        user: &Username,
-        set_id: i64,
-        reason: Option<&str>,
-        operator: &str,
-        now: i64,
-    ) -> Result<()> {
-        self.write(|db| ops::revoke_set(db, user, set_id, reason, operator, now))
-    }
-
-    /// Appends an event that goes with no other change.
-    pub fn record_event(
-        &mut self,
-        operator: &str,
-        action: &str,
-        user: Option<&str>,
-        details: serde_json::Value,
-        now: i64,
-    ) -> Result<()> {
-        self.write(|db| ops::append_event(db, now, operator, user, (action, details)))
-    }
-
     /// Calls `f` for every user in id order (or the one named), streaming,
     /// with a fixed number of queries.
     pub fn for_each_user(
@@ -497,9 +325,8 @@ impl exec::Stream for Store {
 }
 
 // ------------------------------------------------------------------------
-// What the backends share. Each backend speaks its own SQL; everything that
-// is not SQL (the audit details, the decisions, the errors, merging the
-// listing's streams) lives here once, so both behave identically.
+// What the operations share besides their SQL (`ops`): the audit details,
+// the decisions, the errors, merging the listing's streams.
 
 /// The audit events the store appends: action and details, built in one
 /// place so that both backends write byte-identical events.

@@ -16,6 +16,470 @@ use crate::model::{Device, DeviceKind, IdentityMethod, Phone, Username, Via};
 use crate::rules;
 use std::collections::HashSet;
 
+// ------------------------------------------------------------ operations
+
+/// The operations, each one read or one write transaction of whichever
+/// backend is open.
+impl Store {
+    pub fn find_user(&self, name: &Username) -> Result<Option<UserRow>> {
+        self.read(|db| find_user(db, name.as_str()))
+    }
+
+    /// The user, or exit 4.
+    pub fn require_user(&self, name: &Username) -> Result<UserRow> {
+        self.read(|db| require_user(db, name.as_str()))
+    }
+
+    /// A user's devices, primary first.
+    pub fn devices(&self, user_id: i64) -> Result<Vec<Device>> {
+        self.read(|db| devices(db, user_id))
+    }
+
+    /// Adds devices, creating each user on first enrolment. A user who already
+    /// existed before this transaction gets a device only with a passed
+    /// identity check (`check`), recorded in the same transaction: a new device
+    /// changes where that user's codes go. Users the rows themselves create
+    /// need none.
+    pub fn enroll_many(
+        &mut self,
+        rows: &[(Username, NewDevice)],
+        check: Option<&NewCheck>,
+        operator: &str,
+        now: i64,
+    ) -> Result<Vec<Enrolled>> {
+        self.write(|db| {
+            let mut fresh = HashSet::new();
+            rows.iter()
+                .map(|(u, d)| enroll_in(db, u, d, check, &mut fresh, operator, now))
+                .collect()
+        })
+    }
+
+    /// Adds one device (see [`Self::enroll_many`]).
+    pub fn enroll_device(
+        &mut self,
+        user: &Username,
+        new: &NewDevice,
+        check: Option<&NewCheck>,
+        operator: &str,
+        now: i64,
+    ) -> Result<Enrolled> {
+        self.write(|db| enroll_in(db, user, new, check, &mut HashSet::new(), operator, now))
+    }
+
+    /// Removes one device and revokes the sets texted to it; the next device
+    /// becomes primary. Returns the new primary, if any, and the revoked sets.
+    pub fn remove_device(
+        &mut self,
+        user: &Username,
+        device_id: i64,
+        reason: Option<&str>,
+        operator: &str,
+        now: i64,
+    ) -> Result<(Option<Device>, Vec<i64>)> {
+        self.write(|db| {
+            let u = require_user(db, user.as_str())?;
+            let n = db.execute(
+                "DELETE FROM devices WHERE id = $1 AND user_id = $2",
+                &[&device_id, &u.id],
+            )?;
+            if n == 0 {
+                return Err(no_such_device(&u.name, device_id));
+            }
+            // Codes texted to a lost or stolen phone must die with it.
+            let texted: Vec<i64> = db.rows(
+                "SELECT id FROM code_sets WHERE user_id = $1 AND device_id = $2
+                   AND state IN ('active', 'pending') ORDER BY id",
+                &[&u.id, &device_id],
+                |r| r.get(0),
+            )?;
+            end_sets(
+                db,
+                &texted,
+                "revoked",
+                &format!("device {device_id} removed"),
+                now,
+            )?;
+            let left = devices(db, u.id)?;
+            let primary = rules::primary_device(&left).cloned();
+            append_event(
+                db,
+                now,
+                operator,
+                Some(&u.name),
+                events::device_removed(device_id, reason, primary.as_ref().map(|d| d.id), &texted),
+            )?;
+            Ok((primary, texted))
+        })
+    }
+
+    /// Records an identity check that did not pass; returns its id.
+    pub fn record_identity_failure(
+        &mut self,
+        user: &UserRow,
+        outcome: &str,
+        method: Option<IdentityMethod>,
+        ticket: Option<&str>,
+        operator: &str,
+        now: i64,
+    ) -> Result<i64> {
+        self.write(|db| {
+            let id = insert_check(db, user.id, operator, method, ticket, outcome, now)?;
+            append_event(
+                db,
+                now,
+                operator,
+                Some(&user.name),
+                events::identity_check(id, outcome, method, ticket),
+            )?;
+            Ok(id)
+        })
+    }
+
+    /// Stores a new set. Helpdesk sets come with their passed identity check,
+    /// recorded in the same transaction. `activate` false leaves the set
+    /// pending (SMS path: activated only once delivered).
+    pub fn insert_set(
+        &mut self,
+        user: &UserRow,
+        new: &NewSet,
+        check: Option<&NewCheck>,
+        activate: bool,
+        operator: &str,
+        now: i64,
+    ) -> Result<Issued> {
+        self.write(|db| {
+            let check_id = match check {
+                Some(c) => {
+                    let id = insert_check(
+                        db,
+                        user.id,
+                        operator,
+                        Some(c.method),
+                        Some(&c.ticket),
+                        "passed",
+                        now,
+                    )?;
+                    append_event(
+                        db,
+                        now,
+                        operator,
+                        Some(&user.name),
+                        events::identity_check(id, "passed", Some(c.method), Some(&c.ticket)),
+                    )?;
+                    Some(id)
+                }
+                None => None,
+            };
+            require_check_for(new.via, check_id)?;
+            let uses = i64::from(new.uses);
+            let set_id = db.insert(
+                "INSERT INTO code_sets (user_id, via, device_id, identity_check_id, operator,
+                    created_at, expires_at, uses, alphabet, length, salt, m_cost, t_cost, p_cost, state)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'pending')
+                 RETURNING id",
+                &[
+                    &user.id,
+                    &new.via.as_str(),
+                    &new.device_id,
+                    &check_id,
+                    &operator,
+                    &now,
+                    &new.expires_at,
+                    &uses,
+                    &new.spec.alphabet.name(),
+                    &(new.spec.length as i64),
+                    &new.salt,
+                    &i64::from(new.params.memory_kib),
+                    &i64::from(new.params.iterations),
+                    &i64::from(new.params.parallelism),
+                ],
+            )?;
+            // Ids follow the codes' order.
+            for h in &new.hashes {
+                db.execute(
+                    "INSERT INTO codes (set_id, hash, uses_left) VALUES ($1, $2, $3)",
+                    &[&set_id, &&h[..], &uses],
+                )?;
+            }
+            append_event(
+                db,
+                now,
+                operator,
+                Some(&user.name),
+                events::codes_stored(set_id, new, check_id, activate),
+            )?;
+            let ended = if activate {
+                activate_in(db, user, set_id, new.preserve_existing, new.cap, now)?
+            } else {
+                Vec::new()
+            };
+            Ok(Issued {
+                set_id,
+                check_id,
+                ended,
+            })
+        })
+    }
+
+    /// Activates a pending set once its codes were delivered, ending the
+    /// user's other sets (rule 6) in the same transaction.
+    pub fn activate_set(
+        &mut self,
+        user: &UserRow,
+        set_id: i64,
+        preserve_existing: bool,
+        cap: u32,
+        operator: &str,
+        now: i64,
+    ) -> Result<Vec<i64>> {
+        self.write(|db| {
+            let ended = activate_in(db, user, set_id, preserve_existing, cap, now)?;
+            append_event(
+                db,
+                now,
+                operator,
+                Some(&user.name),
+                events::codes_delivered(set_id, &ended),
+            )?;
+            Ok(ended)
+        })
+    }
+
+    /// Marks a pending set failed (delivery failed); the old codes stay.
+    pub fn fail_set(
+        &mut self,
+        user: &UserRow,
+        set_id: i64,
+        reason: &str,
+        operator: &str,
+        now: i64,
+    ) -> Result<()> {
+        self.write(|db| {
+            db.execute(
+                "UPDATE code_sets SET state = 'failed', ended_at = $2, ended_reason = $3
+                 WHERE id = $1 AND state = 'pending'",
+                &[&set_id, &now, &reason],
+            )?;
+            append_event(
+                db,
+                now,
+                operator,
+                Some(&user.name),
+                events::delivery_failed(set_id, reason),
+            )
+        })
+    }
+
+    /// Spends one use of a matched code, re-checking under the write lock
+    /// that the user is not locked and the set is still live: racing verifies
+    /// of one code, from any process or workstation, give one acceptance.
+    pub fn spend(
+        &mut self,
+        user: &UserRow,
+        set_id: i64,
+        code_id: i64,
+        operator: &str,
+        now: i64,
+    ) -> Result<Spend> {
+        self.write(|db| {
+            let locked: Option<i64> = db.one(
+                "SELECT locked_at FROM users WHERE id = $1",
+                &[&user.id],
+                |r| r.get(0),
+            )?;
+            if locked.is_some() {
+                return Ok(Spend::Locked);
+            }
+            let uses_left: Option<i64> = db.row(
+                "SELECT c.uses_left FROM codes c JOIN code_sets s ON s.id = c.set_id
+                 WHERE c.id = $1 AND s.id = $2 AND s.user_id = $3 AND s.state = 'active'
+                   AND (s.expires_at IS NULL OR s.expires_at > $4)",
+                &[&code_id, &set_id, &user.id, &now],
+                |r| r.get(0),
+            )?;
+            let Some(left) = uses_left.and_then(rules::spend_one_use) else {
+                return Ok(Spend::Stale);
+            };
+            db.execute(
+                "UPDATE codes SET uses_left = $2 WHERE id = $1",
+                &[&code_id, &left],
+            )?;
+            db.execute(
+                "UPDATE users SET failed_attempts = 0 WHERE id = $1",
+                &[&user.id],
+            )?;
+            let remaining = remaining_in(db, user.id, now)?;
+            append_event(
+                db,
+                now,
+                operator,
+                Some(&user.name),
+                events::verify_accepted(set_id, remaining),
+            )?;
+            Ok(Spend::Accepted { remaining })
+        })
+    }
+
+    /// Records a rejected code; locks the user at `threshold` consecutive
+    /// rejections.
+    pub fn reject(
+        &mut self,
+        user: &UserRow,
+        reason: &str,
+        threshold: u32,
+        operator: &str,
+        now: i64,
+    ) -> Result<Rejection> {
+        self.write(|db| {
+            let (attempts, locked): (i64, Option<i64>) = db.one(
+                "SELECT failed_attempts, locked_at FROM users WHERE id = $1",
+                &[&user.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let (attempts, locked_now) = after_rejection(attempts, locked.is_some(), threshold);
+            db.execute(
+                "UPDATE users SET failed_attempts = $2,
+                    locked_at = CASE WHEN $3 THEN $4 ELSE locked_at END WHERE id = $1",
+                &[&user.id, &attempts, &locked_now, &now],
+            )?;
+            append_event(
+                db,
+                now,
+                operator,
+                Some(&user.name),
+                events::verify_rejected(reason, attempts),
+            )?;
+            if locked_now {
+                append_event(
+                    db,
+                    now,
+                    operator,
+                    Some(&user.name),
+                    events::lockout(attempts, threshold),
+                )?;
+            }
+            Ok(Rejection {
+                attempts,
+                locked_now,
+                already_locked: locked.is_some(),
+            })
+        })
+    }
+
+    /// Clears a lockout and the failure count. Returns whether the user was
+    /// locked. `auto` records that `lockout.auto_unlock` did it.
+    pub fn unlock(
+        &mut self,
+        user: &Username,
+        operator: &str,
+        now: i64,
+        auto: bool,
+    ) -> Result<bool> {
+        self.write(|db| {
+            let u = require_user(db, user.as_str())?;
+            db.execute(
+                "UPDATE users SET locked_at = NULL, failed_attempts = 0 WHERE id = $1",
+                &[&u.id],
+            )?;
+            append_event(
+                db,
+                now,
+                operator,
+                Some(&u.name),
+                events::unlock(u.locked_at.is_some(), auto),
+            )?;
+            Ok(u.locked_at.is_some())
+        })
+    }
+
+    /// Ends every live set of the user; returns their ids.
+    pub fn revoke_all(
+        &mut self,
+        user: &Username,
+        reason: Option<&str>,
+        operator: &str,
+        now: i64,
+    ) -> Result<Vec<i64>> {
+        self.write(|db| {
+            let u = require_user(db, user.as_str())?;
+            let ids = active_set_ids(db, u.id)?;
+            revoke_in(db, &u.name, &ids, reason, operator, now)?;
+            Ok(ids)
+        })
+    }
+
+    /// Ends one live set of the user.
+    pub fn revoke_set(
+        &mut self,
+        user: &Username,
+        set_id: i64,
+        reason: Option<&str>,
+        operator: &str,
+        now: i64,
+    ) -> Result<()> {
+        self.write(|db| {
+            let u = require_user(db, user.as_str())?;
+            require_active(&active_set_ids(db, u.id)?, set_id, &u.name)?;
+            revoke_in(db, &u.name, &[set_id], reason, operator, now)
+        })
+    }
+
+    /// The user's lock state and the sets a code could belong to at `now`.
+    pub fn verify_view(&self, user: &Username, now: i64) -> Result<VerifyView> {
+        self.read(|db| {
+            let u = require_user(db, user.as_str())?;
+            let mut sets = db.rows(
+                "SELECT id, alphabet, length, salt, m_cost, t_cost, p_cost FROM code_sets
+                 WHERE user_id = $1 AND state = 'active' AND (expires_at IS NULL OR expires_at > $2)
+                 ORDER BY id",
+                &[&u.id, &now],
+                |r| {
+                    Ok(CandidateSet {
+                        id: r.get(0)?,
+                        spec: spec_from_db(&r.get::<String>(1)?, r.get(2)?),
+                        salt: r.get(3)?,
+                        params: HashParams {
+                            memory_kib: param(r, 4)?,
+                            iterations: param(r, 5)?,
+                            parallelism: param(r, 6)?,
+                        },
+                        codes: Vec::new(),
+                    })
+                },
+            )?;
+            if !sets.is_empty() {
+                db.each_row(
+                    "SELECT c.set_id, c.id, c.hash FROM codes c JOIN code_sets s ON s.id = c.set_id
+                     WHERE s.user_id = $1 AND s.state = 'active' AND c.uses_left > 0
+                     ORDER BY c.set_id, c.id",
+                    &[&u.id],
+                    &mut |r| attach_code(&mut sets, r.get(0)?, r.get(1)?, r.get(2)?),
+                )?;
+            }
+            sets.retain(|s| !s.codes.is_empty());
+            let remaining = remaining_in(db, u.id, now)?;
+            Ok(VerifyView {
+                user: u,
+                sets,
+                remaining,
+            })
+        })
+    }
+
+    /// Appends an event that goes with no other change (a failing notifier).
+    pub fn record_event(
+        &mut self,
+        operator: &str,
+        action: &str,
+        user: Option<&str>,
+        details: serde_json::Value,
+        now: i64,
+    ) -> Result<()> {
+        self.write(|db| append_event(db, now, operator, user, (action, details)))
+    }
+}
+
 // ------------------------------------------------------------------ rows
 
 pub(crate) fn user_row(r: &Row) -> Result<UserRow> {
@@ -141,36 +605,6 @@ pub(crate) fn devices(db: &mut dyn Exec, user_id: i64) -> Result<Vec<Device>> {
 
 // --------------------------------------------------------------- devices
 
-/// Adds devices, creating each user on first enrolment. A user who already
-/// existed before this transaction gets a device only with a passed
-/// identity check (`check`), recorded in the same transaction: a new device
-/// changes where that user's codes go. Users the rows themselves create
-/// need none.
-pub(crate) fn enroll_many(
-    db: &mut dyn Exec,
-    rows: &[(Username, NewDevice)],
-    check: Option<&NewCheck>,
-    operator: &str,
-    now: i64,
-) -> Result<Vec<Enrolled>> {
-    let mut fresh = HashSet::new();
-    rows.iter()
-        .map(|(u, d)| enroll_in(db, u, d, check, &mut fresh, operator, now))
-        .collect()
-}
-
-/// Adds one device (see [`enroll_many`]).
-pub(crate) fn enroll_device(
-    db: &mut dyn Exec,
-    user: &Username,
-    new: &NewDevice,
-    check: Option<&NewCheck>,
-    operator: &str,
-    now: i64,
-) -> Result<Enrolled> {
-    enroll_in(db, user, new, check, &mut HashSet::new(), operator, now)
-}
-
 /// `fresh` holds the users this transaction created, who need no check.
 #[allow(clippy::too_many_arguments)]
 fn enroll_in(
@@ -254,50 +688,6 @@ fn enroll_in(
     })
 }
 
-/// Removes one device and revokes the sets texted to it; the next device
-/// becomes primary. Returns the new primary, if any, and the revoked sets.
-pub(crate) fn remove_device(
-    db: &mut dyn Exec,
-    user: &Username,
-    device_id: i64,
-    reason: Option<&str>,
-    operator: &str,
-    now: i64,
-) -> Result<(Option<Device>, Vec<i64>)> {
-    let u = require_user(db, user.as_str())?;
-    let n = db.execute(
-        "DELETE FROM devices WHERE id = $1 AND user_id = $2",
-        &[&device_id, &u.id],
-    )?;
-    if n == 0 {
-        return Err(no_such_device(&u.name, device_id));
-    }
-    // Codes texted to a lost or stolen phone must die with it.
-    let texted: Vec<i64> = db.rows(
-        "SELECT id FROM code_sets WHERE user_id = $1 AND device_id = $2
-           AND state IN ('active', 'pending') ORDER BY id",
-        &[&u.id, &device_id],
-        |r| r.get(0),
-    )?;
-    end_sets(
-        db,
-        &texted,
-        "revoked",
-        &format!("device {device_id} removed"),
-        now,
-    )?;
-    let left = devices(db, u.id)?;
-    let primary = rules::primary_device(&left).cloned();
-    append_event(
-        db,
-        now,
-        operator,
-        Some(&u.name),
-        events::device_removed(device_id, reason, primary.as_ref().map(|d| d.id), &texted),
-    )?;
-    Ok((primary, texted))
-}
-
 // ---------------------------------------------------------- identity gate
 
 fn insert_check(
@@ -323,134 +713,7 @@ fn insert_check(
     )
 }
 
-/// Records an identity check that did not pass; returns its id.
-pub(crate) fn record_identity_failure(
-    db: &mut dyn Exec,
-    user: &UserRow,
-    outcome: &str,
-    method: Option<IdentityMethod>,
-    ticket: Option<&str>,
-    operator: &str,
-    now: i64,
-) -> Result<i64> {
-    let id = insert_check(db, user.id, operator, method, ticket, outcome, now)?;
-    append_event(
-        db,
-        now,
-        operator,
-        Some(&user.name),
-        events::identity_check(id, outcome, method, ticket),
-    )?;
-    Ok(id)
-}
-
 // -------------------------------------------------------------- issuance
-
-/// Stores a new set. Helpdesk sets come with their passed identity check,
-/// recorded in the same transaction. `activate` false leaves the set
-/// pending (SMS path: activated only once delivered).
-pub(crate) fn insert_set(
-    db: &mut dyn Exec,
-    user: &UserRow,
-    new: &NewSet,
-    check: Option<&NewCheck>,
-    activate: bool,
-    operator: &str,
-    now: i64,
-) -> Result<Issued> {
-    let check_id = match check {
-        Some(c) => {
-            let id = insert_check(
-                db,
-                user.id,
-                operator,
-                Some(c.method),
-                Some(&c.ticket),
-                "passed",
-                now,
-            )?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                events::identity_check(id, "passed", Some(c.method), Some(&c.ticket)),
-            )?;
-            Some(id)
-        }
-        None => None,
-    };
-    require_check_for(new.via, check_id)?;
-    let uses = i64::from(new.uses);
-    let set_id = db.insert(
-        "INSERT INTO code_sets (user_id, via, device_id, identity_check_id, operator,
-            created_at, expires_at, uses, alphabet, length, salt, m_cost, t_cost, p_cost, state)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'pending')
-         RETURNING id",
-        &[
-            &user.id,
-            &new.via.as_str(),
-            &new.device_id,
-            &check_id,
-            &operator,
-            &now,
-            &new.expires_at,
-            &uses,
-            &new.spec.alphabet.name(),
-            &(new.spec.length as i64),
-            &new.salt,
-            &i64::from(new.params.memory_kib),
-            &i64::from(new.params.iterations),
-            &i64::from(new.params.parallelism),
-        ],
-    )?;
-    // Ids follow the codes' order.
-    for h in &new.hashes {
-        db.execute(
-            "INSERT INTO codes (set_id, hash, uses_left) VALUES ($1, $2, $3)",
-            &[&set_id, &&h[..], &uses],
-        )?;
-    }
-    append_event(
-        db,
-        now,
-        operator,
-        Some(&user.name),
-        events::codes_stored(set_id, new, check_id, activate),
-    )?;
-    let ended = if activate {
-        activate_in(db, user, set_id, new.preserve_existing, new.cap, now)?
-    } else {
-        Vec::new()
-    };
-    Ok(Issued {
-        set_id,
-        check_id,
-        ended,
-    })
-}
-
-/// Activates a pending set once its codes were delivered, ending the
-/// user's other sets (rule 6) in the same transaction.
-pub(crate) fn activate_set(
-    db: &mut dyn Exec,
-    user: &UserRow,
-    set_id: i64,
-    preserve_existing: bool,
-    cap: u32,
-    operator: &str,
-    now: i64,
-) -> Result<Vec<i64>> {
-    let ended = activate_in(db, user, set_id, preserve_existing, cap, now)?;
-    append_event(
-        db,
-        now,
-        operator,
-        Some(&user.name),
-        events::codes_delivered(set_id, &ended),
-    )?;
-    Ok(ended)
-}
 
 fn activate_in(
     db: &mut dyn Exec,
@@ -499,29 +762,6 @@ fn sets_ended_by(db: &mut dyn Exec, user_id: i64, set_id: i64) -> Result<Vec<i64
     )
 }
 
-/// Marks a pending set failed (delivery failed); the old codes stay.
-pub(crate) fn fail_set(
-    db: &mut dyn Exec,
-    user: &UserRow,
-    set_id: i64,
-    reason: &str,
-    operator: &str,
-    now: i64,
-) -> Result<()> {
-    db.execute(
-        "UPDATE code_sets SET state = 'failed', ended_at = $2, ended_reason = $3
-         WHERE id = $1 AND state = 'pending'",
-        &[&set_id, &now, &reason],
-    )?;
-    append_event(
-        db,
-        now,
-        operator,
-        Some(&user.name),
-        events::delivery_failed(set_id, reason),
-    )
-}
-
 fn end_sets(db: &mut dyn Exec, ids: &[i64], state: &str, reason: &str, now: i64) -> Result<()> {
     for id in ids {
         db.execute(
@@ -545,162 +785,6 @@ fn remaining_in(db: &mut dyn Exec, user_id: i64, now: i64) -> Result<i64> {
 
 // ---------------------------------------------------------------- verify
 
-/// The user's lock state and the sets a code could belong to at `now`.
-pub(crate) fn verify_view(db: &mut dyn Exec, user: &Username, now: i64) -> Result<VerifyView> {
-    let u = require_user(db, user.as_str())?;
-    let mut sets = db.rows(
-        "SELECT id, alphabet, length, salt, m_cost, t_cost, p_cost FROM code_sets
-         WHERE user_id = $1 AND state = 'active' AND (expires_at IS NULL OR expires_at > $2)
-         ORDER BY id",
-        &[&u.id, &now],
-        |r| {
-            Ok(CandidateSet {
-                id: r.get(0)?,
-                spec: spec_from_db(&r.get::<String>(1)?, r.get(2)?),
-                salt: r.get(3)?,
-                params: HashParams {
-                    memory_kib: param(r, 4)?,
-                    iterations: param(r, 5)?,
-                    parallelism: param(r, 6)?,
-                },
-                codes: Vec::new(),
-            })
-        },
-    )?;
-    if !sets.is_empty() {
-        db.each_row(
-            "SELECT c.set_id, c.id, c.hash FROM codes c JOIN code_sets s ON s.id = c.set_id
-             WHERE s.user_id = $1 AND s.state = 'active' AND c.uses_left > 0
-             ORDER BY c.set_id, c.id",
-            &[&u.id],
-            &mut |r| attach_code(&mut sets, r.get(0)?, r.get(1)?, r.get(2)?),
-        )?;
-    }
-    sets.retain(|s| !s.codes.is_empty());
-    let remaining = remaining_in(db, u.id, now)?;
-    Ok(VerifyView {
-        user: u,
-        sets,
-        remaining,
-    })
-}
-
-/// Spends one use of a matched code, re-checking under the write lock
-/// that the user is not locked and the set is still live: racing verifies
-/// of one code, from any process or workstation, give one acceptance.
-pub(crate) fn spend(
-    db: &mut dyn Exec,
-    user: &UserRow,
-    set_id: i64,
-    code_id: i64,
-    operator: &str,
-    now: i64,
-) -> Result<Spend> {
-    let locked: Option<i64> = db.one(
-        "SELECT locked_at FROM users WHERE id = $1",
-        &[&user.id],
-        |r| r.get(0),
-    )?;
-    if locked.is_some() {
-        return Ok(Spend::Locked);
-    }
-    let uses_left: Option<i64> = db.row(
-        "SELECT c.uses_left FROM codes c JOIN code_sets s ON s.id = c.set_id
-         WHERE c.id = $1 AND s.id = $2 AND s.user_id = $3 AND s.state = 'active'
-           AND (s.expires_at IS NULL OR s.expires_at > $4)",
-        &[&code_id, &set_id, &user.id, &now],
-        |r| r.get(0),
-    )?;
-    let Some(left) = uses_left.and_then(rules::spend_one_use) else {
-        return Ok(Spend::Stale);
-    };
-    db.execute(
-        "UPDATE codes SET uses_left = $2 WHERE id = $1",
-        &[&code_id, &left],
-    )?;
-    db.execute(
-        "UPDATE users SET failed_attempts = 0 WHERE id = $1",
-        &[&user.id],
-    )?;
-    let remaining = remaining_in(db, user.id, now)?;
-    append_event(
-        db,
-        now,
-        operator,
-        Some(&user.name),
-        events::verify_accepted(set_id, remaining),
-    )?;
-    Ok(Spend::Accepted { remaining })
-}
-
-/// Records a rejected code; locks the user at `threshold` consecutive
-/// rejections.
-pub(crate) fn reject(
-    db: &mut dyn Exec,
-    user: &UserRow,
-    reason: &str,
-    threshold: u32,
-    operator: &str,
-    now: i64,
-) -> Result<Rejection> {
-    let (attempts, locked): (i64, Option<i64>) = db.one(
-        "SELECT failed_attempts, locked_at FROM users WHERE id = $1",
-        &[&user.id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let (attempts, locked_now) = after_rejection(attempts, locked.is_some(), threshold);
-    db.execute(
-        "UPDATE users SET failed_attempts = $2,
-            locked_at = CASE WHEN $3 THEN $4 ELSE locked_at END WHERE id = $1",
-        &[&user.id, &attempts, &locked_now, &now],
-    )?;
-    append_event(
-        db,
-        now,
-        operator,
-        Some(&user.name),
-        events::verify_rejected(reason, attempts),
-    )?;
-    if locked_now {
-        append_event(
-            db,
-            now,
-            operator,
-            Some(&user.name),
-            events::lockout(attempts, threshold),
-        )?;
-    }
-    Ok(Rejection {
-        attempts,
-        locked_now,
-        already_locked: locked.is_some(),
-    })
-}
-
-/// Clears a lockout and the failure count. Returns whether the user was
-/// locked. `auto` records that `lockout.auto_unlock` did it.
-pub(crate) fn unlock(
-    db: &mut dyn Exec,
-    user: &Username,
-    operator: &str,
-    now: i64,
-    auto: bool,
-) -> Result<bool> {
-    let u = require_user(db, user.as_str())?;
-    db.execute(
-        "UPDATE users SET locked_at = NULL, failed_attempts = 0 WHERE id = $1",
-        &[&u.id],
-    )?;
-    append_event(
-        db,
-        now,
-        operator,
-        Some(&u.name),
-        events::unlock(u.locked_at.is_some(), auto),
-    )?;
-    Ok(u.locked_at.is_some())
-}
-
 // ---------------------------------------------------------------- revoke
 
 fn active_set_ids(db: &mut dyn Exec, user_id: i64) -> Result<Vec<i64>> {
@@ -709,34 +793,6 @@ fn active_set_ids(db: &mut dyn Exec, user_id: i64) -> Result<Vec<i64>> {
         &[&user_id],
         |r| r.get(0),
     )
-}
-
-/// Ends every live set of the user; returns their ids.
-pub(crate) fn revoke_all(
-    db: &mut dyn Exec,
-    user: &Username,
-    reason: Option<&str>,
-    operator: &str,
-    now: i64,
-) -> Result<Vec<i64>> {
-    let u = require_user(db, user.as_str())?;
-    let ids = active_set_ids(db, u.id)?;
-    revoke_in(db, &u.name, &ids, reason, operator, now)?;
-    Ok(ids)
-}
-
-/// Ends one live set of the user.
-pub(crate) fn revoke_set(
-    db: &mut dyn Exec,
-    user: &Username,
-    set_id: i64,
-    reason: Option<&str>,
-    operator: &str,
-    now: i64,
-) -> Result<()> {
-    let u = require_user(db, user.as_str())?;
-    require_active(&active_set_ids(db, u.id)?, set_id, &u.name)?;
-    revoke_in(db, &u.name, &[set_id], reason, operator, now)
 }
 
 /// Ends `ids` as revoked by the operator and records it: `revoke` of all

@@ -1,8 +1,9 @@
 //! The PostgreSQL backend, for helpdesks whose workstations share one store.
-//! It implements exactly the methods of [`SqliteStore`](super::SqliteStore)
-//! with the same semantics; the decisions, errors and audit details both
-//! use live in `store/mod.rs`, so only the SQL differs. Only `store` sees
-//! this type.
+//! The operations themselves are shared with SQLite (`store/ops.rs`, run
+//! through this module's executor, `Pg`); what is here is what only
+//! PostgreSQL needs: connecting (TLS), migrating, the write lock, error
+//! mapping, streaming through portals, the integrity check, and copying a
+//! store in (`codedesk migrate`). Only `store` sees this type.
 //!
 //! Concurrency, the way SQLite's IMMEDIATE transactions give it:
 //! - every write runs in one READ COMMITTED transaction whose first
