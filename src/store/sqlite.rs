@@ -358,7 +358,7 @@ pub(super) fn get<T: rusqlite::types::FromSql>(r: &rusqlite::Row, i: usize) -> R
 /// Maps a streaming result set row by row.
 fn mapped<'s, T: 's>(
     mut rows: rusqlite::Rows<'s>,
-    map: fn(&Row) -> Result<T>,
+    map: impl Fn(&Row) -> Result<T> + 's,
 ) -> impl Iterator<Item = Result<T>> + 's {
     std::iter::from_fn(move || match rows.next() {
         Ok(Some(r)) => Some(map(&Row::Sqlite(r))),
