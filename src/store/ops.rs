@@ -493,7 +493,7 @@ pub(crate) fn user_row(r: &Row) -> Result<UserRow> {
 }
 
 /// A device from the columns `id, kind, phone, sms, label` starting at `at`.
-pub(crate) fn device_row(r: &Row, at: usize) -> Result<Device> {
+fn device_row(r: &Row, at: usize) -> Result<Device> {
     let kind: String = r.get(at + 1)?;
     Ok(Device {
         id: r.get(at)?,
@@ -581,7 +581,7 @@ pub(crate) fn owned_set(r: &Row) -> Result<(i64, SetSummary)> {
 
 // ----------------------------------------------------------------- users
 
-pub(crate) fn find_user(db: &mut dyn Exec, name: &str) -> Result<Option<UserRow>> {
+fn find_user(db: &mut dyn Exec, name: &str) -> Result<Option<UserRow>> {
     db.row(
         "SELECT id, name, created_at, failed_attempts, locked_at FROM users WHERE name = $1",
         &[&name],
@@ -590,12 +590,12 @@ pub(crate) fn find_user(db: &mut dyn Exec, name: &str) -> Result<Option<UserRow>
 }
 
 /// The user, or exit 4.
-pub(crate) fn require_user(db: &mut dyn Exec, name: &str) -> Result<UserRow> {
+fn require_user(db: &mut dyn Exec, name: &str) -> Result<UserRow> {
     find_user(db, name)?.ok_or_else(|| no_such_user(name))
 }
 
 /// A user's devices, primary first.
-pub(crate) fn devices(db: &mut dyn Exec, user_id: i64) -> Result<Vec<Device>> {
+fn devices(db: &mut dyn Exec, user_id: i64) -> Result<Vec<Device>> {
     db.rows(
         "SELECT id, kind, phone, sms, label FROM devices WHERE user_id = $1 ORDER BY position, id",
         &[&user_id],
