@@ -8,7 +8,7 @@
 //! (the user's lock, the set's state, the last audit event) cannot change
 //! before it commits: a code is spent once, the audit chain stays linear.
 
-use super::exec::{Exec, Row, Stream};
+use super::exec::{Exec, Param, Row, Stream};
 use super::*;
 use crate::audit::{ChainWalker, Event};
 use crate::codes::HashParams;
@@ -195,13 +195,7 @@ impl Store {
                     &i64::from(new.params.parallelism),
                 ],
             )?;
-            // Ids follow the codes' order.
-            for h in &new.hashes {
-                db.execute(
-                    "INSERT INTO codes (set_id, hash, uses_left) VALUES ($1, $2, $3)",
-                    &[&set_id, &&h[..], &uses],
-                )?;
-            }
+            insert_codes(db, set_id, &new.hashes, uses)?;
             append_event(
                 db,
                 now,
@@ -715,6 +709,29 @@ fn insert_check(
 
 // -------------------------------------------------------------- issuance
 
+/// Stores a set's codes in one statement (a set holds at most
+/// `MAX_CODES`, well within both backends' parameter limits), their ids
+/// in the codes' order (one multi-row VALUES, inserted in the order listed).
+fn insert_codes(db: &mut dyn Exec, set_id: i64, hashes: &[CodeHash], uses: i64) -> Result<()> {
+    if hashes.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (3..hashes.len() + 3)
+        .map(|i| format!("($1, ${i}, $2)"))
+        .collect();
+    let hashes: Vec<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
+    let mut params: Vec<&dyn Param> = vec![&set_id, &uses];
+    params.extend(hashes.iter().map(|h| h as &dyn Param));
+    db.execute(
+        &format!(
+            "INSERT INTO codes (set_id, hash, uses_left) VALUES {}",
+            rows.join(", ")
+        ),
+        &params,
+    )?;
+    Ok(())
+}
+
 fn activate_in(
     db: &mut dyn Exec,
     user: &UserRow,
@@ -1110,6 +1127,20 @@ mod tests {
         let (_, set) = new_set(Via::Helpdesk, 2);
         let e = s.insert_set(&u, &set, None, true, "op", 1).unwrap_err();
         assert_eq!(crate::exit::status_of(&e), Status::Identity);
+    }
+
+    #[test]
+    fn a_sets_codes_are_stored_in_their_order() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
+            .unwrap();
+        let u = s.require_user(&user("a")).unwrap();
+        let (_, set) = new_set(Via::Sms, 12);
+        s.insert_set(&u, &set, None, true, "op", 1).unwrap();
+        let v = s.verify_view(&user("a"), 2).unwrap();
+        let stored: Vec<CodeHash> = v.sets[0].codes.iter().map(|(_, h)| *h).collect();
+        assert_eq!(stored, set.hashes);
+        assert_eq!(v.remaining, 12);
     }
 
     #[test]
