@@ -4,7 +4,15 @@
 //! the default) and PostgreSQL (`postgres://...`, for helpdesks whose
 //! workstations share one store). Every write runs in one transaction that
 //! also appends its audit event. The store never prints.
+//!
+//! Each operation is written once, in `ops` (SQL with `$N` placeholders,
+//! run through the executor of `exec`); the backend modules keep what
+//! differs between the databases: opening and migrating, how a write
+//! transaction takes the write lock, error mapping, the streamed listing,
+//! and the integrity check.
 
+mod exec;
+mod ops;
 pub mod postgres;
 pub mod sqlite;
 
@@ -13,6 +21,7 @@ use crate::codes::{Alphabet, CodeHash, CodeSpec, HashParams};
 use crate::exit::{Status, fail};
 use crate::model::{Device, DeviceKind, IdentityMethod, Phone, Username, Via};
 use anyhow::Result;
+use exec::Exec;
 use std::path::Path;
 
 pub use self::postgres::PgStore;
@@ -253,186 +262,15 @@ impl Store {
         Ok(Store::Sqlite(SqliteStore::open_in_memory()?))
     }
 
-    pub fn find_user(&self, name: &Username) -> Result<Option<UserRow>> {
-        dispatch!(self, find_user(name))
+    /// Runs `f` on the open connection (reads).
+    fn read<T>(&self, f: impl FnOnce(&mut dyn Exec) -> Result<T>) -> Result<T> {
+        dispatch!(self, read(f))
     }
 
-    /// The user, or exit 4.
-    pub fn require_user(&self, name: &Username) -> Result<UserRow> {
-        dispatch!(self, require_user(name))
-    }
-
-    /// A user's devices, primary first.
-    pub fn devices(&self, user_id: i64) -> Result<Vec<Device>> {
-        dispatch!(self, devices(user_id))
-    }
-
-    /// Adds a device; a user who already exists needs a passed check.
-    pub fn enroll_device(
-        &mut self,
-        user: &Username,
-        new: &NewDevice,
-        check: Option<&NewCheck>,
-        operator: &str,
-        now: i64,
-    ) -> Result<Enrolled> {
-        dispatch!(self, enroll_device(user, new, check, operator, now))
-    }
-
-    /// Adds many devices in one transaction: all or none.
-    pub fn enroll_many(
-        &mut self,
-        rows: &[(Username, NewDevice)],
-        check: Option<&NewCheck>,
-        operator: &str,
-        now: i64,
-    ) -> Result<Vec<Enrolled>> {
-        dispatch!(self, enroll_many(rows, check, operator, now))
-    }
-
-    /// Removes one device and revokes the sets that were texted to it;
-    /// returns the new primary, if any, and the revoked sets.
-    pub fn remove_device(
-        &mut self,
-        user: &Username,
-        device_id: i64,
-        reason: Option<&str>,
-        operator: &str,
-        now: i64,
-    ) -> Result<(Option<Device>, Vec<i64>)> {
-        dispatch!(self, remove_device(user, device_id, reason, operator, now))
-    }
-
-    /// Records an identity check that did not pass; returns its id.
-    pub fn record_identity_failure(
-        &mut self,
-        user: &UserRow,
-        outcome: &str,
-        method: Option<IdentityMethod>,
-        ticket: Option<&str>,
-        operator: &str,
-        now: i64,
-    ) -> Result<i64> {
-        dispatch!(
-            self,
-            record_identity_failure(user, outcome, method, ticket, operator, now)
-        )
-    }
-
-    /// Stores a new set (pending unless `activate`), with its passed check.
-    pub fn insert_set(
-        &mut self,
-        user: &UserRow,
-        new: &NewSet,
-        check: Option<&NewCheck>,
-        activate: bool,
-        operator: &str,
-        now: i64,
-    ) -> Result<Issued> {
-        dispatch!(self, insert_set(user, new, check, activate, operator, now))
-    }
-
-    /// Activates a delivered pending set, ending the user's others (rule 6).
-    pub fn activate_set(
-        &mut self,
-        user: &UserRow,
-        set_id: i64,
-        preserve_existing: bool,
-        cap: u32,
-        operator: &str,
-        now: i64,
-    ) -> Result<Vec<i64>> {
-        dispatch!(
-            self,
-            activate_set(user, set_id, preserve_existing, cap, operator, now)
-        )
-    }
-
-    /// Marks a pending set failed; the old codes stay.
-    pub fn fail_set(
-        &mut self,
-        user: &UserRow,
-        set_id: i64,
-        reason: &str,
-        operator: &str,
-        now: i64,
-    ) -> Result<()> {
-        dispatch!(self, fail_set(user, set_id, reason, operator, now))
-    }
-
-    /// The user's lock state and the sets a code could belong to at `now`.
-    pub fn verify_view(&self, user: &Username, now: i64) -> Result<VerifyView> {
-        dispatch!(self, verify_view(user, now))
-    }
-
-    /// Spends one use of a matched code, re-checked under the write lock.
-    pub fn spend(
-        &mut self,
-        user: &UserRow,
-        set_id: i64,
-        code_id: i64,
-        operator: &str,
-        now: i64,
-    ) -> Result<Spend> {
-        dispatch!(self, spend(user, set_id, code_id, operator, now))
-    }
-
-    /// Records a rejected code; locks at `threshold` consecutive rejections.
-    pub fn reject(
-        &mut self,
-        user: &UserRow,
-        reason: &str,
-        threshold: u32,
-        operator: &str,
-        now: i64,
-    ) -> Result<Rejection> {
-        dispatch!(self, reject(user, reason, threshold, operator, now))
-    }
-
-    /// Clears a lockout; returns whether the user was locked.
-    pub fn unlock(
-        &mut self,
-        user: &Username,
-        operator: &str,
-        now: i64,
-        auto: bool,
-    ) -> Result<bool> {
-        dispatch!(self, unlock(user, operator, now, auto))
-    }
-
-    /// Ends every live set of the user; returns their ids.
-    pub fn revoke_all(
-        &mut self,
-        user: &Username,
-        reason: Option<&str>,
-        operator: &str,
-        now: i64,
-    ) -> Result<Vec<i64>> {
-        dispatch!(self, revoke_all(user, reason, operator, now))
-    }
-
-    /// Ends one live set of the user.
-    pub fn revoke_set(
-        &mut self,
-        user: &Username,
-        set_id: i64,
-        reason: Option<&str>,
-        operator: &str,
-        now: i64,
-    ) -> Result<()> {
-        dispatch!(self, revoke_set(user, set_id, reason, operator, now))
-    }
-
-    /// Appends an event that goes with no other change.
-    pub fn record_event(
-        &mut self,
-        operator: &str,
-        action: &str,
-        user: Option<&str>,
-        details: serde_json::Value,
-        now: i64,
-    ) -> Result<()> {
-        dispatch!(self, record_event(operator, action, user, details, now))
+    /// Runs `f` in one write transaction, under the backend's write lock;
+    /// rolls back if it fails.
+    fn write<T>(&mut self, f: impl FnOnce(&mut dyn Exec) -> Result<T>) -> Result<T> {
+        dispatch!(self, write(f))
     }
 
     /// Calls `f` for every user in id order (or the one named), streaming,
@@ -447,7 +285,13 @@ impl Store {
 
     /// One user in detail.
     pub fn user_summary(&self, name: &Username) -> Result<UserSummary> {
-        dispatch!(self, user_summary(name))
+        let u = self.require_user(name)?;
+        let mut out = None;
+        self.for_each_user(Some(u.id), |s| {
+            out = Some(s);
+            Ok(())
+        })?;
+        out.ok_or_else(|| no_such_user(name.as_str()))
     }
 
     /// Streams audit events in order.
@@ -456,12 +300,12 @@ impl Store {
         filter: &EventFilter,
         f: impl FnMut(Event) -> Result<()>,
     ) -> Result<()> {
-        dispatch!(self, for_each_event(filter, f))
+        ops::for_each_event(self, filter, f)
     }
 
     /// Recomputes the whole audit chain.
     pub fn verify_chain(&self) -> Result<ChainCheck> {
-        dispatch!(self, verify_chain())
+        ops::verify_chain(self)
     }
 
     /// The backend's own consistency check ("ok" when sound).
@@ -470,10 +314,20 @@ impl Store {
     }
 }
 
+impl exec::Stream for Store {
+    fn stream(
+        &self,
+        sql: &str,
+        params: &[&dyn exec::Param],
+        f: &mut dyn FnMut(&exec::Row) -> Result<bool>,
+    ) -> Result<()> {
+        dispatch!(self, stream(sql, params, f))
+    }
+}
+
 // ------------------------------------------------------------------------
-// What the backends share. Each backend speaks its own SQL; everything that
-// is not SQL (the audit details, the decisions, the errors, merging the
-// listing's streams) lives here once, so both behave identically.
+// What the operations share besides their SQL (`ops`): the audit details,
+// the decisions, the errors, merging the listing's streams.
 
 /// The audit events the store appends: action and details, built in one
 /// place so that both backends write byte-identical events.
@@ -1055,7 +909,7 @@ pub fn migrate_sqlite_to_postgres(
         ));
     };
     let sqlite = SqliteStore::open(&source)?;
-    if let ChainCheck::Broken { why, .. } = sqlite.verify_chain()? {
+    if let ChainCheck::Broken { why, .. } = ops::verify_chain(&sqlite)? {
         return Err(fail(
             Status::AuditAltered,
             format!(
@@ -1067,7 +921,7 @@ pub fn migrate_sqlite_to_postgres(
     let mut pg = PgStore::open(&url)?;
     let from_text = format!("sqlite:{}", source.display());
     pg.import_rows(&rows, &from_text, operator, now)?;
-    let chain = pg.verify_chain()?;
+    let chain = ops::verify_chain(&pg)?;
     Ok(Migrated {
         target: pg.target().to_string(),
         copied: rows.counts(),

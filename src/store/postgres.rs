@@ -1,8 +1,9 @@
 //! The PostgreSQL backend, for helpdesks whose workstations share one store.
-//! It implements exactly the methods of [`SqliteStore`](super::SqliteStore)
-//! with the same semantics; the decisions, errors and audit details both
-//! use live in `store/mod.rs`, so only the SQL differs. Only `store` sees
-//! this type.
+//! The operations themselves are shared with SQLite (`store/ops.rs`, run
+//! through this module's executor, `Pg`); what is here is what only
+//! PostgreSQL needs: connecting (TLS), migrating, the write lock, error
+//! mapping, streaming through portals, the integrity check, and copying a
+//! store in (`codedesk migrate`). Only `store` sees this type.
 //!
 //! Concurrency, the way SQLite's IMMEDIATE transactions give it:
 //! - every write runs in one READ COMMITTED transaction whose first
@@ -25,16 +26,13 @@
 //! Advisory locks are per database, so stores in different databases of
 //! one server never wait for each other.
 
+use super::exec::{Exec, Param, Row, Stream};
 use super::*;
-use crate::audit::{ChainCheck, ChainWalker, Event};
-use crate::codes::HashParams;
 use crate::exit::{Status, fail};
-use crate::model::{Device, DeviceKind, IdentityMethod, Phone, Username, Via};
-use crate::rules;
 use ::postgres::config::Host;
 use ::postgres::error::SqlState;
 use ::postgres::types::{FromSql, ToSql};
-use ::postgres::{Client, Config, GenericClient, IsolationLevel, Portal, Row, Transaction};
+use ::postgres::{Client, Config, GenericClient, IsolationLevel, Portal, Transaction};
 use anyhow::Result;
 use std::cell::{RefCell, RefMut};
 use std::collections::VecDeque;
@@ -129,7 +127,7 @@ impl<T> Db<T> for std::result::Result<T, ::postgres::Error> {
 }
 
 /// One column of a row; a value of an unexpected type is exit 7, not a panic.
-fn get<'a, T: FromSql<'a>>(r: &'a Row, i: usize) -> Result<T> {
+pub(super) fn get<'a, T: FromSql<'a>>(r: &'a ::postgres::Row, i: usize) -> Result<T> {
     r.try_get(i)
         .map_err(|e| fail(Status::Store, format!("store error: column {i}: {e}")))
 }
@@ -514,7 +512,7 @@ impl PgStore {
 
     /// Runs `f` in a transaction that first takes the write lock; rolls
     /// back if it fails (dropping an uncommitted transaction rolls it back).
-    fn write<T>(&mut self, f: impl FnOnce(&mut Transaction) -> Result<T>) -> Result<T> {
+    fn transaction<T>(&mut self, f: impl FnOnce(&mut Transaction) -> Result<T>) -> Result<T> {
         let mut tx = self.client.get_mut().transaction().db()?;
         tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
             .db()?;
@@ -523,502 +521,15 @@ impl PgStore {
         Ok(out)
     }
 
-    // ------------------------------------------------------------- users
-
-    pub fn find_user(&self, name: &Username) -> Result<Option<UserRow>> {
-        find_user(&mut *self.client()?, name.as_str())
+    /// Runs the shared operation `f` in a write transaction (see above).
+    pub(super) fn write<T>(&mut self, f: impl FnOnce(&mut dyn Exec) -> Result<T>) -> Result<T> {
+        self.transaction(|tx| f(&mut Pg(tx)))
     }
 
-    /// The user, or exit 4.
-    pub fn require_user(&self, name: &Username) -> Result<UserRow> {
-        self.find_user(name)?
-            .ok_or_else(|| no_such_user(name.as_str()))
-    }
-
-    /// A user's devices, primary first.
-    pub fn devices(&self, user_id: i64) -> Result<Vec<Device>> {
-        devices(&mut *self.client()?, user_id)
-    }
-
-    // ----------------------------------------------------------- devices
-
-    /// Adds a device, creating the user on first enrolment; a user who
-    /// already exists needs a passed identity check (`check`).
-    pub fn enroll_device(
-        &mut self,
-        user: &Username,
-        new: &NewDevice,
-        check: Option<&NewCheck>,
-        operator: &str,
-        now: i64,
-    ) -> Result<Enrolled> {
-        let mut fresh = std::collections::HashSet::new();
-        self.write(|tx| enroll_in(tx, user, new, check, &mut fresh, operator, now))
-    }
-
-    /// Adds many devices in one transaction: all or none.
-    pub fn enroll_many(
-        &mut self,
-        rows: &[(Username, NewDevice)],
-        check: Option<&NewCheck>,
-        operator: &str,
-        now: i64,
-    ) -> Result<Vec<Enrolled>> {
-        let mut fresh = std::collections::HashSet::new();
-        self.write(|tx| {
-            rows.iter()
-                .map(|(u, d)| enroll_in(tx, u, d, check, &mut fresh, operator, now))
-                .collect()
-        })
-    }
-
-    /// Removes one device; the next one becomes primary. Returns the new
-    /// primary, if any.
-    pub fn remove_device(
-        &mut self,
-        user: &Username,
-        device_id: i64,
-        reason: Option<&str>,
-        operator: &str,
-        now: i64,
-    ) -> Result<(Option<Device>, Vec<i64>)> {
-        self.write(|tx| {
-            let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
-            let n = tx
-                .execute(
-                    "DELETE FROM devices WHERE id = $1 AND user_id = $2",
-                    &[&device_id, &u.id],
-                )
-                .db()?;
-            if n == 0 {
-                return Err(no_such_device(&u.name, device_id));
-            }
-            // Codes texted to a lost or stolen phone must die with it.
-            let texted: Vec<i64> = tx
-                .query(
-                    "SELECT id FROM code_sets WHERE user_id = $1 AND device_id = $2
-                       AND state IN ('active', 'pending') ORDER BY id",
-                    &[&u.id, &device_id],
-                )
-                .db()?
-                .iter()
-                .map(|r| get(r, 0))
-                .collect::<Result<_>>()?;
-            end_sets(
-                tx,
-                &texted,
-                "revoked",
-                &format!("device {device_id} removed"),
-                now,
-            )?;
-            let left = devices(tx, u.id)?;
-            let primary = rules::primary_device(&left).cloned();
-            append_event(
-                tx,
-                now,
-                operator,
-                Some(&u.name),
-                events::device_removed(device_id, reason, primary.as_ref().map(|d| d.id), &texted),
-            )?;
-            Ok((primary, texted))
-        })
-    }
-
-    // ------------------------------------------------------ identity gate
-
-    /// Records an identity check that did not pass; returns its id.
-    pub fn record_identity_failure(
-        &mut self,
-        user: &UserRow,
-        outcome: &str,
-        method: Option<IdentityMethod>,
-        ticket: Option<&str>,
-        operator: &str,
-        now: i64,
-    ) -> Result<i64> {
-        self.write(|tx| {
-            let id = insert_check(tx, user.id, operator, method, ticket, outcome, now)?;
-            append_event(
-                tx,
-                now,
-                operator,
-                Some(&user.name),
-                events::identity_check(id, outcome, method, ticket),
-            )?;
-            Ok(id)
-        })
-    }
-
-    // ----------------------------------------------------------- issuance
-
-    /// Stores a new set, with its passed identity check (helpdesk path) in
-    /// the same transaction; `activate` false leaves it pending (SMS path).
-    pub fn insert_set(
-        &mut self,
-        user: &UserRow,
-        new: &NewSet,
-        check: Option<&NewCheck>,
-        activate: bool,
-        operator: &str,
-        now: i64,
-    ) -> Result<Issued> {
-        self.write(|tx| {
-            let check_id = match check {
-                Some(c) => {
-                    let id = insert_check(
-                        tx,
-                        user.id,
-                        operator,
-                        Some(c.method),
-                        Some(&c.ticket),
-                        "passed",
-                        now,
-                    )?;
-                    append_event(
-                        tx,
-                        now,
-                        operator,
-                        Some(&user.name),
-                        events::identity_check(id, "passed", Some(c.method), Some(&c.ticket)),
-                    )?;
-                    Some(id)
-                }
-                None => None,
-            };
-            require_check_for(new.via, check_id)?;
-            let row = tx
-                .query_one(
-                    "INSERT INTO code_sets (user_id, via, device_id, identity_check_id, operator,
-                        created_at, expires_at, uses, alphabet, length, salt, m_cost, t_cost,
-                        p_cost, state)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'pending')
-                     RETURNING id",
-                    &[
-                        &user.id,
-                        &new.via.as_str(),
-                        &new.device_id,
-                        &check_id,
-                        &operator,
-                        &now,
-                        &new.expires_at,
-                        &i64::from(new.uses),
-                        &new.spec.alphabet.name(),
-                        &(new.spec.length as i64),
-                        &new.salt,
-                        &i64::from(new.params.memory_kib),
-                        &i64::from(new.params.iterations),
-                        &i64::from(new.params.parallelism),
-                    ],
-                )
-                .db()?;
-            let set_id: i64 = get(&row, 0)?;
-            // One statement for the whole set; ids follow the codes' order.
-            let hashes: Vec<&[u8]> = new.hashes.iter().map(|h| &h[..]).collect();
-            tx.execute(
-                "INSERT INTO codes (set_id, hash, uses_left)
-                 SELECT $1, h, $3 FROM UNNEST($2::BYTEA[]) WITH ORDINALITY AS t(h, n) ORDER BY n",
-                &[&set_id, &hashes, &i64::from(new.uses)],
-            )
-            .db()?;
-            append_event(
-                tx,
-                now,
-                operator,
-                Some(&user.name),
-                events::codes_stored(set_id, new, check_id, activate),
-            )?;
-            let ended = if activate {
-                activate_in(tx, user, set_id, new.preserve_existing, new.cap, now)?
-            } else {
-                // Pending: what activating it now would end, to show beside its codes.
-                rules::sets_ended_by_new_set(
-                    &sets_ended_by(tx, user.id, set_id)?,
-                    new.preserve_existing,
-                )
-            };
-            Ok(Issued {
-                set_id,
-                check_id,
-                ended,
-            })
-        })
-    }
-
-    /// Activates a pending set once its codes were delivered, ending the
-    /// user's other sets (rule 6) in the same transaction.
-    pub fn activate_set(
-        &mut self,
-        user: &UserRow,
-        set_id: i64,
-        preserve_existing: bool,
-        cap: u32,
-        operator: &str,
-        now: i64,
-    ) -> Result<Vec<i64>> {
-        self.write(|tx| {
-            let ended = activate_in(tx, user, set_id, preserve_existing, cap, now)?;
-            append_event(
-                tx,
-                now,
-                operator,
-                Some(&user.name),
-                events::codes_delivered(set_id, &ended),
-            )?;
-            Ok(ended)
-        })
-    }
-
-    /// Marks a pending set failed (delivery failed); the old codes stay.
-    pub fn fail_set(
-        &mut self,
-        user: &UserRow,
-        set_id: i64,
-        reason: &str,
-        operator: &str,
-        now: i64,
-    ) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE code_sets SET state = 'failed', ended_at = $2, ended_reason = $3
-                 WHERE id = $1 AND state = 'pending'",
-                &[&set_id, &now, &reason],
-            )
-            .db()?;
-            append_event(
-                tx,
-                now,
-                operator,
-                Some(&user.name),
-                events::delivery_failed(set_id, reason),
-            )
-        })
-    }
-
-    // ------------------------------------------------------------- verify
-
-    /// The user's lock state and the sets a code could belong to at `now`.
-    pub fn verify_view(&self, user: &Username, now: i64) -> Result<VerifyView> {
-        let mut c = self.client()?;
-        let c = &mut *c;
-        let u = find_user(c, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
-        let mut sets: Vec<CandidateSet> = Vec::new();
-        for r in c
-            .query(
-                "SELECT id, alphabet, length, salt, m_cost, t_cost, p_cost FROM code_sets
-                 WHERE user_id = $1 AND state = 'active' AND (expires_at IS NULL OR expires_at > $2)
-                 ORDER BY id",
-                &[&u.id, &now],
-            )
-            .db()?
-        {
-            sets.push(CandidateSet {
-                id: get(&r, 0)?,
-                spec: spec_from_db(&get::<String>(&r, 1)?, get(&r, 2)?),
-                salt: get(&r, 3)?,
-                params: HashParams {
-                    memory_kib: param(&r, 4)?,
-                    iterations: param(&r, 5)?,
-                    parallelism: param(&r, 6)?,
-                },
-                codes: Vec::new(),
-            });
-        }
-        if !sets.is_empty() {
-            for r in c
-                .query(
-                    "SELECT c.set_id, c.id, c.hash FROM codes c JOIN code_sets s ON s.id = c.set_id
-                     WHERE s.user_id = $1 AND s.state = 'active' AND c.uses_left > 0
-                     ORDER BY c.set_id, c.id",
-                    &[&u.id],
-                )
-                .db()?
-            {
-                attach_code(&mut sets, get(&r, 0)?, get(&r, 1)?, get(&r, 2)?)?;
-            }
-        }
-        sets.retain(|s| !s.codes.is_empty());
-        let remaining = remaining_in(c, u.id, now)?;
-        Ok(VerifyView {
-            user: u,
-            sets,
-            remaining,
-        })
-    }
-
-    /// Spends one use of a matched code, re-checking under the write lock
-    /// that the user is not locked and the set is still live: racing
-    /// verifies of one code, from any workstation, give one acceptance.
-    pub fn spend(
-        &mut self,
-        user: &UserRow,
-        set_id: i64,
-        code_id: i64,
-        operator: &str,
-        now: i64,
-    ) -> Result<Spend> {
-        self.write(|tx| {
-            let row = tx
-                .query_one("SELECT locked_at FROM users WHERE id = $1", &[&user.id])
-                .db()?;
-            if get::<Option<i64>>(&row, 0)?.is_some() {
-                return Ok(Spend::Locked);
-            }
-            let uses_left: Option<i64> = tx
-                .query_opt(
-                    "SELECT c.uses_left FROM codes c JOIN code_sets s ON s.id = c.set_id
-                     WHERE c.id = $1 AND s.id = $2 AND s.user_id = $3 AND s.state = 'active'
-                       AND (s.expires_at IS NULL OR s.expires_at > $4)",
-                    &[&code_id, &set_id, &user.id, &now],
-                )
-                .db()?
-                .map(|r| get(&r, 0))
-                .transpose()?;
-            let Some(left) = uses_left.and_then(rules::spend_one_use) else {
-                return Ok(Spend::Stale);
-            };
-            tx.execute(
-                "UPDATE codes SET uses_left = $2 WHERE id = $1",
-                &[&code_id, &left],
-            )
-            .db()?;
-            tx.execute(
-                "UPDATE users SET failed_attempts = 0 WHERE id = $1",
-                &[&user.id],
-            )
-            .db()?;
-            let remaining = remaining_in(tx, user.id, now)?;
-            append_event(
-                tx,
-                now,
-                operator,
-                Some(&user.name),
-                events::verify_accepted(set_id, remaining),
-            )?;
-            Ok(Spend::Accepted { remaining })
-        })
-    }
-
-    /// Records a rejected code; locks the user at `threshold` consecutive
-    /// rejections.
-    pub fn reject(
-        &mut self,
-        user: &UserRow,
-        reason: &str,
-        threshold: u32,
-        operator: &str,
-        now: i64,
-    ) -> Result<Rejection> {
-        self.write(|tx| {
-            let row = tx
-                .query_one(
-                    "SELECT failed_attempts, locked_at FROM users WHERE id = $1",
-                    &[&user.id],
-                )
-                .db()?;
-            let locked: Option<i64> = get(&row, 1)?;
-            let (attempts, locked_now) =
-                after_rejection(get(&row, 0)?, locked.is_some(), threshold);
-            tx.execute(
-                "UPDATE users SET failed_attempts = $2,
-                    locked_at = CASE WHEN $3 THEN $4 ELSE locked_at END WHERE id = $1",
-                &[&user.id, &attempts, &locked_now, &now],
-            )
-            .db()?;
-            append_event(
-                tx,
-                now,
-                operator,
-                Some(&user.name),
-                events::verify_rejected(reason, attempts),
-            )?;
-            if locked_now {
-                append_event(
-                    tx,
-                    now,
-                    operator,
-                    Some(&user.name),
-                    events::lockout(attempts, threshold),
-                )?;
-            }
-            Ok(Rejection {
-                attempts,
-                locked_now,
-                already_locked: locked.is_some(),
-            })
-        })
-    }
-
-    /// Clears a lockout and the failure count. Returns whether the user was
-    /// locked. `auto` records that `lockout.auto_unlock` did it.
-    pub fn unlock(
-        &mut self,
-        user: &Username,
-        operator: &str,
-        now: i64,
-        auto: bool,
-    ) -> Result<bool> {
-        self.write(|tx| {
-            let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
-            tx.execute(
-                "UPDATE users SET locked_at = NULL, failed_attempts = 0 WHERE id = $1",
-                &[&u.id],
-            )
-            .db()?;
-            append_event(
-                tx,
-                now,
-                operator,
-                Some(&u.name),
-                events::unlock(u.locked_at.is_some(), auto),
-            )?;
-            Ok(u.locked_at.is_some())
-        })
-    }
-
-    // ------------------------------------------------------------- revoke
-
-    /// Ends every live set of the user; returns their ids.
-    pub fn revoke_all(
-        &mut self,
-        user: &Username,
-        reason: Option<&str>,
-        operator: &str,
-        now: i64,
-    ) -> Result<Vec<i64>> {
-        self.write(|tx| {
-            let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
-            let ids = active_set_ids(tx, u.id)?;
-            revoke_in(tx, &u.name, &ids, reason, operator, now)?;
-            Ok(ids)
-        })
-    }
-
-    /// Ends one live set of the user.
-    pub fn revoke_set(
-        &mut self,
-        user: &Username,
-        set_id: i64,
-        reason: Option<&str>,
-        operator: &str,
-        now: i64,
-    ) -> Result<()> {
-        self.write(|tx| {
-            let u = find_user(tx, user.as_str())?.ok_or_else(|| no_such_user(user.as_str()))?;
-            require_active(&active_set_ids(tx, u.id)?, set_id, &u.name)?;
-            revoke_in(tx, &u.name, &[set_id], reason, operator, now)
-        })
-    }
-
-    /// Appends an event that goes with no other change (a failing notifier).
-    pub fn record_event(
-        &mut self,
-        operator: &str,
-        action: &str,
-        user: Option<&str>,
-        details: serde_json::Value,
-        now: i64,
-    ) -> Result<()> {
-        self.write(|tx| append_event(tx, now, operator, user, (action, details)))
+    /// Runs the shared operation `f` on the connection, each statement in
+    /// its own transaction (reads).
+    pub(super) fn read<T>(&self, f: impl FnOnce(&mut dyn Exec) -> Result<T>) -> Result<T> {
+        f(&mut Pg(&mut *self.client()?))
     }
 
     // ------------------------------------------------------------ listing
@@ -1036,143 +547,17 @@ impl PgStore {
     ) -> Result<()> {
         let mut c = self.client()?;
         let mut tx = read_snapshot(&mut c)?;
-        let users = tx
-            .bind(
-                "SELECT id, name, created_at, failed_attempts, locked_at FROM users
-                 WHERE ($1::BIGINT IS NULL OR id = $1) ORDER BY id",
-                &[&only],
-            )
-            .db()?;
-        let devs = tx
-            .bind(
-                "SELECT user_id, id, kind, phone, sms, label FROM devices
-                 WHERE ($1::BIGINT IS NULL OR user_id = $1)
-                 ORDER BY user_id, position, id",
-                &[&only],
-            )
-            .db()?;
-        let sets = tx
-            .bind(
-                "SELECT s.user_id, s.id, s.via, s.operator, s.created_at, s.expires_at,
-                        s.identity_check_id, s.device_id,
-                        (SELECT COALESCE(SUM(uses_left), 0)::BIGINT FROM codes c WHERE c.set_id = s.id)
-                 FROM code_sets s WHERE s.state = 'active' AND ($1::BIGINT IS NULL OR s.user_id = $1)
-                 ORDER BY s.user_id, s.id",
-                &[&only],
-            )
-            .db()?;
+        let [users, devs, sets] = ops::listing_queries(only.is_some());
+        let users = tx.bind(&users, &[&only]).db()?;
+        let devs = tx.bind(&devs, &[&only]).db()?;
+        let sets = tx.bind(&sets, &[&only]).db()?;
         let tx = RefCell::new(tx);
         merge_users(
-            Cursor::new(&tx, users, user_row),
-            Cursor::new(&tx, devs, |r| Ok((get(r, 0)?, device_row(r, 1)?))),
-            Cursor::new(&tx, sets, |r| {
-                Ok((
-                    get(r, 0)?,
-                    SetSummary {
-                        id: get(r, 1)?,
-                        via: Via::from_db(&get::<String>(r, 2)?),
-                        operator: get(r, 3)?,
-                        created_at: get(r, 4)?,
-                        expires_at: get(r, 5)?,
-                        identity_check_id: get(r, 6)?,
-                        device_id: get(r, 7)?,
-                        remaining: get(r, 8)?,
-                    },
-                ))
-            }),
+            Cursor::new(&tx, users, ops::user_row),
+            Cursor::new(&tx, devs, ops::owned_device),
+            Cursor::new(&tx, sets, ops::owned_set),
             f,
         )?;
-        tx.into_inner().commit().db()
-    }
-
-    /// One user in detail.
-    pub fn user_summary(&self, name: &Username) -> Result<UserSummary> {
-        let u = self.require_user(name)?;
-        let mut out = None;
-        self.for_each_user(Some(u.id), |s| {
-            out = Some(s);
-            Ok(())
-        })?;
-        out.ok_or_else(|| no_such_user(name.as_str()))
-    }
-
-    // -------------------------------------------------------------- audit
-
-    /// Streams audit events in order.
-    pub fn for_each_event(
-        &self,
-        filter: &EventFilter,
-        mut f: impl FnMut(Event) -> Result<()>,
-    ) -> Result<()> {
-        self.stream_audit(
-            "WHERE ($1::TEXT IS NULL OR \"user\" = $1) AND ($2::BIGINT IS NULL OR at >= $2)",
-            &[&filter.user, &filter.since],
-            |e| {
-                f(stored_event(
-                    e.id,
-                    e.at,
-                    e.operator,
-                    e.action,
-                    e.user,
-                    e.details,
-                    e.prev_hash,
-                    e.hash,
-                ))
-                .map(|()| true)
-            },
-        )
-    }
-
-    /// Recomputes the whole chain.
-    pub fn verify_chain(&self) -> Result<ChainCheck> {
-        let mut w = ChainWalker::default();
-        let mut broken = None;
-        self.stream_audit("", &[], |e| {
-            match w.step(
-                e.id,
-                e.at,
-                &e.operator,
-                &e.action,
-                e.user.as_deref(),
-                &e.details,
-                &e.prev_hash,
-                &e.hash,
-            ) {
-                Ok(()) => Ok(true),
-                Err(b) => {
-                    broken = Some(b);
-                    Ok(false)
-                }
-            }
-        })?;
-        Ok(broken.unwrap_or_else(|| w.finish()))
-    }
-
-    /// Streams stored audit rows in id order (`filter` a WHERE clause over
-    /// `params`) to `f` until it returns false.
-    fn stream_audit(
-        &self,
-        filter: &str,
-        params: &[&(dyn ToSql + Sync)],
-        mut f: impl FnMut(AuditRow) -> Result<bool>,
-    ) -> Result<()> {
-        let mut c = self.client()?;
-        let mut tx = read_snapshot(&mut c)?;
-        let portal = tx
-            .bind(
-                &format!(
-                    "SELECT id, at, operator, action, \"user\", details, prev_hash, hash
-                     FROM audit {filter} ORDER BY id"
-                ),
-                params,
-            )
-            .db()?;
-        let tx = RefCell::new(tx);
-        for row in Cursor::new(&tx, portal, audit_row) {
-            if !f(row?)? {
-                break;
-            }
-        }
         tx.into_inner().commit().db()
     }
 
@@ -1225,7 +610,7 @@ impl PgStore {
         now: i64,
     ) -> Result<()> {
         let target = self.target.clone();
-        self.write(|tx| {
+        self.transaction(|tx| {
             let row = tx
                 .query_one(
                     "SELECT EXISTS (SELECT 1 FROM users), EXISTS (SELECT 1 FROM devices),
@@ -1271,8 +656,8 @@ impl PgStore {
                 )
                 .db()?;
             }
-            append_event(
-                tx,
+            ops::append_event(
+                &mut Pg(tx),
                 now,
                 operator,
                 None,
@@ -1282,6 +667,32 @@ impl PgStore {
     }
 }
 
+impl Stream for PgStore {
+    /// One portal of a READ ONLY REPEATABLE READ transaction, fetched
+    /// `FETCH` rows at a time.
+    fn stream(
+        &self,
+        sql: &str,
+        params: &[&dyn Param],
+        f: &mut dyn FnMut(&Row) -> Result<bool>,
+    ) -> Result<()> {
+        let mut c = self.client()?;
+        let mut tx = read_snapshot(&mut c)?;
+        let portal = tx.bind(sql, &pg_params(params)).db()?;
+        'fetch: loop {
+            let rows = tx.query_portal(&portal, FETCH).db()?;
+            for r in &rows {
+                if !f(&Row::Pg(r))? {
+                    break 'fetch;
+                }
+            }
+            if rows.len() < FETCH as usize {
+                break;
+            }
+        }
+        tx.commit().db()
+    }
+}
 // ------------------------------------------------------------ helpers
 
 /// The schema version of the database `c` is connected to (0: none yet).
@@ -1365,7 +776,7 @@ fn read_snapshot(c: &mut Client) -> Result<Transaction<'_>> {
 struct Cursor<'t, 'c, T> {
     tx: &'t RefCell<Transaction<'c>>,
     portal: Portal,
-    rows: VecDeque<Row>,
+    rows: VecDeque<::postgres::Row>,
     done: bool,
     map: fn(&Row) -> Result<T>,
 }
@@ -1405,328 +816,35 @@ impl<T> Iterator for Cursor<'_, '_, T> {
                 }
             }
         }
-        self.rows.pop_front().map(|r| (self.map)(&r))
+        self.rows.pop_front().map(|r| (self.map)(&Row::Pg(&r)))
     }
 }
 
-/// An Argon2id parameter as stored (a BIGINT) back into its `u32`.
-fn param(r: &Row, i: usize) -> Result<u32> {
-    u32::try_from(get::<i64>(r, i)?)
-        .map_err(|_| fail(Status::Store, "the store holds a malformed hash parameter"))
+// ------------------------------------------------------------ executor
+
+fn pg_params<'p>(params: &'p [&dyn Param]) -> Vec<&'p (dyn ToSql + Sync)> {
+    params.iter().map(|p| p.pg()).collect()
 }
 
-fn user_row(r: &Row) -> Result<UserRow> {
-    Ok(UserRow {
-        id: get(r, 0)?,
-        name: get(r, 1)?,
-        created_at: get(r, 2)?,
-        failed_attempts: get(r, 3)?,
-        locked_at: get(r, 4)?,
-    })
-}
+/// The shared operations' executor on a connection or transaction.
+struct Pg<'a, C>(&'a mut C);
 
-fn device_row(r: &Row, at: usize) -> Result<Device> {
-    let kind: String = get(r, at + 1)?;
-    Ok(Device {
-        id: get(r, at)?,
-        kind: DeviceKind::from_db(&kind).unwrap_or(DeviceKind::Token),
-        phone: get::<Option<String>>(r, at + 2)?.map(Phone::from_db),
-        sms: get(r, at + 3)?,
-        label: get(r, at + 4)?,
-    })
-}
+impl<C: GenericClient> Exec for Pg<'_, C> {
+    fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64> {
+        self.0.execute(sql, &pg_params(params)).db()
+    }
 
-fn audit_row(r: &Row) -> Result<AuditRow> {
-    Ok(AuditRow {
-        id: get(r, 0)?,
-        at: get(r, 1)?,
-        operator: get(r, 2)?,
-        action: get(r, 3)?,
-        user: get(r, 4)?,
-        details: get(r, 5)?,
-        prev_hash: get(r, 6)?,
-        hash: get(r, 7)?,
-    })
-}
-
-fn find_user(c: &mut impl GenericClient, name: &str) -> Result<Option<UserRow>> {
-    c.query_opt(
-        "SELECT id, name, created_at, failed_attempts, locked_at FROM users WHERE name = $1",
-        &[&name],
-    )
-    .db()?
-    .map(|r| user_row(&r))
-    .transpose()
-}
-
-fn devices(c: &mut impl GenericClient, user_id: i64) -> Result<Vec<Device>> {
-    c.query(
-        "SELECT id, kind, phone, sms, label FROM devices WHERE user_id = $1 ORDER BY position, id",
-        &[&user_id],
-    )
-    .db()?
-    .iter()
-    .map(|r| device_row(r, 0))
-    .collect()
-}
-
-/// `fresh` holds the users this transaction created, who need no check.
-#[allow(clippy::too_many_arguments)]
-fn enroll_in(
-    tx: &mut Transaction,
-    user: &Username,
-    new: &NewDevice,
-    check: Option<&NewCheck>,
-    fresh: &mut std::collections::HashSet<String>,
-    operator: &str,
-    now: i64,
-) -> Result<Enrolled> {
-    let (uid, new_user) = match find_user(tx, user.as_str())? {
-        Some(u) => (u.id, false),
-        None => {
-            let row = tx
-                .query_one(
-                    "INSERT INTO users (name, created_at) VALUES ($1, $2) RETURNING id",
-                    &[&user.as_str(), &now],
-                )
-                .db()?;
-            fresh.insert(user.as_str().to_string());
-            (get(&row, 0)?, true)
+    fn each_row(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+        f: &mut dyn FnMut(&Row) -> Result<()>,
+    ) -> Result<()> {
+        for r in self.0.query(sql, &pg_params(params)).db()? {
+            f(&Row::Pg(&r))?;
         }
-    };
-    let check_id = match enrolment_check(user, fresh.contains(user.as_str()), check)? {
-        Some(c) => Some(insert_check(
-            tx,
-            uid,
-            operator,
-            Some(c.method),
-            Some(&c.ticket),
-            "passed",
-            now,
-        )?),
-        None => None,
-    };
-    let row = tx
-        .query_one(
-            "SELECT MIN(position), MAX(position) FROM devices WHERE user_id = $1",
-            &[&uid],
-        )
-        .db()?;
-    let (primary, position) = new_device_position(get(&row, 0)?, get(&row, 1)?, new.primary);
-    let row = tx
-        .query_one(
-            "INSERT INTO devices (user_id, position, kind, phone, sms, label, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            &[
-                &uid,
-                &position,
-                &new.kind.as_str(),
-                &new.phone.as_ref().map(|p| p.as_str()),
-                &new.sms,
-                &new.label,
-                &now,
-            ],
-        )
-        .db()?;
-    let device = Device {
-        id: get(&row, 0)?,
-        kind: new.kind,
-        phone: new.phone.clone(),
-        sms: new.sms,
-        label: new.label.clone(),
-    };
-    append_event(
-        tx,
-        now,
-        operator,
-        Some(user.as_str()),
-        events::device_enrolled(
-            &device,
-            new.kind,
-            new.phone.as_ref(),
-            primary,
-            new_user,
-            check_id,
-            check,
-        ),
-    )?;
-    Ok(Enrolled {
-        user: user.as_str().to_string(),
-        device,
-        primary,
-        new_user,
-    })
-}
-
-fn insert_check(
-    tx: &mut Transaction,
-    user_id: i64,
-    operator: &str,
-    method: Option<IdentityMethod>,
-    ticket: Option<&str>,
-    outcome: &str,
-    now: i64,
-) -> Result<i64> {
-    let row = tx
-        .query_one(
-            "INSERT INTO identity_checks (user_id, operator, method, ticket, outcome, at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            &[
-                &user_id,
-                &operator,
-                &method.map(|m| m.as_str()),
-                &ticket,
-                &outcome,
-                &now,
-            ],
-        )
-        .db()?;
-    get(&row, 0)
-}
-
-/// The sets that activating `set_id` ends (rule 6): the user's active
-/// sets, and older sets still pending, whose delivery crashed or is still
-/// in flight. The newest set wins: an older set whose text message arrives
-/// late never replaces it, and a pending set a crash left behind is ended
-/// the next time the user gets a set.
-fn sets_ended_by(tx: &mut Transaction, user_id: i64, set_id: i64) -> Result<Vec<i64>> {
-    tx.query(
-        "SELECT id FROM code_sets WHERE user_id = $1
-           AND (state = 'active' OR (state = 'pending' AND id < $2)) ORDER BY id",
-        &[&user_id, &set_id],
-    )
-    .db()?
-    .iter()
-    .map(|r| get(r, 0))
-    .collect()
-}
-
-fn active_set_ids(tx: &mut Transaction, user_id: i64) -> Result<Vec<i64>> {
-    tx.query(
-        "SELECT id FROM code_sets WHERE user_id = $1 AND state = 'active' ORDER BY id",
-        &[&user_id],
-    )
-    .db()?
-    .iter()
-    .map(|r| get(r, 0))
-    .collect()
-}
-
-/// Ends `ids` as revoked by the operator and records it: `revoke` of all
-/// of a user's sets or of one.
-fn revoke_in(
-    tx: &mut Transaction,
-    user: &str,
-    ids: &[i64],
-    reason: Option<&str>,
-    operator: &str,
-    now: i64,
-) -> Result<()> {
-    end_sets(
-        tx,
-        ids,
-        "revoked",
-        reason.unwrap_or(DEFAULT_REVOKE_REASON),
-        now,
-    )?;
-    append_event(tx, now, operator, Some(user), events::revoke(ids, reason))
-}
-
-fn end_sets(tx: &mut Transaction, ids: &[i64], state: &str, reason: &str, now: i64) -> Result<()> {
-    if ids.is_empty() {
-        return Ok(());
+        Ok(())
     }
-    tx.execute(
-        "UPDATE code_sets SET state = $2, ended_at = $3, ended_reason = $4 WHERE id = ANY($1)",
-        &[&ids, &state, &now, &reason],
-    )
-    .db()?;
-    Ok(())
-}
-
-/// Uses left across the user's live sets.
-fn remaining_in(c: &mut impl GenericClient, user_id: i64, now: i64) -> Result<i64> {
-    let row = c
-        .query_one(
-            "SELECT COALESCE(SUM(c.uses_left), 0)::BIGINT FROM codes c
-             JOIN code_sets s ON s.id = c.set_id
-             WHERE s.user_id = $1 AND s.state = 'active' AND (s.expires_at IS NULL OR s.expires_at > $2)",
-            &[&user_id, &now],
-        )
-        .db()?;
-    get(&row, 0)
-}
-
-fn activate_in(
-    tx: &mut Transaction,
-    user: &UserRow,
-    set_id: i64,
-    preserve_existing: bool,
-    cap: u32,
-    now: i64,
-) -> Result<Vec<i64>> {
-    let state: Option<String> = tx
-        .query_opt(
-            "SELECT state FROM code_sets WHERE id = $1 AND user_id = $2",
-            &[&set_id, &user.id],
-        )
-        .db()?
-        .map(|r| get(&r, 0))
-        .transpose()?;
-    require_pending(state.as_deref(), set_id, user)?;
-    let ended =
-        rules::sets_ended_by_new_set(&sets_ended_by(tx, user.id, set_id)?, preserve_existing);
-    end_sets(
-        tx,
-        &ended,
-        "replaced",
-        &format!("replaced by set {set_id}"),
-        now,
-    )?;
-    tx.execute(
-        "UPDATE code_sets SET state = 'active' WHERE id = $1",
-        &[&set_id],
-    )
-    .db()?;
-    if preserve_existing {
-        require_within_cap(user, remaining_in(tx, user.id, now)?, cap)?;
-    }
-    Ok(ended)
-}
-
-/// Appends one chained audit event inside the caller's transaction (which
-/// holds the write lock, so no other writer can take the same id).
-fn append_event(
-    tx: &mut Transaction,
-    now: i64,
-    operator: &str,
-    user: Option<&str>,
-    event: (&str, serde_json::Value),
-) -> Result<()> {
-    let last = match tx
-        .query_opt("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", &[])
-        .db()?
-    {
-        Some(r) => Some((get(&r, 0)?, get(&r, 1)?)),
-        None => None,
-    };
-    let e = next_event(last, now, operator, user, event);
-    tx.execute(
-        "INSERT INTO audit (id, at, operator, action, \"user\", details, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            &e.id,
-            &e.at,
-            &e.operator,
-            &e.action,
-            &e.user,
-            &e.details,
-            &e.prev_hash,
-            &e.hash,
-        ],
-    )
-    .db()?;
-    Ok(())
 }
 
 /// Inserts `rows` as they are, table by table in foreign-key order, each
