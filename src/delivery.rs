@@ -9,6 +9,8 @@ use crate::rules;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
@@ -86,6 +88,11 @@ fn run_with_timeout(
     use std::os::unix::process::CommandExt;
     let mut child = Command::new(cmd)
         .args(args)
+        // The store's credentials are not the gateway's business (and a
+        // gateway that logs its environment would write them down).
+        .env_remove("CODEDESK_DB")
+        .env_remove("PGPASSWORD")
+        .env_remove("PGPASSFILE")
         // Its own process group, so a timeout kills whatever it started
         // too: a gateway's child must not send the text after we gave up.
         .process_group(0)
@@ -98,17 +105,48 @@ fn run_with_timeout(
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot start: {e}"))?;
+    // Ctrl-C while it runs stops it and everything it started (it is in a
+    // process group of its own, out of the terminal's reach): a gateway
+    // must not send codes that will never be activated.
+    let group = i32::try_from(child.id()).unwrap_or(0);
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
+    crate::interrupt::during(
+        move || {
+            flag.store(true, Ordering::SeqCst);
+            if group > 0 {
+                // SAFETY: kill(2) on the child's own process group.
+                unsafe {
+                    libc::kill(-group, libc::SIGKILL);
+                }
+            }
+        },
+        || wait_for(&mut child, input, timeout, &interrupted),
+    )
+}
+
+/// Feeds `input` to the child and waits for it, for at most `timeout`.
+fn wait_for(
+    child: &mut std::process::Child,
+    input: Option<&str>,
+    timeout: Duration,
+    interrupted: &AtomicBool,
+) -> Result<(), String> {
     if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
         // A program that exits without reading is judged by its status.
         let _ = stdin.write_all(text.as_bytes());
     }
     let start = Instant::now();
     loop {
+        if interrupted.load(Ordering::SeqCst) {
+            kill_group(child);
+            return Err("interrupted (Ctrl-C); it was stopped".into());
+        }
         match child.try_wait() {
             Ok(Some(status)) if status.success() => return Ok(()),
             Ok(Some(status)) => return Err(format!("failed ({status})")),
             Ok(None) if start.elapsed() >= timeout => {
-                kill_group(&mut child);
+                kill_group(child);
                 return Err(format!(
                     "timed out after {}",
                     humantime::format_duration(timeout)

@@ -234,7 +234,7 @@ fn arm_interrupt(ctx: &Ctx, user: &UserRow, nothing: &str) -> Arc<Interrupt> {
     let op = ctx.operator.clone();
     let user = user.clone();
     let nothing = nothing.to_string();
-    let _ = ctrlc::set_handler(move || {
+    crate::interrupt::set(move || {
         let claimed = it
             .state
             .compare_exchange(ASKING, INTERRUPTED, Ordering::SeqCst, Ordering::SeqCst)

@@ -22,6 +22,7 @@ pub mod config;
 pub mod delivery;
 pub mod exit;
 pub mod identity;
+pub mod interrupt;
 pub mod model;
 pub mod output;
 pub mod prompt;

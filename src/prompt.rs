@@ -145,7 +145,7 @@ pub fn identity_questions(intro: &str, chosen: &dyn Fn(IdentityMethod)) -> Answe
 /// exits 2 (no code was entered); nothing was checked or spent.
 pub fn hidden_code(user: &str) -> Option<Zeroizing<String>> {
     if let Some(saved) = terminal_settings(libc::STDIN_FILENO) {
-        let _ = ctrlc::set_handler(move || {
+        crate::interrupt::set(move || {
             // SAFETY: tcsetattr on standard input with settings read from it.
             unsafe {
                 libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &saved);

@@ -72,7 +72,7 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
     let dir = tmp.path();
     // An interrupt must not leave the throwaway store and outbox behind.
     let cleanup = dir.to_path_buf();
-    let _ = ctrlc::set_handler(move || {
+    crate::interrupt::set(move || {
         let _ = std::fs::remove_dir_all(&cleanup);
         eprintln!("\ncodedesk: demo interrupted; its temporary folder was removed");
         std::process::exit(130);
