@@ -16,6 +16,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod clock;
 pub mod codes;
 pub mod commands;
 pub mod config;
@@ -63,20 +64,7 @@ impl Ctx {
     }
 }
 
-/// The clock (see [`Ctx::now`]).
-pub fn now() -> i64 {
-    #[cfg(debug_assertions)]
-    if let Some(t) = std::env::var("CODEDESK_NOW")
-        .ok()
-        .and_then(|v| v.parse::<i64>().ok())
-    {
-        return t;
-    }
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+pub use clock::now;
 
 fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())

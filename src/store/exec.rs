@@ -8,7 +8,6 @@
 //! column keeps one Rust type on both backends (PostgreSQL refuses an `i32`
 //! for a BIGINT).
 
-use super::{postgres, sqlite};
 use crate::exit::{Status, fail};
 use anyhow::Result;
 
@@ -42,10 +41,11 @@ pub(crate) enum Row<'a> {
 impl Row<'_> {
     /// Column `i`; a value of an unexpected type is exit 7, not a panic.
     pub fn get<T: Value>(&self, i: usize) -> Result<T> {
-        match self {
-            Row::Sqlite(r) => sqlite::get(r, i),
-            Row::Pg(r) => postgres::get(r, i),
-        }
+        let got = match self {
+            Row::Sqlite(r) => r.get(i).map_err(|e| e.to_string()),
+            Row::Pg(r) => r.try_get(i).map_err(|e| e.to_string()),
+        };
+        got.map_err(|e| fail(Status::Store, format!("store error: column {i}: {e}")))
     }
 }
 

@@ -127,7 +127,7 @@ impl<T> Db<T> for std::result::Result<T, ::postgres::Error> {
 }
 
 /// One column of a row; a value of an unexpected type is exit 7, not a panic.
-pub(super) fn get<'a, T: FromSql<'a>>(r: &'a ::postgres::Row, i: usize) -> Result<T> {
+fn get<'a, T: FromSql<'a>>(r: &'a ::postgres::Row, i: usize) -> Result<T> {
     r.try_get(i)
         .map_err(|e| fail(Status::Store, format!("store error: column {i}: {e}")))
 }
@@ -754,7 +754,7 @@ fn migrate_locked(client: &mut Client) -> Result<()> {
         tx.batch_execute(sql).db()?;
         tx.execute(
             "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
-            &[&((i + 1) as i32), &crate::now()],
+            &[&((i + 1) as i32), &crate::clock::now()],
         )
         .db()?;
     }

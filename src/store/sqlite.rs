@@ -350,11 +350,6 @@ fn sqlite_params<'p>(params: &'p [&dyn Param]) -> Vec<&'p dyn rusqlite::ToSql> {
     params.iter().map(|p| p.sqlite()).collect()
 }
 
-/// Column `i` of a row; a value of an unexpected type is exit 7.
-pub(super) fn get<T: rusqlite::types::FromSql>(r: &rusqlite::Row, i: usize) -> Result<T> {
-    r.get(i).db()
-}
-
 /// Maps a streaming result set row by row.
 fn mapped<'s, T: 's>(
     mut rows: rusqlite::Rows<'s>,
