@@ -260,6 +260,86 @@ fn exit2_usage_errors_name_the_problem_and_change_nothing() {
 }
 
 #[test]
+fn exit2_parser_errors_are_one_line_naming_the_problem() {
+    let env = Env::new();
+    env.enroll_landline("bob", "5072220024");
+    let before = snapshot(&env);
+    for (args, names) in [
+        (
+            vec!["issue-codes", "bob", "--identity-verified", "zoom"],
+            vec![
+                "'zoom'",
+                "--identity-verified",
+                "in-person, video-call, callback",
+            ],
+        ),
+        (
+            vec!["list", "--format", "yaml"],
+            vec!["'yaml'", "--format", "table, json, csv, text"],
+        ),
+        (
+            vec!["isue-codes", "bob"],
+            vec!["'isue-codes'", "did you mean 'issue-codes'?"],
+        ),
+        (
+            vec![
+                "enroll-device",
+                "bob",
+                "--kind",
+                "mobile",
+                "--phone",
+                "5072220025",
+                "--sms",
+                "--no-sms",
+            ],
+            vec!["--sms", "--no-sms", "cannot be used with"],
+        ),
+        (vec!["issue-codes", "bob", "--count", "-1"], vec!["-1"]),
+        (
+            vec!["enroll-device", "--kind", "token"],
+            vec!["required", "<USER>"],
+        ),
+    ] {
+        let (code, out, err) = env.run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "one line for {args:?}: {err}");
+        assert!(err.starts_with("codedesk: "), "{args:?}: {err}");
+        assert!(!err.starts_with("codedesk: error"), "{args:?}: {err}");
+        for name in names {
+            assert!(err.contains(name), "{args:?} should name {name}: {err}");
+        }
+        for noise in ["Usage:", "For more information", "tip:", "'-- "] {
+            assert!(!err.contains(noise), "{args:?}: {noise:?} in {err}");
+        }
+        assert!(out.is_empty(), "{args:?}: {out}");
+    }
+    assert_eq!(snapshot(&env), before, "a usage error changed the store");
+
+    // Help and version are clap's own, as before.
+    let (code, out, err) = env.run(&["--help"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Usage: codedesk") && out.contains("Exit status:"),
+        "{out}"
+    );
+    let (code, out, _) = env.run(&["issue-codes", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("--identity-verified"), "{out}");
+    let (code, out, _) = env.run(&["--version"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("codedesk "), "{out}");
+    // No subcommand at all is a usage error like the others, listing them.
+    let (code, out, err) = env.run(&[]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        out.is_empty() && err.contains("requires a subcommand"),
+        "{err}"
+    );
+    assert!(err.contains("issue-codes"), "{err}");
+}
+
+#[test]
 fn exit3_identity_check_not_attested_issues_nothing() {
     let env = Env::new();
     env.enroll_landline("gus", "5072220030");
