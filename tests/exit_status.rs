@@ -390,6 +390,31 @@ fn exit4_no_such_user_device_or_set() {
 }
 
 #[test]
+fn exit4_audit_for_a_user_the_store_never_knew() {
+    let env = Env::new();
+    env.enroll_landline("alice", "5072220060");
+    let (code, out, err) = env.run(&["audit", "--user", "alcie"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(error_lines(&err), ["codedesk: no such user: alcie"]);
+    // the same words as `list`
+    let (code, _, list_err) = env.run(&["list", "alcie"]);
+    assert_eq!(code, 4);
+    assert_eq!(error_lines(&err), error_lines(&list_err));
+    for format in ["json", "csv", "text"] {
+        let (code, out, _) = env.run(&["audit", "--user", "alcie", "--format", format]);
+        assert_eq!(code, 4, "{format}");
+        assert!(out.is_empty(), "{format}: {out}");
+    }
+    // A known user with no matching events is an empty answer, not an error.
+    let (code, out, err) = env.run(&["audit", "--user", "alice", "--since", "2099-01-01"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("no audit events match"), "{out}");
+    let out = env.ok(&["audit", "--user", "alice", "--format", "json"]);
+    assert!(out.contains("\"alice\""), "{out}");
+}
+
+#[test]
 fn exit5_locked_out_until_unlock() {
     let env = Env::with_config("[lockout]\nthreshold = 3\n");
     env.enroll_landline("jay", "5072220050");
