@@ -427,7 +427,27 @@ fn exit5_locked_out_until_unlock() {
     let (code, out, err) = env.run_stdin(&["verify", "jay", "--format", "json"], &right[0]);
     assert_eq!(code, 5, "{err}");
     assert!(err.contains("locked"), "{err}");
-    assert!(!out.contains("\"accepted\":true"), "{out}");
+    assert_eq!(error_lines(&err).len(), 1, "{err}");
+    // Scripts get the verify object too, saying why.
+    let v = json(&out);
+    has_keys(&v, &["user", "accepted", "remaining", "locked"]);
+    assert_eq!(v["user"], "jay");
+    assert_eq!(v["accepted"], false);
+    assert_eq!(v["remaining"], 10);
+    assert_eq!(v["locked"], true);
+    let (code, out, _) = env.run_stdin(&["verify", "jay", "--format", "csv"], &right[0]);
+    assert_eq!(code, 5);
+    assert_eq!(out, "user,accepted,remaining,locked\njay,false,10,true\n");
+    let (code, out, _) = env.run_stdin(&["verify", "jay"], &right[0]);
+    assert_eq!(code, 5);
+    assert!(
+        out.is_empty(),
+        "at a table, the lockout is told on stderr: {out}"
+    );
+    // An unknown user is an error, not an outcome: nothing on stdout.
+    let (code, out, err) = env.run_stdin(&["verify", "jya", "--format", "json"], &right[0]);
+    assert_eq!(code, 4, "{err}");
+    assert!(out.is_empty(), "{out}");
     assert_eq!(env.verify("jay", &wrong[4]), 5);
     assert_eq!(user_json(&env, "jay")["codes_remaining"], 10);
     env.ok(&["unlock", "jay"]);
@@ -611,10 +631,12 @@ fn json_verify_reports_user_accepted_and_remaining() {
     let (code, out, _) = env.run_stdin(&["verify", "tom", "--format", "json"], &codes[0]);
     assert_eq!(code, 0);
     let v = json(&out);
-    assert_eq!(keys(&v), vec!["accepted", "remaining", "user"]);
+    // SPEC's three fields, and `locked` (new fields may be added).
+    assert_eq!(keys(&v), vec!["accepted", "locked", "remaining", "user"]);
     assert_eq!(v["user"], "tom");
     assert_eq!(v["accepted"], true);
     assert_eq!(v["remaining"], 9);
+    assert_eq!(v["locked"], false);
     let (code, out, _) = env.run_stdin(&["verify", "tom", "--format", "json"], &codes[0]);
     assert_eq!(code, 1);
     let v = json(&out);
