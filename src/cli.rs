@@ -150,7 +150,7 @@ pub struct IssueArgs {
     #[arg(required_unless_present = "batch")]
     pub user: Option<String>,
     /// Codes in the new set [default: codes.count, 10]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub count: Option<u32>,
     /// Text the codes to this device (must be SMS-capable)
     #[arg(long, value_name = "ID")]
@@ -162,7 +162,7 @@ pub struct IssueArgs {
     #[arg(long, value_name = "DURATION")]
     pub expires: Option<String>,
     /// How many times each code works [default: codes.uses, 1]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub uses: Option<u32>,
     /// Keep the user's earlier codes valid (otherwise a new set invalidates them)
     #[arg(long)]
@@ -251,6 +251,69 @@ pub struct GenerateArgs {
     pub out: PathBuf,
 }
 
+/// Longest message [`one_line_error`] gives, before a suggestion.
+const MAX_ERROR_CHARS: usize = 300;
+
+/// A clap usage error as the one line SPEC.md promises for bad input
+/// (`main` prefixes `codedesk: `): clap's own message without its `error: `
+/// prefix, with any list it puts on the lines below (missing arguments,
+/// possible values) folded in, and clap's "a similar subcommand exists"
+/// suggestion as "did you mean ...?". The usage block, the "For more
+/// information" line and clap's other tips are left out: the tip for a
+/// value that starts with `-` (`use '-- -1'`) is wrong advice for options.
+/// Control characters in an echoed value are escaped, so the line stays one.
+pub fn one_line_error(err: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let rendered = err.render().to_string();
+    let body = rendered.strip_prefix("error: ").unwrap_or(&rendered);
+    // The message and its indented lists come before the first blank line;
+    // the tips, the usage and "For more information" after it.
+    let head = body.split("\n\n").next().unwrap_or_default();
+    let mut lines = head.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut msg = lines.next().unwrap_or("invalid arguments").to_string();
+    let (values, items): (Vec<&str>, Vec<&str>) = lines.partition(|l| l.starts_with('['));
+    if !items.is_empty() {
+        msg.push(' ');
+        msg.push_str(&items.join(", "));
+    }
+    for v in values {
+        msg.push(' ');
+        msg.push_str(v);
+    }
+    let mut msg: String = msg
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect();
+    if msg.chars().count() > MAX_ERROR_CHARS {
+        msg = msg.chars().take(MAX_ERROR_CHARS).collect::<String>() + "...";
+    }
+    let suggested: Vec<String> = [
+        ContextKind::SuggestedSubcommand,
+        ContextKind::SuggestedArg,
+        ContextKind::SuggestedValue,
+    ]
+    .into_iter()
+    .filter_map(|k| err.get(k))
+    .flat_map(|v| match v {
+        ContextValue::String(s) => vec![s.clone()],
+        ContextValue::Strings(ss) => ss.clone(),
+        _ => Vec::new(),
+    })
+    .map(|s| format!("'{s}'"))
+    .collect();
+    if !suggested.is_empty() {
+        msg.push_str(&format!("; did you mean {}?", suggested.join(" or ")));
+    }
+    msg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,5 +339,85 @@ mod tests {
             panic!("not verify")
         };
         assert_eq!(a.code_on_command_line.len(), 1);
+    }
+
+    fn one_line(args: &[&str]) -> String {
+        let mut argv = vec!["codedesk"];
+        argv.extend_from_slice(args);
+        let err = Cli::try_parse_from(argv).unwrap_err();
+        let line = one_line_error(&err);
+        assert!(!line.contains('\n'), "{line:?}");
+        assert!(!line.starts_with("error"), "{line}");
+        assert!(!line.contains("Usage") && !line.contains("For more information"));
+        assert!(
+            !line.contains("tip:") && !line.contains("use '--"),
+            "{line}"
+        );
+        line
+    }
+
+    #[test]
+    fn clap_errors_become_one_line() {
+        assert_eq!(
+            one_line(&["issue-codes", "bob", "--identity-verified", "zoom"]),
+            "invalid value 'zoom' for '--identity-verified <METHOD>' [possible values: in-person, video-call, callback]"
+        );
+        assert_eq!(
+            one_line(&["list", "--format", "yaml"]),
+            "invalid value 'yaml' for '--format <FORMAT>' [possible values: table, json, csv, text]"
+        );
+        assert_eq!(
+            one_line(&["isue-codes", "bob"]),
+            "unrecognized subcommand 'isue-codes'; did you mean 'issue-codes'?"
+        );
+        assert_eq!(
+            one_line(&[
+                "enroll-device",
+                "bob",
+                "--kind",
+                "mobile",
+                "--sms",
+                "--no-sms"
+            ]),
+            "the argument '--sms' cannot be used with '--no-sms'"
+        );
+        let missing = one_line(&["enroll-device"]);
+        assert!(missing.starts_with("the following required arguments were not provided: "));
+        assert!(
+            missing.contains("<USER>") && missing.contains("--kind <KIND>"),
+            "{missing}"
+        );
+        // A negative count is a bad value of the option, not a stray flag.
+        assert!(
+            one_line(&["issue-codes", "bob", "--count", "-1"])
+                .starts_with("invalid value '-1' for '--count <N>'")
+        );
+        assert!(
+            one_line(&["issue-codes", "bob", "--uses", "-2"])
+                .starts_with("invalid value '-2' for '--uses <N>'")
+        );
+        assert_eq!(
+            one_line(&["enroll-device", "bob", "--kidn", "token"]),
+            "unexpected argument '--kidn' found; did you mean '--kind'?"
+        );
+    }
+
+    #[test]
+    fn an_echoed_control_character_does_not_break_the_line() {
+        let line = one_line(&["list", "--format", "x\ny\u{1b}[31m\u{7}"]);
+        assert!(line.starts_with("invalid value 'x y"), "{line}");
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+    }
+
+    #[test]
+    fn help_and_version_are_not_errors_to_fold() {
+        use clap::error::ErrorKind;
+        let kind = |args: &[&str]| Cli::try_parse_from(args).unwrap_err().kind();
+        assert_eq!(kind(&["codedesk", "--help"]), ErrorKind::DisplayHelp);
+        assert_eq!(kind(&["codedesk", "--version"]), ErrorKind::DisplayVersion);
+        assert_eq!(
+            kind(&["codedesk"]),
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        );
     }
 }

@@ -15,15 +15,25 @@ use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 /// The text message: names the user, one code per line, and the advice to
-/// keep them somewhere that is not the phone (rule 8).
-pub fn sms_message(user: &str, spec: CodeSpec, codes: &[Code]) -> Zeroizing<String> {
+/// keep them somewhere that is not the phone (rule 8), with how many times
+/// each code works and when the set expires (`expires_at`, if ever).
+pub fn sms_message(
+    user: &str,
+    spec: CodeSpec,
+    codes: &[Code],
+    uses: u32,
+    expires_at: Option<i64>,
+) -> Zeroizing<String> {
     let mut m = Zeroizing::new(String::new());
     m.push_str(&format!("Backup codes for {user}:\n"));
     for c in codes {
         m.push_str(&codes::format(spec.alphabet, c));
         m.push('\n');
     }
-    m.push_str(rules::keep_codes_advice());
+    m.push_str(&rules::keep_codes_advice(
+        uses,
+        expires_at.map(crate::output::ts).as_deref(),
+    ));
     m.push('\n');
     m
 }
@@ -235,13 +245,21 @@ mod tests {
     #[test]
     fn message_has_each_code_on_its_own_line_and_the_advice() {
         let codes = codes::generate(CodeSpec::default(), 3).unwrap();
-        let m = sms_message("alice", CodeSpec::default(), &codes);
+        let m = sms_message("alice", CodeSpec::default(), &codes, 1, None);
         for c in &codes {
             let shown = codes::format(CodeSpec::default().alphabet, c);
             assert!(m.lines().any(|l| l == shown.as_str()));
         }
         assert!(m.contains("alice"));
         assert!(m.contains("somewhere that is not your phone"));
+        assert!(m.contains("Each code works once.") && !m.contains("expire"));
+        let m = sms_message("alice", CodeSpec::default(), &codes, 2, Some(3600));
+        assert!(m.contains("Each code works 2 times."), "{}", m.as_str());
+        assert!(
+            m.contains("They expire 1970-01-01T01:00:00Z."),
+            "{}",
+            m.as_str()
+        );
     }
 
     #[test]

@@ -21,6 +21,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub enum Gate<'a> {
     /// Attested by flags (or refused for want of them when `None`).
     Flags(Option<&'a (IdentityMethod, String)>),
+    /// Flags were given but attest nothing (one missing, a bad ticket):
+    /// refused, naming what was wrong and keeping the method given.
+    Unattested(&'a Attestation),
     /// Ask the operator at the terminal.
     Prompt,
 }
@@ -48,22 +51,44 @@ impl<'a> Gate<'a> {
 pub struct Attestation {
     pub given: Option<(IdentityMethod, String)>,
     pub attempted: bool,
+    /// The method given, even when the attestation is incomplete, so the
+    /// refused check is recorded with it.
+    pub method: Option<IdentityMethod>,
+    /// A well-formed ticket given without a method, for the same record.
+    pub ticket: Option<String>,
+    /// Why flags that were given attest nothing, in the operator's terms.
+    pub problem: Option<String>,
 }
 
 impl Attestation {
     pub fn from_flags(method: Option<IdentityMethod>, ticket: Option<&str>) -> Attestation {
-        let given = match (method, ticket) {
-            (Some(m), Some(t)) => crate::model::parse_ticket(t).ok().map(|t| (m, t)),
+        let parsed = ticket.map(crate::model::parse_ticket);
+        let problem = match (method, &parsed) {
+            (_, Some(Err(e))) => Some(format!("--ticket: {e}")),
+            (Some(_), None) => Some("--identity-verified was given without --ticket".to_string()),
+            (None, Some(Ok(_))) => {
+                Some("--ticket was given without --identity-verified".to_string())
+            }
             _ => None,
         };
+        let ticket = parsed.and_then(|t| t.ok());
         Attestation {
-            given,
-            attempted: method.is_some() || ticket.is_some(),
+            given: match (method, &ticket) {
+                (Some(m), Some(t)) => Some((m, t.clone())),
+                _ => None,
+            },
+            attempted: method.is_some() || problem.is_some(),
+            method,
+            ticket,
+            problem,
         }
     }
 
     /// The gate for this run: the flags, else a prompt at a terminal.
     pub fn gate(&self, interactive: bool) -> Gate<'_> {
+        if self.given.is_none() && self.problem.is_some() {
+            return Gate::Unattested(self);
+        }
         Gate::choose(self.given.as_ref(), interactive && !self.attempted)
     }
 }
@@ -106,6 +131,28 @@ pub fn identity_gate(
                         .hint
                         .map(|h| format!(" (hint: {h})"))
                         .unwrap_or_default()
+                ),
+            ));
+        }
+        Gate::Unattested(a) => {
+            store.record_identity_failure(
+                user,
+                "not-attested",
+                a.method,
+                a.ticket.as_deref(),
+                &ctx.operator,
+                now,
+            )?;
+            return Err(fail(
+                Status::Identity,
+                format!(
+                    "{} needs an identity check for {}: {}; {}",
+                    user.name,
+                    purpose.what,
+                    a.problem
+                        .as_deref()
+                        .unwrap_or("the attestation is incomplete"),
+                    purpose.nothing,
                 ),
             ));
         }
@@ -252,4 +299,53 @@ fn arm_interrupt(ctx: &Ctx, user: &UserRow, nothing: &str) -> Arc<Interrupt> {
         std::process::exit(i32::from(Status::Identity.code()));
     });
     shared
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_incomplete_attestation_says_what_is_wrong_and_keeps_the_method() {
+        let a = Attestation::from_flags(Some(IdentityMethod::InPerson), None);
+        assert!(a.given.is_none() && a.attempted);
+        assert_eq!(a.method, Some(IdentityMethod::InPerson));
+        assert_eq!(
+            a.problem.as_deref(),
+            Some("--identity-verified was given without --ticket")
+        );
+        assert!(matches!(a.gate(true), Gate::Unattested(_)));
+
+        let long = "x".repeat(80);
+        let a = Attestation::from_flags(Some(IdentityMethod::VideoCall), Some(&long));
+        assert_eq!(a.method, Some(IdentityMethod::VideoCall));
+        assert!(a.ticket.is_none());
+        let p = a.problem.unwrap();
+        assert!(p.starts_with("--ticket: invalid ticket reference"), "{p}");
+
+        let a = Attestation::from_flags(Some(IdentityMethod::Callback), Some("T\u{7}1"));
+        assert!(a.problem.unwrap().starts_with("--ticket: "));
+
+        let a = Attestation::from_flags(None, Some("INC-1"));
+        assert_eq!(a.ticket.as_deref(), Some("INC-1"));
+        assert_eq!(
+            a.problem.as_deref(),
+            Some("--ticket was given without --identity-verified")
+        );
+    }
+
+    #[test]
+    fn a_complete_attestation_or_none_is_as_before() {
+        let a = Attestation::from_flags(Some(IdentityMethod::InPerson), Some(" INC-7 "));
+        assert_eq!(
+            a.given,
+            Some((IdentityMethod::InPerson, "INC-7".to_string()))
+        );
+        assert!(a.problem.is_none());
+        assert!(matches!(a.gate(true), Gate::Flags(Some(_))));
+        let none = Attestation::from_flags(None, None);
+        assert!(!none.attempted && none.problem.is_none());
+        assert!(matches!(none.gate(true), Gate::Prompt));
+        assert!(matches!(none.gate(false), Gate::Flags(None)));
+    }
 }

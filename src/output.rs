@@ -148,12 +148,14 @@ pub fn current_set(u: &UserSummary) -> Option<&SetSummary> {
 
 /// Helpdesk codes as a printable card (`--format text`): the user, the
 /// date, the codes and the article's advice.
+#[allow(clippy::too_many_arguments)]
 pub fn code_card(
     out: &mut dyn Write,
     user: &str,
     set_id: i64,
     now: i64,
     expires_at: Option<i64>,
+    uses: u32,
     spec: CodeSpec,
     codes: &[Code],
 ) -> Result<()> {
@@ -174,7 +176,8 @@ pub fn code_card(
         )?;
     }
     writeln!(out, "{rule}")?;
-    for line in wrap(rules::keep_codes_advice(), 42) {
+    let advice = rules::keep_codes_advice(uses, expires_at.map(ts).as_deref());
+    for line in wrap(&advice, 42) {
         writeln!(out, " {line}")?;
     }
     writeln!(out, "{rule}")?;
@@ -210,11 +213,18 @@ mod tests {
         let spec = CodeSpec::default();
         let codes = codes::generate(spec, 2).unwrap();
         let mut out = Vec::new();
-        code_card(&mut out, "bob", 7, 0, None, spec, &codes).unwrap();
+        code_card(&mut out, "bob", 7, 0, None, 1, spec, &codes).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("bob") && text.contains("1970-01-01"));
         assert!(text.contains(codes::format(spec.alphabet, &codes[1]).as_str()));
         assert!(text.contains("not your") && text.contains("phone"));
+        assert!(text.contains("works once"));
+        let mut out = Vec::new();
+        code_card(&mut out, "bob", 7, 0, Some(7200), 3, spec, &codes).unwrap();
+        let text = String::from_utf8(out).unwrap().replace("\n ", " ");
+        assert!(text.contains("works 3 times"), "{text}");
+        assert!(text.contains("They expire 1970-01-01T02:00:00Z."), "{text}");
+        assert!(!text.contains("once"), "{text}");
     }
 
     #[test]

@@ -135,11 +135,24 @@ pub fn used_up_advice(remaining: i64) -> Option<&'static str> {
     )
 }
 
-/// Rule 8: tell the user to keep codes "somewhere that is not your phone".
-pub fn keep_codes_advice() -> &'static str {
-    "Write these codes down and keep them somewhere that is not your phone, \
-such as your wallet or your password manager. Each code works once; \
-a new set replaces all of these."
+/// Rule 8: tell the user to keep codes "somewhere that is not your phone",
+/// with what the set allows (rule 5, or `--uses`) and when it ends
+/// (`expires`: the set's expiry as shown elsewhere, `None` for never), so
+/// the user is never told "once" of a set whose codes work three times.
+pub fn keep_codes_advice(uses: u32, expires: Option<&str>) -> String {
+    let mut s = String::from(
+        "Write these codes down and keep them somewhere that is not your phone, \
+such as your wallet or your password manager.",
+    );
+    match uses {
+        1 => s.push_str(" Each code works once."),
+        n => s.push_str(&format!(" Each code works {n} times.")),
+    }
+    if let Some(at) = expires {
+        s.push_str(&format!(" They expire {at}."));
+    }
+    s.push_str(" A new set replaces all of these.");
+    s
 }
 
 #[cfg(test)]
@@ -254,6 +267,16 @@ mod tests {
 
     #[test]
     fn rule8_keep_codes_somewhere_that_is_not_your_phone() {
-        assert!(keep_codes_advice().contains("somewhere that is not your phone"));
+        let once = keep_codes_advice(1, None);
+        assert!(once.contains("somewhere that is not your phone"));
+        assert!(once.contains("Each code works once.") && !once.contains("expire"));
+        let bounded = keep_codes_advice(3, Some("2026-11-29T12:00:00Z"));
+        assert!(bounded.contains("somewhere that is not your phone"));
+        assert!(bounded.contains("Each code works 3 times."), "{bounded}");
+        assert!(
+            bounded.contains("They expire 2026-11-29T12:00:00Z."),
+            "{bounded}"
+        );
+        assert!(!bounded.contains("once"), "{bounded}");
     }
 }

@@ -983,3 +983,73 @@ fn rule6_a_set_left_pending_by_a_killed_run_is_ended_by_the_next_set() {
     );
     assert_eq!(ended, 1);
 }
+
+/// The text after `marker` up to (not including) `end`.
+fn between<'a>(text: &'a str, marker: &str, end: char) -> &'a str {
+    let rest = &text[text
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker:?} in {text}"))
+        + marker.len()..];
+    &rest[..rest.find(end).unwrap_or(rest.len())]
+}
+
+#[test]
+fn rule8_the_advice_follows_the_sets_uses_and_expiry() {
+    let env = Env::new();
+    env.enroll_landline("bob", "507-222-0140");
+    env.enroll_mobile("amy", "507-222-0141");
+    let gate = ["--identity-verified", "in-person", "--ticket", "T-8"];
+    let bounded = ["--uses", "3", "--expires", "2h"];
+
+    // The helpdesk path at the terminal: the header and "Tell the user" agree.
+    let mut args = vec!["issue-codes", "bob"];
+    args.extend_from_slice(&bounded);
+    args.extend_from_slice(&gate);
+    let out = env.ok(&args);
+    let expires = between(&out, "each works 3 times, expires ", ')').to_string();
+    assert!(expires.starts_with("20") && expires.ends_with('Z'), "{out}");
+    let tell = out
+        .lines()
+        .find(|l| l.starts_with("Tell the user: "))
+        .unwrap_or_else(|| panic!("no advice: {out}"));
+    assert!(tell.contains(ADVICE), "{tell}");
+    assert!(tell.contains("Each code works 3 times."), "{tell}");
+    assert!(tell.contains(&format!("They expire {expires}.")), "{tell}");
+    assert!(!tell.contains("once"), "{tell}");
+
+    // The printable card.
+    let mut args = vec!["issue-codes", "bob", "--format", "text"];
+    args.extend_from_slice(&bounded);
+    args.extend_from_slice(&gate);
+    let card = env.ok(&args).replace("\n ", " ");
+    let until = between(&card, "Valid until ", '\n').trim().to_string();
+    assert!(card.contains(ADVICE), "{card}");
+    assert!(card.contains("Each code works 3 times."), "{card}");
+    assert!(card.contains(&format!("They expire {until}.")), "{card}");
+    assert!(!card.contains("once"), "{card}");
+
+    // The text message.
+    env.ok(&["issue-codes", "amy", "--uses", "2", "--expires", "1h"]);
+    let sms = outbox_text(&env);
+    let last = sms
+        .rsplit("To: ")
+        .next()
+        .unwrap_or_default()
+        .replace('\n', " ");
+    assert!(last.contains(ADVICE), "{last}");
+    assert!(last.contains("Each code works 2 times."), "{last}");
+    let at = between(&last, "They expire ", ' ');
+    assert!(at.starts_with("20") && at.ends_with("Z."), "{last}");
+    assert!(!last.contains("once"), "{last}");
+
+    // A plain set is still "once", with no expiry to tell.
+    env.ok(&["issue-codes", "amy"]);
+    let sms = outbox_text(&env);
+    let last = sms
+        .rsplit("To: ")
+        .next()
+        .unwrap_or_default()
+        .replace('\n', " ");
+    assert!(last.contains("Each code works once."), "{last}");
+    assert!(!last.contains("expire"), "{last}");
+}

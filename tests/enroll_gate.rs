@@ -187,6 +187,82 @@ fn a_partial_or_empty_attestation_is_refused_with_3_and_recorded() {
 }
 
 #[test]
+fn an_incomplete_attestation_names_what_is_wrong_and_keeps_the_method() {
+    let env = Env::new();
+    env.enroll_landline("bob", "507-222-0120");
+    let long = "x".repeat(80);
+    let cases: [(&[&str], &str, &str); 4] = [
+        (
+            &["--identity-verified", "in-person", "--ticket", &long],
+            "in-person",
+            "--ticket: invalid ticket reference",
+        ),
+        (
+            &[
+                "--identity-verified",
+                "video-call",
+                "--ticket",
+                "INC\u{7}-1",
+            ],
+            "video-call",
+            "--ticket: invalid ticket reference",
+        ),
+        (
+            &["--identity-verified", "callback"],
+            "callback",
+            "--identity-verified was given without --ticket",
+        ),
+        (
+            &["--ticket", "INC-9"],
+            "",
+            "--ticket was given without --identity-verified",
+        ),
+    ];
+    let mut want_methods = Vec::new();
+    for (flags, method, problem) in cases {
+        for command in [
+            &["issue-codes", "bob"][..],
+            &["enroll-device", "bob", "--kind", "token"][..],
+        ] {
+            let args: Vec<&str> = command.iter().chain(flags).copied().collect();
+            let (code, out, err) = env.run(&args);
+            assert_eq!(code, 3, "{args:?}: {err}");
+            assert!(out.is_empty(), "{args:?}: {out}");
+            let lines: Vec<&str> = err
+                .lines()
+                .filter(|l| !l.starts_with("codedesk: warning:"))
+                .collect();
+            assert_eq!(lines.len(), 1, "{args:?}: {err}");
+            assert!(
+                err.contains(problem),
+                "{args:?} should say {problem:?}: {err}"
+            );
+            assert!(!err.contains("give --identity-verified METHOD"), "{err}");
+            assert!(err.contains("nothing "), "{args:?}: {err}");
+            want_methods.push(method);
+        }
+    }
+    assert_eq!(devices(&env, "bob"), 1, "nothing enrolled");
+    let list: Value = serde_json::from_str(&env.ok(&["list", "bob", "--format", "json"])).unwrap();
+    assert_eq!(list["codes_remaining"], 0, "nothing issued");
+    let refused: Vec<Value> = audit(&env)
+        .into_iter()
+        .filter(|e| e["action"] == "identity-check" && e["details"]["outcome"] == "not-attested")
+        .collect();
+    let methods: Vec<&str> = refused
+        .iter()
+        .map(|e| e["details"]["method"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(methods, want_methods, "{refused:?}");
+    // A well-formed ticket is kept with the refusal; a malformed one is not.
+    let tickets: Vec<&str> = refused
+        .iter()
+        .map(|e| e["details"]["ticket"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(tickets, ["", "", "", "", "", "", "INC-9", "INC-9"]);
+}
+
+#[test]
 fn removing_a_phone_revokes_the_codes_texted_to_it_and_its_id_is_never_reused() {
     let env = Env::new();
     let landline = env.enroll_landline("ivy", "507-222-0130");

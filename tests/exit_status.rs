@@ -260,6 +260,86 @@ fn exit2_usage_errors_name_the_problem_and_change_nothing() {
 }
 
 #[test]
+fn exit2_parser_errors_are_one_line_naming_the_problem() {
+    let env = Env::new();
+    env.enroll_landline("bob", "5072220024");
+    let before = snapshot(&env);
+    for (args, names) in [
+        (
+            vec!["issue-codes", "bob", "--identity-verified", "zoom"],
+            vec![
+                "'zoom'",
+                "--identity-verified",
+                "in-person, video-call, callback",
+            ],
+        ),
+        (
+            vec!["list", "--format", "yaml"],
+            vec!["'yaml'", "--format", "table, json, csv, text"],
+        ),
+        (
+            vec!["isue-codes", "bob"],
+            vec!["'isue-codes'", "did you mean 'issue-codes'?"],
+        ),
+        (
+            vec![
+                "enroll-device",
+                "bob",
+                "--kind",
+                "mobile",
+                "--phone",
+                "5072220025",
+                "--sms",
+                "--no-sms",
+            ],
+            vec!["--sms", "--no-sms", "cannot be used with"],
+        ),
+        (vec!["issue-codes", "bob", "--count", "-1"], vec!["-1"]),
+        (
+            vec!["enroll-device", "--kind", "token"],
+            vec!["required", "<USER>"],
+        ),
+    ] {
+        let (code, out, err) = env.run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "one line for {args:?}: {err}");
+        assert!(err.starts_with("codedesk: "), "{args:?}: {err}");
+        assert!(!err.starts_with("codedesk: error"), "{args:?}: {err}");
+        for name in names {
+            assert!(err.contains(name), "{args:?} should name {name}: {err}");
+        }
+        for noise in ["Usage:", "For more information", "tip:", "'-- "] {
+            assert!(!err.contains(noise), "{args:?}: {noise:?} in {err}");
+        }
+        assert!(out.is_empty(), "{args:?}: {out}");
+    }
+    assert_eq!(snapshot(&env), before, "a usage error changed the store");
+
+    // Help and version are clap's own, as before.
+    let (code, out, err) = env.run(&["--help"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Usage: codedesk") && out.contains("Exit status:"),
+        "{out}"
+    );
+    let (code, out, _) = env.run(&["issue-codes", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("--identity-verified"), "{out}");
+    let (code, out, _) = env.run(&["--version"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("codedesk "), "{out}");
+    // No subcommand at all is a usage error like the others, listing them.
+    let (code, out, err) = env.run(&[]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        out.is_empty() && err.contains("requires a subcommand"),
+        "{err}"
+    );
+    assert!(err.contains("issue-codes"), "{err}");
+}
+
+#[test]
 fn exit3_identity_check_not_attested_issues_nothing() {
     let env = Env::new();
     env.enroll_landline("gus", "5072220030");
@@ -310,6 +390,31 @@ fn exit4_no_such_user_device_or_set() {
 }
 
 #[test]
+fn exit4_audit_for_a_user_the_store_never_knew() {
+    let env = Env::new();
+    env.enroll_landline("alice", "5072220060");
+    let (code, out, err) = env.run(&["audit", "--user", "alcie"]);
+    assert_eq!(code, 4, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(error_lines(&err), ["codedesk: no such user: alcie"]);
+    // the same words as `list`
+    let (code, _, list_err) = env.run(&["list", "alcie"]);
+    assert_eq!(code, 4);
+    assert_eq!(error_lines(&err), error_lines(&list_err));
+    for format in ["json", "csv", "text"] {
+        let (code, out, _) = env.run(&["audit", "--user", "alcie", "--format", format]);
+        assert_eq!(code, 4, "{format}");
+        assert!(out.is_empty(), "{format}: {out}");
+    }
+    // A known user with no matching events is an empty answer, not an error.
+    let (code, out, err) = env.run(&["audit", "--user", "alice", "--since", "2099-01-01"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("no audit events match"), "{out}");
+    let out = env.ok(&["audit", "--user", "alice", "--format", "json"]);
+    assert!(out.contains("\"alice\""), "{out}");
+}
+
+#[test]
 fn exit5_locked_out_until_unlock() {
     let env = Env::with_config("[lockout]\nthreshold = 3\n");
     env.enroll_landline("jay", "5072220050");
@@ -322,7 +427,27 @@ fn exit5_locked_out_until_unlock() {
     let (code, out, err) = env.run_stdin(&["verify", "jay", "--format", "json"], &right[0]);
     assert_eq!(code, 5, "{err}");
     assert!(err.contains("locked"), "{err}");
-    assert!(!out.contains("\"accepted\":true"), "{out}");
+    assert_eq!(error_lines(&err).len(), 1, "{err}");
+    // Scripts get the verify object too, saying why.
+    let v = json(&out);
+    has_keys(&v, &["user", "accepted", "remaining", "locked"]);
+    assert_eq!(v["user"], "jay");
+    assert_eq!(v["accepted"], false);
+    assert_eq!(v["remaining"], 10);
+    assert_eq!(v["locked"], true);
+    let (code, out, _) = env.run_stdin(&["verify", "jay", "--format", "csv"], &right[0]);
+    assert_eq!(code, 5);
+    assert_eq!(out, "user,accepted,remaining,locked\njay,false,10,true\n");
+    let (code, out, _) = env.run_stdin(&["verify", "jay"], &right[0]);
+    assert_eq!(code, 5);
+    assert!(
+        out.is_empty(),
+        "at a table, the lockout is told on stderr: {out}"
+    );
+    // An unknown user is an error, not an outcome: nothing on stdout.
+    let (code, out, err) = env.run_stdin(&["verify", "jya", "--format", "json"], &right[0]);
+    assert_eq!(code, 4, "{err}");
+    assert!(out.is_empty(), "{out}");
     assert_eq!(env.verify("jay", &wrong[4]), 5);
     assert_eq!(user_json(&env, "jay")["codes_remaining"], 10);
     env.ok(&["unlock", "jay"]);
@@ -506,10 +631,12 @@ fn json_verify_reports_user_accepted_and_remaining() {
     let (code, out, _) = env.run_stdin(&["verify", "tom", "--format", "json"], &codes[0]);
     assert_eq!(code, 0);
     let v = json(&out);
-    assert_eq!(keys(&v), vec!["accepted", "remaining", "user"]);
+    // SPEC's three fields, and `locked` (new fields may be added).
+    assert_eq!(keys(&v), vec!["accepted", "locked", "remaining", "user"]);
     assert_eq!(v["user"], "tom");
     assert_eq!(v["accepted"], true);
     assert_eq!(v["remaining"], 9);
+    assert_eq!(v["locked"], false);
     let (code, out, _) = env.run_stdin(&["verify", "tom", "--format", "json"], &codes[0]);
     assert_eq!(code, 1);
     let v = json(&out);

@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 enum Expect {
     /// A `codedesk:` one-line error with this status naming `needle`.
     Fail(i32, &'static str),
-    /// A clap usage error (multi-line, exit 2) mentioning `needle`.
+    /// A usage error from the argument parser: one `codedesk:` line, exit 2,
+    /// mentioning `needle`.
     Clap(&'static str),
     /// Success, with `needle` on standard output (the input was fine).
     Ok(&'static str),
@@ -160,8 +161,9 @@ fn judge(expect: Expect, code: i32, out: &str, err: &str) -> Vec<String> {
             if code != 2 {
                 bad.push(format!("exit {code}, want 2"));
             }
-            if !err.starts_with("error: ") {
-                bad.push("not a clap usage error".into());
+            // The parser's errors are one line like ours (no usage block).
+            if err.lines().count() != 1 || !err.starts_with("codedesk: ") {
+                bad.push("not a one-line usage error".into());
             }
             if !err.contains(needle) {
                 bad.push(format!("stderr does not name {needle:?}"));
@@ -810,7 +812,9 @@ fn the_judge_can_fail() {
     assert!(!judge(Expect::Fail(2, "x"), 1, "", "codedesk: x\n").is_empty());
     assert!(!judge(Expect::Fail(2, "x"), 2, "", "codedesk: y\n").is_empty());
     assert!(!judge(Expect::Fail(2, "x"), 2, "", "thread 'main' panicked: x\n").is_empty());
-    assert!(!judge(Expect::Clap("x"), 101, "", "error: x\n").is_empty());
+    assert!(!judge(Expect::Clap("x"), 101, "", "codedesk: x\n").is_empty());
+    assert!(!judge(Expect::Clap("x"), 2, "", "error: x\n\nUsage: y\n").is_empty());
+    assert!(judge(Expect::Clap("x"), 2, "", "codedesk: x\n").is_empty());
     assert!(judge(Expect::Fail(2, "x"), 2, "", "codedesk: x\n").is_empty());
 }
 

@@ -51,6 +51,16 @@ row succeeded.
 \fBCODEDESK_DB\fR, \fBCODEDESK_CONFIG\fR, \fBCODEDESK_OPERATOR\fR
 Used when \fB\-\-db\fR, \fB\-\-config\fR or \fB\-\-operator\fR is not given.
 .TP
+\fBPGPASSWORD\fR
+The password for a PostgreSQL store (\fB\-\-db\fR, \fBmigrate \-\-to\fR)
+whose URL has none; it keeps the password out of the process list.
+.TP
+\fBPGSSLMODE\fR, \fBPGSSLROOTCERT\fR
+TLS for a PostgreSQL store whose URL has no \fBsslmode\fR or
+\fBsslrootcert\fR parameter, as in libpq (\fBsslrootcert=system\fR: the
+system's roots, \fBverify\-full\fR only). With neither: \fBprefer\fR when
+every host is this machine, \fBverify\-full\fR otherwise.
+.TP
 \fBSUDO_USER\fR, \fBUSER\fR
 The operator recorded in the audit trail when none is given, in that order.
 .TP
@@ -146,12 +156,15 @@ one row per user (SMS rows have no codes), ready for a mail merge.
 \fBverify\fR works as a pam_exec(8) module: it takes the user from
 \fBPAM_USER\fR and the code from standard input (\fBexpose_authtok\fR), with
 or without a trailing newline or NUL. pam_exec runs it with an empty
-environment, so give \fB\-\-db\fR and \fB\-\-config\fR in the service line:
+environment, so give \fB\-\-db\fR and \fB\-\-config\fR in the service line,
+and \fB\-\-operator\fR for the audit trail (without it, and with no
+\fBSUDO_USER\fR or \fBUSER\fR, the operator is recorded as \fBunknown\fR):
 .PP
 .RS
 .nf
 auth required pam_exec.so expose_authtok quiet seteuid /usr/local/bin/codedesk \e
-    \-\-db /var/lib/codedesk/codedesk.db \-\-config /etc/codedesk/config.toml verify
+    \-\-db /var/lib/codedesk/codedesk.db \-\-config /etc/codedesk/config.toml \e
+    \-\-operator pam verify
 .fi
 .RE
 .PP

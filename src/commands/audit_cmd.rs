@@ -35,13 +35,9 @@ pub fn parse_since(raw: &str, now: i64) -> Result<i64> {
 
 pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
     // Bad input is refused before the store is opened (or created).
+    let user = a.user.as_deref().map(Username::parse).transpose()?;
     let filter = EventFilter {
-        user: a
-            .user
-            .as_deref()
-            .map(Username::parse)
-            .transpose()?
-            .map(|u| u.to_string()),
+        user: user.as_ref().map(|u| u.to_string()),
         since: a
             .since
             .as_deref()
@@ -75,6 +71,25 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
                 ))
             }
         };
+    }
+    // `--user` with a name the store has never known (a typo) is exit 4,
+    // as for `list USER`; a user who exists, or whose events outlive them,
+    // is not (no events since TIME is still an empty answer).
+    if let Some(name) = &user
+        && store.find_user(name)?.is_none()
+    {
+        let ever = EventFilter {
+            user: filter.user.clone(),
+            since: None,
+        };
+        let mut any = false;
+        store.for_each_event(&ever, |_| {
+            any = true;
+            Ok(())
+        })?;
+        if !any {
+            return Err(crate::store::no_such_user(name.as_str()));
+        }
     }
     match ctx.format {
         Format::Json => store.for_each_event(&filter, |e| output::json_line(out, &e))?,

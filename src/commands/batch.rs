@@ -10,7 +10,6 @@ use super::{read_batch_csv, read_input};
 use crate::Ctx;
 use crate::cli::{Format, IssueArgs};
 use crate::exit::{Status, fail, status_of};
-use crate::identity::Gate;
 use crate::model::{Username, Via, printable};
 use anyhow::Result;
 use std::collections::HashMap;
@@ -122,13 +121,7 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
                 ));
             }
             let req = row_request(base, get(cc), get(cv), get(cd))?;
-            let plan = issue::plan(
-                ctx,
-                &mut store,
-                &name,
-                &req,
-                Gate::Flags(base.attestation.given.as_ref()),
-            )?;
+            let plan = issue::plan(ctx, &mut store, &name, &req, base.attestation.gate(false))?;
             seen.insert(name.to_string(), line);
             Ok(plan)
         })();

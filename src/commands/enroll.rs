@@ -6,7 +6,7 @@ use crate::Ctx;
 use crate::cli::{EnrollArgs, Format};
 use crate::exit::{Status, fail};
 use crate::identity::{Attestation, Purpose, close_gate, identity_gate};
-use crate::model::{DeviceKind, IdentityMethod, Phone, Username, parse_text};
+use crate::model::{DeviceKind, Phone, Username, parse_text};
 use crate::output::{self, device_json, json_line};
 use crate::rules;
 use crate::store::{Enrolled, NewCheck, NewDevice};
@@ -66,7 +66,7 @@ const PURPOSE: Purpose<'static> = Purpose {
 pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
     let attested = Attestation::from_flags(a.identity_verified, a.ticket.as_deref());
     if let Some(path) = &a.batch {
-        return batch(ctx, path, attested.given.as_ref(), out);
+        return batch(ctx, path, &attested, out);
     }
     let user = user_arg(a.user.as_deref().unwrap_or_default())?;
     let kind = a
@@ -166,12 +166,8 @@ fn render(ctx: &Ctx, rows: &[Enrolled], out: &mut dyn Write) -> Result<()> {
 /// optional `primary`); a short row leaves its last columns empty. Every
 /// row is checked first; any bad row rejects the whole file, naming every
 /// bad line.
-fn batch(
-    ctx: &Ctx,
-    path: &Path,
-    attested: Option<&(IdentityMethod, String)>,
-    out: &mut dyn Write,
-) -> Result<Status> {
+fn batch(ctx: &Ctx, path: &Path, attestation: &Attestation, out: &mut dyn Write) -> Result<Status> {
+    let attested = attestation.given.as_ref();
     let bytes = read_input(path)?;
     let rows = batch_rows(&bytes, path)?;
     let mut store = ctx.open_store()?;
@@ -191,9 +187,14 @@ fn batch(
             return Err(fail(
                 Status::Identity,
                 format!(
-                    "{}: {} already exist(s): adding devices to existing users needs --identity-verified METHOD --ticket REF for the run; nothing enrolled",
+                    "{}: {} already exist(s): adding devices to existing users needs --identity-verified METHOD --ticket REF for the run{}; nothing enrolled",
                     path.display(),
-                    existing.join(", ")
+                    existing.join(", "),
+                    attestation
+                        .problem
+                        .as_deref()
+                        .map(|p| format!(" ({p})"))
+                        .unwrap_or_default()
                 ),
             ));
         }

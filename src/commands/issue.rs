@@ -283,7 +283,13 @@ pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Resul
                 )
             })?;
             let mut issued = store.insert_set(&plan.user, &new, None, false, &ctx.operator, now)?;
-            let message = delivery::sms_message(&plan.user.name, plan.spec, &prep.codes);
+            let message = delivery::sms_message(
+                &plan.user.name,
+                plan.spec,
+                &prep.codes,
+                plan.uses,
+                plan.expires_at,
+            );
             drop(prep.codes);
             if let Err(why) = delivery::deliver(how, phone, &message, s.sms_timeout) {
                 store.fail_set(&plan.user, issued.set_id, &why, &ctx.operator, ctx.now())?;
@@ -462,6 +468,7 @@ pub fn render(ctx: &Ctx, o: &Outcome, out: &mut dyn Write, csv_width: usize) -> 
                 o.set_id,
                 ctx.now(),
                 o.plan.expires_at,
+                o.plan.uses,
                 o.plan.spec,
                 cs,
             )?;
@@ -507,7 +514,9 @@ pub fn render(ctx: &Ctx, o: &Outcome, out: &mut dyn Write, csv_width: usize) -> 
                         codes::format(alphabet, c).as_str()
                     )?;
                 }
-                writeln!(out, "Tell the user: {}", rules::keep_codes_advice())?;
+                let expires = o.plan.expires_at.map(output::ts);
+                let advice = rules::keep_codes_advice(o.plan.uses, expires.as_deref());
+                writeln!(out, "Tell the user: {advice}")?;
                 ended_line(o, out)?;
             }
             None => {

@@ -82,14 +82,22 @@ struct VerifyJson<'a> {
     user: &'a str,
     accepted: bool,
     remaining: i64,
+    /// The user is locked out (exit 5, or this rejection locked them).
+    locked: bool,
 }
 
+/// The outcome on standard output: every code that was judged (accepted,
+/// rejected, a typo, or refused because the user is locked) gets the JSON
+/// object or CSV row; errors before that (no such user, a bad name) print
+/// nothing there, like every command's errors. At a terminal a lockout is
+/// told on standard error only.
 fn report(
     ctx: &Ctx,
     out: &mut dyn Write,
     user: &str,
     accepted: bool,
     remaining: i64,
+    locked: bool,
 ) -> Result<()> {
     match ctx.format {
         Format::Json => crate::output::json_line(
@@ -98,11 +106,12 @@ fn report(
                 user,
                 accepted,
                 remaining,
+                locked,
             },
         )?,
         Format::Csv => {
-            writeln!(out, "user,accepted,remaining")?;
-            writeln!(out, "{user},{accepted},{remaining}")?;
+            writeln!(out, "user,accepted,remaining,locked")?;
+            writeln!(out, "{user},{accepted},{remaining},{locked}")?;
         }
         _ if ctx.quiet => {}
         _ => writeln!(
@@ -112,6 +121,15 @@ fn report(
         )?,
     }
     Ok(())
+}
+
+/// A code refused because the user is locked out (exit 5): the JSON
+/// object or CSV row for scripts, then the one-line error.
+fn refuse_locked(ctx: &Ctx, out: &mut dyn Write, name: &str, remaining: i64) -> Result<Status> {
+    if matches!(ctx.format, Format::Json | Format::Csv) {
+        report(ctx, out, name, false, remaining, true)?;
+    }
+    Err(locked_error(name))
 }
 
 fn code_on_command_line() -> anyhow::Error {
@@ -185,7 +203,7 @@ pub fn run(
             serde_json::json!({}),
             now,
         )?;
-        return Err(locked_error(name.as_str()));
+        return refuse_locked(ctx, out, name.as_str(), view.remaining);
     }
     let typed = source.read(ctx, name.as_str())?;
 
@@ -217,7 +235,7 @@ pub fn run(
                 now,
             )?;
             eprintln!("codedesk: {}", ParseError::Typo);
-            report(ctx, out, name.as_str(), false, view.remaining)?;
+            report(ctx, out, name.as_str(), false, view.remaining, false)?;
             return Ok(Status::Rejected);
         }
     }
@@ -241,7 +259,7 @@ pub fn run(
     if let Some((set_id, code_id)) = matched {
         match store.spend(&view.user, set_id, code_id, &ctx.operator, ctx.now())? {
             Spend::Accepted { remaining } => {
-                report(ctx, out, name.as_str(), true, remaining)?;
+                report(ctx, out, name.as_str(), true, remaining, false)?;
                 if let Some(advice) = rules::used_up_advice(remaining)
                     && !ctx.quiet
                 {
@@ -250,7 +268,7 @@ pub fn run(
                 notify_user(ctx, &mut store, "code-used", &view.user);
                 return Ok(Status::Ok);
             }
-            Spend::Locked => return Err(locked_error(name.as_str())),
+            Spend::Locked => return refuse_locked(ctx, out, name.as_str(), view.remaining),
             Spend::Stale => {}
         }
     }
@@ -273,9 +291,9 @@ fn reject(
         ctx.now(),
     )?;
     if r.already_locked {
-        return Err(locked_error(&user.name));
+        return refuse_locked(ctx, out, &user.name, remaining);
     }
-    report(ctx, out, &user.name, false, remaining)?;
+    report(ctx, out, &user.name, false, remaining, r.locked_now)?;
     if r.locked_now {
         eprintln!(
             "codedesk: code rejected; {} is now locked out after {} rejected codes",
