@@ -890,27 +890,13 @@ fn identity_checks_are_recorded_and_each_set_points_at_its_check() {
 
 /// An Env whose SMS command holds each message until the file `go` exists
 /// (a slow gateway), or until the run is killed.
+/// It also ends when its folder goes (the test is over).
 fn slow_sms_env() -> (Env, std::path::PathBuf) {
-    let env = Env::with_raw_config("");
+    // The script lives in the Env's folder, beside `go`.
+    let env = Env::with_sms_script(
+        "cat > /dev/null\nhere=$(dirname \"$0\")\nwhile [ ! -e \"$here/go\" ] && [ -d \"$here\" ]; do sleep 0.02; done",
+    );
     let go = env.path().join("go");
-    let script = env.path().join("sms-slow.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\ncat > /dev/null\nwhile [ ! -e '{}' ]; do sleep 0.02; done\n",
-            go.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
-    std::fs::write(
-        &env.config,
-        format!(
-            "{FAST_HASH}\n[sms]\ncommand = {:?}\ntimeout = \"60s\"\n",
-            script.display().to_string()
-        ),
-    )
-    .unwrap();
     (env, go)
 }
 

@@ -7,27 +7,12 @@
 mod common;
 mod procs;
 use common::Env;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const FAST_HASH: &str = "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n";
-
 /// An Env whose SMS command is `script` (a shell script body).
 fn sms_env(script: &str) -> Env {
-    let env = Env::with_raw_config("");
-    let path = env.path().join("sms.sh");
-    std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
-    std::fs::write(
-        &env.config,
-        format!(
-            "{FAST_HASH}\n[sms]\ncommand = {:?}\ntimeout = \"60s\"\n",
-            path.display().to_string()
-        ),
-    )
-    .unwrap();
-    env
+    Env::with_sms_script(script)
 }
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {

@@ -69,6 +69,26 @@ impl Env {
         Env::build(dir, &text, outbox, pg)
     }
 
+    /// Fast hashing, and an SMS gateway that is a shell script with this
+    /// body (the number is `$1`, the message on standard input), given 60 s.
+    pub fn with_sms_script(body: &str) -> Env {
+        use std::os::unix::fs::PermissionsExt;
+        let env = Env::with_raw_config("");
+        let script = env.path().join("sms.sh");
+        std::fs::write(&script, format!("#!/bin/sh\n{body}\n")).expect("write the SMS script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700))
+            .expect("chmod the SMS script");
+        std::fs::write(
+            &env.config,
+            format!(
+                "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\ncommand = {:?}\ntimeout = \"60s\"\n",
+                script.display().to_string()
+            ),
+        )
+        .expect("write the config");
+        env
+    }
+
     /// A config file of exactly `text` (fast hashing is *not* added).
     pub fn with_raw_config(text: &str) -> Env {
         let pg = POSTGRES.then(PgDatabase::create);
