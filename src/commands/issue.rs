@@ -251,7 +251,7 @@ pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Resul
         preserve_existing: plan.preserve_existing,
         cap: MAX_CODES,
     };
-    let issued = match plan.via {
+    let (issued, codes) = match plan.via {
         Via::Helpdesk => {
             close_gate();
             // Pending until the operator has been shown the codes: see `go_live`.
@@ -263,14 +263,7 @@ pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Resul
                 &ctx.operator,
                 now,
             )?;
-            return Ok(Outcome {
-                plan,
-                set_id: issued.set_id,
-                check_id: issued.check_id,
-                ended: issued.ended,
-                codes: Some(prep.codes),
-                notify_error: None,
-            });
+            (issued, Some(prep.codes))
         }
         Via::Sms => {
             let (Some(how), Some(device)) = (&s.sms, &plan.device) else {
@@ -309,16 +302,20 @@ pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Resul
                 &ctx.operator,
                 ctx.now(),
             )?;
-            issued
+            (issued, None)
         }
     };
-    let notify_error = notify(ctx, store, "codes-issued", &plan.user.name);
+    // A helpdesk set is not live yet: `go_live` tells notify.command.
+    let notify_error = match codes {
+        None => notify(ctx, store, "codes-issued", &plan.user.name),
+        Some(_) => None,
+    };
     Ok(Outcome {
         plan,
         set_id: issued.set_id,
         check_id: issued.check_id,
         ended: issued.ended,
-        codes: None,
+        codes,
         notify_error,
     })
 }

@@ -57,9 +57,12 @@ pub fn connector(check: &Check) -> Result<MakeRustlsConnect> {
         .with_safe_default_protocol_versions()
         .map_err(|e| fail(Status::Store, format!("TLS set-up failed: {e}")))?;
     let verifier: Arc<dyn ServerCertVerifier> = match check {
-        Check::None => Arc::new(Unchecked(provider)),
-        Check::Chain(roots) => Arc::new(ChainOnly {
-            roots: Arc::new(load_roots(roots)?),
+        Check::None => Arc::new(Lenient {
+            roots: None,
+            provider,
+        }),
+        Check::Chain(roots) => Arc::new(Lenient {
+            roots: Some(Arc::new(load_roots(roots)?)),
             provider,
         }),
         Check::Full(roots) => {
@@ -135,65 +138,17 @@ fn read_pem_certs(path: &Path) -> std::result::Result<Vec<CertificateDer<'static
     Ok(certs)
 }
 
-/// `prefer`, and `require` without roots: any certificate, but a real
-/// handshake signature by its key.
+/// `prefer` and `require` without roots (`roots` None): any certificate;
+/// `verify-ca` (`roots` Some): the chain, validity and purpose as webpki
+/// checks them for `verify-full`, without the name. Either way the
+/// handshake signature must be a real one by the certificate's key.
 #[derive(Debug)]
-struct Unchecked(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// `verify-ca`: the chain, validity and purpose as webpki checks them for
-/// `verify-full`, without the name.
-#[derive(Debug)]
-struct ChainOnly {
-    roots: Arc<RootCertStore>,
+struct Lenient {
+    roots: Option<Arc<RootCertStore>>,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -202,14 +157,16 @@ impl ServerCertVerifier for ChainOnly {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.provider.signature_verification_algorithms.all,
-        )?;
+        if let Some(roots) = &self.roots {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.provider.signature_verification_algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
