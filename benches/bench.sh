@@ -18,7 +18,9 @@
 # Knobs (environment): BENCH_ROUNDS (alternating rounds for the fast
 # figures, default 10), BENCH_BATCH_ROUNDS (default 3), BENCH_BIG_USERS
 # (default 100000), BENCH_SMALL_USERS (default 10000), BENCH_NO_HYPERFINE
-# (set: use the timing loop even where hyperfine is installed).
+# (set: use the timing loop even where hyperfine is installed), BENCH_ONLY
+# (a comma-separated list of startup, verify, list, batch, calibrate: build
+# and measure only those; the default is all of them).
 #
 # This is a script, not a Rust bench target: cargo only looks for *.rs here.
 
@@ -40,6 +42,11 @@ mkdir -p "$T/times" "$T/home" "$T/config" "$T/data"
 say() { printf '%s\n' "$*" >&2; }
 have() { command -v "$1" >/dev/null 2>&1; }
 use_hyperfine() { [[ -z ${BENCH_NO_HYPERFINE:-} ]] && have hyperfine; }
+ONLY=${BENCH_ONLY:-startup,verify,list,batch,calibrate}
+want() { [[ ,$ONLY, == *,$1,* ]]; }
+for w in ${ONLY//,/ }; do
+    case $w in startup | verify | list | batch | calibrate) ;; *) say "BENCH_ONLY: unknown figure '$w'"; exit 2 ;; esac
+done
 
 # ------------------------------------------------------------------ build
 
@@ -275,6 +282,7 @@ printf '[hash]\nmemory_kib = 8\niterations = 1\nallow_weak = true\n' >"$WEAK"
 # code works 10 times (a set holds at most 100 uses) and each round of runs
 # uses the next code, so every timed run is an accepted code and the user
 # keeps 10 outstanding codes throughout.
+if want verify; then
 say "== stores: verify"
 V="$T/verify.db"
 "$BIN" --db "$V" --config "$OWASP" -q enroll-device alice --kind landline --phone "+1 507 222 5999" >/dev/null
@@ -286,6 +294,7 @@ split_codes() { # JSON PREFIX: one file per code, PREFIX.0 to PREFIX.9
     [[ -s $2.9 ]] || { say "no codes issued"; exit 1; }
 }
 split_codes "$T/alice.json" "$T/alice.code"
+fi
 
 # Batch issuance: helpdesk-path users (landline primaries).
 say "== stores: batch issuance"
@@ -294,7 +303,7 @@ make_batch_store() { # USERS DB
     awk -v n="$1" 'BEGIN { print "user"; for (i = 1; i <= n; i++) printf "b%05d\n", i }' >"$T/batch$1.users.csv"
     "$BIN" --db "$2" --config "$OWASP" -q enroll-device --batch "$T/batch$1.devices.csv" >/dev/null
 }
-for n in 100 $BATCH_USERS 400; do make_batch_store "$n" "$T/batch$n.db"; done
+want batch && for n in 100 $BATCH_USERS 400; do make_batch_store "$n" "$T/batch$n.db"; done
 batch_cmd() { # USERS
     echo "$BIN --db $T/batch$1.db --config $OWASP --format json issue-codes --batch $T/batch$1.users.csv --identity-verified in-person --ticket BENCH-2"
 }
@@ -336,7 +345,9 @@ COMMIT;
 EOF
 }
 LIST_OK=0
-if have sqlite3; then
+if ! want list; then
+    :
+elif have sqlite3; then
     say "== stores: listing ($SMALL and $BIG users)"
     make_list_store "$SMALL" "$T/list-small.db"
     make_list_store "$BIG" "$T/list-big.db"
@@ -359,6 +370,7 @@ EMPTY="$T/empty.db"
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 
+if want startup; then
 say "== start-up ($ROUNDS rounds)"
 startup=(
     hello "$HELLO"
@@ -378,9 +390,12 @@ m=$(median version)
 row "  codedesk --version (no store, no help)" "$(ms "$m")" "$(ms "$m_hello") hello world" "$(ratio "$m" "$m_hello")" 2 info
 m=$(median sqlmin)
 row "  minimal Rust+SQLite: open, 3 list queries" "$(ms "$m")" "$(ms "$m_hello") hello world" "$(ratio "$m" "$m_hello")" 2 info
+fi
 
-say "== verify ($ROUNDS rounds)"
-if have argon2; then
+if ! want verify; then
+    :
+elif have argon2; then
+    say "== verify ($ROUNDS rounds)"
     vcmds=(
         verify "$BIN --db $V --config $OWASP verify alice < $T/alice.code.@R@"
         argon2_cli "printf %s code | argon2 somesalt16bytes -id -t 2 -k 19456 -p 1 -l 32"
@@ -422,6 +437,7 @@ if ((LIST_OK)); then
     fi
 fi
 
+if want batch; then
 say "== batch issuance ($BATCH_ROUNDS rounds of $BATCH_USERS users x 10 codes)"
 for ((r = 0; r < BATCH_ROUNDS; r++)); do
     if ((r % 2)); then
@@ -450,7 +466,9 @@ if [[ -z $rss100 ]]; then
 else
     row "batch peak RSS, 400 / 100 users" "$((rss400 / 1024)) MiB" "$((rss100 / 1024)) MiB" "$(ratio "$rss400" "$rss100")" 1.1
 fi
+fi
 
+if want calibrate; then
 say "== calibrate"
 "$BIN" calibrate --target 100ms >"$T/calibrated.toml"
 cal_m=$(awk -F' = ' '$1 == "memory_kib" { print $2 }' "$T/calibrated.toml")
@@ -463,6 +481,7 @@ if "$BIN" --config "$T/calibrated.toml" config >/dev/null 2>&1 && [[ -n $cal_m &
 else
     row "calibrate output is a valid config" "no" "-" "-" 1
     FAILED=1
+fi
 fi
 
 # ----------------------------------------------------------------- report
@@ -490,6 +509,6 @@ printf '\ncodedesk %s, %s, %s cores (nproc); load average (1, 5, 15 min) %s at t
         }
     }'
 printf '\nruns per figure: start-up %s each, verify %s each, list %s each, batch %s, single hashes %s\n' \
-    "$(count hello)" "$(count verify 2>/dev/null || echo 0)" "$(count list_big 2>/dev/null || echo 0)" \
-    "$(count batch)" "$(count hash_fresh)"
+    "$(count hello 2>/dev/null || echo 0)" "$(count verify 2>/dev/null || echo 0)" "$(count list_big 2>/dev/null || echo 0)" \
+    "$(count batch 2>/dev/null || echo 0)" "$(count hash_fresh 2>/dev/null || echo 0)"
 exit "$FAILED"

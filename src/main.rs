@@ -1,13 +1,33 @@
 //! The `codedesk` binary: parse, run, map the outcome to an exit status.
 
-use clap::Parser;
 use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches};
 use codedesk::exit::{self, Status};
 use std::io::Write;
 use std::process::ExitCode;
 
+/// `pow` for the one caller in the binary, indicatif's rate estimate,
+/// from the `libm` crate (Rust's port of musl's maths library). Without
+/// it that single call makes the dynamic loader map and relocate the C
+/// maths library at every start, which costs about 8 % of a hello-world
+/// process (BENCHMARKS.md, "Optimisations"). Nothing else in codedesk or
+/// its dependencies calls into the C maths library.
+#[unsafe(no_mangle)]
+pub extern "C" fn pow(x: f64, y: f64) -> f64 {
+    libm::pow(x, y)
+}
+
 fn main() -> ExitCode {
-    let cli = match codedesk::cli::Cli::try_parse() {
+    // As `Cli::try_parse`, but the parser is not taken apart at the end: it
+    // lives until the process exits, which frees it all at once. Dropping
+    // it field by field cost 4 % of `codedesk list`'s instructions.
+    let mut cmd = std::mem::ManuallyDrop::new(codedesk::cli::Cli::command());
+    let parsed = cmd
+        .try_get_matches_from_mut(std::env::args_os())
+        .and_then(|mut matches| {
+            codedesk::cli::Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))
+        });
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => match e.kind() {
             // Help and version (and help for a missing subcommand) exactly
