@@ -31,7 +31,7 @@ pub mod rules;
 pub mod store;
 
 use anyhow::Result;
-use cli::{Cli, Command, Format};
+use cli::{Cli, Command, Format, Lazy};
 use config::Settings;
 use exit::{Status, fail};
 use std::io::Write;
@@ -193,23 +193,23 @@ pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status
     use commands::*;
     // Commands that need no configuration or store.
     match &cli.command {
-        Command::GenerateArtifacts(a) => return artifacts::run(a, out),
+        Command::GenerateArtifacts(Lazy(a)) => return artifacts::run(a, out),
         Command::Demo => return demo::run(out),
         _ => {}
     }
     let ctx = context(&cli, interactive)?;
     let status = match cli.command {
-        Command::EnrollDevice(a) => enroll::run(&ctx, a, out)?,
-        Command::IssueCodes(a) if a.batch.is_some() => batch::run(&ctx, a, out)?,
-        Command::IssueCodes(a) => issue::run(&ctx, a, out)?,
-        Command::Verify(a) => verify::run(&ctx, a, &mut verify::StdinSource, out)?,
-        Command::Revoke(a) => revoke::run(&ctx, a, out)?,
-        Command::Unlock(a) => revoke::unlock(&ctx, a, out)?,
-        Command::List(a) => list::run(&ctx, a, out)?,
-        Command::Audit(a) => audit_cmd::run(&ctx, a, out)?,
+        Command::EnrollDevice(Lazy(a)) => enroll::run(&ctx, a, out)?,
+        Command::IssueCodes(Lazy(a)) if a.batch.is_some() => batch::run(&ctx, a, out)?,
+        Command::IssueCodes(Lazy(a)) => issue::run(&ctx, a, out)?,
+        Command::Verify(Lazy(a)) => verify::run(&ctx, a, &mut verify::StdinSource, out)?,
+        Command::Revoke(Lazy(a)) => revoke::run(&ctx, a, out)?,
+        Command::Unlock(Lazy(a)) => revoke::unlock(&ctx, a, out)?,
+        Command::List(Lazy(a)) => list::run(&ctx, a, out)?,
+        Command::Audit(Lazy(a)) => audit_cmd::run(&ctx, a, out)?,
         Command::Config => config_cmd::run(&ctx, out)?,
-        Command::Calibrate(a) => calibrate::run(&ctx, a, out)?,
-        Command::Migrate(a) => migrate::run(&ctx, a, out)?,
+        Command::Calibrate(Lazy(a)) => calibrate::run(&ctx, a, out)?,
+        Command::Migrate(Lazy(a)) => migrate::run(&ctx, a, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
     };
     out.flush()?;

@@ -2,10 +2,9 @@
 //! the clap definition. `codedesk generate-artifacts` writes them; a test
 //! renders them in memory and fails when the committed copies drift.
 
-use crate::cli::{Cli, GenerateArgs};
+use crate::cli::GenerateArgs;
 use crate::exit::Status;
 use anyhow::{Context, Result};
-use clap::CommandFactory;
 use clap_complete::Shell;
 use std::io::Write;
 use std::path::PathBuf;
@@ -296,7 +295,7 @@ pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
         Shell::PowerShell,
         Shell::Elvish,
     ] {
-        let mut cmd = Cli::command();
+        let mut cmd = crate::cli::full_command();
         let mut buf = Vec::new();
         clap_complete::generate(shell, &mut cmd, "codedesk", &mut buf);
         let name = match shell {
@@ -311,7 +310,7 @@ pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     }
     // Built as a whole so each subcommand knows its full name
     // ("codedesk issue-codes") and carries the global options.
-    let mut cmd = Cli::command().disable_help_subcommand(true);
+    let mut cmd = crate::cli::full_command().disable_help_subcommand(true);
     cmd.build();
     files.push((
         PathBuf::from("man/codedesk.1"),
