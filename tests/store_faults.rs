@@ -293,6 +293,18 @@ impl Restricted {
             let program = env.path().join("codedesk");
             std::fs::copy(BIN, &program).unwrap();
             chmod(&program, 0o755);
+            // A child that another test thread forked while the copy was
+            // open for writing holds that descriptor until it execs, and
+            // meanwhile exec of the copy fails with "Text file busy".
+            // Once one run starts, no one holds it any more.
+            for _ in 0..200 {
+                match Command::new(&program).arg("--version").output() {
+                    Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                        std::thread::sleep(std::time::Duration::from_millis(10))
+                    }
+                    _ => break,
+                }
+            }
             Some(Restricted {
                 program,
                 as_nobody: true,
