@@ -436,7 +436,7 @@ fn script(path: &Path, body: &str) {
 }
 
 #[test]
-fn notify_command_hears_of_issuance_use_lockout_and_unlock() {
+fn notify_command_hears_of_issuance_use_lockout_unlock_and_revocation() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("notified.log");
     let cmd = dir.path().join("notify.sh");
@@ -458,6 +458,20 @@ fn notify_command_hears_of_issuance_use_lockout_and_unlock() {
     env.ok(&["unlock", "alice"]);
     // a device added to an existing user (the takeover signal) is told too
     env.enroll_mobile("alice", "5072225998");
+    // and so are revocations and a removed device: removing the real
+    // user's phone is the first step of the same takeover
+    let issued: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--format", "json", "issue-codes", "alice"])).unwrap();
+    let set = issued["batch"].as_i64().unwrap().to_string();
+    env.ok(&["revoke", "alice", "--batch", &set]);
+    env.ok(&["issue-codes", "alice"]);
+    env.ok(&["revoke", "alice"]);
+    // nothing outstanding: nothing happened, nothing to tell
+    env.ok(&["revoke", "alice"]);
+    let listed: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--format", "json", "list", "alice"])).unwrap();
+    let second = listed["devices"][1]["id"].as_i64().unwrap().to_string();
+    env.ok(&["revoke", "alice", "--device", &second]);
     let got = std::fs::read_to_string(&log).unwrap();
     assert_eq!(
         got.lines().collect::<Vec<_>>(),
@@ -469,6 +483,11 @@ fn notify_command_hears_of_issuance_use_lockout_and_unlock() {
             "2 lockout alice",
             "2 unlock alice",
             "2 device-enrolled alice",
+            "2 codes-issued alice",
+            "2 codes-revoked alice",
+            "2 codes-issued alice",
+            "2 codes-revoked alice",
+            "2 device-removed alice",
         ],
         "{got}"
     );

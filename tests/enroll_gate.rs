@@ -288,3 +288,170 @@ fn removing_a_phone_revokes_the_codes_texted_to_it_and_its_id_is_never_reused() 
     let next = env.enroll_mobile("ivy", "507-222-0132");
     assert!(next > phone && next != landline, "{next} after {phone}");
 }
+
+// -------------------------------------------------------- shared phones
+// "My new phone" may be a number another user already has: codes texted
+// to it, and a call-back to check identity, reach whoever holds it. The
+// operator is told before any identity check, and the audit event names
+// the other users. A shared desk phone is normal, so it is a warning.
+
+#[test]
+fn a_phone_number_another_user_has_is_named_before_the_check_and_audited() {
+    let env = Env::new();
+    env.enroll_mobile("alice", "5072225999");
+    env.enroll_landline("bob", "5072220100");
+    // bob (who exists) asks for alice's mobile, written another way: the
+    // warning comes before the refused check, and nothing is enrolled
+    let (code, _, err) = env.run(&[
+        "enroll-device",
+        "bob",
+        "--kind",
+        "mobile",
+        "--phone",
+        "+1 (507) 222-5999",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    let warn = err.find("is also enrolled for alice").expect("warned");
+    let refused = err.find("nothing enrolled").expect("refused");
+    assert!(warn < refused, "{err}");
+    assert!(
+        err.contains("+*******5999"),
+        "the number stays masked: {err}"
+    );
+    assert!(!err.contains("2225999"), "{err}");
+    assert_eq!(devices(&env, "bob"), 1);
+    // with a passed check it is enrolled, and the event names alice
+    let (code, out, err) = env.run(&[
+        "--format",
+        "json",
+        "enroll-device",
+        "bob",
+        "--kind",
+        "mobile",
+        "--phone",
+        "507.222.5999",
+        "--identity-verified",
+        "in-person",
+        "--ticket",
+        "T-9",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("is also enrolled for alice"), "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["phone_shared_with"], serde_json::json!(["alice"]));
+    let last = audit(&env).pop().expect("event");
+    assert_eq!(last["action"], "device-enrolled");
+    assert_eq!(last["details"]["shared_with"], serde_json::json!(["alice"]));
+    // a number nobody else has, and a user's own second device on their
+    // own number, say nothing
+    let (code, out, err) = env.run(&[
+        "--format",
+        "json",
+        "enroll-device",
+        "carol",
+        "--kind",
+        "mobile",
+        "--phone",
+        "5072225000",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("also enrolled"), "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["phone_shared_with"], serde_json::json!([]));
+    let (code, _, err) = env.run(&[
+        "enroll-device",
+        "carol",
+        "--kind",
+        "landline",
+        "--phone",
+        "5072225000",
+        "--identity-verified",
+        "video-call",
+        "--ticket",
+        "T-10",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("also enrolled"), "{err}");
+    assert_eq!(
+        audit(&env).pop().expect("event")["details"]["shared_with"],
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn a_batch_names_shared_numbers_row_by_row_and_still_enrols_them() {
+    let env = Env::new();
+    env.enroll_landline("desk", "5072220100");
+    let csv = env.path().join("devices.csv");
+    std::fs::write(
+        &csv,
+        "user,kind,phone\nann,landline,507-222-0100\nben,landline,5072220100\ncid,mobile,5072225111\n",
+    )
+    .unwrap();
+    let (code, _, err) = env.run(&["enroll-device", "--batch", csv.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("is also enrolled"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{err}");
+    assert!(warnings[0].contains("also enrolled for desk:"), "{err}");
+    assert!(
+        warnings[1].contains("also enrolled for ann, desk:"),
+        "{err}"
+    );
+    let shared: Vec<Value> = audit(&env)
+        .into_iter()
+        .filter(|e| e["action"] == "device-enrolled")
+        .map(|e| e["details"]["shared_with"].clone())
+        .collect();
+    assert_eq!(
+        shared,
+        [
+            serde_json::json!([]),
+            serde_json::json!(["desk"]),
+            serde_json::json!(["ann", "desk"]),
+            serde_json::json!([]),
+        ]
+    );
+}
+
+#[test]
+fn a_version_1_store_gains_the_phone_index_and_keeps_its_data() {
+    let env = Env::new();
+    env.enroll_mobile("alice", "5072225999");
+    let index = if env.is_postgres() {
+        "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'devices_by_phone'"
+    } else {
+        "SELECT COUNT(*) FROM sqlite_master WHERE name = 'devices_by_phone'"
+    };
+    assert_eq!(env.sql_i64(index), 1);
+    // Back to version 1, as a store made by an earlier codedesk is.
+    env.sql_execute("DROP INDEX devices_by_phone");
+    if env.is_postgres() {
+        env.sql_execute("DELETE FROM schema_version WHERE version = 2");
+    } else {
+        env.sql_execute("PRAGMA user_version = 1");
+    }
+    assert_eq!(env.sql_i64(index), 0);
+    // The next run migrates it: the index is back, alice is still there,
+    // and the new check works.
+    let (code, _, err) = env.run(&[
+        "enroll-device",
+        "bob",
+        "--kind",
+        "mobile",
+        "--phone",
+        "5072225999",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("also enrolled for alice"), "{err}");
+    assert_eq!(env.sql_i64(index), 1);
+    let version = if env.is_postgres() {
+        env.sql_i64("SELECT MAX(version)::BIGINT FROM schema_version")
+    } else {
+        env.sql_i64("PRAGMA user_version")
+    };
+    assert_eq!(version, 2);
+    assert_eq!(devices(&env, "alice"), 1);
+}

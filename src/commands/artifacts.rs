@@ -120,8 +120,9 @@ each message is appended to (relative to the configuration file's folder).
 .TP
 \fB[notify]\fR \fBcommand\fR
 A program run as \fIcommand EVENT USER\fR on every \fBcodes-issued\fR,
-\fBcode-used\fR, \fBlockout\fR, \fBunlock\fR and \fBdevice-enrolled\fR (a
-device added to an existing user), so the user can be told.
+\fBcode-used\fR, \fBlockout\fR, \fBunlock\fR, \fBdevice-enrolled\fR (a
+device added to an existing user), \fBdevice-removed\fR and
+\fBcodes-revoked\fR, so the user can be told.
 It never receives a code. A failure is reported and audited
 (\fBnotify-failed\fR) but does not undo the change.
 .TP
@@ -217,6 +218,13 @@ A CSV file with a header row: \fBuser\fR, \fBkind\fR, and optionally
 \fBphone\fR, \fBsms\fR (yes or no), \fBlabel\fR and \fBprimary\fR (yes or
 no), in any order. Every row is checked before any is enrolled; one bad row
 rejects the whole file, naming the line of every bad row.
+.SH "SHARED NUMBERS"
+A phone number that another user already has is named on standard error,
+masked and with up to ten of those users, before any identity check:
+texted codes and call-backs to it reach whoever holds that phone. It is a
+warning, not a refusal (a shared desk phone is normal). The
+\fBdevice\-enrolled\fR audit event lists the users (\fBshared_with\fR);
+\fB\-\-format json\fR adds \fBphone_shared_with\fR.
 "#
         }
         "codedesk-issue-codes" => {

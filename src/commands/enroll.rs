@@ -79,6 +79,11 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
     };
     let new = new_device(kind, a.phone.as_deref(), sms, a.label.as_deref(), a.primary)?;
     let mut store = ctx.open_store()?;
+    // Said before any identity check, so the operator weighs it while
+    // checking: "my new phone" may be somebody else's.
+    if let Some(phone) = &new.phone {
+        warn_shared(phone, &store.users_sharing_phone(phone, &user)?);
+    }
     // A first device comes from onboarding; a device added to an existing
     // user is what a caller impersonating them would ask for, so it is gated.
     let check = match store.find_user(&user)? {
@@ -103,11 +108,33 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
     Ok(Status::Ok)
 }
 
+/// A phone number that other users have too: codes texted to it, and an
+/// identity check by calling it back, reach whoever holds that phone. A
+/// warning on standard error (a shared desk phone is normal), and the
+/// names go into the audit event (`shared_with`).
+fn warn_shared(phone: &Phone, others: &[String]) {
+    if others.is_empty() {
+        return;
+    }
+    let more = if others.len() >= crate::store::SHARED_NAMES {
+        " and others"
+    } else {
+        ""
+    };
+    eprintln!(
+        "codedesk: warning: {} is also enrolled for {}{more}: texted codes and call-backs to it reach whoever holds that phone",
+        phone.masked(),
+        others.join(", ")
+    );
+}
+
 #[derive(Serialize)]
 struct EnrolledJson {
     user: String,
     device: output::DeviceJson,
     new_user: bool,
+    /// Other users enrolled with the same phone number.
+    phone_shared_with: Vec<String>,
 }
 
 fn render(ctx: &Ctx, rows: &[Enrolled], out: &mut dyn Write) -> Result<()> {
@@ -120,6 +147,7 @@ fn render(ctx: &Ctx, rows: &[Enrolled], out: &mut dyn Write) -> Result<()> {
                         user: e.user.clone(),
                         device: device_json(&e.device, e.primary),
                         new_user: e.new_user,
+                        phone_shared_with: e.shared_with.clone(),
                     },
                 )?;
             }
@@ -200,6 +228,11 @@ fn batch(ctx: &Ctx, path: &Path, attestation: &Attestation, out: &mut dyn Write)
         }
     }
     let done = store.enroll_many(&rows, check.as_ref(), &ctx.operator, ctx.now())?;
+    for e in &done {
+        if let Some(phone) = &e.device.phone {
+            warn_shared(phone, &e.shared_with);
+        }
+    }
     render(ctx, &done, out)?;
     if !ctx.quiet && matches!(ctx.format, Format::Table | Format::Text) {
         eprintln!("enrolled {} device(s)", done.len());

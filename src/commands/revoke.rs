@@ -4,7 +4,7 @@ use super::user_arg;
 use crate::Ctx;
 use crate::cli::{Format, RevokeArgs, UserArg};
 use crate::exit::Status;
-use crate::model::parse_text;
+use crate::model::{Username, parse_text};
 use crate::output::{self, json_line};
 use anyhow::Result;
 use std::io::Write;
@@ -22,6 +22,7 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
     let json = ctx.format == Format::Json;
     if let Some(dev) = a.device {
         let (primary, revoked) = store.remove_device(&name, dev, reason, &ctx.operator, now)?;
+        tell_user(ctx, &mut store, "device-removed", &name);
         if json {
             json_line(
                 out,
@@ -48,6 +49,7 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
         }
     } else if let Some(set) = a.batch {
         store.revoke_set(&name, set, reason, &ctx.operator, now)?;
+        tell_user(ctx, &mut store, "codes-revoked", &name);
         if json {
             json_line(
                 out,
@@ -58,6 +60,9 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
         }
     } else {
         let sets = store.revoke_all(&name, reason, &ctx.operator, now)?;
+        if !sets.is_empty() {
+            tell_user(ctx, &mut store, "codes-revoked", &name);
+        }
         if json {
             json_line(
                 out,
@@ -79,13 +84,21 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
     Ok(Status::Ok)
 }
 
+/// Runs `notify.command EVENT USER`: a device removed or codes revoked
+/// without the user knowing is how a takeover starts (remove their phone,
+/// then enrol another), and a lockout cleared for a caller is worth a word
+/// to the real user too. A failing notifier is a warning; the change stands.
+fn tell_user(ctx: &Ctx, store: &mut crate::store::Store, event: &str, name: &Username) {
+    if let Some(e) = super::issue::notify(ctx, store, event, name.as_str()) {
+        eprintln!("codedesk: warning: {e}");
+    }
+}
+
 pub fn unlock(ctx: &Ctx, a: UserArg, out: &mut dyn Write) -> Result<Status> {
     let name = user_arg(&a.user)?;
     let mut store = ctx.open_store()?;
     let was = store.unlock(&name, &ctx.operator, ctx.now(), false)?;
-    if let Some(e) = super::issue::notify(ctx, &mut store, "unlock", name.as_str()) {
-        eprintln!("codedesk: warning: {e}");
-    }
+    tell_user(ctx, &mut store, "unlock", &name);
     if ctx.format == Format::Json {
         json_line(
             out,

@@ -54,7 +54,13 @@ pub struct Enrolled {
     pub device: Device,
     pub primary: bool,
     pub new_user: bool,
+    /// Other users with a device on the same phone number, by name (at
+    /// most [`SHARED_NAMES`]).
+    pub shared_with: Vec<String>,
 }
+
+/// How many other users sharing a phone number are named.
+pub const SHARED_NAMES: usize = 10;
 
 /// A passed identity check, recorded with the set it gates.
 #[derive(Debug, Clone)]
@@ -346,12 +352,13 @@ pub(crate) mod events {
         new_user: bool,
         check_id: Option<i64>,
         check: Option<&super::NewCheck>,
+        shared_with: &[String],
     ) -> NewEvent {
         (
             "device-enrolled",
             json!({"device": device.id, "kind": kind.as_str(), "sms": device.sms,
                    "phone": phone.map(|p| p.masked()), "primary": primary,
-                   "new_user": new_user, "check": check_id,
+                   "new_user": new_user, "check": check_id, "shared_with": shared_with,
                    "method": check_id.and(check.map(|c| c.method.as_str())),
                    "ticket": check_id.and(check.map(|c| c.ticket.as_str()))}),
         )

@@ -35,6 +35,11 @@ impl Store {
         self.read(|db| devices(db, user_id))
     }
 
+    /// The users other than `user` with a device on this phone number.
+    pub fn users_sharing_phone(&self, phone: &Phone, user: &Username) -> Result<Vec<String>> {
+        self.read(|db| users_sharing_phone(db, phone, user.as_str()))
+    }
+
     /// Adds devices, creating each user on first enrolment. A user who already
     /// existed before this transaction gets a device only with a passed
     /// identity check (`check`), recorded in the same transaction: a new device
@@ -603,6 +608,19 @@ fn devices(db: &mut dyn Exec, user_id: i64) -> Result<Vec<Device>> {
 
 // --------------------------------------------------------------- devices
 
+/// The users other than `user` with a device on this phone number, by
+/// name, at most [`SHARED_NAMES`] (through `devices_by_phone`).
+fn users_sharing_phone(db: &mut dyn Exec, phone: &Phone, user: &str) -> Result<Vec<String>> {
+    db.rows(
+        &format!(
+            "SELECT DISTINCT u.name FROM devices d JOIN users u ON u.id = d.user_id
+             WHERE d.phone = $1 AND u.name <> $2 ORDER BY u.name LIMIT {SHARED_NAMES}"
+        ),
+        &[&phone.as_str(), &user],
+        |r| r.get(0),
+    )
+}
+
 /// `fresh` holds the users this transaction created, who need no check.
 #[allow(clippy::too_many_arguments)]
 fn enroll_in(
@@ -663,6 +681,10 @@ fn enroll_in(
         sms: new.sms,
         label: new.label.clone(),
     };
+    let shared_with = match &new.phone {
+        Some(p) => users_sharing_phone(db, p, user.as_str())?,
+        None => Vec::new(),
+    };
     append_event(
         db,
         now,
@@ -676,6 +698,7 @@ fn enroll_in(
             new_user,
             check_id,
             check,
+            &shared_with,
         ),
     )?;
     Ok(Enrolled {
@@ -683,6 +706,7 @@ fn enroll_in(
         device,
         primary,
         new_user,
+        shared_with,
     })
 }
 

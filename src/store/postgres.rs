@@ -41,7 +41,10 @@ mod tls;
 
 /// Append-only migrations; index + 1 is the version each one yields,
 /// recorded as a row of `schema_version`.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/pg/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/pg/0001_init.sql"),
+    include_str!("migrations/pg/0002_devices_by_phone.sql"),
+];
 
 /// The PostgreSQL schema version this build writes.
 pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
