@@ -568,6 +568,52 @@ fn exit8_audit_verify_names_an_edited_or_deleted_event() {
     assert!(err.contains("event 1"), "{err}");
 }
 
+/// SECURITY.md's recipe: every event's hash is SHA-256 over the compact
+/// JSON array [prev_hash, id, at, operator, action, user, details], so a
+/// reviewer can check the chain from `audit --format json` alone.
+#[test]
+fn a_reviewer_can_recompute_the_audit_chain_from_the_json() {
+    use sha2::{Digest, Sha256};
+    let env = Env::new();
+    env.ok(&[
+        "enroll-device",
+        "ned",
+        "--kind",
+        "landline",
+        "--phone",
+        "5072220080",
+        "--label",
+        "Büro «desk» phone",
+    ]);
+    env.issue_helpdesk("ned", &[]);
+    env.enroll_mobile("ola", "5072220081");
+    env.ok(&["issue-codes", "ola"]);
+    env.ok(&["revoke", "ola", "--reason", "lost \"phone\" ✓"]);
+    let out = env.ok(&["audit", "--format", "json"]);
+    let mut prev = "0".repeat(64);
+    let mut n = 0;
+    for line in out.lines() {
+        let e = json(line);
+        assert_eq!(e["prev_hash"], prev.as_str(), "{line}");
+        let details = serde_json::to_string(&e["details"]).unwrap();
+        let canonical = serde_json::json!([
+            e["prev_hash"],
+            e["id"],
+            e["at"],
+            e["operator"],
+            e["action"],
+            e["user"],
+            details
+        ]);
+        let digest = Sha256::digest(canonical.to_string().as_bytes());
+        let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(e["hash"], hash.as_str(), "{line}");
+        prev = hash;
+        n += 1;
+    }
+    assert!(n >= 6, "{out}");
+}
+
 // ----------------------------------------------------------- JSON shapes
 
 #[test]
