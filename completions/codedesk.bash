@@ -226,12 +226,16 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__audit__subcmd__verify)
-            opts="-q -h -V --db --config --operator --format --quiet --help --version"
+            opts="-q -h -V --anchor --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --anchor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -152,6 +152,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'codedesk;audit;verify'= {
+            cand --anchor 'A head printed by an earlier `audit verify` and kept elsewhere; exit 8 unless that event is still in the trail (repeatable)'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'

@@ -150,6 +150,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "verify" -d 'Recompute the hash chain; exit 8 naming the first altered or missing event'
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l anchor -d 'A head printed by an earlier `audit verify` and kept elsewhere; exit 8 unless that event is still in the trail (repeatable)' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r

@@ -291,7 +291,14 @@ pub struct AuditArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
     /// Recompute the hash chain; exit 8 naming the first altered or missing event
-    Verify,
+    Verify(ChainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ChainArgs {
+    /// A head printed by an earlier `audit verify` and kept elsewhere; exit 8 unless that event is still in the trail (repeatable)
+    #[arg(long, value_name = "HASH")]
+    pub anchor: Vec<String>,
 }
 
 #[derive(Debug, Args)]

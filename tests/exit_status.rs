@@ -568,6 +568,56 @@ fn exit8_audit_verify_names_an_edited_or_deleted_event() {
     assert!(err.contains("event 1"), "{err}");
 }
 
+/// Whoever can write the store can drop the newest events (the chain that
+/// is left is intact) or rewrite it all with fresh hashes. A head that
+/// `audit verify` printed earlier, kept elsewhere, catches both.
+#[test]
+fn an_anchor_kept_elsewhere_shows_a_truncated_trail() {
+    let env = Env::new();
+    env.enroll_landline("ned", "5072220080");
+    env.issue_helpdesk("ned", &[]);
+    let first = json(&env.ok(&["audit", "verify", "--format", "json"]));
+    let anchor = first["head"].as_str().unwrap().to_string();
+    let anchored_at = first["events"].as_i64().unwrap();
+    env.enroll_mobile("ola", "5072220081");
+    env.ok(&["issue-codes", "ola"]);
+    // Intact and the anchor is there (its case does not matter).
+    let out = env.ok(&["audit", "verify", "--anchor", &anchor.to_uppercase()]);
+    assert!(
+        out.contains(&format!("anchor {anchor} is event {anchored_at}")),
+        "{out}"
+    );
+    let j = json(&env.ok(&["audit", "verify", "--format", "json", "--anchor", &anchor]));
+    assert_eq!(j["intact"], true);
+    assert_eq!(j["anchors"][0]["event"], anchored_at);
+    // Drop the anchored event and everything after it: what is left is a
+    // valid, shorter chain, and only the anchor tells.
+    let n = env.sql_execute(&format!("DELETE FROM audit WHERE id >= {anchored_at}"));
+    assert!(n >= 2, "{n}");
+    let (code, out, err) = env.run(&["audit", "verify"]);
+    assert_eq!(
+        code, 0,
+        "without an anchor the shorter chain verifies: {out}{err}"
+    );
+    let before = env.store_state();
+    let (code, out, err) = env.run(&["audit", "verify", "--format", "json", "--anchor", &anchor]);
+    assert_eq!(code, 8, "{out}{err}");
+    assert!(err.contains("not in the trail"), "{err}");
+    assert_eq!(
+        err.lines().count(),
+        1 + usize::from(err.contains("warning")),
+        "{err}"
+    );
+    let j = json(&out);
+    assert_eq!(j["intact"], false);
+    assert_eq!(j["anchor"], anchor.as_str());
+    // A malformed anchor is a usage error, and nothing is touched.
+    let (code, _, err) = env.run(&["audit", "verify", "--anchor", "12ab"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("64 hexadecimal digits"), "{err}");
+    assert_eq!(env.store_state(), before);
+}
+
 /// SECURITY.md's recipe: every event's hash is SHA-256 over the compact
 /// JSON array [prev_hash, id, at, operator, action, user, details], so a
 /// reviewer can check the chain from `audit --format json` alone.

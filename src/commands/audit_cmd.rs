@@ -33,6 +33,26 @@ pub fn parse_since(raw: &str, now: i64) -> Result<i64> {
         })
 }
 
+/// `--anchor` values: 64 hexadecimal digits each (case is folded).
+fn parse_anchors(raw: &[String]) -> Result<Vec<String>> {
+    raw.iter()
+        .map(|a| {
+            let h = a.trim().to_ascii_lowercase();
+            if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                Ok(h)
+            } else {
+                Err(fail(
+                    Status::Usage,
+                    format!(
+                        "--anchor {}: give an event hash as audit verify prints it (64 hexadecimal digits)",
+                        crate::model::printable(a, 80)
+                    ),
+                ))
+            }
+        })
+        .collect()
+}
+
 pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
     // Bad input is refused before the store is opened (or created).
     let user = a.user.as_deref().map(Username::parse).transpose()?;
@@ -44,17 +64,54 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
             .map(|s| parse_since(s, ctx.now()))
             .transpose()?,
     };
+    let anchors = match &a.action {
+        Some(AuditAction::Verify(c)) => parse_anchors(&c.anchor)?,
+        None => Vec::new(),
+    };
     let store = ctx.open_store()?;
-    if let Some(AuditAction::Verify) = a.action {
+    if let Some(AuditAction::Verify(_)) = a.action {
         return match store.verify_chain()? {
             ChainCheck::Intact { head, count } => {
+                // Anyone who can write the store can rewrite the whole
+                // chain with fresh hashes, or drop its newest events; a
+                // head kept elsewhere is what shows it.
+                let mut found = Vec::new();
+                for h in &anchors {
+                    match store.audit_event_with_hash(h)? {
+                        Some(id) => found.push(serde_json::json!({"hash": h, "event": id})),
+                        None => {
+                            let why = format!(
+                                "anchor {h} is not in the trail: events were removed or the trail was rewritten"
+                            );
+                            if ctx.format == Format::Json {
+                                output::json_line(
+                                    out,
+                                    &serde_json::json!({"intact": false, "anchor": h, "problem": why}),
+                                )?;
+                            }
+                            return Err(fail(
+                                Status::AuditAltered,
+                                format!("audit trail altered: {why}"),
+                            ));
+                        }
+                    }
+                }
                 if ctx.format == Format::Json {
                     output::json_line(
                         out,
-                        &serde_json::json!({"intact": true, "events": count, "head": head}),
+                        &serde_json::json!({"intact": true, "events": count, "head": head,
+                            "anchors": found}),
                     )?;
                 } else {
                     writeln!(out, "audit trail intact: {count} events; head {head}")?;
+                    for f in &found {
+                        writeln!(
+                            out,
+                            "anchor {} is event {}",
+                            f["hash"].as_str().unwrap_or_default(),
+                            f["event"]
+                        )?;
+                    }
                 }
                 Ok(Status::Ok)
             }

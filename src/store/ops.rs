@@ -35,6 +35,15 @@ impl Store {
         self.read(|db| devices(db, user_id))
     }
 
+    /// The id of the audit event with this hash, if there is one.
+    pub fn audit_event_with_hash(&self, hash: &str) -> Result<Option<i64>> {
+        self.read(|db| {
+            db.row("SELECT id FROM audit WHERE hash = $1", &[&hash], |r| {
+                r.get(0)
+            })
+        })
+    }
+
     /// The users other than `user` with a device on this phone number.
     pub fn users_sharing_phone(&self, phone: &Phone, user: &Username) -> Result<Vec<String>> {
         self.read(|db| users_sharing_phone(db, phone, user.as_str()))
