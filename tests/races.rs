@@ -10,7 +10,6 @@ mod procs;
 
 use common::{Env, sqlite_only};
 use procs::{Rng, audit_events, audit_intact, feed, finish, issue_helpdesk_json, spawn};
-use std::process::Child;
 use std::time::Duration;
 
 /// Lost races count as rejected codes (a spent code is rejected like a
@@ -20,20 +19,10 @@ const LOCKOUT: &str = "[lockout]\nthreshold = 100\n";
 
 const RACERS: usize = 16;
 
-/// Starts `RACERS` verifiers of `user`; each loads the user's live sets and
-/// then blocks reading its standard input. Once all are up, the same code
-/// is written to every one of them at once.
+/// `RACERS` verifiers of `user` given `code` at once (`procs::race_verify`),
+/// after 300 ms for every one of them to reach its read of standard input.
 fn race_verify(env: &Env, user: &str, code: &str) -> Vec<(i32, String, String)> {
-    let mut kids: Vec<Child> = (0..RACERS).map(|_| spawn(env, &["verify", user])).collect();
-    // Let every verifier reach its read of standard input.
-    std::thread::sleep(Duration::from_millis(300));
-    let line = format!("{code}\n");
-    for k in &mut kids {
-        feed(k, &line);
-    }
-    kids.into_iter()
-        .map(|k| finish(k.wait_with_output().expect("wait verify")))
-        .collect()
+    procs::race_verify(env, user, code, RACERS, Duration::from_millis(300))
 }
 
 fn statuses(results: &[(i32, String, String)]) -> Vec<i32> {

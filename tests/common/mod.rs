@@ -12,6 +12,9 @@
 //! server, a PostgreSQL test binary says so loudly on stderr and ends (exit
 //! 0) at its first Env, unless `CI` is set: then every test fails. A test that
 //! is SQLite-only by nature starts with `if sqlite_only("why") { return; }`.
+//! A suite that is no twin but picks each test's store itself (tests/pg_backend.rs)
+//! uses `Env::sqlite`, `Env::on_url` and `Env::postgres`; the last, with no
+//! usable server, skips (loudly) only the test that called it.
 #![allow(dead_code)]
 
 use assert_cmd::Command;
@@ -59,7 +62,43 @@ impl Env {
     /// Like `new`, with extra TOML appended to the config (later tables win
     /// only if they do not repeat [hash] or [sms]; use `with_raw_config` for that).
     pub fn with_config(extra: &str) -> Env {
-        let pg = POSTGRES.then(PgDatabase::create);
+        Env::fast(extra, POSTGRES.then(PgDatabase::create))
+    }
+
+    /// Like `new`, but on a SQLite store in any suite, the `pg_` ones too
+    /// (the source of `codedesk migrate`, say).
+    pub fn sqlite() -> Env {
+        Env::fast("", None)
+    }
+
+    /// Like `new`, but `--db` is `url`, a store of the test's choosing
+    /// (a server that need not exist, say); the Env has no database of
+    /// its own, so `is_postgres` is false and the `sql_*` helpers and
+    /// `store_*` do not reach it.
+    pub fn on_url(url: &str) -> Env {
+        let mut env = Env::fast("", None);
+        env.db = PathBuf::from(url);
+        env
+    }
+
+    /// Like `with_config`, but on an empty PostgreSQL database of its own
+    /// in any suite (a test of the PostgreSQL backend as such). With no
+    /// usable server: `None`, after a loud SKIPPED on stderr, so the test
+    /// returns and the binary's other tests still run; with `CI` set, a panic.
+    /// `let Some(env) = Env::postgres("") else { return };`
+    pub fn postgres(extra: &str) -> Option<Env> {
+        match PgDatabase::try_create() {
+            Ok(pg) => Some(Env::fast(extra, Some(pg))),
+            Err(why) => {
+                no_server(&why, false);
+                skipped("PostgreSQL", "SKIPPED", &why);
+                None
+            }
+        }
+    }
+
+    /// Fast hashing, SMS to an outbox, `extra`; on `pg` if given.
+    fn fast(extra: &str, pg: Option<PgDatabase>) -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let outbox = dir.path().join("outbox.txt");
         let text = format!(
@@ -127,12 +166,23 @@ impl Env {
 
     /// `codedesk --db .. --config .. --operator tester ARGS`, environment scrubbed.
     pub fn cmd(&self) -> Command {
+        self.command(Some(&self.db))
+    }
+
+    /// Like `cmd`, without `--db`: the store is wherever the test says
+    /// (`CODEDESK_DB`, say).
+    pub fn cmd_without_db(&self) -> Command {
+        self.command(None)
+    }
+
+    fn command(&self, db: Option<&Path>) -> Command {
         let mut c = Command::new(BIN);
         scrub(&mut c);
-        c.env("HOME", self.dir.path())
-            .arg("--db")
-            .arg(&self.db)
-            .arg("--config")
+        c.env("HOME", self.dir.path());
+        if let Some(db) = db {
+            c.arg("--db").arg(db);
+        }
+        c.arg("--config")
             .arg(&self.config)
             .arg("--operator")
             .arg("tester");
@@ -658,6 +708,14 @@ struct Admin {
 /// loudly, and ends the binary with status 0 (every PostgreSQL test in it
 /// would have had to return early anyway); with `CI` set it fails instead.
 fn admin() -> std::sync::MutexGuard<'static, Admin> {
+    admin_session().unwrap_or_else(|why| {
+        no_server(&why, true);
+        unreachable!("the process has ended")
+    })
+}
+
+/// The admin session, or why there is none (tried once per binary).
+fn admin_session() -> Result<std::sync::MutexGuard<'static, Admin>, String> {
     static ADMIN: OnceLock<Result<Mutex<Admin>, String>> = OnceLock::new();
     let url = admin_url();
     let admin = ADMIN.get_or_init(|| {
@@ -672,30 +730,34 @@ fn admin() -> std::sync::MutexGuard<'static, Admin> {
     });
     match admin {
         // A test that panicked holding it left nothing half done.
-        Ok(m) => m.lock().unwrap_or_else(|e| e.into_inner()),
-        Err(e) => {
-            let why = format!(
-                "no usable PostgreSQL server at {} (CODEDESK_TEST_PG): {e}",
-                redacted(&url)
-            );
-            if in_ci() {
-                panic!("{why}; CI is set, so the PostgreSQL half of the suite must run");
-            }
-            // Once: the other tests' threads wait here until the process ends.
-            static SAID: std::sync::Once = std::sync::Once::new();
-            SAID.call_once(|| {
-                let bar = "=".repeat(78);
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\n{bar}\nSKIPPED (no PostgreSQL): {SUITE}: its tests were not run on PostgreSQL.\n  {why}\n  \
-                     Start a server with a CREATEDB role (as .ci/run does) or point \
-                     CODEDESK_TEST_PG at one.\n{bar}\n"
-                );
-                std::process::exit(0);
-            });
-            unreachable!("the process has ended")
-        }
+        Ok(m) => Ok(m.lock().unwrap_or_else(|e| e.into_inner())),
+        Err(e) => Err(format!(
+            "no usable PostgreSQL server at {} (CODEDESK_TEST_PG): {e}",
+            redacted(&url)
+        )),
     }
+}
+
+/// There is no usable server (`why`): with `CI` set, a panic; else a loud
+/// SKIPPED on stderr, once per binary, and with `exit` the binary ends
+/// there (status 0; the other tests' threads wait in the `Once` until it has).
+fn no_server(why: &str, exit: bool) {
+    if in_ci() {
+        panic!("{why}; CI is set, so the PostgreSQL tests must run");
+    }
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| {
+        let bar = "=".repeat(78);
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n{bar}\nSKIPPED (no PostgreSQL): {SUITE}: its PostgreSQL tests were not run.\n  {why}\n  \
+             Start a server with a CREATEDB role (as .ci/run does) or point \
+             CODEDESK_TEST_PG at one.\n{bar}\n"
+        );
+        if exit {
+            std::process::exit(0);
+        }
+    });
 }
 
 /// An error and what caused it ("error connecting to server: Connection
@@ -726,9 +788,21 @@ struct PgDatabase {
 }
 
 impl PgDatabase {
+    /// A pool database; with no usable server, see `admin`.
     fn create() -> PgDatabase {
+        PgDatabase::take(admin())
+    }
+
+    /// A pool database, or why there is none (no usable server).
+    fn try_create() -> Result<PgDatabase, String> {
+        admin_session().map(PgDatabase::take)
+    }
+
+    /// A free slot's database, emptied, taken through the admin session
+    /// `admin` (let go of before the database is emptied).
+    fn take(admin: std::sync::MutexGuard<'static, Admin>) -> PgDatabase {
         let (slot, name) = {
-            let mut a = admin();
+            let mut a = admin;
             let mut slot = 0;
             loop {
                 if !a.held.contains(&slot) {
@@ -890,21 +964,24 @@ impl Drop for PgDatabase {
     }
 }
 
-/// Removes every variable that could change codedesk's behaviour.
+/// Every variable that could change codedesk's behaviour.
+pub const SCRUBBED: &[&str] = &[
+    "CODEDESK_DB",
+    "CODEDESK_CONFIG",
+    "CODEDESK_OPERATOR",
+    "CODEDESK_NOW",
+    "XDG_DATA_HOME",
+    "XDG_CONFIG_HOME",
+    "SUDO_USER",
+    "USER",
+    "PAM_USER",
+    "NO_COLOR",
+    "COLUMNS",
+];
+
+/// Removes every variable that could change codedesk's behaviour (`SCRUBBED`).
 pub fn scrub(c: &mut Command) {
-    for v in [
-        "CODEDESK_DB",
-        "CODEDESK_CONFIG",
-        "CODEDESK_OPERATOR",
-        "CODEDESK_NOW",
-        "XDG_DATA_HOME",
-        "XDG_CONFIG_HOME",
-        "SUDO_USER",
-        "USER",
-        "PAM_USER",
-        "NO_COLOR",
-        "COLUMNS",
-    ] {
+    for v in SCRUBBED {
         c.env_remove(v);
     }
 }

@@ -4,25 +4,11 @@
 //! `Env::sql_rows`), and a small seeded PRNG.
 #![allow(dead_code)]
 
-use crate::common::{BIN, Env};
+use crate::common::{BIN, Env, SCRUBBED};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-
-/// Variables that could change codedesk's behaviour (as `common::scrub`).
-const SCRUBBED: &[&str] = &[
-    "CODEDESK_DB",
-    "CODEDESK_CONFIG",
-    "CODEDESK_OPERATOR",
-    "CODEDESK_NOW",
-    "XDG_DATA_HOME",
-    "XDG_CONFIG_HOME",
-    "SUDO_USER",
-    "USER",
-    "PAM_USER",
-    "NO_COLOR",
-    "COLUMNS",
-];
+use std::time::Duration;
 
 /// `program --db .. --config .. --operator OP ARGS`, scrubbed, as a plain
 /// std `Command` (so it can be spawned and killed).
@@ -78,6 +64,28 @@ pub fn finish(o: Output) -> (i32, String, String) {
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
+}
+
+/// Starts `n` verifiers of `user`; each loads the user's live sets and
+/// then blocks reading its standard input. After `settle` (for every
+/// verifier to reach that read), the same code is written to every one
+/// of them at once. Their (status, stdout, stderr), in start order.
+pub fn race_verify(
+    env: &Env,
+    user: &str,
+    code: &str,
+    n: usize,
+    settle: Duration,
+) -> Vec<(i32, String, String)> {
+    let mut kids: Vec<Child> = (0..n).map(|_| spawn(env, &["verify", user])).collect();
+    std::thread::sleep(settle);
+    let line = format!("{code}\n");
+    for k in &mut kids {
+        feed(k, &line);
+    }
+    kids.into_iter()
+        .map(|k| finish(k.wait_with_output().expect("wait verify")))
+        .collect()
 }
 
 /// Every audit event, oldest first, from `audit --format json`.
