@@ -57,6 +57,8 @@ pub struct Enrolled {
     /// Other users with a device on the same phone number, by name (at
     /// most [`SHARED_NAMES`]).
     pub shared_with: Vec<String>,
+    /// More users than [`SHARED_NAMES`] share the number.
+    pub shared_with_more: bool,
 }
 
 /// How many other users sharing a phone number are named.
