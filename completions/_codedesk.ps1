@@ -228,7 +228,7 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             break
         }
         'codedesk;migrate' {
-            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The SQLite store to copy (PATH or sqlite://PATH); it is only read')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The SQLite store to copy (PATH or sqlite://PATH); its data is only read, but a store from an earlier codedesk is first brought to this version''s schema')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The empty PostgreSQL store to fill: postgres://USER@HOST[:PORT]/DB (the password from PGPASSWORD keeps it out of the process list)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]')

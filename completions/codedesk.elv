@@ -210,7 +210,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --version 'Print version'
         }
         &'codedesk;migrate'= {
-            cand --from 'The SQLite store to copy (PATH or sqlite://PATH); it is only read'
+            cand --from 'The SQLite store to copy (PATH or sqlite://PATH); its data is only read, but a store from an earlier codedesk is first brought to this version''s schema'
             cand --to 'The empty PostgreSQL store to fill: postgres://USER@HOST[:PORT]/DB (the password from PGPASSWORD keeps it out of the process list)'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'

@@ -194,7 +194,7 @@ text\t'Plain text; for helpdesk codes, a printable card'"
 complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -s V -l version -d 'Print version'
-complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l from -d 'The SQLite store to copy (PATH or sqlite://PATH); it is only read' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l from -d 'The SQLite store to copy (PATH or sqlite://PATH); its data is only read, but a store from an earlier codedesk is first brought to this version\'s schema' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l to -d 'The empty PostgreSQL store to fill: postgres://USER@HOST[:PORT]/DB (the password from PGPASSWORD keeps it out of the process list)' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F

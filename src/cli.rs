@@ -310,7 +310,7 @@ pub struct CalibrateArgs {
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// The SQLite store to copy (PATH or sqlite://PATH); it is only read
+    /// The SQLite store to copy (PATH or sqlite://PATH); its data is only read, but a store from an earlier codedesk is first brought to this version's schema
     #[arg(long, value_name = "SQLITE_PATH")]
     pub from: PathBuf,
     /// The empty PostgreSQL store to fill: postgres://USER@HOST[:PORT]/DB (the password from PGPASSWORD keeps it out of the process list)

@@ -416,6 +416,82 @@ fn a_batch_names_shared_numbers_row_by_row_and_still_enrols_them() {
     );
 }
 
+/// Ten other users are all named, and "and others" is said only when
+/// there is an eleventh, on both the single and the batch path.
+#[test]
+fn and_others_is_said_only_when_more_than_ten_users_share_the_number() {
+    let env = Env::new();
+    let batch = |rows: &[&str]| {
+        let csv = env.path().join("desk.csv");
+        let mut body = String::from("user,kind,phone\n");
+        for r in rows {
+            body += &format!("{r},landline,5072220100\n");
+        }
+        std::fs::write(&csv, body).unwrap();
+        let (code, _, err) = env.run(&["enroll-device", "--batch", csv.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        err
+    };
+    let warning = |err: &str| -> String {
+        err.lines()
+            .rfind(|l| l.contains("is also enrolled"))
+            .unwrap_or_else(|| panic!("no warning: {err}"))
+            .to_string()
+    };
+    let ten = "d01, d02, d03, d04, d05, d06, d07, d08, d09, d10";
+    // The batch's last row has exactly ten others before it.
+    let err = batch(&[
+        "d01", "d02", "d03", "d04", "d05", "d06", "d07", "d08", "d09", "d10", "d11",
+    ]);
+    let w = warning(&err);
+    assert!(w.contains(&format!("also enrolled for {ten}:")), "{w}");
+    assert!(!err.contains("and others"), "{err}");
+    // A single enrolment with eleven others: ten named, and others.
+    let (code, out, err) = env.run(&[
+        "--format",
+        "json",
+        "enroll-device",
+        "d12",
+        "--kind",
+        "landline",
+        "--phone",
+        "5072220100",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let w = warning(&err);
+    assert!(
+        w.contains(&format!("also enrolled for {ten} and others:")),
+        "{w}"
+    );
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["phone_shared_with"].as_array().map(Vec::len), Some(10));
+    // A single enrolment with exactly ten others (a second number, held
+    // by e01 to e10): all ten named, no "and others".
+    let csv = env.path().join("ten.csv");
+    let mut body = String::from("user,kind,phone\n");
+    for i in 1..=10 {
+        body += &format!("e{i:02},landline,5072220200\n");
+    }
+    std::fs::write(&csv, body).unwrap();
+    let (code, _, err) = env.run(&["enroll-device", "--batch", csv.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = env.run(&[
+        "enroll-device",
+        "e11",
+        "--kind",
+        "landline",
+        "--phone",
+        "5072220200",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let w = warning(&err);
+    assert!(
+        w.contains("also enrolled for e01, e02, e03, e04, e05, e06, e07, e08, e09, e10:"),
+        "{w}"
+    );
+    assert!(!w.contains("and others"), "{w}");
+}
+
 #[test]
 fn a_version_1_store_gains_the_phone_index_and_keeps_its_data() {
     let env = Env::new();

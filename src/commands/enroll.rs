@@ -82,7 +82,8 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
     // Said before any identity check, so the operator weighs it while
     // checking: "my new phone" may be somebody else's.
     if let Some(phone) = &new.phone {
-        warn_shared(phone, &store.users_sharing_phone(phone, &user)?);
+        let (others, more) = store.users_sharing_phone(phone, &user)?;
+        warn_shared(phone, &others, more);
     }
     // A first device comes from onboarding; a device added to an existing
     // user is what a caller impersonating them would ask for, so it is gated.
@@ -112,15 +113,11 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
 /// identity check by calling it back, reach whoever holds that phone. A
 /// warning on standard error (a shared desk phone is normal), and the
 /// names go into the audit event (`shared_with`).
-fn warn_shared(phone: &Phone, others: &[String]) {
+fn warn_shared(phone: &Phone, others: &[String], more: bool) {
     if others.is_empty() {
         return;
     }
-    let more = if others.len() >= crate::store::SHARED_NAMES {
-        " and others"
-    } else {
-        ""
-    };
+    let more = if more { " and others" } else { "" };
     eprintln!(
         "codedesk: warning: {} is also enrolled for {}{more}: texted codes and call-backs to it reach whoever holds that phone",
         phone.masked(),
@@ -230,7 +227,7 @@ fn batch(ctx: &Ctx, path: &Path, attestation: &Attestation, out: &mut dyn Write)
     let done = store.enroll_many(&rows, check.as_ref(), &ctx.operator, ctx.now())?;
     for e in &done {
         if let Some(phone) = &e.device.phone {
-            warn_shared(phone, &e.shared_with);
+            warn_shared(phone, &e.shared_with, e.shared_with_more);
         }
     }
     render(ctx, &done, out)?;

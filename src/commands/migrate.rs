@@ -1,8 +1,9 @@
 //! `migrate --from SQLITE_PATH --to postgres://...`: copies a SQLite store
 //! into an empty PostgreSQL store (every table, ids preserved, in one
-//! transaction), then checks the copy's audit chain. The source is only
-//! read; a source whose audit trail is altered is refused (exit 8), and so
-//! is a target that already holds anything (exit 2).
+//! transaction), then checks the copy's audit chain. The source's data is
+//! only read (a source from an earlier codedesk gets this schema first);
+//! a source whose audit trail is altered is refused (exit 8), and so is a
+//! target that already holds anything (exit 2).
 
 use crate::Ctx;
 use crate::audit::ChainCheck;

@@ -57,6 +57,8 @@ pub struct Enrolled {
     /// Other users with a device on the same phone number, by name (at
     /// most [`SHARED_NAMES`]).
     pub shared_with: Vec<String>,
+    /// More users than [`SHARED_NAMES`] share the number.
+    pub shared_with_more: bool,
 }
 
 /// How many other users sharing a phone number are named.
@@ -887,7 +889,8 @@ pub struct Migrated {
 /// Copies the SQLite store at `from` into the empty PostgreSQL store at
 /// `to` (a URL), ids and audit chain intact, in one transaction, then
 /// appends a `store-migrated` event to the copy. The source must exist and
-/// its audit trail must be intact; the source is only read.
+/// its audit trail must be intact; the source's data is only read (a
+/// source from an earlier codedesk is first migrated to this schema).
 pub fn migrate_sqlite_to_postgres(
     from: &Path,
     to: &str,

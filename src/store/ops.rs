@@ -44,8 +44,13 @@ impl Store {
         })
     }
 
-    /// The users other than `user` with a device on this phone number.
-    pub fn users_sharing_phone(&self, phone: &Phone, user: &Username) -> Result<Vec<String>> {
+    /// The users other than `user` with a device on this phone number (at
+    /// most [`SHARED_NAMES`]), and whether there are more than that.
+    pub fn users_sharing_phone(
+        &self,
+        phone: &Phone,
+        user: &Username,
+    ) -> Result<(Vec<String>, bool)> {
         self.read(|db| users_sharing_phone(db, phone, user.as_str()))
     }
 
@@ -618,16 +623,25 @@ fn devices(db: &mut dyn Exec, user_id: i64) -> Result<Vec<Device>> {
 // --------------------------------------------------------------- devices
 
 /// The users other than `user` with a device on this phone number, by
-/// name, at most [`SHARED_NAMES`] (through `devices_by_phone`).
-fn users_sharing_phone(db: &mut dyn Exec, phone: &Phone, user: &str) -> Result<Vec<String>> {
-    db.rows(
+/// name, at most [`SHARED_NAMES`] (through `devices_by_phone`), and
+/// whether there are more than that: one more is read to tell.
+fn users_sharing_phone(
+    db: &mut dyn Exec,
+    phone: &Phone,
+    user: &str,
+) -> Result<(Vec<String>, bool)> {
+    let mut names: Vec<String> = db.rows(
         &format!(
             "SELECT DISTINCT u.name FROM devices d JOIN users u ON u.id = d.user_id
-             WHERE d.phone = $1 AND u.name <> $2 ORDER BY u.name LIMIT {SHARED_NAMES}"
+             WHERE d.phone = $1 AND u.name <> $2 ORDER BY u.name LIMIT {}",
+            SHARED_NAMES + 1
         ),
         &[&phone.as_str(), &user],
         |r| r.get(0),
-    )
+    )?;
+    let more = names.len() > SHARED_NAMES;
+    names.truncate(SHARED_NAMES);
+    Ok((names, more))
 }
 
 /// `fresh` holds the users this transaction created, who need no check.
@@ -690,9 +704,9 @@ fn enroll_in(
         sms: new.sms,
         label: new.label.clone(),
     };
-    let shared_with = match &new.phone {
+    let (shared_with, shared_with_more) = match &new.phone {
         Some(p) => users_sharing_phone(db, p, user.as_str())?,
-        None => Vec::new(),
+        None => (Vec::new(), false),
     };
     append_event(
         db,
@@ -716,6 +730,7 @@ fn enroll_in(
         primary,
         new_user,
         shared_with,
+        shared_with_more,
     })
 }
 
