@@ -292,16 +292,19 @@ fn removing_a_phone_revokes_the_codes_texted_to_it_and_its_id_is_never_reused() 
 // -------------------------------------------------------- shared phones
 // "My new phone" may be a number another user already has: codes texted
 // to it, and a call-back to check identity, reach whoever holds it. The
-// operator is told before any identity check, and the audit event names
-// the other users. A shared desk phone is normal, so it is a warning.
+// operator is told before any identity check (how many, not who: no name
+// to read out to an unverified caller), the names once it is enrolled,
+// and the audit event names them. A shared desk phone is normal, so it is
+// a warning.
 
 #[test]
-fn a_phone_number_another_user_has_is_named_before_the_check_and_audited() {
+fn a_phone_number_another_user_has_is_said_before_the_check_and_audited() {
     let env = Env::new();
     env.enroll_mobile("alice", "5072225999");
     env.enroll_landline("bob", "5072220100");
     // bob (who exists) asks for alice's mobile, written another way: the
-    // warning comes before the refused check, and nothing is enrolled
+    // warning comes before the refused check, without alice's name, and
+    // nothing is enrolled
     let (code, _, err) = env.run(&[
         "enroll-device",
         "bob",
@@ -311,9 +314,12 @@ fn a_phone_number_another_user_has_is_named_before_the_check_and_audited() {
         "+1 (507) 222-5999",
     ]);
     assert_eq!(code, 3, "{err}");
-    let warn = err.find("is also enrolled for alice").expect("warned");
+    let warn = err
+        .find("is already enrolled for another user")
+        .expect("warned");
     let refused = err.find("nothing enrolled").expect("refused");
     assert!(warn < refused, "{err}");
+    assert!(!err.contains("alice"), "no name before the check: {err}");
     assert!(
         err.contains("+*******5999"),
         "the number stays masked: {err}"
@@ -465,6 +471,22 @@ fn and_others_is_said_only_when_more_than_ten_users_share_the_number() {
     );
     let v: Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["phone_shared_with"].as_array().map(Vec::len), Some(10));
+    // Before the identity check for an existing user: a count, no names.
+    let (code, _, err) = env.run(&[
+        "enroll-device",
+        "d01",
+        "--kind",
+        "mobile",
+        "--phone",
+        "5072220100",
+        "--sms",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("is already enrolled for more than 10 other users:"),
+        "{err}"
+    );
+    assert!(!err.contains("d02"), "{err}");
     // A single enrolment with exactly ten others (a second number, held
     // by e01 to e10): all ten named, no "and others".
     let csv = env.path().join("ten.csv");

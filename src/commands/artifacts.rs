@@ -219,9 +219,10 @@ A CSV file with a header row: \fBuser\fR, \fBkind\fR, and optionally
 no), in any order. Every row is checked before any is enrolled; one bad row
 rejects the whole file, naming the line of every bad row.
 .SH "SHARED NUMBERS"
-A phone number that another user already has is named on standard error,
-masked and with up to ten of those users, before any identity check:
-texted codes and call-backs to it reach whoever holds that phone. It is a
+A phone number that another user already has is flagged on standard
+error, masked: before the identity check with how many other users have
+it, and once the device is enrolled with up to ten of their names. Texted
+codes and call-backs to it reach whoever holds that phone. It is a
 warning, not a refusal (a shared desk phone is normal). The
 \fBdevice\-enrolled\fR audit event lists the users (\fBshared_with\fR);
 \fB\-\-format json\fR adds \fBphone_shared_with\fR.

@@ -79,16 +79,18 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
     };
     let new = new_device(kind, a.phone.as_deref(), sms, a.label.as_deref(), a.primary)?;
     let mut store = ctx.open_store()?;
-    // Said before any identity check, so the operator weighs it while
-    // checking: "my new phone" may be somebody else's.
-    if let Some(phone) = &new.phone {
-        let (others, more) = store.users_sharing_phone(phone, &user)?;
-        warn_shared(phone, &others, more);
-    }
     // A first device comes from onboarding; a device added to an existing
     // user is what a caller impersonating them would ask for, so it is gated.
     let check = match store.find_user(&user)? {
         Some(existing) => {
+            // Said before the identity check, so the operator weighs it
+            // while checking ("my new phone" may be somebody else's); how
+            // many, not who, so no name is read out to a caller who has
+            // not been verified. The names follow once it is enrolled.
+            if let Some(phone) = &new.phone {
+                let (others, more) = store.users_sharing_phone(phone, &user)?;
+                warn_shared_before_check(phone, others.len(), more);
+            }
             let devices = store.devices(existing.id)?;
             let gate = attested.gate(ctx.interactive);
             let check = identity_gate(ctx, &mut store, &existing, &devices, &PURPOSE, gate)?;
@@ -98,6 +100,9 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
         None => None,
     };
     let e = store.enroll_device(&user, &new, check.as_ref(), &ctx.operator, ctx.now())?;
+    if let Some(phone) = &e.device.phone {
+        warn_shared(phone, &e.shared_with, e.shared_with_more);
+    }
     // A new device on an existing account is the classic takeover signal:
     // tell the user, as for issuance (a failing notifier undoes nothing).
     if !e.new_user
@@ -113,6 +118,22 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
 /// identity check by calling it back, reach whoever holds that phone. A
 /// warning on standard error (a shared desk phone is normal), and the
 /// names go into the audit event (`shared_with`).
+/// Before the identity check: that the number is other users', not whose.
+fn warn_shared_before_check(phone: &Phone, others: usize, more: bool) {
+    if others == 0 {
+        return;
+    }
+    let who = match (others, more) {
+        (_, true) => format!("more than {others} other users"),
+        (1, false) => "another user".to_string(),
+        (n, false) => format!("{n} other users"),
+    };
+    eprintln!(
+        "codedesk: warning: {} is already enrolled for {who}: texted codes and call-backs to it reach whoever holds that phone",
+        phone.masked()
+    );
+}
+
 fn warn_shared(phone: &Phone, others: &[String], more: bool) {
     if others.is_empty() {
         return;
