@@ -332,6 +332,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
         if db.trim().is_empty() {
             return Err(bad("store.db", "is empty".into()));
         }
+        if crate::store::Locator::parse(Path::new(db)) == crate::store::Locator::Conninfo {
+            return Err(bad(
+                "store.db",
+                "looks like a key=value connection string; give a postgres:// URL".into(),
+            ));
+        }
         s.db = Some(match db.contains("://") {
             true => PathBuf::from(db),
             false => relative_to(path, Path::new(db)),
@@ -618,6 +624,9 @@ mod tests {
         let s = p("[store]\ndb = \"postgres://h/db\"\n").unwrap();
         assert_eq!(s.db, Some(PathBuf::from("postgres://h/db")));
         assert!(msg("[store]\ndb = \"\"\n").contains("store.db"));
+        let m = msg("[store]\ndb = \"host=db password=pw\"\n");
+        assert!(m.contains("store.db") && m.contains("postgres://"), "{m}");
+        assert!(!m.contains("pw"), "{m}");
     }
 
     #[test]

@@ -197,6 +197,56 @@ pub enum Locator {
     Sqlite(std::path::PathBuf),
     /// A PostgreSQL URL: `postgres://...` or `postgresql://...`.
     Postgres(String),
+    /// A libpq key=value connection string (`host=db dbname=helpdesk`),
+    /// which codedesk refuses (exit 2) rather than create a SQLite file of
+    /// that name; write `./host=...` for a file really called that.
+    Conninfo,
+}
+
+/// The keywords a libpq key=value connection string starts with.
+const CONNINFO_KEYWORDS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "passfile",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "service",
+    "application_name",
+    "connect_timeout",
+    "options",
+    "target_session_attrs",
+    "channel_binding",
+    "gssencmode",
+];
+
+/// Whether `text` starts like `keyword =` for a libpq keyword.
+fn looks_like_conninfo(text: &str) -> bool {
+    let t = text.trim_start();
+    let word_end = t
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(t.len());
+    let (word, rest) = t.split_at(word_end);
+    CONNINFO_KEYWORDS
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k))
+        && rest.trim_start().starts_with('=')
+}
+
+/// The refusal of a key=value connection string; it is not echoed, since
+/// it may hold `password=`.
+pub(crate) fn conninfo_refused(what: &str) -> anyhow::Error {
+    fail(
+        Status::Usage,
+        format!(
+            "{what} looks like a PostgreSQL key=value connection string; codedesk takes a URL: postgres://USER@HOST:PORT/DBNAME?sslmode=verify-full (the password from PGPASSWORD)"
+        ),
+    )
 }
 
 impl Locator {
@@ -211,6 +261,7 @@ impl Locator {
         }
         match lower.starts_with("sqlite://") {
             true => Locator::Sqlite(Path::new(&text[9..]).to_path_buf()),
+            false if looks_like_conninfo(&text) => Locator::Conninfo,
             false => Locator::Sqlite(locator.to_path_buf()),
         }
     }
@@ -221,8 +272,10 @@ impl Locator {
 /// shown as it is.
 pub fn redact_locator(locator: &Path) -> String {
     let text = locator.to_string_lossy();
-    let Locator::Postgres(url) = Locator::parse(locator) else {
-        return text.into_owned();
+    let url = match Locator::parse(locator) {
+        Locator::Postgres(url) => url,
+        Locator::Conninfo => return "(a key=value connection string, not shown)".into(),
+        Locator::Sqlite(_) => return text.into_owned(),
     };
     let (scheme, rest) = url.split_at(url.find("://").map_or(0, |i| i + 3));
     // The authority ends at the first '/' or '?'; its userinfo at the last '@'.
@@ -262,6 +315,7 @@ impl Store {
         Ok(match Locator::parse(locator) {
             Locator::Sqlite(path) => Store::Sqlite(SqliteStore::open(&path)?),
             Locator::Postgres(url) => Store::Postgres(PgStore::open(&url)?),
+            Locator::Conninfo => return Err(conninfo_refused("the store")),
         })
     }
 
@@ -899,10 +953,21 @@ pub fn migrate_sqlite_to_postgres(
 ) -> Result<Migrated> {
     let source = match Locator::parse(from) {
         Locator::Sqlite(p) => p,
-        Locator::Postgres(_) => {
+        Locator::Postgres(_) | Locator::Conninfo => {
             return Err(fail(
                 Status::Usage,
                 "--from must be a SQLite store (a path or sqlite://PATH)",
+            ));
+        }
+    };
+    // Both arguments are checked before either store is looked at.
+    let url = match Locator::parse(Path::new(to)) {
+        Locator::Postgres(url) => url,
+        Locator::Conninfo => return Err(conninfo_refused("--to")),
+        Locator::Sqlite(_) => {
+            return Err(fail(
+                Status::Usage,
+                "--to must be a PostgreSQL URL (postgres://user@host/dbname)",
             ));
         }
     };
@@ -912,12 +977,6 @@ pub fn migrate_sqlite_to_postgres(
             format!("no SQLite store at {}", source.display()),
         ));
     }
-    let Locator::Postgres(url) = Locator::parse(Path::new(to)) else {
-        return Err(fail(
-            Status::Usage,
-            "--to must be a PostgreSQL URL (postgres://user@host/dbname)",
-        ));
-    };
     let sqlite = SqliteStore::open(&source)?;
     if let ChainCheck::Broken { why, .. } = ops::verify_chain(&sqlite)? {
         return Err(fail(
@@ -963,6 +1022,26 @@ mod tests {
             pg("./postgres://odd"),
             Locator::Sqlite("./postgres://odd".into())
         );
+        // libpq's key=value form is recognised (to be refused), whatever
+        // keyword comes first; a path that merely holds '=' is a path
+        for conninfo in [
+            "host=db dbname=helpdesk",
+            "  dbname = helpdesk user=codedesk",
+            "PORT=5432",
+            "password='s3 cr=t' host=db",
+            "sslmode=verify-full host=db",
+        ] {
+            assert_eq!(pg(conninfo), Locator::Conninfo, "{conninfo}");
+        }
+        for path in [
+            "./host=db",
+            "hosts=x.db",
+            "a=b.db",
+            "/srv/host=db",
+            "host.db",
+        ] {
+            assert_eq!(pg(path), Locator::Sqlite(path.into()), "{path}");
+        }
     }
 
     #[test]
@@ -979,6 +1058,7 @@ mod tests {
         );
         assert_eq!(r("postgres://a:pw@db?x=1"), "postgres://a:***@db?x=1");
         assert_eq!(r("/home/u/a:b@c.db"), "/home/u/a:b@c.db");
+        assert!(!r("host=db password=pw").contains("pw"));
     }
 
     #[test]
