@@ -623,8 +623,9 @@ fn devices(db: &mut dyn Exec, user_id: i64) -> Result<Vec<Device>> {
 // --------------------------------------------------------------- devices
 
 /// The users other than `user` with a device on this phone number, by
-/// name, at most [`SHARED_NAMES`] (through `devices_by_phone`), and
-/// whether there are more than that: one more is read to tell.
+/// name, at most [`SHARED_NAMES`] (the earliest enrolled; found through
+/// `devices_by_phone`), and whether there are more than that: one more is
+/// read to tell.
 fn users_sharing_phone(
     db: &mut dyn Exec,
     phone: &Phone,
@@ -632,8 +633,9 @@ fn users_sharing_phone(
 ) -> Result<(Vec<String>, bool)> {
     let mut names: Vec<String> = db.rows(
         &format!(
-            "SELECT DISTINCT u.name FROM devices d JOIN users u ON u.id = d.user_id
-             WHERE d.phone = $1 AND u.name <> $2 ORDER BY u.name LIMIT {}",
+            "SELECT u.name FROM users u
+             JOIN (SELECT DISTINCT user_id FROM devices WHERE phone = $1) d ON d.user_id = u.id
+             WHERE u.name <> $2 ORDER BY u.id LIMIT {}",
             SHARED_NAMES + 1
         ),
         &[&phone.as_str(), &user],
@@ -641,6 +643,9 @@ fn users_sharing_phone(
     )?;
     let more = names.len() > SHARED_NAMES;
     names.truncate(SHARED_NAMES);
+    // The earliest users, named in byte order: the same on both backends,
+    // whatever collation a PostgreSQL database sorts text by.
+    names.sort();
     Ok((names, more))
 }
 
