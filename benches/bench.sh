@@ -283,17 +283,17 @@ printf '[hash]\nmemory_kib = 8\niterations = 1\nallow_weak = true\n' >"$WEAK"
 # uses the next code, so every timed run is an accepted code and the user
 # keeps 10 outstanding codes throughout.
 if want verify; then
-say "== stores: verify"
-V="$T/verify.db"
-"$BIN" --db "$V" --config "$OWASP" -q enroll-device alice --kind landline --phone "+1 507 222 5999" >/dev/null
-"$BIN" --db "$V" --config "$OWASP" --format json issue-codes alice --uses 10 \
-    --identity-verified in-person --ticket BENCH-1 >"$T/alice.json"
-split_codes() { # JSON PREFIX: one file per code, PREFIX.0 to PREFIX.9
-    grep -oE '[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}' "$1" |
-        awk -v p="$2" '{ print > (p "." (NR - 1)) }'
-    [[ -s $2.9 ]] || { say "no codes issued"; exit 1; }
-}
-split_codes "$T/alice.json" "$T/alice.code"
+    say "== stores: verify"
+    V="$T/verify.db"
+    "$BIN" --db "$V" --config "$OWASP" -q enroll-device alice --kind landline --phone "+1 507 222 5999" >/dev/null
+    "$BIN" --db "$V" --config "$OWASP" --format json issue-codes alice --uses 10 \
+        --identity-verified in-person --ticket BENCH-1 >"$T/alice.json"
+    split_codes() { # JSON PREFIX: one file per code, PREFIX.0 to PREFIX.9
+        grep -oE '[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}' "$1" |
+            awk -v p="$2" '{ print > (p "." (NR - 1)) }'
+        [[ -s $2.9 ]] || { say "no codes issued"; exit 1; }
+    }
+    split_codes "$T/alice.json" "$T/alice.code"
 fi
 
 # Batch issuance: helpdesk-path users (landline primaries).
@@ -371,25 +371,25 @@ EMPTY="$T/empty.db"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 
 if want startup; then
-say "== start-up ($ROUNDS rounds)"
-startup=(
-    hello "$HELLO"
-    help "$BIN --help"
-    list_empty "$BIN --db $EMPTY list"
-    version "$BIN --version"
-    # Context: the same store opened and listed by a minimal program.
-    sqlmin "$SQLMIN $EMPTY"
-)
-measure "$ROUNDS" 10 3 none "${startup[@]}"
-m_hello=$(median hello)
-m=$(median help)
-row "start-up: codedesk --help" "$(ms "$m")" "$(ms "$m_hello") hello world" "$(ratio "$m" "$m_hello")" 2
-m=$(median list_empty)
-row "start-up: codedesk list, empty store" "$(ms "$m")" "$(ms "$m_hello") hello world" "$(ratio "$m" "$m_hello")" 2
-m=$(median version)
-row "  codedesk --version (no store, no help)" "$(ms "$m")" "$(ms "$m_hello") hello world" "$(ratio "$m" "$m_hello")" 2 info
-m=$(median sqlmin)
-row "  minimal Rust+SQLite: open, 3 list queries" "$(ms "$m")" "$(ms "$m_hello") hello world" "$(ratio "$m" "$m_hello")" 2 info
+    say "== start-up ($ROUNDS rounds)"
+    startup=(
+        hello "$HELLO"
+        help "$BIN --help"
+        list_empty "$BIN --db $EMPTY list"
+        version "$BIN --version"
+        # Context: the same store opened and listed by a minimal program.
+        sqlmin "$SQLMIN $EMPTY"
+    )
+    measure "$ROUNDS" 10 3 none "${startup[@]}"
+    m_hello=$(median hello)
+    m=$(median help)
+    row "start-up: codedesk --help" "$(ms "$m")" "$(ms "$m_hello") hello world" "$(ratio "$m" "$m_hello")" 2
+    m=$(median list_empty)
+    row "start-up: codedesk list, empty store" "$(ms "$m")" "$(ms "$m_hello") hello world" "$(ratio "$m" "$m_hello")" 2
+    m=$(median version)
+    row "  codedesk --version (no store, no help)" "$(ms "$m")" "$(ms "$m_hello") hello world" "$(ratio "$m" "$m_hello")" 2 info
+    m=$(median sqlmin)
+    row "  minimal Rust+SQLite: open, 3 list queries" "$(ms "$m")" "$(ms "$m_hello") hello world" "$(ratio "$m" "$m_hello")" 2 info
 fi
 
 if ! want verify; then
@@ -438,50 +438,50 @@ if ((LIST_OK)); then
 fi
 
 if want batch; then
-say "== batch issuance ($BATCH_ROUNDS rounds of $BATCH_USERS users x 10 codes)"
-for ((r = 0; r < BATCH_ROUNDS; r++)); do
-    if ((r % 2)); then
-        "$HASHONE" fresh 19456 2 1 10 >>"$T/times/hash_fresh"
-        "$HASHONE" reuse 19456 2 1 10 >>"$T/times/hash_reuse"
-        time_once batch $(batch_cmd $BATCH_USERS)
-    else
-        time_once batch $(batch_cmd $BATCH_USERS)
-        "$HASHONE" fresh 19456 2 1 10 >>"$T/times/hash_fresh"
-        "$HASHONE" reuse 19456 2 1 10 >>"$T/times/hash_reuse"
-    fi
-done
-m_batch=$(median batch)
-m_fresh=$(median hash_fresh)
-m_reuse=$(median hash_reuse)
-hashes=$((BATCH_USERS * 10))
-ideal=$(awk -v h="$m_fresh" -v n="$hashes" -v c="$CORES" 'BEGIN { print n * h / c }')
-row "issue $BATCH_USERS users x 10 codes (batch)" "$(ms "$m_batch")" "$(ms "$ideal") = $hashes x $(ms "$m_fresh") / $CORES" "$(ratio "$m_batch" "$ideal")" 1.15
-ideal=$(awk -v h="$m_reuse" -v n="$hashes" -v c="$CORES" 'BEGIN { print n * h / c }')
-row "  batch vs hashes in reused memory" "$(ms "$m_batch")" "$(ms "$ideal") = $hashes x $(ms "$m_reuse") / $CORES" "$(ratio "$m_batch" "$ideal")" 1.15 info
+    say "== batch issuance ($BATCH_ROUNDS rounds of $BATCH_USERS users x 10 codes)"
+    for ((r = 0; r < BATCH_ROUNDS; r++)); do
+        if ((r % 2)); then
+            "$HASHONE" fresh 19456 2 1 10 >>"$T/times/hash_fresh"
+            "$HASHONE" reuse 19456 2 1 10 >>"$T/times/hash_reuse"
+            time_once batch $(batch_cmd $BATCH_USERS)
+        else
+            time_once batch $(batch_cmd $BATCH_USERS)
+            "$HASHONE" fresh 19456 2 1 10 >>"$T/times/hash_fresh"
+            "$HASHONE" reuse 19456 2 1 10 >>"$T/times/hash_reuse"
+        fi
+    done
+    m_batch=$(median batch)
+    m_fresh=$(median hash_fresh)
+    m_reuse=$(median hash_reuse)
+    hashes=$((BATCH_USERS * 10))
+    ideal=$(awk -v h="$m_fresh" -v n="$hashes" -v c="$CORES" 'BEGIN { print n * h / c }')
+    row "issue $BATCH_USERS users x 10 codes (batch)" "$(ms "$m_batch")" "$(ms "$ideal") = $hashes x $(ms "$m_fresh") / $CORES" "$(ratio "$m_batch" "$ideal")" 1.15
+    ideal=$(awk -v h="$m_reuse" -v n="$hashes" -v c="$CORES" 'BEGIN { print n * h / c }')
+    row "  batch vs hashes in reused memory" "$(ms "$m_batch")" "$(ms "$ideal") = $hashes x $(ms "$m_reuse") / $CORES" "$(ratio "$m_batch" "$ideal")" 1.15 info
 
-rss100=$(peak_rss $(batch_cmd 100))
-rss400=$(peak_rss $(batch_cmd 400))
-if [[ -z $rss100 ]]; then
-    row "batch peak RSS" "skip: no /usr/bin/time" "-" "-" 1.1
-else
-    row "batch peak RSS, 400 / 100 users" "$((rss400 / 1024)) MiB" "$((rss100 / 1024)) MiB" "$(ratio "$rss400" "$rss100")" 1.1
-fi
+    rss100=$(peak_rss $(batch_cmd 100))
+    rss400=$(peak_rss $(batch_cmd 400))
+    if [[ -z $rss100 ]]; then
+        row "batch peak RSS" "skip: no /usr/bin/time" "-" "-" 1.1
+    else
+        row "batch peak RSS, 400 / 100 users" "$((rss400 / 1024)) MiB" "$((rss100 / 1024)) MiB" "$(ratio "$rss400" "$rss100")" 1.1
+    fi
 fi
 
 if want calibrate; then
-say "== calibrate"
-"$BIN" calibrate --target 100ms >"$T/calibrated.toml"
-cal_m=$(awk -F' = ' '$1 == "memory_kib" { print $2 }' "$T/calibrated.toml")
-cal_t=$(awk -F' = ' '$1 == "iterations" { print $2 }' "$T/calibrated.toml")
-cal_p=$(awk -F' = ' '$1 == "parallelism" { print $2 }' "$T/calibrated.toml")
-if "$BIN" --config "$T/calibrated.toml" config >/dev/null 2>&1 && [[ -n $cal_m && -n $cal_t && -n $cal_p ]]; then
-    "$HASHONE" fresh "$cal_m" "$cal_t" "$cal_p" 5 >"$T/times/calibrated"
-    m=$(median calibrated)
-    row "calibrate --target 100ms (m=$cal_m t=$cal_t)" "$(ms "$m") per hash" "100.0 ms target" "$(ratio "$m" 0.1)" 0.5-1.25
-else
-    row "calibrate output is a valid config" "no" "-" "-" 1
-    FAILED=1
-fi
+    say "== calibrate"
+    "$BIN" calibrate --target 100ms >"$T/calibrated.toml"
+    cal_m=$(awk -F' = ' '$1 == "memory_kib" { print $2 }' "$T/calibrated.toml")
+    cal_t=$(awk -F' = ' '$1 == "iterations" { print $2 }' "$T/calibrated.toml")
+    cal_p=$(awk -F' = ' '$1 == "parallelism" { print $2 }' "$T/calibrated.toml")
+    if "$BIN" --config "$T/calibrated.toml" config >/dev/null 2>&1 && [[ -n $cal_m && -n $cal_t && -n $cal_p ]]; then
+        "$HASHONE" fresh "$cal_m" "$cal_t" "$cal_p" 5 >"$T/times/calibrated"
+        m=$(median calibrated)
+        row "calibrate --target 100ms (m=$cal_m t=$cal_t)" "$(ms "$m") per hash" "100.0 ms target" "$(ratio "$m" 0.1)" 0.5-1.25
+    else
+        row "calibrate output is a valid config" "no" "-" "-" 1
+        FAILED=1
+    fi
 fi
 
 # ----------------------------------------------------------------- report

@@ -78,7 +78,7 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
                 let mut found = Vec::new();
                 for h in &anchors {
                     match store.audit_event_with_hash(h)? {
-                        Some(id) => found.push(serde_json::json!({"hash": h, "event": id})),
+                        Some(id) => found.push((h, id)),
                         None => {
                             let why = format!(
                                 "anchor {h} is not in the trail: events were removed or the trail was rewritten"
@@ -97,6 +97,10 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
                     }
                 }
                 if ctx.format == Format::Json {
+                    let found: Vec<_> = found
+                        .iter()
+                        .map(|(h, id)| serde_json::json!({"hash": h, "event": id}))
+                        .collect();
                     output::json_line(
                         out,
                         &serde_json::json!({"intact": true, "events": count, "head": head,
@@ -104,13 +108,8 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
                     )?;
                 } else {
                     writeln!(out, "audit trail intact: {count} events; head {head}")?;
-                    for f in &found {
-                        writeln!(
-                            out,
-                            "anchor {} is event {}",
-                            f["hash"].as_str().unwrap_or_default(),
-                            f["event"]
-                        )?;
+                    for (h, id) in &found {
+                        writeln!(out, "anchor {h} is event {id}")?;
                     }
                 }
                 Ok(Status::Ok)

@@ -105,10 +105,8 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
     }
     // A new device on an existing account is the classic takeover signal:
     // tell the user, as for issuance (a failing notifier undoes nothing).
-    if !e.new_user
-        && let Some(err) = super::issue::notify(ctx, &mut store, "device-enrolled", user.as_str())
-    {
-        eprintln!("codedesk: warning: {err}");
+    if !e.new_user {
+        super::issue::notify_or_warn(ctx, &mut store, "device-enrolled", user.as_str());
     }
     render(ctx, &[e], out)?;
     Ok(Status::Ok)

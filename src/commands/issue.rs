@@ -380,6 +380,14 @@ pub fn one_line(e: &anyhow::Error) -> String {
         .join(" ")
 }
 
+/// [`notify`] for a single command: a failure is a warning on standard
+/// error; the change stands.
+pub fn notify_or_warn(ctx: &Ctx, store: &mut Store, event: &str, user: &str) {
+    if let Some(e) = notify(ctx, store, event, user) {
+        eprintln!("codedesk: warning: {e}");
+    }
+}
+
 /// Runs `notify.command EVENT USER`; a failure is audited and returned for
 /// the operator but undoes nothing.
 pub fn notify(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<String> {

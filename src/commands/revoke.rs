@@ -1,10 +1,11 @@
 //! `revoke` (all of a user's codes, one set, or one device) and `unlock`.
 
+use super::issue::notify_or_warn;
 use super::user_arg;
 use crate::Ctx;
 use crate::cli::{Format, RevokeArgs, UserArg};
 use crate::exit::Status;
-use crate::model::{Username, parse_text};
+use crate::model::parse_text;
 use crate::output::{self, json_line};
 use anyhow::Result;
 use std::io::Write;
@@ -20,9 +21,12 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
     let mut store = ctx.open_store()?;
     let now = ctx.now();
     let json = ctx.format == Format::Json;
+    // Each outcome is told to the user (notify.command): a device removed or
+    // codes revoked without them knowing is how a takeover starts (remove
+    // their phone, then enrol another).
     if let Some(dev) = a.device {
         let (primary, revoked) = store.remove_device(&name, dev, reason, &ctx.operator, now)?;
-        tell_user(ctx, &mut store, "device-removed", &name);
+        notify_or_warn(ctx, &mut store, "device-removed", name.as_str());
         if json {
             json_line(
                 out,
@@ -49,7 +53,7 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
         }
     } else if let Some(set) = a.batch {
         store.revoke_set(&name, set, reason, &ctx.operator, now)?;
-        tell_user(ctx, &mut store, "codes-revoked", &name);
+        notify_or_warn(ctx, &mut store, "codes-revoked", name.as_str());
         if json {
             json_line(
                 out,
@@ -61,7 +65,7 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
     } else {
         let sets = store.revoke_all(&name, reason, &ctx.operator, now)?;
         if !sets.is_empty() {
-            tell_user(ctx, &mut store, "codes-revoked", &name);
+            notify_or_warn(ctx, &mut store, "codes-revoked", name.as_str());
         }
         if json {
             json_line(
@@ -84,21 +88,11 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
     Ok(Status::Ok)
 }
 
-/// Runs `notify.command EVENT USER`: a device removed or codes revoked
-/// without the user knowing is how a takeover starts (remove their phone,
-/// then enrol another), and a lockout cleared for a caller is worth a word
-/// to the real user too. A failing notifier is a warning; the change stands.
-fn tell_user(ctx: &Ctx, store: &mut crate::store::Store, event: &str, name: &Username) {
-    if let Some(e) = super::issue::notify(ctx, store, event, name.as_str()) {
-        eprintln!("codedesk: warning: {e}");
-    }
-}
-
 pub fn unlock(ctx: &Ctx, a: UserArg, out: &mut dyn Write) -> Result<Status> {
     let name = user_arg(&a.user)?;
     let mut store = ctx.open_store()?;
     let was = store.unlock(&name, &ctx.operator, ctx.now(), false)?;
-    tell_user(ctx, &mut store, "unlock", &name);
+    notify_or_warn(ctx, &mut store, "unlock", name.as_str());
     if ctx.format == Format::Json {
         json_line(
             out,

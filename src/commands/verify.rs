@@ -265,7 +265,7 @@ pub fn run(
                 {
                     eprintln!("note: {advice}");
                 }
-                notify_user(ctx, &mut store, "code-used", &view.user);
+                super::issue::notify_or_warn(ctx, &mut store, "code-used", &view.user.name);
                 return Ok(Status::Ok);
             }
             Spend::Locked => return refuse_locked(ctx, out, name.as_str(), view.remaining),
@@ -299,7 +299,7 @@ fn reject(
             "codedesk: code rejected; {} is now locked out after {} rejected codes",
             user.name, r.attempts
         );
-        notify_user(ctx, store, "lockout", user);
+        super::issue::notify_or_warn(ctx, store, "lockout", &user.name);
     } else {
         eprintln!(
             "codedesk: code rejected ({} of {threshold} rejections before lockout)",
@@ -307,10 +307,4 @@ fn reject(
         );
     }
     Ok(Status::Rejected)
-}
-
-fn notify_user(ctx: &Ctx, store: &mut Store, event: &str, user: &UserRow) {
-    if let Some(e) = super::issue::notify(ctx, store, event, &user.name) {
-        eprintln!("codedesk: warning: {e}");
-    }
 }
