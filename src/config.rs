@@ -19,6 +19,13 @@ struct File {
     sms: Option<SmsFile>,
     notify: Option<NotifyFile>,
     store: Option<StoreFile>,
+    verify: Option<VerifyFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyFile {
+    connect_retry: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +114,10 @@ pub struct Settings {
     /// `store.db`: the store when neither `--db` nor `CODEDESK_DB` names one
     /// (a path, `sqlite://PATH` or `postgres://...`).
     pub db: Option<PathBuf>,
+    /// `verify.connect_retry`: how long, in all, `verify` keeps retrying a
+    /// PostgreSQL store that refuses connections for the moment (too many
+    /// clients, restarting); zero (`off`) fails at once, as other commands do.
+    pub verify_connect_retry: Duration,
     /// Each key and where its value came from ("default" or the file).
     pub sources: Vec<(&'static str, String, String)>,
 }
@@ -129,10 +140,19 @@ impl Default for Settings {
             sms_timeout: Duration::from_secs(30),
             notify: None,
             db: None,
+            verify_connect_retry: DEFAULT_CONNECT_RETRY,
             sources: Vec::new(),
         }
     }
 }
+
+/// The default of `verify.connect_retry`. A login waits on the slowest
+/// client in its path: sshd gives a whole login 120 s (LoginGraceTime),
+/// but a VPN concentrator asking RADIUS gives up after a few seconds per
+/// try times a few tries (about 5-30 s), and FreeRADIUS's exec module
+/// kills its program after 10 s. 8 s of retrying leaves the hash and the
+/// spend time inside the tightest of these (docs/postgresql-pooling.md).
+pub const DEFAULT_CONNECT_RETRY: Duration = Duration::from_secs(8);
 
 /// Reads `90s`, `15m`, `1h`, `7d` (any humantime duration) or `never`.
 pub fn parse_expiry(raw: &str) -> std::result::Result<Option<Duration>, String> {
@@ -326,6 +346,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
         }
         s.notify = Some(PathBuf::from(c));
     }
+    if let Some(v) = file.verify.as_ref().and_then(|v| v.connect_retry.as_ref()) {
+        s.verify_connect_retry = match v.trim() {
+            "off" | "0" | "0s" => Duration::ZERO,
+            d => parse_duration(d).map_err(|e| bad("verify.connect_retry", e))?,
+        };
+    }
     if let Some(st) = &file.store
         && let Some(db) = &st.db
     {
@@ -421,6 +447,7 @@ fn with_sources(mut s: Settings, f: &File, path: Option<&Path>) -> Settings {
     let hs = f.hash.as_ref();
     let sm = f.sms.as_ref();
     let n = f.notify.as_ref();
+    let v = f.verify.as_ref();
     let opt = |v: Option<String>| v.unwrap_or_else(|| "(none)".into());
     s.sources = vec![
         (
@@ -522,6 +549,14 @@ fn with_sources(mut s: Settings, f: &File, path: Option<&Path>) -> Settings {
             "notify.command",
             opt(s.notify.as_ref().map(|p| p.display().to_string())),
             src(n.is_some_and(|n| n.command.is_some())),
+        ),
+        (
+            "verify.connect_retry",
+            match s.verify_connect_retry {
+                Duration::ZERO => "off".to_string(),
+                d => humantime::format_duration(d).to_string(),
+            },
+            src(v.is_some_and(|v| v.connect_retry.is_some())),
         ),
     ];
     s

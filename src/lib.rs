@@ -22,6 +22,7 @@ pub mod commands;
 pub mod config;
 pub mod delivery;
 pub mod exit;
+pub mod hashslots;
 pub mod identity;
 pub mod interrupt;
 pub mod model;

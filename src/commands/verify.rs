@@ -13,7 +13,7 @@ use crate::codes::{self, CodeSpec, ParseError};
 use crate::exit::{Status, fail, status_of};
 use crate::prompt;
 use crate::rules;
-use crate::store::{Spend, Store, UserRow};
+use crate::store::{ConnectRetry, Spend, Store, UserRow};
 use anyhow::Result;
 use serde::Serialize;
 use std::io::{Read, Write};
@@ -181,7 +181,11 @@ pub fn run(
             e
         }
     })?;
-    let mut store = ctx.open_store()?;
+    // Connect late, hold the connection only for the reads and the write,
+    // and ride out a server that turns connections away for a moment
+    // (a login storm, a restart) within verify.connect_retry.
+    let mut retry = ConnectRetry::new(ctx.settings.verify_connect_retry);
+    let mut store = Store::open_retrying(&ctx.db, &mut retry)?;
     let now = ctx.now();
     let mut view = match store.verify_view(&name, now) {
         Err(e) if looks_like_code && status_of(&e) == Status::NotFound => {
@@ -240,7 +244,25 @@ pub fn run(
         }
     }
 
-    // One Argon2id evaluation per live set of a matching shape.
+    // A server's connection goes back while this process hashes (and waits
+    // for a core to hash on); it connects again for the write, which
+    // re-checks everything under the write lock anyway.
+    let kept = match store.is_server() {
+        true => {
+            drop(store);
+            None
+        }
+        false => Some(store),
+    };
+    // One Argon2id evaluation per live set of a matching shape, in one of
+    // the host's hash slots (one per core: see hashslots).
+    let hashes = view
+        .sets
+        .iter()
+        .any(|set| parsed.iter().any(|(s, _)| *s == set.spec));
+    let slot = hashes
+        .then(|| crate::hashslots::take(crate::hashslots::per_host()))
+        .flatten();
     let mut matched: Option<(i64, i64)> = None;
     for set in &view.sets {
         let Some((_, code)) = parsed.iter().find(|(s, _)| *s == set.spec) else {
@@ -255,6 +277,18 @@ pub fn run(
         }
     }
     drop(parsed);
+    drop(slot);
+    let mut store = match kept {
+        Some(s) => s,
+        None => Store::open_retrying(&ctx.db, &mut retry)?,
+    };
+    if retry.retries > 0 && !ctx.quiet {
+        eprintln!(
+            "note: the store turned connections away for a moment; connected after {} retries ({} ms)",
+            retry.retries,
+            retry.spent.as_millis()
+        );
+    }
 
     if let Some((set_id, code_id)) = matched {
         match store.spend(&view.user, set_id, code_id, &ctx.operator, ctx.now())? {

@@ -24,7 +24,7 @@ use anyhow::Result;
 use exec::Exec;
 use std::path::Path;
 
-pub use self::postgres::PgStore;
+pub use self::postgres::{ConnectRetry, PgStore};
 pub use sqlite::{BUSY_TIMEOUT, SCHEMA_VERSION, SqliteStore};
 
 /// A user, as stored.
@@ -317,6 +317,23 @@ impl Store {
             Locator::Postgres(url) => Store::Postgres(PgStore::open(&url)?),
             Locator::Conninfo => return Err(conninfo_refused("the store")),
         })
+    }
+
+    /// [`Store::open`] for the login path (`verify`): a PostgreSQL store
+    /// that turns connections away for the moment is retried within
+    /// `retry` (see [`PgStore::open_retrying`]); SQLite waits on its own
+    /// busy timeout as ever.
+    pub fn open_retrying(locator: &Path, retry: &mut ConnectRetry) -> Result<Store> {
+        Ok(match Locator::parse(locator) {
+            Locator::Postgres(url) => Store::Postgres(PgStore::open_retrying(&url, Some(retry))?),
+            _ => Store::open(locator)?,
+        })
+    }
+
+    /// True for a store on a server (PostgreSQL), whose connections are
+    /// a shared, limited resource.
+    pub fn is_server(&self) -> bool {
+        matches!(self, Store::Postgres(_))
     }
 
     /// A private in-memory SQLite store, for unit tests.

@@ -36,6 +36,7 @@ use ::postgres::{Client, Config, GenericClient, IsolationLevel, Portal, Transact
 use anyhow::Result;
 use std::cell::{RefCell, RefMut};
 use std::collections::VecDeque;
+use std::time::Duration;
 
 mod tls;
 
@@ -425,6 +426,101 @@ fn describe(config: &Config) -> String {
     )
 }
 
+/// How long `verify` keeps retrying a store that turns connections away
+/// for the moment, in all (over every connection it makes), and how.
+/// Waits grow exponentially from [`ConnectRetry::FIRST`] to
+/// [`ConnectRetry::MOST`], each drawn at random from its upper half, so a
+/// storm of logins refused together does not come back together.
+#[derive(Debug, Clone)]
+pub struct ConnectRetry {
+    /// The bound: time spent in failed attempts and waits, in all.
+    pub budget: Duration,
+    /// Spent so far.
+    pub spent: Duration,
+    /// Retries so far.
+    pub retries: u32,
+}
+
+impl ConnectRetry {
+    pub const FIRST: Duration = Duration::from_millis(10);
+    pub const MOST: Duration = Duration::from_millis(1000);
+
+    pub fn new(budget: Duration) -> ConnectRetry {
+        ConnectRetry {
+            budget,
+            spent: Duration::ZERO,
+            retries: 0,
+        }
+    }
+
+    /// After a failed attempt that took `attempt`: how long to wait before
+    /// the next, or `None` when the bound is reached.
+    pub fn next_wait(&mut self, attempt: Duration) -> Option<Duration> {
+        use rand::TryRng;
+        self.spent += attempt;
+        let left = self.budget.checked_sub(self.spent).filter(|d| !d.is_zero())?;
+        let ceiling = Self::FIRST
+            .saturating_mul(1 << self.retries.min(16))
+            .min(Self::MOST);
+        let mut b = [0u8; 4];
+        let jitter = match rand::rngs::SysRng.try_fill_bytes(&mut b) {
+            Ok(()) => u32::from_le_bytes(b) as f64 / u32::MAX as f64,
+            Err(_) => 0.5,
+        };
+        let wait = ceiling.mul_f64(0.5 + jitter / 2.0).min(left);
+        self.spent += wait;
+        self.retries += 1;
+        Some(wait)
+    }
+}
+
+/// Whether a failed connection is one a moment's wait may cure (see
+/// [`PgStore::open_retrying`]).
+fn transient(e: &::postgres::Error) -> bool {
+    if let Some(code) = e.code() {
+        return [
+            SqlState::TOO_MANY_CONNECTIONS,
+            SqlState::CANNOT_CONNECT_NOW,
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+        ]
+        .contains(code);
+    }
+    if e.is_closed() {
+        return true;
+    }
+    use std::io::ErrorKind::*;
+    let mut next = std::error::Error::source(e);
+    while let Some(c) = next {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            // NotFound: a Unix socket that is gone while the server restarts.
+            return matches!(
+                io.kind(),
+                ConnectionRefused | ConnectionReset | ConnectionAborted | UnexpectedEof | NotFound
+            );
+        }
+        next = c.source();
+    }
+    false
+}
+
+/// One connection, its session set up.
+fn connect_once(
+    config: &Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+) -> std::result::Result<Client, ::postgres::Error> {
+    let mut client = config.connect(tls)?;
+    let ms = BUSY_TIMEOUT.as_millis();
+    // The server notices a dead workstation (and frees its locks) within
+    // about a minute instead of the system's default two hours.
+    client.batch_execute(&format!(
+        "SET lock_timeout = {ms}; SET statement_timeout = {ms};
+         SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10;
+         SET tcp_keepalives_count = 3;"
+    ))?;
+    Ok(client)
+}
+
 /// Removes the password from a library message, should it ever hold it.
 fn scrub(text: &str, password: Option<&[u8]>) -> String {
     match password.and_then(|p| std::str::from_utf8(p).ok()) {
@@ -438,6 +534,15 @@ impl PgStore {
     /// `postgres://` or `postgresql://` URL. Without a password in the URL,
     /// `PGPASSWORD` is used if set.
     pub fn open(url: &str) -> Result<PgStore> {
+        PgStore::open_retrying(url, None)
+    }
+
+    /// [`PgStore::open`], retrying (with `retry`) while the server turns
+    /// connections away for the moment: too many clients (53300, the
+    /// reserved slots included), starting up or shutting down (57P03,
+    /// 57P01, 57P02), or the connection refused or cut while it restarts.
+    /// Anything else (a wrong password, no such database, TLS) fails at once.
+    pub fn open_retrying(url: &str, mut retry: Option<&mut ConnectRetry>) -> Result<PgStore> {
         let (url, params) = take_tls_params(url)?;
         let mut config: Config = url.parse().map_err(|e: ::postgres::Error| {
             fail(
@@ -482,19 +587,32 @@ impl PgStore {
             Status::Store => cannot(e.to_string()),
             _ => e,
         })?;
-        let mut client = config
-            .connect(tls)
-            .map_err(|e| cannot(scrub(&cause(&e), config.get_password())))?;
-        let ms = BUSY_TIMEOUT.as_millis();
-        // The server notices a dead workstation (and frees its locks) within
-        // about a minute instead of the system's default two hours.
-        client
-            .batch_execute(&format!(
-                "SET lock_timeout = {ms}; SET statement_timeout = {ms};
-                 SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10;
-                 SET tcp_keepalives_count = 3;"
-            ))
-            .db()?;
+        let mut client = loop {
+            let tried = std::time::Instant::now();
+            let e = match connect_once(&config, tls.clone()) {
+                Ok(client) => break client,
+                Err(e) => e,
+            };
+            let wait = match retry.as_deref_mut() {
+                Some(r) if transient(&e) => r.next_wait(tried.elapsed()),
+                _ => None,
+            };
+            match wait {
+                Some(d) => std::thread::sleep(d),
+                None => {
+                    let mut why = scrub(&cause(&e), config.get_password());
+                    if let Some(r) = retry.as_deref().filter(|r| r.retries > 0) {
+                        why = format!(
+                            "{why} (still, after {} retries in {} ms; verify.connect_retry is {} ms)",
+                            r.retries,
+                            r.spent.as_millis(),
+                            r.budget.as_millis()
+                        );
+                    }
+                    return Err(cannot(why));
+                }
+            }
+        };
         migrate(&mut client)?;
         Ok(PgStore {
             client: RefCell::new(client),
