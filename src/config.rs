@@ -635,6 +635,17 @@ mod tests {
     }
 
     #[test]
+    fn verify_connect_retry() {
+        assert_eq!(p("").unwrap().verify_connect_retry, DEFAULT_CONNECT_RETRY);
+        let s = p("[verify]\nconnect_retry = \"30s\"\n").unwrap();
+        assert_eq!(s.verify_connect_retry, Duration::from_secs(30));
+        let s = p("[verify]\nconnect_retry = \"off\"\n").unwrap();
+        assert_eq!(s.verify_connect_retry, Duration::ZERO);
+        assert!(msg("[verify]\nconnect_retry = \"soon\"\n").contains("verify.connect_retry"));
+        assert!(msg("[verify]\nconnect_timeout = \"8s\"\n").contains("connect_timeout"));
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_expiry("never").unwrap(), None);
         assert_eq!(

@@ -1,4 +1,5 @@
-//! How many `verify` hashes run at once on this host: at most one per core.
+//! How many `verify` processes hash, and use the store, at once on this
+//! host: at most one hash per core, and four store sessions per core.
 //!
 //! Each Argon2id evaluation needs its `hash.memory_kib` of working memory
 //! while it runs. A storm of logins (hundreds of `verify` processes started
@@ -7,6 +8,15 @@
 //! takes one of N slots before it hashes and gives it back right after;
 //! N is the number of cores, so the cores stay busy and the memory stays
 //! `N x hash.memory_kib` plus what the waiting processes hold.
+//!
+//! The store sessions (connect and read; connect and write) are bounded
+//! the same way, to four per core: a storm of hundreds of processes all
+//! connecting, querying and retrying at once leaves each of them a
+//! sliver of the CPU, and the one holding the store's write lock then
+//! takes seconds to finish its few statements while every other writer
+//! queues behind it (a convoy that ended in "busy" before). Waiting in a
+//! slot queue costs no CPU. Across hosts, the server's own limit
+//! (max_connections) and verify's retries, or a pooler, take over.
 //!
 //! A slot is an exclusive `flock` on one of N files in a private runtime
 //! folder: `$XDG_RUNTIME_DIR/codedesk-slots`, else `/run/codedesk-slots` for
@@ -51,13 +61,40 @@ fn flock(f: &File, flags: libc::c_int) -> bool {
     }
 }
 
-/// Waits for a free slot of `slots` (at least 1) and takes it; `None`
-/// (go ahead unthrottled) if the slot files cannot be used.
-pub fn take(slots: usize) -> Option<Slot> {
-    take_in(folder()?, slots)
+/// What a slot is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// One Argon2id evaluation: one per core.
+    Hash,
+    /// A store session (connect, then read or write): four per core.
+    Store,
 }
 
-fn take_in(dir: PathBuf, slots: usize) -> Option<Slot> {
+impl Kind {
+    fn prefix(self) -> &'static str {
+        match self {
+            Kind::Hash => "hash",
+            Kind::Store => "store",
+        }
+    }
+
+    /// The slots of this host.
+    pub fn per_host(self) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        match self {
+            Kind::Hash => cores,
+            Kind::Store => 4 * cores,
+        }
+    }
+}
+
+/// Waits for a free slot of `kind` and takes it; `None` (go ahead
+/// unthrottled) if the slot files cannot be used.
+pub fn take(kind: Kind) -> Option<Slot> {
+    take_in(folder()?, kind.prefix(), kind.per_host())
+}
+
+fn take_in(dir: PathBuf, prefix: &str, slots: usize) -> Option<Slot> {
     let slots = slots.max(1);
     let files: Vec<File> = (0..slots)
         .filter_map(|i| {
@@ -68,7 +105,7 @@ fn take_in(dir: PathBuf, slots: usize) -> Option<Slot> {
                 .truncate(false)
                 .mode(0o600)
                 .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(dir.join(format!("slot-{i}")))
+                .open(dir.join(format!("{prefix}-{i}")))
                 .ok()
         })
         .collect();
@@ -90,11 +127,6 @@ fn take_in(dir: PathBuf, slots: usize) -> Option<Slot> {
     flock(&file, libc::LOCK_EX).then_some(Slot { _file: file })
 }
 
-/// The slots of this host: one per core.
-pub fn per_host() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,8 +134,8 @@ mod tests {
     #[test]
     fn a_slot_is_exclusive_until_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let a = take_in(dir.path().to_path_buf(), 1).expect("a slot");
-        let f = File::open(dir.path().join("slot-0")).unwrap();
+        let a = take_in(dir.path().to_path_buf(), "t", 1).expect("a slot");
+        let f = File::open(dir.path().join("t-0")).unwrap();
         assert!(!flock(&f, libc::LOCK_EX | libc::LOCK_NB), "held by `a`");
         drop(a);
         assert!(flock(&f, libc::LOCK_EX | libc::LOCK_NB), "given back");

@@ -11,6 +11,7 @@ use crate::Ctx;
 use crate::cli::{Format, VerifyArgs};
 use crate::codes::{self, CodeSpec, ParseError};
 use crate::exit::{Status, fail, status_of};
+use crate::hashslots::{self, Kind};
 use crate::prompt;
 use crate::rules;
 use crate::store::{ConnectRetry, Spend, Store, UserRow};
@@ -185,6 +186,7 @@ pub fn run(
     // and ride out a server that turns connections away for a moment
     // (a login storm, a restart) within verify.connect_retry.
     let mut retry = ConnectRetry::new(ctx.settings.verify_connect_retry);
+    let session = hashslots::take(Kind::Store);
     let mut store = Store::open_retrying(&ctx.db, &mut retry)?;
     let now = ctx.now();
     let mut view = match store.verify_view(&name, now) {
@@ -254,14 +256,16 @@ pub fn run(
         }
         false => Some(store),
     };
+    drop(session);
     // One Argon2id evaluation per live set of a matching shape, in one of
-    // the host's hash slots (one per core: see hashslots).
+    // the host's hash slots (one per core), the store sessions in its store
+    // slots (see hashslots).
     let hashes = view
         .sets
         .iter()
         .any(|set| parsed.iter().any(|(s, _)| *s == set.spec));
     let slot = hashes
-        .then(|| crate::hashslots::take(crate::hashslots::per_host()))
+        .then(|| hashslots::take(Kind::Hash))
         .flatten();
     let mut matched: Option<(i64, i64)> = None;
     for set in &view.sets {
@@ -278,6 +282,7 @@ pub fn run(
     }
     drop(parsed);
     drop(slot);
+    let _session = hashslots::take(Kind::Store);
     let mut store = match kept {
         Some(s) => s,
         None => Store::open_retrying(&ctx.db, &mut retry)?,
