@@ -141,11 +141,9 @@ EOF
     PGBPID=$(cat "$d/pid")
 }
 
-# A fresh store for one run: its locator.
-N_STORE=0
+# A fresh store for one run (number $2): its locator.
 new_store() {
-    local backend=$1
-    N_STORE=$((N_STORE + 1))
+    local backend=$1 N_STORE=$2
     case $backend in
         sqlite) echo "$T/s$N_STORE.db" ;;
         postgres | pgbouncer)
@@ -285,7 +283,8 @@ for backend in $BACKENDS; do
         pgbouncer) start_pgbouncer || continue ;;
     esac
     for n in $SIZES; do
-        db=$(new_store "$backend")
+        stores=$((${stores:-0} + 1))
+        db=$(new_store "$backend" "$stores")
         if [ "$n" = 1 ]; then
             seed "$db" 2
             read -r cnt wall p50 p99 bad memd rss < <(python3 "$T/storm.py" "$BIN" "$db" "$T/config.toml" "$T/jobs" "$T/home" --serial "$ONE_ROUNDS")

@@ -103,7 +103,9 @@ impl Cluster {
         let euid = unsafe { libc::geteuid() };
         let (uid, gid) = postgres_uid().ok_or("no user postgres")?;
         if euid != 0 && euid != uid {
-            return Err("a throwaway cluster needs root (to run as postgres) or the user postgres".into());
+            return Err(
+                "a throwaway cluster needs root (to run as postgres) or the user postgres".into(),
+            );
         }
         let dir = tempfile::Builder::new()
             .prefix("codedesk-storm-pg.")
@@ -119,21 +121,24 @@ impl Cluster {
         let pwfile = c.dir.path().join("pw");
         std::fs::write(&pwfile, "storm\n").map_err(|e| e.to_string())?;
         std::os::unix::fs::chown(&pwfile, Some(uid), Some(gid)).map_err(|e| e.to_string())?;
-        c.as_postgres("initdb", &[
-            "-D",
-            data.to_str().unwrap(),
-            "-U",
-            "postgres",
-            "--pwfile",
-            pwfile.to_str().unwrap(),
-            "--auth-local=trust",
-            "--auth-host=scram-sha-256",
-            "--no-sync",
-            "--no-instructions",
-            "-E",
-            "UTF8",
-            "--locale=C",
-        ])?;
+        c.as_postgres(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "--pwfile",
+                pwfile.to_str().unwrap(),
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--no-sync",
+                "--no-instructions",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+        )?;
         let mut conf = std::fs::OpenOptions::new()
             .append(true)
             .open(data.join("postgresql.conf"))
@@ -148,24 +153,27 @@ impl Cluster {
         )
         .map_err(|e| e.to_string())?;
         c.pg_ctl(&["start"])?;
-        c.as_postgres("psql", &[
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            c.dir.path().to_str().unwrap(),
-            "-p",
-            &c.port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-c",
-            "CREATE ROLE codedesk LOGIN PASSWORD 'storm'",
-            "-c",
-            "CREATE DATABASE codedesk OWNER codedesk",
-        ])?;
+        c.as_postgres(
+            "psql",
+            &[
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                c.dir.path().to_str().unwrap(),
+                "-p",
+                &c.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                "CREATE ROLE codedesk LOGIN PASSWORD 'storm'",
+                "-c",
+                "CREATE DATABASE codedesk OWNER codedesk",
+            ],
+        )?;
         Ok(c)
     }
 
@@ -231,7 +239,9 @@ fn cluster() -> Option<Cluster> {
     match Cluster::start() {
         Ok(c) => Some(c),
         Err(why) => {
-            missing(&format!("cannot make a throwaway PostgreSQL cluster: {why}"));
+            missing(&format!(
+                "cannot make a throwaway PostgreSQL cluster: {why}"
+            ));
             None
         }
     }
@@ -426,14 +436,27 @@ fn assert_exact(jobs: &[Job], results: &[Done]) {
         .iter()
         .zip(results)
         .filter(|(j, d)| j.want != d.status)
-        .map(|(j, d)| format!("{}: exit {} (want {}): {}", j.user, d.status, j.want, d.stderr.trim()))
+        .map(|(j, d)| {
+            format!(
+                "{}: exit {} (want {}): {}",
+                j.user,
+                d.status,
+                j.want,
+                d.stderr.trim()
+            )
+        })
         .collect();
     assert!(
         wrong.is_empty(),
         "{} of {} verifies answered otherwise than alone, e.g.:\n{}",
         wrong.len(),
         jobs.len(),
-        wrong.iter().take(10).cloned().collect::<Vec<_>>().join("\n")
+        wrong
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -479,10 +502,16 @@ fn a_thousand_verifies_through_pgbouncer_lose_none() {
     // database name through to its server, where the role may create one.
     let name = format!("cdt_storm_{}", std::process::id());
     let admin = url.clone();
-    let mut c = postgres::Client::connect(&admin, postgres::NoTls)
-        .unwrap_or_else(|e| panic!("connect through PgBouncer ({}): {e}", common::redacted(&url)));
-    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"))
-        .expect("create the storm database");
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap_or_else(|e| {
+        panic!(
+            "connect through PgBouncer ({}): {e}",
+            common::redacted(&url)
+        )
+    });
+    c.batch_execute(&format!(
+        "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
+    ))
+    .expect("create the storm database");
     drop(c);
     let env = on_url(&common::with_database(&url, &name), "60s");
     let jobs = seed(&env);
@@ -511,7 +540,8 @@ fn a_restart_mid_storm_fails_closed_within_the_bound_and_loses_nothing() {
     let mut restarted = None;
     let results = storm(&env, &jobs, &mut || {
         let t = Instant::now();
-        pg.pg_ctl(&["restart", "-m", "fast"]).expect("restart PostgreSQL");
+        pg.pg_ctl(&["restart", "-m", "fast"])
+            .expect("restart PostgreSQL");
         restarted = Some(t.elapsed());
     });
     let restarted = restarted.expect("the server was restarted");

@@ -264,9 +264,7 @@ pub fn run(
         .sets
         .iter()
         .any(|set| parsed.iter().any(|(s, _)| *s == set.spec));
-    let slot = hashes
-        .then(|| hashslots::take(Kind::Hash))
-        .flatten();
+    let slot = hashes.then(|| hashslots::take(Kind::Hash)).flatten();
     let mut matched: Option<(i64, i64)> = None;
     for set in &view.sets {
         let Some((_, code)) = parsed.iter().find(|(s, _)| *s == set.spec) else {

@@ -458,7 +458,10 @@ impl ConnectRetry {
     pub fn next_wait(&mut self, attempt: Duration) -> Option<Duration> {
         use rand::TryRng;
         self.spent += attempt;
-        let left = self.budget.checked_sub(self.spent).filter(|d| !d.is_zero())?;
+        let left = self
+            .budget
+            .checked_sub(self.spent)
+            .filter(|d| !d.is_zero())?;
         let ceiling = Self::FIRST
             .saturating_mul(1 << self.retries.min(16))
             .min(Self::MOST);
