@@ -294,7 +294,9 @@ pub fn run(
     }
 
     if let Some((set_id, code_id)) = matched {
-        match store.spend(&view.user, set_id, code_id, &ctx.operator, ctx.now())? {
+        match patient(&mut store, |s| {
+            s.spend(&view.user, set_id, code_id, &ctx.operator, ctx.now())
+        })? {
             Spend::Accepted { remaining } => {
                 report(ctx, out, name.as_str(), true, remaining, false)?;
                 if let Some(advice) = rules::used_up_advice(remaining)
@@ -312,6 +314,21 @@ pub fn run(
     reject(ctx, &mut store, &view.user, view.remaining, out)
 }
 
+/// Runs a write of `verify`, trying it again (twice) when it waited for
+/// a PostgreSQL store's write lock longer than the busy timeout: such a
+/// write rolled back whole, and re-checks everything when tried again. In
+/// a login storm the writers of up to max_connections sessions queue for
+/// that lock; a login is worth the wait (sshd allows 120 s).
+fn patient<T>(store: &mut Store, mut write: impl FnMut(&mut Store) -> Result<T>) -> Result<T> {
+    let mut again = 2;
+    loop {
+        match write(store) {
+            Err(e) if again > 0 && store.is_server() && crate::store::is_busy(&e) => again -= 1,
+            r => return r,
+        }
+    }
+}
+
 fn reject(
     ctx: &Ctx,
     store: &mut Store,
@@ -320,13 +337,15 @@ fn reject(
     out: &mut dyn Write,
 ) -> Result<Status> {
     let threshold = ctx.settings.lockout_threshold;
-    let r = store.reject(
-        user,
-        "wrong, spent, expired or revoked",
-        threshold,
-        &ctx.operator,
-        ctx.now(),
-    )?;
+    let r = patient(store, |s| {
+        s.reject(
+            user,
+            "wrong, spent, expired or revoked",
+            threshold,
+            &ctx.operator,
+            ctx.now(),
+        )
+    })?;
     if r.already_locked {
         return refuse_locked(ctx, out, &user.name, remaining);
     }

@@ -534,10 +534,18 @@ pub(crate) fn no_such_user(name: &str) -> anyhow::Error {
 
 /// Exit 7 for a writer that waited longer than [`BUSY_TIMEOUT`].
 pub(crate) fn busy() -> anyhow::Error {
-    fail(
-        Status::Store,
-        "the store is busy: another codedesk held it longer than the busy timeout",
-    )
+    fail(Status::Store, BUSY)
+}
+
+const BUSY: &str = "the store is busy: another codedesk held it longer than the busy timeout";
+
+/// Whether `e` is [`busy`]: a write that waited too long for the write
+/// lock, and rolled back whole.
+pub fn is_busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<crate::exit::Failure>()
+            .is_some_and(|f| f.message == BUSY)
+    })
 }
 
 /// Exit 7 for a store written by a newer codedesk.
