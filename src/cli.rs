@@ -328,7 +328,7 @@ pub struct GenerateArgs {
 /// Longest message [`one_line_error`] gives, before a suggestion.
 const MAX_ERROR_CHARS: usize = 300;
 
-/// A clap usage error as the one line SPEC.md promises for bad input
+/// A clap usage error as the one line the README promises for bad input
 /// (`main` prefixes `codedesk: `): clap's own message without its `error: `
 /// prefix, with any list it puts on the lines below (missing arguments,
 /// possible values) folded in, and clap's "a similar subcommand exists"

@@ -46,7 +46,7 @@ impl<'a> Gate<'a> {
 /// Both flags with a valid ticket attest a passed check. Anything less (one
 /// flag, an empty ticket) attests nothing, and since the operator plainly
 /// meant to attest, it is not turned into a prompt either: the gate refuses
-/// with exit 3 and records it (SPEC.md: "without both ... exit status 3").
+/// with exit 3 and records it (both are required: exit status 3 without either).
 #[derive(Debug, Clone, Default)]
 pub struct Attestation {
     pub given: Option<(IdentityMethod, String)>,

@@ -12,7 +12,7 @@
 //! eight rules; `identity` is the identity gate; `prompt` is the only
 //! module that prompts; `delivery` runs
 //! the SMS and notify programs; `output` renders; `exit` maps errors to the
-//! exit statuses of SPEC.md.
+//! exit statuses of `exit.rs`.
 
 pub mod audit;
 pub mod cli;

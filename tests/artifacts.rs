@@ -218,7 +218,7 @@ fn the_main_man_page_has_the_sections_a_reader_needs() {
     let name = section(&page, "NAME");
     assert!(name.lines().count() <= 2 && name.len() < 90, "{name}");
 
-    // Every exit status of SPEC.md, in order.
+    // Every exit status of `src/exit.rs`, in order.
     let exit = section(&page, "EXIT STATUS");
     let statuses: Vec<&str> = exit
         .lines()
@@ -267,7 +267,7 @@ fn the_main_man_page_has_the_sections_a_reader_needs() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 18, "SPEC.md's 18 keys");
+    assert_eq!(checked, 18, "the 18 documented keys");
 
     let examples = section(&page, "EXAMPLES");
     assert!(examples.contains("\\-\\-identity\\-verified"), "{examples}");

@@ -1,4 +1,4 @@
-// One test per exit status of SPEC.md ("Exit status"), and the JSON shapes
+// One test per exit status of `src/exit.rs` (README, "Exit statuses"), and the JSON shapes
 // of "Machine-readable output", through the real binary.
 //
 // Backend-neutral: runs on SQLite here and on PostgreSQL as tests/pg_exit_status.rs,
@@ -727,7 +727,7 @@ fn json_verify_reports_user_accepted_and_remaining() {
     let (code, out, _) = env.run_stdin(&["verify", "tom", "--format", "json"], &codes[0]);
     assert_eq!(code, 0);
     let v = json(&out);
-    // SPEC's three fields, and `locked` (new fields may be added).
+    // The three documented fields, and `locked` (new fields may be added).
     assert_eq!(keys(&v), vec!["accepted", "locked", "remaining", "user"]);
     assert_eq!(v["user"], "tom");
     assert_eq!(v["accepted"], true);

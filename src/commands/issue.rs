@@ -403,7 +403,7 @@ pub fn notify(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<S
     Some(err)
 }
 
-/// `issue-codes` as SPEC.md's JSON object.
+/// `issue-codes` as its documented JSON object.
 #[derive(Serialize)]
 pub struct IssuedJson {
     pub user: String,
