@@ -325,6 +325,20 @@ pub struct GenerateArgs {
     pub out: PathBuf,
 }
 
+/// The one line for `codedesk` without a subcommand (clap would print the
+/// whole help): the usage and the subcommands a user may run.
+pub fn missing_subcommand(cmd: &clap::Command) -> String {
+    let names: Vec<&str> = cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        .map(|s| s.get_name())
+        .collect();
+    format!(
+        "codedesk requires a subcommand, one of {}; usage: codedesk [OPTIONS] <COMMAND> (codedesk --help for more)",
+        names.join(", ")
+    )
+}
+
 /// Longest message [`one_line_error`] gives, before a suggestion.
 const MAX_ERROR_CHARS: usize = 300;
 

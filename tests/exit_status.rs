@@ -337,6 +337,11 @@ fn exit2_parser_errors_are_one_line_naming_the_problem() {
         "{err}"
     );
     assert!(err.contains("issue-codes"), "{err}");
+    assert!(
+        !err.contains("Usage:") && !err.contains("Options:"),
+        "{err}"
+    );
+    assert!(!err.contains("generate-artifacts"), "{err}");
 }
 
 #[test]

@@ -205,8 +205,10 @@ codedesk issue\-codes \-\-batch users.csv \-\-identity\-verified in\-person \e
 .SH "SEE ALSO"
 \fBcodedesk\-enroll\-device\fR(1), \fBcodedesk\-issue\-codes\fR(1),
 \fBcodedesk\-verify\fR(1), \fBcodedesk\-revoke\fR(1), \fBcodedesk\-unlock\fR(1),
-\fBcodedesk\-list\fR(1), \fBcodedesk\-audit\fR(1), \fBcodedesk\-config\fR(1),
-\fBpam_exec\fR(8)
+\fBcodedesk\-list\fR(1), \fBcodedesk\-audit\fR(1),
+\fBcodedesk\-audit\-verify\fR(1), \fBcodedesk\-demo\fR(1),
+\fBcodedesk\-config\fR(1), \fBcodedesk\-calibrate\fR(1),
+\fBcodedesk\-migrate\fR(1), \fBpam_exec\fR(8)
 "#;
 
 /// Extra sections for one subcommand's page, after its options.
@@ -240,8 +242,10 @@ gives \fBuser,via,batch,expires_at,code1,...\fR for a mail merge.
         }
         "codedesk-verify" => {
             r#".SH "EXIT STATUS"
-0 accepted, 1 rejected, 2 no code or not a code, 4 no such user, 5 locked
-out, 7 store problem.
+0 accepted; 1 rejected (wrong, spent, expired or revoked, or text that is
+not a code); 2 no code given, or input that cannot be a code (longer than
+1024 bytes, a NUL byte inside, not UTF\-8) or a code on the command line;
+4 no such user; 5 locked out; 7 store problem.
 .SH PAM
 Run from pam_exec(8) with \fBexpose_authtok\fR, \fBverify\fR takes the user
 from \fBPAM_USER\fR and the token from standard input, with or without a
@@ -294,6 +298,21 @@ fn man_page(cmd: &clap::Command, extra: &str) -> Result<Vec<u8>> {
     Ok(page.into_bytes())
 }
 
+/// The command line as the completions offer it: clap_complete lists
+/// hidden subcommands too, so the maintainers' `generate-artifacts` is
+/// left out by rebuilding the top level with only the visible ones.
+fn without_hidden_subcommands(full: clap::Command) -> clap::Command {
+    let mut cmd = clap::Command::new("codedesk")
+        .version(env!("CARGO_PKG_VERSION"))
+        .propagate_version(true)
+        .about(full.get_about().cloned().unwrap_or_default())
+        .args(full.get_arguments().cloned());
+    for sub in full.get_subcommands().filter(|s| !s.is_hide_set()) {
+        cmd = cmd.subcommand(sub.clone());
+    }
+    cmd
+}
+
 /// Every generated file, as (path relative to the repository, contents).
 pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut files = Vec::new();
@@ -304,7 +323,7 @@ pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
         Shell::PowerShell,
         Shell::Elvish,
     ] {
-        let mut cmd = crate::cli::full_command();
+        let mut cmd = without_hidden_subcommands(crate::cli::full_command());
         let mut buf = Vec::new();
         clap_complete::generate(shell, &mut cmd, "codedesk", &mut buf);
         let name = match shell {
