@@ -305,7 +305,21 @@ pub fn batch_rows(bytes: &[u8], path: &Path) -> Result<Vec<(Username, NewDevice)
             })?;
             let sms = get(cs).map(parse_bool).transpose()?;
             let primary = get(cprim).map(parse_bool).transpose()?.unwrap_or(false);
-            Ok((user, new_device(kind, get(cp), sms, get(cl), primary)?))
+            // The checks of `new_device`, worded for the file's columns
+            // rather than the command line's options.
+            let phone = get(cp).map(str::trim).filter(|p| !p.is_empty());
+            let why = match (kind.has_phone(), phone) {
+                (true, None) => Some("needs a number in the phone column"),
+                (false, Some(_)) => Some("has no phone number: leave the phone column empty"),
+                _ if sms == Some(true) && kind != DeviceKind::Mobile => {
+                    Some("cannot receive SMS: the sms column must be no or empty")
+                }
+                _ => None,
+            };
+            if let Some(why) = why {
+                return Err(fail(Status::Usage, format!("a {} {why}", kind.as_str())));
+            }
+            Ok((user, new_device(kind, phone, sms, get(cl), primary)?))
         })();
         match row {
             Ok(r) => rows.push(r),
