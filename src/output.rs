@@ -39,6 +39,33 @@ pub fn table(header: &[&str]) -> Table {
     t
 }
 
+/// Standard output is about to hold live codes. When it is a regular file
+/// (`> letters.csv`, which a shell creates 0644 under the usual umask), it
+/// is made private to its owner, whatever the umask; when that fails (the
+/// file is someone else's) a warning says so. A pipe or terminal is left
+/// alone.
+pub fn private_stdout() {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() else {
+        return;
+    };
+    let file = std::fs::File::from(fd);
+    let Ok(meta) = file.metadata() else {
+        return;
+    };
+    let mode = meta.permissions().mode();
+    if !meta.is_file() || mode & 0o077 == 0 {
+        return;
+    }
+    if let Err(e) = file.set_permissions(std::fs::Permissions::from_mode(mode & 0o700)) {
+        eprintln!(
+            "codedesk: warning: the output file is open to other users (mode {:o}) and cannot be made private ({e}); codes written to it can be read: chmod 600 it",
+            mode & 0o777
+        );
+    }
+}
+
 /// One JSON value on its own line.
 pub fn json_line(out: &mut dyn Write, v: &impl Serialize) -> Result<()> {
     serde_json::to_writer(&mut *out, v)?;

@@ -64,6 +64,12 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
             .map(|s| parse_since(s, ctx.now()))
             .transpose()?,
     };
+    if matches!(a.action, Some(AuditAction::Verify(_))) && ctx.format == Format::Csv {
+        return Err(fail(
+            Status::Usage,
+            "audit verify has no CSV output: use --format json, or the default line",
+        ));
+    }
     let anchors = match &a.action {
         Some(AuditAction::Verify(c)) => parse_anchors(&c.anchor)?,
         None => Vec::new(),

@@ -3,7 +3,7 @@
 //! iterations.
 
 use crate::Ctx;
-use crate::cli::CalibrateArgs;
+use crate::cli::{CalibrateArgs, Format};
 use crate::codes::{HashParams, hash_code};
 use crate::config::parse_duration;
 use crate::exit::{Status, fail};
@@ -32,7 +32,13 @@ const MAX_MEMORY_KIB: u32 = 1 << 20;
 /// Most iterations the calibration will suggest.
 const MAX_ITERATIONS: u32 = 100;
 
-pub fn run(_ctx: &Ctx, a: CalibrateArgs, out: &mut dyn Write) -> Result<Status> {
+pub fn run(ctx: &Ctx, a: CalibrateArgs, out: &mut dyn Write) -> Result<Status> {
+    if ctx.format == Format::Csv {
+        return Err(fail(
+            Status::Usage,
+            "calibrate has no CSV output: use --format json, or the default TOML lines",
+        ));
+    }
     let target =
         parse_duration(&a.target).map_err(|e| fail(Status::Usage, format!("--target: {e}")))?;
     // Beyond this, verify becomes unusable, and the search would take hours.
@@ -90,6 +96,22 @@ pub fn run(_ctx: &Ctx, a: CalibrateArgs, out: &mut dyn Write) -> Result<Status> 
                     (u128::from(p.iterations) + fit).min(u128::from(r.iterations - 1)) as u32;
             }
         }
+    }
+    if ctx.format == Format::Json {
+        crate::output::json_line(
+            out,
+            &serde_json::json!({
+                "ms_per_hash": took.as_millis() as u64,
+                "target_ms": target.as_millis() as u64,
+                "above_target": took > target,
+                "hash": {
+                    "memory_kib": p.memory_kib,
+                    "iterations": p.iterations,
+                    "parallelism": p.parallelism,
+                },
+            }),
+        )?;
+        return Ok(Status::Ok);
     }
     writeln!(
         out,

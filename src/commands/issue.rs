@@ -577,6 +577,8 @@ pub fn warn_if_weak(ctx: &Ctx) {
 pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     let req = Request::from_args(&a)?;
     warn_if_weak(ctx);
+    // Whatever goes to standard output may be codes.
+    crate::output::private_stdout();
     let name = user_arg(a.user.as_deref().unwrap_or_default())?;
     let mut store = ctx.open_store()?;
     let gate = req.attestation.gate(ctx.interactive);

