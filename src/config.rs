@@ -87,6 +87,9 @@ pub enum SmsDelivery {
 /// The most codes a set may hold, and a user may hold at once (Duo's limit).
 pub const MAX_CODES: u32 = 100;
 
+/// The shortest `lockout.auto_unlock` accepted.
+pub const MIN_AUTO_UNLOCK: Duration = Duration::from_secs(60);
+
 /// Everything the commands need from the configuration, validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -273,6 +276,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
                 "off" | "never" => None,
                 d => Some(parse_duration(d).map_err(|e| bad("lockout.auto_unlock", e))?),
             };
+            // Below a minute a lockout barely slows a guesser down.
+            if s.auto_unlock.is_some_and(|d| d < MIN_AUTO_UNLOCK) {
+                return Err(bad(
+                    "lockout.auto_unlock",
+                    format!("{v:?} is below the floor of 1m (or \"off\")"),
+                ));
+            }
         }
     }
     if let Some(h) = &file.hash {

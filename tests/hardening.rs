@@ -130,3 +130,132 @@ fn audit_verify_refuses_csv_and_gives_json() {
     let j: Value = serde_json::from_str(out.trim()).expect("one JSON object");
     assert_eq!(j["intact"], true, "{j}");
 }
+
+/// `codedesk config`'s warnings (lines on stderr), the weak-hash one left out.
+fn config_warnings(env: &Env) -> Vec<String> {
+    let (code, _, err) = env.run(&["config"]);
+    assert_eq!(code, 0, "{err}");
+    err.lines()
+        .filter(|l| l.starts_with("codedesk: warning:") && !l.contains("Argon2id"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn auto_unlock_has_a_floor_of_one_minute() {
+    for short in ["1s", "59s"] {
+        let env = Env::with_config(&format!("[lockout]\nauto_unlock = \"{short}\"\n"));
+        let (code, out, err) = env.run(&["config"]);
+        assert_eq!(code, 2, "{short}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.contains("lockout.auto_unlock") && err.contains("floor of 1m"),
+            "{err}"
+        );
+    }
+    let env = Env::with_config("[lockout]\nauto_unlock = \"1m\"\n");
+    env.ok(&["config"]);
+}
+
+#[test]
+fn config_warns_when_auto_unlock_makes_guessing_feasible() {
+    // Digits (8 random digits), 10 guesses an hour: about 1 % a year.
+    let env = Env::with_config(
+        "[codes]\nalphabet = \"digits\"\n[lockout]\nthreshold = 10\nauto_unlock = \"1h\"\n",
+    );
+    let w = config_warnings(&env);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("lockout.auto_unlock") && w[0].contains("240 codes a day"),
+        "{w:?}"
+    );
+    // The same lockout with 75-bit base32 codes is nowhere near feasible.
+    let env = Env::with_config("[lockout]\nthreshold = 10\nauto_unlock = \"1h\"\n");
+    assert_eq!(config_warnings(&env), Vec::<String>::new());
+    // Nor is anything without auto_unlock (the default).
+    let env = Env::with_config("[codes]\nalphabet = \"digits\"\n");
+    assert_eq!(config_warnings(&env), Vec::<String>::new());
+}
+
+#[test]
+fn config_says_when_a_helpdesk_default_is_capped() {
+    let env = Env::with_config("[helpdesk]\ndefault_expires = \"never\"\nmax_expires = \"7d\"\n");
+    let w = config_warnings(&env);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("last 7days, not never") && w[0].contains("helpdesk.max_expires"),
+        "{w:?}"
+    );
+    // And the cap is what an issued set gets.
+    env.enroll_landline("bob", "5072220000");
+    let out = env.ok(&[
+        "issue-codes",
+        "bob",
+        "--identity-verified",
+        "in-person",
+        "--ticket",
+        "T-1",
+        "--format",
+        "json",
+    ]);
+    let j: Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(j["expires_at"].is_string(), "{j}");
+    let env = Env::with_config("[helpdesk]\ndefault_expires = \"1d\"\nmax_expires = \"7d\"\n");
+    assert_eq!(config_warnings(&env), Vec::<String>::new());
+}
+
+/// The README's ```toml blocks, in order.
+fn readme_toml_blocks() -> Vec<String> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    readme
+        .split("```toml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn the_readme_worked_session_runs_with_the_sms_section_it_shows() {
+    let blocks = readme_toml_blocks();
+    let sms = blocks
+        .iter()
+        .find(|b| b.trim_start().starts_with("[sms]") && b.contains("outbox"))
+        .expect("the README shows the [sms] section of its worked session");
+    let env = Env::with_raw_config("");
+    let config = format!("[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n{sms}");
+    std::fs::write(&env.config, config).unwrap();
+    env.ok(&[
+        "enroll-device",
+        "alice",
+        "--kind",
+        "mobile",
+        "--phone",
+        "(507) 222-5999",
+    ]);
+    let out = env.ok(&["issue-codes", "alice"]);
+    assert!(out.contains("Texted 10 new codes"), "{out}");
+    let outbox = env.config.parent().unwrap().join("outbox.txt");
+    let text = std::fs::read_to_string(&outbox).expect("the outbox beside the config");
+    assert_eq!(
+        text.split_whitespace()
+            .filter(|w| common::looks_like_code(w))
+            .count(),
+        10,
+        "{text}"
+    );
+    assert_eq!(mode_of(&outbox), 0o600);
+}
+
+#[test]
+fn the_readme_example_configuration_is_accepted_without_a_silent_cap() {
+    let blocks = readme_toml_blocks();
+    let example = blocks
+        .iter()
+        .find(|b| b.contains("[helpdesk]") && b.contains("[lockout]"))
+        .expect("the README's example configuration");
+    let env = Env::with_raw_config(example);
+    let (code, _, err) = env.run(&["config"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+}

@@ -101,11 +101,15 @@ how long a set lasts (default \fB"never"\fR).
 .TP
 \fB[helpdesk]\fR \fBdefault_expires\fR, \fBmax_expires\fR, \fBmax_uses\fR
 The expiry of helpdesk-path sets when \fB\-\-expires\fR is not given, and the
-longest expiry and most uses the helpdesk path may grant.
+longest expiry and most uses the helpdesk path may grant. A default above
+its limit is capped to it (\fBcodedesk config\fR warns); an explicit
+\fB\-\-expires\fR or \fB\-\-uses\fR above it is refused.
 .TP
 \fB[lockout]\fR \fBthreshold\fR, \fBauto_unlock\fR
 Consecutive rejected codes before a user is locked (default 10), and
-whether a lockout ends by itself after a duration (default \fB"off"\fR).
+whether a lockout ends by itself after a duration (default \fB"off"\fR; at
+least \fB1m\fR). \fBcodedesk config\fR warns when the two together give a
+guesser a chance of one in 10,000 or more a year of finding a live code.
 .TP
 \fB[hash]\fR \fBmemory_kib\fR, \fBiterations\fR, \fBparallelism\fR, \fBallow_weak\fR
 Argon2id parameters (default 19456 KiB, 2, 1: the OWASP floor). Lower values
