@@ -259,3 +259,57 @@ fn the_readme_example_configuration_is_accepted_without_a_silent_cap() {
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("warning"), "{err}");
 }
+
+#[test]
+fn the_config_file_must_be_a_regular_file_of_at_most_1_mib() {
+    let env = Env::new();
+    let fifo = env.path().join("config.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let big = env.path().join("big.toml");
+    // Valid TOML (a comment) just over the cap.
+    std::fs::write(&big, format!("#{}\n", "x".repeat(1 << 20))).unwrap();
+    let just_under = env.path().join("under.toml");
+    std::fs::write(
+        &just_under,
+        format!("{}\n", std::fs::read_to_string(&env.config).unwrap())
+            + &format!("#{}\n", "x".repeat((1 << 20) - 200)),
+    )
+    .unwrap();
+    for (path, why) in [
+        ("/dev/zero".into(), "not a regular file"),
+        (fifo.display().to_string(), "not a regular file"),
+        (env.path().display().to_string(), "not a regular file"),
+        (big.display().to_string(), "larger than 1024 KiB"),
+    ] {
+        let started = std::time::Instant::now();
+        let out = std::process::Command::new(common::BIN)
+            .env_clear()
+            .args([
+                "--db",
+                env.db.to_str().unwrap(),
+                "--config",
+                &path,
+                "config",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run codedesk");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{path}: {err}");
+        assert!(err.contains(why) && err.contains(&path), "{path}: {err}");
+        // Refused at once, not after reading gigabytes or waiting for a writer.
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "{path} took {:?}",
+            started.elapsed()
+        );
+    }
+    assert!(std::fs::metadata(&just_under).unwrap().len() <= 1 << 20);
+    std::fs::copy(&just_under, &env.config).unwrap();
+    let (code, _, err) = env.run(&["config"]);
+    assert_eq!(code, 0, "a large but allowed file: {err}");
+}
