@@ -102,12 +102,13 @@ fn resolve_operator(flag: Option<String>) -> Result<(String, String)> {
             },
         },
     };
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+    if name.trim().is_empty() || name.chars().count() > 64 || name.chars().any(model::is_hidden) {
         return Err(fail(
             Status::Usage,
             format!(
-                "invalid operator name {}: 1 to 64 printable characters",
-                model::printable(&name, 40)
+                "invalid operator name {}: 1 to 64 printable characters{}",
+                model::printable(&name, 40),
+                model::hidden_note(&name)
             ),
         ));
     }

@@ -38,6 +38,26 @@ fn run_into_file(env: &Env, args: &[&str], path: &std::path::Path, mode: u32) ->
     )
 }
 
+/// Runs `args` with the env's store and config but no `--operator`, and
+/// an empty environment; returns (status, stderr).
+fn bare(env: &Env, args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(common::BIN)
+        .env_clear()
+        .env("HOME", env.path())
+        .arg("--db")
+        .arg(&env.db)
+        .arg("--config")
+        .arg(&env.config)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run codedesk");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 fn mode_of(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
@@ -312,4 +332,86 @@ fn the_config_file_must_be_a_regular_file_of_at_most_1_mib() {
     std::fs::copy(&just_under, &env.config).unwrap();
     let (code, _, err) = env.run(&["config"]);
     assert_eq!(code, 0, "a large but allowed file: {err}");
+}
+
+/// Characters that show nothing or reorder what is around them.
+const HIDDEN: [(char, &str); 8] = [
+    ('\u{200b}', "U+200B"), // zero-width space
+    ('\u{200d}', "U+200D"), // zero-width joiner
+    ('\u{202e}', "U+202E"), // right-to-left override
+    ('\u{2066}', "U+2066"), // left-to-right isolate
+    ('\u{ad}', "U+00AD"),   // soft hyphen
+    ('\u{feff}', "U+FEFF"), // zero-width no-break space
+    ('\u{3164}', "U+3164"), // Hangul filler
+    ('\u{2028}', "U+2028"), // line separator
+];
+
+#[test]
+fn tickets_labels_reasons_and_operators_refuse_invisible_characters() {
+    let env = Env::new();
+    env.enroll_landline("bob", "5072220000");
+    let before = env.ok(&["audit", "--format", "json"]);
+    let sets = |env: &Env| {
+        let j: Value = serde_json::from_str(env.ok(&["list", "bob", "--format", "json"]).trim())
+            .expect("list JSON");
+        j.to_string().matches("\"batch\"").count()
+    };
+    let sets_before = sets(&env);
+    for (c, name) in HIDDEN {
+        for text in [c.to_string(), format!("INC{c}1234")] {
+            // A ticket that hides what it says is no attestation: exit 3, as
+            // for any malformed ticket, and nothing is issued.
+            let (code, out, err) = env.run(&[
+                "issue-codes",
+                "bob",
+                "--identity-verified",
+                "in-person",
+                "--ticket",
+                &text,
+            ]);
+            assert_eq!(code, 3, "ticket {name}: {err}");
+            assert!(out.is_empty(), "{out}");
+            assert!(err.contains(name) && err.contains("ticket"), "{err}");
+            // A device label, a revocation reason, the operator's name: exit 2.
+            for args in [
+                vec![
+                    "enroll-device",
+                    "newbie",
+                    "--kind",
+                    "token",
+                    "--label",
+                    &text,
+                ],
+                vec!["revoke", "bob", "--reason", &text],
+                vec!["--operator", &text, "list"],
+            ] {
+                let (code, err) = bare(&env, &args);
+                assert_eq!(code, 2, "{args:?}: {err}");
+                let line = err.lines().last().unwrap_or_default();
+                assert!(
+                    line.contains(name) && line.contains("invalid"),
+                    "{args:?}: {err}"
+                );
+                assert!(!line.contains(c), "the character is escaped: {line:?}");
+            }
+        }
+    }
+    assert_eq!(sets(&env), sets_before, "nothing was issued");
+    let after = env.ok(&["audit", "--format", "json"]);
+    assert!(
+        !after.contains("newbie") && !after.contains("codes-revoked"),
+        "nothing was enrolled or revoked: {}",
+        &after[before.len()..]
+    );
+    // Ordinary non-ASCII text is fine.
+    env.ok(&[
+        "enroll-device",
+        "zoe",
+        "--kind",
+        "token",
+        "--label",
+        "clé de Zoë 日本",
+    ]);
+    let (code, err) = bare(&env, &["--operator", "Łukasz", "list"]);
+    assert_eq!(code, 0, "{err}");
 }
