@@ -173,13 +173,13 @@ impl<T: FromArgMatches> FromArgMatches for Lazy<T> {
 
 #[derive(Debug, Args)]
 pub struct UserArg {
-    /// The user (1-64 of a-z 0-9 . _ - @; upper case is folded)
+    /// The user (1-64 of a-z 0-9 . _ - @, not starting with -; upper case is folded)
     pub user: String,
 }
 
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
-    /// The user (1-64 of a-z 0-9 . _ - @; upper case is folded)
+    /// The user (1-64 of a-z 0-9 . _ - @, not starting with -; upper case is folded)
     #[arg(required_unless_present = "batch")]
     pub user: Option<String>,
     /// What the device is

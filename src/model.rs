@@ -6,7 +6,8 @@ use crate::exit::{Status, fail};
 use anyhow::Result;
 use serde::Serialize;
 
-/// A user name: 1 to 64 of `a-z 0-9 . _ - @`, upper case folded to lower.
+/// A user name: 1 to 64 of `a-z 0-9 . _ - @`, not starting with `-`, upper
+/// case folded to lower.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Username(String);
 
@@ -17,6 +18,17 @@ impl Username {
         let ok_chars = folded
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-@".contains(&b));
+        // A leading '-' would read as an option to whatever is handed the
+        // name (`notify.command EVENT USER`, a shell script's `case`, ls).
+        if folded.starts_with('-') {
+            return Err(fail(
+                Status::Usage,
+                format!(
+                    "invalid user name {}: it may not start with '-' (it would read as an option)",
+                    printable(raw, 40)
+                ),
+            ));
+        }
         if !ok_len || !ok_chars {
             return Err(fail(
                 Status::Usage,

@@ -415,3 +415,62 @@ fn tickets_labels_reasons_and_operators_refuse_invisible_characters() {
     let (code, err) = bare(&env, &["--operator", "Łukasz", "list"]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn user_names_starting_with_a_dash_never_reach_a_hook() {
+    let env = Env::new();
+    // A notify command that writes down what it was given.
+    let hook = env.path().join("notify.sh");
+    let seen = env.path().join("notify.log");
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\n", seen.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut config = std::fs::read_to_string(&env.config).unwrap();
+    config.push_str(&format!(
+        "\n[notify]\ncommand = {:?}\n",
+        hook.display().to_string()
+    ));
+    std::fs::write(&env.config, config).unwrap();
+    env.enroll_landline("bob", "5072220000");
+    // The hook works for an ordinary name (a second device notifies).
+    env.enroll_phone("landline", "bob", "5072220001");
+    assert!(
+        std::fs::read_to_string(&seen)
+            .unwrap()
+            .contains("device-enrolled bob")
+    );
+    let users = env.path().join("dash.csv");
+    std::fs::write(&users, "user,kind\n-rf,token\n").unwrap();
+    for (args, stdin) in [
+        (vec!["enroll-device", "--kind", "token", "--", "-rf"], ""),
+        (vec!["issue-codes", "--", "--help"], ""),
+        (
+            vec!["enroll-device", "--batch", users.to_str().unwrap()],
+            "",
+        ),
+        (vec!["verify", "--", "-x"], "7KQ2-M9XD-4TRB-V8PN\n"),
+        (vec!["unlock", "--", "-bob"], ""),
+    ] {
+        let (code, _, err) = env.run_stdin(&args, stdin);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains("may not start with '-'"), "{args:?}: {err}");
+    }
+    // From pam_exec, the name comes from PAM_USER.
+    let out = env
+        .cmd()
+        .env("PAM_USER", "-bob")
+        .arg("verify")
+        .write_stdin("7KQ2-M9XD-4TRB-V8PN\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let log = std::fs::read_to_string(&seen).unwrap();
+    assert_eq!(
+        log.lines().count(),
+        1,
+        "only bob's event reached the hook: {log}"
+    );
+}
