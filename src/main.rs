@@ -34,7 +34,7 @@ fn main() -> ExitCode {
             // exit status.
             ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
             // No subcommand: one usage line, not the whole help.
-            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
                 eprintln!("codedesk: {}", codedesk::cli::missing_subcommand(&cmd));
                 return ExitCode::from(Status::Usage.code());
             }
