@@ -33,12 +33,6 @@ const MAX_MEMORY_KIB: u32 = 1 << 20;
 const MAX_ITERATIONS: u32 = 100;
 
 pub fn run(ctx: &Ctx, a: CalibrateArgs, out: &mut dyn Write) -> Result<Status> {
-    if ctx.format == Format::Csv {
-        return Err(fail(
-            Status::Usage,
-            "calibrate has no CSV output: use --format json, or the default TOML lines",
-        ));
-    }
     let target =
         parse_duration(&a.target).map_err(|e| fail(Status::Usage, format!("--target: {e}")))?;
     // Beyond this, verify becomes unusable, and the search would take hours.
@@ -111,6 +105,25 @@ pub fn run(ctx: &Ctx, a: CalibrateArgs, out: &mut dyn Write) -> Result<Status> {
                 },
             }),
         )?;
+        return Ok(Status::Ok);
+    }
+    if ctx.format == Format::Csv {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record([
+            "memory_kib",
+            "iterations",
+            "parallelism",
+            "ms_per_hash",
+            "target_ms",
+        ])?;
+        w.write_record([
+            p.memory_kib.to_string(),
+            p.iterations.to_string(),
+            p.parallelism.to_string(),
+            took.as_millis().to_string(),
+            target.as_millis().to_string(),
+        ])?;
+        w.flush()?;
         return Ok(Status::Ok);
     }
     writeln!(
