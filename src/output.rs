@@ -66,6 +66,24 @@ pub fn private_stdout() {
     }
 }
 
+/// A CSV record whose cells a spreadsheet will not run: a cell starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return is taken for a
+/// formula by Excel, LibreOffice and Google Sheets (OWASP, "CSV
+/// Injection"), so it gets a leading `'`, which they show as text. A
+/// masked phone number (`+*******5999`) comes out as `'+*******5999`.
+pub fn csv_safe<S: AsRef<str>>(row: impl IntoIterator<Item = S>) -> Vec<String> {
+    row.into_iter()
+        .map(|cell| {
+            let cell = cell.as_ref();
+            if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{cell}")
+            } else {
+                cell.to_string()
+            }
+        })
+        .collect()
+}
+
 /// One JSON value on its own line.
 pub fn json_line(out: &mut dyn Write, v: &impl Serialize) -> Result<()> {
     serde_json::to_writer(&mut *out, v)?;

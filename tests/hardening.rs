@@ -121,7 +121,7 @@ fn files_receiving_live_codes_become_private_whatever_the_umask() {
 }
 
 #[test]
-fn calibrate_gives_json_and_refuses_csv() {
+fn calibrate_honours_json_and_csv() {
     let env = Env::new();
     let (code, out, err) = env.run(&["calibrate", "--target", "1ms", "--format", "json"]);
     assert_eq!(code, 0, "{err}");
@@ -131,24 +131,40 @@ fn calibrate_gives_json_and_refuses_csv() {
     assert_eq!(j["target_ms"], 1, "{j}");
     assert_eq!(j["above_target"], true, "{j}");
     let (code, out, err) = env.run(&["calibrate", "--target", "1ms", "--format", "csv"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(out.is_empty(), "{out}");
-    assert!(err.contains("no CSV output"), "{err}");
+    assert_eq!(code, 0, "{err}");
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("memory_kib,iterations,parallelism,ms_per_hash,target_ms")
+    );
+    assert!(
+        lines.next().unwrap_or_default().starts_with("19456,2,1,"),
+        "{out}"
+    );
 }
 
 #[test]
-fn audit_verify_refuses_csv_and_gives_json() {
+fn audit_verify_honours_json_and_csv() {
     let env = Env::new();
     env.enroll_landline("bob", "5072220000");
-    let (code, out, err) = env.run(&["audit", "verify", "--format", "csv"]);
-    assert_eq!(code, 2, "{err}");
-    assert!(out.is_empty(), "{out}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.contains("warning")).collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    assert!(lines[0].contains("no CSV output"), "{err}");
     let out = env.ok(&["audit", "verify", "--format", "json"]);
     let j: Value = serde_json::from_str(out.trim()).expect("one JSON object");
     assert_eq!(j["intact"], true, "{j}");
+    let out = env.ok(&["audit", "verify", "--format", "csv"]);
+    let head = j["head"].as_str().unwrap();
+    assert_eq!(
+        out,
+        format!("intact,events,head,event,problem\ntrue,1,{head},,\n")
+    );
+    // An anchor that is not in the trail: exit 8, and the row says why.
+    let missing = "0".repeat(64);
+    let (code, out, _) = env.run(&["audit", "verify", "--anchor", &missing, "--format", "csv"]);
+    assert_eq!(code, 8);
+    let row = out.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.starts_with("false,,,,") && row.contains("not in the trail"),
+        "{out}"
+    );
 }
 
 /// `codedesk config`'s warnings (lines on stderr), the weak-hash one left out.
@@ -473,4 +489,118 @@ fn user_names_starting_with_a_dash_never_reach_a_hook() {
         1,
         "only bob's event reached the hook: {log}"
     );
+}
+
+/// Every cell of a CSV text.
+fn csv_cells(text: &str) -> Vec<String> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    r.records()
+        .flat_map(|rec| {
+            rec.expect("valid CSV")
+                .iter()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn no_csv_cell_starts_like_a_spreadsheet_formula() {
+    let env = Env::new();
+    let formula = "=HYPERLINK(\"http://evil.example/\",\"click\")";
+    let mut outputs = Vec::new();
+    // A label, a user name starting with '@', a masked phone (+...).
+    outputs.push(env.ok(&[
+        "enroll-device",
+        "@evil",
+        "--kind",
+        "token",
+        "--label",
+        formula,
+        "--format",
+        "csv",
+    ]));
+    outputs.push(env.ok(&[
+        "enroll-device",
+        "carol",
+        "--kind",
+        "mobile",
+        "--phone",
+        "5072225999",
+        "--label",
+        "+1+2",
+        "--format",
+        "csv",
+    ]));
+    outputs.push(env.ok(&[
+        "issue-codes",
+        "@evil",
+        "--identity-verified",
+        "in-person",
+        "--ticket=-1",
+        "--format",
+        "csv",
+    ]));
+    let users = env.path().join("users.csv");
+    std::fs::write(&users, "user,via\n@evil,helpdesk\ncarol,sms\n").unwrap();
+    outputs.push(env.ok(&[
+        "issue-codes",
+        "--batch",
+        users.to_str().unwrap(),
+        "--identity-verified",
+        "in-person",
+        "--ticket",
+        "@T",
+        "--format",
+        "csv",
+    ]));
+    outputs.push(env.ok(&["list", "--format", "csv"]));
+    outputs.push(env.ok(&["list", "@evil", "--format", "csv"]));
+    outputs.push(env.ok(&["audit", "--format", "csv"]));
+    // An operator's name in `config`.
+    let out = std::process::Command::new(common::BIN)
+        .env_clear()
+        .args([
+            "--db",
+            env.db.to_str().unwrap(),
+            "--config",
+            env.config.to_str().unwrap(),
+        ])
+        .args([
+            "--operator",
+            "=cmd|' /C calc'!A0",
+            "config",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+    let mut neutralised = Vec::new();
+    for text in &outputs {
+        for cell in csv_cells(text) {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a formula-like cell {cell:?} in:\n{text}"
+            );
+            if cell.starts_with('\'') {
+                neutralised.push(cell);
+            }
+        }
+    }
+    for want in [
+        format!("'{formula}"),
+        "'+1+2".to_string(),
+        "'@evil".to_string(),
+        "'=cmd|' /C calc'!A0".to_string(),
+    ] {
+        assert!(neutralised.contains(&want), "{want} in {neutralised:?}");
+    }
+    // The codes themselves are untouched, ready for a mail merge.
+    let batch = csv_cells(&outputs[3]);
+    assert!(batch.iter().filter(|c| common::looks_like_code(c)).count() >= 10);
 }

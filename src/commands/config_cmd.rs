@@ -83,7 +83,7 @@ pub fn run(ctx: &Ctx, out: &mut dyn Write) -> Result<Status> {
             let mut w = csv::Writer::from_writer(&mut *out);
             w.write_record(["key", "value", "source"])?;
             for (k, v, s) in rows {
-                w.write_record([*k, v.as_str(), s.as_str()])?;
+                w.write_record(output::csv_safe([*k, v.as_str(), s.as_str()]))?;
             }
             w.flush()?;
         }

@@ -173,7 +173,7 @@ fn render(ctx: &Ctx, rows: &[Enrolled], out: &mut dyn Write) -> Result<()> {
             w.write_record(["user", "device", "kind", "sms", "primary", "phone", "label"])?;
             for e in rows {
                 let d = &e.device;
-                w.write_record([
+                w.write_record(output::csv_safe([
                     e.user.clone(),
                     d.id.to_string(),
                     d.kind.as_str().into(),
@@ -181,7 +181,7 @@ fn render(ctx: &Ctx, rows: &[Enrolled], out: &mut dyn Write) -> Result<()> {
                     e.primary.to_string(),
                     d.phone.as_ref().map(|p| p.masked()).unwrap_or_default(),
                     d.label.clone().unwrap_or_default(),
-                ])?;
+                ]))?;
             }
             w.flush()?;
         }

@@ -462,7 +462,7 @@ pub fn render(ctx: &Ctx, o: &Outcome, out: &mut dyn Write, csv_width: usize) -> 
                 row.extend(cs.iter().map(|c| codes::format(alphabet, c).to_string()));
             }
             row.resize(4 + csv_width, String::new());
-            w.write_record(&row)?;
+            w.write_record(output::csv_safe(&row))?;
             w.flush()?;
         }
         Format::Text if o.codes.is_some() => {
