@@ -604,3 +604,34 @@ fn no_csv_cell_starts_like_a_spreadsheet_formula() {
     let batch = csv_cells(&outputs[3]);
     assert!(batch.iter().filter(|c| common::looks_like_code(c)).count() >= 10);
 }
+
+#[test]
+fn a_postgresql_error_keeps_its_words_when_the_password_is_short() {
+    let Some(env) = Env::postgres("") else {
+        return;
+    };
+    // The test's own role, with the password "o", which the server refuses.
+    let url = env.db.to_str().unwrap().to_string();
+    let start = url.find("://").unwrap() + 3;
+    let at = start + url[start..].find('@').expect("a user in the URL");
+    let user = url[start..at].split(':').next().unwrap();
+    let wrong = format!("{}{user}:o{}", &url[..start], &url[at..]);
+    let (code, err) = bare(&env_on(&env, &wrong), &["list"]);
+    assert_eq!(code, 7, "{err}");
+    assert!(
+        err.contains("password authentication failed") && err.contains(&format!("\"{user}\"")),
+        "the server's words, whole: {err}"
+    );
+    assert!(
+        !err.contains("***"),
+        "nothing in the message is blanked: {err}"
+    );
+    assert!(!err.contains(":o@"), "{err}");
+}
+
+/// `env` with `--db` pointing at `url` instead.
+fn env_on(env: &Env, url: &str) -> Env {
+    let mut other = Env::on_url(url);
+    other.config = env.config.clone();
+    other
+}
