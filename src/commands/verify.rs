@@ -9,11 +9,11 @@
 use super::user_arg;
 use crate::Ctx;
 use crate::cli::{Format, VerifyArgs};
-use crate::codes::{self, CodeSpec, ParseError};
+use crate::codes::{self, CodeSpec, HashParams, ParseError};
 use crate::exit::{Status, fail, status_of};
 use crate::prompt;
 use crate::rules;
-use crate::store::{Spend, Store, UserRow};
+use crate::store::{CandidateSet, Spend, Store, UserRow};
 use anyhow::Result;
 use serde::Serialize;
 use std::io::{Read, Write};
@@ -187,6 +187,11 @@ pub fn run(
         Err(e) if looks_like_code && status_of(&e) == Status::NotFound => {
             return Err(code_on_command_line());
         }
+        // An unknown user costs what a known one does (see `evaluate`).
+        Err(e) if status_of(&e) == Status::NotFound => {
+            equalising_hash(&ctx.settings.hash)?;
+            return Err(e);
+        }
         v => v?,
     };
     if let (Some(at), Some(after)) = (view.user.locked_at, ctx.settings.auto_unlock)
@@ -240,20 +245,7 @@ pub fn run(
         }
     }
 
-    // One Argon2id evaluation per live set of a matching shape.
-    let mut matched: Option<(i64, i64)> = None;
-    for set in &view.sets {
-        let Some((_, code)) = parsed.iter().find(|(s, _)| *s == set.spec) else {
-            continue;
-        };
-        let tag = codes::hash_code(&set.params, &set.salt, code)?;
-        let hashes: Vec<codes::CodeHash> = set.codes.iter().map(|c| c.1).collect();
-        if let Some(i) = codes::find_match(&tag, &hashes)
-            && matched.is_none()
-        {
-            matched = Some((set.id, set.codes[i].0));
-        }
-    }
+    let (matched, _) = evaluate(&view.sets, &parsed, &ctx.settings.hash)?;
     drop(parsed);
 
     if let Some((set_id, code_id)) = matched {
@@ -273,6 +265,49 @@ pub fn run(
         }
     }
     reject(ctx, &mut store, &view.user, view.remaining, out)
+}
+
+/// The Argon2id evaluations of one verify: one per live set of the typed
+/// shape, its result compared in constant time with every code of the set.
+/// When that makes none (a user without live codes, codes of another
+/// shape, input that is not a code), one evaluation with the configured
+/// parameters is made anyway and thrown away: through PAM a refusal must
+/// take as long as a wrong code, or the time tells an attacker which users
+/// have live codes. Returns the first match (set id, code id) and how many
+/// evaluations ran (at least one).
+fn evaluate(
+    sets: &[CandidateSet],
+    parsed: &[(CodeSpec, codes::Code)],
+    configured: &HashParams,
+) -> Result<(Option<(i64, i64)>, usize)> {
+    let mut matched: Option<(i64, i64)> = None;
+    let mut evaluations = 0;
+    for set in sets {
+        let Some((_, code)) = parsed.iter().find(|(s, _)| *s == set.spec) else {
+            continue;
+        };
+        let tag = codes::hash_code(&set.params, &set.salt, code)?;
+        evaluations += 1;
+        let hashes: Vec<codes::CodeHash> = set.codes.iter().map(|c| c.1).collect();
+        if let Some(i) = codes::find_match(&tag, &hashes)
+            && matched.is_none()
+        {
+            matched = Some((set.id, set.codes[i].0));
+        }
+    }
+    if evaluations == 0 {
+        equalising_hash(configured)?;
+        evaluations = 1;
+    }
+    Ok((matched, evaluations))
+}
+
+/// One Argon2id evaluation whose result nobody reads: the cost of a
+/// verify that has nothing to compare (see [`evaluate`]).
+fn equalising_hash(configured: &HashParams) -> Result<()> {
+    let tag = codes::hash_code(configured, &[0u8; codes::SALT_LEN], "NO-LIVE-CODE")?;
+    std::hint::black_box(tag);
+    Ok(())
 }
 
 fn reject(
@@ -307,4 +342,57 @@ fn reject(
         );
     }
     Ok(Status::Rejected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::Alphabet;
+
+    /// Cheap parameters: what is counted here is evaluations, not time.
+    const FAST: HashParams = HashParams {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    fn set(id: i64, spec: CodeSpec, code: &codes::Code) -> CandidateSet {
+        let salt = vec![7u8; codes::SALT_LEN];
+        let hash = codes::hash_code(&FAST, &salt, code).unwrap();
+        CandidateSet {
+            id,
+            spec,
+            salt,
+            params: FAST,
+            codes: vec![(id * 10, hash)],
+        }
+    }
+
+    #[test]
+    fn every_verify_costs_at_least_one_evaluation() {
+        let base32 = CodeSpec::default();
+        let digits = CodeSpec {
+            alphabet: Alphabet::Digits,
+            length: 9,
+        };
+        let code = codes::generate(base32, 1).unwrap().remove(0);
+        let other = codes::generate(base32, 1).unwrap().remove(0);
+        let typed = vec![(base32, code.clone())];
+        // No live set at all: one evaluation anyway, no match.
+        assert_eq!(evaluate(&[], &typed, &FAST).unwrap(), (None, 1));
+        // Input that is not a code: the same.
+        assert_eq!(evaluate(&[], &[], &FAST).unwrap(), (None, 1));
+        // Live sets of another shape only: the same.
+        let digit_code = codes::generate(digits, 1).unwrap().remove(0);
+        let d = set(1, digits, &digit_code);
+        assert_eq!(evaluate(&[d.clone()], &typed, &FAST).unwrap(), (None, 1));
+        // One evaluation per set of the typed shape, and no extra one.
+        let hit = set(2, base32, &code);
+        let miss = set(3, base32, &other);
+        assert_eq!(
+            evaluate(&[d, miss.clone(), hit.clone()], &typed, &FAST).unwrap(),
+            (Some((2, 20)), 2)
+        );
+        assert_eq!(evaluate(&[miss], &typed, &FAST).unwrap(), (None, 1));
+    }
 }
