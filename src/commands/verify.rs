@@ -385,12 +385,15 @@ mod tests {
         // Live sets of another shape only: the same.
         let digit_code = codes::generate(digits, 1).unwrap().remove(0);
         let d = set(1, digits, &digit_code);
-        assert_eq!(evaluate(&[d.clone()], &typed, &FAST).unwrap(), (None, 1));
+        assert_eq!(
+            evaluate(std::slice::from_ref(&d), &typed, &FAST).unwrap(),
+            (None, 1)
+        );
         // One evaluation per set of the typed shape, and no extra one.
         let hit = set(2, base32, &code);
         let miss = set(3, base32, &other);
         assert_eq!(
-            evaluate(&[d, miss.clone(), hit.clone()], &typed, &FAST).unwrap(),
+            evaluate(&[d, miss.clone(), hit], &typed, &FAST).unwrap(),
             (Some((2, 20)), 2)
         );
         assert_eq!(evaluate(&[miss], &typed, &FAST).unwrap(), (None, 1));
