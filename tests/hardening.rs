@@ -635,3 +635,77 @@ fn env_on(env: &Env, url: &str) -> Env {
     other.config = env.config.clone();
     other
 }
+
+/// The audit events of `user` with this action.
+fn events_of(env: &Env, user: &str, action: &str) -> Vec<Value> {
+    env.ok(&["audit", "--user", user, "--format", "json"])
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
+        .filter(|e| e["action"] == action)
+        .collect()
+}
+
+#[test]
+fn attempts_that_never_count_cannot_grow_the_store_without_bound() {
+    let env = Env::with_config("[lockout]\nthreshold = 2\n");
+    env.enroll_landline("bob", "5072220000");
+    env.enroll_landline("carol", "5072220001");
+    let issue = |user: &str| -> Vec<String> {
+        let out = env.ok(&[
+            "issue-codes",
+            user,
+            "--identity-verified",
+            "in-person",
+            "--ticket",
+            "T-1",
+            "--format",
+            "json",
+        ]);
+        let j: Value = serde_json::from_str(out.trim()).unwrap();
+        j["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect()
+    };
+    let bob_codes = issue("bob");
+    let carol_codes = issue("carol");
+    // bob: locked by two wrong codes (carol's), then 45 attempts while locked.
+    for _ in 0..2 {
+        assert_eq!(env.run_stdin(&["verify", "bob"], &carol_codes[0]).0, 1);
+    }
+    for _ in 0..45 {
+        let (code, _, err) = env.run_stdin(&["verify", "bob"], &bob_codes[0]);
+        assert_eq!(code, 5, "still locked out, and told so: {err}");
+    }
+    let locked = events_of(&env, "bob", "verify-locked");
+    assert_eq!(locked.len(), 20, "at most 20 in a row a day");
+    assert_eq!(
+        locked[19]["details"]["more_unrecorded"], true,
+        "{}",
+        locked[19]
+    );
+    assert!(
+        locked[..19]
+            .iter()
+            .all(|e| e["details"].get("more_unrecorded").is_none())
+    );
+    // carol: 45 typos (a wrong check symbol).
+    let good = &carol_codes[1];
+    let last = good.chars().last().unwrap();
+    let typo = format!(
+        "{}{}",
+        &good[..good.len() - 1],
+        if last == '0' { '1' } else { '0' }
+    );
+    for _ in 0..45 {
+        let (code, _, err) = env.run_stdin(&["verify", "carol"], &typo);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("typo") || err.contains("check"), "{err}");
+    }
+    assert_eq!(events_of(&env, "carol", "verify-typo").len(), 20);
+    // The cap is per user, the code still works, and the trail is intact.
+    assert_eq!(env.run_stdin(&["verify", "carol"], good).0, 0);
+    env.ok(&["audit", "verify"]);
+}

@@ -201,13 +201,7 @@ pub fn run(
         view = store.verify_view(&name, now)?;
     }
     if view.user.locked_at.is_some() {
-        store.record_event(
-            &ctx.operator,
-            "verify-locked",
-            Some(name.as_str()),
-            serde_json::json!({}),
-            now,
-        )?;
+        store.record_uncounted(&ctx.operator, "verify-locked", name.as_str(), now)?;
         return refuse_locked(ctx, out, name.as_str(), view.remaining);
     }
     let typed = source.read(ctx, name.as_str())?;
@@ -232,13 +226,7 @@ pub fn run(
             return Err(fail(Status::Usage, "no code was given"));
         }
         if errors.contains(&ParseError::Typo) {
-            store.record_event(
-                &ctx.operator,
-                "verify-typo",
-                Some(name.as_str()),
-                serde_json::json!({}),
-                now,
-            )?;
+            store.record_uncounted(&ctx.operator, "verify-typo", name.as_str(), now)?;
             eprintln!("codedesk: {}", ParseError::Typo);
             report(ctx, out, name.as_str(), false, view.remaining, false)?;
             return Ok(Status::Rejected);
