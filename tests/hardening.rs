@@ -709,3 +709,108 @@ fn attempts_that_never_count_cannot_grow_the_store_without_bound() {
     assert_eq!(env.run_stdin(&["verify", "carol"], good).0, 0);
     env.ok(&["audit", "verify"]);
 }
+
+/// Closing the terminal at the identity prompt (the operator shut the
+/// window; an SSH session dropped): the kernel hangs the terminal up, and
+/// the abandoned check is recorded like a Ctrl-C, nothing issued.
+#[test]
+fn closing_the_terminal_at_the_identity_prompt_is_recorded() {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    let env = Env::new();
+    env.enroll_landline("bob", "5072220000");
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty fills two descriptors; no name, settings or size.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    // Not inherited by codedesk (or any other child): the test must hold the
+    // only descriptor of the master side, so closing it hangs the terminal up.
+    for fd in [master, slave] {
+        // SAFETY: sets close-on-exec on a descriptor just opened.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    // SAFETY: both descriptors were just opened and are owned here.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut cmd = std::process::Command::new(common::BIN);
+    cmd.env_clear()
+        .env("HOME", env.path())
+        .env("TERM", "xterm")
+        .args(["--db", env.db.to_str().unwrap(), "--config"])
+        .arg(&env.config)
+        .args(["--operator", "tester", "issue-codes", "bob"])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave.try_clone().unwrap());
+    // SAFETY: between fork and exec, only async-signal-safe calls: a new
+    // session whose controlling terminal is the pty, as a login has.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn codedesk on a pty");
+    drop(slave);
+    // Read the terminal until the method menu shows (one descriptor only:
+    // closing it must close the terminal).
+    let mut term = std::fs::File::from(master);
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !String::from_utf8_lossy(&seen).contains("How did you verify") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no identity prompt: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        let mut pfd = libc::pollfd {
+            fd: std::os::fd::AsRawFd::as_raw_fd(&term),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: polls one descriptor owned by `term`.
+        if unsafe { libc::poll(&mut pfd, 1, 100) } > 0 {
+            let mut buf = [0u8; 4096];
+            let n = term.read(&mut buf).expect("read the terminal");
+            seen.extend_from_slice(&buf[..n]);
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    drop(term);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "codedesk kept running on a closed terminal"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let checks: Vec<Value> = env
+        .ok(&["audit", "--format", "json"])
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["action"] == "identity-check")
+        .collect();
+    assert_eq!(
+        checks.len(),
+        1,
+        "one check recorded ({status:?}): {checks:?}"
+    );
+    assert_eq!(checks[0]["details"]["outcome"], "aborted", "{checks:?}");
+    let list: Value =
+        serde_json::from_str(env.ok(&["list", "bob", "--format", "json"]).trim()).unwrap();
+    assert_eq!(list["codes_remaining"], 0, "nothing issued: {list}");
+}
