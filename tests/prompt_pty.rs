@@ -487,6 +487,13 @@ fn no_color_prompts_have_no_colour() {
     assert_eq!(status, 3, "{log}");
     assert!(!colour_escapes(&log).is_empty(), "{log:?}");
 
+    // An empty NO_COLOR is no NO_COLOR (no-color.org): still coloured.
+    let mut p = at_menu(&env, &[("NO_COLOR", "")], "bob");
+    p.key(ESC);
+    let (status, log) = p.finish();
+    assert_eq!(status, 3, "{log}");
+    assert!(!colour_escapes(&log).is_empty(), "{log:?}");
+
     let mut p = at_menu(&env, &[("NO_COLOR", "1")], "bob");
     p.key(ENTER);
     p.expect(MATCH);

@@ -70,7 +70,8 @@ Where the default store and configuration file live (see \fBFILES\fR).
 The user \fBverify\fR checks when no \fIUSER\fR is given; pam_exec(8) sets it.
 .TP
 \fBNO_COLOR\fR
-Plain prompts without colour. Output that is not a terminal never has colour.
+Plain prompts without colour, when set and not empty (an empty
+\fBNO_COLOR\fR is no \fBNO_COLOR\fR, as no\-color.org defines it). Output that is not a terminal never has colour.
 .SH FILES
 .TP
 \fI$XDG_DATA_HOME/codedesk/codedesk.db\fR
