@@ -128,10 +128,10 @@ pub fn context(cli: &Cli, interactive: bool) -> Result<Ctx> {
         None => Settings::default(),
     };
     if settings.allow_weak && settings.hash.below_floor() {
-        eprintln!(
+        output::eprose(&format!(
             "codedesk: warning: Argon2id parameters m={} KiB, t={} are below the OWASP floor (hash.allow_weak = true); for tests only",
             settings.hash.memory_kib, settings.hash.iterations
-        );
+        ));
     }
     let db = match cli.db.as_ref().or(settings.db.as_ref()) {
         Some(p) => p.clone(),

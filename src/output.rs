@@ -59,10 +59,10 @@ pub fn private_stdout() {
         return;
     }
     if let Err(e) = file.set_permissions(std::fs::Permissions::from_mode(mode & 0o700)) {
-        eprintln!(
+        eprose(&format!(
             "codedesk: warning: the output file is open to other users (mode {:o}) and cannot be made private ({e}); codes written to it can be read: chmod 600 it",
             mode & 0o777
-        );
+        ));
     }
 }
 
@@ -229,11 +229,14 @@ pub fn code_card(
     Ok(())
 }
 
-fn wrap(text: &str, width: usize) -> Vec<String> {
+/// `text` in lines of at most `width` columns, broken between words (a
+/// word longer than a line keeps a line of its own, whole).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let columns = dialoguer::console::measure_text_width;
     let mut lines = vec![String::new()];
     for word in text.split_whitespace() {
         let last = lines.last_mut().expect("non-empty");
-        if !last.is_empty() && last.len() + 1 + word.len() > width {
+        if !last.is_empty() && columns(last) + 1 + columns(word) > width {
             lines.push(word.to_string());
         } else {
             if !last.is_empty() {
@@ -243,6 +246,66 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         }
     }
     lines
+}
+
+/// The columns of the terminal on standard error (`stderr`) or standard
+/// output, when that is a terminal that reports a usable width.
+fn terminal_columns(stderr: bool) -> Option<usize> {
+    use dialoguer::console::Term;
+    let term = if stderr {
+        Term::stderr()
+    } else {
+        Term::stdout()
+    };
+    if !term.is_term() {
+        return None;
+    }
+    term.size_checked()
+        .map(|(_, cols)| usize::from(cols))
+        .filter(|c| *c >= 20)
+}
+
+/// Prose for a person (advice, a hint, a warning) fitted to `columns`:
+/// at a terminal, broken between words, continuation lines indented two
+/// spaces, instead of the terminal cutting a word at its edge ("passwo" /
+/// "rd"); elsewhere (a file, a pipe, a log) one line, as given.
+pub fn fit_prose(text: &str, columns: Option<usize>) -> String {
+    let Some(width) = columns else {
+        return text.to_string();
+    };
+    let measure = dialoguer::console::measure_text_width;
+    let fit_line = |line: &str| {
+        let mut out = String::new();
+        let mut used = 0;
+        for word in line.split_whitespace() {
+            let w = measure(word);
+            if used > 0 && used + 1 + w > width {
+                out.push_str("\n  ");
+                used = 2;
+            } else if used > 0 {
+                out.push(' ');
+                used += 1;
+            }
+            out.push_str(word);
+            used += w;
+        }
+        out
+    };
+    text.split('\n')
+        .map(fit_line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// [`fit_prose`] on standard error.
+pub fn eprose(text: &str) {
+    eprintln!("{}", fit_prose(text, terminal_columns(true)));
+}
+
+/// [`fit_prose`] to `out`, which is standard output.
+pub fn prose(out: &mut dyn Write, text: &str) -> Result<()> {
+    writeln!(out, "{}", fit_prose(text, terminal_columns(false)))?;
+    Ok(())
 }
 
 pub fn via_str(v: Via) -> &'static str {

@@ -814,3 +814,70 @@ fn closing_the_terminal_at_the_identity_prompt_is_recorded() {
         serde_json::from_str(env.ok(&["list", "bob", "--format", "json"]).trim()).unwrap();
     assert_eq!(list["codes_remaining"], 0, "nothing issued: {list}");
 }
+
+/// Prose at a terminal is broken between words to its width: the advice
+/// on standard output and the warnings on standard error, at 120 columns
+/// (where the terminal used to cut "password" into "passwo" / "rd") and 50.
+#[test]
+fn prose_wraps_at_word_boundaries_to_the_terminal_width() {
+    use rexpect::session::spawn_command;
+    let advice = "Tell the user: Write these codes down and keep them somewhere that is not your phone, such as your wallet or your password manager. Each code works once. A new set replaces all of these.";
+    let warning = "codedesk: warning: Argon2id parameters m=64 KiB, t=1 are below the OWASP floor (hash.allow_weak = true); for tests only";
+    for cols in [120, 50] {
+        let env = Env::new();
+        env.enroll_landline("bob", "5072220000");
+        let mut c = std::process::Command::new("/bin/sh");
+        c.env_clear()
+            .env("HOME", env.path())
+            .env("TERM", "xterm")
+            .env("PATH", "/usr/bin:/bin")
+            .arg("-c")
+            .arg(format!("stty cols {cols} rows 40 && exec \"$0\" \"$@\""))
+            .arg(common::BIN)
+            .arg("--db")
+            .arg(&env.db)
+            .arg("--config")
+            .arg(&env.config)
+            .args(["--operator", "tester", "issue-codes", "bob"])
+            .args(["--identity-verified", "in-person", "--ticket", "T-1"]);
+        let mut s = spawn_command(c, Some(20_000)).expect("spawn on a pty");
+        let log = s.exp_eof().expect("codedesk ends");
+        let lines: Vec<&str> = log.split("\r\n").collect();
+        for line in &lines {
+            assert!(
+                line.chars().count() <= cols,
+                "a line wider than {cols} columns: {line:?}\n{log}"
+            );
+        }
+        // Each message, with its line breaks undone, is the message.
+        let joined = log.replace("\r\n  ", " ");
+        for text in [advice, warning] {
+            assert!(
+                joined.contains(text),
+                "{text:?} whole at {cols} columns:\n{log}"
+            );
+        }
+        if cols == 50 {
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.starts_with("  ") && l.contains("password")),
+                "the advice was wrapped at 50 columns:\n{log}"
+            );
+        }
+    }
+    // Not a terminal: one line, as before.
+    let env = Env::new();
+    env.enroll_landline("bob", "5072220000");
+    let (code, out, err) = env.run(&[
+        "issue-codes",
+        "bob",
+        "--identity-verified",
+        "in-person",
+        "--ticket",
+        "T-1",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().any(|l| l == advice), "{out}");
+    assert!(err.lines().any(|l| l == warning), "{err}");
+}

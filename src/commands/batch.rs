@@ -226,9 +226,9 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
                                 Ok(()) => {
                                     if let Some(e) = &o.notify_error {
                                         bar.suspend(|| {
-                                            eprintln!(
+                                            crate::output::eprose(&format!(
                                                 "codedesk: warning: {user}: {e} (the codes were issued)"
-                                            )
+                                            ))
                                         });
                                     }
                                     Ok(())

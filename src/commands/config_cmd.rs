@@ -69,7 +69,7 @@ fn warnings(s: &Settings) -> Vec<String> {
 
 pub fn run(ctx: &Ctx, out: &mut dyn Write) -> Result<Status> {
     for w in warnings(&ctx.settings) {
-        eprintln!("codedesk: warning: {w}");
+        output::eprose(&format!("codedesk: warning: {w}"));
     }
     let rows = ctx.global_sources.iter().chain(ctx.settings.sources.iter());
     match ctx.format {

@@ -126,10 +126,10 @@ fn warn_shared_before_check(phone: &Phone, others: usize, more: bool) {
         (1, false) => "another user".to_string(),
         (n, false) => format!("{n} other users"),
     };
-    eprintln!(
+    output::eprose(&format!(
         "codedesk: warning: {} is already enrolled for {who}: texted codes and call-backs to it reach whoever holds that phone",
         phone.masked()
-    );
+    ));
 }
 
 fn warn_shared(phone: &Phone, others: &[String], more: bool) {
@@ -137,11 +137,11 @@ fn warn_shared(phone: &Phone, others: &[String], more: bool) {
         return;
     }
     let more = if more { " and others" } else { "" };
-    eprintln!(
+    output::eprose(&format!(
         "codedesk: warning: {} is also enrolled for {}{more}: texted codes and call-backs to it reach whoever holds that phone",
         phone.masked(),
         others.join(", ")
-    );
+    ));
 }
 
 #[derive(Serialize)]

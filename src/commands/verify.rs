@@ -243,7 +243,7 @@ pub fn run(
                 if let Some(advice) = rules::used_up_advice(remaining)
                     && !ctx.quiet
                 {
-                    eprintln!("note: {advice}");
+                    crate::output::eprose(&format!("note: {advice}"));
                 }
                 super::issue::notify_or_warn(ctx, &mut store, "code-used", &view.user.name);
                 return Ok(Status::Ok);
