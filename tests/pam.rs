@@ -283,3 +283,61 @@ fn verify_reads_the_token_with_or_without_a_trailing_newline_or_nul() {
         "the last code is still good"
     );
 }
+
+/// The payloads of `user`'s events named `action`, oldest first.
+fn payloads(env: &Env, user: &str, action: &str) -> Vec<serde_json::Value> {
+    env.ok(&["audit", "--user", user, "--format", "json"])
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["action"] == action)
+        .map(|e| e["details"].clone())
+        .collect()
+}
+
+#[test]
+fn verify_records_the_service_that_asked() {
+    // No root needed: `--service`, else pam_exec's PAM_SERVICE, goes into
+    // every verify event's payload; never the code.
+    let env = Env::with_config("[lockout]\nthreshold = 3\n");
+    let codes = user_with_codes(&env, "svc", "3");
+    let run = |args: &[&str], pam_service: Option<&str>, token: &str| {
+        let mut c = env.cmd();
+        c.arg("verify").args(args).env("PAM_USER", "svc");
+        if let Some(s) = pam_service {
+            c.env("PAM_SERVICE", s);
+        }
+        c.write_stdin(format!("{token}\n").into_bytes())
+            .output()
+            .expect("run")
+            .status
+            .code()
+    };
+    assert_eq!(run(&["--service", "radius"], None, &codes[0]), Some(0));
+    assert_eq!(run(&[], Some("sshd"), &codes[1]), Some(0));
+    // The flag wins over the environment.
+    assert_eq!(
+        run(&["--service", "vpn"], Some("sshd"), "0000-0000-0000-0000"),
+        Some(1)
+    );
+    // Neither: no service recorded.
+    assert_eq!(run(&[], None, &codes[2]), Some(0));
+    // A name with a control character is refused before anything is read.
+    assert_eq!(run(&["--service", "a\u{1}b"], None, &codes[2]), Some(2));
+
+    let accepted = payloads(&env, "svc", "verify-accepted");
+    let services: Vec<Option<&str>> = accepted.iter().map(|p| p["service"].as_str()).collect();
+    assert_eq!(
+        services,
+        [Some("radius"), Some("sshd"), None],
+        "{accepted:?}"
+    );
+    let rejected = payloads(&env, "svc", "verify-rejected");
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(rejected[0]["service"], "vpn");
+    let trail = env.ok(&["audit", "--user", "svc", "--format", "json"]);
+    for code in &codes {
+        for s in common::spellings(code) {
+            assert!(!trail.contains(&s), "a code in the trail: {trail}");
+        }
+    }
+}

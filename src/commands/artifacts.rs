@@ -69,6 +69,10 @@ Where the default store and configuration file live (see \fBFILES\fR).
 \fBPAM_USER\fR
 The user \fBverify\fR checks when no \fIUSER\fR is given; pam_exec(8) sets it.
 .TP
+\fBPAM_SERVICE\fR
+The service \fBverify\fR records in its audit events when no \fB\-\-service\fR
+is given; pam_exec(8) sets it.
+.TP
 \fBNO_COLOR\fR
 Plain prompts without colour. Output that is not a terminal never has colour.
 .SH FILES

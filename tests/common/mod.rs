@@ -975,6 +975,7 @@ pub const SCRUBBED: &[&str] = &[
     "SUDO_USER",
     "USER",
     "PAM_USER",
+    "PAM_SERVICE",
     "NO_COLOR",
     "COLUMNS",
 ];
