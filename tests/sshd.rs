@@ -556,3 +556,52 @@ fn the_docs_quote_the_shipped_files_verbatim() {
         "README.md does not quote examples/pam.d/codedesk verbatim"
     );
 }
+
+#[test]
+fn the_fragment_wins_over_debians_own_sshd_config() {
+    // docs/ssh.md: installed as /etc/ssh/sshd_config.d/codedesk.conf, the
+    // fragment's values are the ones sshd uses, although Debian's
+    // /etc/ssh/sshd_config says `KbdInteractiveAuthentication no`: it
+    // includes that folder first, and sshd keeps a keyword's first value.
+    // Checked with `sshd -T` (the effective configuration) on the
+    // machine's own sshd_config, its Include pointed at a folder holding
+    // only the fragment.
+    if !can_run("the_fragment_wins_over_debians_own_sshd_config") {
+        return;
+    }
+    let system = std::fs::read_to_string("/etc/ssh/sshd_config").expect("/etc/ssh/sshd_config");
+    let include = "Include /etc/ssh/sshd_config.d/*.conf";
+    assert_eq!(
+        system.lines().filter(|l| l.trim() == include).count(),
+        1,
+        "Debian's sshd_config includes the drop-in folder: {system}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let drop_in = dir.path().join("sshd_config.d");
+    std::fs::create_dir(&drop_in).expect("mkdir");
+    std::fs::copy(SSHD_CONFIG_FRAGMENT, drop_in.join("codedesk.conf")).expect("copy");
+    let config = dir.path().join("sshd_config");
+    std::fs::write(
+        &config,
+        system.replace(include, &format!("Include {}/*.conf", drop_in.display())),
+    )
+    .expect("write sshd_config");
+    let host_key = dir.path().join("host_key");
+    keygen(&host_key);
+    let out = must(
+        Command::new(which("sshd").expect("sshd"))
+            .arg("-T")
+            .arg("-f")
+            .arg(&config)
+            .arg("-o")
+            .arg(format!("HostKey={}", host_key.display())),
+    );
+    for want in [
+        "authenticationmethods publickey,keyboard-interactive",
+        "kbdinteractiveauthentication yes",
+        "usepam yes",
+        "passwordauthentication no",
+    ] {
+        assert!(out.lines().any(|l| l == want), "{want} in: {out}");
+    }
+}
