@@ -408,18 +408,60 @@ impl Radiusd {
     }
 }
 
-/// `env` with a notify command that writes its arguments and environment
-/// to `notify.log` in the Env's folder; `extra` is more config.
-fn env_with_notify(extra: &str) -> (Env, PathBuf) {
+/// What a notify command saw: its arguments and environment, and the
+/// command line of every process alive while it ran (the bridge and
+/// codedesk among them, as codedesk waits for it).
+struct Hook {
+    env_log: PathBuf,
+    argv_log: PathBuf,
+}
+
+impl Hook {
+    fn env_seen(&self) -> String {
+        std::fs::read_to_string(&self.env_log).expect("the notify command ran")
+    }
+
+    fn argv_seen(&self) -> String {
+        std::fs::read_to_string(&self.argv_log).expect("the notify command ran")
+    }
+
+    /// The code reached neither the hook's environment nor any process's
+    /// command line, and the hook ran under FreeRADIUS's exec module.
+    fn assert_clean(&self, codes: &[String]) {
+        let env = self.env_seen();
+        assert!(
+            env.contains("USER_NAME="),
+            "the hook ran under FreeRADIUS's exec module: {env}"
+        );
+        assert!(!env.contains("USER_PASSWORD"), "{env}");
+        assert_secrets_absent("the notify command's environment", &env, codes, None);
+        let argv = self.argv_seen();
+        assert!(
+            argv.contains("codedesk-radius") && argv.contains("--service radius"),
+            "the bridge and codedesk were alive while the hook ran: {argv}"
+        );
+        assert_secrets_absent("a command line", &argv, codes, None);
+    }
+}
+
+/// `env` with a notify command that records what it saw ([`Hook`]);
+/// `extra` is more config.
+fn env_with_notify(extra: &str) -> (Env, Hook) {
     use std::os::unix::fs::PermissionsExt;
     let env = Env::with_config(extra);
     let script = env.path().join("notify.sh");
-    let log = env.path().join("notify.log");
+    let hook = Hook {
+        env_log: env.path().join("notify-env.log"),
+        argv_log: env.path().join("notify-argv.log"),
+    };
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\n{{ echo \"ARGS $*\"; env; echo; }} >> '{}'\n",
-            log.display()
+            "#!/bin/sh\n\
+             {{ echo \"ARGS $*\"; env; echo; }} >> '{}'\n\
+             {{ echo \"ARGV at $*\"; for f in /proc/[0-9]*/cmdline; do tr '\\000' ' ' < \"$f\"; echo; done; }} 2>/dev/null >> '{}'\n",
+            hook.env_log.display(),
+            hook.argv_log.display()
         ),
     )
     .expect("write the notify script");
@@ -435,7 +477,7 @@ fn env_with_notify(extra: &str) -> (Env, PathBuf) {
         script.display().to_string()
     )
     .expect("write config");
-    (env, log)
+    (env, hook)
 }
 
 /// A user whose only device is a landline, with `n` helpdesk codes.
@@ -492,7 +534,7 @@ fn a_code_is_accepted_once_and_wrong_ones_rejected_through_freeradius() {
     if !can_run("a_code_is_accepted_once_and_wrong_ones_rejected_through_freeradius") {
         return;
     }
-    let (env, notify_log) = env_with_notify("");
+    let (env, hook) = env_with_notify("");
     let codes = user_with_codes(&env, "vpn.user", "3");
     let other = user_with_codes(&env, "other.user", "1");
     let radiusd = Radiusd::start(&env, &env.db);
@@ -567,14 +609,12 @@ fn a_code_is_accepted_once_and_wrong_ones_rejected_through_freeradius() {
     assert_secrets_absent("radiusd's log", &logs, &all, Some(&radiusd.secret));
 
     // notify.command ran (code-used) under FreeRADIUS, without the code.
-    let notified = std::fs::read_to_string(&notify_log).expect("the notify command ran");
-    assert!(notified.contains("ARGS code-used vpn.user"), "{notified}");
     assert!(
-        notified.contains("USER_NAME="),
-        "the hook ran under FreeRADIUS's exec module: {notified}"
+        hook.env_seen().contains("ARGS code-used vpn.user"),
+        "{}",
+        hook.env_seen()
     );
-    assert!(!notified.contains("USER_PASSWORD"), "{notified}");
-    assert_secrets_absent("the notify command's environment", &notified, &all, None);
+    hook.assert_clean(&all);
 }
 
 #[test]
@@ -582,7 +622,7 @@ fn a_locked_user_is_refused_through_freeradius() {
     if !can_run("a_locked_user_is_refused_through_freeradius") {
         return;
     }
-    let (env, notify_log) = env_with_notify("[lockout]\nthreshold = 1\n");
+    let (env, hook) = env_with_notify("[lockout]\nthreshold = 1\n");
     let codes = user_with_codes(&env, "locked.user", "2");
     let radiusd = Radiusd::start(&env, &env.db);
 
@@ -608,10 +648,12 @@ fn a_locked_user_is_refused_through_freeradius() {
     );
     let acts = verifies_by_radius(&env, "locked.user");
     assert!(acts.iter().any(|a| a == "verify-locked"), "{acts:?}");
-    let notified = std::fs::read_to_string(&notify_log).expect("the notify command ran");
-    assert!(notified.contains("ARGS lockout locked.user"), "{notified}");
-    assert!(!notified.contains("USER_PASSWORD"), "{notified}");
-    assert_secrets_absent("the notify command's environment", &notified, &codes, None);
+    assert!(
+        hook.env_seen().contains("ARGS lockout locked.user"),
+        "{}",
+        hook.env_seen()
+    );
+    hook.assert_clean(&codes);
 
     env.ok(&["unlock", "locked.user"]);
     assert_eq!(
