@@ -5,9 +5,11 @@
 //! runs docs/radius.md's install block into it (the files of
 //! examples/freeradius, exactly as a sysadmin installs them), then points
 //! the copy at this test's store, a free loopback port and a random shared
-//! secret, and starts `freeradius -f -d COPY` as root (the copy's
-//! `user`/`group = freerad` commented out, so it reaches the test's store
-//! in a root-owned temporary folder), killed when the test ends.
+//! secret, and starts `freeradius -f -d COPY`, killed when the test ends:
+//! as root (the copy's `user`/`group = freerad` commented out, so it
+//! reaches the test's store in a root-owned temporary folder), or, in the
+//! test of the production layout, as freerad on a store that belongs to
+//! freerad.
 //!
 //! The tests need root, `freeradius` and `radclient` (`apt-get install
 //! freeradius freeradius-utils`; .ci/run installs them). Elsewhere they say
@@ -157,11 +159,19 @@ impl Drop for Radiusd {
 }
 
 impl Radiusd {
-    /// Starts one for `env`'s store and config (`db`: another `--db`).
+    /// Starts one for `env`'s store and config (`db`: another `--db`),
+    /// as root.
     fn start(env: &Env, db: &Path) -> Radiusd {
+        Radiusd::start_as(env, db, false)
+    }
+
+    /// Like `start`; with `freerad`, radiusd drops to user freerad as
+    /// Debian configures it, and runs a copy of codedesk that freerad can
+    /// reach (the build's folder may be closed to it).
+    fn start_as(env: &Env, db: &Path, freerad: bool) -> Radiusd {
         let mut last = String::new();
         for _ in 0..5 {
-            match Radiusd::try_start(env, db) {
+            match Radiusd::try_start(env, db, freerad) {
                 Ok(r) => return r,
                 // Another process took the free port first: another one.
                 Err(why) => last = why,
@@ -170,8 +180,18 @@ impl Radiusd {
         panic!("freeradius would not start on a free port: {last}");
     }
 
-    fn try_start(env: &Env, db: &Path) -> Result<Radiusd, String> {
+    fn try_start(env: &Env, db: &Path, freerad: bool) -> Result<Radiusd, String> {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("tempdir");
+        let bin = if freerad {
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711))
+                .expect("chmod the folder");
+            let copy = dir.path().join("codedesk");
+            std::fs::copy(BIN, &copy).expect("copy codedesk");
+            copy
+        } else {
+            PathBuf::from(BIN)
+        };
         let raddb = dir.path().join("raddb");
         let libexec = dir.path().join("libexec");
         let status = Command::new("cp")
@@ -221,7 +241,7 @@ impl Radiusd {
                     "/usr/local/libexec/codedesk-radius",
                     &no_space(&libexec.join("codedesk-radius")),
                 ),
-                ("/usr/local/bin/codedesk", &no_space(Path::new(BIN))),
+                ("/usr/local/bin/codedesk", &no_space(&bin)),
                 ("/var/lib/codedesk/codedesk.db", &no_space(db)),
                 ("/etc/codedesk/config.toml", &no_space(&env.config)),
             ],
@@ -244,6 +264,9 @@ impl Radiusd {
         let rundir = dir.path().join("run");
         std::fs::create_dir(&logdir).expect("mkdir log");
         std::fs::create_dir(&rundir).expect("mkdir run");
+        if freerad {
+            chown_freerad(&[&logdir, &rundir]);
+        }
         edit(
             &raddb.join("radiusd.conf"),
             &[
@@ -255,12 +278,19 @@ impl Radiusd {
                     "run_dir = ${localstatedir}/run/${name}",
                     &format!("run_dir = {}", rundir.display()),
                 ),
-                ("\tuser = freerad", "\t#user = freerad"),
-                ("\tgroup = freerad", "\t#group = freerad"),
                 // Log every Login OK / Login incorrect (never the password).
                 ("\tauth = no", "\tauth = yes"),
             ],
         );
+        if !freerad {
+            edit(
+                &raddb.join("radiusd.conf"),
+                &[
+                    ("\tuser = freerad", "\t#user = freerad"),
+                    ("\tgroup = freerad", "\t#group = freerad"),
+                ],
+            );
+        }
         let secret_file = dir.path().join("secret");
         std::fs::write(&secret_file, format!("{secret}\n")).expect("write the secret file");
 
@@ -442,6 +472,16 @@ impl Hook {
         );
         assert_secrets_absent("a command line", &argv, codes, None);
     }
+}
+
+/// `chown freerad:freerad` on each path.
+fn chown_freerad(paths: &[&Path]) {
+    let status = Command::new("chown")
+        .arg("freerad:freerad")
+        .args(paths)
+        .status()
+        .expect("chown");
+    assert!(status.success(), "chown freerad {paths:?}");
 }
 
 /// `env` with a notify command that records what it saw ([`Hook`]);
@@ -731,5 +771,85 @@ fn a_store_problem_fails_closed_through_freeradius() {
         env.verify("store.user", &codes[0]),
         0,
         "the code is unspent"
+    );
+}
+
+/// The uid of user freerad.
+fn freerad_uid() -> u32 {
+    let out = Command::new("id")
+        .args(["-u", "freerad"])
+        .output()
+        .expect("id");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("freerad's uid")
+}
+
+#[test]
+fn freeradius_as_freerad_verifies_on_a_store_that_belongs_to_freerad() {
+    if !can_run("freeradius_as_freerad_verifies_on_a_store_that_belongs_to_freerad") {
+        return;
+    }
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let env = Env::new();
+    let codes = user_with_codes(&env, "prod.user", "3");
+    // docs/radius.md's production layout: the store's folder and files
+    // belong to freerad, the configuration is 0640 root:freerad (and the
+    // folder above the store is open to all, as /var/lib is).
+    let store_dir = env.db.parent().expect("the store's folder").to_path_buf();
+    let store_files = || -> Vec<PathBuf> {
+        std::fs::read_dir(&store_dir)
+            .expect("read the store's folder")
+            .map(|e| e.expect("entry").path())
+            .collect()
+    };
+    let mut owned = vec![store_dir.clone()];
+    owned.extend(store_files());
+    chown_freerad(&owned.iter().map(PathBuf::as_path).collect::<Vec<_>>());
+    std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o711)).expect("chmod");
+    let status = Command::new("chgrp")
+        .arg("freerad")
+        .arg(&env.config)
+        .status()
+        .expect("chgrp");
+    assert!(status.success());
+    std::fs::set_permissions(&env.config, std::fs::Permissions::from_mode(0o640))
+        .expect("chmod the config");
+
+    let radiusd = Radiusd::start_as(&env, &env.db, true);
+    let uid = freerad_uid();
+    let status = std::fs::read_to_string(format!("/proc/{}/status", radiusd.child.id()))
+        .expect("radiusd's status");
+    let uids = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .expect("Uid line");
+    assert!(
+        uids.split_whitespace()
+            .skip(1)
+            .all(|u| u == uid.to_string()),
+        "radiusd runs as freerad: {uids}"
+    );
+
+    assert_eq!(radiusd.radclient("prod.user", &codes[0]), Reply::Accept);
+    // The helpdesk, as root, writes to the store in between.
+    user_with_codes(&env, "root.wrote", "1");
+    assert_eq!(radiusd.radclient("prod.user", &codes[1]), Reply::Accept);
+    assert_eq!(
+        radiusd.radclient("prod.user", &codes[1]),
+        Reply::Reject,
+        "spent"
+    );
+    assert_eq!(remaining(&env, "prod.user"), 1);
+    for f in store_files() {
+        let meta = std::fs::metadata(&f).expect("stat");
+        assert_eq!(meta.uid(), uid, "{} still belongs to freerad", f.display());
+    }
+    assert_secrets_absent(
+        "radiusd's log",
+        &radiusd.logs(),
+        &codes,
+        Some(&radiusd.secret),
     );
 }
