@@ -388,7 +388,8 @@ fn tickets_labels_reasons_and_operators_refuse_invisible_characters() {
             assert_eq!(code, 3, "ticket {name}: {err}");
             assert!(out.is_empty(), "{out}");
             assert!(err.contains(name) && err.contains("ticket"), "{err}");
-            // A device label, a revocation reason, the operator's name: exit 2.
+            // A device label, a revocation reason, the operator's name, the
+            // service verify records: exit 2.
             for args in [
                 vec![
                     "enroll-device",
@@ -400,6 +401,7 @@ fn tickets_labels_reasons_and_operators_refuse_invisible_characters() {
                 ],
                 vec!["revoke", "bob", "--reason", &text],
                 vec!["--operator", &text, "list"],
+                vec!["verify", "bob", "--service", &text],
             ] {
                 let (code, err) = bare(&env, &args);
                 assert_eq!(code, 2, "{args:?}: {err}");
