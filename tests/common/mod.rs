@@ -432,11 +432,13 @@ impl Env {
                          ALTER TABLE audit {on} TRIGGER USER; END IF; END $$"
                     )
                 };
-                tx.batch_execute(&toggle("DISABLE")).expect("lift the audit triggers");
+                tx.batch_execute(&toggle("DISABLE"))
+                    .expect("lift the audit triggers");
                 let n = tx
                     .execute(sql, &[])
                     .unwrap_or_else(|e| panic!("{sql}: {e}"));
-                tx.batch_execute(&toggle("ENABLE")).expect("restore the audit triggers");
+                tx.batch_execute(&toggle("ENABLE"))
+                    .expect("restore the audit triggers");
                 tx.commit().expect("commit");
                 n
             }
