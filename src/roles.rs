@@ -113,12 +113,13 @@ pub fn explain(err: anyhow::Error, name: &str) -> anyhow::Error {
         .find_map(|c| c.downcast_ref::<Failure>())
         .map(|f| f.message.clone())
         .unwrap_or_default();
+    let needs = match need(name) {
+        Need::Owner => "must be run by the store's owner (the role that owns its tables)".into(),
+        n => format!("needs {} granted to the login role", n.describe()),
+    };
     fail(
         Status::NotPermitted,
-        format!(
-            "not permitted: `codedesk {name}` needs {} granted to the login role (see docs/roles.md); {why}",
-            need(name).describe()
-        ),
+        format!("not permitted: `codedesk {name}` {needs} (see docs/roles.md); {why}"),
     )
 }
 

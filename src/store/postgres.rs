@@ -677,7 +677,7 @@ impl PgStore {
             )?;
             if !owner {
                 return Err(crate::roles::denied(
-                    "setup-roles must be run by the role that owns the store's tables",
+                    "the login role does not own the store's tables",
                 ));
             }
             tx.batch_execute(
