@@ -379,7 +379,8 @@ pub fn one_line_error(err: &clap::Error) -> String {
     .filter_map(|k| err.get(k))
     .flat_map(|v| match v {
         ContextValue::String(s) => vec![s.clone()],
-        ContextValue::Strings(ss) => ss.clone(),
+        // clap lists them by rising likeness: the likeliest is the last.
+        ContextValue::Strings(ss) => ss.last().cloned().into_iter().collect(),
         _ => Vec::new(),
     })
     .map(|s| format!("'{s}'"))

@@ -279,7 +279,7 @@ fn exit2_parser_errors_are_one_line_naming_the_problem() {
         ),
         (
             vec!["isue-codes", "bob"],
-            vec!["'isue-codes'", "did you mean", "'issue-codes'?"],
+            vec!["'isue-codes'", "did you mean 'issue-codes'?"],
         ),
         (
             vec![

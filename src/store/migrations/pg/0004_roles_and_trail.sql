@@ -4,25 +4,28 @@
 --
 -- `codedesk setup-roles` creates the roles and grants them these objects;
 -- nothing here names a role, so a store migrates the same wherever it is.
+-- Written to be run again safely (IF NOT EXISTS, OR REPLACE).
 
 -- A set's lifecycle events by user (src/trail.rs; the predicate is
 -- trail::LIFECYCLE's).
-CREATE INDEX audit_lifecycle ON audit ("user", id)
+CREATE INDEX IF NOT EXISTS audit_lifecycle ON audit ("user", id)
     WHERE action IN ('codes-issued', 'codes-pending', 'codes-delivered', 'delivery-failed', 'revoke', 'device-removed');
 
 -- The audit trail is append-only, for every role, the owner included: an
 -- UPDATE, DELETE or TRUNCATE is refused here as well as by privileges.
 -- Only the owner can lift it (ALTER TABLE audit DISABLE TRIGGER), a
 -- schema change that `audit verify` then catches by its chain and replay.
-CREATE FUNCTION codedesk_audit_append_only() RETURNS trigger
+CREATE OR REPLACE FUNCTION codedesk_audit_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'the audit trail is append-only: % refused', TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END
 $$;
+DROP TRIGGER IF EXISTS audit_append_only ON audit;
 CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
     FOR EACH ROW EXECUTE FUNCTION codedesk_audit_append_only();
+DROP TRIGGER IF EXISTS audit_no_truncate ON audit;
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
     FOR EACH STATEMENT EXECUTE FUNCTION codedesk_audit_append_only();
 
@@ -33,7 +36,7 @@ CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
 -- failure count. Outcome 'accepted' (with the set and the uses left across
 -- the user's live sets), 'locked', or 'stale' (nothing matched). The
 -- caller holds the write lock and appends the audit event.
-CREATE FUNCTION codedesk_spend(p_user BIGINT, p_sets BIGINT[], p_tags BYTEA[], p_now BIGINT)
+CREATE OR REPLACE FUNCTION codedesk_spend(p_user BIGINT, p_sets BIGINT[], p_tags BYTEA[], p_now BIGINT)
 RETURNS TABLE (o_outcome TEXT, o_set BIGINT, o_remaining BIGINT)
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
@@ -74,7 +77,7 @@ $$;
 
 -- One more rejection (store::after_rejection): the count, and the lock at
 -- the threshold. The caller appends the events.
-CREATE FUNCTION codedesk_reject(p_user BIGINT, p_threshold BIGINT, p_now BIGINT)
+CREATE OR REPLACE FUNCTION codedesk_reject(p_user BIGINT, p_threshold BIGINT, p_now BIGINT)
 RETURNS TABLE (o_attempts BIGINT, o_locked_now BOOLEAN, o_already_locked BOOLEAN)
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
@@ -94,7 +97,7 @@ END
 $$;
 
 -- `lockout.auto_unlock`: clears a lock at least p_after seconds old.
-CREATE FUNCTION codedesk_auto_unlock(p_user BIGINT, p_after BIGINT, p_now BIGINT)
+CREATE OR REPLACE FUNCTION codedesk_auto_unlock(p_user BIGINT, p_after BIGINT, p_now BIGINT)
 RETURNS BOOLEAN
 LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
@@ -106,7 +109,7 @@ $$;
 
 -- One user's lifecycle events, for a role that may not read the trail's
 -- details (codedesk_verifier): what verify asks the trail.
-CREATE FUNCTION codedesk_set_events(p_user TEXT)
+CREATE OR REPLACE FUNCTION codedesk_set_events(p_user TEXT)
 RETURNS TABLE (o_id BIGINT, o_action TEXT, o_details TEXT)
 LANGUAGE sql STABLE SECURITY DEFINER AS $$
     SELECT a.id, a.action, a.details FROM audit a
