@@ -143,6 +143,21 @@ mod tests {
         assert_eq!(need("issue-codes"), Need::Roles(&[OPERATOR, SUPERVISOR]));
     }
 
+    /// docs/roles.md's table of every command is this one.
+    #[test]
+    fn the_docs_table_is_the_code_table() {
+        let doc = include_str!("../docs/roles.md");
+        let rows: Vec<&str> = doc
+            .lines()
+            .filter(|l| l.starts_with("| `codedesk "))
+            .collect();
+        assert_eq!(rows.len(), TABLE.len(), "{rows:#?}");
+        for (name, need) in TABLE {
+            let row = format!("| `codedesk {name}` | {} |", need.describe());
+            assert!(rows.contains(&row.as_str()), "docs/roles.md lacks: {row}");
+        }
+    }
+
     #[test]
     fn a_denial_names_the_role() {
         let e = explain(denied("permission denied for table devices"), "issue-codes");
