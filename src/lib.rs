@@ -200,17 +200,7 @@ pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status
         _ => {}
     }
     let ctx = context(&cli, interactive)?;
-    let name = roles::command_name(&cli.command);
-    let status = run_command(&ctx, cli.command, out).map_err(|e| roles::explain(e, name))?;
-    out.flush()?;
-    Ok(status)
-}
-
-/// Runs one command that needs the configuration.
-fn run_command(ctx: &Ctx, command: Command, out: &mut dyn Write) -> Result<Status> {
-    use commands::*;
-    let ctx = ctx;
-    Ok(match command {
+    let status = match cli.command {
         Command::EnrollDevice(Lazy(a)) => enroll::run(&ctx, a, out)?,
         Command::IssueCodes(Lazy(a)) if a.batch.is_some() => batch::run(&ctx, a, out)?,
         Command::IssueCodes(Lazy(a)) => issue::run(&ctx, a, out)?,
@@ -224,5 +214,7 @@ fn run_command(ctx: &Ctx, command: Command, out: &mut dyn Write) -> Result<Statu
         Command::Migrate(Lazy(a)) => migrate::run(&ctx, a, out)?,
         Command::SetupRoles => setup_roles::run(&ctx, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
-    })
+    };
+    out.flush()?;
+    Ok(status)
 }
