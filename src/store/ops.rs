@@ -297,6 +297,7 @@ impl Store {
         set_id: i64,
         code_id: i64,
         operator: &str,
+        service: Option<&str>,
         now: i64,
     ) -> Result<Spend> {
         self.write(|db| {
@@ -332,7 +333,7 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                events::verify_accepted(set_id, remaining),
+                events::verify_accepted(set_id, remaining, service),
             )?;
             Ok(Spend::Accepted { remaining })
         })
@@ -348,13 +349,14 @@ impl Store {
         view: &VerifyView,
         tags: &[(i64, CodeHash)],
         operator: &str,
+        service: Option<&str>,
         now: i64,
     ) -> Result<Spend> {
         if tags.is_empty() {
             return Ok(Spend::Stale);
         }
         if let Store::Postgres(pg) = self {
-            return pg.spend_tags(&view.user, tags, operator, now);
+            return pg.spend_tags(&view.user, tags, operator, service, now);
         }
         for (set_id, tag) in tags {
             let Some(set) = view.sets.iter().find(|s| s.id == *set_id) else {
@@ -362,7 +364,7 @@ impl Store {
             };
             let hashes: Vec<CodeHash> = set.codes.iter().map(|c| c.1).collect();
             if let Some(i) = crate::codes::find_match(tag, &hashes) {
-                return self.spend(&view.user, *set_id, set.codes[i].0, operator, now);
+                return self.spend(&view.user, *set_id, set.codes[i].0, operator, service, now);
             }
         }
         Ok(Spend::Stale)
@@ -408,10 +410,11 @@ impl Store {
         reason: &str,
         threshold: u32,
         operator: &str,
+        service: Option<&str>,
         now: i64,
     ) -> Result<Rejection> {
         if let Store::Postgres(pg) = self {
-            return pg.reject(user, reason, threshold, operator, now);
+            return pg.reject(user, reason, threshold, operator, service, now);
         }
         self.write(|db| {
             let (attempts, locked): (i64, Option<i64>) = db.one(
@@ -430,7 +433,7 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                events::verify_rejected(reason, attempts),
+                events::verify_rejected(reason, attempts, service),
             )?;
             if locked_now {
                 append_event(
@@ -1358,11 +1361,11 @@ mod tests {
         let v = s.verify_view(&user("a"), 2).unwrap();
         let (code_id, _) = v.sets[0].codes[0];
         assert_eq!(
-            s.spend(&u, first.set_id, code_id, "op", 2).unwrap(),
+            s.spend(&u, first.set_id, code_id, "op", None, 2).unwrap(),
             Spend::Accepted { remaining: 2 }
         );
         assert_eq!(
-            s.spend(&u, first.set_id, code_id, "op", 2).unwrap(),
+            s.spend(&u, first.set_id, code_id, "op", None, 2).unwrap(),
             Spend::Stale
         );
         let (_, set2) = new_set(Via::Sms, 3);
@@ -1370,7 +1373,7 @@ mod tests {
         assert_eq!(second.ended, vec![first.set_id]);
         let (other, _) = v.sets[0].codes[1];
         assert_eq!(
-            s.spend(&u, first.set_id, other, "op", 4).unwrap(),
+            s.spend(&u, first.set_id, other, "op", None, 4).unwrap(),
             Spend::Stale
         );
         assert!(matches!(
@@ -1420,11 +1423,11 @@ mod tests {
             .unwrap();
         let u = s.require_user(&user("a")).unwrap();
         for i in 1..3 {
-            let r = s.reject(&u, "wrong", 3, "op", 1).unwrap();
+            let r = s.reject(&u, "wrong", 3, "op", None, 1).unwrap();
             assert_eq!(r.attempts, i);
             assert!(!r.locked_now);
         }
-        assert!(s.reject(&u, "wrong", 3, "op", 1).unwrap().locked_now);
+        assert!(s.reject(&u, "wrong", 3, "op", None, 1).unwrap().locked_now);
         assert!(s.require_user(&user("a")).unwrap().locked_at.is_some());
         assert!(s.unlock(&user("a"), "op", 2, false).unwrap());
         let u = s.require_user(&user("a")).unwrap();

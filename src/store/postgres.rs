@@ -554,6 +554,7 @@ impl PgStore {
         user: &UserRow,
         tags: &[(i64, crate::codes::CodeHash)],
         operator: &str,
+        service: Option<&str>,
         now: i64,
     ) -> Result<Spend> {
         let sets: Vec<i64> = tags.iter().map(|t| t.0).collect();
@@ -574,7 +575,7 @@ impl PgStore {
                         now,
                         operator,
                         Some(&user.name),
-                        events::verify_accepted(set, remaining),
+                        events::verify_accepted(set, remaining, service),
                     )?;
                     Ok(Spend::Accepted { remaining })
                 }
@@ -591,6 +592,7 @@ impl PgStore {
         reason: &str,
         threshold: u32,
         operator: &str,
+        service: Option<&str>,
         now: i64,
     ) -> Result<Rejection> {
         self.transaction(|tx| {
@@ -611,7 +613,7 @@ impl PgStore {
                 now,
                 operator,
                 Some(&user.name),
-                events::verify_rejected(reason, r.attempts),
+                events::verify_rejected(reason, r.attempts, service),
             )?;
             if r.locked_now {
                 ops::append_event(
