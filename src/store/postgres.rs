@@ -708,6 +708,9 @@ impl PgStore {
                              codedesk_reject(BIGINT, BIGINT, BIGINT), \
                              codedesk_auto_unlock(BIGINT, BIGINT, BIGINT), \
                              codedesk_set_events(TEXT)";
+            // INSERT on the audit table is granted column by column: a
+            // column a later schema fills by its default (a principal the
+            // server records) stays out of every client's reach.
             tx.batch_execute(&format!(
                 "REVOKE ALL ON {tables} FROM {roles};
                  REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {roles};
@@ -720,13 +723,14 @@ impl PgStore {
                                m_cost, t_cost, p_cost) ON code_sets TO codedesk_verifier;
                  GRANT SELECT (id, set_id, uses_left) ON codes TO codedesk_verifier;
                  GRANT SELECT (id, hash) ON audit TO codedesk_verifier;
-                 GRANT INSERT ON audit TO codedesk_verifier;
+                 GRANT INSERT (id, at, operator, action, \"user\", details, prev_hash, hash)
+                   ON audit TO codedesk_verifier, codedesk_operator;
                  GRANT EXECUTE ON FUNCTION {functions} TO codedesk_verifier, codedesk_operator;
 
                  GRANT SELECT, INSERT, UPDATE ON users, identity_checks, code_sets, codes
                    TO codedesk_operator;
                  GRANT SELECT, INSERT, UPDATE, DELETE ON devices TO codedesk_operator;
-                 GRANT SELECT, INSERT ON audit TO codedesk_operator;
+                 GRANT SELECT ON audit TO codedesk_operator;
                  GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO codedesk_operator;
 
                  GRANT SELECT ON users, devices, identity_checks, code_sets, audit
