@@ -41,7 +41,14 @@ Store problem: it cannot be opened or created, is corrupt, has a newer
 schema, stayed busy too long, or the disk is full or read-only.
 .TP
 \fB8\fR
-\fBaudit verify\fR found the audit trail altered.
+\fBaudit verify\fR found the audit trail altered, or the store disagreeing
+with it (a set live that the trail ended, more uses left than it allows, a
+lock cleared without an unlock, an empty trail over a non-empty store).
+.TP
+\fB9\fR
+Not permitted: on a PostgreSQL store, the login role lacks the codedesk role
+the command needs (\fBcodedesk_verifier\fR, \fBcodedesk_operator\fR,
+\fBcodedesk_auditor\fR; see \fBcodedesk setup\-roles\fR); the message names it.
 .PP
 A batch run exits with the status of its first failed row, or 0 when every
 row succeeded.
@@ -222,7 +229,8 @@ codedesk issue\-codes \-\-batch users.csv \-\-identity\-verified in\-person \e
 \fBcodedesk\-list\fR(1), \fBcodedesk\-audit\fR(1),
 \fBcodedesk\-audit\-verify\fR(1), \fBcodedesk\-demo\fR(1),
 \fBcodedesk\-config\fR(1), \fBcodedesk\-calibrate\fR(1),
-\fBcodedesk\-migrate\fR(1), \fBpam_exec\fR(8)
+\fBcodedesk\-migrate\fR(1), \fBcodedesk\-setup\-roles\fR(1),
+\fBpam_exec\fR(8)
 "#;
 
 /// Extra sections for one subcommand's page, after its options.

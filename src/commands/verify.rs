@@ -214,7 +214,7 @@ pub fn run(
     if let (Some(at), Some(after)) = (view.user.locked_at, ctx.settings.auto_unlock)
         && now >= at.saturating_add(after.as_secs() as i64)
     {
-        store.unlock(&name, &ctx.operator, now, true)?;
+        store.auto_unlock(&view.user, after.as_secs() as i64, &ctx.operator, now)?;
         view = store.verify_view(&name, now)?;
     }
     if view.user.locked_at.is_some() {
@@ -262,31 +262,25 @@ pub fn run(
         }
     }
 
-    let (matched, _) = evaluate(&view.sets, &parsed, &ctx.settings.hash)?;
+    // One Argon2id evaluation per live set of a matching shape (at least
+    // one); the store matches the tags (on PostgreSQL, the server: a
+    // verifier reads no hash).
+    let (tags, _) = evaluate(&view.sets, &parsed, &ctx.settings.hash)?;
     drop(parsed);
 
-    if let Some((set_id, code_id)) = matched {
-        match store.spend(
-            &view.user,
-            set_id,
-            code_id,
-            &ctx.operator,
-            service,
-            ctx.now(),
-        )? {
-            Spend::Accepted { remaining } => {
-                report(ctx, out, name.as_str(), true, remaining, false)?;
-                if let Some(advice) = rules::used_up_advice(remaining)
-                    && !ctx.quiet
-                {
-                    crate::output::eprose(&format!("note: {advice}"));
-                }
-                super::issue::notify_or_warn(ctx, &mut store, "code-used", &view.user.name);
-                return Ok(Status::Ok);
+    match store.spend_matching(&view, &tags, &ctx.operator, service, ctx.now())? {
+        Spend::Accepted { remaining } => {
+            report(ctx, out, name.as_str(), true, remaining, false)?;
+            if let Some(advice) = rules::used_up_advice(remaining)
+                && !ctx.quiet
+            {
+                crate::output::eprose(&format!("note: {advice}"));
             }
-            Spend::Locked => return refuse_locked(ctx, out, name.as_str(), view.remaining),
-            Spend::Stale => {}
+            super::issue::notify_or_warn(ctx, &mut store, "code-used", &view.user.name);
+            return Ok(Status::Ok);
         }
+        Spend::Locked => return refuse_locked(ctx, out, name.as_str(), view.remaining),
+        Spend::Stale => {}
     }
     reject(ctx, &mut store, &view.user, view.remaining, service, out)
 }
@@ -314,39 +308,32 @@ fn service_arg(flag: Option<String>) -> Result<Option<String>> {
     Ok(Some(name))
 }
 
-/// The Argon2id evaluations of one verify: one per live set of the typed
-/// shape, its result compared in constant time with every code of the set.
-/// When that makes none (a user without live codes, codes of another
-/// shape, input that is not a code), one evaluation with the configured
-/// parameters is made anyway and thrown away: through PAM a refusal must
-/// take as long as a wrong code, or the time tells an attacker which users
-/// have live codes. Returns the first match (set id, code id) and how many
-/// evaluations ran (at least one).
+/// The Argon2id evaluations of one verify: one tag per live set of the
+/// typed shape, for the store to compare in constant time with every code
+/// of the set. When that makes none (a user without live codes, codes of
+/// another shape, input that is not a code), one evaluation with the
+/// configured parameters is made anyway and thrown away: through PAM a
+/// refusal must take as long as a wrong code, or the time tells an
+/// attacker which users have live codes. Returns the tags (set id, tag)
+/// and how many evaluations ran (at least one).
 fn evaluate(
     sets: &[CandidateSet],
     parsed: &[(CodeSpec, codes::Code)],
     configured: &HashParams,
-) -> Result<(Option<(i64, i64)>, usize)> {
-    let mut matched: Option<(i64, i64)> = None;
-    let mut evaluations = 0;
+) -> Result<(Vec<(i64, codes::CodeHash)>, usize)> {
+    let mut tags: Vec<(i64, codes::CodeHash)> = Vec::new();
     for set in sets {
         let Some((_, code)) = parsed.iter().find(|(s, _)| *s == set.spec) else {
             continue;
         };
-        let tag = codes::hash_code(&set.params, &set.salt, code)?;
-        evaluations += 1;
-        let hashes: Vec<codes::CodeHash> = set.codes.iter().map(|c| c.1).collect();
-        if let Some(i) = codes::find_match(&tag, &hashes)
-            && matched.is_none()
-        {
-            matched = Some((set.id, set.codes[i].0));
-        }
+        tags.push((set.id, codes::hash_code(&set.params, &set.salt, code)?));
     }
+    let evaluations = tags.len();
     if evaluations == 0 {
         equalising_hash(configured)?;
-        evaluations = 1;
+        return Ok((tags, 1));
     }
-    Ok((matched, evaluations))
+    Ok((tags, evaluations))
 }
 
 /// One Argon2id evaluation whose result nobody reads: the cost of a
@@ -414,6 +401,7 @@ mod tests {
             salt,
             params: FAST,
             codes: vec![(id * 10, hash)],
+            live: 1,
         }
     }
 
@@ -427,24 +415,28 @@ mod tests {
         let code = codes::generate(base32, 1).unwrap().remove(0);
         let other = codes::generate(base32, 1).unwrap().remove(0);
         let typed = vec![(base32, code.clone())];
-        // No live set at all: one evaluation anyway, no match.
-        assert_eq!(evaluate(&[], &typed, &FAST).unwrap(), (None, 1));
+        let count = |sets: &[CandidateSet], typed: &[(CodeSpec, codes::Code)]| {
+            let (tags, n) = evaluate(sets, typed, &FAST).unwrap();
+            (tags.iter().map(|(id, _)| *id).collect::<Vec<_>>(), n)
+        };
+        // No live set at all: one evaluation anyway, no tag to match.
+        assert_eq!(count(&[], &typed), (vec![], 1));
         // Input that is not a code: the same.
-        assert_eq!(evaluate(&[], &[], &FAST).unwrap(), (None, 1));
+        assert_eq!(count(&[], &[]), (vec![], 1));
         // Live sets of another shape only: the same.
         let digit_code = codes::generate(digits, 1).unwrap().remove(0);
         let d = set(1, digits, &digit_code);
-        assert_eq!(
-            evaluate(std::slice::from_ref(&d), &typed, &FAST).unwrap(),
-            (None, 1)
-        );
-        // One evaluation per set of the typed shape, and no extra one.
+        assert_eq!(count(std::slice::from_ref(&d), &typed), (vec![], 1));
+        // One evaluation per set of the typed shape, and no extra one; the
+        // matching set's tag is its code's hash.
         let hit = set(2, base32, &code);
         let miss = set(3, base32, &other);
         assert_eq!(
-            evaluate(&[d, miss.clone(), hit], &typed, &FAST).unwrap(),
-            (Some((2, 20)), 2)
+            count(&[d, miss.clone(), hit.clone()], &typed),
+            (vec![3, 2], 2)
         );
-        assert_eq!(evaluate(&[miss], &typed, &FAST).unwrap(), (None, 1));
+        let (tags, _) = evaluate(std::slice::from_ref(&hit), &typed, &FAST).unwrap();
+        assert_eq!(tags[0].1, hit.codes[0].1);
+        assert_eq!(count(&[miss], &typed), (vec![3], 1));
     }
 }
