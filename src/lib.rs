@@ -21,6 +21,7 @@ pub mod codes;
 pub mod commands;
 pub mod config;
 pub mod delivery;
+pub mod directory;
 pub mod exit;
 pub mod identity;
 pub mod interrupt;
