@@ -609,8 +609,15 @@ struct Session {
     privileged_members: Option<BTreeSet<String>>,
 }
 
-/// The run's session, opened on first use.
-static SESSION: Mutex<Option<Session>> = Mutex::new(None);
+/// The run's sessions, one per directory configuration (a run has one;
+/// tests calling [`lookup`] in one process may have several), opened on
+/// first use.
+static SESSIONS: Mutex<Vec<(String, Session)>> = Mutex::new(Vec::new());
+
+/// What tells two configurations' sessions apart.
+fn session_key(cfg: &DirectoryConfig) -> String {
+    format!("{cfg:?}")
+}
 
 fn connect(cfg: &DirectoryConfig) -> Result<LdapConn> {
     let password = match &cfg.password_file {
@@ -653,21 +660,28 @@ fn with_session<T>(
     cfg: &DirectoryConfig,
     f: impl FnOnce(&DirectoryConfig, &mut Session) -> Result<T>,
 ) -> Result<T> {
-    let mut guard = SESSION.lock().unwrap_or_else(|p| p.into_inner());
-    if guard.is_none() {
-        let mut conn = connect(cfg)?;
-        let privileged_members = match cfg.attributes.member_of {
-            Some(_) => None,
-            None => Some(group_members(cfg, &mut conn)?),
-        };
-        *guard = Some(Session {
-            conn,
-            cache: HashMap::new(),
-            privileged_members,
-        });
-    }
-    let session = guard.as_mut().expect("opened above");
-    f(cfg, session)
+    let key = session_key(cfg);
+    let mut guard = SESSIONS.lock().unwrap_or_else(|p| p.into_inner());
+    let at = match guard.iter().position(|(k, _)| *k == key) {
+        Some(i) => i,
+        None => {
+            let mut conn = connect(cfg)?;
+            let privileged_members = match cfg.attributes.member_of {
+                Some(_) => None,
+                None => Some(group_members(cfg, &mut conn)?),
+            };
+            guard.push((
+                key,
+                Session {
+                    conn,
+                    cache: HashMap::new(),
+                    privileged_members,
+                },
+            ));
+            guard.len() - 1
+        }
+    };
+    f(cfg, &mut guard[at].1)
 }
 
 /// The normalised DNs of every privileged group's members (a group that
@@ -777,6 +791,37 @@ pub fn all_users(cfg: &DirectoryConfig, progress: &mut dyn FnMut(u64)) -> Result
         }
         Ok(out)
     })
+}
+
+/// What enrolment learnt from the directory, carried into the store's
+/// `device-enrolled` event and the command's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DirectoryNote {
+    /// Whether the device's number is one of the user's numbers in the
+    /// directory (`None`: the device has no number).
+    pub phone_on_file: Option<bool>,
+    pub privileged: bool,
+}
+
+/// With a directory configured, the user's entry, or exit 4 when the
+/// directory does not know them (`nothing`: what did not happen, as
+/// "nothing enrolled"); exit 7 when it cannot be asked. `Ok(None)` when
+/// no directory is configured.
+pub fn require_user(
+    settings: &crate::config::Settings,
+    user: &str,
+    nothing: &str,
+) -> Result<Option<DirUser>> {
+    let Some(cfg) = &settings.directory else {
+        return Ok(None);
+    };
+    match lookup(cfg, user)? {
+        Some(u) => Ok(Some(u)),
+        None => Err(fail(
+            Status::NotFound,
+            format!("{user} is not in the directory ({}); {nothing}", cfg.url),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,689 @@
+//! The directory (`[directory]`, docs/directory.md) against a real
+//! OpenLDAP server: each test starts Debian's `slapd` as root in a temp dir
+//! of its own (slapd.conf, a test tree loaded with slapadd, a throwaway CA
+//! made with `openssl`), on free loopback ports (plain + StartTLS, and
+//! ldaps), and kills it when it ends. Under CI (`CI` set) a missing slapd
+//! fails the test; elsewhere the test says loudly that it was skipped.
+
+mod common;
+
+use common::Env;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SLAPD: &str = "/usr/sbin/slapd";
+const SUFFIX: &str = "dc=example,dc=org";
+const ADMIN: &str = "cn=admin,dc=example,dc=org";
+
+/// The test tree: alice (mobile and desk phone), bob (in the privileged
+/// group), carol (whose number changed: the store will hold her old one),
+/// dave (removed by the tests that need a leaver), and a group that is
+/// not privileged.
+const TREE: &str = "dn: dc=example,dc=org
+objectClass: dcObject
+objectClass: organization
+o: Example
+dc: example
+
+dn: ou=people,dc=example,dc=org
+objectClass: organizationalUnit
+ou: people
+
+dn: ou=groups,dc=example,dc=org
+objectClass: organizationalUnit
+ou: groups
+
+dn: uid=alice,ou=people,dc=example,dc=org
+objectClass: inetOrgPerson
+uid: alice
+cn: Alice Archer
+sn: Archer
+displayName: Alice Archer
+mobile: +1 507 222 5001
+telephoneNumber: +1 507 222 5002
+mail: alice@example.org
+
+dn: uid=bob,ou=people,dc=example,dc=org
+objectClass: inetOrgPerson
+uid: bob
+cn: Bob Baker
+sn: Baker
+displayName: Bob Baker
+mobile: +15072225011
+mail: bob@example.org
+
+dn: uid=carol,ou=people,dc=example,dc=org
+objectClass: inetOrgPerson
+uid: carol
+cn: Carol Cole
+sn: Cole
+displayName: Carol Cole
+mobile: +15072225099
+mail: carol@example.org
+
+dn: uid=dave,ou=people,dc=example,dc=org
+objectClass: inetOrgPerson
+uid: dave
+cn: Dave Dunn
+sn: Dunn
+displayName: Dave Dunn
+mobile: +15072225031
+
+dn: cn=helpdesk-admins,ou=groups,dc=example,dc=org
+objectClass: groupOfNames
+cn: helpdesk-admins
+member: uid=bob,ou=people,dc=example,dc=org
+
+dn: cn=staff,ou=groups,dc=example,dc=org
+objectClass: groupOfNames
+cn: staff
+member: uid=alice,ou=people,dc=example,dc=org
+member: uid=carol,ou=people,dc=example,dc=org
+";
+
+const PRIVILEGED: &str = "cn=helpdesk-admins,ou=groups,dc=example,dc=org";
+
+/// Why slapd cannot run here, if it cannot.
+fn missing_prerequisite() -> Option<String> {
+    for (bin, pkg) in [
+        (SLAPD, "slapd"),
+        ("/usr/sbin/slapadd", "slapd"),
+        ("/usr/bin/ldapmodify", "ldap-utils"),
+        ("/usr/bin/openssl", "openssl"),
+    ] {
+        if !Path::new(bin).exists() {
+            return Some(format!("{bin} is missing (Debian package {pkg})"));
+        }
+    }
+    if !Path::new("/usr/lib/ldap/back_mdb.so").exists() {
+        return Some("/usr/lib/ldap/back_mdb.so is missing (Debian package slapd)".into());
+    }
+    None
+}
+
+/// True when the test may go on; false (after saying so) when it must skip.
+fn can_run(test: &str) -> bool {
+    match missing_prerequisite() {
+        None => true,
+        Some(why) if std::env::var_os("CI").is_some() => {
+            panic!("{test}: the directory tests must run in CI, but {why}")
+        }
+        Some(why) => {
+            eprintln!("\n*** SKIPPED {test}: {why} ***\n");
+            false
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind a free port")
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn run(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// One running slapd with the test tree.
+struct Slapd {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    /// ldap:// (plain and StartTLS).
+    port: u16,
+    /// ldaps://
+    tls_port: u16,
+    /// The admin password (slapd's rootpw), random per server.
+    password: String,
+}
+
+impl Slapd {
+    fn start() -> Slapd {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        make_certificates(d);
+        let password = format!("pw-{:016x}", rand_u64());
+        std::fs::create_dir(d.join("db")).unwrap();
+        let conf = format!(
+            "include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+pidfile {d}/slapd.pid
+argsfile {d}/slapd.args
+TLSCACertificateFile {d}/ca.pem
+TLSCertificateFile {d}/server.pem
+TLSCertificateKeyFile {d}/server.key
+database mdb
+maxsize 10485760
+suffix \"{SUFFIX}\"
+rootdn \"{ADMIN}\"
+rootpw {password}
+directory {d}/db
+",
+            d = d.display()
+        );
+        std::fs::write(d.join("slapd.conf"), conf).unwrap();
+        std::fs::write(d.join("tree.ldif"), TREE).unwrap();
+        run(
+            Command::new("/usr/sbin/slapadd")
+                .arg("-f")
+                .arg(d.join("slapd.conf"))
+                .arg("-l")
+                .arg(d.join("tree.ldif")),
+            "slapadd",
+        );
+        let (port, tls_port) = (free_port(), free_port());
+        let child = Command::new(SLAPD)
+            .arg("-f")
+            .arg(d.join("slapd.conf"))
+            .arg("-h")
+            .arg(format!(
+                "ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/"
+            ))
+            .args(["-d", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::File::create(d.join("slapd.log")).unwrap(),
+            ))
+            .spawn()
+            .expect("start slapd");
+        let s = Slapd {
+            dir,
+            child: Some(child),
+            port,
+            tls_port,
+            password,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err()
+            || TcpStream::connect(("127.0.0.1", tls_port)).is_err()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "slapd did not start: {}",
+                std::fs::read_to_string(s.dir.path().join("slapd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        s
+    }
+
+    fn path(&self, f: &str) -> PathBuf {
+        self.dir.path().join(f)
+    }
+
+    fn url(&self) -> String {
+        format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    /// Changes the tree with ldapmodify (LDIF with changetype lines).
+    fn modify(&self, ldif: &str) {
+        std::fs::write(self.path("change.ldif"), ldif).unwrap();
+        std::fs::write(self.path("admin.pw"), &self.password).unwrap();
+        run(
+            Command::new("/usr/bin/ldapmodify")
+                .args(["-x", "-H", &self.url(), "-D", ADMIN, "-y"])
+                .arg(self.path("admin.pw"))
+                .arg("-f")
+                .arg(self.path("change.ldif")),
+            "ldapmodify",
+        );
+    }
+
+    /// Stops the server (a directory that went down).
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// A password file holding the admin password, mode 0600.
+    fn password_file(&self) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = self.path("bind.pw");
+        std::fs::write(&p, format!("{}\n", self.password)).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        p
+    }
+
+    /// `[directory]` for this server; `extra` is appended inside the table.
+    fn config(&self, url: &str, extra: &str) -> String {
+        format!(
+            "[directory]\nurl = {url:?}\nbind_dn = {ADMIN:?}\npassword_file = {:?}\nbase_dn = {SUFFIX:?}\nprivileged_groups = [{PRIVILEGED:?}]\n{extra}\n",
+            self.password_file().display().to_string()
+        )
+    }
+
+    fn env(&self, extra: &str) -> Env {
+        Env::with_config(&self.config(&self.url(), extra))
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::io::Read;
+    let mut b = [0u8; 8];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .expect("read /dev/urandom");
+    u64::from_le_bytes(b)
+}
+
+/// A throwaway CA (and another one nobody trusts) and a certificate for
+/// 127.0.0.1 signed by the first, made with the openssl command.
+fn make_certificates(d: &Path) {
+    for ca in ["ca", "other-ca"] {
+        run(
+            Command::new("openssl")
+                .current_dir(d)
+                .args([
+                    "req",
+                    "-x509",
+                    "-new",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-keyout",
+                    &format!("{ca}.key"),
+                    "-out",
+                    &format!("{ca}.pem"),
+                    "-days",
+                    "2",
+                    "-subj",
+                    &format!("/CN=codedesk directory test {ca}"),
+                    "-addext",
+                    "basicConstraints=critical,CA:TRUE",
+                    "-addext",
+                    "keyUsage=critical,keyCertSign,cRLSign",
+                ]),
+            "openssl req (CA)",
+        );
+    }
+    run(
+        Command::new("openssl").current_dir(d).args([
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]),
+        "openssl req (server)",
+    );
+    std::fs::write(
+        d.join("server.ext"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n",
+    )
+    .unwrap();
+    run(
+        Command::new("openssl").current_dir(d).args([
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            "0x1234",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.pem",
+        ]),
+        "openssl x509 (server)",
+    );
+}
+
+fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+/// The details of the last audit event with `action` for `user`.
+fn last_event(env: &Env, user: &str, action: &str) -> serde_json::Value {
+    let (st, out, err) = env.run(&["--format", "json", "audit", "--user", user]);
+    assert_eq!(st, 0, "{err}");
+    out.lines()
+        .map(json)
+        .filter(|e| e["action"] == action)
+        .last()
+        .unwrap_or_else(|| panic!("no {action} event for {user} in {out}"))["details"]
+        .clone()
+}
+
+// ------------------------------------------------------------------ tests
+
+#[test]
+fn enrolment_refuses_a_user_the_directory_does_not_know() {
+    if !can_run("enrolment_refuses_a_user_the_directory_does_not_know") {
+        return;
+    }
+    let ldap = Slapd::start();
+    let env = ldap.env("");
+    let (st, out, err) = env.run(&[
+        "enroll-device",
+        "zed",
+        "--kind",
+        "mobile",
+        "--phone",
+        "+15072225001",
+    ]);
+    assert_eq!(st, 4, "{out}{err}");
+    assert!(err.contains("zed is not in the directory"), "{err}");
+    assert!(err.contains(&ldap.url()), "the server is named: {err}");
+    let (st, _, _) = env.run(&["list", "zed"]);
+    assert_eq!(st, 4, "nothing was created for zed");
+    // Known users are enrolled; the directory's display name shows.
+    env.ok(&[
+        "enroll-device",
+        "alice",
+        "--kind",
+        "mobile",
+        "--phone",
+        "+15072225001",
+    ]);
+    let list = env.ok(&["list", "alice"]);
+    assert!(list.contains("directory:   Alice Archer"), "{list}");
+    assert!(!list.contains("PRIVILEGED"), "{list}");
+}
+
+#[test]
+fn a_number_not_on_file_needs_the_identity_check_and_is_flagged() {
+    if !can_run("a_number_not_on_file_needs_the_identity_check_and_is_flagged") {
+        return;
+    }
+    let ldap = Slapd::start();
+    let env = ldap.env("");
+    // alice's desk phone is on file too (telephoneNumber).
+    let out = env.ok(&[
+        "--format",
+        "json",
+        "enroll-device",
+        "alice",
+        "--kind",
+        "landline",
+        "--phone",
+        "+1 507 222 5002",
+    ]);
+    let j = json(&out);
+    assert_eq!(j["phone_on_file"], true, "{out}");
+    assert_eq!(last_event(&env, "alice", "device-enrolled")["phone_on_file"], true);
+    // A first device for carol on a number the caller dictates: refused
+    // without an attested identity check (exit 3), nothing enrolled.
+    let args = [
+        "--format",
+        "json",
+        "enroll-device",
+        "carol",
+        "--kind",
+        "mobile",
+        "--phone",
+        "+15075550123",
+    ];
+    let (st, out, err) = env.run(&args);
+    assert_eq!(st, 3, "{out}{err}");
+    assert!(err.contains("not one of carol's numbers in the directory"), "{err}");
+    assert!(
+        err.contains("not one of the user's numbers in the directory"),
+        "{err}"
+    );
+    assert_eq!(
+        last_event(&env, "carol", "identity-check")["phone_on_file"],
+        false
+    );
+    let (st, _, _) = env.run(&["list", "carol"]);
+    assert_eq!(st, 4, "nothing enrolled for carol");
+    // With the check attested it is enrolled, flagged in output and trail.
+    let mut with_check = args.to_vec();
+    with_check.extend(["--identity-verified", "in-person", "--ticket", "T-77"]);
+    let (st, out, err) = env.run(&with_check);
+    assert_eq!(st, 0, "{out}{err}");
+    assert_eq!(json(&out)["phone_on_file"], false, "{out}");
+    assert!(err.contains("phone_on_file: false"), "{err}");
+    let ev = last_event(&env, "carol", "device-enrolled");
+    assert_eq!(ev["phone_on_file"], false, "{ev}");
+    assert_eq!(ev["ticket"], "T-77", "the check is recorded: {ev}");
+    // The table output flags it too.
+    let out = env.ok(&[
+        "enroll-device",
+        "carol",
+        "--kind",
+        "landline",
+        "--phone",
+        "+15075550124",
+        "--identity-verified",
+        "in-person",
+        "--ticket",
+        "T-78",
+    ]);
+    assert!(out.contains("phone NOT on file"), "{out}");
+}
+
+#[test]
+fn privileged_group_members_are_privileged() {
+    if !can_run("privileged_group_members_are_privileged") {
+        return;
+    }
+    let ldap = Slapd::start();
+    let env = ldap.env("");
+    let out = env.ok(&[
+        "--format",
+        "json",
+        "enroll-device",
+        "bob",
+        "--kind",
+        "mobile",
+        "--phone",
+        "+15072225011",
+    ]);
+    assert_eq!(json(&out)["privileged"], true, "{out}");
+    assert_eq!(last_event(&env, "bob", "device-enrolled")["privileged"], true);
+    let list = env.ok(&["list", "bob"]);
+    assert!(list.contains("Bob Baker, PRIVILEGED"), "{list}");
+    let j = json(&env.ok(&["--format", "json", "list", "bob"]));
+    assert_eq!(j["directory"]["privileged"], true, "{j}");
+    assert_eq!(j["directory"]["display_name"], "Bob Baker", "{j}");
+    // alice is in a group, but not a privileged one.
+    let out = env.ok(&[
+        "--format",
+        "json",
+        "enroll-device",
+        "alice",
+        "--kind",
+        "mobile",
+        "--phone",
+        "+15072225001",
+    ]);
+    assert_eq!(json(&out)["privileged"], false, "{out}");
+}
+
+#[test]
+fn filter_injection_in_a_user_name_matches_nobody() {
+    if !can_run("filter_injection_in_a_user_name_matches_nobody") {
+        return;
+    }
+    let ldap = Slapd::start();
+    let env = ldap.env("");
+    // The command line refuses such a name outright (exit 2).
+    let (st, _, err) = env.run(&[
+        "enroll-device",
+        "*)(uid=*",
+        "--kind",
+        "mobile",
+        "--phone",
+        "+15072225001",
+    ]);
+    assert_eq!(st, 2, "{err}");
+    // The lookup itself escapes it (RFC 4515): against the real server, a
+    // name of filter syntax matches no entry, where unescaped it would
+    // have matched every user.
+    let text = ldap.config(&ldap.url(), "");
+    let file: codedesk::directory::DirectoryFile =
+        toml::from_str::<toml::Table>(&text).unwrap()["directory"]
+            .clone()
+            .try_into()
+            .unwrap();
+    let cfg = codedesk::directory::DirectoryConfig::from_file(&file, &ldap.path("c.toml")).unwrap();
+    for evil in ["*)(uid=*", "*", "alice)(|(uid=*", "al*"] {
+        assert_eq!(
+            codedesk::directory::lookup(&cfg, evil).unwrap(),
+            None,
+            "{evil} matched an entry"
+        );
+    }
+    let alice = codedesk::directory::lookup(&cfg, "alice").unwrap().unwrap();
+    assert_eq!(alice.display_name.as_deref(), Some("Alice Archer"));
+    assert_eq!(alice.email.as_deref(), Some("alice@example.org"));
+    assert_eq!(alice.mobiles.len(), 1);
+    assert_eq!(alice.phones.len(), 1);
+    assert!(!alice.privileged);
+}
+
+#[test]
+fn wrong_bind_password_fails_closed_without_showing_it() {
+    if !can_run("wrong_bind_password_fails_closed_without_showing_it") {
+        return;
+    }
+    let ldap = Slapd::start();
+    let env = ldap.env("");
+    use std::os::unix::fs::PermissionsExt;
+    let p = ldap.path("bind.pw");
+    std::fs::write(&p, "wrong-password-123\n").unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (st, out, err) = env.run(&[
+        "enroll-device",
+        "alice",
+        "--kind",
+        "mobile",
+        "--phone",
+        "+15072225001",
+    ]);
+    assert_eq!(st, 7, "{out}{err}");
+    assert!(err.contains("directory unreachable"), "{err}");
+    assert!(err.contains("invalid credentials"), "{err}");
+    assert!(err.contains(&ldap.url()), "{err}");
+    assert!(!err.contains("wrong-password-123") && !out.contains("wrong-password-123"));
+    // A password file everyone may read is refused before connecting.
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (st, _, err) = env.run(&[
+        "enroll-device",
+        "alice",
+        "--kind",
+        "mobile",
+        "--phone",
+        "+15072225001",
+    ]);
+    assert_eq!(st, 2, "{err}");
+    assert!(err.contains("readable by everyone"), "{err}");
+}
+
+#[test]
+fn a_directory_that_is_down_stops_issuance_and_enrolment_but_not_verify() {
+    if !can_run("a_directory_that_is_down_stops_issuance_and_enrolment_but_not_verify") {
+        return;
+    }
+    let mut ldap = Slapd::start();
+    let env = ldap.env("timeout = \"3s\"");
+    env.ok(&[
+        "enroll-device",
+        "alice",
+        "--kind",
+        "landline",
+        "--phone",
+        "+15072225002",
+    ]);
+    let codes = env.issue_helpdesk("alice", &[]);
+    assert!(codes.len() >= 2);
+    ldap.stop();
+    let (st, out, err) = env.run(&[
+        "enroll-device",
+        "bob",
+        "--kind",
+        "mobile",
+        "--phone",
+        "+15072225011",
+    ]);
+    assert_eq!(st, 7, "{out}{err}");
+    assert!(err.contains("directory unreachable"), "{err}");
+    assert!(err.contains(&ldap.url()), "the server is named: {err}");
+    assert!(!err.contains(&ldap.password), "{err}");
+    let (st, _, err) = env.run(&[
+        "issue-codes",
+        "alice",
+        "--identity-verified",
+        "in-person",
+        "--ticket",
+        "T-1",
+    ]);
+    assert_eq!(st, 7, "{err}");
+    assert!(err.contains("directory unreachable"), "{err}");
+    // Logins keep working from the store.
+    assert_eq!(env.verify("alice", &codes[0]), 0);
+    assert_eq!(env.verify("alice", &codes[0]), 1, "spent");
+    // list still lists, with a warning.
+    let (st, out, err) = env.run(&["list", "alice"]);
+    assert_eq!(st, 0, "{err}");
+    assert!(out.contains("directory:   unreachable"), "{out}");
+}
+
+#[test]
+fn starttls_and_ldaps_check_the_certificate() {
+    if !can_run("starttls_and_ldaps_check_the_certificate") {
+        return;
+    }
+    let ldap = Slapd::start();
+    let ca = ldap.path("ca.pem").display().to_string();
+    let other = ldap.path("other-ca.pem").display().to_string();
+    let args = [
+        "enroll-device",
+        "alice",
+        "--kind",
+        "mobile",
+        "--phone",
+        "+15072225001",
+    ];
+    for (url, tls) in [
+        (ldap.url(), "tls = \"starttls\"\n"),
+        (format!("ldaps://127.0.0.1:{}", ldap.tls_port), ""),
+    ] {
+        let env = Env::with_config(&ldap.config(&url, &format!("{tls}ca_file = {ca:?}")));
+        let (st, out, err) = env.run(&args);
+        assert_eq!(st, 0, "{url} {tls}: {out}{err}");
+        // A CA that did not sign the server's certificate: refused.
+        let env = Env::with_config(&ldap.config(&url, &format!("{tls}ca_file = {other:?}")));
+        let (st, out, err) = env.run(&args);
+        assert_eq!(st, 7, "{url} {tls}: {out}{err}");
+        assert!(err.contains("directory unreachable"), "{err}");
+    }
+}
