@@ -364,8 +364,7 @@ fn attribute_name(v: &str) -> std::result::Result<String, String> {
     let v = v.trim();
     let ok = !v.is_empty()
         && v.len() <= 64
-        && v
-            .bytes()
+        && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b';');
     if ok {
         Ok(v.to_string())
@@ -839,8 +838,8 @@ mod tests {
         assert_eq!(local.tls, Tls::None);
         let remote = cfg("url = \"ldap://ldap.example.org\"\nbase_dn = \"dc=x\"").unwrap();
         assert_eq!(remote.tls, Tls::StartTls);
-        let asked = cfg("url = \"ldap://ldap.example.org\"\ntls = \"none\"\nbase_dn = \"dc=x\"")
-            .unwrap();
+        let asked =
+            cfg("url = \"ldap://ldap.example.org\"\ntls = \"none\"\nbase_dn = \"dc=x\"").unwrap();
         assert_eq!(asked.tls, Tls::None);
         let ldaps = cfg("url = \"ldaps://ldap.example.org:636\"\nbase_dn = \"dc=x\"").unwrap();
         assert_eq!(ldaps.tls, Tls::Ldaps);
@@ -852,11 +851,12 @@ mod tests {
 
     #[test]
     fn bind_dn_needs_a_password_file_and_groups_are_dns() {
-        let e = cfg("url = \"ldap://localhost\"\nbase_dn = \"dc=x\"\nbind_dn = \"cn=a\"")
-            .unwrap_err();
+        let e =
+            cfg("url = \"ldap://localhost\"\nbase_dn = \"dc=x\"\nbind_dn = \"cn=a\"").unwrap_err();
         assert!(e.to_string().contains("password_file"), "{e}");
-        let e = cfg("url = \"ldap://localhost\"\nbase_dn = \"dc=x\"\nprivileged_groups = [\"admins\"]")
-            .unwrap_err();
+        let e =
+            cfg("url = \"ldap://localhost\"\nbase_dn = \"dc=x\"\nprivileged_groups = [\"admins\"]")
+                .unwrap_err();
         assert!(e.to_string().contains("not a DN"), "{e}");
         let c = cfg("url = \"ldap://localhost\"\nbase_dn = \"dc=x\"\nprivileged_groups = [\"CN=Admins, OU=Groups,DC=x\"]\npassword_file = \"pw\"\nbind_dn = \"cn=a\"").unwrap();
         assert_eq!(c.privileged_groups, vec!["cn=admins,ou=groups,dc=x"]);

@@ -211,6 +211,7 @@ pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status
         Command::Config => config_cmd::run(&ctx, out)?,
         Command::Calibrate(Lazy(a)) => calibrate::run(&ctx, a, out)?,
         Command::Migrate(Lazy(a)) => migrate::run(&ctx, a, out)?,
+        Command::Sync(Lazy(a)) => sync::run(&ctx, a, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
     };
     out.flush()?;

@@ -60,7 +60,7 @@ uid: carol
 cn: Carol Cole
 sn: Cole
 displayName: Carol Cole
-mobile: +15072225099
+mobile: +15072225021
 mail: carol@example.org
 
 dn: uid=dave,ou=people,dc=example,dc=org
@@ -293,30 +293,28 @@ fn rand_u64() -> u64 {
 fn make_certificates(d: &Path) {
     for ca in ["ca", "other-ca"] {
         run(
-            Command::new("openssl")
-                .current_dir(d)
-                .args([
-                    "req",
-                    "-x509",
-                    "-new",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1",
-                    "-nodes",
-                    "-keyout",
-                    &format!("{ca}.key"),
-                    "-out",
-                    &format!("{ca}.pem"),
-                    "-days",
-                    "2",
-                    "-subj",
-                    &format!("/CN=codedesk directory test {ca}"),
-                    "-addext",
-                    "basicConstraints=critical,CA:TRUE",
-                    "-addext",
-                    "keyUsage=critical,keyCertSign,cRLSign",
-                ]),
+            Command::new("openssl").current_dir(d).args([
+                "req",
+                "-x509",
+                "-new",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                &format!("{ca}.key"),
+                "-out",
+                &format!("{ca}.pem"),
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN=codedesk directory test {ca}"),
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ]),
             "openssl req (CA)",
         );
     }
@@ -375,9 +373,9 @@ fn last_event(env: &Env, user: &str, action: &str) -> serde_json::Value {
     let (st, out, err) = env.run(&["--format", "json", "audit", "--user", user]);
     assert_eq!(st, 0, "{err}");
     out.lines()
+        .rev()
         .map(json)
-        .filter(|e| e["action"] == action)
-        .last()
+        .find(|e| e["action"] == action)
         .unwrap_or_else(|| panic!("no {action} event for {user} in {out}"))["details"]
         .clone()
 }
@@ -438,7 +436,10 @@ fn a_number_not_on_file_needs_the_identity_check_and_is_flagged() {
     ]);
     let j = json(&out);
     assert_eq!(j["phone_on_file"], true, "{out}");
-    assert_eq!(last_event(&env, "alice", "device-enrolled")["phone_on_file"], true);
+    assert_eq!(
+        last_event(&env, "alice", "device-enrolled")["phone_on_file"],
+        true
+    );
     // A first device for carol on a number the caller dictates: refused
     // without an attested identity check (exit 3), nothing enrolled.
     let args = [
@@ -453,7 +454,10 @@ fn a_number_not_on_file_needs_the_identity_check_and_is_flagged() {
     ];
     let (st, out, err) = env.run(&args);
     assert_eq!(st, 3, "{out}{err}");
-    assert!(err.contains("not one of carol's numbers in the directory"), "{err}");
+    assert!(
+        err.contains("not one of carol's numbers in the directory"),
+        "{err}"
+    );
     assert!(
         err.contains("not one of the user's numbers in the directory"),
         "{err}"
@@ -508,7 +512,10 @@ fn privileged_group_members_are_privileged() {
         "+15072225011",
     ]);
     assert_eq!(json(&out)["privileged"], true, "{out}");
-    assert_eq!(last_event(&env, "bob", "device-enrolled")["privileged"], true);
+    assert_eq!(
+        last_event(&env, "bob", "device-enrolled")["privileged"],
+        true
+    );
     let list = env.ok(&["list", "bob"]);
     assert!(list.contains("Bob Baker, PRIVILEGED"), "{list}");
     let j = json(&env.ok(&["--format", "json", "list", "bob"]));
@@ -686,4 +693,202 @@ fn starttls_and_ldaps_check_the_certificate() {
         assert_eq!(st, 7, "{url} {tls}: {out}{err}");
         assert!(err.contains("directory unreachable"), "{err}");
     }
+}
+
+/// The `sync` findings, one JSON object a line.
+fn sync_rows(out: &str) -> Vec<serde_json::Value> {
+    out.lines().map(json).collect()
+}
+
+fn find<'a>(
+    rows: &'a [serde_json::Value],
+    user: &str,
+    change: &str,
+) -> Option<&'a serde_json::Value> {
+    rows.iter()
+        .find(|r| r["user"] == user && r["change"] == change)
+}
+
+fn sync_events(env: &Env) -> usize {
+    let (_, out, _) = env.run(&["--format", "json", "audit"]);
+    out.lines()
+        .filter(|l| json(l)["action"] == "directory-sync")
+        .count()
+}
+
+/// Enrols alice, bob, carol and dave with their numbers on file; gives
+/// dave helpdesk codes.
+fn populate(env: &Env) -> Vec<String> {
+    for (u, kind, phone) in [
+        ("alice", "mobile", "+15072225001"),
+        ("bob", "mobile", "+15072225011"),
+        ("carol", "mobile", "+15072225021"),
+        ("dave", "landline", "+15072225031"),
+    ] {
+        env.ok(&["enroll-device", u, "--kind", kind, "--phone", phone]);
+    }
+    env.issue_helpdesk("dave", &[])
+}
+
+#[test]
+fn sync_revokes_leavers_and_reports_changed_numbers_and_new_privileged_users() {
+    if !can_run("sync_revokes_leavers_and_reports_changed_numbers_and_new_privileged_users") {
+        return;
+    }
+    let ldap = Slapd::start();
+    // One leaver of four is a quarter: allowed with min_fraction 0.5.
+    let env = ldap.env("min_fraction = 0.5");
+    let codes = populate(&env);
+    // First sync: nobody left, no number changed; bob is privileged.
+    let (st, out, err) = env.run(&["--format", "json", "sync"]);
+    assert_eq!(st, 0, "{out}{err}");
+    let rows = sync_rows(&out);
+    assert_eq!(rows.len(), 1, "{out}");
+    assert!(find(&rows, "bob", "privileged").is_some(), "{out}");
+    assert!(err.contains("4 users in the directory"), "{err}");
+    // The directory changes: carol's number, dave leaves, alice joins the
+    // privileged group.
+    ldap.modify(&format!(
+        "dn: uid=carol,ou=people,{SUFFIX}
+changetype: modify
+replace: mobile
+mobile: +15072225099
+
+dn: uid=dave,ou=people,{SUFFIX}
+changetype: delete
+
+dn: {PRIVILEGED}
+changetype: modify
+add: member
+member: uid=alice,ou=people,{SUFFIX}
+"
+    ));
+    // A dry run reports and changes nothing.
+    let before = sync_events(&env);
+    let (st, out, err) = env.run(&["--format", "json", "sync", "--dry-run"]);
+    assert_eq!(st, 0, "{out}{err}");
+    assert!(err.contains("dry run: nothing changed"), "{err}");
+    let rows = sync_rows(&out);
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(find(&rows, "dave", "left").is_some(), "{out}");
+    let carol = find(&rows, "carol", "number-changed").expect("carol's number");
+    assert!(
+        carol["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no longer on file"),
+        "{carol}"
+    );
+    assert!(find(&rows, "alice", "privileged").is_some(), "{out}");
+    assert!(
+        find(&rows, "bob", "privileged").is_none(),
+        "bob was privileged already: {out}"
+    );
+    assert_eq!(sync_events(&env), before, "a dry run writes nothing");
+    let j = json(&env.ok(&["--format", "json", "list", "dave"]));
+    assert_eq!(
+        j["codes_remaining"].as_i64(),
+        Some(codes.len() as i64),
+        "{j}"
+    );
+    // The real run: dave's codes are revoked, his device kept (CSV out).
+    let (st, out, err) = env.run(&["--format", "csv", "sync"]);
+    assert_eq!(st, 0, "{out}{err}");
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("user,change,detail,revoked_sets"));
+    let dave = out
+        .lines()
+        .find(|l| l.starts_with("dave,left,"))
+        .expect(&out);
+    let revoked = dave.rsplit(',').next().unwrap();
+    assert!(
+        revoked.parse::<i64>().is_ok(),
+        "dave's set is named: {dave}"
+    );
+    let j = json(&env.ok(&["--format", "json", "list", "dave"]));
+    assert_eq!(j["codes_remaining"].as_i64(), Some(0), "{j}");
+    assert_eq!(
+        env.verify("dave", &codes[0]),
+        1,
+        "a leaver's codes no longer work"
+    );
+    let list = env.ok(&["list", "dave"]);
+    assert!(list.contains("landline"), "the device is kept: {list}");
+    assert!(list.contains("NOT in the directory"), "{list}");
+    let ev = last_event(&env, "dave", "revoke");
+    assert_eq!(ev["reason"], "left the directory", "{ev}");
+    assert_eq!(sync_events(&env), before + 1);
+    // The baseline moved: alice is no longer new.
+    let (st, out, _) = env.run(&["--format", "json", "sync", "--dry-run"]);
+    assert_eq!(st, 0);
+    assert!(
+        find(&sync_rows(&out), "alice", "privileged").is_none(),
+        "{out}"
+    );
+}
+
+#[test]
+fn sync_changes_nothing_when_the_directory_returns_too_few_users_or_is_down() {
+    if !can_run("sync_changes_nothing_when_the_directory_returns_too_few_users_or_is_down") {
+        return;
+    }
+    let mut ldap = Slapd::start();
+    let env = ldap.env("");
+    let codes = populate(&env);
+    env.ok(&["sync"]);
+    let before = sync_events(&env);
+    // A filter that now selects one user of four (below min_fraction 0.9):
+    // three "leavers" would lose their codes; nothing changes instead.
+    std::fs::write(
+        &env.config,
+        std::fs::read_to_string(&env.config).unwrap().replace(
+            "[directory]\n",
+            "[directory]\nuser_filter = \"(&(objectClass=inetOrgPerson)(uid=alice))\"\n",
+        ),
+    )
+    .unwrap();
+    let (st, out, err) = env.run(&["sync"]);
+    assert_eq!(st, 7, "{out}{err}");
+    assert!(
+        err.contains("returned 1 users, fewer than 90% of the 4"),
+        "{err}"
+    );
+    assert!(err.contains("nothing changed"), "{err}");
+    assert_eq!(sync_events(&env), before);
+    assert_eq!(env.verify("dave", &codes[0]), 0, "dave's codes still work");
+    // min_fraction = 0.2 lets the same run through.
+    std::fs::write(
+        &env.config,
+        std::fs::read_to_string(&env.config)
+            .unwrap()
+            .replace("[directory]\n", "[directory]\nmin_fraction = 0.2\n"),
+    )
+    .unwrap();
+    let (st, out, err) = env.run(&["--format", "json", "sync", "--dry-run"]);
+    assert_eq!(st, 0, "{out}{err}");
+    assert_eq!(
+        sync_rows(&out)
+            .iter()
+            .filter(|r| r["change"] == "left")
+            .count(),
+        3
+    );
+    // A directory that is down: exit 7, one line, nothing changed.
+    ldap.stop();
+    let (st, out, err) = env.run(&["sync"]);
+    assert_eq!(st, 7, "{out}{err}");
+    assert!(err.contains("directory unreachable"), "{err}");
+    assert!(err.contains("nothing changed"), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.contains("warning:")).collect();
+    assert_eq!(lines.len(), 1, "one line: {err}");
+    assert_eq!(sync_events(&env), before);
+    assert_eq!(env.verify("dave", &codes[1]), 0);
+}
+
+#[test]
+fn sync_without_a_directory_is_a_usage_error() {
+    let env = Env::new();
+    let (st, _, err) = env.run(&["sync"]);
+    assert_eq!(st, 2, "{err}");
+    assert!(err.contains("no [directory]"), "{err}");
 }

@@ -306,9 +306,7 @@ fn batch(ctx: &Ctx, path: &Path, attestation: &Attestation, out: &mut dyn Write)
         match directory_check(ctx, u, d) {
             Ok(true) => off_file.push(u.to_string()),
             Ok(false) => {}
-            Err(e) if crate::exit::status_of(&e) == Status::NotFound => {
-                unknown.push(u.to_string())
-            }
+            Err(e) if crate::exit::status_of(&e) == Status::NotFound => unknown.push(u.to_string()),
             Err(e) => return Err(e),
         }
     }

@@ -16,6 +16,8 @@ use crate::model::{Device, DeviceKind, IdentityMethod, Phone, Username, Via};
 use crate::rules;
 use std::collections::HashSet;
 
+pub mod directory;
+
 // ------------------------------------------------------------ operations
 
 /// The operations, each one read or one write transaction of whichever
