@@ -876,13 +876,47 @@ mod tests {
         );
     }
 
+    /// The example configurations docs/directory.md points to are valid,
+    /// and secure: TLS with a CA file, a bind password file.
+    #[test]
+    fn example_configurations_parse() {
+        for (file, text, preset, tls) in [
+            (
+                "openldap.toml",
+                include_str!("../examples/directory/openldap.toml"),
+                Preset::OpenLdap,
+                Tls::StartTls,
+            ),
+            (
+                "active-directory.toml",
+                include_str!("../examples/directory/active-directory.toml"),
+                Preset::ActiveDirectory,
+                Tls::Ldaps,
+            ),
+        ] {
+            let s = crate::config::parse(text, Path::new(file)).unwrap();
+            let d = s.directory.expect(file);
+            assert_eq!(d.preset, preset, "{file}");
+            assert_eq!(d.tls, tls, "{file}");
+            assert_eq!(d.attributes, preset.attributes(), "{file}");
+            assert!(d.ca_file.is_some() && d.password_file.is_some(), "{file}");
+            assert!(!d.privileged_groups.is_empty(), "{file}");
+        }
+    }
+
     /// Active Directory's attribute shapes, as a search of a Windows
     /// Server 2022 domain controller returns them: attribute names in the
     /// schema's case, `memberOf` DNs with upper-case keywords, numbers as
     /// typed into "Active Directory Users and Computers".
     #[test]
     fn active_directory_preset_reads_recorded_entries() {
-        let c = cfg("url = \"ldaps://dc1.corp.example.com\"\npreset = \"active-directory\"\nbase_dn = \"OU=Staff,DC=corp,DC=example,DC=com\"\nprivileged_groups = [\"CN=Domain Admins,CN=Users,DC=corp,DC=example,DC=com\"]").unwrap();
+        let c = crate::config::parse(
+            include_str!("../examples/directory/active-directory.toml"),
+            Path::new("ad.toml"),
+        )
+        .unwrap()
+        .directory
+        .unwrap();
         assert_eq!(c.attributes.uid, "sAMAccountName");
         assert_eq!(c.attributes.member_of.as_deref(), Some("memberOf"));
         assert!(c.user_filter.contains("objectCategory=person"));

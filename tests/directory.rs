@@ -260,17 +260,65 @@ directory {d}/db
         p
     }
 
-    /// `[directory]` for this server; `extra` is appended inside the table.
+    /// `[directory]` for this server: examples/directory/openldap.toml (the
+    /// file docs/directory.md tells sysadmins to copy) with the url, TLS and
+    /// password file of this server; `extra` lines (`key = value`) replace
+    /// the example's or are added to the table.
     fn config(&self, url: &str, extra: &str) -> String {
-        format!(
-            "[directory]\nurl = {url:?}\nbind_dn = {ADMIN:?}\npassword_file = {:?}\nbase_dn = {SUFFIX:?}\nprivileged_groups = [{PRIVILEGED:?}]\n{extra}\n",
-            self.password_file().display().to_string()
+        let mut text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/directory/openldap.toml"),
         )
+        .expect("read examples/directory/openldap.toml");
+        text = set_key(&text, "url", Some(&format!("{url:?}")));
+        text = set_key(&text, "tls", None);
+        text = set_key(&text, "ca_file", None);
+        let pw = self.password_file().display().to_string();
+        text = set_key(&text, "password_file", Some(&format!("{pw:?}")));
+        for line in extra.lines().filter(|l| !l.trim().is_empty()) {
+            let (k, v) = line.split_once('=').expect("key = value");
+            text = set_key(&text, k.trim(), Some(v.trim()));
+        }
+        text
     }
 
     fn env(&self, extra: &str) -> Env {
         Env::with_config(&self.config(&self.url(), extra))
     }
+}
+
+/// The `[directory]` table's `key` set to `value` (a TOML value), or
+/// removed (`None`).
+fn set_key(text: &str, key: &str, value: Option<&str>) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut table = String::new();
+    let mut done = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            if table == "[directory]" && !done {
+                if let Some(v) = value {
+                    out.push(format!("{key} = {v}"));
+                }
+                done = true;
+            }
+            table = t.to_string();
+        }
+        let is_key = t
+            .split_once('=')
+            .is_some_and(|(k, _)| k.trim() == key && !t.starts_with('#'));
+        if table == "[directory]" && is_key {
+            if let Some(v) = value {
+                out.push(format!("{key} = {v}"));
+            }
+            done = true;
+            continue;
+        }
+        out.push(line.to_string());
+    }
+    if !done && let Some(v) = value {
+        out.push(format!("{key} = {v}"));
+    }
+    out.join("\n") + "\n"
 }
 
 impl Drop for Slapd {
@@ -841,9 +889,10 @@ fn sync_changes_nothing_when_the_directory_returns_too_few_users_or_is_down() {
     // three "leavers" would lose their codes; nothing changes instead.
     std::fs::write(
         &env.config,
-        std::fs::read_to_string(&env.config).unwrap().replace(
-            "[directory]\n",
-            "[directory]\nuser_filter = \"(&(objectClass=inetOrgPerson)(uid=alice))\"\n",
+        set_key(
+            &std::fs::read_to_string(&env.config).unwrap(),
+            "user_filter",
+            Some("\"(&(objectClass=inetOrgPerson)(uid=alice))\""),
         ),
     )
     .unwrap();
@@ -859,9 +908,11 @@ fn sync_changes_nothing_when_the_directory_returns_too_few_users_or_is_down() {
     // min_fraction = 0.2 lets the same run through.
     std::fs::write(
         &env.config,
-        std::fs::read_to_string(&env.config)
-            .unwrap()
-            .replace("[directory]\n", "[directory]\nmin_fraction = 0.2\n"),
+        set_key(
+            &std::fs::read_to_string(&env.config).unwrap(),
+            "min_fraction",
+            Some("0.2"),
+        ),
     )
     .unwrap();
     let (st, out, err) = env.run(&["--format", "json", "sync", "--dry-run"]);
@@ -891,4 +942,41 @@ fn sync_without_a_directory_is_a_usage_error() {
     let (st, _, err) = env.run(&["sync"]);
     assert_eq!(st, 2, "{err}");
     assert!(err.contains("no [directory]"), "{err}");
+}
+
+/// `verify` never contacts the directory: with `[directory]` naming a
+/// listener the test holds, a verify makes no connection to it, while an
+/// enrolment does (and, getting no answer, fails closed).
+#[test]
+fn verify_never_contacts_the_directory() {
+    let env = Env::new();
+    env.enroll_landline("alice", "+15072225002");
+    let codes = env.issue_helpdesk("alice", &[]);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut text = std::fs::read_to_string(&env.config).unwrap();
+    text.push_str(&format!(
+        "\n[directory]\nurl = \"ldap://127.0.0.1:{port}\"\nbase_dn = \"dc=example,dc=org\"\ntimeout = \"2s\"\n"
+    ));
+    std::fs::write(&env.config, text).unwrap();
+    let contacted = || match listener.accept() {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+        Err(e) => panic!("accept: {e}"),
+    };
+    assert_eq!(env.verify("alice", &codes[0]), 0);
+    assert_eq!(env.verify("alice", "ABCD-EFGH"), 1);
+    assert!(!contacted(), "verify connected to the directory");
+    let (st, out, err) = env.run(&[
+        "enroll-device",
+        "bob",
+        "--kind",
+        "mobile",
+        "--phone",
+        "+15072225011",
+    ]);
+    assert_eq!(st, 7, "{out}{err}");
+    assert!(err.contains("directory unreachable"), "{err}");
+    assert!(contacted(), "enrolment asked the directory");
 }
