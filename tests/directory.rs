@@ -860,6 +860,17 @@ member: uid=alice,ou=people,{SUFFIX}
         1,
         "a leaver's codes no longer work"
     );
+    // Nor are new ones issued to him.
+    let (st, _, err) = env.run(&[
+        "issue-codes",
+        "dave",
+        "--identity-verified",
+        "in-person",
+        "--ticket",
+        "T-9",
+    ]);
+    assert_eq!(st, 4, "{err}");
+    assert!(err.contains("dave is not in the directory"), "{err}");
     let list = env.ok(&["list", "dave"]);
     assert!(list.contains("landline"), "the device is kept: {list}");
     assert!(list.contains("NOT in the directory"), "{list}");
