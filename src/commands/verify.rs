@@ -155,6 +155,20 @@ pub fn run(
     source: &mut dyn CodeSource,
     out: &mut dyn Write,
 ) -> Result<Status> {
+    // Under pam_exec only the auth step carries a token (expose_authtok);
+    // a rule on another step (account, session, password) would check an
+    // empty input, so it is refused before the store is opened.
+    if let Some(t) = std::env::var_os("PAM_TYPE")
+        && t != "auth"
+    {
+        return Err(fail(
+            Status::Usage,
+            format!(
+                "verify checks a code at PAM's auth step only (PAM_TYPE is {}): put it on an auth rule with pam_exec's type=auth",
+                crate::model::printable(&t.to_string_lossy(), 20)
+            ),
+        ));
+    }
     let raw_user = match a.user.or_else(|| std::env::var("PAM_USER").ok()) {
         Some(u) => u,
         None => {

@@ -976,6 +976,7 @@ pub const SCRUBBED: &[&str] = &[
     "USER",
     "PAM_USER",
     "PAM_SERVICE",
+    "PAM_TYPE",
     "NO_COLOR",
     "COLUMNS",
 ];
