@@ -794,6 +794,10 @@ fn sync_revokes_leavers_and_reports_changed_numbers_and_new_privileged_users() {
     assert_eq!(rows.len(), 1, "{out}");
     assert!(find(&rows, "bob", "privileged").is_some(), "{out}");
     assert!(err.contains("4 users in the directory"), "{err}");
+    assert!(
+        !err.contains("entries read"),
+        "no progress when piped: {err}"
+    );
     // The directory changes: carol's number, dave leaves, alice joins the
     // privileged group.
     ldap.modify(&format!(
@@ -990,4 +994,83 @@ fn verify_never_contacts_the_directory() {
     assert_eq!(st, 7, "{out}{err}");
     assert!(err.contains("directory unreachable"), "{err}");
     assert!(contacted(), "enrolment asked the directory");
+}
+
+/// `enroll-device --batch`: any user the directory does not know rejects
+/// the file (exit 4, naming them); numbers not on file need the run's
+/// attestation (exit 3), and are flagged once it is given.
+#[test]
+fn batch_enrolment_checks_every_row_against_the_directory() {
+    if !can_run("batch_enrolment_checks_every_row_against_the_directory") {
+        return;
+    }
+    let ldap = Slapd::start();
+    let env = ldap.env("");
+    let file = env.path().join("devices.csv");
+    std::fs::write(
+        &file,
+        "user,kind,phone\nalice,mobile,+15072225001\nzed,mobile,+15072225077\nyan,landline,+15072225078\n",
+    )
+    .unwrap();
+    let f = file.to_str().unwrap();
+    let (st, out, err) = env.run(&["enroll-device", "--batch", f]);
+    assert_eq!(st, 4, "{out}{err}");
+    assert!(err.contains("not in the directory: zed, yan"), "{err}");
+    let (st, _, _) = env.run(&["list", "alice"]);
+    assert_eq!(st, 4, "nothing enrolled");
+    std::fs::write(
+        &file,
+        "user,kind,phone\nalice,mobile,+15072225001\nbob,mobile,+15075550000\n",
+    )
+    .unwrap();
+    let (st, out, err) = env.run(&["enroll-device", "--batch", f]);
+    assert_eq!(st, 3, "{out}{err}");
+    assert!(
+        err.contains("not on file in the directory for bob"),
+        "{err}"
+    );
+    let (st, out, err) = env.run(&[
+        "--format",
+        "csv",
+        "enroll-device",
+        "--batch",
+        f,
+        "--identity-verified",
+        "video-call",
+        "--ticket",
+        "T-5",
+    ]);
+    assert_eq!(st, 0, "{out}{err}");
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("user,device,kind,sms,primary,phone,label,phone_on_file")
+    );
+    assert!(lines.next().unwrap().ends_with(",true"), "{out}");
+    assert!(lines.next().unwrap().ends_with(",false"), "{out}");
+    assert_eq!(last_event(&env, "bob", "device-enrolled")["ticket"], "T-5");
+}
+
+/// At a terminal `sync` shows its progress (entries read) on standard
+/// error, and clears it; piped, it shows none (the tests above).
+#[test]
+fn sync_shows_progress_at_a_terminal() {
+    if !can_run("sync_shows_progress_at_a_terminal") {
+        return;
+    }
+    let ldap = Slapd::start();
+    let env = ldap.env("");
+    let mut c = Command::new(common::BIN);
+    c.env_clear()
+        .env("HOME", env.path())
+        .env("TERM", "xterm-256color")
+        .arg("--db")
+        .arg(&env.db)
+        .arg("--config")
+        .arg(&env.config)
+        .args(["sync", "--dry-run"]);
+    let mut s = rexpect::session::spawn_command(c, Some(20_000)).expect("spawn on a pty");
+    let text = s.exp_eof().expect("output until the end");
+    assert!(text.contains("directory entries read"), "{text:?}");
+    assert!(text.contains("4 users in the directory"), "{text:?}");
 }
