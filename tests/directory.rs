@@ -1,9 +1,12 @@
-//! The directory (`[directory]`, docs/directory.md) against a real
-//! OpenLDAP server: each test starts Debian's `slapd` as root in a temp dir
-//! of its own (slapd.conf, a test tree loaded with slapadd, a throwaway CA
-//! made with `openssl`), on free loopback ports (plain + StartTLS, and
-//! ldaps), and kills it when it ends. Under CI (`CI` set) a missing slapd
-//! fails the test; elsewhere the test says loudly that it was skipped.
+// The directory (`[directory]`, docs/directory.md) against a real
+// OpenLDAP server: each test starts Debian's `slapd` as root in a temp dir
+// of its own (slapd.conf, a test tree loaded with slapadd, a throwaway CA
+// made with `openssl`), on free loopback ports (plain + StartTLS, and
+// ldaps), and kills it when it ends. Under CI (`CI` set) a missing slapd
+// fails the test; elsewhere the test says loudly that it was skipped.
+//
+// Backend-neutral: runs on SQLite here and on PostgreSQL as
+// tests/pg_directory.rs, which include!s this file (hence plain comments).
 
 mod common;
 
