@@ -731,13 +731,23 @@ pub fn lookup(cfg: &DirectoryConfig, user: &str) -> Result<Option<DirUser>> {
             )
             .and_then(|r| r.success())
             .map_err(|e| unreachable(cfg, e))?;
+        // Active Directory searched from the domain's root also returns
+        // references to other partitions: not entries.
         let found: Vec<DirUser> = entries
             .into_iter()
+            .filter(|e| !e.is_ref() && !e.is_intermediate())
             .filter_map(|e| {
                 let e = SearchEntry::construct(e);
-                user_from_entry(cfg, &e.dn, &e.attrs, s.privileged_members.as_ref())
+                // The server matched the filter; the entry must also hold
+                // the name exactly (any of a multi-valued uid's values).
+                let holds = e.attrs.iter().any(|(k, v)| {
+                    k.eq_ignore_ascii_case(&cfg.attributes.uid)
+                        && v.iter().any(|v| v.eq_ignore_ascii_case(user))
+                });
+                let mut u = user_from_entry(cfg, &e.dn, &e.attrs, s.privileged_members.as_ref())?;
+                u.uid = user.to_string();
+                holds.then_some(u)
             })
-            .filter(|u| u.uid == user)
             .collect();
         if found.len() > 1 {
             return Err(fail(
