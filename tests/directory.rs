@@ -195,7 +195,9 @@ directory {d}/db
             .arg(format!(
                 "ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/"
             ))
-            .args(["-d", "0"])
+            // Stats logging (connections, binds, searches) into slapd.log,
+            // which the caching test reads.
+            .args(["-d", "256"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(
@@ -738,6 +740,17 @@ fn starttls_and_ldaps_check_the_certificate() {
         let env = Env::with_config(&ldap.config(&url, &format!("{tls}ca_file = {ca:?}")));
         let (st, out, err) = env.run(&args);
         assert_eq!(st, 0, "{url} {tls}: {out}{err}");
+        // The bind went over TLS: slapd logs its security strength factor.
+        let log = std::fs::read_to_string(ldap.path("slapd.log")).unwrap();
+        let bind = log
+            .lines()
+            .rev()
+            .find(|l| l.contains("mech=SIMPLE"))
+            .expect("a bind in slapd's log");
+        assert!(
+            !bind.ends_with(" ssf=0"),
+            "{url} {tls}: bound in clear: {bind}"
+        );
         // A CA that did not sign the server's certificate: refused.
         let env = Env::with_config(&ldap.config(&url, &format!("{tls}ca_file = {other:?}")));
         let (st, out, err) = env.run(&args);
@@ -1076,4 +1089,41 @@ fn sync_shows_progress_at_a_terminal() {
     let text = s.exp_eof().expect("output until the end");
     assert!(text.contains("directory entries read"), "{text:?}");
     assert!(text.contains("4 users in the directory"), "{text:?}");
+}
+
+/// Lookups are cached for the run: a batch naming alice on three rows
+/// makes one search for her, on one connection with one bind; the next
+/// run asks again.
+#[test]
+fn lookups_are_cached_for_the_run_only() {
+    if !can_run("lookups_are_cached_for_the_run_only") {
+        return;
+    }
+    let ldap = Slapd::start();
+    let env = ldap.env("");
+    let file = env.path().join("devices.csv");
+    std::fs::write(
+        &file,
+        "user,kind,phone\nalice,mobile,+15072225001\nalice,landline,+15072225002\nalice,tablet,\n",
+    )
+    .unwrap();
+    env.ok(&["enroll-device", "--batch", file.to_str().unwrap()]);
+    let searches = || {
+        std::fs::read_to_string(ldap.path("slapd.log"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("SRCH") && l.contains("(uid=alice)"))
+            .count()
+    };
+    let binds = || {
+        std::fs::read_to_string(ldap.path("slapd.log"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(" BIND dn=") && l.contains(" method="))
+            .count()
+    };
+    assert_eq!(searches(), 1, "one search for three rows");
+    assert_eq!(binds(), 1, "one connection, one bind");
+    env.ok(&["list", "alice"]);
+    assert_eq!(searches(), 2, "a new run asks again");
 }
