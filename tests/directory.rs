@@ -1127,3 +1127,48 @@ fn lookups_are_cached_for_the_run_only() {
     env.ok(&["list", "alice"]);
     assert_eq!(searches(), 2, "a new run asks again");
 }
+
+/// On a PostgreSQL store (the pg_directory twin), `sync` runs under the
+/// least-privilege role docs/roles.md gives it, codedesk_operator:
+/// reading the last sync, revoking a leaver's codes, appending events.
+#[test]
+fn sync_runs_as_a_codedesk_operator_on_postgresql() {
+    if !common::POSTGRES || !can_run("sync_runs_as_a_codedesk_operator_on_postgresql") {
+        return;
+    }
+    let ldap = Slapd::start();
+    let env = ldap.env("min_fraction = 0.5");
+    let codes = populate(&env);
+    env.ok(&["setup-roles"]);
+    let name = format!("cdt_dirsync_{}", std::process::id());
+    env.sql_execute(&format!("DROP ROLE IF EXISTS {name}"));
+    env.sql_execute(&format!("CREATE ROLE {name} LOGIN PASSWORD 'pw-{name}'"));
+    env.sql_execute(&format!("GRANT codedesk_operator TO {name}"));
+    let owner = env.db.to_string_lossy().into_owned();
+    let at = owner.rfind('@').expect("user@host in the URL");
+    let url = format!("postgres://{name}:pw-{name}@{}", &owner[at + 1..]);
+    let sync = |args: &[&str]| {
+        let out = env
+            .cmd_without_db()
+            .arg("--db")
+            .arg(&url)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (st, out, err) = sync(&["sync"]);
+    assert_eq!(st, 0, "{out}{err}");
+    ldap.modify(&format!(
+        "dn: uid=dave,ou=people,{SUFFIX}\nchangetype: delete\n"
+    ));
+    let (st, out, err) = sync(&["--format", "json", "sync"]);
+    env.sql_execute(&format!("DROP ROLE IF EXISTS {name}"));
+    assert_eq!(st, 0, "{out}{err}");
+    assert!(find(&sync_rows(&out), "dave", "left").is_some(), "{out}");
+    assert_eq!(env.verify("dave", &codes[0]), 1, "revoked");
+}
