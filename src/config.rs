@@ -19,6 +19,7 @@ struct File {
     sms: Option<SmsFile>,
     notify: Option<NotifyFile>,
     store: Option<StoreFile>,
+    directory: Option<crate::directory::DirectoryFile>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -110,6 +111,8 @@ pub struct Settings {
     /// `store.db`: the store when neither `--db` nor `CODEDESK_DB` names one
     /// (a path, `sqlite://PATH` or `postgres://...`).
     pub db: Option<PathBuf>,
+    /// `[directory]`: the LDAP directory users are checked against.
+    pub directory: Option<crate::directory::DirectoryConfig>,
     /// Each key and where its value came from ("default" or the file).
     pub sources: Vec<(&'static str, String, String)>,
 }
@@ -132,6 +135,7 @@ impl Default for Settings {
             sms_timeout: Duration::from_secs(30),
             notify: None,
             db: None,
+            directory: None,
             sources: Vec::new(),
         }
     }
@@ -387,6 +391,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
             true => PathBuf::from(db),
             false => relative_to(path, Path::new(db)),
         });
+    }
+    if let Some(d) = &file.directory {
+        s.directory = Some(crate::directory::DirectoryConfig::from_file(d, path)?);
     }
     Ok(with_sources(s, &file, Some(path)))
 }

@@ -224,13 +224,7 @@ codedesk issue\-codes \-\-batch users.csv \-\-identity\-verified in\-person \e
 .fi
 .RE
 .SH "SEE ALSO"
-\fBcodedesk\-enroll\-device\fR(1), \fBcodedesk\-issue\-codes\fR(1),
-\fBcodedesk\-verify\fR(1), \fBcodedesk\-revoke\fR(1), \fBcodedesk\-unlock\fR(1),
-\fBcodedesk\-list\fR(1), \fBcodedesk\-audit\fR(1),
-\fBcodedesk\-audit\-verify\fR(1), \fBcodedesk\-demo\fR(1),
-\fBcodedesk\-config\fR(1), \fBcodedesk\-calibrate\fR(1),
-\fBcodedesk\-migrate\fR(1), \fBcodedesk\-setup\-roles\fR(1),
-\fBpam_exec\fR(8)
+@SEE_ALSO@
 "#;
 
 /// Extra sections for one subcommand's page, after its options.
@@ -355,6 +349,27 @@ fn roff_verbatim(text: &str) -> String {
         .join("\n")
 }
 
+/// codedesk(1)'s SEE ALSO: every subcommand's page, in the order of the
+/// command line (a subcommand's own subcommands after it), then pam_exec(8).
+fn see_also(cmd: &clap::Command) -> String {
+    fn walk(cmd: &clap::Command, prefix: &str, out: &mut Vec<String>) {
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let name = format!("{prefix}-{}", sub.get_name());
+            out.push(format!("\\fB{}\\fR(1)", name.replace('-', "\\-")));
+            walk(sub, &name, out);
+        }
+    }
+    let mut pages = Vec::new();
+    walk(cmd, "codedesk", &mut pages);
+    pages.push("\\fBpam_exec\\fR(8)".to_string());
+    // Two pages a line, as written by hand before.
+    pages
+        .chunks(2)
+        .map(|c| c.join(", "))
+        .collect::<Vec<_>>()
+        .join(",\n")
+}
+
 /// Every generated file, as (path relative to the repository, contents).
 pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut files = Vec::new();
@@ -382,7 +397,9 @@ pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     // ("codedesk issue-codes") and carries the global options.
     let mut cmd = crate::cli::full_command().disable_help_subcommand(true);
     cmd.build();
-    let main = MAIN_SECTIONS.replace("@PAM_STANZA@", &roff_verbatim(PAM_STANZA));
+    let main = MAIN_SECTIONS
+        .replace("@PAM_STANZA@", &roff_verbatim(PAM_STANZA))
+        .replace("@SEE_ALSO@", &see_also(&cmd));
     files.push((PathBuf::from("man/codedesk.1"), man_page(&cmd, &main)?));
     let mut todo: Vec<&clap::Command> = cmd.get_subcommands().collect();
     while let Some(sub) = todo.pop() {
