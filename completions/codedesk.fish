@@ -45,7 +45,8 @@ complete -c codedesk -n "__fish_codedesk_needs_command" -f -a "demo" -d 'Run the
 complete -c codedesk -n "__fish_codedesk_needs_command" -f -a "config" -d 'Show the effective configuration and where each value came from'
 complete -c codedesk -n "__fish_codedesk_needs_command" -f -a "calibrate" -d 'Suggest Argon2id parameters for this machine'
 complete -c codedesk -n "__fish_codedesk_needs_command" -f -a "migrate" -d 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
-complete -c codedesk -n "__fish_codedesk_needs_command" -f -a "generate-artifacts" -d 'Regenerate completions and man pages (for maintainers)'
+complete -c codedesk -n "__fish_codedesk_needs_command" -f -a "setup-roles" -d 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store\'s owner)'
+complete -c codedesk -n "__fish_codedesk_needs_command" -f -a "sync" -d 'Compare the store with the directory: leavers\' codes revoked, changed numbers and new privileged users reported'
 complete -c codedesk -n "__fish_codedesk_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l kind -d 'What the device is' -r -f -a "mobile\t''
 landline\t''
@@ -93,6 +94,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l preser
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -s V -l version -d 'Print version'
+complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l service -d 'The service that asked, for the audit trail (sshd, radius) [default: $PAM_SERVICE, as set by pam_exec]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
@@ -206,28 +208,39 @@ text\t'Plain text; for helpdesk codes, a printable card'"
 complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -s V -l version -d 'Print version'
-complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l out -d 'Folder to write completions/ and man/ into' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
-complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
+complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
 text\t'Plain text; for helpdesk codes, a printable card'"
-complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
-complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -s V -l version -d 'Print version'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "enroll-device" -d 'Add a device to a user, creating the user on first enrolment'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "issue-codes" -d 'Issue a new set of backup codes (by SMS, or by the helpdesk after an identity check)'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "verify" -d 'Check one code, read from standard input or a hidden prompt; an accepted code is spent'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "revoke" -d 'Invalidate a user\'s codes, one set of them, or remove a device'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "unlock" -d 'Clear a user\'s lockout'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "list" -d 'List users, or one user in detail (never a code)'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "audit" -d 'Show the audit trail, or check that it has not been altered'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "demo" -d 'Run the whole story against a throwaway store'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "config" -d 'Show the effective configuration and where each value came from'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "calibrate" -d 'Suggest Argon2id parameters for this machine'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "migrate" -d 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "generate-artifacts" -d 'Regenerate completions and man pages (for maintainers)'
-complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate generate-artifacts help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
+complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -s V -l version -d 'Print version'
+complete -c codedesk -n "__fish_codedesk_using_subcommand sync" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand sync" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand sync" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand sync" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
+json\t'JSON (JSON Lines for streams)'
+csv\t'Comma-separated values with a header row'
+text\t'Plain text; for helpdesk codes, a printable card'"
+complete -c codedesk -n "__fish_codedesk_using_subcommand sync" -l dry-run -d 'Report what would change, and change nothing'
+complete -c codedesk -n "__fish_codedesk_using_subcommand sync" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
+complete -c codedesk -n "__fish_codedesk_using_subcommand sync" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c codedesk -n "__fish_codedesk_using_subcommand sync" -s V -l version -d 'Print version'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help" -f -a "enroll-device" -d 'Add a device to a user, creating the user on first enrolment'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help" -f -a "issue-codes" -d 'Issue a new set of backup codes (by SMS, or by the helpdesk after an identity check)'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help" -f -a "verify" -d 'Check one code, read from standard input or a hidden prompt; an accepted code is spent'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help" -f -a "revoke" -d 'Invalidate a user\'s codes, one set of them, or remove a device'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help" -f -a "unlock" -d 'Clear a user\'s lockout'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help" -f -a "list" -d 'List users, or one user in detail (never a code)'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help" -f -a "audit" -d 'Show the audit trail, or check that it has not been altered'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help" -f -a "demo" -d 'Run the whole story against a throwaway store'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help" -f -a "config" -d 'Show the effective configuration and where each value came from'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help" -f -a "calibrate" -d 'Suggest Argon2id parameters for this machine'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help" -f -a "migrate" -d 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help" -f -a "setup-roles" -d 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store\'s owner)'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help" -f -a "sync" -d 'Compare the store with the directory: leavers\' codes revoked, changed numbers and new privileged users reported'
+complete -c codedesk -n "__fish_codedesk_using_subcommand help; and not __fish_seen_subcommand_from enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Recompute the hash chain; exit 8 naming the first altered or missing event'

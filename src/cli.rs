@@ -17,7 +17,7 @@ use std::path::PathBuf;
     version,
     propagate_version = true,
     after_help = "Exit status: 0 ok, 1 code rejected, 2 usage, 3 identity check refused, \
-4 no such user/device/set, 5 locked out, 6 delivery failed, 7 store problem, 8 audit trail altered."
+4 no such user/device/set, 5 locked out, 6 delivery failed, 7 store or directory unreachable, 8 audit trail altered, 9 not permitted."
 )]
 pub struct Cli {
     /// The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]
@@ -99,6 +99,10 @@ pub enum Command {
     Calibrate(Lazy<CalibrateArgs>),
     /// Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact
     Migrate(Lazy<MigrateArgs>),
+    /// Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store's owner)
+    SetupRoles,
+    /// Compare the store with the directory: leavers' codes revoked, changed numbers and new privileged users reported
+    Sync(Lazy<SyncArgs>),
     /// Regenerate completions and man pages (for maintainers)
     #[command(hide = true)]
     GenerateArtifacts(Lazy<GenerateArgs>),
@@ -173,13 +177,13 @@ impl<T: FromArgMatches> FromArgMatches for Lazy<T> {
 
 #[derive(Debug, Args)]
 pub struct UserArg {
-    /// The user (1-64 of a-z 0-9 . _ - @; upper case is folded)
+    /// The user (1-64 of a-z 0-9 . _ - @, not starting with -; upper case is folded)
     pub user: String,
 }
 
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
-    /// The user (1-64 of a-z 0-9 . _ - @; upper case is folded)
+    /// The user (1-64 of a-z 0-9 . _ - @, not starting with -; upper case is folded)
     #[arg(required_unless_present = "batch")]
     pub user: Option<String>,
     /// What the device is
@@ -249,6 +253,9 @@ pub struct IssueArgs {
 pub struct VerifyArgs {
     /// The user [default: $PAM_USER, as set by pam_exec]
     pub user: Option<String>,
+    /// The service that asked, for the audit trail (sshd, radius) [default: $PAM_SERVICE, as set by pam_exec]
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
     /// Never given: a code on the command line is refused (exit 2) without
     /// being echoed, as clap's own "unexpected argument" error would.
     #[arg(hide = true, value_name = "CODE")]
@@ -319,16 +326,37 @@ pub struct MigrateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Report what would change, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// Folder to write completions/ and man/ into
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub out: PathBuf,
 }
 
+/// The one line for `codedesk` without a subcommand (clap would print the
+/// whole help): the usage and the subcommands a user may run.
+pub fn missing_subcommand(cmd: &clap::Command) -> String {
+    let names: Vec<&str> = cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        .map(|s| s.get_name())
+        .collect();
+    format!(
+        "codedesk requires a subcommand, one of {}; usage: codedesk [OPTIONS] <COMMAND> (codedesk --help for more)",
+        names.join(", ")
+    )
+}
+
 /// Longest message [`one_line_error`] gives, before a suggestion.
 const MAX_ERROR_CHARS: usize = 300;
 
-/// A clap usage error as the one line SPEC.md promises for bad input
+/// A clap usage error as the one line the README promises for bad input
 /// (`main` prefixes `codedesk: `): clap's own message without its `error: `
 /// prefix, with any list it puts on the lines below (missing arguments,
 /// possible values) folded in, and clap's "a similar subcommand exists"
@@ -377,7 +405,8 @@ pub fn one_line_error(err: &clap::Error) -> String {
     .filter_map(|k| err.get(k))
     .flat_map(|v| match v {
         ContextValue::String(s) => vec![s.clone()],
-        ContextValue::Strings(ss) => ss.clone(),
+        // clap lists them by rising likeness: the likeliest is the last.
+        ContextValue::Strings(ss) => ss.last().cloned().into_iter().collect(),
         _ => Vec::new(),
     })
     .map(|s| format!("'{s}'"))

@@ -1,4 +1,4 @@
-//! The exit statuses of SPEC.md, and the one error type that carries them.
+//! The exit statuses of codedesk (README, "Exit statuses"), and the one error type that carries them.
 //!
 //! Everything below `main` returns `anyhow::Result`; where a caller (a script,
 //! pam_exec) must be able to tell failures apart, the error chain holds a
@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-/// Exit statuses, exactly as SPEC.md lists them.
+/// Exit statuses, exactly as README.md and the man page list them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Status {
@@ -26,8 +26,11 @@ pub enum Status {
     Delivery = 6,
     /// Store problem: cannot open or create, corrupt, newer schema, busy.
     Store = 7,
-    /// `audit verify` found the trail altered.
+    /// `audit verify` found the trail altered, or the store disagreeing with it.
     AuditAltered = 8,
+    /// Not permitted: the PostgreSQL login role lacks the codedesk role the
+    /// command needs (docs/roles.md).
+    NotPermitted = 9,
 }
 
 impl Status {
@@ -115,6 +118,7 @@ mod tests {
             (Status::Delivery, 6),
             (Status::Store, 7),
             (Status::AuditAltered, 8),
+            (Status::NotPermitted, 9),
         ];
         for (s, n) in all {
             assert_eq!(s.code(), n);

@@ -12,7 +12,7 @@
 //! eight rules; `identity` is the identity gate; `prompt` is the only
 //! module that prompts; `delivery` runs
 //! the SMS and notify programs; `output` renders; `exit` maps errors to the
-//! exit statuses of SPEC.md.
+//! exit statuses of `exit.rs`.
 
 pub mod audit;
 pub mod cli;
@@ -21,6 +21,7 @@ pub mod codes;
 pub mod commands;
 pub mod config;
 pub mod delivery;
+pub mod directory;
 pub mod exit;
 pub mod hashslots;
 pub mod identity;
@@ -28,8 +29,10 @@ pub mod interrupt;
 pub mod model;
 pub mod output;
 pub mod prompt;
+pub mod roles;
 pub mod rules;
 pub mod store;
+pub mod trail;
 
 use anyhow::Result;
 use cli::{Cli, Command, Format, Lazy};
@@ -103,12 +106,13 @@ fn resolve_operator(flag: Option<String>) -> Result<(String, String)> {
             },
         },
     };
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+    if name.trim().is_empty() || name.chars().count() > 64 || name.chars().any(model::is_hidden) {
         return Err(fail(
             Status::Usage,
             format!(
-                "invalid operator name {}: 1 to 64 printable characters",
-                model::printable(&name, 40)
+                "invalid operator name {}: 1 to 64 printable characters{}",
+                model::printable(&name, 40),
+                model::hidden_note(&name)
             ),
         ));
     }
@@ -128,10 +132,10 @@ pub fn context(cli: &Cli, interactive: bool) -> Result<Ctx> {
         None => Settings::default(),
     };
     if settings.allow_weak && settings.hash.below_floor() {
-        eprintln!(
+        output::eprose(&format!(
             "codedesk: warning: Argon2id parameters m={} KiB, t={} are below the OWASP floor (hash.allow_weak = true); for tests only",
             settings.hash.memory_kib, settings.hash.iterations
-        );
+        ));
     }
     let db = match cli.db.as_ref().or(settings.db.as_ref()) {
         Some(p) => p.clone(),
@@ -211,6 +215,8 @@ pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status
         Command::Config => config_cmd::run(&ctx, out)?,
         Command::Calibrate(Lazy(a)) => calibrate::run(&ctx, a, out)?,
         Command::Migrate(Lazy(a)) => migrate::run(&ctx, a, out)?,
+        Command::SetupRoles => setup_roles::run(&ctx, out)?,
+        Command::Sync(Lazy(a)) => sync::run(&ctx, a, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
     };
     out.flush()?;

@@ -30,11 +30,14 @@ fn main() -> ExitCode {
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => match e.kind() {
-            // Help and version (and help for a missing subcommand) exactly
-            // as clap prints them, with clap's exit status.
-            ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+            // Help and version exactly as clap prints them, with clap's
+            // exit status.
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
+            // No subcommand: one usage line, not the whole help.
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+                eprintln!("codedesk: {}", codedesk::cli::missing_subcommand(&cmd));
+                return ExitCode::from(Status::Usage.code());
+            }
             // Any other usage error: one line, exit 2.
             _ => {
                 eprintln!("codedesk: {}", codedesk::cli::one_line_error(&e));
@@ -44,7 +47,9 @@ fn main() -> ExitCode {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = codedesk::run(cli, &mut out);
+    // A command its PostgreSQL role may not run (exit 9) names the role.
+    let name = codedesk::roles::command_name(&cli.command);
+    let result = codedesk::run(cli, &mut out).map_err(|e| codedesk::roles::explain(e, name));
     let flushed = out.flush();
     let status = match result {
         Ok(status) => match flushed {

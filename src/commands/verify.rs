@@ -9,12 +9,13 @@
 use super::user_arg;
 use crate::Ctx;
 use crate::cli::{Format, VerifyArgs};
-use crate::codes::{self, CodeSpec, ParseError};
+use crate::codes::{self, CodeSpec, HashParams, ParseError};
 use crate::exit::{Status, fail, status_of};
 use crate::hashslots::{self, Kind};
 use crate::prompt;
 use crate::rules;
-use crate::store::{ConnectRetry, Spend, Store, UserRow};
+use crate::store::events::with_service;
+use crate::store::{CandidateSet, ConnectRetry, Spend, Store, UserRow};
 use anyhow::Result;
 use serde::Serialize;
 use std::io::{Read, Write};
@@ -155,6 +156,20 @@ pub fn run(
     source: &mut dyn CodeSource,
     out: &mut dyn Write,
 ) -> Result<Status> {
+    // Under pam_exec only the auth step carries a token (expose_authtok);
+    // a rule on another step (account, session, password) would check an
+    // empty input, so it is refused before the store is opened.
+    if let Some(t) = std::env::var_os("PAM_TYPE")
+        && t != "auth"
+    {
+        return Err(fail(
+            Status::Usage,
+            format!(
+                "verify checks a code at PAM's auth step only (PAM_TYPE is {}): put it on an auth rule with pam_exec's type=auth",
+                crate::model::printable(&t.to_string_lossy(), 20)
+            ),
+        ));
+    }
     let raw_user = match a.user.or_else(|| std::env::var("PAM_USER").ok()) {
         Some(u) => u,
         None => {
@@ -167,6 +182,8 @@ pub fn run(
     if !a.code_on_command_line.is_empty() {
         return Err(code_on_command_line());
     }
+    let service = service_arg(a.service)?;
+    let service = service.as_deref();
     // `verify CODE` (the user forgotten): never echo the code back in an
     // "invalid user name" or "no such user" message.
     // A mistyped code (wrong check symbol) has the same shape and nearly
@@ -193,20 +210,25 @@ pub fn run(
         Err(e) if looks_like_code && status_of(&e) == Status::NotFound => {
             return Err(code_on_command_line());
         }
+        // An unknown user costs what a known one does (see `evaluate`).
+        Err(e) if status_of(&e) == Status::NotFound => {
+            equalising_hash(&ctx.settings.hash)?;
+            return Err(e);
+        }
         v => v?,
     };
     if let (Some(at), Some(after)) = (view.user.locked_at, ctx.settings.auto_unlock)
         && now >= at.saturating_add(after.as_secs() as i64)
     {
-        store.unlock(&name, &ctx.operator, now, true)?;
+        store.auto_unlock(&view.user, after.as_secs() as i64, &ctx.operator, now)?;
         view = store.verify_view(&name, now)?;
     }
     if view.user.locked_at.is_some() {
-        store.record_event(
+        store.record_uncounted(
             &ctx.operator,
             "verify-locked",
-            Some(name.as_str()),
-            serde_json::json!({}),
+            name.as_str(),
+            with_service(serde_json::json!({}), service),
             now,
         )?;
         return refuse_locked(ctx, out, name.as_str(), view.remaining);
@@ -233,11 +255,11 @@ pub fn run(
             return Err(fail(Status::Usage, "no code was given"));
         }
         if errors.contains(&ParseError::Typo) {
-            store.record_event(
+            store.record_uncounted(
                 &ctx.operator,
                 "verify-typo",
-                Some(name.as_str()),
-                serde_json::json!({}),
+                name.as_str(),
+                with_service(serde_json::json!({}), service),
                 now,
             )?;
             eprintln!("codedesk: {}", ParseError::Typo);
@@ -246,9 +268,14 @@ pub fn run(
         }
     }
 
+    // One Argon2id evaluation per live set of a matching shape (at least
+    // one); the store matches the tags (on PostgreSQL, the server: a
+    // verifier reads no hash).
     // A server's connection goes back while this process hashes (and waits
-    // for a core to hash on); it connects again for the write, which
-    // re-checks everything under the write lock anyway.
+    // for a core to hash on), in one of the host's hash slots (one per
+    // core); it connects again for the write, which re-checks everything
+    // under the write lock anyway. Store sessions take store slots (see
+    // hashslots).
     let kept = match store.is_server() {
         true => {
             drop(store);
@@ -257,27 +284,8 @@ pub fn run(
         false => Some(store),
     };
     drop(session);
-    // One Argon2id evaluation per live set of a matching shape, in one of
-    // the host's hash slots (one per core), the store sessions in its store
-    // slots (see hashslots).
-    let hashes = view
-        .sets
-        .iter()
-        .any(|set| parsed.iter().any(|(s, _)| *s == set.spec));
-    let slot = hashes.then(|| hashslots::take(Kind::Hash)).flatten();
-    let mut matched: Option<(i64, i64)> = None;
-    for set in &view.sets {
-        let Some((_, code)) = parsed.iter().find(|(s, _)| *s == set.spec) else {
-            continue;
-        };
-        let tag = codes::hash_code(&set.params, &set.salt, code)?;
-        let hashes: Vec<codes::CodeHash> = set.codes.iter().map(|c| c.1).collect();
-        if let Some(i) = codes::find_match(&tag, &hashes)
-            && matched.is_none()
-        {
-            matched = Some((set.id, set.codes[i].0));
-        }
-    }
+    let slot = hashslots::take(Kind::Hash);
+    let (tags, _) = evaluate(&view.sets, &parsed, &ctx.settings.hash)?;
     drop(parsed);
     drop(slot);
     let _session = hashslots::take(Kind::Store);
@@ -293,25 +301,82 @@ pub fn run(
         );
     }
 
-    if let Some((set_id, code_id)) = matched {
-        match patient(&mut store, |s| {
-            s.spend(&view.user, set_id, code_id, &ctx.operator, ctx.now())
-        })? {
-            Spend::Accepted { remaining } => {
-                report(ctx, out, name.as_str(), true, remaining, false)?;
-                if let Some(advice) = rules::used_up_advice(remaining)
-                    && !ctx.quiet
-                {
-                    eprintln!("note: {advice}");
-                }
-                super::issue::notify_or_warn(ctx, &mut store, "code-used", &view.user.name);
-                return Ok(Status::Ok);
+    match patient(&mut store, |s| {
+        s.spend_matching(&view, &tags, &ctx.operator, service, ctx.now())
+    })? {
+        Spend::Accepted { remaining } => {
+            report(ctx, out, name.as_str(), true, remaining, false)?;
+            if let Some(advice) = rules::used_up_advice(remaining)
+                && !ctx.quiet
+            {
+                crate::output::eprose(&format!("note: {advice}"));
             }
-            Spend::Locked => return refuse_locked(ctx, out, name.as_str(), view.remaining),
-            Spend::Stale => {}
+            super::issue::notify_or_warn(ctx, &mut store, "code-used", &view.user.name);
+            return Ok(Status::Ok);
         }
+        Spend::Locked => return refuse_locked(ctx, out, name.as_str(), view.remaining),
+        Spend::Stale => {}
     }
-    reject(ctx, &mut store, &view.user, view.remaining, out)
+    reject(ctx, &mut store, &view.user, view.remaining, service, out)
+}
+
+/// The service that asked (`--service`, else pam_exec's `PAM_SERVICE`),
+/// recorded in the verify events: 1 to 64 printable characters.
+fn service_arg(flag: Option<String>) -> Result<Option<String>> {
+    let Some(name) = flag.or_else(|| std::env::var("PAM_SERVICE").ok().filter(|s| !s.is_empty()))
+    else {
+        return Ok(None);
+    };
+    if name.trim().is_empty()
+        || name.chars().count() > 64
+        || name.chars().any(crate::model::is_hidden)
+    {
+        return Err(fail(
+            Status::Usage,
+            format!(
+                "invalid service name {}: 1 to 64 printable characters{}",
+                crate::model::printable(&name, 40),
+                crate::model::hidden_note(&name)
+            ),
+        ));
+    }
+    Ok(Some(name))
+}
+
+/// The Argon2id evaluations of one verify: one tag per live set of the
+/// typed shape, for the store to compare in constant time with every code
+/// of the set. When that makes none (a user without live codes, codes of
+/// another shape, input that is not a code), one evaluation with the
+/// configured parameters is made anyway and thrown away: through PAM a
+/// refusal must take as long as a wrong code, or the time tells an
+/// attacker which users have live codes. Returns the tags (set id, tag)
+/// and how many evaluations ran (at least one).
+fn evaluate(
+    sets: &[CandidateSet],
+    parsed: &[(CodeSpec, codes::Code)],
+    configured: &HashParams,
+) -> Result<(Vec<(i64, codes::CodeHash)>, usize)> {
+    let mut tags: Vec<(i64, codes::CodeHash)> = Vec::new();
+    for set in sets {
+        let Some((_, code)) = parsed.iter().find(|(s, _)| *s == set.spec) else {
+            continue;
+        };
+        tags.push((set.id, codes::hash_code(&set.params, &set.salt, code)?));
+    }
+    let evaluations = tags.len();
+    if evaluations == 0 {
+        equalising_hash(configured)?;
+        return Ok((tags, 1));
+    }
+    Ok((tags, evaluations))
+}
+
+/// One Argon2id evaluation whose result nobody reads: the cost of a
+/// verify that has nothing to compare (see [`evaluate`]).
+fn equalising_hash(configured: &HashParams) -> Result<()> {
+    let tag = codes::hash_code(configured, &[0u8; codes::SALT_LEN], "NO-LIVE-CODE")?;
+    std::hint::black_box(tag);
+    Ok(())
 }
 
 /// Runs a write of `verify`, trying it again (twice) when it waited for
@@ -334,6 +399,7 @@ fn reject(
     store: &mut Store,
     user: &UserRow,
     remaining: i64,
+    service: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<Status> {
     let threshold = ctx.settings.lockout_threshold;
@@ -343,6 +409,7 @@ fn reject(
             "wrong, spent, expired or revoked",
             threshold,
             &ctx.operator,
+            service,
             ctx.now(),
         )
     })?;
@@ -363,4 +430,65 @@ fn reject(
         );
     }
     Ok(Status::Rejected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::Alphabet;
+
+    /// Cheap parameters: what is counted here is evaluations, not time.
+    const FAST: HashParams = HashParams {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    fn set(id: i64, spec: CodeSpec, code: &codes::Code) -> CandidateSet {
+        let salt = vec![7u8; codes::SALT_LEN];
+        let hash = codes::hash_code(&FAST, &salt, code).unwrap();
+        CandidateSet {
+            id,
+            spec,
+            salt,
+            params: FAST,
+            codes: vec![(id * 10, hash)],
+            live: 1,
+        }
+    }
+
+    #[test]
+    fn every_verify_costs_at_least_one_evaluation() {
+        let base32 = CodeSpec::default();
+        let digits = CodeSpec {
+            alphabet: Alphabet::Digits,
+            length: 9,
+        };
+        let code = codes::generate(base32, 1).unwrap().remove(0);
+        let other = codes::generate(base32, 1).unwrap().remove(0);
+        let typed = vec![(base32, code.clone())];
+        let count = |sets: &[CandidateSet], typed: &[(CodeSpec, codes::Code)]| {
+            let (tags, n) = evaluate(sets, typed, &FAST).unwrap();
+            (tags.iter().map(|(id, _)| *id).collect::<Vec<_>>(), n)
+        };
+        // No live set at all: one evaluation anyway, no tag to match.
+        assert_eq!(count(&[], &typed), (vec![], 1));
+        // Input that is not a code: the same.
+        assert_eq!(count(&[], &[]), (vec![], 1));
+        // Live sets of another shape only: the same.
+        let digit_code = codes::generate(digits, 1).unwrap().remove(0);
+        let d = set(1, digits, &digit_code);
+        assert_eq!(count(std::slice::from_ref(&d), &typed), (vec![], 1));
+        // One evaluation per set of the typed shape, and no extra one; the
+        // matching set's tag is its code's hash.
+        let hit = set(2, base32, &code);
+        let miss = set(3, base32, &other);
+        assert_eq!(
+            count(&[d, miss.clone(), hit.clone()], &typed),
+            (vec![3, 2], 2)
+        );
+        let (tags, _) = evaluate(std::slice::from_ref(&hit), &typed, &FAST).unwrap();
+        assert_eq!(tags[0].1, hit.codes[0].1);
+        assert_eq!(count(&[miss], &typed), (vec![3], 1));
+    }
 }

@@ -45,6 +45,9 @@ pub struct NewDevice {
     pub sms: bool,
     pub label: Option<String>,
     pub primary: bool,
+    /// What the directory said of the user and the number, when one is
+    /// configured (recorded in the `device-enrolled` event).
+    pub directory: Option<crate::directory::DirectoryNote>,
 }
 
 /// What `enroll_device` did.
@@ -59,6 +62,8 @@ pub struct Enrolled {
     pub shared_with: Vec<String>,
     /// More users than [`SHARED_NAMES`] share the number.
     pub shared_with_more: bool,
+    /// The directory's word on the user and the number, if configured.
+    pub directory: Option<crate::directory::DirectoryNote>,
 }
 
 /// How many other users sharing a phone number are named.
@@ -103,8 +108,11 @@ pub struct CandidateSet {
     pub spec: CodeSpec,
     pub salt: Vec<u8>,
     pub params: HashParams,
-    /// (code id, hash) for every code with a use left.
+    /// (code id, hash) for every code with a use left (on PostgreSQL the
+    /// server matches codes, `codedesk_spend`, and this stays empty).
     pub codes: Vec<(i64, CodeHash)>,
+    /// How many of its codes have a use left.
+    pub live: i64,
 }
 
 /// What `verify` needs: the user's lock state and live sets.
@@ -387,6 +395,12 @@ impl Store {
         ops::verify_chain(self)
     }
 
+    /// Replays the trail against the tables (`trail`): the first
+    /// disagreement, if any.
+    pub fn trail_disagreement(&self) -> Result<Option<String>> {
+        dispatch!(self, snapshot(ops::trail_disagreement))
+    }
+
     /// The backend's own consistency check ("ok" when sound).
     pub fn integrity_check(&self) -> Result<String> {
         dispatch!(self, integrity_check())
@@ -488,18 +502,30 @@ pub(crate) mod events {
         ("delivery-failed", json!({"set": set, "reason": reason}))
     }
 
-    pub fn verify_accepted(set: i64, remaining: i64) -> NewEvent {
+    pub fn verify_accepted(set: i64, remaining: i64, service: Option<&str>) -> NewEvent {
         (
             "verify-accepted",
-            json!({"set": set, "remaining": remaining}),
+            with_service(json!({"set": set, "remaining": remaining}), service),
         )
     }
 
-    pub fn verify_rejected(reason: &str, consecutive: i64) -> NewEvent {
+    pub fn verify_rejected(reason: &str, consecutive: i64, service: Option<&str>) -> NewEvent {
         (
             "verify-rejected",
-            json!({"reason": reason, "consecutive": consecutive}),
+            with_service(
+                json!({"reason": reason, "consecutive": consecutive}),
+                service,
+            ),
         )
+    }
+
+    /// A verify event's payload with the service that asked (`verify
+    /// --service`, or pam_exec's `PAM_SERVICE`), when one is known.
+    pub fn with_service(mut payload: Value, service: Option<&str>) -> Value {
+        if let (Some(s), Some(map)) = (service, payload.as_object_mut()) {
+            map.insert("service".into(), Value::from(s));
+        }
+        payload
     }
 
     pub fn lockout(consecutive: i64, threshold: u32) -> NewEvent {
@@ -697,6 +723,7 @@ pub(crate) fn attach_code(
         .map_err(|_| fail(Status::Store, "the store holds a malformed code hash"))?;
     if let Some(s) = sets.iter_mut().find(|s| s.id == set_id) {
         s.codes.push((code_id, hash));
+        s.live += 1;
     }
     Ok(())
 }

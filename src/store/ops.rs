@@ -16,6 +16,8 @@ use crate::model::{Device, DeviceKind, IdentityMethod, Phone, Username, Via};
 use crate::rules;
 use std::collections::HashSet;
 
+pub mod directory;
+
 // ------------------------------------------------------------ operations
 
 /// The operations, each one read or one write transaction of whichever
@@ -297,6 +299,7 @@ impl Store {
         set_id: i64,
         code_id: i64,
         operator: &str,
+        service: Option<&str>,
         now: i64,
     ) -> Result<Spend> {
         self.write(|db| {
@@ -332,9 +335,72 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                events::verify_accepted(set_id, remaining),
+                events::verify_accepted(set_id, remaining, service),
             )?;
             Ok(Spend::Accepted { remaining })
+        })
+    }
+
+    /// Spends the code whose tag (the typed code hashed under each live
+    /// set's salt, `tags` as `(set, tag)`) matches, if any: on SQLite
+    /// compared here in constant time, then [`Self::spend`]; on
+    /// PostgreSQL matched by the server (`codedesk_spend`), which a
+    /// verifier can call without reading a hash. Nothing matched: `Stale`.
+    pub fn spend_matching(
+        &mut self,
+        view: &VerifyView,
+        tags: &[(i64, CodeHash)],
+        operator: &str,
+        service: Option<&str>,
+        now: i64,
+    ) -> Result<Spend> {
+        if tags.is_empty() {
+            return Ok(Spend::Stale);
+        }
+        if let Store::Postgres(pg) = self {
+            return pg.spend_tags(&view.user, tags, operator, service, now);
+        }
+        for (set_id, tag) in tags {
+            let Some(set) = view.sets.iter().find(|s| s.id == *set_id) else {
+                continue;
+            };
+            let hashes: Vec<CodeHash> = set.codes.iter().map(|c| c.1).collect();
+            if let Some(i) = crate::codes::find_match(tag, &hashes) {
+                return self.spend(&view.user, *set_id, set.codes[i].0, operator, service, now);
+            }
+        }
+        Ok(Spend::Stale)
+    }
+
+    /// `lockout.auto_unlock`: clears the user's lock if it is at least
+    /// `after` seconds old (on PostgreSQL through `codedesk_auto_unlock`,
+    /// which a verifier may call); whether it did.
+    pub fn auto_unlock(
+        &mut self,
+        user: &UserRow,
+        after: i64,
+        operator: &str,
+        now: i64,
+    ) -> Result<bool> {
+        if let Store::Postgres(pg) = self {
+            return pg.auto_unlock(user, after, operator, now);
+        }
+        self.write(|db| {
+            let n = db.execute(
+                "UPDATE users SET locked_at = NULL, failed_attempts = 0
+                 WHERE id = $1 AND locked_at IS NOT NULL AND $2 >= locked_at + $3",
+                &[&user.id, &now, &after],
+            )?;
+            if n > 0 {
+                append_event(
+                    db,
+                    now,
+                    operator,
+                    Some(&user.name),
+                    events::unlock(true, true),
+                )?;
+            }
+            Ok(n > 0)
         })
     }
 
@@ -346,8 +412,12 @@ impl Store {
         reason: &str,
         threshold: u32,
         operator: &str,
+        service: Option<&str>,
         now: i64,
     ) -> Result<Rejection> {
+        if let Store::Postgres(pg) = self {
+            return pg.reject(user, reason, threshold, operator, service, now);
+        }
         self.write(|db| {
             let (attempts, locked): (i64, Option<i64>) = db.one(
                 "SELECT failed_attempts, locked_at FROM users WHERE id = $1",
@@ -365,7 +435,7 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                events::verify_rejected(reason, attempts),
+                events::verify_rejected(reason, attempts, service),
             )?;
             if locked_now {
                 append_event(
@@ -444,6 +514,7 @@ impl Store {
 
     /// The user's lock state and the sets a code could belong to at `now`.
     pub fn verify_view(&self, user: &Username, now: i64) -> Result<VerifyView> {
+        let pg = matches!(self, Store::Postgres(_));
         self.read(|db| {
             let u = require_user(db, user.as_str())?;
             let mut sets = db.rows(
@@ -462,10 +533,30 @@ impl Store {
                             parallelism: param(r, 6)?,
                         },
                         codes: Vec::new(),
+                        live: 0,
                     })
                 },
             )?;
-            if !sets.is_empty() {
+            // Only sets the trail says are live, whatever their row says.
+            let live = trail_live_sets(db, &u.name, pg)?;
+            sets.retain(|s| live.contains(&s.id));
+            if pg && !sets.is_empty() {
+                // No hashes: the server matches (`codedesk_spend`).
+                db.each_row(
+                    "SELECT c.set_id, CAST(COUNT(*) AS BIGINT) FROM codes c
+                     JOIN code_sets s ON s.id = c.set_id
+                     WHERE s.user_id = $1 AND s.state = 'active' AND c.uses_left > 0
+                     GROUP BY c.set_id",
+                    &[&u.id],
+                    &mut |r| {
+                        let id: i64 = r.get(0)?;
+                        if let Some(s) = sets.iter_mut().find(|s| s.id == id) {
+                            s.live = r.get(1)?;
+                        }
+                        Ok(())
+                    },
+                )?;
+            } else if !sets.is_empty() {
                 db.each_row(
                     "SELECT c.set_id, c.id, c.hash FROM codes c JOIN code_sets s ON s.id = c.set_id
                      WHERE s.user_id = $1 AND s.state = 'active' AND c.uses_left > 0
@@ -474,13 +565,62 @@ impl Store {
                     &mut |r| attach_code(&mut sets, r.get(0)?, r.get(1)?, r.get(2)?),
                 )?;
             }
-            sets.retain(|s| !s.codes.is_empty());
+            sets.retain(|s| s.live > 0);
             let remaining = remaining_in(db, u.id, now)?;
             Ok(VerifyView {
                 user: u,
                 sets,
                 remaining,
             })
+        })
+    }
+
+    /// Records an attempt that does not count towards a lockout (a typo,
+    /// an attempt while locked out) as `action`, unless the user's last
+    /// [`UNCOUNTED_CAP`] events are all such attempts from the last day:
+    /// a flood of them then adds at most that many events a day for the
+    /// user, not one per attempt. The last one recorded before the cap
+    /// says so (`more_unrecorded`). Returns whether it was recorded.
+    pub fn record_uncounted(
+        &mut self,
+        operator: &str,
+        action: &str,
+        user: &str,
+        details: serde_json::Value,
+        now: i64,
+    ) -> Result<bool> {
+        self.write(|db| {
+            // A PostgreSQL role that may not read these columns (one set up
+            // by an earlier `setup-roles`) records every attempt, as before,
+            // rather than fail the verify: the read is undone on its own.
+            db.execute("SAVEPOINT uncounted", &[])?;
+            let recent: Vec<(String, i64)> = match db.rows(
+                "SELECT action, at FROM audit WHERE \"user\" = $1 ORDER BY id DESC LIMIT $2",
+                &[&user, &(UNCOUNTED_CAP as i64)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            ) {
+                Ok(rows) => rows,
+                Err(_) => {
+                    db.execute("ROLLBACK TO SAVEPOINT uncounted", &[])?;
+                    Vec::new()
+                }
+            };
+            db.execute("RELEASE SAVEPOINT uncounted", &[])?;
+            let streak = recent
+                .iter()
+                .take_while(|(a, at)| UNCOUNTED_ACTIONS.contains(&a.as_str()) && *at > now - 86_400)
+                .count();
+            if streak >= UNCOUNTED_CAP {
+                return Ok(false);
+            }
+            let mut details = details;
+            if streak + 1 == UNCOUNTED_CAP
+                && let Some(d) = details.as_object_mut()
+            {
+                d.insert("more_unrecorded".into(), serde_json::Value::Bool(true));
+            }
+            append_event(db, now, operator, Some(user), (action, details))?;
+            Ok(true)
         })
     }
 
@@ -496,6 +636,12 @@ impl Store {
         self.write(|db| append_event(db, now, operator, user, (action, details)))
     }
 }
+
+/// The attempts that never count towards a lockout.
+pub const UNCOUNTED_ACTIONS: [&str; 2] = ["verify-typo", "verify-locked"];
+
+/// At most this many of them in a row are recorded per user and day.
+pub const UNCOUNTED_CAP: usize = 20;
 
 // ------------------------------------------------------------------ rows
 
@@ -671,7 +817,12 @@ fn enroll_in(
             (id, true)
         }
     };
-    let check_id = match enrolment_check(user, fresh.contains(user.as_str()), check)? {
+    // A number the directory does not have for the user needs the check
+    // even for a user created here.
+    let off_file = new
+        .directory
+        .is_some_and(|d| d.phone_on_file == Some(false));
+    let check_id = match enrolment_check(user, fresh.contains(user.as_str()) && !off_file, check)? {
         Some(c) => Some(insert_check(
             db,
             uid,
@@ -713,22 +864,21 @@ fn enroll_in(
         Some(p) => users_sharing_phone(db, p, user.as_str())?,
         None => (Vec::new(), false),
     };
-    append_event(
-        db,
-        now,
-        operator,
-        Some(user.as_str()),
-        events::device_enrolled(
-            &device,
-            new.kind,
-            new.phone.as_ref(),
-            primary,
-            new_user,
-            check_id,
-            check,
-            &shared_with,
-        ),
-    )?;
+    let mut event = events::device_enrolled(
+        &device,
+        new.kind,
+        new.phone.as_ref(),
+        primary,
+        new_user,
+        check_id,
+        check,
+        &shared_with,
+    );
+    if let (Some(d), Some(map)) = (new.directory, event.1.as_object_mut()) {
+        map.insert("phone_on_file".into(), d.phone_on_file.into());
+        map.insert("privileged".into(), d.privileged.into());
+    }
+    append_event(db, now, operator, Some(user.as_str()), event)?;
     Ok(Enrolled {
         user: user.as_str().to_string(),
         device,
@@ -736,6 +886,7 @@ fn enroll_in(
         new_user,
         shared_with,
         shared_with_more,
+        directory: new.directory,
     })
 }
 
@@ -887,6 +1038,67 @@ fn revoke_in(
         now,
     )?;
     append_event(db, now, operator, Some(user), events::revoke(ids, reason))
+}
+
+// ----------------------------------------------------------------- trail
+
+/// The sets of `user` the trail says are live: their lifecycle events
+/// (`trail::LIFECYCLE`, through the partial index `audit_lifecycle`; on
+/// PostgreSQL through `codedesk_set_events`, which a verifier may call
+/// without reading the trail), replayed.
+fn trail_live_sets(db: &mut dyn Exec, user: &str, pg: bool) -> Result<Vec<i64>> {
+    let sql = match pg {
+        true => "SELECT o_id, o_action, o_details FROM codedesk_set_events($1)".to_string(),
+        false => format!(
+            "SELECT id, action, details FROM audit WHERE \"user\" = $1 AND action IN {} ORDER BY id",
+            crate::trail::LIFECYCLE
+        ),
+    };
+    let mut replay = crate::trail::Replay::default();
+    db.each_row(&sql, &[&user], &mut |r| {
+        let (id, action, details): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        replay.step(id, &action, Some(user), &details);
+        Ok(())
+    })?;
+    Ok(replay.live_sets(user))
+}
+
+/// The whole trail replayed against every set and user, in the caller's
+/// one snapshot: the first disagreement, if any (`audit verify`, exit 8).
+pub(crate) fn trail_disagreement(db: &mut dyn Exec) -> Result<Option<String>> {
+    let sets = db.rows(
+        "SELECT s.id, u.name, s.state,
+                CAST(COALESCE(SUM(c.uses_left), 0) AS BIGINT),
+                CAST(COALESCE(MAX(c.uses_left), 0) AS BIGINT)
+         FROM code_sets s JOIN users u ON u.id = s.user_id
+         LEFT JOIN codes c ON c.set_id = s.id
+         GROUP BY s.id, u.name, s.state ORDER BY s.id",
+        &[],
+        |r| {
+            Ok(crate::trail::SetState {
+                id: r.get(0)?,
+                user: r.get(1)?,
+                state: r.get(2)?,
+                uses_left: r.get(3)?,
+                max_left: r.get(4)?,
+            })
+        },
+    )?;
+    let users = db.rows("SELECT name, locked_at FROM users ORDER BY id", &[], |r| {
+        Ok((r.get(0)?, r.get::<Option<i64>>(1)?.is_some()))
+    })?;
+    let mut replay = crate::trail::Replay::default();
+    db.each_row(
+        "SELECT id, action, \"user\", details FROM audit ORDER BY id",
+        &[],
+        &mut |r| {
+            let (id, action, user, details): (i64, String, Option<String>, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            replay.step(id, &action, user.as_deref(), &details);
+            Ok(())
+        },
+    )?;
+    Ok(replay.first_disagreement(&sets, &users))
 }
 
 // ----------------------------------------------------------------- audit
@@ -1127,6 +1339,7 @@ mod tests {
             sms: true,
             label: None,
             primary: false,
+            directory: None,
         }
     }
 
@@ -1211,11 +1424,11 @@ mod tests {
         let v = s.verify_view(&user("a"), 2).unwrap();
         let (code_id, _) = v.sets[0].codes[0];
         assert_eq!(
-            s.spend(&u, first.set_id, code_id, "op", 2).unwrap(),
+            s.spend(&u, first.set_id, code_id, "op", None, 2).unwrap(),
             Spend::Accepted { remaining: 2 }
         );
         assert_eq!(
-            s.spend(&u, first.set_id, code_id, "op", 2).unwrap(),
+            s.spend(&u, first.set_id, code_id, "op", None, 2).unwrap(),
             Spend::Stale
         );
         let (_, set2) = new_set(Via::Sms, 3);
@@ -1223,7 +1436,7 @@ mod tests {
         assert_eq!(second.ended, vec![first.set_id]);
         let (other, _) = v.sets[0].codes[1];
         assert_eq!(
-            s.spend(&u, first.set_id, other, "op", 4).unwrap(),
+            s.spend(&u, first.set_id, other, "op", None, 4).unwrap(),
             Spend::Stale
         );
         assert!(matches!(
@@ -1273,11 +1486,11 @@ mod tests {
             .unwrap();
         let u = s.require_user(&user("a")).unwrap();
         for i in 1..3 {
-            let r = s.reject(&u, "wrong", 3, "op", 1).unwrap();
+            let r = s.reject(&u, "wrong", 3, "op", None, 1).unwrap();
             assert_eq!(r.attempts, i);
             assert!(!r.locked_now);
         }
-        assert!(s.reject(&u, "wrong", 3, "op", 1).unwrap().locked_now);
+        assert!(s.reject(&u, "wrong", 3, "op", None, 1).unwrap().locked_now);
         assert!(s.require_user(&user("a")).unwrap().locked_at.is_some());
         assert!(s.unlock(&user("a"), "op", 2, false).unwrap());
         let u = s.require_user(&user("a")).unwrap();
