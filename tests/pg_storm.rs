@@ -518,10 +518,12 @@ fn a_thousand_verifies_through_pgbouncer_lose_none() {
             common::redacted(&url)
         )
     });
-    c.batch_execute(&format!(
-        "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-    ))
-    .expect("create the storm database");
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        c.batch_execute(&sql).expect("create the storm database");
+    }
     drop(c);
     let env = on_url(&common::with_database(&url, &name), "60s");
     let jobs = seed(&env);
