@@ -99,6 +99,10 @@ pub enum Command {
     Calibrate(Lazy<CalibrateArgs>),
     /// Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact
     Migrate(Lazy<MigrateArgs>),
+    /// Send a one-time challenge to a contact on file; prints its id (never the challenge)
+    Challenge(Lazy<ChallengeArgs>),
+    /// A user says "not me" about a notice: revoke their codes and lock them
+    Dispute(Lazy<DisputeArgs>),
     /// Regenerate completions and man pages (for maintainers)
     #[command(hide = true)]
     GenerateArtifacts(Lazy<GenerateArgs>),
@@ -200,12 +204,18 @@ pub struct EnrollArgs {
     /// Make this the primary device (top of the list)
     #[arg(long)]
     pub primary: bool,
-    /// Attest the identity check that adding a device to an existing user needs: in-person, video-call or callback
+    /// Attest the identity check that adding a device to an existing user needs: in-person, video-call, callback or challenge
     #[arg(long, value_enum, value_name = "METHOD")]
     pub identity_verified: Option<IdentityMethod>,
     /// Ticket reference of the identity check
     #[arg(long, value_name = "REF")]
     pub ticket: Option<String>,
+    /// The challenge the caller reads back (from standard input), with --identity-verified challenge
+    #[arg(long, value_name = "ID")]
+    pub challenge: Option<i64>,
+    /// Record this email address on file for the user (notices, challenges)
+    #[arg(long, value_name = "ADDR", conflicts_with = "batch")]
+    pub email: Option<String>,
     /// Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none
     #[arg(long, value_name = "FILE", conflicts_with_all = ["user", "kind", "phone", "sms", "no_sms", "label", "primary"])]
     pub batch: Option<PathBuf>,
@@ -234,12 +244,15 @@ pub struct IssueArgs {
     /// Keep the user's earlier codes valid (otherwise a new set invalidates them)
     #[arg(long)]
     pub preserve_existing: bool,
-    /// Attest the identity check without a prompt: in-person, video-call or callback
+    /// Attest the identity check without a prompt: in-person, video-call, callback or challenge
     #[arg(long, value_enum, value_name = "METHOD")]
     pub identity_verified: Option<IdentityMethod>,
     /// Ticket reference of the identity check
     #[arg(long, value_name = "REF")]
     pub ticket: Option<String>,
+    /// The challenge the caller reads back (from standard input), with --identity-verified challenge
+    #[arg(long, value_name = "ID")]
+    pub challenge: Option<i64>,
     /// Issue for every user in a CSV file (header row with a user column; - for stdin)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["user", "device"])]
     pub batch: Option<PathBuf>,
@@ -261,13 +274,44 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
     /// The user
-    pub user: String,
+    #[arg(required_unless_present = "issued_by")]
+    pub user: Option<String>,
+    /// Revoke every live set this operator (principal) issued, for every user
+    #[arg(long, value_name = "PRINCIPAL", conflicts_with_all = ["user", "device", "batch"])]
+    pub issued_by: Option<String>,
+    /// With --issued-by: only sets issued at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or 1h, 7d ago)
+    #[arg(long, value_name = "TIME", requires = "issued_by")]
+    pub since: Option<String>,
     /// Remove this device instead (the next one becomes primary)
     #[arg(long, value_name = "ID", conflicts_with = "batch")]
     pub device: Option<i64>,
     /// Invalidate only this set of codes
     #[arg(long, value_name = "ID")]
     pub batch: Option<i64>,
+    /// Why, for the audit trail
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ChallengeArgs {
+    /// The user
+    pub user: String,
+    /// Send it by SMS to this device (SMS-capable, on file) [default: the first contact on file]
+    #[arg(long, value_name = "ID", conflicts_with = "email")]
+    pub device: Option<i64>,
+    /// Send it to the email address on file
+    #[arg(long)]
+    pub email: bool,
+    /// A device the caller says is lost or stolen: never sent there (repeatable)
+    #[arg(long, value_name = "ID")]
+    pub lost: Vec<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct DisputeArgs {
+    /// The reference the user quotes from the notice
+    pub reference: String,
     /// Why, for the audit trail
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,

@@ -19,6 +19,8 @@ struct File {
     sms: Option<SmsFile>,
     notify: Option<NotifyFile>,
     store: Option<StoreFile>,
+    email: Option<crate::safeguards::EmailFile>,
+    safeguards: Option<crate::safeguards::SafeguardsFile>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +109,8 @@ pub struct Settings {
     /// `store.db`: the store when neither `--db` nor `CODEDESK_DB` names one
     /// (a path, `sqlite://PATH` or `postgres://...`).
     pub db: Option<PathBuf>,
+    /// `[email]` and `[safeguards]` (docs/safeguards.md).
+    pub safeguards: crate::safeguards::SafeguardSettings,
     /// Each key and where its value came from ("default" or the file).
     pub sources: Vec<(&'static str, String, String)>,
 }
@@ -129,6 +133,7 @@ impl Default for Settings {
             sms_timeout: Duration::from_secs(30),
             notify: None,
             db: None,
+            safeguards: Default::default(),
             sources: Vec::new(),
         }
     }
@@ -343,6 +348,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
             false => relative_to(path, Path::new(db)),
         });
     }
+    s.safeguards = crate::safeguards::settings(file.email.as_ref(), file.safeguards.as_ref(), path)
+        .map_err(|(key, why)| bad(key, why))?;
     Ok(with_sources(s, &file, Some(path)))
 }
 
@@ -524,6 +531,12 @@ fn with_sources(mut s: Settings, f: &File, path: Option<&Path>) -> Settings {
             src(n.is_some_and(|n| n.command.is_some())),
         ),
     ];
+    s.sources.extend(crate::safeguards::sources(
+        &s.safeguards,
+        f.email.as_ref(),
+        f.safeguards.as_ref(),
+        &src,
+    ));
     s
 }
 

@@ -87,6 +87,18 @@ pub fn notify(cmd: &Path, event: &str, user: &str, timeout: Duration) -> Result<
         .map_err(|e| format!("notify command {}: {e}", cmd.display()))
 }
 
+/// Mails a whole message (headers, blank line, body) through the
+/// sendmail interface: `argv` is `email.command` (`sendmail -t -i` reads
+/// the recipients from the headers).
+pub fn send_email(argv: &[String], message: &str, timeout: Duration) -> Result<(), String> {
+    let Some((cmd, args)) = argv.split_first() else {
+        return Err("email.command is empty".into());
+    };
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_with_timeout(Path::new(cmd), &args, Some(message), timeout)
+        .map_err(|e| format!("email command {cmd}: {e}"))
+}
+
 /// Runs a program with `args` and optional standard input; success is exit
 /// status 0 within `timeout`, after which the program is killed.
 fn run_with_timeout(

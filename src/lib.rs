@@ -28,6 +28,7 @@ pub mod model;
 pub mod output;
 pub mod prompt;
 pub mod rules;
+pub mod safeguards;
 pub mod store;
 
 use anyhow::Result;
@@ -210,6 +211,8 @@ pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status
         Command::Config => config_cmd::run(&ctx, out)?,
         Command::Calibrate(Lazy(a)) => calibrate::run(&ctx, a, out)?,
         Command::Migrate(Lazy(a)) => migrate::run(&ctx, a, out)?,
+        Command::Challenge(Lazy(a)) => challenge::run(&ctx, a, out)?,
+        Command::Dispute(Lazy(a)) => challenge::dispute(&ctx, a, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
     };
     out.flush()?;

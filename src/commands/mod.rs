@@ -5,6 +5,7 @@ pub mod artifacts;
 pub mod audit_cmd;
 pub mod batch;
 pub mod calibrate;
+pub mod challenge;
 pub mod config_cmd;
 pub mod demo;
 pub mod enroll;

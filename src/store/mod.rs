@@ -14,6 +14,7 @@
 mod exec;
 mod ops;
 pub mod postgres;
+pub mod safeguards;
 pub mod sqlite;
 
 use crate::audit::{ChainCheck, Event};

@@ -609,7 +609,7 @@ fn find_user(db: &mut dyn Exec, name: &str) -> Result<Option<UserRow>> {
 }
 
 /// The user, or exit 4.
-fn require_user(db: &mut dyn Exec, name: &str) -> Result<UserRow> {
+pub(crate) fn require_user(db: &mut dyn Exec, name: &str) -> Result<UserRow> {
     find_user(db, name)?.ok_or_else(|| no_such_user(name))
 }
 
@@ -863,7 +863,7 @@ fn remaining_in(db: &mut dyn Exec, user_id: i64, now: i64) -> Result<i64> {
 
 // ---------------------------------------------------------------- revoke
 
-fn active_set_ids(db: &mut dyn Exec, user_id: i64) -> Result<Vec<i64>> {
+pub(crate) fn active_set_ids(db: &mut dyn Exec, user_id: i64) -> Result<Vec<i64>> {
     db.rows(
         "SELECT id FROM code_sets WHERE user_id = $1 AND state = 'active' ORDER BY id",
         &[&user_id],
@@ -873,7 +873,7 @@ fn active_set_ids(db: &mut dyn Exec, user_id: i64) -> Result<Vec<i64>> {
 
 /// Ends `ids` as revoked by the operator and records it: `revoke` of all
 /// of a user's sets or of one.
-fn revoke_in(
+pub(crate) fn revoke_in(
     db: &mut dyn Exec,
     user: &str,
     ids: &[i64],

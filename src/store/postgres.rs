@@ -44,6 +44,7 @@ mod tls;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/pg/0001_init.sql"),
     include_str!("migrations/pg/0002_devices_by_phone.sql"),
+    include_str!("migrations/pg/0005_safeguards.sql"),
 ];
 
 /// The PostgreSQL schema version this build writes.

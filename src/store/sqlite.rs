@@ -16,6 +16,7 @@ use std::time::Duration;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_devices_by_phone.sql"),
+    include_str!("migrations/0005_safeguards.sql"),
 ];
 
 /// The schema version this build writes.

@@ -40,6 +40,11 @@ const fn starts_with_pg(name: &str) -> bool {
 /// make the pool's databases); `CODEDESK_TEST_PG` overrides it.
 pub const ADMIN_URL: &str = "postgres://codedesk:codedesk@127.0.0.1:5432/codedesk";
 
+/// The suites written before users were told about every sensitive event
+/// count the SMS messages and audit events they cause; their configs turn
+/// the notices off (tests/safeguards.rs turns them on).
+pub const SAFEGUARDS_OFF: &str = "[safeguards]\nnotify_users = false\n\n";
+
 /// A throwaway store, config and SMS outbox.
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -102,7 +107,7 @@ impl Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let outbox = dir.path().join("outbox.txt");
         let text = format!(
-            "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\noutbox = {:?}\n\n{extra}",
+            "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\noutbox = {:?}\n\n{SAFEGUARDS_OFF}{extra}",
             outbox.display().to_string()
         );
         Env::build(dir, &text, outbox, pg)
@@ -120,7 +125,7 @@ impl Env {
         std::fs::write(
             &env.config,
             format!(
-                "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\ncommand = {:?}\ntimeout = \"60s\"\n",
+                "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\ncommand = {:?}\ntimeout = \"60s\"\n\n{SAFEGUARDS_OFF}",
                 script.display().to_string()
             ),
         )
