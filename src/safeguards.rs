@@ -326,7 +326,8 @@ pub fn send_challenge(
         now,
     )?;
     let text = Zeroizing::new(format!(
-        "codedesk: your helpdesk verification code is {}. Read it to the helpdesk only if you are on the phone with them now. It expires in 10 minutes.",
+        "codedesk ({}): your helpdesk verification code is {}. Read it to the helpdesk only if you are on the phone with them now. It expires in 10 minutes.",
+        user.name,
         challenge.as_str()
     ));
     let sent = match contact {
