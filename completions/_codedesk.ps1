@@ -42,6 +42,8 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration and where each value came from')
             [CompletionResult]::new('calibrate', 'calibrate', [CompletionResultType]::ParameterValue, 'Suggest Argon2id parameters for this machine')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact')
+            [CompletionResult]::new('challenge', 'challenge', [CompletionResultType]::ParameterValue, 'Send a one-time challenge to a contact on file; prints its id (never the challenge)')
+            [CompletionResult]::new('dispute', 'dispute', [CompletionResultType]::ParameterValue, 'A user says "not me" about a notice: revoke their codes and lock them')
             [CompletionResult]::new('generate-artifacts', 'generate-artifacts', [CompletionResultType]::ParameterValue, 'Regenerate completions and man pages (for maintainers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -50,8 +52,10 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'What the device is')
             [CompletionResult]::new('--phone', '--phone', [CompletionResultType]::ParameterName, 'Phone number (required for mobile and landline); spaces, dashes, dots, parentheses allowed')
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'A label for the device ("work phone")')
-            [CompletionResult]::new('--identity-verified', '--identity-verified', [CompletionResultType]::ParameterName, 'Attest the identity check that adding a device to an existing user needs: in-person, video-call or callback')
+            [CompletionResult]::new('--identity-verified', '--identity-verified', [CompletionResultType]::ParameterName, 'Attest the identity check that adding a device to an existing user needs: in-person, video-call, callback or challenge')
             [CompletionResult]::new('--ticket', '--ticket', [CompletionResultType]::ParameterName, 'Ticket reference of the identity check')
+            [CompletionResult]::new('--challenge', '--challenge', [CompletionResultType]::ParameterName, 'The challenge the caller reads back (from standard input), with --identity-verified challenge')
+            [CompletionResult]::new('--email', '--email', [CompletionResultType]::ParameterName, 'Record this email address on file for the user (notices, challenges)')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]')
@@ -74,8 +78,9 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             [CompletionResult]::new('--via', '--via', [CompletionResultType]::ParameterName, 'Force a path: sms, or helpdesk (always gated by an identity check)')
             [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'How long the set stays valid (90s, 15m, 1h, 7d) or never')
             [CompletionResult]::new('--uses', '--uses', [CompletionResultType]::ParameterName, 'How many times each code works [default: codes.uses, 1]')
-            [CompletionResult]::new('--identity-verified', '--identity-verified', [CompletionResultType]::ParameterName, 'Attest the identity check without a prompt: in-person, video-call or callback')
+            [CompletionResult]::new('--identity-verified', '--identity-verified', [CompletionResultType]::ParameterName, 'Attest the identity check without a prompt: in-person, video-call, callback or challenge')
             [CompletionResult]::new('--ticket', '--ticket', [CompletionResultType]::ParameterName, 'Ticket reference of the identity check')
+            [CompletionResult]::new('--challenge', '--challenge', [CompletionResultType]::ParameterName, 'The challenge the caller reads back (from standard input), with --identity-verified challenge')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Issue for every user in a CSV file (header row with a user column; - for stdin)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]')
@@ -105,6 +110,8 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             break
         }
         'codedesk;revoke' {
+            [CompletionResult]::new('--issued-by', '--issued-by', [CompletionResultType]::ParameterName, 'Revoke every live set this operator (principal) issued, for every user')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'With --issued-by: only sets issued at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or 1h, 7d ago)')
             [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'Remove this device instead (the next one becomes primary)')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Invalidate only this set of codes')
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why, for the audit trail')
@@ -243,6 +250,36 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'codedesk;challenge' {
+            [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'Send it by SMS to this device (SMS-capable, on file) [default: the first contact on file]')
+            [CompletionResult]::new('--lost', '--lost', [CompletionResultType]::ParameterName, 'A device the caller says is lost or stolen: never sent there (repeatable)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]')
+            [CompletionResult]::new('--operator', '--operator', [CompletionResultType]::ParameterName, 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--email', '--email', [CompletionResultType]::ParameterName, 'Send it to the email address on file')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs (ids, codes, JSON)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs (ids, codes, JSON)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'codedesk;dispute' {
+            [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why, for the audit trail')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]')
+            [CompletionResult]::new('--operator', '--operator', [CompletionResultType]::ParameterName, 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs (ids, codes, JSON)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs (ids, codes, JSON)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'codedesk;generate-artifacts' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Folder to write completions/ and man/ into')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]')
@@ -269,6 +306,8 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the effective configuration and where each value came from')
             [CompletionResult]::new('calibrate', 'calibrate', [CompletionResultType]::ParameterValue, 'Suggest Argon2id parameters for this machine')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact')
+            [CompletionResult]::new('challenge', 'challenge', [CompletionResultType]::ParameterValue, 'Send a one-time challenge to a contact on file; prints its id (never the challenge)')
+            [CompletionResult]::new('dispute', 'dispute', [CompletionResultType]::ParameterValue, 'A user says "not me" about a notice: revoke their codes and lock them')
             [CompletionResult]::new('generate-artifacts', 'generate-artifacts', [CompletionResultType]::ParameterValue, 'Regenerate completions and man pages (for maintainers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -308,6 +347,12 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             break
         }
         'codedesk;help;migrate' {
+            break
+        }
+        'codedesk;help;challenge' {
+            break
+        }
+        'codedesk;help;dispute' {
             break
         }
         'codedesk;help;generate-artifacts' {

@@ -39,6 +39,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand config 'Show the effective configuration and where each value came from'
             cand calibrate 'Suggest Argon2id parameters for this machine'
             cand migrate 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
+            cand challenge 'Send a one-time challenge to a contact on file; prints its id (never the challenge)'
+            cand dispute 'A user says "not me" about a notice: revoke their codes and lock them'
             cand generate-artifacts 'Regenerate completions and man pages (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -46,8 +48,10 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --kind 'What the device is'
             cand --phone 'Phone number (required for mobile and landline); spaces, dashes, dots, parentheses allowed'
             cand --label 'A label for the device ("work phone")'
-            cand --identity-verified 'Attest the identity check that adding a device to an existing user needs: in-person, video-call or callback'
+            cand --identity-verified 'Attest the identity check that adding a device to an existing user needs: in-person, video-call, callback or challenge'
             cand --ticket 'Ticket reference of the identity check'
+            cand --challenge 'The challenge the caller reads back (from standard input), with --identity-verified challenge'
+            cand --email 'Record this email address on file for the user (notices, challenges)'
             cand --batch 'Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
@@ -69,8 +73,9 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --via 'Force a path: sms, or helpdesk (always gated by an identity check)'
             cand --expires 'How long the set stays valid (90s, 15m, 1h, 7d) or never'
             cand --uses 'How many times each code works [default: codes.uses, 1]'
-            cand --identity-verified 'Attest the identity check without a prompt: in-person, video-call or callback'
+            cand --identity-verified 'Attest the identity check without a prompt: in-person, video-call, callback or challenge'
             cand --ticket 'Ticket reference of the identity check'
+            cand --challenge 'The challenge the caller reads back (from standard input), with --identity-verified challenge'
             cand --batch 'Issue for every user in a CSV file (header row with a user column; - for stdin)'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
@@ -98,6 +103,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --version 'Print version'
         }
         &'codedesk;revoke'= {
+            cand --issued-by 'Revoke every live set this operator (principal) issued, for every user'
+            cand --since 'With --issued-by: only sets issued at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or 1h, 7d ago)'
             cand --device 'Remove this device instead (the next one becomes primary)'
             cand --batch 'Invalidate only this set of codes'
             cand --reason 'Why, for the audit trail'
@@ -224,6 +231,34 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'codedesk;challenge'= {
+            cand --device 'Send it by SMS to this device (SMS-capable, on file) [default: the first contact on file]'
+            cand --lost 'A device the caller says is lost or stolen: never sent there (repeatable)'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand --email 'Send it to the email address on file'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;dispute'= {
+            cand --reason 'Why, for the audit trail'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'codedesk;generate-artifacts'= {
             cand --out 'Folder to write completions/ and man/ into'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
@@ -249,6 +284,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand config 'Show the effective configuration and where each value came from'
             cand calibrate 'Suggest Argon2id parameters for this machine'
             cand migrate 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
+            cand challenge 'Send a one-time challenge to a contact on file; prints its id (never the challenge)'
+            cand dispute 'A user says "not me" about a notice: revoke their codes and lock them'
             cand generate-artifacts 'Regenerate completions and man pages (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -276,6 +313,10 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         &'codedesk;help;calibrate'= {
         }
         &'codedesk;help;migrate'= {
+        }
+        &'codedesk;help;challenge'= {
+        }
+        &'codedesk;help;dispute'= {
         }
         &'codedesk;help;generate-artifacts'= {
         }
