@@ -158,7 +158,7 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__audit)
-            opts="-q -h -V --user --since --db --config --operator --format --quiet --help --version verify help"
+            opts="-q -h -V --user --since --follow --db --config --operator --format --quiet --help --version verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

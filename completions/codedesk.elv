@@ -150,6 +150,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
+            cand --follow 'Keep running and stream new events as JSON lines (with --format json), for a SIEM shipper'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
             cand -h 'Print help (see more with ''--help'')'

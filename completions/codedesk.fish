@@ -155,6 +155,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
 text\t'Plain text; for helpdesk codes, a printable card'"
+complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l follow -d 'Keep running and stream new events as JSON lines (with --format json), for a SIEM shipper'
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -s V -l version -d 'Print version'

@@ -333,6 +333,9 @@ pub struct AuditArgs {
     /// Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
+    /// Keep running and stream new events as JSON lines (with --format json), for a SIEM shipper
+    #[arg(long)]
+    pub follow: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -529,7 +532,7 @@ mod tests {
     fn clap_errors_become_one_line() {
         assert_eq!(
             one_line(&["issue-codes", "bob", "--identity-verified", "zoom"]),
-            "invalid value 'zoom' for '--identity-verified <METHOD>' [possible values: in-person, video-call, callback]"
+            "invalid value 'zoom' for '--identity-verified <METHOD>' [possible values: in-person, video-call, callback, challenge]"
         );
         assert_eq!(
             one_line(&["list", "--format", "yaml"]),

@@ -21,6 +21,7 @@ struct File {
     store: Option<StoreFile>,
     email: Option<crate::safeguards::EmailFile>,
     safeguards: Option<crate::safeguards::SafeguardsFile>,
+    audit: Option<crate::safeguards::AuditFile>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -348,8 +349,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
             false => relative_to(path, Path::new(db)),
         });
     }
-    s.safeguards = crate::safeguards::settings(file.email.as_ref(), file.safeguards.as_ref(), path)
-        .map_err(|(key, why)| bad(key, why))?;
+    s.safeguards = crate::safeguards::settings(
+        file.email.as_ref(),
+        file.safeguards.as_ref(),
+        file.audit.as_ref(),
+    )
+    .map_err(|(key, why)| bad(key, why))?;
     Ok(with_sources(s, &file, Some(path)))
 }
 
@@ -535,6 +540,7 @@ fn with_sources(mut s: Settings, f: &File, path: Option<&Path>) -> Settings {
         &s.safeguards,
         f.email.as_ref(),
         f.safeguards.as_ref(),
+        f.audit.as_ref(),
         &src,
     ));
     s

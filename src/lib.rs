@@ -30,6 +30,7 @@ pub mod prompt;
 pub mod rules;
 pub mod safeguards;
 pub mod store;
+pub mod trail;
 
 use anyhow::Result;
 use cli::{Cli, Command, Format, Lazy};
@@ -143,6 +144,9 @@ pub fn context(cli: &Cli, interactive: bool) -> Result<Ctx> {
         })?,
     };
     let (operator, op_source) = resolve_operator(cli.operator.clone())?;
+    if let Some(socket) = &settings.safeguards.syslog {
+        trail::enable(socket.clone());
+    }
     let global_sources = vec![
         (
             "db",

@@ -284,10 +284,25 @@ fn challenge_steps(
     }
 }
 
+thread_local! {
+    /// A read-back handed in by `demo` (as `verify`'s code is), instead of
+    /// standard input.
+    static GIVEN_ANSWER: std::cell::RefCell<Option<Zeroizing<String>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Hands the next [`challenge_answer`] its read-back (`demo`).
+pub fn give_challenge_answer(answer: Zeroizing<String>) {
+    GIVEN_ANSWER.with_borrow_mut(|g| *g = Some(answer));
+}
+
 /// The read-back for `--challenge ID`: a hidden prompt at a terminal,
 /// else one line of standard input. `None` when there is none.
 pub fn challenge_answer() -> Option<Zeroizing<String>> {
     use std::io::{BufRead, Read};
+    if let Some(given) = GIVEN_ANSWER.with_borrow_mut(Option::take) {
+        return Some(given);
+    }
     if at_terminal() {
         return Password::with_theme(&*theme())
             .with_prompt("Challenge read back by the caller")

@@ -18,7 +18,7 @@ use crate::store::safeguards::{ChallengeAnswer, NewChallenge};
 use crate::store::{Store, UserRow};
 use anyhow::Result;
 use serde::Deserialize;
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
@@ -43,7 +43,15 @@ pub struct SafeguardsFile {
     failed_login_debounce: Option<String>,
 }
 
-/// `[email]` and `[safeguards]`, validated.
+/// `[audit]`: the trail also to syslog.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditFile {
+    syslog: Option<bool>,
+    syslog_socket: Option<PathBuf>,
+}
+
+/// `[email]`, `[safeguards]` and `[audit]`, validated.
 #[derive(Debug, Clone)]
 pub struct SafeguardSettings {
     /// The sendmail interface: the program and its arguments (split on
@@ -54,7 +62,11 @@ pub struct SafeguardSettings {
     pub notify_users: bool,
     /// At most one notice about failed logins (lockout) per user this often.
     pub debounce: Duration,
+    /// `[audit] syslog = true`: the socket each audit event also goes to.
+    pub syslog: Option<PathBuf>,
 }
+
+pub const DEFAULT_SYSLOG_SOCKET: &str = "/dev/log";
 
 pub const DEFAULT_EMAIL_COMMAND: &str = "/usr/sbin/sendmail -t -i";
 
@@ -68,6 +80,7 @@ impl Default for SafeguardSettings {
             email_from: None,
             notify_users: true,
             debounce: Duration::from_secs(3600),
+            syslog: None,
         }
     }
 }
@@ -75,7 +88,7 @@ impl Default for SafeguardSettings {
 pub fn settings(
     e: Option<&EmailFile>,
     g: Option<&SafeguardsFile>,
-    _path: &Path,
+    a: Option<&AuditFile>,
 ) -> std::result::Result<SafeguardSettings, (&'static str, String)> {
     let mut s = SafeguardSettings::default();
     if let Some(e) = e {
@@ -98,6 +111,18 @@ pub fn settings(
             s.debounce = parse_duration(d).map_err(|e| ("safeguards.failed_login_debounce", e))?;
         }
     }
+    if let Some(a) = a {
+        let socket = a
+            .syslog_socket
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SYSLOG_SOCKET));
+        if !socket.is_absolute() {
+            return Err(("audit.syslog_socket", "give an absolute path".into()));
+        }
+        if a.syslog == Some(true) {
+            s.syslog = Some(socket);
+        }
+    }
     Ok(s)
 }
 
@@ -106,6 +131,7 @@ pub fn sources(
     s: &SafeguardSettings,
     e: Option<&EmailFile>,
     g: Option<&SafeguardsFile>,
+    a: Option<&AuditFile>,
     src: &dyn Fn(bool) -> String,
 ) -> Vec<(&'static str, String, String)> {
     vec![
@@ -128,6 +154,18 @@ pub fn sources(
             "safeguards.failed_login_debounce",
             humantime::format_duration(s.debounce).to_string(),
             src(g.is_some_and(|g| g.failed_login_debounce.is_some())),
+        ),
+        (
+            "audit.syslog",
+            s.syslog.is_some().to_string(),
+            src(a.is_some_and(|a| a.syslog.is_some())),
+        ),
+        (
+            "audit.syslog_socket",
+            a.and_then(|a| a.syslog_socket.as_ref())
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| DEFAULT_SYSLOG_SOCKET.into()),
+            src(a.is_some_and(|a| a.syslog_socket.is_some())),
         ),
     ]
 }

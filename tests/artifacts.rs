@@ -133,7 +133,7 @@ fn the_bash_completion_loads_and_completes() {
     );
     assert_eq!(
         complete(&["codedesk", "issue-codes", "--identity-verified", ""]),
-        ["in-person", "video-call", "callback"]
+        ["in-person", "video-call", "callback", "challenge"]
     );
     assert_eq!(
         complete(&["codedesk", "enroll-device", "bob", "--kind", "l"]),
@@ -267,7 +267,7 @@ fn the_main_man_page_has_the_sections_a_reader_needs() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 18, "SPEC.md's 18 keys");
+    assert_eq!(checked, 24, "SPEC.md's 18 keys and the safeguards' 6");
 
     let examples = section(&page, "EXAMPLES");
     assert!(examples.contains("\\-\\-identity\\-verified"), "{examples}");

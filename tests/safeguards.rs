@@ -562,3 +562,37 @@ fn notices_and_challenges_reach_a_local_mailbox_through_a_real_mta() {
         "the challenge mailed is the one codedesk checks: {err}"
     );
 }
+
+#[test]
+fn the_example_configuration_loads_as_documented() {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/safeguards/codedesk.toml"
+    );
+    let env = Env::new();
+    let mut c = assert_cmd::Command::new(common::BIN);
+    common::scrub(&mut c);
+    let out = c
+        .env("HOME", env.path())
+        .arg("--db")
+        .arg(&env.db)
+        .args(["--config", example, "config"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "email.command",
+        "/usr/sbin/sendmail -t -i",
+        "safeguards.notify_users",
+        "safeguards.failed_login_debounce",
+        "audit.syslog",
+        "/dev/log",
+    ] {
+        assert!(text.contains(want), "{want} in:\n{text}");
+    }
+}

@@ -63,7 +63,14 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
             .as_deref()
             .map(|s| parse_since(s, ctx.now()))
             .transpose()?,
+        after: None,
     };
+    if a.follow && ctx.format != Format::Json {
+        return Err(fail(
+            Status::Usage,
+            "--follow streams JSON lines: give --format json",
+        ));
+    }
     let anchors = match &a.action {
         Some(AuditAction::Verify(c)) => parse_anchors(&c.anchor)?,
         None => Vec::new(),
@@ -137,6 +144,7 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
         let ever = EventFilter {
             user: filter.user.clone(),
             since: None,
+            after: None,
         };
         let mut any = false;
         store.for_each_event(&ever, |_| {
@@ -146,6 +154,9 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
         if !any {
             return Err(crate::store::no_such_user(name.as_str()));
         }
+    }
+    if a.follow {
+        return follow(&store, filter, out);
     }
     match ctx.format {
         Format::Json => store.for_each_event(&filter, |e| output::json_line(out, &e))?,
@@ -202,4 +213,31 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
         }
     }
     Ok(Status::Ok)
+}
+
+/// `audit --follow --format json`: new events as JSON lines, as they are
+/// appended, until interrupted or the reader goes away. Without `--since`
+/// it starts after the newest event; with it, at that time.
+fn follow(
+    store: &crate::store::Store,
+    mut filter: EventFilter,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    if filter.since.is_none() {
+        filter.after = Some(store.last_event_id()?);
+    }
+    loop {
+        let mut last = filter.after;
+        store.for_each_event(&filter, |e| {
+            last = Some(e.id);
+            output::json_line(out, &e)
+        })?;
+        out.flush()?;
+        if last != filter.after {
+            // From here on, by id: --since has done its part.
+            filter.after = last;
+            filter.since = None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
 }

@@ -173,6 +173,8 @@ impl UserSummary {
 pub struct EventFilter {
     pub user: Option<String>,
     pub since: Option<i64>,
+    /// Only events after this id (`audit --follow`).
+    pub after: Option<i64>,
 }
 
 /// An open store, on one of the backends.
@@ -333,7 +335,10 @@ impl Store {
     /// Runs `f` in one write transaction, under the backend's write lock;
     /// rolls back if it fails.
     fn write<T>(&mut self, f: impl FnOnce(&mut dyn Exec) -> Result<T>) -> Result<T> {
-        dispatch!(self, write(f))
+        crate::trail::begin();
+        let r = dispatch!(self, write(f));
+        crate::trail::end(r.is_ok());
+        r
     }
 
     /// Calls `f` for every user in id order (or the one named), streaming,

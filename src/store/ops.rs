@@ -922,6 +922,7 @@ pub(crate) fn append_event(
             &e.hash,
         ],
     )?;
+    crate::trail::appended(&e);
     Ok(())
 }
 
@@ -938,9 +939,10 @@ pub(crate) fn for_each_event(
             "SELECT {AUDIT_COLUMNS} FROM audit
              WHERE (CAST($1 AS TEXT) IS NULL OR \"user\" = $1)
                AND (CAST($2 AS BIGINT) IS NULL OR at >= $2)
+               AND (CAST($3 AS BIGINT) IS NULL OR id > $3)
              ORDER BY id"
         ),
-        &[&filter.user, &filter.since],
+        &[&filter.user, &filter.since, &filter.after],
         &mut |r| {
             let e = audit_row(r)?;
             f(stored_event(

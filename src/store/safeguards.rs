@@ -68,6 +68,17 @@ fn challenge_not_found(user: &str, id: i64) -> anyhow::Error {
 }
 
 impl Store {
+    /// The id of the newest audit event (0 for none).
+    pub fn last_event_id(&self) -> Result<i64> {
+        self.read(|db| {
+            db.one(
+                "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM audit",
+                &[],
+                |r| r.get(0),
+            )
+        })
+    }
+
     /// The email address on file for a user.
     pub fn email_of(&self, user_id: i64) -> Result<Option<String>> {
         self.read(|db| {
