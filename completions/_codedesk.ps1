@@ -44,6 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact')
             [CompletionResult]::new('challenge', 'challenge', [CompletionResultType]::ParameterValue, 'Send a one-time challenge to a contact on file; prints its id (never the challenge)')
             [CompletionResult]::new('dispute', 'dispute', [CompletionResultType]::ParameterValue, 'A user says "not me" about a notice: revoke their codes and lock them')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail')
             [CompletionResult]::new('generate-artifacts', 'generate-artifacts', [CompletionResultType]::ParameterValue, 'Regenerate completions and man pages (for maintainers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -281,6 +282,21 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'codedesk;report' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'One row per operator, or per day [default: per operator and day]')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]')
+            [CompletionResult]::new('--operator', '--operator', [CompletionResultType]::ParameterName, 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs (ids, codes, JSON)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs (ids, codes, JSON)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'codedesk;generate-artifacts' {
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Folder to write completions/ and man/ into')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]')
@@ -309,6 +325,7 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact')
             [CompletionResult]::new('challenge', 'challenge', [CompletionResultType]::ParameterValue, 'Send a one-time challenge to a contact on file; prints its id (never the challenge)')
             [CompletionResult]::new('dispute', 'dispute', [CompletionResultType]::ParameterValue, 'A user says "not me" about a notice: revoke their codes and lock them')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail')
             [CompletionResult]::new('generate-artifacts', 'generate-artifacts', [CompletionResultType]::ParameterValue, 'Regenerate completions and man pages (for maintainers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -354,6 +371,9 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             break
         }
         'codedesk;help;dispute' {
+            break
+        }
+        'codedesk;help;report' {
             break
         }
         'codedesk;help;generate-artifacts' {

@@ -52,6 +52,9 @@ _codedesk() {
             codedesk,migrate)
                 cmd="codedesk__subcmd__migrate"
                 ;;
+            codedesk,report)
+                cmd="codedesk__subcmd__report"
+                ;;
             codedesk,revoke)
                 cmd="codedesk__subcmd__revoke"
                 ;;
@@ -109,6 +112,9 @@ _codedesk() {
             codedesk__subcmd__help,migrate)
                 cmd="codedesk__subcmd__help__subcmd__migrate"
                 ;;
+            codedesk__subcmd__help,report)
+                cmd="codedesk__subcmd__help__subcmd__report"
+                ;;
             codedesk__subcmd__help,revoke)
                 cmd="codedesk__subcmd__help__subcmd__revoke"
                 ;;
@@ -128,7 +134,7 @@ _codedesk() {
 
     case "${cmd}" in
         codedesk)
-            opts="-q -h -V --db --config --operator --format --quiet --help --version enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute generate-artifacts help"
+            opts="-q -h -V --db --config --operator --format --quiet --help --version enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report generate-artifacts help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -534,7 +540,7 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__help)
-            opts="enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute generate-artifacts help"
+            opts="enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report generate-artifacts help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -729,6 +735,20 @@ _codedesk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        codedesk__subcmd__help__subcmd__report)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         codedesk__subcmd__help__subcmd__revoke)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -880,6 +900,44 @@ _codedesk() {
                     ;;
                 --to)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv text" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__report)
+            opts="-q -h -V --since --by --db --config --operator --format --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --by)
+                    COMPREPLY=($(compgen -W "operator day" -- "${cur}"))
                     return 0
                     ;;
                 --db)

@@ -41,6 +41,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand migrate 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
             cand challenge 'Send a one-time challenge to a contact on file; prints its id (never the challenge)'
             cand dispute 'A user says "not me" about a notice: revoke their codes and lock them'
+            cand report 'Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail'
             cand generate-artifacts 'Regenerate completions and man pages (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -260,6 +261,20 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'codedesk;report'= {
+            cand --since 'Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)'
+            cand --by 'One row per operator, or per day [default: per operator and day]'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'codedesk;generate-artifacts'= {
             cand --out 'Folder to write completions/ and man/ into'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
@@ -287,6 +302,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand migrate 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
             cand challenge 'Send a one-time challenge to a contact on file; prints its id (never the challenge)'
             cand dispute 'A user says "not me" about a notice: revoke their codes and lock them'
+            cand report 'Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail'
             cand generate-artifacts 'Regenerate completions and man pages (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -318,6 +334,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         &'codedesk;help;challenge'= {
         }
         &'codedesk;help;dispute'= {
+        }
+        &'codedesk;help;report'= {
         }
         &'codedesk;help;generate-artifacts'= {
         }

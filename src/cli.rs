@@ -103,6 +103,8 @@ pub enum Command {
     Challenge(Lazy<ChallengeArgs>),
     /// A user says "not me" about a notice: revoke their codes and lock them
     Dispute(Lazy<DisputeArgs>),
+    /// Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail
+    Report(Lazy<ReportArgs>),
     /// Regenerate completions and man pages (for maintainers)
     #[command(hide = true)]
     GenerateArtifacts(Lazy<GenerateArgs>),
@@ -306,6 +308,25 @@ pub struct ChallengeArgs {
     /// A device the caller says is lost or stolen: never sent there (repeatable)
     #[arg(long, value_name = "ID")]
     pub lost: Vec<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// One row per operator, or per day [default: per operator and day]
+    #[arg(long, value_enum)]
+    pub by: Option<ReportBy>,
+}
+
+/// How `report` groups its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportBy {
+    /// One row per operator (principal), all days together
+    Operator,
+    /// One row per day, all operators together
+    Day,
 }
 
 #[derive(Debug, Args)]

@@ -217,6 +217,7 @@ pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status
         Command::Migrate(Lazy(a)) => migrate::run(&ctx, a, out)?,
         Command::Challenge(Lazy(a)) => challenge::run(&ctx, a, out)?,
         Command::Dispute(Lazy(a)) => challenge::dispute(&ctx, a, out)?,
+        Command::Report(Lazy(a)) => report::run(&ctx, a, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
     };
     out.flush()?;

@@ -596,3 +596,59 @@ fn the_example_configuration_loads_as_documented() {
         assert!(text.contains(want), "{want} in:\n{text}");
     }
 }
+
+#[test]
+fn report_counts_checks_sets_disputes_and_lockouts_per_operator_and_day() {
+    let env = env_with("[lockout]\nthreshold = 1\n");
+    env.enroll_mobile("ann", "+15072225999");
+    env.issue_helpdesk("ann", &[]); // in-person, passed; a helpdesk set
+    let (code, _, _) = env.run(&["issue-codes", "ann", "--via", "helpdesk"]);
+    assert_eq!(code, 3); // refused: nothing attested
+    let id = send_challenge(&env, "ann", &[]);
+    let challenge = last_challenge(&outbox(&env));
+    assert_eq!(issue_with_challenge(&env, "ann", id, &challenge).0, 0);
+    env.ok(&["issue-codes", "ann"]); // by SMS
+    let spent = env.issue_helpdesk("ann", &[]).remove(0);
+    assert_eq!(env.verify("ann", &spent), 0);
+    assert_eq!(env.verify("ann", &spent), 1); // locks at threshold 1
+    let reference = references(&outbox(&env)).pop().unwrap();
+    env.ok(&["dispute", &reference]);
+
+    let rows: Value = serde_json::from_str(&env.ok(&["report", "--format", "json"])).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "one operator, one day: {rows:?}");
+    let r = &rows[0];
+    assert_eq!(r["operator"], "tester");
+    assert_eq!(r["day"].as_str().unwrap().len(), 10);
+    assert_eq!(r["checks_passed"], 3, "{r}");
+    assert_eq!(r["checks_refused"], 1, "{r}");
+    assert_eq!(r["passed_by_method"]["in-person"], 2);
+    assert_eq!(r["passed_by_method"]["challenge"], 1);
+    assert_eq!(r["refused_by_method"]["none"], 1);
+    assert_eq!(r["sets_helpdesk"], 3, "{r}");
+    assert_eq!(r["sets_sms"], 1, "{r}");
+    assert_eq!(r["disputes"], 1);
+    assert_eq!(r["lockouts"], 1);
+    assert_eq!(r["privileged_approvals"], 0);
+
+    let by_day: Value =
+        serde_json::from_str(&env.ok(&["report", "--by", "day", "--format", "json"])).unwrap();
+    assert_eq!(by_day[0]["operator"], Value::Null);
+    assert_eq!(by_day[0]["checks_passed"], 3);
+    let csv = env.ok(&["report", "--by", "operator", "--format", "csv"]);
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("operator,day,checks_passed,checks_refused,passed_in-person")
+    );
+    assert!(
+        lines.next().unwrap().starts_with("tester,,3,1,2,0,0,1,0,"),
+        "{csv}"
+    );
+    let table = env.ok(&["report"]);
+    assert!(table.contains("challenge 1/0"), "{table}");
+    let future = env.ok(&["report", "--since", "2999-01-01", "--format", "json"]);
+    assert_eq!(future.trim(), "[]");
+}

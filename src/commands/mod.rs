@@ -12,6 +12,7 @@ pub mod enroll;
 pub mod issue;
 pub mod list;
 pub mod migrate;
+pub mod report;
 pub mod revoke;
 pub mod verify;
 

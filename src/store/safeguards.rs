@@ -60,6 +60,9 @@ pub struct Disputed {
     pub was_locked: bool,
 }
 
+/// A notice as `dispute` reads it: user, action, time, audit event, disputed at.
+type NoticeRow = (String, String, i64, Option<i64>, Option<i64>);
+
 fn challenge_not_found(user: &str, id: i64) -> anyhow::Error {
     fail(
         Status::NotFound,
@@ -292,6 +295,7 @@ impl Store {
 
     /// Records a notice sent about the user's latest `action` event, with
     /// the reference the user may quote.
+    #[allow(clippy::too_many_arguments)]
     pub fn insert_notice(
         &mut self,
         user: &str,
@@ -349,7 +353,7 @@ impl Store {
         now: i64,
     ) -> Result<Disputed> {
         self.write(|db| {
-            let row: Option<(String, String, i64, Option<i64>, Option<i64>)> = db.row(
+            let row: Option<NoticeRow> = db.row(
                 "SELECT u.name, n.action, n.at, n.audit_id, n.disputed_at FROM notices n
                  JOIN users u ON u.id = n.user_id WHERE n.ref = $1",
                 &[&reference],
