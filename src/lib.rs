@@ -15,6 +15,7 @@
 //! exit statuses of SPEC.md.
 
 pub mod audit;
+pub mod audit_syslog;
 pub mod cli;
 pub mod clock;
 pub mod codes;
@@ -30,7 +31,6 @@ pub mod prompt;
 pub mod rules;
 pub mod safeguards;
 pub mod store;
-pub mod trail;
 
 use anyhow::Result;
 use cli::{Cli, Command, Format, Lazy};
@@ -145,7 +145,7 @@ pub fn context(cli: &Cli, interactive: bool) -> Result<Ctx> {
     };
     let (operator, op_source) = resolve_operator(cli.operator.clone())?;
     if let Some(socket) = &settings.safeguards.syslog {
-        trail::enable(socket.clone());
+        audit_syslog::enable(socket.clone());
     }
     let global_sources = vec![
         (

@@ -335,9 +335,9 @@ impl Store {
     /// Runs `f` in one write transaction, under the backend's write lock;
     /// rolls back if it fails.
     fn write<T>(&mut self, f: impl FnOnce(&mut dyn Exec) -> Result<T>) -> Result<T> {
-        crate::trail::begin();
+        crate::audit_syslog::begin();
         let r = dispatch!(self, write(f));
-        crate::trail::end(r.is_ok());
+        crate::audit_syslog::end(r.is_ok());
         r
     }
 

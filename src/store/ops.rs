@@ -922,7 +922,7 @@ pub(crate) fn append_event(
             &e.hash,
         ],
     )?;
-    crate::trail::appended(&e);
+    crate::audit_syslog::appended(&e);
     Ok(())
 }
 
