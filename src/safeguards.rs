@@ -373,7 +373,7 @@ pub fn send_challenge(
             (Some(how), Some(phone)) => delivery::deliver(
                 how,
                 phone,
-                &format!("{}\n", text.as_str()),
+                &Zeroizing::new(format!("{}\n", text.as_str())),
                 ctx.settings.sms_timeout,
             ),
             _ => Err("no SMS delivery is configured (set sms.command or sms.outbox)".into()),
