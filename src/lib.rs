@@ -28,9 +28,11 @@ pub mod interrupt;
 pub mod model;
 pub mod output;
 pub mod prompt;
+pub mod roles;
 pub mod rules;
 pub mod safeguards;
 pub mod store;
+pub mod trail;
 
 use anyhow::Result;
 use cli::{Cli, Command, Format, Lazy};
@@ -218,6 +220,7 @@ pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status
         Command::Challenge(Lazy(a)) => challenge::run(&ctx, a, out)?,
         Command::Dispute(Lazy(a)) => challenge::dispute(&ctx, a, out)?,
         Command::Report(Lazy(a)) => report::run(&ctx, a, out)?,
+        Command::SetupRoles => setup_roles::run(&ctx, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
     };
     out.flush()?;

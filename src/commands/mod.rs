@@ -14,6 +14,7 @@ pub mod list;
 pub mod migrate;
 pub mod report;
 pub mod revoke;
+pub mod setup_roles;
 pub mod verify;
 
 use crate::exit::{Status, fail};
