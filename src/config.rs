@@ -22,6 +22,7 @@ struct File {
     email: Option<crate::safeguards::EmailFile>,
     safeguards: Option<crate::safeguards::SafeguardsFile>,
     audit: Option<crate::safeguards::AuditFile>,
+    directory: Option<crate::directory::DirectoryFile>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -112,6 +113,8 @@ pub struct Settings {
     pub db: Option<PathBuf>,
     /// `[email]` and `[safeguards]` (docs/safeguards.md).
     pub safeguards: crate::safeguards::SafeguardSettings,
+    /// `[directory]`: the LDAP directory users are checked against.
+    pub directory: Option<crate::directory::DirectoryConfig>,
     /// Each key and where its value came from ("default" or the file).
     pub sources: Vec<(&'static str, String, String)>,
 }
@@ -135,6 +138,7 @@ impl Default for Settings {
             notify: None,
             db: None,
             safeguards: Default::default(),
+            directory: None,
             sources: Vec::new(),
         }
     }
@@ -355,6 +359,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
         file.audit.as_ref(),
     )
     .map_err(|(key, why)| bad(key, why))?;
+    if let Some(d) = &file.directory {
+        s.directory = Some(crate::directory::DirectoryConfig::from_file(d, path)?);
+    }
     Ok(with_sources(s, &file, Some(path)))
 }
 

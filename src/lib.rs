@@ -22,6 +22,7 @@ pub mod codes;
 pub mod commands;
 pub mod config;
 pub mod delivery;
+pub mod directory;
 pub mod exit;
 pub mod identity;
 pub mod interrupt;
@@ -221,6 +222,7 @@ pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status
         Command::Dispute(Lazy(a)) => challenge::dispute(&ctx, a, out)?,
         Command::Report(Lazy(a)) => report::run(&ctx, a, out)?,
         Command::SetupRoles => setup_roles::run(&ctx, out)?,
+        Command::Sync(Lazy(a)) => sync::run(&ctx, a, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
     };
     out.flush()?;

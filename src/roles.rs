@@ -61,6 +61,7 @@ pub const TABLE: &[(&str, Need)] = &[
     ("report", Need::Roles(&[OPERATOR, SUPERVISOR, AUDITOR])),
     ("migrate", Need::Owner),
     ("setup-roles", Need::Owner),
+    ("sync", Need::Roles(&[OPERATOR, SUPERVISOR])),
     ("config", Need::NoStore),
     ("calibrate", Need::NoStore),
     ("demo", Need::NoStore),
@@ -87,6 +88,7 @@ pub fn command_name(c: &Command) -> &'static str {
         Command::Challenge(_) => "challenge",
         Command::Dispute(_) => "dispute",
         Command::Report(_) => "report",
+        Command::Sync(_) => "sync",
         Command::GenerateArtifacts(_) => "generate-artifacts",
     }
 }

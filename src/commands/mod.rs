@@ -15,6 +15,7 @@ pub mod migrate;
 pub mod report;
 pub mod revoke;
 pub mod setup_roles;
+pub mod sync;
 pub mod verify;
 
 use crate::exit::{Status, fail};
