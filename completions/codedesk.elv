@@ -44,7 +44,6 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand report 'Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail'
             cand setup-roles 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)'
             cand sync 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported'
-            cand generate-artifacts 'Regenerate completions and man pages (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'codedesk;enroll-device'= {
@@ -302,19 +301,6 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'codedesk;generate-artifacts'= {
-            cand --out 'Folder to write completions/ and man/ into'
-            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
-            cand --format 'Output format'
-            cand -q 'Print only what a script needs (ids, codes, JSON)'
-            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
         &'codedesk;help'= {
             cand enroll-device 'Add a device to a user, creating the user on first enrolment'
             cand issue-codes 'Issue a new set of backup codes (by SMS, or by the helpdesk after an identity check)'
@@ -332,7 +318,6 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand report 'Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail'
             cand setup-roles 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)'
             cand sync 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported'
-            cand generate-artifacts 'Regenerate completions and man pages (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'codedesk;help;enroll-device'= {
@@ -369,8 +354,6 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         &'codedesk;help;setup-roles'= {
         }
         &'codedesk;help;sync'= {
-        }
-        &'codedesk;help;generate-artifacts'= {
         }
         &'codedesk;help;help'= {
         }

@@ -91,6 +91,9 @@ pub enum SmsDelivery {
 /// The most codes a set may hold, and a user may hold at once (Duo's limit).
 pub const MAX_CODES: u32 = 100;
 
+/// The shortest `lockout.auto_unlock` accepted.
+pub const MIN_AUTO_UNLOCK: Duration = Duration::from_secs(60);
+
 /// Everything the commands need from the configuration, validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -172,11 +175,46 @@ pub fn parse_duration(raw: &str) -> std::result::Result<Duration, String> {
     Ok(d)
 }
 
+/// The largest configuration file read (a real one is a few hundred bytes).
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// Reads a configuration file that must be a regular file of at most
+/// [`MAX_CONFIG_BYTES`]: `--config /dev/zero` would otherwise be read until
+/// memory runs out, and a FIFO would wait for a writer for ever (it is
+/// opened without waiting, then refused).
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    let too_big = || {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("larger than {} KiB", MAX_CONFIG_BYTES / 1024),
+        )
+    };
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
 /// Loads the configuration. `explicit` is true when the path came from
 /// `--config` or `CODEDESK_CONFIG`, where a missing file is an error; a
 /// missing default file means defaults.
 pub fn load(path: &Path, explicit: bool) -> Result<Settings> {
-    let text = match std::fs::read(path) {
+    let text = match read_bounded(path) {
         Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
             fail(
                 Status::Usage,
@@ -283,6 +321,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
                 "off" | "never" => None,
                 d => Some(parse_duration(d).map_err(|e| bad("lockout.auto_unlock", e))?),
             };
+            // Below a minute a lockout barely slows a guesser down.
+            if s.auto_unlock.is_some_and(|d| d < MIN_AUTO_UNLOCK) {
+                return Err(bad(
+                    "lockout.auto_unlock",
+                    format!("{v:?} is below the floor of 1m (or \"off\")"),
+                ));
+            }
         }
     }
     if let Some(h) = &file.hash {

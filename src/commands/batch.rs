@@ -80,6 +80,8 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
             "--challenge is for one user: not with --batch",
         ));
     }
+    // Whatever goes to standard output may be codes.
+    crate::output::private_stdout();
     let Some(path) = a.batch.as_deref() else {
         unreachable!("dispatched here only with --batch")
     };
@@ -230,9 +232,9 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
                                 Ok(()) => {
                                     if let Some(e) = &o.notify_error {
                                         bar.suspend(|| {
-                                            eprintln!(
+                                            crate::output::eprose(&format!(
                                                 "codedesk: warning: {user}: {e} (the codes were issued)"
-                                            )
+                                            ))
                                         });
                                     }
                                     Ok(())
