@@ -26,9 +26,11 @@ pub mod identity;
 pub mod interrupt;
 pub mod model;
 pub mod output;
+pub mod principal;
 pub mod prompt;
 pub mod rules;
 pub mod store;
+pub mod trust;
 
 use anyhow::Result;
 use cli::{Cli, Command, Format, Lazy};

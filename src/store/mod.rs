@@ -681,6 +681,7 @@ pub(crate) fn attach_code(
 pub(crate) fn stored_event(
     id: i64,
     at: i64,
+    principal: Option<String>,
     operator: String,
     action: String,
     user: Option<String>,
@@ -691,6 +692,7 @@ pub(crate) fn stored_event(
     Event {
         id,
         at,
+        principal,
         operator,
         action,
         user,
@@ -706,6 +708,7 @@ pub(crate) fn stored_event(
 pub(crate) fn next_event(
     last: Option<(i64, String)>,
     now: i64,
+    principal: &str,
     operator: &str,
     user: Option<&str>,
     (action, details): (&str, serde_json::Value),
@@ -713,10 +716,20 @@ pub(crate) fn next_event(
     let (last_id, prev_hash) = last.unwrap_or((0, crate::audit::GENESIS.to_string()));
     let id = last_id + 1;
     let details = details.to_string();
-    let hash = crate::audit::event_hash(&prev_hash, id, now, operator, action, user, &details);
+    let hash = crate::audit::event_hash(
+        &prev_hash,
+        id,
+        now,
+        operator,
+        action,
+        user,
+        &details,
+        Some(principal),
+    );
     AuditRow {
         id,
         at: now,
+        principal: Some(principal.to_string()),
         operator: operator.to_string(),
         action: action.to_string(),
         user: user.map(str::to_string),
@@ -841,6 +854,8 @@ pub struct CodeRow {
 pub struct AuditRow {
     pub id: i64,
     pub at: i64,
+    /// None for events written before principals were kept (schema 3).
+    pub principal: Option<String>,
     pub operator: String,
     pub action: String,
     pub user: Option<String>,

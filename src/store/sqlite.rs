@@ -16,6 +16,7 @@ use std::time::Duration;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_devices_by_phone.sql"),
+    include_str!("migrations/0003_audit_principal.sql"),
 ];
 
 /// The schema version this build writes.
@@ -387,6 +388,10 @@ impl Exec for Lite<'_> {
             f(&Row::Sqlite(r))?;
         }
         Ok(())
+    }
+
+    fn principal(&mut self) -> Result<String> {
+        Ok(crate::principal::local().to_string())
     }
 }
 
