@@ -19,6 +19,21 @@ pub struct Group {
 /// trusted, if it is not. `root_only`: the system configuration, which
 /// only root may own and nobody else may write.
 pub fn distrust(m: &std::fs::Metadata, group: Option<&Group>, root_only: bool) -> Option<String> {
+    judge(m, m.mode() & 0o7777, group, root_only)
+}
+
+/// As [`distrust`], but a group write is not judged (yet): the owner and
+/// others only. For a config, whose group is trusted only if it names it.
+pub fn distrust_owner(m: &std::fs::Metadata, root_only: bool) -> Option<String> {
+    judge(m, m.mode() & 0o7757, None, root_only)
+}
+
+fn judge(
+    m: &std::fs::Metadata,
+    mode: u32,
+    group: Option<&Group>,
+    root_only: bool,
+) -> Option<String> {
     if m.file_type().is_symlink() {
         return Some("it is a symbolic link".into());
     }
@@ -27,7 +42,6 @@ pub fn distrust(m: &std::fs::Metadata, group: Option<&Group>, root_only: bool) -
     }
     // SAFETY: geteuid cannot fail and has no preconditions.
     let me = unsafe { libc::geteuid() };
-    let mode = m.mode() & 0o7777;
     let owner = m.uid();
     let shared = group.is_some_and(|g| g.gid == m.gid()) && !root_only;
     let owner_ok = owner == 0 || (!root_only && (owner == me || shared));

@@ -312,9 +312,23 @@ impl Store {
     /// `locator`: a file path or `sqlite://PATH` (SQLite), or a
     /// `postgres://` / `postgresql://` URL (PostgreSQL).
     pub fn open(locator: &Path) -> Result<Store> {
+        Store::open_with(locator, None, None)
+    }
+
+    /// [`Store::open`], trusting files writable by `group` (the
+    /// configuration's `store.group`) and with the PostgreSQL password read
+    /// from `store.password_file`, if any.
+    pub fn open_with(
+        locator: &Path,
+        group: Option<&crate::trust::Group>,
+        password: Option<&crate::config::Secret>,
+    ) -> Result<Store> {
         Ok(match Locator::parse(locator) {
-            Locator::Sqlite(path) => Store::Sqlite(SqliteStore::open(&path)?),
-            Locator::Postgres(url) => Store::Postgres(PgStore::open(&url)?),
+            Locator::Sqlite(path) => Store::Sqlite(SqliteStore::open_with(&path, group)?),
+            Locator::Postgres(url) => Store::Postgres(PgStore::open_with(
+                &url,
+                password.map(|p| p.0.as_str()),
+            )?),
             Locator::Conninfo => return Err(conninfo_refused("the store")),
         })
     }

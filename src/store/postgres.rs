@@ -439,6 +439,12 @@ impl PgStore {
     /// `postgres://` or `postgresql://` URL. Without a password in the URL,
     /// `PGPASSWORD` is used if set.
     pub fn open(url: &str) -> Result<PgStore> {
+        PgStore::open_with(url, None)
+    }
+
+    /// [`PgStore::open`]; `password` (from `store.password_file`) is used
+    /// when the URL has none, before `PGPASSWORD`.
+    pub fn open_with(url: &str, password: Option<&str>) -> Result<PgStore> {
         let (url, params) = take_tls_params(url)?;
         let mut config: Config = url.parse().map_err(|e: ::postgres::Error| {
             fail(
@@ -448,6 +454,11 @@ impl PgStore {
         })?;
         if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
             config.host("localhost");
+        }
+        if config.get_password().is_none()
+            && let Some(p) = password
+        {
+            config.password(p);
         }
         if config.get_password().is_none()
             && let Some(p) = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty())
