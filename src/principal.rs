@@ -62,7 +62,11 @@ pub fn elevated() -> Option<String> {
         return Some(format!(
             "codedesk runs as {} under sudo for {}",
             account_name(ruid).unwrap_or_else(|| format!("uid:{ruid}")),
-            crate::model::printable(&caller, 40)
+            caller
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(64)
+                .collect::<String>()
         ));
     }
     None
