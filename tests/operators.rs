@@ -141,7 +141,11 @@ fn root_with_sudo_uid_records_the_invoking_account() {
         .args(["enroll-device", "dee", "--kind", "token"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let e = sys.events_as_root();
     assert_eq!(e[0]["principal"], "nobody");
     assert_eq!(e[0]["operator"], "nobody", "the note is SUDO_USER");
@@ -158,10 +162,21 @@ fn root_with_sudo_uid_records_the_invoking_account() {
         .env("HOME", dir.path())
         .arg("--db")
         .arg(&db)
-        .args(["enroll-device", "eve", "--kind", "token", "--format", "json"])
+        .args([
+            "enroll-device",
+            "eve",
+            "--kind",
+            "token",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let conn = rusqlite::Connection::open(&db).unwrap();
     let who: String = conn
         .query_row("SELECT principal FROM audit WHERE id = 1", [], |r| r.get(0))
@@ -185,7 +200,10 @@ fn a_global_option_given_twice_is_a_usage_error_naming_it() {
         (vec!["list", &format!("--db={o}")], "--db"),
         (vec!["list", "--config", c], "--config"),
         (vec!["list", "--operator", "mallory"], "--operator"),
-        (vec!["--format", "json", "list", "--format", "csv"], "--format"),
+        (
+            vec!["--format", "json", "list", "--format", "csv"],
+            "--format",
+        ),
         (vec!["-q", "list", "--quiet"], "--quiet"),
         (vec!["audit", "verify", "--db", o], "--db"),
     ] {
@@ -255,7 +273,11 @@ impl SystemConfig {
             .args(["audit", "--format", "json"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -326,19 +348,62 @@ fn under_sudo_the_callers_db_config_and_environment_are_refused() {
     let sys = SystemConfig::new("");
     let elevated = || {
         let mut c = sys.cmd();
-        c.env("SUDO_UID", NOBODY.to_string()).env("SUDO_USER", "nobody");
+        c.env("SUDO_UID", NOBODY.to_string())
+            .env("SUDO_USER", "nobody");
         c
     };
     let mine = sys.dir.path().join("mine.db");
     let cfg = sys.dir.path().join("mine.toml");
     std::fs::write(&cfg, "").unwrap();
     for (mut c, what) in [
-        ({ let mut c = elevated(); c.arg("--db").arg(&mine); c }, "--db"),
-        ({ let mut c = elevated(); c.arg("--config").arg(&cfg); c }, "--config"),
-        ({ let mut c = elevated(); c.env("CODEDESK_DB", &mine); c }, "CODEDESK_DB"),
-        ({ let mut c = elevated(); c.env("CODEDESK_CONFIG", &cfg); c }, "CODEDESK_CONFIG"),
-        ({ let mut c = elevated(); c.env("CODEDESK_OPERATOR", "x"); c }, "CODEDESK_OPERATOR"),
-        ({ let mut c = elevated(); c.env("PGSSLMODE", "disable"); c }, "PGSSLMODE"),
+        (
+            {
+                let mut c = elevated();
+                c.arg("--db").arg(&mine);
+                c
+            },
+            "--db",
+        ),
+        (
+            {
+                let mut c = elevated();
+                c.arg("--config").arg(&cfg);
+                c
+            },
+            "--config",
+        ),
+        (
+            {
+                let mut c = elevated();
+                c.env("CODEDESK_DB", &mine);
+                c
+            },
+            "CODEDESK_DB",
+        ),
+        (
+            {
+                let mut c = elevated();
+                c.env("CODEDESK_CONFIG", &cfg);
+                c
+            },
+            "CODEDESK_CONFIG",
+        ),
+        (
+            {
+                let mut c = elevated();
+                c.env("CODEDESK_OPERATOR", "x");
+                c
+            },
+            "CODEDESK_OPERATOR",
+        ),
+        (
+            {
+                let mut c = elevated();
+                c.env("PGSSLMODE", "disable");
+                c
+            },
+            "PGSSLMODE",
+        ),
     ] {
         let (code, out, err) = run(c.args(["list"]));
         assert_eq!(code, 2, "{what}: {out}{err}");
@@ -360,9 +425,17 @@ fn under_sudo_the_callers_db_config_and_environment_are_refused() {
         "{j}"
     );
     // sudo -u to a service account: SUDO_USER differs from who runs.
-    let (code, _, err) = run(sys.cmd().env("SUDO_USER", "nobody").arg("--db").arg(&mine).arg("list"));
+    let (code, _, err) = run(sys
+        .cmd()
+        .env("SUDO_USER", "nobody")
+        .arg("--db")
+        .arg(&mine)
+        .arg("list"));
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("codedesk runs as root under sudo for nobody"), "{err}");
+    assert!(
+        err.contains("codedesk runs as root under sudo for nobody"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -386,22 +459,35 @@ fn a_system_file_others_could_write_or_with_a_password_is_refused() {
     chown(&sys.path, 0, None);
     assert_eq!(run(sys.cmd().arg("list")).0, 0);
     // A password in the URL of the system file (often world-readable).
-    std::fs::write(&sys.path, "[store]\ndb = \"postgres://u:secret@127.0.0.1/x\"\n").unwrap();
+    std::fs::write(
+        &sys.path,
+        "[store]\ndb = \"postgres://u:secret@127.0.0.1/x\"\n",
+    )
+    .unwrap();
     let (code, _, err) = run(sys.cmd().arg("list"));
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("password_file") && !err.contains("secret"), "{err}");
+    assert!(
+        err.contains("password_file") && !err.contains("secret"),
+        "{err}"
+    );
     // A password file others can read is refused; its text never shown.
     let pw = sys.dir.path().join("pg.pass");
     std::fs::write(&pw, "hunter2-secret\n").unwrap();
     chmod(&pw, 0o644);
     std::fs::write(
         &sys.path,
-        format!("[store]\ndb = \"postgres://u@127.0.0.1:1/x\"\npassword_file = {:?}\n", pw.display().to_string()),
+        format!(
+            "[store]\ndb = \"postgres://u@127.0.0.1:1/x\"\npassword_file = {:?}\n",
+            pw.display().to_string()
+        ),
     )
     .unwrap();
     let (code, _, err) = run(sys.cmd().arg("list"));
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("others can read it") && !err.contains("hunter2"), "{err}");
+    assert!(
+        err.contains("others can read it") && !err.contains("hunter2"),
+        "{err}"
+    );
     chmod(&pw, 0o600);
     let (code, _, err) = run(sys.cmd().arg("list"));
     assert_eq!(code, 7, "read, then the (absent) server: {err}");
@@ -483,7 +569,10 @@ fn a_store_someone_else_planted_is_refused() {
     chown(&wal, NOBODY, None);
     let (code, _, err) = env.run(&["list"]);
     assert_eq!(code, 7, "{err}");
-    assert!(err.contains("-wal") && err.contains("owned by nobody"), "{err}");
+    assert!(
+        err.contains("-wal") && err.contains("owned by nobody"),
+        "{err}"
+    );
     chown(&wal, uid(), None);
     env.ok(&["list"]);
 }
@@ -513,7 +602,10 @@ fn a_config_someone_else_planted_is_refused() {
     chown(&env.config, NOBODY, None);
     let (code, _, err) = env.run(&["list"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("not trusted") && err.contains("owned by nobody"), "{err}");
+    assert!(
+        err.contains("not trusted") && err.contains("owned by nobody"),
+        "{err}"
+    );
     chown(&env.config, uid(), None);
     chmod(&env.config, 0o646);
     let (code, _, err) = env.run(&["list"]);
@@ -602,7 +694,10 @@ impl SudoAccount {
             None
         };
         if let Some(why) = missing {
-            assert!(std::env::var_os("CI").is_none(), "the sudo tests under CI: {why}");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "the sudo tests under CI: {why}"
+            );
             eprintln!("{SUITE}: SKIPPED the real-sudo test: {why}");
             return None;
         }
@@ -625,7 +720,11 @@ impl SudoAccount {
             .arg(tmp.path())
             .output()
             .unwrap();
-        assert!(ok.status.success(), "visudo -cf: {}", String::from_utf8_lossy(&ok.stdout));
+        assert!(
+            ok.status.success(),
+            "visudo -cf: {}",
+            String::from_utf8_lossy(&ok.stdout)
+        );
         std::fs::copy(tmp.path(), &acct.sudoers).unwrap();
         chmod(&acct.sudoers, 0o440);
         Some(acct)
@@ -654,7 +753,9 @@ impl SudoAccount {
 impl Drop for SudoAccount {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.sudoers);
-        let _ = StdCommand::new("/usr/sbin/userdel").arg(&self.name).status();
+        let _ = StdCommand::new("/usr/sbin/userdel")
+            .arg(&self.name)
+            .status();
     }
 }
 
@@ -683,13 +784,24 @@ fn sudo_refuses_the_callers_store_and_config_and_records_the_invoker() {
     for (vars, args, what) in [
         (vec![test_var], vec!["--db", mine_s, "list"], "--db"),
         (vec![test_var], vec!["--config", mine_s, "list"], "--config"),
-        (vec![test_var, ("CODEDESK_DB", mine_s)], vec!["list"], "CODEDESK_DB"),
-        (vec![test_var, ("PGPASSWORD", "x")], vec!["list"], "PGPASSWORD"),
+        (
+            vec![test_var, ("CODEDESK_DB", mine_s)],
+            vec!["list"],
+            "CODEDESK_DB",
+        ),
+        (
+            vec![test_var, ("PGPASSWORD", "x")],
+            vec!["list"],
+            "PGPASSWORD",
+        ),
     ] {
         let (code, out, err) = acct.sudo(&vars, &args);
         assert_eq!(code, 2, "{what}: {out}{err}");
         assert!(err.contains(what) && err.contains("refused"), "{err}");
-        assert!(err.contains(&format!("under sudo for {}", acct.name)), "{err}");
+        assert!(
+            err.contains(&format!("under sudo for {}", acct.name)),
+            "{err}"
+        );
     }
     assert!(!mine.exists());
     // Without them: the system file's store, and the principal recorded
@@ -706,11 +818,59 @@ fn sudo_refuses_the_callers_store_and_config_and_records_the_invoker() {
     assert_eq!(code, 0, "{err}");
     let j: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(j["config"]["value"], sys_path.as_str());
-    assert!(j["config"]["source"].as_str().unwrap().starts_with("system file only"), "{j}");
+    assert!(
+        j["config"]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("system file only"),
+        "{j}"
+    );
     // The store is root's: the account cannot reach it without sudo.
     let meta = std::fs::metadata(&sys.store).unwrap();
     use std::os::unix::fs::MetadataExt;
     assert_eq!((meta.uid(), meta.mode() & 0o077), (0, 0));
     drop(sys);
     drop(acct);
+}
+
+// ------------------------------------------------------ the documented files
+
+/// docs/examples/system-config.toml is a valid system file, and
+/// docs/examples/sudoers passes `visudo -cf`.
+#[test]
+fn the_documented_system_file_and_sudoers_rule_are_valid() {
+    if sqlite_only("file contents") {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples");
+    let sys = SystemConfig::new("");
+    std::fs::copy(root.join("system-config.toml"), &sys.path).unwrap();
+    chmod(&sys.path, 0o644);
+    let j = config_json(&mut sys.cmd());
+    assert_eq!(j["config"]["source"], "system file", "{j}");
+    assert_eq!(j["db"]["value"], codedesk::SYSTEM_STORE);
+    assert_eq!(
+        j["sms.command"]["value"],
+        "/usr/local/lib/codedesk/send-sms"
+    );
+    let visudo = Path::new("/usr/sbin/visudo");
+    if !visudo.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "visudo is missing under CI"
+        );
+        eprintln!("{SUITE}: SKIPPED visudo -cf docs/examples/sudoers: no visudo");
+        return;
+    }
+    let o = StdCommand::new(visudo)
+        .arg("-cf")
+        .arg(root.join("sudoers"))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
