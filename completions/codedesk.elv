@@ -85,6 +85,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --version 'Print version'
         }
         &'codedesk;verify'= {
+            cand --service 'The service that asked, for the audit trail (sshd, radius) [default: $PAM_SERVICE, as set by pam_exec]'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
             cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'

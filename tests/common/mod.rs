@@ -987,6 +987,8 @@ pub const SCRUBBED: &[&str] = &[
     "PGSERVICEFILE",
     "USER",
     "PAM_USER",
+    "PAM_SERVICE",
+    "PAM_TYPE",
     "NO_COLOR",
     "COLUMNS",
 ];
