@@ -12,6 +12,8 @@ pub mod issue;
 pub mod list;
 pub mod migrate;
 pub mod revoke;
+pub mod setup_roles;
+pub mod sync;
 pub mod verify;
 
 use crate::exit::{Status, fail};
