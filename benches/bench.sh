@@ -408,6 +408,8 @@ elif have argon2; then
         verify "$BIN --db $V --config $OWASP verify alice < $T/alice.code.@R@"
         argon2_cli "printf %s code | argon2 somesalt16bytes -id -t 2 -k 19456 -p 1 -l 32"
         hashone "$HASHONE once 19456 2 1"
+        # An unknown user (exit 4) must cost a hash too (docs/hardening.md).
+        verify_unknown "$BIN --db $V --config $OWASP verify nobody < $T/alice.code.@R@; true"
     )
     if ((LIST_OK)); then
         vcmds+=(verify_big "$BIN --db $T/list-big.db --config $OWASP verify alice < $T/alice-big.code.@R@")
@@ -417,6 +419,8 @@ elif have argon2; then
     m_verify=$(median verify)
     m=$(median argon2_cli)
     row "verify, 10 live codes (argon2 CLI ref)" "$(ms "$m_verify")" "$(ms "$m") argon2 CLI" "$(ratio "$m_verify" "$m")" 1.3
+    m=$(median verify_unknown)
+    row "  verify of an unknown user / a user with codes" "$(ms "$m")" "$(ms "$m_verify") user with codes" "$(ratio "$m" "$m_verify")" 0.7-1.3 info
     m=$(median hashone)
     row "  verify vs a process that hashes once" "$(ms "$m_verify")" "$(ms "$m") 1-hash process" "$(ratio "$m_verify" "$m")" 1.3 info
     if ((LIST_OK)); then

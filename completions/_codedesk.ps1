@@ -44,7 +44,6 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact')
             [CompletionResult]::new('setup-roles', 'setup-roles', [CompletionResultType]::ParameterValue, 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported')
-            [CompletionResult]::new('generate-artifacts', 'generate-artifacts', [CompletionResultType]::ParameterValue, 'Regenerate completions and man pages (for maintainers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -272,20 +271,6 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'codedesk;generate-artifacts' {
-            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Folder to write completions/ and man/ into')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]')
-            [CompletionResult]::new('--operator', '--operator', [CompletionResultType]::ParameterName, 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]')
-            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs (ids, codes, JSON)')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs (ids, codes, JSON)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'codedesk;help' {
             [CompletionResult]::new('enroll-device', 'enroll-device', [CompletionResultType]::ParameterValue, 'Add a device to a user, creating the user on first enrolment')
             [CompletionResult]::new('issue-codes', 'issue-codes', [CompletionResultType]::ParameterValue, 'Issue a new set of backup codes (by SMS, or by the helpdesk after an identity check)')
@@ -300,7 +285,6 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact')
             [CompletionResult]::new('setup-roles', 'setup-roles', [CompletionResultType]::ParameterValue, 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported')
-            [CompletionResult]::new('generate-artifacts', 'generate-artifacts', [CompletionResultType]::ParameterValue, 'Regenerate completions and man pages (for maintainers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -345,9 +329,6 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             break
         }
         'codedesk;help;sync' {
-            break
-        }
-        'codedesk;help;generate-artifacts' {
             break
         }
         'codedesk;help;help' {

@@ -31,9 +31,6 @@ _codedesk() {
             codedesk,enroll-device)
                 cmd="codedesk__subcmd__enroll__subcmd__device"
                 ;;
-            codedesk,generate-artifacts)
-                cmd="codedesk__subcmd__generate__subcmd__artifacts"
-                ;;
             codedesk,help)
                 cmd="codedesk__subcmd__help"
                 ;;
@@ -88,9 +85,6 @@ _codedesk() {
             codedesk__subcmd__help,enroll-device)
                 cmd="codedesk__subcmd__help__subcmd__enroll__subcmd__device"
                 ;;
-            codedesk__subcmd__help,generate-artifacts)
-                cmd="codedesk__subcmd__help__subcmd__generate__subcmd__artifacts"
-                ;;
             codedesk__subcmd__help,help)
                 cmd="codedesk__subcmd__help__subcmd__help"
                 ;;
@@ -128,7 +122,7 @@ _codedesk() {
 
     case "${cmd}" in
         codedesk)
-            opts="-q -h -V --db --config --operator --format --quiet --help --version enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync generate-artifacts help"
+            opts="-q -h -V --db --config --operator --format --quiet --help --version enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -419,42 +413,8 @@ _codedesk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codedesk__subcmd__generate__subcmd__artifacts)
-            opts="-q -h -V --out --db --config --operator --format --quiet --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --out)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --db)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --operator)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table json csv text" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         codedesk__subcmd__help)
-            opts="enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync generate-artifacts help"
+            opts="enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -538,20 +498,6 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__help__subcmd__enroll__subcmd__device)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        codedesk__subcmd__help__subcmd__generate__subcmd__artifacts)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

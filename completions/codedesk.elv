@@ -41,7 +41,6 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand migrate 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
             cand setup-roles 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)'
             cand sync 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported'
-            cand generate-artifacts 'Regenerate completions and man pages (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'codedesk;enroll-device'= {
@@ -251,19 +250,6 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'codedesk;generate-artifacts'= {
-            cand --out 'Folder to write completions/ and man/ into'
-            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
-            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
-            cand --format 'Output format'
-            cand -q 'Print only what a script needs (ids, codes, JSON)'
-            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
         &'codedesk;help'= {
             cand enroll-device 'Add a device to a user, creating the user on first enrolment'
             cand issue-codes 'Issue a new set of backup codes (by SMS, or by the helpdesk after an identity check)'
@@ -278,7 +264,6 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand migrate 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
             cand setup-roles 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)'
             cand sync 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported'
-            cand generate-artifacts 'Regenerate completions and man pages (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'codedesk;help;enroll-device'= {
@@ -309,8 +294,6 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         &'codedesk;help;setup-roles'= {
         }
         &'codedesk;help;sync'= {
-        }
-        &'codedesk;help;generate-artifacts'= {
         }
         &'codedesk;help;help'= {
         }

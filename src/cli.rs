@@ -177,13 +177,13 @@ impl<T: FromArgMatches> FromArgMatches for Lazy<T> {
 
 #[derive(Debug, Args)]
 pub struct UserArg {
-    /// The user (1-64 of a-z 0-9 . _ - @; upper case is folded)
+    /// The user (1-64 of a-z 0-9 . _ - @, not starting with -; upper case is folded)
     pub user: String,
 }
 
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
-    /// The user (1-64 of a-z 0-9 . _ - @; upper case is folded)
+    /// The user (1-64 of a-z 0-9 . _ - @, not starting with -; upper case is folded)
     #[arg(required_unless_present = "batch")]
     pub user: Option<String>,
     /// What the device is
@@ -381,10 +381,24 @@ where
         .map(|(a, _)| format!("--{}", a.get_long().unwrap_or_default()))
 }
 
+/// The one line for `codedesk` without a subcommand (clap would print the
+/// whole help): the usage and the subcommands a user may run.
+pub fn missing_subcommand(cmd: &clap::Command) -> String {
+    let names: Vec<&str> = cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        .map(|s| s.get_name())
+        .collect();
+    format!(
+        "codedesk requires a subcommand, one of {}; usage: codedesk [OPTIONS] <COMMAND> (codedesk --help for more)",
+        names.join(", ")
+    )
+}
+
 /// Longest message [`one_line_error`] gives, before a suggestion.
 const MAX_ERROR_CHARS: usize = 300;
 
-/// A clap usage error as the one line SPEC.md promises for bad input
+/// A clap usage error as the one line the README promises for bad input
 /// (`main` prefixes `codedesk: `): clap's own message without its `error: `
 /// prefix, with any list it puts on the lines below (missing arguments,
 /// possible values) folded in, and clap's "a similar subcommand exists"

@@ -92,6 +92,9 @@ pub enum SmsDelivery {
 /// The most codes a set may hold, and a user may hold at once (Duo's limit).
 pub const MAX_CODES: u32 = 100;
 
+/// The shortest `lockout.auto_unlock` accepted.
+pub const MIN_AUTO_UNLOCK: Duration = Duration::from_secs(60);
+
 /// Everything the commands need from the configuration, validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -190,7 +193,7 @@ impl std::fmt::Debug for Secret {
 
 /// The largest configuration (or password) file read; a bigger one is
 /// refused rather than read into memory.
-const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The defaults, each with its source, when no file applies.
 pub fn defaults() -> Settings {
@@ -250,8 +253,9 @@ fn read_nofollow(
     }
     if m.len() > MAX_CONFIG_BYTES {
         return Err(format!(
-            "{what} {}: larger than {MAX_CONFIG_BYTES} bytes",
-            path.display()
+            "{what} {}: larger than {} KiB",
+            path.display(),
+            MAX_CONFIG_BYTES / 1024
         ));
     }
     let mut bytes = Vec::new();
@@ -419,6 +423,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
                 "off" | "never" => None,
                 d => Some(parse_duration(d).map_err(|e| bad("lockout.auto_unlock", e))?),
             };
+            // Below a minute a lockout barely slows a guesser down.
+            if s.auto_unlock.is_some_and(|d| d < MIN_AUTO_UNLOCK) {
+                return Err(bad(
+                    "lockout.auto_unlock",
+                    format!("{v:?} is below the floor of 1m (or \"off\")"),
+                ));
+            }
         }
     }
     if let Some(h) = &file.hash {

@@ -1,4 +1,4 @@
-//! The exit statuses of SPEC.md, and the one error type that carries them.
+//! The exit statuses of codedesk (README, "Exit statuses"), and the one error type that carries them.
 //!
 //! Everything below `main` returns `anyhow::Result`; where a caller (a script,
 //! pam_exec) must be able to tell failures apart, the error chain holds a
@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-/// Exit statuses, exactly as SPEC.md lists them.
+/// Exit statuses, exactly as README.md and the man page list them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Status {

@@ -46,7 +46,7 @@ impl<'a> Gate<'a> {
 /// Both flags with a valid ticket attest a passed check. Anything less (one
 /// flag, an empty ticket) attests nothing, and since the operator plainly
 /// meant to attest, it is not turned into a prompt either: the gate refuses
-/// with exit 3 and records it (SPEC.md: "without both ... exit status 3").
+/// with exit 3 and records it (both are required: exit status 3 without either).
 #[derive(Debug, Clone, Default)]
 pub struct Attestation {
     pub given: Option<(IdentityMethod, String)>,
@@ -174,6 +174,9 @@ pub fn identity_gate(
             ))
         }
         Answers::Aborted { method, why } => {
+            // SIGHUP or SIGTERM interrupts the prompt's read too; whichever
+            // of the two sees it first, the operator reads the same cause.
+            let why = termination_cause().unwrap_or(why);
             store.record_identity_failure(user, "aborted", method, None, &ctx.operator, now)?;
             Err(fail(
                 Status::Identity,
@@ -266,6 +269,15 @@ pub fn close_gate() {
     }
 }
 
+/// The termination signal received, in the operator's words.
+fn termination_cause() -> Option<&'static str> {
+    match crate::interrupt::termination_signal()? {
+        libc::SIGHUP => Some("the terminal closed (SIGHUP)"),
+        libc::SIGTERM => Some("SIGTERM"),
+        _ => None,
+    }
+}
+
 /// SIGINT during the identity prompt (or after a pass, until
 /// [`close_gate`]): record the aborted check, once, restore the terminal
 /// and exit 3. Nothing has been written for this change yet.
@@ -297,9 +309,16 @@ fn arm_interrupt(ctx: &Ctx, user: &UserRow, nothing: &str) -> Arc<Interrupt> {
         if let Ok(mut s) = Store::open_with(&db, group.as_ref(), password.as_ref()) {
             let _ = s.record_identity_failure(&user, "aborted", method, None, &op, crate::now());
         }
-        eprintln!("\ncodedesk: identity check aborted (Ctrl-C); {nothing}");
+        let why = termination_cause().unwrap_or("Ctrl-C");
+        // The terminal may be gone: a failed write must not stop the exit.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\ncodedesk: identity check aborted ({why}); {nothing}"
+        );
         std::process::exit(i32::from(Status::Identity.code()));
     });
+    crate::interrupt::arm_termination();
     shared
 }
 

@@ -12,7 +12,7 @@
 //! eight rules; `identity` is the identity gate; `prompt` is the only
 //! module that prompts; `delivery` runs
 //! the SMS and notify programs; `output` renders; `exit` maps errors to the
-//! exit statuses of SPEC.md.
+//! exit statuses of `exit.rs`.
 
 pub mod audit;
 pub mod cli;
@@ -111,12 +111,13 @@ fn resolve_operator(flag: Option<String>) -> Result<(String, String)> {
             },
         },
     };
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+    if name.trim().is_empty() || name.chars().count() > 64 || name.chars().any(model::is_hidden) {
         return Err(fail(
             Status::Usage,
             format!(
-                "invalid operator name {}: 1 to 64 printable characters",
-                model::printable(&name, 40)
+                "invalid operator name {}: 1 to 64 printable characters{}",
+                model::printable(&name, 40),
+                model::hidden_note(&name)
             ),
         ));
     }
@@ -214,10 +215,10 @@ pub fn context(cli: &Cli, interactive: bool) -> Result<Ctx> {
         (user_file, config::defaults(), "default".to_string())
     };
     if settings.allow_weak && settings.hash.below_floor() {
-        eprintln!(
+        output::eprose(&format!(
             "codedesk: warning: Argon2id parameters m={} KiB, t={} are below the OWASP floor (hash.allow_weak = true); for tests only",
             settings.hash.memory_kib, settings.hash.iterations
-        );
+        ));
     }
     let db = match cli.db.as_ref().or(settings.db.as_ref()) {
         Some(p) => p.clone(),

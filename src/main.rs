@@ -30,11 +30,14 @@ fn main() -> ExitCode {
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => match e.kind() {
-            // Help and version (and help for a missing subcommand) exactly
-            // as clap prints them, with clap's exit status.
-            ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+            // Help and version exactly as clap prints them, with clap's
+            // exit status.
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
+            // No subcommand: one usage line, not the whole help.
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+                eprintln!("codedesk: {}", codedesk::cli::missing_subcommand(&cmd));
+                return ExitCode::from(Status::Usage.code());
+            }
             // Any other usage error: one line, exit 2.
             _ => {
                 eprintln!("codedesk: {}", codedesk::cli::one_line_error(&e));

@@ -6,7 +6,8 @@ use crate::exit::{Status, fail};
 use anyhow::Result;
 use serde::Serialize;
 
-/// A user name: 1 to 64 of `a-z 0-9 . _ - @`, upper case folded to lower.
+/// A user name: 1 to 64 of `a-z 0-9 . _ - @`, not starting with `-`, upper
+/// case folded to lower.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Username(String);
 
@@ -17,6 +18,17 @@ impl Username {
         let ok_chars = folded
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-@".contains(&b));
+        // A leading '-' would read as an option to whatever is handed the
+        // name (`notify.command EVENT USER`, a shell script's `case`, ls).
+        if folded.starts_with('-') {
+            return Err(fail(
+                Status::Usage,
+                format!(
+                    "invalid user name {}: it may not start with '-' (it would read as an option)",
+                    printable(raw, 40)
+                ),
+            ));
+        }
         if !ok_len || !ok_chars {
             return Err(fail(
                 Status::Usage,
@@ -43,7 +55,17 @@ impl std::fmt::Display for Username {
 /// Quotes operator input for an error message: control characters escaped,
 /// long input cut, so one bad argument never breaks the one-line rule.
 pub fn printable(raw: &str, max: usize) -> String {
-    let mut s: String = raw.chars().take(max).flat_map(char::escape_debug).collect();
+    let mut s: String = raw
+        .chars()
+        .take(max)
+        .map(|c| match c {
+            // Blank "letters" that Rust prints as they are.
+            '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}' => {
+                c.escape_unicode().to_string()
+            }
+            _ => c.escape_debug().to_string(),
+        })
+        .collect();
     if raw.chars().count() > max {
         s.push('…');
     }
@@ -215,15 +237,49 @@ impl IdentityMethod {
     }
 }
 
+/// A character that shows nothing, or changes how the text around it
+/// shows, so that what the trail records is not what a reader sees:
+/// controls (Cc), format characters (Cf: zero-width spaces and joiners,
+/// the soft hyphen, bidi embeddings, overrides and isolates U+202A-202E
+/// and U+2066-2069), line and paragraph separators, private-use,
+/// unassigned and surrogate code points, and the blank "letters"
+/// (Hangul fillers, the blank Braille pattern).
+pub fn is_hidden(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    matches!(
+        c.general_category(),
+        G::Control
+            | G::Format
+            | G::LineSeparator
+            | G::ParagraphSeparator
+            | G::PrivateUse
+            | G::Unassigned
+            | G::Surrogate
+    ) || matches!(
+        c,
+        '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
+    )
+}
+
+/// Why `raw` is not shown as typed: its first hidden character, by code
+/// point (" (U+200B is invisible or formatting)"), or nothing.
+pub fn hidden_note(raw: &str) -> String {
+    raw.chars()
+        .find(|c| is_hidden(*c))
+        .map(|c| format!(" (U+{:04X} is invisible or formatting)", u32::from(c)))
+        .unwrap_or_default()
+}
+
 /// A ticket reference: 1 to 64 printable characters.
 pub fn parse_ticket(raw: &str) -> Result<String> {
     let t = raw.trim();
-    if t.is_empty() || t.chars().count() > 64 || t.chars().any(char::is_control) {
+    if t.is_empty() || t.chars().count() > 64 || t.chars().any(is_hidden) {
         return Err(fail(
             Status::Usage,
             format!(
-                "invalid ticket reference {}: give 1 to 64 printable characters",
-                printable(raw, 40)
+                "invalid ticket reference {}: give 1 to 64 printable characters{}",
+                printable(raw, 40),
+                hidden_note(raw)
             ),
         ));
     }
@@ -232,12 +288,13 @@ pub fn parse_ticket(raw: &str) -> Result<String> {
 
 /// A free-text label or reason: at most 200 printable characters.
 pub fn parse_text(what: &str, raw: &str) -> Result<String> {
-    if raw.chars().count() > 200 || raw.chars().any(char::is_control) {
+    if raw.chars().count() > 200 || raw.chars().any(is_hidden) {
         return Err(fail(
             Status::Usage,
             format!(
-                "invalid {what} {}: at most 200 printable characters",
-                printable(raw, 40)
+                "invalid {what} {}: at most 200 printable characters{}",
+                printable(raw, 40),
+                hidden_note(raw)
             ),
         ));
     }
@@ -307,5 +364,48 @@ mod tests {
         assert!(parse_ticket("  ").is_err());
         assert_eq!(parse_ticket(" INC-42 ").unwrap(), "INC-42");
         assert!(parse_ticket("a\nb").is_err());
+    }
+
+    #[test]
+    fn hidden_characters_are_every_invisible_or_formatting_one() {
+        for c in [
+            '\u{0}',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+            '\u{ad}',
+            '\u{61c}',
+            '\u{115f}',
+            '\u{180e}',
+            '\u{200b}',
+            '\u{200c}',
+            '\u{200d}',
+            '\u{200e}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{202a}',
+            '\u{202e}',
+            '\u{2060}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{2800}',
+            '\u{3164}',
+            '\u{e000}',
+            '\u{feff}',
+            '\u{ffa0}',
+            '\u{fff9}',
+            '\u{e0001}',
+            '\u{10ffff}',
+        ] {
+            assert!(is_hidden(c), "U+{:04X}", u32::from(c));
+        }
+        for ok in "INC-42 café Zürich 日本 Łódź 😀 #/_:".chars() {
+            assert!(!is_hidden(ok), "{ok:?}");
+        }
+        assert_eq!(
+            hidden_note("a\u{200b}b"),
+            " (U+200B is invisible or formatting)"
+        );
+        assert_eq!(hidden_note("ab"), "");
     }
 }

@@ -39,6 +39,51 @@ pub fn table(header: &[&str]) -> Table {
     t
 }
 
+/// Standard output is about to hold live codes. When it is a regular file
+/// (`> letters.csv`, which a shell creates 0644 under the usual umask), it
+/// is made private to its owner, whatever the umask; when that fails (the
+/// file is someone else's) a warning says so. A pipe or terminal is left
+/// alone.
+pub fn private_stdout() {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() else {
+        return;
+    };
+    let file = std::fs::File::from(fd);
+    let Ok(meta) = file.metadata() else {
+        return;
+    };
+    let mode = meta.permissions().mode();
+    if !meta.is_file() || mode & 0o077 == 0 {
+        return;
+    }
+    if let Err(e) = file.set_permissions(std::fs::Permissions::from_mode(mode & 0o700)) {
+        eprose(&format!(
+            "codedesk: warning: the output file is open to other users (mode {:o}) and cannot be made private ({e}); codes written to it can be read: chmod 600 it",
+            mode & 0o777
+        ));
+    }
+}
+
+/// A CSV record whose cells a spreadsheet will not run: a cell starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return is taken for a
+/// formula by Excel, LibreOffice and Google Sheets (OWASP, "CSV
+/// Injection"), so it gets a leading `'`, which they show as text. A
+/// masked phone number (`+*******5999`) comes out as `'+*******5999`.
+pub fn csv_safe<S: AsRef<str>>(row: impl IntoIterator<Item = S>) -> Vec<String> {
+    row.into_iter()
+        .map(|cell| {
+            let cell = cell.as_ref();
+            if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{cell}")
+            } else {
+                cell.to_string()
+            }
+        })
+        .collect()
+}
+
 /// One JSON value on its own line.
 pub fn json_line(out: &mut dyn Write, v: &impl Serialize) -> Result<()> {
     serde_json::to_writer(&mut *out, v)?;
@@ -184,11 +229,14 @@ pub fn code_card(
     Ok(())
 }
 
-fn wrap(text: &str, width: usize) -> Vec<String> {
+/// `text` in lines of at most `width` columns, broken between words (a
+/// word longer than a line keeps a line of its own, whole).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let columns = dialoguer::console::measure_text_width;
     let mut lines = vec![String::new()];
     for word in text.split_whitespace() {
         let last = lines.last_mut().expect("non-empty");
-        if !last.is_empty() && last.len() + 1 + word.len() > width {
+        if !last.is_empty() && columns(last) + 1 + columns(word) > width {
             lines.push(word.to_string());
         } else {
             if !last.is_empty() {
@@ -198,6 +246,66 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         }
     }
     lines
+}
+
+/// The columns of the terminal on standard error (`stderr`) or standard
+/// output, when that is a terminal that reports a usable width.
+fn terminal_columns(stderr: bool) -> Option<usize> {
+    use dialoguer::console::Term;
+    let term = if stderr {
+        Term::stderr()
+    } else {
+        Term::stdout()
+    };
+    if !term.is_term() {
+        return None;
+    }
+    term.size_checked()
+        .map(|(_, cols)| usize::from(cols))
+        .filter(|c| *c >= 20)
+}
+
+/// Prose for a person (advice, a hint, a warning) fitted to `columns`:
+/// at a terminal, broken between words, continuation lines indented two
+/// spaces, instead of the terminal cutting a word at its edge ("passwo" /
+/// "rd"); elsewhere (a file, a pipe, a log) one line, as given.
+pub fn fit_prose(text: &str, columns: Option<usize>) -> String {
+    let Some(width) = columns else {
+        return text.to_string();
+    };
+    let measure = dialoguer::console::measure_text_width;
+    let fit_line = |line: &str| {
+        let mut out = String::new();
+        let mut used = 0;
+        for word in line.split_whitespace() {
+            let w = measure(word);
+            if used > 0 && used + 1 + w > width {
+                out.push_str("\n  ");
+                used = 2;
+            } else if used > 0 {
+                out.push(' ');
+                used += 1;
+            }
+            out.push_str(word);
+            used += w;
+        }
+        out
+    };
+    text.split('\n')
+        .map(fit_line)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// [`fit_prose`] on standard error.
+pub fn eprose(text: &str) {
+    eprintln!("{}", fit_prose(text, terminal_columns(true)));
+}
+
+/// [`fit_prose`] to `out`, which is standard output.
+pub fn prose(out: &mut dyn Write, text: &str) -> Result<()> {
+    writeln!(out, "{}", fit_prose(text, terminal_columns(false)))?;
+    Ok(())
 }
 
 pub fn via_str(v: Via) -> &'static str {

@@ -16,11 +16,22 @@ pub fn at_terminal() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
+/// Plain prompts: `NO_COLOR` set to anything but the empty string, as
+/// no-color.org defines it ("when present and not an empty string").
 fn theme() -> Box<dyn Theme> {
-    if std::env::var_os("NO_COLOR").is_some() {
-        Box::new(SimpleTheme)
-    } else {
-        Box::new(ColorfulTheme::default())
+    match std::env::var_os("NO_COLOR") {
+        Some(v) if !v.is_empty() => Box::new(SimpleTheme),
+        empty => {
+            // The console crate takes an empty NO_COLOR for a set one; at a
+            // terminal that is not dumb, colour is what an empty one means.
+            if empty.is_some()
+                && dialoguer::console::Term::stderr().is_term()
+                && std::env::var_os("TERM").is_some_and(|t| t != "dumb")
+            {
+                dialoguer::console::set_colors_enabled_stderr(true);
+            }
+            Box::new(ColorfulTheme::default())
+        }
     }
 }
 

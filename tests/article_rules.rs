@@ -1,4 +1,4 @@
-// The article's eight rules (SPEC.md, "The rules from the article") and the
+// The article's eight rules (SECURITY.md, "rule 1" to "rule 8") and the
 // helpdesk scenarios built on them, through the real binary.
 //
 // Backend-neutral: runs on SQLite here and on PostgreSQL as tests/pg_article_rules.rs,

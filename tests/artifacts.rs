@@ -76,6 +76,13 @@ fn committed_completions_and_man_pages_match_the_cli() {
         !names.iter().any(|n| n.contains("generate-artifacts")),
         "the maintainers' command stays out of the man pages"
     );
+    for (rel, bytes) in &rendered {
+        assert!(
+            !String::from_utf8_lossy(bytes).contains("generate-artifacts"),
+            "the maintainers' command stays out of {}",
+            rel.display()
+        );
+    }
 }
 
 /// Runs `script` in bash from the repository root; None when bash is absent.
@@ -218,7 +225,7 @@ fn the_main_man_page_has_the_sections_a_reader_needs() {
     let name = section(&page, "NAME");
     assert!(name.lines().count() <= 2 && name.len() < 90, "{name}");
 
-    // Every exit status of SPEC.md, in order.
+    // Every exit status of `src/exit.rs`, in order.
     let exit = section(&page, "EXIT STATUS");
     let statuses: Vec<&str> = exit
         .lines()
@@ -267,7 +274,7 @@ fn the_main_man_page_has_the_sections_a_reader_needs() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 18, "SPEC.md's 18 keys");
+    assert_eq!(checked, 18, "the 18 documented keys");
 
     let examples = section(&page, "EXAMPLES");
     assert!(examples.contains("\\-\\-identity\\-verified"), "{examples}");
@@ -338,6 +345,22 @@ fn every_page_is_named_for_its_command_and_every_reference_exists() {
             }
         }
     }
+    // codedesk(1)'s SEE ALSO lists every other page.
+    let see_also = section(&read("man/codedesk.1"), "SEE ALSO").replace("\\-", "-");
+    for p in pages.iter().filter(|p| *p != "codedesk.1") {
+        let name = p.trim_end_matches(".1");
+        assert!(
+            see_also.contains(&format!("\\fB{name}\\fR(1)")),
+            "codedesk(1) SEE ALSO misses {name}: {see_also}"
+        );
+    }
+    // verify's exit statuses say what garbage gives (1, like a wrong code).
+    let verify_page = read("man/codedesk-verify.1");
+    let verify_exit = section(&verify_page, "EXIT STATUS");
+    assert!(
+        verify_exit.contains("1 rejected") && verify_exit.contains("not a code);"),
+        "{verify_exit}"
+    );
     // The verify page explains PAM; the batch pages their CSV columns.
     assert!(section(&read("man/codedesk-verify.1"), "PAM").contains("PAM_USER"));
     assert!(section(&read("man/codedesk-issue-codes.1"), "BATCH FILE").contains("user"));

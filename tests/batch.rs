@@ -547,12 +547,28 @@ fn enroll_batch_rejects_the_whole_file_naming_every_bad_line() {
                 bad3,landline,507-222-0000,yes,\n\
                 bad user,mobile,507-222-5999,,\n\
                 bad5,mobile,12,,\n\
-                good3,token,,,\n";
+                good3,token,,,\n\
+                bad6,token,507-222-0000,,\n";
     let f = file(&env, "devices.csv", text);
     let (code, out, err) = env.run(&["enroll-device", "--batch", &f]);
     assert_eq!(code, 2, "{err}");
     assert!(out.is_empty(), "{out}");
-    for line in [3, 6, 7, 8, 9] {
+    // A row's problem is named by the file's column, not by an option the
+    // file has no place for.
+    assert!(!err.contains("--phone") && !err.contains("--sms"), "{err}");
+    let say = |line: usize, what: &str| {
+        let report = err
+            .split("; ")
+            .find(|r| r.contains(&format!("line {line}:")));
+        assert!(
+            report.is_some_and(|r| r.contains(what)),
+            "line {line} should say {what:?}: {err}"
+        );
+    };
+    say(3, "phone column");
+    say(7, "sms column");
+    say(11, "phone column");
+    for line in [3, 6, 7, 8, 9, 11] {
         assert!(
             err.contains(&format!("line {line}:")),
             "bad line {line} named: {err}"

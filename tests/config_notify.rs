@@ -1,4 +1,4 @@
-// The configuration file (every SPEC.md key; `--config`, `CODEDESK_CONFIG`
+// The configuration file (every documented key; `--config`, `CODEDESK_CONFIG`
 // and the XDG default; errors that name the key and the file; `codedesk
 // config` and its sources) and `notify.command` (run on issuance, code use,
 // lockout and unlock with the event and the user; never given a code; a

@@ -1,4 +1,4 @@
-// `kill -9` of `issue-codes` at random moments (SPEC.md, Security: a crash
+// `kill -9` of `issue-codes` at random moments (SECURITY.md: a crash
 // at any moment leaves either the old set or the new set valid, never
 // neither, and never a half-written set).
 //

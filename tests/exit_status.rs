@@ -1,4 +1,4 @@
-// One test per exit status of SPEC.md ("Exit status"), and the JSON shapes
+// One test per exit status of `src/exit.rs` (README, "Exit statuses"), and the JSON shapes
 // of "Machine-readable output", through the real binary.
 //
 // Backend-neutral: runs on SQLite here and on PostgreSQL as tests/pg_exit_status.rs,
@@ -337,6 +337,11 @@ fn exit2_parser_errors_are_one_line_naming_the_problem() {
         "{err}"
     );
     assert!(err.contains("issue-codes"), "{err}");
+    assert!(
+        !err.contains("Usage:") && !err.contains("Options:"),
+        "{err}"
+    );
+    assert!(!err.contains("generate-artifacts"), "{err}");
 }
 
 #[test]
@@ -798,7 +803,7 @@ fn json_verify_reports_user_accepted_and_remaining() {
     let (code, out, _) = env.run_stdin(&["verify", "tom", "--format", "json"], &codes[0]);
     assert_eq!(code, 0);
     let v = json(&out);
-    // SPEC's three fields, and `locked` (new fields may be added).
+    // The three documented fields, and `locked` (new fields may be added).
     assert_eq!(keys(&v), vec!["accepted", "locked", "remaining", "user"]);
     assert_eq!(v["user"], "tom");
     assert_eq!(v["accepted"], true);

@@ -1,6 +1,6 @@
 // Hostile input, table-driven: bad arguments to every command, bad standard
 // input to `verify`, and bad configuration files. Every case checks the
-// exit status of SPEC.md, a one-line `codedesk:` message naming the
+// exit status of `src/exit.rs`, a one-line `codedesk:` message naming the
 // problem (or clap's usage error, exit 2), no panic, and a store (plus
 // SMS outbox) that is exactly what it was before: on SQLite the store file
 // and its WAL byte for byte, on PostgreSQL a dump of the whole database

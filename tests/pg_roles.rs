@@ -213,6 +213,23 @@ fn a_verifier_verifies_and_can_do_nothing_else() {
     assert_eq!(left(&env), before);
     // What it may read is what verify needs.
     psql_ok(&v.url, "SELECT id, name, locked_at FROM users");
+    // Attempts that never count (typos) are capped for a verifier too: it
+    // reads the user's recent actions, never their details.
+    let good = &codes[1];
+    let last = good.chars().last().unwrap();
+    let typo = format!(
+        "{}{}",
+        &good[..good.len() - 1],
+        if last == '0' { '1' } else { '0' }
+    );
+    for _ in 0..22 {
+        let (code, _, err) = v.run(&env, &["verify", "alice"], &typo);
+        assert_eq!(code, 1, "a typo: {err}");
+    }
+    assert_eq!(
+        env.sql_i64("SELECT COUNT(*) FROM audit WHERE action = 'verify-typo'"),
+        20
+    );
     psql_ok(&v.url, "SELECT id, salt, state FROM code_sets");
     let (code, out, _) = env.run(&["audit", "verify"]);
     assert_eq!(code, 0, "{out}");

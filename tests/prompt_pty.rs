@@ -326,6 +326,27 @@ fn sigint_at_the_ticket_prompt_aborts() {
     assert_eq!(check["method"], "in-person");
 }
 
+/// SIGHUP (what the kernel sends when the terminal is closed) and SIGTERM
+/// (a shutdown, `kill`) during the prompt record the same aborted check,
+/// with the method already chosen, instead of ending codedesk unrecorded.
+#[test]
+fn sighup_and_sigterm_at_the_prompt_abort_and_are_recorded() {
+    for (signal, name) in [
+        (Signal::SIGHUP, "the terminal closed (SIGHUP)"),
+        (Signal::SIGTERM, "SIGTERM"),
+    ] {
+        let env = Env::new();
+        landline_user(&env, "bob");
+        let mut p = at_ticket(&env, "bob");
+        p.wait_for_mode(&["-icanon", "-isig"]);
+        p.s.process_mut().signal(signal).expect("send the signal");
+        let (status, log) = p.finish();
+        let check = assert_refused_nothing_issued(&env, status, &log, "aborted");
+        assert_eq!(check["method"], "in-person");
+        assert!(log.contains(name), "{log}");
+    }
+}
+
 #[test]
 fn escape_at_the_menu_aborts() {
     let env = Env::new();
@@ -461,6 +482,13 @@ fn no_color_prompts_have_no_colour() {
 
     // The default theme is coloured: the check below can see colour.
     let mut p = at_menu(&env, &[], "bob");
+    p.key(ESC);
+    let (status, log) = p.finish();
+    assert_eq!(status, 3, "{log}");
+    assert!(!colour_escapes(&log).is_empty(), "{log:?}");
+
+    // An empty NO_COLOR is no NO_COLOR (no-color.org): still coloured.
+    let mut p = at_menu(&env, &[("NO_COLOR", "")], "bob");
     p.key(ESC);
     let (status, log) = p.finish();
     assert_eq!(status, 3, "{log}");

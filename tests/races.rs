@@ -1,4 +1,4 @@
-// Races between real `codedesk` processes on one store (SPEC.md, Security:
+// Races between real `codedesk` processes on one store (SECURITY.md:
 // a code is spent in the transaction that accepts it; a new set ends the
 // old one; writers wait for each other instead of failing with "busy").
 //

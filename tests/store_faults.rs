@@ -1,5 +1,5 @@
-// A broken, foreign, newer, misplaced, read-only or full store (SPEC.md,
-// Security): every command exits 7 with one line on stderr naming the
+// A broken, foreign, newer, misplaced, read-only or full store (SECURITY.md:
+// every command exits 7 with one line on stderr naming the
 // problem, and the store is left exactly as it was.
 //
 // Runs on SQLite here and on PostgreSQL as tests/pg_store_faults.rs, which

@@ -81,7 +81,9 @@ The service \fBverify\fR records in its audit events when no \fB\-\-service\fR
 is given; pam_exec(8) sets it.
 .TP
 \fBNO_COLOR\fR
-Plain prompts without colour. Output that is not a terminal never has colour.
+Plain prompts without colour, when set and not empty (an empty
+\fBNO_COLOR\fR is no \fBNO_COLOR\fR, as no\-color.org defines it). Output
+that is not a terminal never has colour.
 .SH FILES
 .TP
 \fI$XDG_DATA_HOME/codedesk/codedesk.db\fR
@@ -112,11 +114,15 @@ how long a set lasts (default \fB"never"\fR).
 .TP
 \fB[helpdesk]\fR \fBdefault_expires\fR, \fBmax_expires\fR, \fBmax_uses\fR
 The expiry of helpdesk-path sets when \fB\-\-expires\fR is not given, and the
-longest expiry and most uses the helpdesk path may grant.
+longest expiry and most uses the helpdesk path may grant. A default above
+its limit is capped to it (\fBcodedesk config\fR warns); an explicit
+\fB\-\-expires\fR or \fB\-\-uses\fR above it is refused.
 .TP
 \fB[lockout]\fR \fBthreshold\fR, \fBauto_unlock\fR
 Consecutive rejected codes before a user is locked (default 10), and
-whether a lockout ends by itself after a duration (default \fB"off"\fR).
+whether a lockout ends by itself after a duration (default \fB"off"\fR; at
+least \fB1m\fR). \fBcodedesk config\fR warns when the two together give a
+guesser a chance of one in 10,000 or more a year of finding a live code.
 .TP
 \fB[hash]\fR \fBmemory_kib\fR, \fBiterations\fR, \fBparallelism\fR, \fBallow_weak\fR
 Argon2id parameters (default 19456 KiB, 2, 1: the OWASP floor). Lower values
@@ -218,10 +224,7 @@ codedesk issue\-codes \-\-batch users.csv \-\-identity\-verified in\-person \e
 .fi
 .RE
 .SH "SEE ALSO"
-\fBcodedesk\-enroll\-device\fR(1), \fBcodedesk\-issue\-codes\fR(1),
-\fBcodedesk\-verify\fR(1), \fBcodedesk\-revoke\fR(1), \fBcodedesk\-unlock\fR(1),
-\fBcodedesk\-list\fR(1), \fBcodedesk\-audit\fR(1), \fBcodedesk\-config\fR(1),
-\fBpam_exec\fR(8)
+@SEE_ALSO@
 "#;
 
 /// Extra sections for one subcommand's page, after its options.
@@ -255,8 +258,10 @@ gives \fBuser,via,batch,expires_at,code1,...\fR for a mail merge.
         }
         "codedesk-verify" => {
             r#".SH "EXIT STATUS"
-0 accepted, 1 rejected, 2 no code or not a code, 4 no such user, 5 locked
-out, 7 store problem.
+0 accepted; 1 rejected (wrong, spent, expired or revoked, or text that is
+not a code); 2 no code given, or input that cannot be a code (longer than
+1024 bytes, a NUL byte inside, not UTF\-8) or a code on the command line;
+4 no such user; 5 locked out; 7 store problem.
 .SH PAM
 Run from pam_exec(8) with \fBexpose_authtok\fR, \fBverify\fR takes the user
 from \fBPAM_USER\fR and the token from standard input, with or without a
@@ -309,6 +314,21 @@ fn man_page(cmd: &clap::Command, extra: &str) -> Result<Vec<u8>> {
     Ok(page.into_bytes())
 }
 
+/// The command line as the completions offer it: clap_complete lists
+/// hidden subcommands too, so the maintainers' `generate-artifacts` is
+/// left out by rebuilding the top level with only the visible ones.
+fn without_hidden_subcommands(full: clap::Command) -> clap::Command {
+    let mut cmd = clap::Command::new("codedesk")
+        .version(env!("CARGO_PKG_VERSION"))
+        .propagate_version(true)
+        .about(full.get_about().cloned().unwrap_or_default())
+        .args(full.get_arguments().cloned());
+    for sub in full.get_subcommands().filter(|s| !s.is_hide_set()) {
+        cmd = cmd.subcommand(sub.clone());
+    }
+    cmd
+}
+
 /// The PAM stanza, from the one file the package installs and the docs quote.
 const PAM_STANZA: &str = include_str!("../../examples/pam.d/codedesk");
 
@@ -329,6 +349,27 @@ fn roff_verbatim(text: &str) -> String {
         .join("\n")
 }
 
+/// codedesk(1)'s SEE ALSO: every subcommand's page, in the order of the
+/// command line (a subcommand's own subcommands after it), then pam_exec(8).
+fn see_also(cmd: &clap::Command) -> String {
+    fn walk(cmd: &clap::Command, prefix: &str, out: &mut Vec<String>) {
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let name = format!("{prefix}-{}", sub.get_name());
+            out.push(format!("\\fB{}\\fR(1)", name.replace('-', "\\-")));
+            walk(sub, &name, out);
+        }
+    }
+    let mut pages = Vec::new();
+    walk(cmd, "codedesk", &mut pages);
+    pages.push("\\fBpam_exec\\fR(8)".to_string());
+    // Two pages a line, as written by hand before.
+    pages
+        .chunks(2)
+        .map(|c| c.join(", "))
+        .collect::<Vec<_>>()
+        .join(",\n")
+}
+
 /// Every generated file, as (path relative to the repository, contents).
 pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut files = Vec::new();
@@ -339,7 +380,7 @@ pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
         Shell::PowerShell,
         Shell::Elvish,
     ] {
-        let mut cmd = crate::cli::full_command();
+        let mut cmd = without_hidden_subcommands(crate::cli::full_command());
         let mut buf = Vec::new();
         clap_complete::generate(shell, &mut cmd, "codedesk", &mut buf);
         let name = match shell {
@@ -356,7 +397,9 @@ pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     // ("codedesk issue-codes") and carries the global options.
     let mut cmd = crate::cli::full_command().disable_help_subcommand(true);
     cmd.build();
-    let main = MAIN_SECTIONS.replace("@PAM_STANZA@", &roff_verbatim(PAM_STANZA));
+    let main = MAIN_SECTIONS
+        .replace("@PAM_STANZA@", &roff_verbatim(PAM_STANZA))
+        .replace("@SEE_ALSO@", &see_also(&cmd));
     files.push((PathBuf::from("man/codedesk.1"), man_page(&cmd, &main)?));
     let mut todo: Vec<&clap::Command> = cmd.get_subcommands().collect();
     while let Some(sub) = todo.pop() {

@@ -53,6 +53,15 @@ fn parse_anchors(raw: &[String]) -> Result<Vec<String>> {
         .collect()
 }
 
+/// `audit verify --format csv`: a header and one row.
+fn verify_csv(out: &mut dyn Write, row: [&str; 5]) -> Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(["intact", "events", "head", "event", "problem"])?;
+    w.write_record(output::csv_safe(row))?;
+    w.flush()?;
+    Ok(())
+}
+
 pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
     // Bad input is refused before the store is opened (or created).
     let user = a.user.as_deref().map(Username::parse).transpose()?;
@@ -88,6 +97,8 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
                                     out,
                                     &serde_json::json!({"intact": false, "anchor": h, "problem": why}),
                                 )?;
+                            } else if ctx.format == Format::Csv {
+                                verify_csv(out, ["false", "", "", "", &why])?;
                             }
                             return Err(fail(
                                 Status::AuditAltered,
@@ -119,6 +130,8 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
                         &serde_json::json!({"intact": true, "events": count, "head": head,
                             "anchors": found}),
                     )?;
+                } else if ctx.format == Format::Csv {
+                    verify_csv(out, ["true", &count.to_string(), &head, "", ""])?;
                 } else {
                     writeln!(out, "audit trail intact: {count} events; head {head}")?;
                     for (h, id) in &found {
@@ -133,6 +146,8 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
                         out,
                         &serde_json::json!({"intact": false, "event": id, "problem": why}),
                     )?;
+                } else if ctx.format == Format::Csv {
+                    verify_csv(out, ["false", "", "", &id.to_string(), &why])?;
                 }
                 Err(fail(
                     Status::AuditAltered,
@@ -175,7 +190,7 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
                 "hash",
             ])?;
             store.for_each_event(&filter, |e| {
-                w.write_record([
+                w.write_record(output::csv_safe([
                     e.id.to_string(),
                     ts(e.at),
                     e.principal.unwrap_or_default(),
@@ -184,7 +199,7 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
                     e.user.unwrap_or_default(),
                     e.details.to_string(),
                     e.hash,
-                ])?;
+                ]))?;
                 Ok(())
             })?;
             w.flush()?;

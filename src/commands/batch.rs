@@ -74,6 +74,8 @@ pub fn row_request(
 /// `issue-codes --batch FILE`: `a` gives the defaults every row can override.
 pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     let base = &Request::from_args(&a)?;
+    // Whatever goes to standard output may be codes.
+    crate::output::private_stdout();
     let Some(path) = a.batch.as_deref() else {
         unreachable!("dispatched here only with --batch")
     };
@@ -224,9 +226,9 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
                                 Ok(()) => {
                                     if let Some(e) = &o.notify_error {
                                         bar.suspend(|| {
-                                            eprintln!(
+                                            crate::output::eprose(&format!(
                                                 "codedesk: warning: {user}: {e} (the codes were issued)"
-                                            )
+                                            ))
                                         });
                                     }
                                     Ok(())

@@ -3,7 +3,7 @@
 //! iterations.
 
 use crate::Ctx;
-use crate::cli::CalibrateArgs;
+use crate::cli::{CalibrateArgs, Format};
 use crate::codes::{HashParams, hash_code};
 use crate::config::parse_duration;
 use crate::exit::{Status, fail};
@@ -32,7 +32,7 @@ const MAX_MEMORY_KIB: u32 = 1 << 20;
 /// Most iterations the calibration will suggest.
 const MAX_ITERATIONS: u32 = 100;
 
-pub fn run(_ctx: &Ctx, a: CalibrateArgs, out: &mut dyn Write) -> Result<Status> {
+pub fn run(ctx: &Ctx, a: CalibrateArgs, out: &mut dyn Write) -> Result<Status> {
     let target =
         parse_duration(&a.target).map_err(|e| fail(Status::Usage, format!("--target: {e}")))?;
     // Beyond this, verify becomes unusable, and the search would take hours.
@@ -90,6 +90,41 @@ pub fn run(_ctx: &Ctx, a: CalibrateArgs, out: &mut dyn Write) -> Result<Status> 
                     (u128::from(p.iterations) + fit).min(u128::from(r.iterations - 1)) as u32;
             }
         }
+    }
+    if ctx.format == Format::Json {
+        crate::output::json_line(
+            out,
+            &serde_json::json!({
+                "ms_per_hash": took.as_millis() as u64,
+                "target_ms": target.as_millis() as u64,
+                "above_target": took > target,
+                "hash": {
+                    "memory_kib": p.memory_kib,
+                    "iterations": p.iterations,
+                    "parallelism": p.parallelism,
+                },
+            }),
+        )?;
+        return Ok(Status::Ok);
+    }
+    if ctx.format == Format::Csv {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record([
+            "memory_kib",
+            "iterations",
+            "parallelism",
+            "ms_per_hash",
+            "target_ms",
+        ])?;
+        w.write_record([
+            p.memory_kib.to_string(),
+            p.iterations.to_string(),
+            p.parallelism.to_string(),
+            took.as_millis().to_string(),
+            target.as_millis().to_string(),
+        ])?;
+        w.flush()?;
+        return Ok(Status::Ok);
     }
     writeln!(
         out,

@@ -183,10 +183,10 @@ fn warn_shared_before_check(phone: &Phone, others: usize, more: bool) {
         (1, false) => "another user".to_string(),
         (n, false) => format!("{n} other users"),
     };
-    eprintln!(
+    output::eprose(&format!(
         "codedesk: warning: {} is already enrolled for {who}: texted codes and call-backs to it reach whoever holds that phone",
         phone.masked()
-    );
+    ));
 }
 
 fn warn_shared(phone: &Phone, others: &[String], more: bool) {
@@ -194,11 +194,11 @@ fn warn_shared(phone: &Phone, others: &[String], more: bool) {
         return;
     }
     let more = if more { " and others" } else { "" };
-    eprintln!(
+    output::eprose(&format!(
         "codedesk: warning: {} is also enrolled for {}{more}: texted codes and call-backs to it reach whoever holds that phone",
         phone.masked(),
         others.join(", ")
-    );
+    ));
 }
 
 #[derive(Serialize)]
@@ -260,7 +260,7 @@ fn render(ctx: &Ctx, rows: &[Enrolled], out: &mut dyn Write) -> Result<()> {
                             .unwrap_or_default(),
                     );
                 }
-                w.write_record(&rec)?;
+                w.write_record(output::csv_safe(&rec))?;
             }
             w.flush()?;
         }
@@ -423,7 +423,21 @@ pub fn batch_rows(bytes: &[u8], path: &Path) -> Result<Vec<(Username, NewDevice)
             })?;
             let sms = get(cs).map(parse_bool).transpose()?;
             let primary = get(cprim).map(parse_bool).transpose()?.unwrap_or(false);
-            Ok((user, new_device(kind, get(cp), sms, get(cl), primary)?))
+            // The checks of `new_device`, worded for the file's columns
+            // rather than the command line's options.
+            let phone = get(cp).map(str::trim).filter(|p| !p.is_empty());
+            let why = match (kind.has_phone(), phone) {
+                (true, None) => Some("needs a number in the phone column"),
+                (false, Some(_)) => Some("has no phone number: leave the phone column empty"),
+                _ if sms == Some(true) && kind != DeviceKind::Mobile => {
+                    Some("cannot receive SMS: the sms column must be no or empty")
+                }
+                _ => None,
+            };
+            if let Some(why) = why {
+                return Err(fail(Status::Usage, format!("a {} {why}", kind.as_str())));
+            }
+            Ok((user, new_device(kind, phone, sms, get(cl), primary)?))
         })();
         match row {
             Ok(r) => rows.push(r),

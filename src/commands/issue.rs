@@ -364,11 +364,11 @@ pub fn go_live(ctx: &Ctx, store: &mut Store, o: &mut Outcome) -> Result<()> {
     )?;
     if ended != o.ended && !ctx.quiet {
         let ids: Vec<String> = ended.iter().map(i64::to_string).collect();
-        eprintln!(
+        output::eprose(&format!(
             "codedesk: note: {}'s earlier codes invalidated: set {} (another set was issued meanwhile)",
             o.plan.user.name,
             ids.join(", ")
-        );
+        ));
     }
     o.ended = ended;
     o.notify_error = notify(ctx, store, "codes-issued", &o.plan.user.name);
@@ -387,7 +387,7 @@ pub fn one_line(e: &anyhow::Error) -> String {
 /// error; the change stands.
 pub fn notify_or_warn(ctx: &Ctx, store: &mut Store, event: &str, user: &str) {
     if let Some(e) = notify(ctx, store, event, user) {
-        eprintln!("codedesk: warning: {e}");
+        output::eprose(&format!("codedesk: warning: {e}"));
     }
 }
 
@@ -406,7 +406,7 @@ pub fn notify(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<S
     Some(err)
 }
 
-/// `issue-codes` as SPEC.md's JSON object.
+/// `issue-codes` as its documented JSON object.
 #[derive(Serialize)]
 pub struct IssuedJson {
     pub user: String,
@@ -465,7 +465,7 @@ pub fn render(ctx: &Ctx, o: &Outcome, out: &mut dyn Write, csv_width: usize) -> 
                 row.extend(cs.iter().map(|c| codes::format(alphabet, c).to_string()));
             }
             row.resize(4 + csv_width, String::new());
-            w.write_record(&row)?;
+            w.write_record(output::csv_safe(&row))?;
             w.flush()?;
         }
         Format::Text if o.codes.is_some() => {
@@ -493,26 +493,30 @@ pub fn render(ctx: &Ctx, o: &Outcome, out: &mut dyn Write, csv_width: usize) -> 
         _ => match &o.codes {
             Some(cs) => {
                 let check = o.plan.check.as_ref();
-                writeln!(
+                output::prose(
                     out,
-                    "Identity check {} passed: {}, ticket {}, operator {}.",
-                    o.check_id.unwrap_or_default(),
-                    check.map(|c| c.method.as_str()).unwrap_or("?"),
-                    check.map(|c| c.ticket.as_str()).unwrap_or("?"),
-                    ctx.operator
+                    &format!(
+                        "Identity check {} passed: {}, ticket {}, operator {}.",
+                        o.check_id.unwrap_or_default(),
+                        check.map(|c| c.method.as_str()).unwrap_or("?"),
+                        check.map(|c| c.ticket.as_str()).unwrap_or("?"),
+                        ctx.operator
+                    ),
                 )?;
-                writeln!(
+                output::prose(
                     out,
-                    "Bypass codes for {} (set {}, {} codes, {}, expires {}). Shown once: hand them over now.",
-                    o.plan.user.name,
-                    o.set_id,
-                    cs.len(),
-                    if o.plan.uses == 1 {
-                        "each works once".to_string()
-                    } else {
-                        format!("each works {} times", o.plan.uses)
-                    },
-                    output::ts_opt(o.plan.expires_at)
+                    &format!(
+                        "Bypass codes for {} (set {}, {} codes, {}, expires {}). Shown once: hand them over now.",
+                        o.plan.user.name,
+                        o.set_id,
+                        cs.len(),
+                        if o.plan.uses == 1 {
+                            "each works once".to_string()
+                        } else {
+                            format!("each works {} times", o.plan.uses)
+                        },
+                        output::ts_opt(o.plan.expires_at)
+                    ),
                 )?;
                 for (i, c) in cs.iter().enumerate() {
                     writeln!(
@@ -524,18 +528,20 @@ pub fn render(ctx: &Ctx, o: &Outcome, out: &mut dyn Write, csv_width: usize) -> 
                 }
                 let expires = o.plan.expires_at.map(output::ts);
                 let advice = rules::keep_codes_advice(o.plan.uses, expires.as_deref());
-                writeln!(out, "Tell the user: {advice}")?;
+                output::prose(out, &format!("Tell the user: {advice}"))?;
                 ended_line(o, out)?;
             }
             None => {
                 let d = o.plan.device.as_ref();
-                writeln!(
+                output::prose(
                     out,
-                    "Texted {} new codes (set {}) to {}'s {}; you will not see them.",
-                    o.plan.count,
-                    o.set_id,
-                    o.plan.user.name,
-                    d.map(output::device_line).unwrap_or_default()
+                    &format!(
+                        "Texted {} new codes (set {}) to {}'s {}; you will not see them.",
+                        o.plan.count,
+                        o.set_id,
+                        o.plan.user.name,
+                        d.map(output::device_line).unwrap_or_default()
+                    ),
                 )?;
                 ended_line(o, out)?;
             }
@@ -569,17 +575,19 @@ pub fn warn_if_weak(ctx: &Ctx) {
     let spec = ctx.settings.spec;
     let bits = spec.alphabet.entropy_bits(spec.length);
     if bits < 64.0 {
-        eprintln!(
+        output::eprose(&format!(
             "codedesk: warning: {} codes of {} symbols carry {bits:.0} random bits, below the 64-bit floor for saved recovery codes; they rely on lockout",
             spec.alphabet.name(),
             spec.length
-        );
+        ));
     }
 }
 
 pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     let req = Request::from_args(&a)?;
     warn_if_weak(ctx);
+    // Whatever goes to standard output may be codes.
+    crate::output::private_stdout();
     let name = user_arg(a.user.as_deref().unwrap_or_default())?;
     let mut store = ctx.open_store()?;
     let gate = req.attestation.gate(ctx.interactive);
@@ -587,7 +595,7 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     if let Some(h) = &plan.hint
         && !ctx.quiet
     {
-        eprintln!("hint: {h}");
+        output::eprose(&format!("hint: {h}"));
     }
     let prep = prepare(ctx, &plan)?;
     let mut outcome = commit(ctx, &mut store, plan, prep)?;
@@ -607,7 +615,7 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     }
     go_live(ctx, &mut store, &mut outcome)?;
     if let Some(e) = &outcome.notify_error {
-        eprintln!("codedesk: warning: {e} (the codes were issued)");
+        output::eprose(&format!("codedesk: warning: {e} (the codes were issued)"));
     }
     if let Some(SmsDelivery::Outbox(p)) = &ctx.settings.sms
         && outcome.plan.via == Via::Sms

@@ -40,7 +40,7 @@ pub fn run(ctx: &Ctx, a: ListArgs, out: &mut dyn Write) -> Result<Status> {
             let mut w = csv::Writer::from_writer(&mut *out);
             w.write_record(CSV_HEADER)?;
             store.for_each_user(None, |s| {
-                w.write_record(csv_row(&s, now))?;
+                w.write_record(output::csv_safe(csv_row(&s, now)))?;
                 Ok(())
             })?;
             w.flush()?;
@@ -135,7 +135,7 @@ fn detail(ctx: &Ctx, s: &UserSummary, now: i64, out: &mut dyn Write) -> Result<(
         Format::Csv => {
             let mut w = csv::Writer::from_writer(&mut *out);
             w.write_record(CSV_HEADER)?;
-            w.write_record(csv_row(s, now))?;
+            w.write_record(output::csv_safe(csv_row(s, now)))?;
             w.flush()?;
         }
         Format::Table | Format::Text => {

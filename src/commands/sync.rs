@@ -193,12 +193,12 @@ fn render(ctx: &Ctx, changes: &[Change], n: u64, dry: bool, out: &mut dyn Write)
             let mut w = csv::Writer::from_writer(&mut *out);
             w.write_record(["user", "change", "detail", "revoked_sets"])?;
             for c in changes {
-                w.write_record([
+                w.write_record(output::csv_safe([
                     c.user.clone(),
                     c.change.to_string(),
                     c.detail.clone(),
                     sets(&c.revoked_sets),
-                ])?;
+                ]))?;
             }
             w.flush()?;
         }

@@ -9,12 +9,12 @@
 use super::user_arg;
 use crate::Ctx;
 use crate::cli::{Format, VerifyArgs};
-use crate::codes::{self, CodeSpec, ParseError};
+use crate::codes::{self, CodeSpec, HashParams, ParseError};
 use crate::exit::{Status, fail, status_of};
 use crate::prompt;
 use crate::rules;
 use crate::store::events::with_service;
-use crate::store::{Spend, Store, UserRow};
+use crate::store::{CandidateSet, Spend, Store, UserRow};
 use anyhow::Result;
 use serde::Serialize;
 use std::io::{Read, Write};
@@ -204,6 +204,11 @@ pub fn run(
         Err(e) if looks_like_code && status_of(&e) == Status::NotFound => {
             return Err(code_on_command_line());
         }
+        // An unknown user costs what a known one does (see `evaluate`).
+        Err(e) if status_of(&e) == Status::NotFound => {
+            equalising_hash(&ctx.settings.hash)?;
+            return Err(e);
+        }
         v => v?,
     };
     if let (Some(at), Some(after)) = (view.user.locked_at, ctx.settings.auto_unlock)
@@ -213,10 +218,10 @@ pub fn run(
         view = store.verify_view(&name, now)?;
     }
     if view.user.locked_at.is_some() {
-        store.record_event(
+        store.record_uncounted(
             &ctx.operator,
             "verify-locked",
-            Some(name.as_str()),
+            name.as_str(),
             with_service(serde_json::json!({}), service),
             now,
         )?;
@@ -244,10 +249,10 @@ pub fn run(
             return Err(fail(Status::Usage, "no code was given"));
         }
         if errors.contains(&ParseError::Typo) {
-            store.record_event(
+            store.record_uncounted(
                 &ctx.operator,
                 "verify-typo",
-                Some(name.as_str()),
+                name.as_str(),
                 with_service(serde_json::json!({}), service),
                 now,
             )?;
@@ -257,15 +262,10 @@ pub fn run(
         }
     }
 
-    // One Argon2id evaluation per live set of a matching shape; the store
-    // matches the tags (on PostgreSQL, the server: a verifier reads no hash).
-    let mut tags: Vec<(i64, codes::CodeHash)> = Vec::new();
-    for set in &view.sets {
-        let Some((_, code)) = parsed.iter().find(|(s, _)| *s == set.spec) else {
-            continue;
-        };
-        tags.push((set.id, codes::hash_code(&set.params, &set.salt, code)?));
-    }
+    // One Argon2id evaluation per live set of a matching shape (at least
+    // one); the store matches the tags (on PostgreSQL, the server: a
+    // verifier reads no hash).
+    let (tags, _) = evaluate(&view.sets, &parsed, &ctx.settings.hash)?;
     drop(parsed);
 
     match store.spend_matching(&view, &tags, &ctx.operator, service, ctx.now())? {
@@ -274,7 +274,7 @@ pub fn run(
             if let Some(advice) = rules::used_up_advice(remaining)
                 && !ctx.quiet
             {
-                eprintln!("note: {advice}");
+                crate::output::eprose(&format!("note: {advice}"));
             }
             super::issue::notify_or_warn(ctx, &mut store, "code-used", &view.user.name);
             return Ok(Status::Ok);
@@ -292,16 +292,56 @@ fn service_arg(flag: Option<String>) -> Result<Option<String>> {
     else {
         return Ok(None);
     };
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+    if name.trim().is_empty()
+        || name.chars().count() > 64
+        || name.chars().any(crate::model::is_hidden)
+    {
         return Err(fail(
             Status::Usage,
             format!(
-                "invalid service name {}: 1 to 64 printable characters",
-                crate::model::printable(&name, 40)
+                "invalid service name {}: 1 to 64 printable characters{}",
+                crate::model::printable(&name, 40),
+                crate::model::hidden_note(&name)
             ),
         ));
     }
     Ok(Some(name))
+}
+
+/// The Argon2id evaluations of one verify: one tag per live set of the
+/// typed shape, for the store to compare in constant time with every code
+/// of the set. When that makes none (a user without live codes, codes of
+/// another shape, input that is not a code), one evaluation with the
+/// configured parameters is made anyway and thrown away: through PAM a
+/// refusal must take as long as a wrong code, or the time tells an
+/// attacker which users have live codes. Returns the tags (set id, tag)
+/// and how many evaluations ran (at least one).
+fn evaluate(
+    sets: &[CandidateSet],
+    parsed: &[(CodeSpec, codes::Code)],
+    configured: &HashParams,
+) -> Result<(Vec<(i64, codes::CodeHash)>, usize)> {
+    let mut tags: Vec<(i64, codes::CodeHash)> = Vec::new();
+    for set in sets {
+        let Some((_, code)) = parsed.iter().find(|(s, _)| *s == set.spec) else {
+            continue;
+        };
+        tags.push((set.id, codes::hash_code(&set.params, &set.salt, code)?));
+    }
+    let evaluations = tags.len();
+    if evaluations == 0 {
+        equalising_hash(configured)?;
+        return Ok((tags, 1));
+    }
+    Ok((tags, evaluations))
+}
+
+/// One Argon2id evaluation whose result nobody reads: the cost of a
+/// verify that has nothing to compare (see [`evaluate`]).
+fn equalising_hash(configured: &HashParams) -> Result<()> {
+    let tag = codes::hash_code(configured, &[0u8; codes::SALT_LEN], "NO-LIVE-CODE")?;
+    std::hint::black_box(tag);
+    Ok(())
 }
 
 fn reject(
@@ -338,4 +378,65 @@ fn reject(
         );
     }
     Ok(Status::Rejected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::Alphabet;
+
+    /// Cheap parameters: what is counted here is evaluations, not time.
+    const FAST: HashParams = HashParams {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    fn set(id: i64, spec: CodeSpec, code: &codes::Code) -> CandidateSet {
+        let salt = vec![7u8; codes::SALT_LEN];
+        let hash = codes::hash_code(&FAST, &salt, code).unwrap();
+        CandidateSet {
+            id,
+            spec,
+            salt,
+            params: FAST,
+            codes: vec![(id * 10, hash)],
+            live: 1,
+        }
+    }
+
+    #[test]
+    fn every_verify_costs_at_least_one_evaluation() {
+        let base32 = CodeSpec::default();
+        let digits = CodeSpec {
+            alphabet: Alphabet::Digits,
+            length: 9,
+        };
+        let code = codes::generate(base32, 1).unwrap().remove(0);
+        let other = codes::generate(base32, 1).unwrap().remove(0);
+        let typed = vec![(base32, code.clone())];
+        let count = |sets: &[CandidateSet], typed: &[(CodeSpec, codes::Code)]| {
+            let (tags, n) = evaluate(sets, typed, &FAST).unwrap();
+            (tags.iter().map(|(id, _)| *id).collect::<Vec<_>>(), n)
+        };
+        // No live set at all: one evaluation anyway, no tag to match.
+        assert_eq!(count(&[], &typed), (vec![], 1));
+        // Input that is not a code: the same.
+        assert_eq!(count(&[], &[]), (vec![], 1));
+        // Live sets of another shape only: the same.
+        let digit_code = codes::generate(digits, 1).unwrap().remove(0);
+        let d = set(1, digits, &digit_code);
+        assert_eq!(count(std::slice::from_ref(&d), &typed), (vec![], 1));
+        // One evaluation per set of the typed shape, and no extra one; the
+        // matching set's tag is its code's hash.
+        let hit = set(2, base32, &code);
+        let miss = set(3, base32, &other);
+        assert_eq!(
+            count(&[d, miss.clone(), hit.clone()], &typed),
+            (vec![3, 2], 2)
+        );
+        let (tags, _) = evaluate(std::slice::from_ref(&hit), &typed, &FAST).unwrap();
+        assert_eq!(tags[0].1, hit.codes[0].1);
+        assert_eq!(count(&[miss], &typed), (vec![3], 1));
+    }
 }

@@ -575,6 +575,55 @@ impl Store {
         })
     }
 
+    /// Records an attempt that does not count towards a lockout (a typo,
+    /// an attempt while locked out) as `action`, unless the user's last
+    /// [`UNCOUNTED_CAP`] events are all such attempts from the last day:
+    /// a flood of them then adds at most that many events a day for the
+    /// user, not one per attempt. The last one recorded before the cap
+    /// says so (`more_unrecorded`). Returns whether it was recorded.
+    pub fn record_uncounted(
+        &mut self,
+        operator: &str,
+        action: &str,
+        user: &str,
+        details: serde_json::Value,
+        now: i64,
+    ) -> Result<bool> {
+        self.write(|db| {
+            // A PostgreSQL role that may not read these columns (one set up
+            // by an earlier `setup-roles`) records every attempt, as before,
+            // rather than fail the verify: the read is undone on its own.
+            db.execute("SAVEPOINT uncounted", &[])?;
+            let recent: Vec<(String, i64)> = match db.rows(
+                "SELECT action, at FROM audit WHERE \"user\" = $1 ORDER BY id DESC LIMIT $2",
+                &[&user, &(UNCOUNTED_CAP as i64)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            ) {
+                Ok(rows) => rows,
+                Err(_) => {
+                    db.execute("ROLLBACK TO SAVEPOINT uncounted", &[])?;
+                    Vec::new()
+                }
+            };
+            db.execute("RELEASE SAVEPOINT uncounted", &[])?;
+            let streak = recent
+                .iter()
+                .take_while(|(a, at)| UNCOUNTED_ACTIONS.contains(&a.as_str()) && *at > now - 86_400)
+                .count();
+            if streak >= UNCOUNTED_CAP {
+                return Ok(false);
+            }
+            let mut details = details;
+            if streak + 1 == UNCOUNTED_CAP
+                && let Some(d) = details.as_object_mut()
+            {
+                d.insert("more_unrecorded".into(), serde_json::Value::Bool(true));
+            }
+            append_event(db, now, operator, Some(user), (action, details))?;
+            Ok(true)
+        })
+    }
+
     /// Appends an event that goes with no other change (a failing notifier).
     pub fn record_event(
         &mut self,
@@ -587,6 +636,12 @@ impl Store {
         self.write(|db| append_event(db, now, operator, user, (action, details)))
     }
 }
+
+/// The attempts that never count towards a lockout.
+pub const UNCOUNTED_ACTIONS: [&str; 2] = ["verify-typo", "verify-locked"];
+
+/// At most this many of them in a row are recorded per user and day.
+pub const UNCOUNTED_CAP: usize = 20;
 
 // ------------------------------------------------------------------ rows
 

@@ -425,12 +425,28 @@ fn describe(config: &Config) -> String {
     )
 }
 
-/// Removes the password from a library message, should it ever hold it.
-fn scrub(text: &str, password: Option<&[u8]>) -> String {
-    match password.and_then(|p| std::str::from_utf8(p).ok()) {
-        Some(p) if !p.is_empty() => text.replace(p, "***"),
-        _ => text.to_string(),
+/// Removes the password from a library message, should it ever quote the
+/// connection string: the URL as given becomes its redacted form, and the
+/// password is masked where it stands in one (`:PASSWORD@`,
+/// `password=PASSWORD`). The message's own words are never touched: a
+/// blanket replace of a password `o` made "password authentication failed"
+/// read "passw***rd authenticati***n failed".
+fn scrub(text: &str, url: &str, password: Option<&[u8]>) -> String {
+    let mut text = text.to_string();
+    if !url.is_empty() {
+        let shown = super::redact_locator(std::path::Path::new(url));
+        text = text.replace(url, &shown);
     }
+    if let Some(p) = password
+        .and_then(|p| std::str::from_utf8(p).ok())
+        .filter(|p| !p.is_empty())
+    {
+        text = text.replace(&format!(":{p}@"), ":***@");
+        for key in ["password=", "PASSWORD=", "Password="] {
+            text = text.replace(&format!("{key}{p}"), &format!("{key}***"));
+        }
+    }
+    text
 }
 
 impl PgStore {
@@ -495,7 +511,7 @@ impl PgStore {
         })?;
         let mut client = config
             .connect(tls)
-            .map_err(|e| cannot(scrub(&cause(&e), config.get_password())))?;
+            .map_err(|e| cannot(scrub(&cause(&e), &url, config.get_password())))?;
         let ms = BUSY_TIMEOUT.as_millis();
         // The server notices a dead workstation (and frees its locks) within
         // about a minute instead of the system's default two hours.
@@ -734,7 +750,7 @@ impl PgStore {
                  GRANT SELECT (id, user_id, state, expires_at, alphabet, length, salt,
                                m_cost, t_cost, p_cost) ON code_sets TO codedesk_verifier;
                  GRANT SELECT (id, set_id, uses_left) ON codes TO codedesk_verifier;
-                 GRANT SELECT (id, hash) ON audit TO codedesk_verifier;
+                 GRANT SELECT (id, hash, at, action, \"user\") ON audit TO codedesk_verifier;
                  GRANT INSERT (id, at, operator, action, \"user\", details, prev_hash, hash,
                                principal)
                    ON audit TO codedesk_verifier, codedesk_operator;
@@ -1491,7 +1507,29 @@ mod tests {
             describe(&c),
             "host 10.0.0.5, port 5432, database bob (the user's)"
         );
-        assert_eq!(scrub("x s3cret y", Some(b"s3cret")), "x *** y");
+        let url = "postgres://codedesk:o@db.example/helpdesk";
+        // The password where a connection string holds it, never elsewhere.
+        assert_eq!(
+            scrub(
+                "password authentication failed for user \"codedesk\"",
+                url,
+                Some(b"o")
+            ),
+            "password authentication failed for user \"codedesk\""
+        );
+        assert_eq!(
+            scrub(&format!("cannot reach {url}: refused"), url, Some(b"o")),
+            "cannot reach postgres://codedesk:***@db.example/helpdesk: refused"
+        );
+        assert_eq!(
+            scrub("dsn user=u password=s3cret host=h", "", Some(b"s3cret")),
+            "dsn user=u password=*** host=h"
+        );
+        assert_eq!(
+            scrub("at u:s3cret@h, s3cret stays", "", Some(b"s3cret")),
+            "at u:***@h, s3cret stays"
+        );
+        assert_eq!(scrub("no password", url, None), "no password");
     }
 
     #[test]
