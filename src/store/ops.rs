@@ -683,6 +683,7 @@ pub(crate) fn audit_row(r: &Row) -> Result<AuditRow> {
         details: r.get(5)?,
         prev_hash: r.get(6)?,
         hash: r.get(7)?,
+        principal: r.get(8)?,
     })
 }
 
@@ -1117,13 +1118,20 @@ pub(crate) fn append_event(
         &[],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let e = next_event(last, now, operator, user, event);
+    // The principal the backend vouches for (PostgreSQL: the login role,
+    // `session_user` of this very session, which a trigger writes whatever
+    // the client sends), hashed into the event. A client that hashed
+    // another name would leave an event whose hash does not match its
+    // stored principal: `audit verify` reports it.
+    let principal = db.principal()?;
+    let e = next_event(last, now, &principal, operator, user, event);
     db.execute(
-        "INSERT INTO audit (id, at, operator, action, \"user\", details, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO audit (id, at, principal, operator, action, \"user\", details, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         &[
             &e.id,
             &e.at,
+            &e.principal,
             &e.operator,
             &e.action,
             &e.user,
@@ -1136,7 +1144,8 @@ pub(crate) fn append_event(
     Ok(())
 }
 
-const AUDIT_COLUMNS: &str = "id, at, operator, action, \"user\", details, prev_hash, hash";
+const AUDIT_COLUMNS: &str =
+    "id, at, operator, action, \"user\", details, prev_hash, hash, principal";
 
 /// Streams audit events in order.
 pub(crate) fn for_each_event(
@@ -1158,6 +1167,7 @@ pub(crate) fn for_each_event(
             f(stored_event(
                 e.id,
                 e.at,
+                e.principal,
                 e.operator,
                 e.action,
                 e.user,
@@ -1186,6 +1196,7 @@ pub(crate) fn verify_chain(src: &dyn Stream) -> Result<ChainCheck> {
                 &e.action,
                 e.user.as_deref(),
                 &e.details,
+                e.principal.as_deref(),
                 &e.prev_hash,
                 &e.hash,
             ) {
