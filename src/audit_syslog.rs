@@ -132,6 +132,9 @@ impl LogFormat<&AuditRow> for Rfc5424 {
             sd_escape(&e.operator),
             sd_escape(&e.hash)
         );
+        if let Some(p) = &e.principal {
+            sd.push_str(&format!(" principal=\"{}\"", sd_escape(p)));
+        }
         if let Some(u) = &e.user {
             sd.push_str(&format!(" user=\"{}\"", sd_escape(u)));
         }
@@ -164,6 +167,7 @@ mod tests {
             details: "{\"set\":1}".into(),
             prev_hash: String::new(),
             hash: "ab".into(),
+            principal: Some("root".into()),
         };
         let f = Rfc5424 {
             hostname: "h".into(),
@@ -173,7 +177,7 @@ mod tests {
         f.format(&mut out, Severity::LOG_NOTICE, &e).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "<37>1 1970-01-01T00:00:00Z h codedesk 42 codes-issued [codedesk@32473 id=\"7\" operator=\"op \\\"x\\\"\\]\" hash=\"ab\" user=\"ann\"] {\"set\":1}"
+            "<37>1 1970-01-01T00:00:00Z h codedesk 42 codes-issued [codedesk@32473 id=\"7\" operator=\"op \\\"x\\\"\\]\" hash=\"ab\" principal=\"root\" user=\"ann\"] {\"set\":1}"
         );
     }
 }
