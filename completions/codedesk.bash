@@ -854,12 +854,16 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__verify)
-            opts="-q -h -V --db --config --operator --format --quiet --help --version"
+            opts="-q -h -V --service --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --service)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

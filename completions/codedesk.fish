@@ -93,6 +93,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l preser
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -s V -l version -d 'Print version'
+complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l service -d 'The service that asked, for the audit trail (sshd, radius) [default: $PAM_SERVICE, as set by pam_exec]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r

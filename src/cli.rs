@@ -249,6 +249,9 @@ pub struct IssueArgs {
 pub struct VerifyArgs {
     /// The user [default: $PAM_USER, as set by pam_exec]
     pub user: Option<String>,
+    /// The service that asked, for the audit trail (sshd, radius) [default: $PAM_SERVICE, as set by pam_exec]
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
     /// Never given: a code on the command line is refused (exit 2) without
     /// being echoed, as clap's own "unexpected argument" error would.
     #[arg(hide = true, value_name = "CODE")]

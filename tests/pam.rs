@@ -1,10 +1,13 @@
-// `codedesk verify` as a PAM module through pam_exec, driven by pamtester:
-// a valid code authenticates, the same code again does not, and a locked
-// user does not. pam_exec runs the program with an empty environment (only
-// PAM_USER, PAM_SERVICE, PAM_TYPE and friends), so the service line gives
-// `--db` and `--config`; `expose_authtok` writes the typed token to the
-// program's standard input, which `verify` reads with or without a
-// trailing newline or NUL.
+// `codedesk verify` as a PAM module through pam_exec, driven by pamtester
+// with the stanza of examples/pam.d/codedesk (the one the docs quote and
+// the package installs): a valid code authenticates and then sets
+// credentials (pam_setcred, which sshd calls and pamtester's
+// `authenticate` alone does not), the same code again does not, and a
+// locked user does not. pam_exec runs the program with an empty
+// environment (only PAM_USER, PAM_SERVICE, PAM_TYPE and friends), so the
+// stanza gives `--config`, whose `store.db` names the store;
+// `expose_authtok` writes the typed token to the program's standard input,
+// which `verify` reads with or without a trailing newline or NUL.
 //
 // The PAM tests need root (they write a service file into /etc/pam.d),
 // pamtester and pam_exec.so (`apt-get install pamtester libpam-modules`;
@@ -13,122 +16,67 @@
 //
 // Backend-neutral: runs on SQLite here and on PostgreSQL as
 // tests/pg_pam.rs, which include!s this file (hence plain comments, no
-// inner attributes). There the service line's `--db` is a postgres://
-// URL, as a site with a shared server would write it: verify must reach
-// the server from pam_exec's empty environment.
+// inner attributes). There the config's `store.db` is a postgres:// URL,
+// as a site with a shared server would write it: verify must reach the
+// server from pam_exec's empty environment.
 
 mod common;
-use common::{BIN, Env};
-use std::path::{Path, PathBuf};
+mod pam_common;
+use common::Env;
+use pam_common::{PamFile, can_run as can_run_as, pam_exec_missing, stanza, which, write_pam_file};
 use std::process::{Command, Stdio};
-
-/// A PAM service file in /etc/pam.d, removed when dropped (even on panic).
-struct Service {
-    name: String,
-    path: PathBuf,
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
 
 /// Why the PAM tests cannot run here, if they cannot.
 fn missing_prerequisite() -> Option<String> {
-    let uid = Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return Some("not running as root (a service file must go into /etc/pam.d)".into());
-    }
-    if !Path::new("/etc/pam.d").is_dir() {
-        return Some("/etc/pam.d does not exist".into());
-    }
     if which("pamtester").is_none() {
         return Some("pamtester is not installed (apt-get install pamtester)".into());
     }
-    let dirs = [
-        "/lib/x86_64-linux-gnu/security",
-        "/usr/lib/x86_64-linux-gnu/security",
-        "/lib/aarch64-linux-gnu/security",
-        "/usr/lib/aarch64-linux-gnu/security",
-        "/lib/security",
-        "/usr/lib/security",
-        "/lib64/security",
-        "/usr/lib64/security",
-    ];
-    if !dirs
-        .iter()
-        .any(|d| Path::new(d).join("pam_exec.so").exists())
-    {
-        return Some("pam_exec.so not found (apt-get install libpam-modules)".into());
-    }
-    None
-}
-
-fn which(prog: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])
-        .map(|d| d.join(prog))
-        .find(|p| p.is_file())
+    pam_exec_missing()
 }
 
 /// True when the test may go on; false (after saying so) when it must skip.
 fn can_run(test: &str) -> bool {
-    match missing_prerequisite() {
-        None => true,
-        Some(why) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: the PAM test must run in CI, but {why}")
-        }
-        Some(why) => {
-            eprintln!("\n*** SKIPPED {test}: {why} ***\n");
-            false
-        }
-    }
+    can_run_as(test, "PAM", missing_prerequisite())
 }
 
-/// A PAM configuration argument; brackets keep one with spaces whole.
-fn pam_arg(p: &Path) -> String {
-    let s = p.display().to_string();
-    if s.contains(char::is_whitespace) {
-        format!("[{}]", s.replace(']', "\\]"))
-    } else {
-        s
-    }
-}
-
-/// The README's service (a rule continued with a backslash, as there),
-/// pointing at this test's store and config.
-fn service(env: &Env, tag: &str) -> Service {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let name = format!("codedesk-test-{tag}-{}-{nanos}", std::process::id());
-    let path = Path::new("/etc/pam.d").join(&name);
+/// A service holding the shipped stanza (examples/pam.d/codedesk, with the
+/// binary and config paths pointed at this test's: see
+/// `pam_common::stanza`), whose config names this test's store, plus an
+/// account rule for pamtester.
+fn service(env: &Env, tag: &str) -> PamFile {
+    pam_common::config_names_store(env);
     let text = format!(
-        "# written by codedesk's tests/pam.rs; safe to delete\n\
-         auth required pam_exec.so expose_authtok quiet seteuid {} \\\n    --db {} --config {} \\\n    --operator pam verify\n\
-         account required pam_permit.so\n",
-        pam_arg(Path::new(BIN)),
-        pam_arg(&env.db),
-        pam_arg(&env.config),
+        "# written by codedesk's tests/pam.rs; safe to delete\n{}account required pam_permit.so\n",
+        stanza(&env.config)
     );
-    std::fs::write(&path, text).expect("write the PAM service file");
-    // In the PostgreSQL twin the line holds the database password.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-        .expect("chmod the PAM service file");
-    Service { name, path }
+    write_pam_file(&pam_common::unique_name(tag), &text)
 }
 
-/// `pamtester SERVICE USER authenticate` with `token` typed at the
-/// "Password:" prompt; true when it authenticated.
-fn pamtester(svc: &Service, user: &str, token: &str) -> bool {
+/// `pamtester SERVICE USER authenticate setcred` with `token` typed at the
+/// "Password:" prompt; true when it authenticated. An authentication that
+/// succeeds must then set credentials too, as sshd needs.
+fn pamtester(svc: &PamFile, user: &str, token: &str) -> bool {
+    let (status, text) = pamtester_ops(svc, user, token, &["authenticate", "setcred"]);
+    let ok = text.contains("successfully authenticated");
+    if ok {
+        assert!(
+            text.contains("credential info has successfully been set"),
+            "authenticated, but pam_setcred failed (sshd would refuse the login): {text}"
+        );
+    }
+    assert_eq!(
+        ok, status,
+        "pamtester's status and message disagree: {text}"
+    );
+    ok
+}
+
+/// pamtester's success and its output, `ops` run in turn on one handle.
+fn pamtester_ops(svc: &PamFile, user: &str, token: &str, ops: &[&str]) -> (bool, String) {
     let mut child = Command::new(which("pamtester").expect("pamtester"))
-        .args([&svc.name, user, "authenticate"])
+        .arg(&svc.name)
+        .arg(user)
+        .args(ops)
         .env_remove("PAM_USER")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -145,13 +93,7 @@ fn pamtester(svc: &Service, user: &str, token: &str) -> bool {
     let out = child.wait_with_output().expect("pamtester");
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    let ok = text.contains("successfully authenticated");
-    assert_eq!(
-        ok,
-        out.status.success(),
-        "pamtester's status and message disagree: {text}"
-    );
-    ok
+    (out.status.success(), text)
 }
 
 /// A user whose only device is a landline, with `n` helpdesk codes.
@@ -282,4 +224,143 @@ fn verify_reads_the_token_with_or_without_a_trailing_newline_or_nul() {
         0,
         "the last code is still good"
     );
+}
+
+/// The payloads of `user`'s events named `action`, oldest first.
+fn payloads(env: &Env, user: &str, action: &str) -> Vec<serde_json::Value> {
+    env.ok(&["audit", "--user", user, "--format", "json"])
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["action"] == action)
+        .map(|e| e["details"].clone())
+        .collect()
+}
+
+#[test]
+fn verify_records_the_service_that_asked() {
+    // No root needed: `--service`, else pam_exec's PAM_SERVICE, goes into
+    // every verify event's payload; never the code.
+    let env = Env::with_config("[lockout]\nthreshold = 3\n");
+    let codes = user_with_codes(&env, "svc", "3");
+    let run = |args: &[&str], pam_service: Option<&str>, token: &str| {
+        let mut c = env.cmd();
+        c.arg("verify").args(args).env("PAM_USER", "svc");
+        if let Some(s) = pam_service {
+            c.env("PAM_SERVICE", s);
+        }
+        c.write_stdin(format!("{token}\n").into_bytes())
+            .output()
+            .expect("run")
+            .status
+            .code()
+    };
+    assert_eq!(run(&["--service", "radius"], None, &codes[0]), Some(0));
+    assert_eq!(run(&[], Some("sshd"), &codes[1]), Some(0));
+    // The flag wins over the environment.
+    assert_eq!(
+        run(&["--service", "vpn"], Some("sshd"), "0000-0000-0000-0000"),
+        Some(1)
+    );
+    // Neither: no service recorded.
+    assert_eq!(run(&[], None, &codes[2]), Some(0));
+    // A name with a control character is refused before anything is read.
+    assert_eq!(run(&["--service", "a\u{1}b"], None, &codes[2]), Some(2));
+
+    let accepted = payloads(&env, "svc", "verify-accepted");
+    let services: Vec<Option<&str>> = accepted.iter().map(|p| p["service"].as_str()).collect();
+    assert_eq!(
+        services,
+        [Some("radius"), Some("sshd"), None],
+        "{accepted:?}"
+    );
+    let rejected = payloads(&env, "svc", "verify-rejected");
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(rejected[0]["service"], "vpn");
+    let trail = env.ok(&["audit", "--user", "svc", "--format", "json"]);
+    for code in &codes {
+        for s in common::spellings(code) {
+            assert!(!trail.contains(&s), "a code in the trail: {trail}");
+        }
+    }
+}
+
+#[test]
+fn without_its_pam_permit_line_the_stanza_fails_setcred() {
+    // Why the stanza has `auth required pam_permit.so`: pam_exec does
+    // nothing at pam_setcred (PAM_IGNORE), and a setcred stack with no
+    // success in it fails, "Permission denied", which made sshd refuse a
+    // login after verify had accepted (and spent) the code.
+    if !can_run("without_its_pam_permit_line_the_stanza_fails_setcred") {
+        return;
+    }
+    let env = Env::new();
+    let codes = user_with_codes(&env, "setcred.user", "2");
+    pam_common::config_names_store(&env);
+    let full = stanza(&env.config);
+    let permit = "auth  required  pam_permit.so\n";
+    assert_eq!(full.matches(permit).count(), 1, "{full}");
+    let bare = write_pam_file(
+        &pam_common::unique_name("bare"),
+        &format!(
+            "{}account required pam_permit.so\n",
+            full.replace(permit, "")
+        ),
+    );
+    let (ok, text) = pamtester_ops(
+        &bare,
+        "setcred.user",
+        &codes[0],
+        &["authenticate", "setcred"],
+    );
+    assert!(!ok, "{text}");
+    assert!(text.contains("successfully authenticated"), "{text}");
+    assert!(text.contains("Permission denied"), "{text}");
+    // With it (the shipped stanza), the same sequence succeeds.
+    let svc = write_pam_file(
+        &pam_common::unique_name("full"),
+        &format!("{full}account required pam_permit.so\n"),
+    );
+    assert!(pamtester(&svc, "setcred.user", &codes[1]));
+    // setcred alone never runs verify: nothing is spent or recorded.
+    let before = actions(&env, "setcred.user").len();
+    let (ok, text) = pamtester_ops(&svc, "setcred.user", "", &["setcred"]);
+    assert!(ok, "{text}");
+    assert_eq!(actions(&env, "setcred.user").len(), before);
+}
+
+#[test]
+fn verify_refuses_a_pam_step_other_than_auth() {
+    // No root needed: pam_exec sets PAM_TYPE; only "auth" carries a token.
+    let env = Env::new();
+    let codes = user_with_codes(&env, "step", "1");
+    let before = actions(&env, "step").len();
+    for step in [
+        "account",
+        "open_session",
+        "close_session",
+        "password",
+        "setcred",
+    ] {
+        let out = env
+            .cmd()
+            .arg("verify")
+            .env("PAM_USER", "step")
+            .env("PAM_TYPE", step)
+            .write_stdin(format!("{}\n", codes[0]).into_bytes())
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{step}: {err}");
+        assert!(err.contains("type=auth"), "{err}");
+    }
+    assert_eq!(actions(&env, "step").len(), before, "nothing recorded");
+    let out = env
+        .cmd()
+        .arg("verify")
+        .env("PAM_USER", "step")
+        .env("PAM_TYPE", "auth")
+        .write_stdin(format!("{}\n", codes[0]).into_bytes())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "the code is still good at auth");
 }

@@ -69,6 +69,10 @@ Where the default store and configuration file live (see \fBFILES\fR).
 \fBPAM_USER\fR
 The user \fBverify\fR checks when no \fIUSER\fR is given; pam_exec(8) sets it.
 .TP
+\fBPAM_SERVICE\fR
+The service \fBverify\fR records in its audit events when no \fB\-\-service\fR
+is given; pam_exec(8) sets it.
+.TP
 \fBNO_COLOR\fR
 Plain prompts without colour. Output that is not a terminal never has colour.
 .SH FILES
@@ -154,21 +158,25 @@ it. With \fB\-\-format json\fR, one object per user per line; with
 one row per user (SMS rows have no codes), ready for a mail merge.
 .SH PAM
 \fBverify\fR works as a pam_exec(8) module: it takes the user from
-\fBPAM_USER\fR and the code from standard input (\fBexpose_authtok\fR), with
-or without a trailing newline or NUL. pam_exec runs it with an empty
-environment, so give \fB\-\-db\fR and \fB\-\-config\fR in the service line,
-and \fB\-\-operator\fR for the audit trail (without it, and with no
-\fBSUDO_USER\fR or \fBUSER\fR, the operator is recorded as \fBunknown\fR):
+\fBPAM_USER\fR, the service from \fBPAM_SERVICE\fR and the code from
+standard input (\fBexpose_authtok\fR), with or without a trailing newline
+or NUL. pam_exec runs it with an empty environment, so give \fB\-\-config\fR
+(whose \fBstore.db\fR names the store) in the service line, and
+\fB\-\-operator\fR for the audit trail (without it, and with no
+\fBSUDO_USER\fR or \fBUSER\fR, the operator is recorded as \fBunknown\fR).
+The stanza, as installed in \fI/usr/share/doc/codedesk/examples/pam.d/codedesk\fR:
 .PP
 .RS
 .nf
-auth required pam_exec.so expose_authtok quiet seteuid /usr/local/bin/codedesk \e
-    \-\-db /var/lib/codedesk/codedesk.db \-\-config /etc/codedesk/config.toml \e
-    \-\-operator pam verify
+@PAM_STANZA@
 .fi
 .RE
 .PP
-A backslash at the end of a line continues the rule on the next.
+Copy it to \fI/etc/pam.d/codedesk\fR and put \fB@include codedesk\fR in place
+of \fB@include common\-auth\fR in the service's file (for sshd(8), with
+\fBAuthenticationMethods publickey,keyboard\-interactive\fR). Nothing before
+it may collect a password: \fBexpose_authtok\fR would hand that password to
+\fBverify\fR as a wrong code.
 .SH SECURITY
 Codes are drawn from the operating system's random generator, shown once
 (helpdesk path) or texted (SMS path), and stored only as Argon2id hashes.
@@ -294,6 +302,26 @@ fn man_page(cmd: &clap::Command, extra: &str) -> Result<Vec<u8>> {
     Ok(page.into_bytes())
 }
 
+/// The PAM stanza, from the one file the package installs and the docs quote.
+const PAM_STANZA: &str = include_str!("../../examples/pam.d/codedesk");
+
+/// Text for a `.nf` block: backslashes and hyphens escaped, a line that
+/// would read as a request guarded.
+fn roff_verbatim(text: &str) -> String {
+    text.trim_end()
+        .lines()
+        .map(|l| {
+            let l = l.replace('\\', "\\e").replace('-', "\\-");
+            if l.starts_with(['.', '\'']) {
+                format!("\\&{l}")
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Every generated file, as (path relative to the repository, contents).
 pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut files = Vec::new();
@@ -321,10 +349,8 @@ pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     // ("codedesk issue-codes") and carries the global options.
     let mut cmd = crate::cli::full_command().disable_help_subcommand(true);
     cmd.build();
-    files.push((
-        PathBuf::from("man/codedesk.1"),
-        man_page(&cmd, MAIN_SECTIONS)?,
-    ));
+    let main = MAIN_SECTIONS.replace("@PAM_STANZA@", &roff_verbatim(PAM_STANZA));
+    files.push((PathBuf::from("man/codedesk.1"), man_page(&cmd, &main)?));
     let mut todo: Vec<&clap::Command> = cmd.get_subcommands().collect();
     while let Some(sub) = todo.pop() {
         if sub.is_hide_set() {

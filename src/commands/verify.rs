@@ -13,6 +13,7 @@ use crate::codes::{self, CodeSpec, ParseError};
 use crate::exit::{Status, fail, status_of};
 use crate::prompt;
 use crate::rules;
+use crate::store::events::with_service;
 use crate::store::{Spend, Store, UserRow};
 use anyhow::Result;
 use serde::Serialize;
@@ -154,6 +155,20 @@ pub fn run(
     source: &mut dyn CodeSource,
     out: &mut dyn Write,
 ) -> Result<Status> {
+    // Under pam_exec only the auth step carries a token (expose_authtok);
+    // a rule on another step (account, session, password) would check an
+    // empty input, so it is refused before the store is opened.
+    if let Some(t) = std::env::var_os("PAM_TYPE")
+        && t != "auth"
+    {
+        return Err(fail(
+            Status::Usage,
+            format!(
+                "verify checks a code at PAM's auth step only (PAM_TYPE is {}): put it on an auth rule with pam_exec's type=auth",
+                crate::model::printable(&t.to_string_lossy(), 20)
+            ),
+        ));
+    }
     let raw_user = match a.user.or_else(|| std::env::var("PAM_USER").ok()) {
         Some(u) => u,
         None => {
@@ -166,6 +181,8 @@ pub fn run(
     if !a.code_on_command_line.is_empty() {
         return Err(code_on_command_line());
     }
+    let service = service_arg(a.service)?;
+    let service = service.as_deref();
     // `verify CODE` (the user forgotten): never echo the code back in an
     // "invalid user name" or "no such user" message.
     // A mistyped code (wrong check symbol) has the same shape and nearly
@@ -200,7 +217,7 @@ pub fn run(
             &ctx.operator,
             "verify-locked",
             Some(name.as_str()),
-            serde_json::json!({}),
+            with_service(serde_json::json!({}), service),
             now,
         )?;
         return refuse_locked(ctx, out, name.as_str(), view.remaining);
@@ -231,7 +248,7 @@ pub fn run(
                 &ctx.operator,
                 "verify-typo",
                 Some(name.as_str()),
-                serde_json::json!({}),
+                with_service(serde_json::json!({}), service),
                 now,
             )?;
             eprintln!("codedesk: {}", ParseError::Typo);
@@ -257,7 +274,14 @@ pub fn run(
     drop(parsed);
 
     if let Some((set_id, code_id)) = matched {
-        match store.spend(&view.user, set_id, code_id, &ctx.operator, ctx.now())? {
+        match store.spend(
+            &view.user,
+            set_id,
+            code_id,
+            &ctx.operator,
+            service,
+            ctx.now(),
+        )? {
             Spend::Accepted { remaining } => {
                 report(ctx, out, name.as_str(), true, remaining, false)?;
                 if let Some(advice) = rules::used_up_advice(remaining)
@@ -272,7 +296,26 @@ pub fn run(
             Spend::Stale => {}
         }
     }
-    reject(ctx, &mut store, &view.user, view.remaining, out)
+    reject(ctx, &mut store, &view.user, view.remaining, service, out)
+}
+
+/// The service that asked (`--service`, else pam_exec's `PAM_SERVICE`),
+/// recorded in the verify events: 1 to 64 printable characters.
+fn service_arg(flag: Option<String>) -> Result<Option<String>> {
+    let Some(name) = flag.or_else(|| std::env::var("PAM_SERVICE").ok().filter(|s| !s.is_empty()))
+    else {
+        return Ok(None);
+    };
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(fail(
+            Status::Usage,
+            format!(
+                "invalid service name {}: 1 to 64 printable characters",
+                crate::model::printable(&name, 40)
+            ),
+        ));
+    }
+    Ok(Some(name))
 }
 
 fn reject(
@@ -280,6 +323,7 @@ fn reject(
     store: &mut Store,
     user: &UserRow,
     remaining: i64,
+    service: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<Status> {
     let threshold = ctx.settings.lockout_threshold;
@@ -288,6 +332,7 @@ fn reject(
         "wrong, spent, expired or revoked",
         threshold,
         &ctx.operator,
+        service,
         ctx.now(),
     )?;
     if r.already_locked {

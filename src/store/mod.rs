@@ -471,18 +471,30 @@ pub(crate) mod events {
         ("delivery-failed", json!({"set": set, "reason": reason}))
     }
 
-    pub fn verify_accepted(set: i64, remaining: i64) -> NewEvent {
+    pub fn verify_accepted(set: i64, remaining: i64, service: Option<&str>) -> NewEvent {
         (
             "verify-accepted",
-            json!({"set": set, "remaining": remaining}),
+            with_service(json!({"set": set, "remaining": remaining}), service),
         )
     }
 
-    pub fn verify_rejected(reason: &str, consecutive: i64) -> NewEvent {
+    pub fn verify_rejected(reason: &str, consecutive: i64, service: Option<&str>) -> NewEvent {
         (
             "verify-rejected",
-            json!({"reason": reason, "consecutive": consecutive}),
+            with_service(
+                json!({"reason": reason, "consecutive": consecutive}),
+                service,
+            ),
         )
+    }
+
+    /// A verify event's payload with the service that asked (`verify
+    /// --service`, or pam_exec's `PAM_SERVICE`), when one is known.
+    pub fn with_service(mut payload: Value, service: Option<&str>) -> Value {
+        if let (Some(s), Some(map)) = (service, payload.as_object_mut()) {
+            map.insert("service".into(), Value::from(s));
+        }
+        payload
     }
 
     pub fn lockout(consecutive: i64, threshold: u32) -> NewEvent {

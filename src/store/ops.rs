@@ -297,6 +297,7 @@ impl Store {
         set_id: i64,
         code_id: i64,
         operator: &str,
+        service: Option<&str>,
         now: i64,
     ) -> Result<Spend> {
         self.write(|db| {
@@ -332,7 +333,7 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                events::verify_accepted(set_id, remaining),
+                events::verify_accepted(set_id, remaining, service),
             )?;
             Ok(Spend::Accepted { remaining })
         })
@@ -346,6 +347,7 @@ impl Store {
         reason: &str,
         threshold: u32,
         operator: &str,
+        service: Option<&str>,
         now: i64,
     ) -> Result<Rejection> {
         self.write(|db| {
@@ -365,7 +367,7 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                events::verify_rejected(reason, attempts),
+                events::verify_rejected(reason, attempts, service),
             )?;
             if locked_now {
                 append_event(
@@ -1211,11 +1213,11 @@ mod tests {
         let v = s.verify_view(&user("a"), 2).unwrap();
         let (code_id, _) = v.sets[0].codes[0];
         assert_eq!(
-            s.spend(&u, first.set_id, code_id, "op", 2).unwrap(),
+            s.spend(&u, first.set_id, code_id, "op", None, 2).unwrap(),
             Spend::Accepted { remaining: 2 }
         );
         assert_eq!(
-            s.spend(&u, first.set_id, code_id, "op", 2).unwrap(),
+            s.spend(&u, first.set_id, code_id, "op", None, 2).unwrap(),
             Spend::Stale
         );
         let (_, set2) = new_set(Via::Sms, 3);
@@ -1223,7 +1225,7 @@ mod tests {
         assert_eq!(second.ended, vec![first.set_id]);
         let (other, _) = v.sets[0].codes[1];
         assert_eq!(
-            s.spend(&u, first.set_id, other, "op", 4).unwrap(),
+            s.spend(&u, first.set_id, other, "op", None, 4).unwrap(),
             Spend::Stale
         );
         assert!(matches!(
@@ -1273,11 +1275,11 @@ mod tests {
             .unwrap();
         let u = s.require_user(&user("a")).unwrap();
         for i in 1..3 {
-            let r = s.reject(&u, "wrong", 3, "op", 1).unwrap();
+            let r = s.reject(&u, "wrong", 3, "op", None, 1).unwrap();
             assert_eq!(r.attempts, i);
             assert!(!r.locked_now);
         }
-        assert!(s.reject(&u, "wrong", 3, "op", 1).unwrap().locked_now);
+        assert!(s.reject(&u, "wrong", 3, "op", None, 1).unwrap().locked_now);
         assert!(s.require_user(&user("a")).unwrap().locked_at.is_some());
         assert!(s.unlock(&user("a"), "op", 2, false).unwrap());
         let u = s.require_user(&user("a")).unwrap();

@@ -975,6 +975,8 @@ pub const SCRUBBED: &[&str] = &[
     "SUDO_USER",
     "USER",
     "PAM_USER",
+    "PAM_SERVICE",
+    "PAM_TYPE",
     "NO_COLOR",
     "COLUMNS",
 ];
