@@ -328,6 +328,51 @@ pub struct GenerateArgs {
     pub out: PathBuf,
 }
 
+/// A global option given more than once anywhere on the command line: its
+/// name (`--db`). clap refuses a repeat at one level itself ("cannot be
+/// used multiple times"), but a global option repeated before and after
+/// the subcommand is parsed at two levels, and the later value silently
+/// wins; a wrapper that pins `--db` or `--config` before the subcommand
+/// would be overridden by its caller. So every token is counted against
+/// the global options' names, up to a bare `--`. No option of codedesk
+/// takes a value that starts with `-` but a negative number, so a token
+/// `--db` or `--db=...` is always the option itself.
+pub fn repeated_global<I, T>(cmd: &clap::Command, args: I) -> Option<String>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString>,
+{
+    let globals: Vec<&clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .collect();
+    let mut seen = vec![0usize; globals.len()];
+    for arg in args.into_iter().skip(1) {
+        let arg: std::ffi::OsString = arg.into();
+        let Some(t) = arg.to_str() else { continue };
+        if t == "--" {
+            break;
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            let name = long.split('=').next().unwrap_or_default();
+            if let Some(i) = globals.iter().position(|a| a.get_long() == Some(name)) {
+                seen[i] += 1;
+            }
+        } else if let Some(shorts) = t.strip_prefix('-') {
+            for c in shorts.chars() {
+                if let Some(i) = globals.iter().position(|a| a.get_short() == Some(c)) {
+                    seen[i] += 1;
+                }
+            }
+        }
+    }
+    globals
+        .iter()
+        .zip(seen)
+        .find(|(_, n)| *n > 1)
+        .map(|(a, _)| format!("--{}", a.get_long().unwrap_or_default()))
+}
+
 /// Longest message [`one_line_error`] gives, before a suggestion.
 const MAX_ERROR_CHARS: usize = 300;
 
@@ -454,6 +499,28 @@ mod tests {
         let a = Cli::try_parse_from(["codedesk", "--db", "x.db", "list"]).unwrap();
         let b = Cli::try_parse_from(["codedesk", "list", "--db", "x.db"]).unwrap();
         assert_eq!(a.db, b.db);
+    }
+
+    #[test]
+    fn a_global_option_given_twice_is_found() {
+        let cmd = Cli::command();
+        let rep = |args: &[&str]| {
+            let mut argv = vec!["codedesk"];
+            argv.extend_from_slice(args);
+            repeated_global(&cmd, argv)
+        };
+        assert_eq!(rep(&["--db", "a", "list", "--db", "b"]).as_deref(), Some("--db"));
+        assert_eq!(rep(&["--db=a", "list", "--db=b"]).as_deref(), Some("--db"));
+        assert_eq!(
+            rep(&["audit", "--config", "a", "verify", "--config=b"]).as_deref(),
+            Some("--config")
+        );
+        assert_eq!(rep(&["-q", "list", "--quiet"]).as_deref(), Some("--quiet"));
+        assert_eq!(rep(&["--format", "json", "list", "--format", "csv"]).as_deref(), Some("--format"));
+        assert_eq!(rep(&["--operator", "a", "list", "--operator", "b"]).as_deref(), Some("--operator"));
+        assert_eq!(rep(&["--db", "a", "list", "--config", "c", "-q"]), None);
+        assert_eq!(rep(&["--db", "a", "verify", "--", "--db"]), None);
+        assert_eq!(rep(&["--dbx", "a", "list", "--db", "b"]), None);
     }
 
     #[test]

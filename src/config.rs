@@ -25,6 +25,10 @@ struct File {
 #[serde(deny_unknown_fields)]
 struct StoreFile {
     db: Option<String>,
+    /// The shared-group mode: files writable by this group are trusted.
+    group: Option<String>,
+    /// A file holding the PostgreSQL password (never the config text).
+    password_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +111,11 @@ pub struct Settings {
     /// `store.db`: the store when neither `--db` nor `CODEDESK_DB` names one
     /// (a path, `sqlite://PATH` or `postgres://...`).
     pub db: Option<PathBuf>,
+    /// `store.group`: the group whose write access to the store, its WAL
+    /// files and the config is accepted (every member is trusted).
+    pub store_group: Option<crate::trust::Group>,
+    /// The PostgreSQL password read from `store.password_file`.
+    pub db_password: Option<Secret>,
     /// Each key and where its value came from ("default" or the file).
     pub sources: Vec<(&'static str, String, String)>,
 }
@@ -129,6 +138,8 @@ impl Default for Settings {
             sms_timeout: Duration::from_secs(30),
             notify: None,
             db: None,
+            store_group: None,
+            db_password: None,
             sources: Vec::new(),
         }
     }
@@ -162,28 +173,156 @@ pub fn parse_duration(raw: &str) -> std::result::Result<Duration, String> {
     Ok(d)
 }
 
+/// A secret read from a file (the PostgreSQL password): never shown, wiped
+/// when dropped.
+#[derive(Clone)]
+pub struct Secret(pub zeroize::Zeroizing<String>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The largest configuration (or password) file read; a bigger one is
+/// refused rather than read into memory.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The defaults, each with its source, when no file applies.
+pub fn defaults() -> Settings {
+    with_sources(Settings::default(), &File::default(), None)
+}
+
 /// Loads the configuration. `explicit` is true when the path came from
 /// `--config` or `CODEDESK_CONFIG`, where a missing file is an error; a
 /// missing default file means defaults.
 pub fn load(path: &Path, explicit: bool) -> Result<Settings> {
-    let text = match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
-            fail(
-                Status::Usage,
-                format!("config file {}: not UTF-8 text", path.display()),
-            )
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
-            return Ok(with_sources(Settings::default(), &File::default(), None));
-        }
-        Err(e) => {
-            return Err(fail(
-                Status::Usage,
-                format!("cannot read config file {}: {e}", path.display()),
+    load_file(path, explicit, false)
+}
+
+/// Loads the system configuration (`/etc/codedesk/config.toml`): as
+/// [`load`] of a default file, but it must be owned by root and writable
+/// by nobody else, and a password in its `store.db` URL is refused.
+pub fn load_system(path: &Path) -> Result<Settings> {
+    let s = load_file(path, false, true)?;
+    if let Some(db) = &s.db
+        && crate::store::redact_locator(db) != db.display().to_string()
+    {
+        return Err(fail(
+            Status::Usage,
+            format!(
+                "config file {}: store.db: holds a password; put it in a file named by store.password_file",
+                path.display()
+            ),
+        ));
+    }
+    Ok(s)
+}
+
+/// Opens `path` without following a symbolic link; its bytes and its
+/// metadata (of the open file, for the caller's `trust::distrust`), or
+/// `None` when there is no such file.
+fn read_nofollow(
+    path: &Path,
+    what: &str,
+) -> std::result::Result<Option<(Vec<u8>, std::fs::Metadata)>, String> {
+    use std::io::Read;
+    let f = match crate::trust::open_nofollow(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if crate::trust::is_symlink_error(&e) => {
+            return Err(format!(
+                "{what} {} is not trusted: it is a symbolic link",
+                path.display()
             ));
         }
+        Err(e) => return Err(format!("cannot read {what} {}: {e}", path.display())),
     };
-    parse(&text, path)
+    let m = f
+        .metadata()
+        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
+    if !m.is_file() {
+        return Err(format!("{what} {}: not a regular file", path.display()));
+    }
+    if m.len() > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "{what} {}: larger than {MAX_CONFIG_BYTES} bytes",
+            path.display()
+        ));
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
+    Ok(Some((bytes, m)))
+}
+
+fn load_file(path: &Path, explicit: bool, root_only: bool) -> Result<Settings> {
+    let (bytes, meta) = match read_nofollow(path, "config file") {
+        Ok(Some(found)) => found,
+        Ok(None) if !explicit => {
+            return Ok(with_sources(Settings::default(), &File::default(), None));
+        }
+        Ok(None) => {
+            return Err(fail(
+                Status::Usage,
+                format!("cannot read config file {}: no such file", path.display()),
+            ));
+        }
+        Err(why) => return Err(fail(Status::Usage, why)),
+    };
+    let untrusted = |why: String| {
+        fail(
+            Status::Usage,
+            format!("config file {} is not trusted: {why}", path.display()),
+        )
+    };
+    // Owner and others first, before anything in the file is believed;
+    // the group write after parsing, against the group the file names.
+    if let Some(why) = crate::trust::distrust_owner(&meta, root_only) {
+        return Err(untrusted(why));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        fail(
+            Status::Usage,
+            format!("config file {}: not UTF-8 text", path.display()),
+        )
+    })?;
+    let s = parse(&text, path)?;
+    match crate::trust::distrust(&meta, s.store_group.as_ref(), root_only) {
+        Some(why) => Err(untrusted(why)),
+        None => Ok(s),
+    }
+}
+
+/// Reads `store.password_file`: trusted as a config is, and not readable
+/// by others. The first line is the password.
+fn read_password(path: &Path, group: Option<&crate::trust::Group>) -> std::result::Result<Secret, String> {
+    use std::os::unix::fs::MetadataExt;
+    let (bytes, m) = read_nofollow(path, "password file")?
+        .ok_or_else(|| format!("password file {}: no such file", path.display()))?;
+    if let Some(why) = crate::trust::distrust(&m, group, false) {
+        return Err(format!(
+            "password file {} is not trusted: {why}",
+            path.display()
+        ));
+    }
+    if m.mode() & 0o004 != 0 {
+        return Err(format!(
+            "password file {} is not trusted: others can read it (mode {:o})",
+            path.display(),
+            m.mode() & 0o7777
+        ));
+    }
+    let text = zeroize::Zeroizing::new(
+        String::from_utf8(bytes)
+            .map_err(|_| format!("password file {}: not UTF-8 text", path.display()))?,
+    );
+    let line = text.lines().next().unwrap_or_default();
+    if line.is_empty() {
+        return Err(format!("password file {}: is empty", path.display()));
+    }
+    Ok(Secret(zeroize::Zeroizing::new(line.to_string())))
 }
 
 /// Parses configuration text; `path` names the file in messages.
@@ -325,6 +464,29 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
             return Err(bad("notify.command", "is empty".into()));
         }
         s.notify = Some(PathBuf::from(c));
+    }
+    if let Some(st) = &file.store
+        && let Some(g) = &st.group
+    {
+        let gid = crate::principal::group_id(g).ok_or_else(|| {
+            bad(
+                "store.group",
+                format!("no such group {}", crate::model::printable(g, 40)),
+            )
+        })?;
+        s.store_group = Some(crate::trust::Group {
+            name: g.clone(),
+            gid,
+        });
+    }
+    if let Some(st) = &file.store
+        && let Some(pf) = &st.password_file
+    {
+        let pf = relative_to(path, Path::new(pf));
+        s.db_password = Some(
+            read_password(&pf, s.store_group.as_ref())
+                .map_err(|why| bad("store.password_file", why))?,
+        );
     }
     if let Some(st) = &file.store
         && let Some(db) = &st.db

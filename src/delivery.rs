@@ -66,7 +66,13 @@ fn append_outbox(path: &Path, phone: &Phone, message: &str) -> std::io::Result<(
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
-    let mode = f.metadata()?.permissions().mode();
+    let meta = f.metadata()?;
+    let mode = meta.permissions().mode();
+    // Planted by someone else (who could read the codes): refused whatever
+    // its mode. `trust::distrust` with no group: no group may write it.
+    if let Some(why) = crate::trust::distrust(&meta, None, false) {
+        return Err(std::io::Error::other(why));
+    }
     if mode & 0o077 != 0 {
         return Err(std::io::Error::other(format!(
             "it is open to other users (mode {:o}); chmod 600 it",

@@ -26,9 +26,11 @@ pub mod identity;
 pub mod interrupt;
 pub mod model;
 pub mod output;
+pub mod principal;
 pub mod prompt;
 pub mod rules;
 pub mod store;
+pub mod trust;
 
 use anyhow::Result;
 use cli::{Cli, Command, Format, Lazy};
@@ -60,7 +62,11 @@ impl Ctx {
     }
 
     pub fn open_store(&self) -> Result<Store> {
-        Store::open(&self.db)
+        Store::open_with(
+            &self.db,
+            self.settings.store_group.as_ref(),
+            self.settings.db_password.as_ref(),
+        )
     }
 }
 
@@ -114,17 +120,91 @@ fn resolve_operator(flag: Option<String>) -> Result<(String, String)> {
     Ok((name, source.to_string()))
 }
 
+/// The system configuration, which callers cannot override.
+pub const SYSTEM_CONFIG: &str = "/etc/codedesk/config.toml";
+
+/// The store when codedesk runs with privileges its caller lacks and the
+/// system configuration names none.
+pub const SYSTEM_STORE: &str = "/var/lib/codedesk/codedesk.db";
+
+/// A variable that names another system configuration, read by debug
+/// builds only (the test suite's); a release build never reads it, so no
+/// caller can move the system configuration at run time. The file it
+/// names is still held to the system file's rules (owned by root, written
+/// by nobody else).
+pub const TEST_SYSTEM_CONFIG_VAR: &str = "CODEDESK_TEST_SYSTEM_CONFIG";
+
+/// Where the system configuration is: [`SYSTEM_CONFIG`], or in a debug
+/// build the file [`TEST_SYSTEM_CONFIG_VAR`] names.
+pub fn system_config_path() -> PathBuf {
+    if cfg!(debug_assertions)
+        && let Some(p) = env_nonempty(TEST_SYSTEM_CONFIG_VAR)
+    {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(SYSTEM_CONFIG)
+}
+
+/// With privileges its caller lacks (`why`), codedesk takes nothing from
+/// its caller that chooses what it does: `--db`, `--config`, any
+/// `CODEDESK_*` variable and any `PG*` variable (libpq's: a password, a
+/// weaker `PGSSLMODE`) are refused with exit 2, naming the reason.
+fn refuse_caller_choices(cli: &Cli, why: &str, system: &Path) -> Result<()> {
+    let refused = |what: String| {
+        fail(
+            Status::Usage,
+            format!(
+                "{what} is refused: {why}, so only the system configuration {} applies",
+                system.display()
+            ),
+        )
+    };
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let test_hook = cfg!(debug_assertions) && name == TEST_SYSTEM_CONFIG_VAR;
+        if (name.starts_with("CODEDESK_") && !test_hook) || name.starts_with("PG") {
+            return Err(refused(format!(
+                "the environment variable {}",
+                model::printable(name, 40)
+            )));
+        }
+    }
+    if cli.db.is_some() {
+        return Err(refused("--db".into()));
+    }
+    if cli.config.is_some() {
+        return Err(refused("--config".into()));
+    }
+    Ok(())
+}
+
 /// Resolves the global options into a [`Ctx`].
 /// `interactive`: an operator is at a terminal to answer prompts (see
 /// [`prompt::at_terminal`]); scripted callers such as `demo` pass false.
 pub fn context(cli: &Cli, interactive: bool) -> Result<Ctx> {
-    let (config_path, explicit) = match &cli.config {
-        Some(p) => (Some(p.clone()), true),
-        None => (xdg_path("XDG_CONFIG_HOME", ".config", "config.toml"), false),
-    };
-    let settings = match &config_path {
-        Some(p) => config::load(p, explicit)?,
-        None => Settings::default(),
+    let system = system_config_path();
+    let elevated = principal::elevated();
+    if let Some(why) = &elevated {
+        refuse_caller_choices(cli, why, &system)?;
+    }
+    // Which one file applies: under privileges only the system file;
+    // otherwise --config, CODEDESK_CONFIG, the user's file, the system file.
+    let user_file = xdg_path("XDG_CONFIG_HOME", ".config", "config.toml");
+    let exists = |p: &Path| std::fs::symlink_metadata(p).is_ok();
+    let (config_path, settings, config_source) = if let Some(why) = &elevated {
+        let s = config::load_system(&system)?;
+        (Some(system.clone()), s, format!("system file only ({why})"))
+    } else if let Some(p) = &cli.config {
+        let s = config::load(p, true)?;
+        (Some(p.clone()), s, flag_or_env("--config", "CODEDESK_CONFIG"))
+    } else if let Some(p) = user_file.as_ref().filter(|p| exists(p)) {
+        let s = config::load(p, false)?;
+        (Some(p.clone()), s, "user file".to_string())
+    } else if exists(&system) {
+        let s = config::load_system(&system)?;
+        (Some(system.clone()), s, "system file".to_string())
+    } else {
+        (user_file, config::defaults(), "default".to_string())
     };
     if settings.allow_weak && settings.hash.below_floor() {
         eprintln!(
@@ -134,6 +214,7 @@ pub fn context(cli: &Cli, interactive: bool) -> Result<Ctx> {
     }
     let db = match cli.db.as_ref().or(settings.db.as_ref()) {
         Some(p) => p.clone(),
+        None if elevated.is_some() => PathBuf::from(SYSTEM_STORE),
         None => xdg_path("XDG_DATA_HOME", ".local/share", "codedesk.db").ok_or_else(|| {
             fail(
                 Status::Store,
@@ -161,11 +242,7 @@ pub fn context(cli: &Cli, interactive: bool) -> Result<Ctx> {
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "(none)".into()),
-            if explicit {
-                flag_or_env("--config", "CODEDESK_CONFIG")
-            } else {
-                "default".to_string()
-            },
+            config_source,
         ),
         ("operator", operator.clone(), op_source),
     ];

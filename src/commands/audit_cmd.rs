@@ -151,11 +151,21 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
         Format::Json => store.for_each_event(&filter, |e| output::json_line(out, &e))?,
         Format::Csv => {
             let mut w = csv::Writer::from_writer(&mut *out);
-            w.write_record(["id", "at", "operator", "action", "user", "details", "hash"])?;
+            w.write_record([
+                "id",
+                "at",
+                "principal",
+                "operator",
+                "action",
+                "user",
+                "details",
+                "hash",
+            ])?;
             store.for_each_event(&filter, |e| {
                 w.write_record([
                     e.id.to_string(),
                     ts(e.at),
+                    e.principal.unwrap_or_default(),
                     e.operator,
                     e.action,
                     e.user.unwrap_or_default(),
@@ -169,9 +179,10 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
         Format::Text => store.for_each_event(&filter, |e| {
             writeln!(
                 out,
-                "{}\t{}\t{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 e.id,
                 ts(e.at),
+                e.principal.unwrap_or_default(),
                 e.operator,
                 e.action,
                 e.user.unwrap_or_default(),
@@ -180,13 +191,22 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
             Ok(())
         })?,
         Format::Table => {
-            let mut t = output::table(&["id", "time", "operator", "action", "user", "details"]);
+            let mut t = output::table(&[
+                "id",
+                "time",
+                "principal",
+                "operator",
+                "action",
+                "user",
+                "details",
+            ]);
             let mut n = 0;
             store.for_each_event(&filter, |e| {
                 n += 1;
                 t.add_row(vec![
                     e.id.to_string(),
                     ts(e.at),
+                    e.principal.unwrap_or_default(),
                     e.operator,
                     e.action,
                     e.user.unwrap_or_default(),

@@ -312,9 +312,23 @@ impl Store {
     /// `locator`: a file path or `sqlite://PATH` (SQLite), or a
     /// `postgres://` / `postgresql://` URL (PostgreSQL).
     pub fn open(locator: &Path) -> Result<Store> {
+        Store::open_with(locator, None, None)
+    }
+
+    /// [`Store::open`], trusting files writable by `group` (the
+    /// configuration's `store.group`) and with the PostgreSQL password read
+    /// from `store.password_file`, if any.
+    pub fn open_with(
+        locator: &Path,
+        group: Option<&crate::trust::Group>,
+        password: Option<&crate::config::Secret>,
+    ) -> Result<Store> {
         Ok(match Locator::parse(locator) {
-            Locator::Sqlite(path) => Store::Sqlite(SqliteStore::open(&path)?),
-            Locator::Postgres(url) => Store::Postgres(PgStore::open(&url)?),
+            Locator::Sqlite(path) => Store::Sqlite(SqliteStore::open_with(&path, group)?),
+            Locator::Postgres(url) => Store::Postgres(PgStore::open_with(
+                &url,
+                password.map(|p| p.0.as_str()),
+            )?),
             Locator::Conninfo => return Err(conninfo_refused("the store")),
         })
     }
@@ -693,6 +707,7 @@ pub(crate) fn attach_code(
 pub(crate) fn stored_event(
     id: i64,
     at: i64,
+    principal: Option<String>,
     operator: String,
     action: String,
     user: Option<String>,
@@ -703,6 +718,7 @@ pub(crate) fn stored_event(
     Event {
         id,
         at,
+        principal,
         operator,
         action,
         user,
@@ -718,6 +734,7 @@ pub(crate) fn stored_event(
 pub(crate) fn next_event(
     last: Option<(i64, String)>,
     now: i64,
+    principal: &str,
     operator: &str,
     user: Option<&str>,
     (action, details): (&str, serde_json::Value),
@@ -725,10 +742,20 @@ pub(crate) fn next_event(
     let (last_id, prev_hash) = last.unwrap_or((0, crate::audit::GENESIS.to_string()));
     let id = last_id + 1;
     let details = details.to_string();
-    let hash = crate::audit::event_hash(&prev_hash, id, now, operator, action, user, &details);
+    let hash = crate::audit::event_hash(
+        &prev_hash,
+        id,
+        now,
+        operator,
+        action,
+        user,
+        &details,
+        Some(principal),
+    );
     AuditRow {
         id,
         at: now,
+        principal: Some(principal.to_string()),
         operator: operator.to_string(),
         action: action.to_string(),
         user: user.map(str::to_string),
@@ -853,6 +880,8 @@ pub struct CodeRow {
 pub struct AuditRow {
     pub id: i64,
     pub at: i64,
+    /// None for events written before principals were kept (schema 3).
+    pub principal: Option<String>,
     pub operator: String,
     pub action: String,
     pub user: Option<String>,

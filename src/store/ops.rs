@@ -539,6 +539,7 @@ pub(crate) fn audit_row(r: &Row) -> Result<AuditRow> {
         details: r.get(5)?,
         prev_hash: r.get(6)?,
         hash: r.get(7)?,
+        principal: r.get(8)?,
     })
 }
 
@@ -907,13 +908,19 @@ pub(crate) fn append_event(
         &[],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let e = next_event(last, now, operator, user, event);
-    db.execute(
-        "INSERT INTO audit (id, at, operator, action, \"user\", details, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    // The principal the backend vouches for (PostgreSQL: the login role,
+    // which a trigger writes whatever the client sends), hashed into the
+    // event; the insert reads back what was stored, so a chain link is
+    // never written over a principal other than the one it hashes.
+    let principal = db.principal()?;
+    let e = next_event(last, now, &principal, operator, user, event);
+    let stored: Option<String> = db.one(
+        "INSERT INTO audit (id, at, principal, operator, action, \"user\", details, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING principal",
         &[
             &e.id,
             &e.at,
+            &e.principal,
             &e.operator,
             &e.action,
             &e.user,
@@ -921,11 +928,19 @@ pub(crate) fn append_event(
             &e.prev_hash,
             &e.hash,
         ],
+        |r| r.get(0),
     )?;
+    if stored != e.principal {
+        return Err(crate::exit::fail(
+            crate::exit::Status::Store,
+            "the store recorded another principal for this event than the one it was chained with; nothing was changed",
+        ));
+    }
     Ok(())
 }
 
-const AUDIT_COLUMNS: &str = "id, at, operator, action, \"user\", details, prev_hash, hash";
+const AUDIT_COLUMNS: &str =
+    "id, at, operator, action, \"user\", details, prev_hash, hash, principal";
 
 /// Streams audit events in order.
 pub(crate) fn for_each_event(
@@ -946,6 +961,7 @@ pub(crate) fn for_each_event(
             f(stored_event(
                 e.id,
                 e.at,
+                e.principal,
                 e.operator,
                 e.action,
                 e.user,
@@ -974,6 +990,7 @@ pub(crate) fn verify_chain(src: &dyn Stream) -> Result<ChainCheck> {
                 &e.action,
                 e.user.as_deref(),
                 &e.details,
+                e.principal.as_deref(),
                 &e.prev_hash,
                 &e.hash,
             ) {

@@ -44,6 +44,7 @@ mod tls;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/pg/0001_init.sql"),
     include_str!("migrations/pg/0002_devices_by_phone.sql"),
+    include_str!("migrations/pg/0003_audit_principal.sql"),
 ];
 
 /// The PostgreSQL schema version this build writes.
@@ -438,6 +439,12 @@ impl PgStore {
     /// `postgres://` or `postgresql://` URL. Without a password in the URL,
     /// `PGPASSWORD` is used if set.
     pub fn open(url: &str) -> Result<PgStore> {
+        PgStore::open_with(url, None)
+    }
+
+    /// [`PgStore::open`]; `password` (from `store.password_file`) is used
+    /// when the URL has none, before `PGPASSWORD`.
+    pub fn open_with(url: &str, password: Option<&str>) -> Result<PgStore> {
         let (url, params) = take_tls_params(url)?;
         let mut config: Config = url.parse().map_err(|e: ::postgres::Error| {
             fail(
@@ -447,6 +454,11 @@ impl PgStore {
         })?;
         if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
             config.host("localhost");
+        }
+        if config.get_password().is_none()
+            && let Some(p) = password
+        {
+            config.password(p);
         }
         if config.get_password().is_none()
             && let Some(p) = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty())
@@ -848,6 +860,11 @@ impl<C: GenericClient> Exec for Pg<'_, C> {
         }
         Ok(())
     }
+
+    fn principal(&mut self) -> Result<String> {
+        let r = self.0.query_one("SELECT session_user::TEXT", &[]).db()?;
+        get(&r, 0)
+    }
 }
 
 /// Inserts `rows` as they are, table by table in foreign-key order, each
@@ -950,11 +967,18 @@ fn copy_rows(tx: &mut Transaction, rows: &StoreRows) -> Result<()> {
         )
         .db()?;
     }
+    // The copied events keep the principals they were chained with: the
+    // trigger that writes the login role is off for this transaction only
+    // (ALTER TABLE is transactional and locks the table until the commit,
+    // so no other session ever inserts without it; it takes the table's
+    // owner, as creating the schema did).
+    tx.batch_execute("ALTER TABLE audit DISABLE TRIGGER audit_principal")
+        .db()?;
     for c in rows.audit.chunks(COPY_CHUNK) {
         tx.execute(
-            "INSERT INTO audit (id, at, operator, action, \"user\", details, prev_hash, hash)
+            "INSERT INTO audit (id, at, operator, action, \"user\", details, prev_hash, hash, principal)
              SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
-                                  $6::TEXT[], $7::TEXT[], $8::TEXT[])",
+                                  $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[])",
             &[
                 &c.iter().map(|r| r.id).collect::<Vec<_>>(),
                 &c.iter().map(|r| r.at).collect::<Vec<_>>(),
@@ -964,10 +988,13 @@ fn copy_rows(tx: &mut Transaction, rows: &StoreRows) -> Result<()> {
                 &c.iter().map(|r| r.details.as_str()).collect::<Vec<_>>(),
                 &c.iter().map(|r| r.prev_hash.as_str()).collect::<Vec<_>>(),
                 &c.iter().map(|r| r.hash.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.principal.as_deref()).collect::<Vec<_>>(),
             ],
         )
         .db()?;
     }
+    tx.batch_execute("ALTER TABLE audit ENABLE TRIGGER audit_principal")
+        .db()?;
     Ok(())
 }
 
