@@ -25,8 +25,8 @@ function __fish_codedesk_using_subcommand
 end
 
 complete -c codedesk -n "__fish_codedesk_needs_command" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_needs_command" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_needs_command" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_needs_command" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_needs_command" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_needs_command" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -59,8 +59,8 @@ callback\t'By calling back the number in the directory (never one the caller giv
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l ticket -d 'Ticket reference of the identity check' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l batch -d 'Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand enroll-device" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -83,8 +83,8 @@ callback\t'By calling back the number in the directory (never one the caller giv
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l ticket -d 'Ticket reference of the identity check' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l batch -d 'Issue for every user in a CSV file (header row with a user column; - for stdin)' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -95,8 +95,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -s h -l h
 complete -c codedesk -n "__fish_codedesk_using_subcommand issue-codes" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l service -d 'The service that asked, for the audit trail (sshd, radius) [default: $PAM_SERVICE, as set by pam_exec]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand verify" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -108,8 +108,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l device -d '
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l batch -d 'Invalidate only this set of codes' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l reason -d 'Why, for the audit trail' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -118,8 +118,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -s q -l quiet 
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -128,8 +128,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -s q -l quiet 
 complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand list" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand list" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand list" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand list" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand list" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand list" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -140,8 +140,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand list" -s V -l version 
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l user -d 'Only this user\'s events' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l since -d 'Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -153,8 +153,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and not __fish_seen_subcommand_from verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l anchor -d 'A head printed by an earlier `audit verify` and kept elsewhere; exit 8 unless that event is still in the trail (repeatable)' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from verify" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -165,8 +165,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Recompute the hash chain; exit 8 naming the first altered or missing event'
 complete -c codedesk -n "__fish_codedesk_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -175,8 +175,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -s q -l quiet -d
 complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand demo" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand config" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand config" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand config" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand config" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand config" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand config" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -186,8 +186,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand config" -s h -l help -
 complete -c codedesk -n "__fish_codedesk_using_subcommand config" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -l target -d 'Time one hash should take' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -198,8 +198,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand calibrate" -s V -l ver
 complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l from -d 'The SQLite store to copy (PATH or sqlite://PATH); its data is only read, but a store from an earlier codedesk is first brought to this version\'s schema' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l to -d 'The empty PostgreSQL store to fill: postgres://USER@HOST[:PORT]/DB (the password from PGPASSWORD keeps it out of the process list)' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -209,8 +209,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -s h -l help 
 complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l out -d 'Folder to write completions/ and man/ into' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand generate-artifacts" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'

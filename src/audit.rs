@@ -121,7 +121,10 @@ impl ChainWalker {
                 why: format!("event {id} does not link to event {}", self.prev_id),
             });
         }
-        if event_hash(prev_hash, id, at, operator, action, user, details, principal) != hash {
+        if event_hash(
+            prev_hash, id, at, operator, action, user, details, principal,
+        ) != hash
+        {
             return Err(ChainCheck::Broken {
                 id,
                 why: format!("event {id} was altered (its hash does not match its fields)"),
@@ -150,7 +153,16 @@ mod tests {
         (1..=n)
             .map(|id| {
                 let d = format!("{{\"n\":{id}}}");
-                let h = event_hash(&prev, id, 100 + id, "op", "enroll", Some("u"), &d, Some("root"));
+                let h = event_hash(
+                    &prev,
+                    id,
+                    100 + id,
+                    "op",
+                    "enroll",
+                    Some("u"),
+                    &d,
+                    Some("root"),
+                );
                 let row = (id, d, prev.clone(), h.clone());
                 prev = h;
                 row
@@ -161,7 +173,17 @@ mod tests {
     fn walk(rows: &[(i64, String, String, String)]) -> ChainCheck {
         let mut w = ChainWalker::default();
         for (id, d, p, h) in rows {
-            if let Err(e) = w.step(*id, 100 + id, "op", "enroll", Some("u"), d, Some("root"), p, h) {
+            if let Err(e) = w.step(
+                *id,
+                100 + id,
+                "op",
+                "enroll",
+                Some("u"),
+                d,
+                Some("root"),
+                p,
+                h,
+            ) {
                 return e;
             }
         }
@@ -192,13 +214,32 @@ mod tests {
         let rows = chain(3);
         let mut w = ChainWalker::default();
         let (id, d, p, h) = &rows[0];
-        assert!(w.step(*id, 101, "op", "enroll", Some("u"), d, None, p, h).is_err());
+        assert!(
+            w.step(*id, 101, "op", "enroll", Some("u"), d, None, p, h)
+                .is_err()
+        );
         let mut w = ChainWalker::default();
-        assert!(w.step(*id, 101, "op", "enroll", Some("u"), d, Some("mallory"), p, h).is_err());
+        assert!(
+            w.step(
+                *id,
+                101,
+                "op",
+                "enroll",
+                Some("u"),
+                d,
+                Some("mallory"),
+                p,
+                h
+            )
+            .is_err()
+        );
         // An event from before principals were kept keeps the old recipe.
         let old = event_hash(GENESIS, 1, 101, "op", "enroll", Some("u"), d, None);
         let mut w = ChainWalker::default();
-        assert!(w.step(1, 101, "op", "enroll", Some("u"), d, None, GENESIS, &old).is_ok());
+        assert!(
+            w.step(1, 101, "op", "enroll", Some("u"), d, None, GENESIS, &old)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub struct Cli {
     )]
     pub db: Option<PathBuf>,
 
-    /// The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]
+    /// The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]
     #[arg(
         long,
         global = true,
@@ -40,7 +40,7 @@ pub struct Cli {
     )]
     pub config: Option<PathBuf>,
 
-    /// Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]
+    /// A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]
     #[arg(
         long,
         global = true,
@@ -342,10 +342,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString>,
 {
-    let globals: Vec<&clap::Arg> = cmd
-        .get_arguments()
-        .filter(|a| a.is_global_set())
-        .collect();
+    let globals: Vec<&clap::Arg> = cmd.get_arguments().filter(|a| a.is_global_set()).collect();
     let mut seen = vec![0usize; globals.len()];
     for arg in args.into_iter().skip(1) {
         let arg: std::ffi::OsString = arg.into();
@@ -509,15 +506,24 @@ mod tests {
             argv.extend_from_slice(args);
             repeated_global(&cmd, argv)
         };
-        assert_eq!(rep(&["--db", "a", "list", "--db", "b"]).as_deref(), Some("--db"));
+        assert_eq!(
+            rep(&["--db", "a", "list", "--db", "b"]).as_deref(),
+            Some("--db")
+        );
         assert_eq!(rep(&["--db=a", "list", "--db=b"]).as_deref(), Some("--db"));
         assert_eq!(
             rep(&["audit", "--config", "a", "verify", "--config=b"]).as_deref(),
             Some("--config")
         );
         assert_eq!(rep(&["-q", "list", "--quiet"]).as_deref(), Some("--quiet"));
-        assert_eq!(rep(&["--format", "json", "list", "--format", "csv"]).as_deref(), Some("--format"));
-        assert_eq!(rep(&["--operator", "a", "list", "--operator", "b"]).as_deref(), Some("--operator"));
+        assert_eq!(
+            rep(&["--format", "json", "list", "--format", "csv"]).as_deref(),
+            Some("--format")
+        );
+        assert_eq!(
+            rep(&["--operator", "a", "list", "--operator", "b"]).as_deref(),
+            Some("--operator")
+        );
         assert_eq!(rep(&["--db", "a", "list", "--config", "c", "-q"]), None);
         assert_eq!(rep(&["--db", "a", "verify", "--", "--db"]), None);
         assert_eq!(rep(&["--dbx", "a", "list", "--db", "b"]), None);

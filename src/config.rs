@@ -297,7 +297,10 @@ fn load_file(path: &Path, explicit: bool, root_only: bool) -> Result<Settings> {
 
 /// Reads `store.password_file`: trusted as a config is, and not readable
 /// by others. The first line is the password.
-fn read_password(path: &Path, group: Option<&crate::trust::Group>) -> std::result::Result<Secret, String> {
+fn read_password(
+    path: &Path,
+    group: Option<&crate::trust::Group>,
+) -> std::result::Result<Secret, String> {
     use std::os::unix::fs::MetadataExt;
     let (bytes, m) = read_nofollow(path, "password file")?
         .ok_or_else(|| format!("password file {}: no such file", path.display()))?;

@@ -196,7 +196,11 @@ pub fn context(cli: &Cli, interactive: bool) -> Result<Ctx> {
         (Some(system.clone()), s, format!("system file only ({why})"))
     } else if let Some(p) = &cli.config {
         let s = config::load(p, true)?;
-        (Some(p.clone()), s, flag_or_env("--config", "CODEDESK_CONFIG"))
+        (
+            Some(p.clone()),
+            s,
+            flag_or_env("--config", "CODEDESK_CONFIG"),
+        )
     } else if let Some(p) = user_file.as_ref().filter(|p| exists(p)) {
         let s = config::load(p, false)?;
         (Some(p.clone()), s, "user file".to_string())

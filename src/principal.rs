@@ -36,8 +36,14 @@ fn sudo_uid() -> Option<u32> {
 /// the system configuration applies (see `docs/configuration.md`).
 pub fn elevated() -> Option<String> {
     // SAFETY: these calls cannot fail and have no preconditions.
-    let (ruid, euid, rgid, egid) =
-        unsafe { (libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()) };
+    let (ruid, euid, rgid, egid) = unsafe {
+        (
+            libc::getuid(),
+            libc::geteuid(),
+            libc::getgid(),
+            libc::getegid(),
+        )
+    };
     if ruid != euid {
         return Some(format!(
             "codedesk runs set-user-id (real uid {ruid}, effective uid {euid})"
@@ -62,7 +68,11 @@ pub fn elevated() -> Option<String> {
         return Some(format!(
             "codedesk runs as {} under sudo for {}",
             account_name(ruid).unwrap_or_else(|| format!("uid:{ruid}")),
-            crate::model::printable(&caller, 40)
+            caller
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(64)
+                .collect::<String>()
         ));
     }
     None
@@ -78,13 +88,7 @@ pub fn account_name(uid: u32) -> Option<String> {
         let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
         let mut found: *mut libc::passwd = std::ptr::null_mut();
         let rc = unsafe {
-            libc::getpwuid_r(
-                uid,
-                &mut pw,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut found,
-            )
+            libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr().cast(), buf.len(), &mut found)
         };
         if rc == libc::ERANGE && buf.len() < 1 << 20 {
             buf.resize(buf.len() * 4, 0);

@@ -65,9 +65,9 @@ fn judge(
                 "its group can write it (mode {mode:o}) and that group is not {} (store.group)",
                 g.name
             ),
-            _ => format!(
-                "its group can write it (mode {mode:o}); set store.group to trust a group"
-            ),
+            _ => {
+                format!("its group can write it (mode {mode:o}); set store.group to trust a group")
+            }
         });
     }
     None

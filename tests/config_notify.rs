@@ -395,7 +395,10 @@ fn config_shows_where_every_value_came_from() {
     let (code, out, err) = run(bare(home.path())
         .env("XDG_DATA_HOME", &data)
         .env("SUDO_USER", "helpdesk-jo")
-        .env(codedesk::TEST_SYSTEM_CONFIG_VAR, home.path().join("no-system.toml"))
+        .env(
+            codedesk::TEST_SYSTEM_CONFIG_VAR,
+            home.path().join("no-system.toml"),
+        )
         .args(["config", "--format", "csv"]));
     assert_eq!(code, 0, "{err}");
     let mut rdr = csv::Reader::from_reader(out.as_bytes());

@@ -650,7 +650,9 @@ fn a_reviewer_can_recompute_the_audit_chain_from_the_json() {
         assert_eq!(e["prev_hash"], prev.as_str(), "{line}");
         let details = serde_json::to_string(&e["details"]).unwrap();
         assert_eq!(e["operator"], "tester", "{line}");
-        let principal = e["principal"].as_str().expect("every new event has a principal");
+        let principal = e["principal"]
+            .as_str()
+            .expect("every new event has a principal");
         assert!(!principal.is_empty() && principal != "tester", "{line}");
         let canonical = serde_json::json!([
             e["prev_hash"],

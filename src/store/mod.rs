@@ -325,10 +325,9 @@ impl Store {
     ) -> Result<Store> {
         Ok(match Locator::parse(locator) {
             Locator::Sqlite(path) => Store::Sqlite(SqliteStore::open_with(&path, group)?),
-            Locator::Postgres(url) => Store::Postgres(PgStore::open_with(
-                &url,
-                password.map(|p| p.0.as_str()),
-            )?),
+            Locator::Postgres(url) => {
+                Store::Postgres(PgStore::open_with(&url, password.map(|p| p.0.as_str()))?)
+            }
             Locator::Conninfo => return Err(conninfo_refused("the store")),
         })
     }

@@ -973,6 +973,18 @@ pub const SCRUBBED: &[&str] = &[
     "XDG_DATA_HOME",
     "XDG_CONFIG_HOME",
     "SUDO_USER",
+    "SUDO_UID",
+    "SUDO_GID",
+    "SUDO_COMMAND",
+    "SUDO_HOME",
+    "PGPASSWORD",
+    "PGPASSFILE",
+    "PGSSLMODE",
+    "PGSSLROOTCERT",
+    "PGSSLCERT",
+    "PGSSLKEY",
+    "PGSERVICE",
+    "PGSERVICEFILE",
     "USER",
     "PAM_USER",
     "PAM_SERVICE",
@@ -981,11 +993,19 @@ pub const SCRUBBED: &[&str] = &[
     "COLUMNS",
 ];
 
-/// Removes every variable that could change codedesk's behaviour (`SCRUBBED`).
+/// Where the tests' codedesk looks for the system configuration unless a
+/// test names one: nowhere (a debug build reads `CODEDESK_TEST_SYSTEM_CONFIG`;
+/// see docs/configuration.md), so a real /etc/codedesk/config.toml on the
+/// machine cannot change a result.
+pub const NO_SYSTEM_CONFIG: &str = "/nonexistent/codedesk-tests/system.toml";
+
+/// Removes every variable that could change codedesk's behaviour
+/// (`SCRUBBED`), and points the system configuration nowhere.
 pub fn scrub(c: &mut Command) {
     for v in SCRUBBED {
         c.env_remove(v);
     }
+    c.env(codedesk::TEST_SYSTEM_CONFIG_VAR, NO_SYSTEM_CONFIG);
 }
 
 /// A formatted base32 code: four groups of four.
