@@ -1,8 +1,8 @@
 // The configuration the Debian package installs as /etc/codedesk/config.toml
-// is debian/config.toml, kept in one file: these tests read that very file
-// with the real binary, so the shipped default cannot drift into one that
-// codedesk refuses, one that clamps helpdesk codes behind the operator's
-// back, or one with an SMS outbox operators could read codes from.
+// is docs/examples/system-config.toml, kept in one file: these tests read
+// that very file with the real binary, so the shipped default cannot drift
+// into one that codedesk refuses, one that clamps helpdesk codes behind the
+// operator's back, or one with an SMS outbox operators could read codes from.
 // (.ci/deb-test installs the package and runs `codedesk config` on it too.)
 
 mod common;
@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn packaged_config() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("debian/config.toml")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/system-config.toml")
 }
 
 /// The real binary with the packaged configuration and a scrubbed
@@ -52,7 +52,7 @@ fn packaged_config_is_accepted_and_names_the_system_store() {
     assert_eq!(
         out.status.code(),
         Some(0),
-        "codedesk config refused debian/config.toml: {}",
+        "codedesk config refused docs/examples/system-config.toml: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let cfg = json(&out);
