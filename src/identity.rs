@@ -278,6 +278,8 @@ fn arm_interrupt(ctx: &Ctx, user: &UserRow, nothing: &str) -> Arc<Interrupt> {
     }));
     let it = Arc::clone(&shared);
     let db = ctx.db.clone();
+    let group = ctx.settings.store_group.clone();
+    let password = ctx.settings.db_password.clone();
     let op = ctx.operator.clone();
     let user = user.clone();
     let nothing = nothing.to_string();
@@ -292,7 +294,7 @@ fn arm_interrupt(ctx: &Ctx, user: &UserRow, nothing: &str) -> Arc<Interrupt> {
         }
         prompt::restore_terminal();
         let method = *it.method.lock().unwrap_or_else(|e| e.into_inner());
-        if let Ok(mut s) = Store::open(&db) {
+        if let Ok(mut s) = Store::open_with(&db, group.as_ref(), password.as_ref()) {
             let _ = s.record_identity_failure(&user, "aborted", method, None, &op, crate::now());
         }
         eprintln!("\ncodedesk: identity check aborted (Ctrl-C); {nothing}");

@@ -47,14 +47,13 @@ fn judge(
     let owner_ok = owner == 0 || (!root_only && (owner == me || shared));
     if !owner_ok {
         let who = crate::principal::account_name(owner).unwrap_or_else(|| format!("uid:{owner}"));
-        return Some(format!(
-            "it is owned by {who}, not by {} or root",
-            if root_only {
-                "root".to_string()
-            } else {
-                crate::principal::account_name(me).unwrap_or_else(|| format!("uid:{me}"))
-            }
-        ));
+        let allowed = if root_only || me == 0 {
+            "root".to_string()
+        } else {
+            let name = crate::principal::account_name(me).unwrap_or_else(|| format!("uid:{me}"));
+            format!("{name} or root")
+        };
+        return Some(format!("it is owned by {who}, not by {allowed}"));
     }
     if mode & 0o002 != 0 {
         return Some(format!("others can write it (mode {mode:o})"));

@@ -524,11 +524,16 @@ fn a_version_1_store_gains_the_phone_index_and_keeps_its_data() {
         "SELECT COUNT(*) FROM sqlite_master WHERE name = 'devices_by_phone'"
     };
     assert_eq!(env.sql_i64(index), 1);
-    // Back to version 1, as a store made by an earlier codedesk is.
+    // Back to version 1, as a store made by an earlier codedesk is
+    // (without version 3's audit principals too).
     env.sql_execute("DROP INDEX devices_by_phone");
     if env.is_postgres() {
-        env.sql_execute("DELETE FROM schema_version WHERE version = 2");
+        env.sql_execute("DROP TRIGGER audit_principal ON audit");
+        env.sql_execute("DROP FUNCTION codedesk_audit_principal()");
+        env.sql_execute("ALTER TABLE audit DROP COLUMN principal");
+        env.sql_execute("DELETE FROM schema_version WHERE version >= 2");
     } else {
+        env.sql_execute("ALTER TABLE audit DROP COLUMN principal");
         env.sql_execute("PRAGMA user_version = 1");
     }
     assert_eq!(env.sql_i64(index), 0);
@@ -550,6 +555,6 @@ fn a_version_1_store_gains_the_phone_index_and_keeps_its_data() {
     } else {
         env.sql_i64("PRAGMA user_version")
     };
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     assert_eq!(devices(&env, "alice"), 1);
 }

@@ -1000,10 +1000,19 @@ pub const SCRUBBED: &[&str] = &[
 pub const NO_SYSTEM_CONFIG: &str = "/nonexistent/codedesk-tests/system.toml";
 
 /// Removes every variable that could change codedesk's behaviour
-/// (`SCRUBBED`), and points the system configuration nowhere.
+/// (`SCRUBBED`, and any other `CODEDESK_*`, `PG*` or `SUDO_*` of the test
+/// run, such as CI's `CODEDESK_TEST_PG`, which codedesk under sudo would
+/// refuse), and points the system configuration nowhere.
 pub fn scrub(c: &mut Command) {
     for v in SCRUBBED {
         c.env_remove(v);
+    }
+    for (name, _) in std::env::vars_os() {
+        if let Some(n) = name.to_str()
+            && (n.starts_with("CODEDESK_") || n.starts_with("PG") || n.starts_with("SUDO_"))
+        {
+            c.env_remove(n);
+        }
     }
     c.env(codedesk::TEST_SYSTEM_CONFIG_VAR, NO_SYSTEM_CONFIG);
 }
