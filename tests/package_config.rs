@@ -6,9 +6,10 @@
 // (.ci/deb-test installs the package and runs `codedesk config` on it too.)
 
 mod common;
-use common::BIN;
+use assert_cmd::Command;
+use common::{BIN, scrub};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn packaged_config() -> PathBuf {
@@ -19,10 +20,8 @@ fn packaged_config() -> PathBuf {
 /// environment; `db`, when given, overrides the system store.
 fn codedesk(db: Option<&Path>, args: &[&str]) -> Output {
     let mut c = Command::new(BIN);
-    for v in common::SCRUBBED {
-        c.env_remove(v);
-    }
-    c.env_remove("SUDO_UID").env("USER", "pkgtest");
+    scrub(&mut c);
+    c.env("USER", "pkgtest");
     c.arg("--config").arg(packaged_config());
     if let Some(db) = db {
         c.arg("--db").arg(db);
