@@ -272,6 +272,26 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Status> {
 /// steps with `interactive` false, so none ever stops at a prompt.
 pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status> {
     use commands::*;
+    // Commands whose arguments name files or stores of the caller's
+    // choosing are not run with privileges the caller lacks: `migrate`
+    // would copy the store to any server, `generate-artifacts` write into
+    // any folder.
+    if matches!(
+        cli.command,
+        Command::Migrate(_) | Command::GenerateArtifacts(_)
+    ) && let Some(why) = principal::elevated()
+    {
+        return Err(fail(
+            Status::Usage,
+            format!(
+                "{} is refused: {why}; run it as the store's owner, without sudo",
+                match cli.command {
+                    Command::Migrate(_) => "migrate",
+                    _ => "generate-artifacts",
+                }
+            ),
+        ));
+    }
     // Commands that need no configuration or store.
     match &cli.command {
         Command::GenerateArtifacts(Lazy(a)) => return artifacts::run(a, out),

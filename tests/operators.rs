@@ -412,6 +412,19 @@ fn under_sudo_the_callers_db_config_and_environment_are_refused() {
         assert!(err.contains(sys.path.to_str().unwrap()), "{err}");
     }
     assert!(!mine.exists());
+    // Commands that name the caller's own files or stores are refused.
+    let (code, _, err) = run(elevated().args([
+        "migrate",
+        "--from",
+        sys.store.to_str().unwrap(),
+        "--to",
+        "postgres://elsewhere.invalid/x",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("migrate is refused"), "{err}");
+    let (code, _, err) = run(elevated().args(["generate-artifacts", "--out"]).arg(&mine));
+    assert_eq!(code, 2, "{err}");
+    assert!(!mine.exists());
     // Without them, the system file's store.
     let (code, _, err) = run(elevated().args(["enroll-device", "fay", "--kind", "token"]));
     assert_eq!(code, 0, "{err}");
