@@ -356,7 +356,15 @@ elif have sqlite3; then
     "$BIN" --db "$T/list-big.db" --config "$OWASP" --format json issue-codes alice --uses 10 \
         --identity-verified in-person --ticket BENCH-3 >"$T/alice-big.json"
     split_codes "$T/alice-big.json" "$T/alice-big.code"
-    "$BIN" --db "$T/list-big.db" audit verify >/dev/null
+    # The chain must verify. The bulk-loaded sets have no events, so the
+    # replay of the trail against the tables (SECURITY.md, "What the trail
+    # vouches for") disagrees, and says so; nothing else may fail.
+    if ! err=$("$BIN" --db "$T/list-big.db" audit verify 2>&1 >/dev/null); then
+        case $err in
+            *"the store disagrees with its audit trail: set "*) ;;
+            *) echo "$err" >&2; exit 1 ;;
+        esac
+    fi
     LIST_OK=1
 else
     say "sqlite3 not installed: listing figures skipped"

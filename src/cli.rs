@@ -17,7 +17,7 @@ use std::path::PathBuf;
     version,
     propagate_version = true,
     after_help = "Exit status: 0 ok, 1 code rejected, 2 usage, 3 identity check refused, \
-4 no such user/device/set, 5 locked out, 6 delivery failed, 7 store problem, 8 audit trail altered."
+4 no such user/device/set, 5 locked out, 6 delivery failed, 7 store problem, 8 audit trail altered, 9 not permitted."
 )]
 pub struct Cli {
     /// The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]
@@ -99,6 +99,8 @@ pub enum Command {
     Calibrate(Lazy<CalibrateArgs>),
     /// Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact
     Migrate(Lazy<MigrateArgs>),
+    /// Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store's owner)
+    SetupRoles,
     /// Regenerate completions and man pages (for maintainers)
     #[command(hide = true)]
     GenerateArtifacts(Lazy<GenerateArgs>),
@@ -422,7 +424,8 @@ pub fn one_line_error(err: &clap::Error) -> String {
     .filter_map(|k| err.get(k))
     .flat_map(|v| match v {
         ContextValue::String(s) => vec![s.clone()],
-        ContextValue::Strings(ss) => ss.clone(),
+        // clap lists them by rising likeness: the likeliest is the last.
+        ContextValue::Strings(ss) => ss.last().cloned().into_iter().collect(),
         _ => Vec::new(),
     })
     .map(|s| format!("'{s}'"))

@@ -26,8 +26,11 @@ pub enum Status {
     Delivery = 6,
     /// Store problem: cannot open or create, corrupt, newer schema, busy.
     Store = 7,
-    /// `audit verify` found the trail altered.
+    /// `audit verify` found the trail altered, or the store disagreeing with it.
     AuditAltered = 8,
+    /// Not permitted: the PostgreSQL login role lacks the codedesk role the
+    /// command needs (docs/roles.md).
+    NotPermitted = 9,
 }
 
 impl Status {
@@ -115,6 +118,7 @@ mod tests {
             (Status::Delivery, 6),
             (Status::Store, 7),
             (Status::AuditAltered, 8),
+            (Status::NotPermitted, 9),
         ];
         for (s, n) in all {
             assert_eq!(s.code(), n);

@@ -28,8 +28,10 @@ pub mod model;
 pub mod output;
 pub mod principal;
 pub mod prompt;
+pub mod roles;
 pub mod rules;
 pub mod store;
+pub mod trail;
 pub mod trust;
 
 use anyhow::Result;
@@ -311,6 +313,7 @@ pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status
         Command::Config => config_cmd::run(&ctx, out)?,
         Command::Calibrate(Lazy(a)) => calibrate::run(&ctx, a, out)?,
         Command::Migrate(Lazy(a)) => migrate::run(&ctx, a, out)?,
+        Command::SetupRoles => setup_roles::run(&ctx, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
     };
     out.flush()?;

@@ -53,7 +53,9 @@ fn main() -> ExitCode {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = codedesk::run(cli, &mut out);
+    // A command its PostgreSQL role may not run (exit 9) names the role.
+    let name = codedesk::roles::command_name(&cli.command);
+    let result = codedesk::run(cli, &mut out).map_err(|e| codedesk::roles::explain(e, name));
     let flushed = out.flush();
     let status = match result {
         Ok(status) => match flushed {

@@ -228,7 +228,7 @@ fn the_main_man_page_has_the_sections_a_reader_needs() {
         .collect();
     assert_eq!(
         statuses,
-        ["0", "1", "2", "3", "4", "5", "6", "7", "8"],
+        ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
         "{exit}"
     );
 

@@ -563,6 +563,9 @@ fn deleting_the_newest_audit_event_is_caught_only_against_a_recorded_head() {
     let env = Env::new();
     env.enroll_mobile("alice", "5072225999");
     env.ok(&["issue-codes", "alice"]);
+    // The newest event changes no set or lock (dropping the issue itself
+    // would leave a live set the trail never delivered: exit 8).
+    env.enroll_mobile("bob", "5072225998");
     let head = |env: &Env| json(&env.ok(&["audit", "verify", "--format", "json"]));
     let recorded = head(&env);
     let n = recorded["events"].as_i64().unwrap();

@@ -5,7 +5,7 @@
 // which include!s this file (hence plain comments, no inner attributes).
 
 mod common;
-use common::{Env, sqlite_only};
+use common::{Env, postgres_only, sqlite_only};
 use serde_json::Value;
 
 fn json(text: &str) -> Value {
@@ -522,6 +522,64 @@ fn exit7_a_store_written_by_a_newer_codedesk_is_refused_and_left_alone() {
     assert_eq!(env.store_state(), before);
 }
 
+/// Exit 9: on PostgreSQL, a login role without the codedesk role a
+/// command needs (here none at all) is refused by the server, and the
+/// message names the role (tests/pg_roles.rs tries each role). SQLite has
+/// no roles: a store file the caller may not write is exit 7.
+#[test]
+fn exit9_a_login_role_without_the_role_a_command_needs_is_not_permitted() {
+    if postgres_only("roles are PostgreSQL's") {
+        return;
+    }
+    let env = Env::new();
+    env.enroll_mobile("nia", "5072220110");
+    let owner = env.db.to_string_lossy().into_owned();
+    let name = format!("cdt_nobody_{}", std::process::id());
+    let psql = |sql: &str| {
+        let out = std::process::Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &owner, "-c", sql])
+            .env_remove("PGPASSWORD")
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    psql(&format!("CREATE ROLE {name} LOGIN PASSWORD 'pw'"));
+    let at = owner.rfind('@').unwrap();
+    let url = format!("postgres://{name}:pw@{}", &owner[at + 1..]);
+    let before = snapshot(&env);
+    let run = |args: &[&str]| {
+        let out = env
+            .cmd_without_db()
+            .arg("--db")
+            .arg(&url)
+            .args(args)
+            .output()
+            .expect("run codedesk");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (list, list_err) = run(&["list"]);
+    let (issue, issue_err) = run(&["issue-codes", "nia"]);
+    let (verify, verify_err) = run(&["verify", "nia"]);
+    psql(&format!("DROP ROLE {name}"));
+    assert_eq!(list, 9, "{list_err}");
+    assert!(
+        list_err.contains("not permitted") && list_err.contains("codedesk_auditor"),
+        "{list_err}"
+    );
+    assert_eq!(issue, 9, "{issue_err}");
+    assert!(issue_err.contains("codedesk_operator"), "{issue_err}");
+    assert_eq!(verify, 9, "{verify_err}");
+    assert!(verify_err.contains("codedesk_verifier"), "{verify_err}");
+    assert_eq!(snapshot(&env), before);
+}
+
 #[test]
 fn exit8_audit_verify_names_an_edited_or_deleted_event() {
     let env = Env::new();
@@ -576,11 +634,15 @@ fn an_anchor_kept_elsewhere_shows_a_truncated_trail() {
     let env = Env::new();
     env.enroll_landline("ned", "5072220080");
     env.issue_helpdesk("ned", &[]);
+    // Events that change no code set or lock: dropping them leaves a trail
+    // that still vouches for the state (dropping an issue would not:
+    // `audit_verify_replays_the_trail_against_the_store`).
+    env.enroll_mobile("kim", "5072220082");
     let first = json(&env.ok(&["audit", "verify", "--format", "json"]));
     let anchor = first["head"].as_str().unwrap().to_string();
     let anchored_at = first["events"].as_i64().unwrap();
     env.enroll_mobile("ola", "5072220081");
-    env.ok(&["issue-codes", "ola"]);
+    env.enroll_mobile("pat", "5072220083");
     // Intact and the anchor is there (its case does not matter).
     let out = env.ok(&["audit", "verify", "--anchor", &anchor.to_uppercase()]);
     assert!(

@@ -41,7 +41,14 @@ Store problem: it cannot be opened or created, is corrupt, has a newer
 schema, stayed busy too long, or the disk is full or read-only.
 .TP
 \fB8\fR
-\fBaudit verify\fR found the audit trail altered.
+\fBaudit verify\fR found the audit trail altered, or the store disagreeing
+with it (a set live that the trail ended, more uses left than it allows, a
+lock cleared without an unlock, an empty trail over a non-empty store).
+.TP
+\fB9\fR
+Not permitted: on a PostgreSQL store, the login role lacks the codedesk role
+the command needs (\fBcodedesk_verifier\fR, \fBcodedesk_operator\fR,
+\fBcodedesk_auditor\fR; see \fBcodedesk setup\-roles\fR); the message names it.
 .PP
 A batch run exits with the status of its first failed row, or 0 when every
 row succeeded.

@@ -96,6 +96,19 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
                         }
                     }
                 }
+                // The chain holds: does the store agree with it?
+                if let Some(why) = store.trail_disagreement()? {
+                    if ctx.format == Format::Json {
+                        output::json_line(
+                            out,
+                            &serde_json::json!({"intact": false, "problem": why}),
+                        )?;
+                    }
+                    return Err(fail(
+                        Status::AuditAltered,
+                        format!("the store disagrees with its audit trail: {why}"),
+                    ));
+                }
                 if ctx.format == Format::Json {
                     let found: Vec<_> = found
                         .iter()

@@ -12,6 +12,7 @@ pub mod issue;
 pub mod list;
 pub mod migrate;
 pub mod revoke;
+pub mod setup_roles;
 pub mod verify;
 
 use crate::exit::{Status, fail};

@@ -209,7 +209,7 @@ pub fn run(
     if let (Some(at), Some(after)) = (view.user.locked_at, ctx.settings.auto_unlock)
         && now >= at.saturating_add(after.as_secs() as i64)
     {
-        store.unlock(&name, &ctx.operator, now, true)?;
+        store.auto_unlock(&view.user, after.as_secs() as i64, &ctx.operator, now)?;
         view = store.verify_view(&name, now)?;
     }
     if view.user.locked_at.is_some() {
@@ -257,44 +257,30 @@ pub fn run(
         }
     }
 
-    // One Argon2id evaluation per live set of a matching shape.
-    let mut matched: Option<(i64, i64)> = None;
+    // One Argon2id evaluation per live set of a matching shape; the store
+    // matches the tags (on PostgreSQL, the server: a verifier reads no hash).
+    let mut tags: Vec<(i64, codes::CodeHash)> = Vec::new();
     for set in &view.sets {
         let Some((_, code)) = parsed.iter().find(|(s, _)| *s == set.spec) else {
             continue;
         };
-        let tag = codes::hash_code(&set.params, &set.salt, code)?;
-        let hashes: Vec<codes::CodeHash> = set.codes.iter().map(|c| c.1).collect();
-        if let Some(i) = codes::find_match(&tag, &hashes)
-            && matched.is_none()
-        {
-            matched = Some((set.id, set.codes[i].0));
-        }
+        tags.push((set.id, codes::hash_code(&set.params, &set.salt, code)?));
     }
     drop(parsed);
 
-    if let Some((set_id, code_id)) = matched {
-        match store.spend(
-            &view.user,
-            set_id,
-            code_id,
-            &ctx.operator,
-            service,
-            ctx.now(),
-        )? {
-            Spend::Accepted { remaining } => {
-                report(ctx, out, name.as_str(), true, remaining, false)?;
-                if let Some(advice) = rules::used_up_advice(remaining)
-                    && !ctx.quiet
-                {
-                    eprintln!("note: {advice}");
-                }
-                super::issue::notify_or_warn(ctx, &mut store, "code-used", &view.user.name);
-                return Ok(Status::Ok);
+    match store.spend_matching(&view, &tags, &ctx.operator, service, ctx.now())? {
+        Spend::Accepted { remaining } => {
+            report(ctx, out, name.as_str(), true, remaining, false)?;
+            if let Some(advice) = rules::used_up_advice(remaining)
+                && !ctx.quiet
+            {
+                eprintln!("note: {advice}");
             }
-            Spend::Locked => return refuse_locked(ctx, out, name.as_str(), view.remaining),
-            Spend::Stale => {}
+            super::issue::notify_or_warn(ctx, &mut store, "code-used", &view.user.name);
+            return Ok(Status::Ok);
         }
+        Spend::Locked => return refuse_locked(ctx, out, name.as_str(), view.remaining),
+        Spend::Stale => {}
     }
     reject(ctx, &mut store, &view.user, view.remaining, service, out)
 }

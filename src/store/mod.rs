@@ -103,8 +103,11 @@ pub struct CandidateSet {
     pub spec: CodeSpec,
     pub salt: Vec<u8>,
     pub params: HashParams,
-    /// (code id, hash) for every code with a use left.
+    /// (code id, hash) for every code with a use left (on PostgreSQL the
+    /// server matches codes, `codedesk_spend`, and this stays empty).
     pub codes: Vec<(i64, CodeHash)>,
+    /// How many of its codes have a use left.
+    pub live: i64,
 }
 
 /// What `verify` needs: the user's lock state and live sets.
@@ -381,6 +384,12 @@ impl Store {
     /// Recomputes the whole audit chain.
     pub fn verify_chain(&self) -> Result<ChainCheck> {
         ops::verify_chain(self)
+    }
+
+    /// Replays the trail against the tables (`trail`): the first
+    /// disagreement, if any.
+    pub fn trail_disagreement(&self) -> Result<Option<String>> {
+        dispatch!(self, snapshot(ops::trail_disagreement))
     }
 
     /// The backend's own consistency check ("ok" when sound).
@@ -697,6 +706,7 @@ pub(crate) fn attach_code(
         .map_err(|_| fail(Status::Store, "the store holds a malformed code hash"))?;
     if let Some(s) = sets.iter_mut().find(|s| s.id == set_id) {
         s.codes.push((code_id, hash));
+        s.live += 1;
     }
     Ok(())
 }

@@ -339,6 +339,69 @@ impl Store {
         })
     }
 
+    /// Spends the code whose tag (the typed code hashed under each live
+    /// set's salt, `tags` as `(set, tag)`) matches, if any: on SQLite
+    /// compared here in constant time, then [`Self::spend`]; on
+    /// PostgreSQL matched by the server (`codedesk_spend`), which a
+    /// verifier can call without reading a hash. Nothing matched: `Stale`.
+    pub fn spend_matching(
+        &mut self,
+        view: &VerifyView,
+        tags: &[(i64, CodeHash)],
+        operator: &str,
+        service: Option<&str>,
+        now: i64,
+    ) -> Result<Spend> {
+        if tags.is_empty() {
+            return Ok(Spend::Stale);
+        }
+        if let Store::Postgres(pg) = self {
+            return pg.spend_tags(&view.user, tags, operator, service, now);
+        }
+        for (set_id, tag) in tags {
+            let Some(set) = view.sets.iter().find(|s| s.id == *set_id) else {
+                continue;
+            };
+            let hashes: Vec<CodeHash> = set.codes.iter().map(|c| c.1).collect();
+            if let Some(i) = crate::codes::find_match(tag, &hashes) {
+                return self.spend(&view.user, *set_id, set.codes[i].0, operator, service, now);
+            }
+        }
+        Ok(Spend::Stale)
+    }
+
+    /// `lockout.auto_unlock`: clears the user's lock if it is at least
+    /// `after` seconds old (on PostgreSQL through `codedesk_auto_unlock`,
+    /// which a verifier may call); whether it did.
+    pub fn auto_unlock(
+        &mut self,
+        user: &UserRow,
+        after: i64,
+        operator: &str,
+        now: i64,
+    ) -> Result<bool> {
+        if let Store::Postgres(pg) = self {
+            return pg.auto_unlock(user, after, operator, now);
+        }
+        self.write(|db| {
+            let n = db.execute(
+                "UPDATE users SET locked_at = NULL, failed_attempts = 0
+                 WHERE id = $1 AND locked_at IS NOT NULL AND $2 >= locked_at + $3",
+                &[&user.id, &now, &after],
+            )?;
+            if n > 0 {
+                append_event(
+                    db,
+                    now,
+                    operator,
+                    Some(&user.name),
+                    events::unlock(true, true),
+                )?;
+            }
+            Ok(n > 0)
+        })
+    }
+
     /// Records a rejected code; locks the user at `threshold` consecutive
     /// rejections.
     pub fn reject(
@@ -350,6 +413,9 @@ impl Store {
         service: Option<&str>,
         now: i64,
     ) -> Result<Rejection> {
+        if let Store::Postgres(pg) = self {
+            return pg.reject(user, reason, threshold, operator, service, now);
+        }
         self.write(|db| {
             let (attempts, locked): (i64, Option<i64>) = db.one(
                 "SELECT failed_attempts, locked_at FROM users WHERE id = $1",
@@ -446,6 +512,7 @@ impl Store {
 
     /// The user's lock state and the sets a code could belong to at `now`.
     pub fn verify_view(&self, user: &Username, now: i64) -> Result<VerifyView> {
+        let pg = matches!(self, Store::Postgres(_));
         self.read(|db| {
             let u = require_user(db, user.as_str())?;
             let mut sets = db.rows(
@@ -464,10 +531,30 @@ impl Store {
                             parallelism: param(r, 6)?,
                         },
                         codes: Vec::new(),
+                        live: 0,
                     })
                 },
             )?;
-            if !sets.is_empty() {
+            // Only sets the trail says are live, whatever their row says.
+            let live = trail_live_sets(db, &u.name, pg)?;
+            sets.retain(|s| live.contains(&s.id));
+            if pg && !sets.is_empty() {
+                // No hashes: the server matches (`codedesk_spend`).
+                db.each_row(
+                    "SELECT c.set_id, CAST(COUNT(*) AS BIGINT) FROM codes c
+                     JOIN code_sets s ON s.id = c.set_id
+                     WHERE s.user_id = $1 AND s.state = 'active' AND c.uses_left > 0
+                     GROUP BY c.set_id",
+                    &[&u.id],
+                    &mut |r| {
+                        let id: i64 = r.get(0)?;
+                        if let Some(s) = sets.iter_mut().find(|s| s.id == id) {
+                            s.live = r.get(1)?;
+                        }
+                        Ok(())
+                    },
+                )?;
+            } else if !sets.is_empty() {
                 db.each_row(
                     "SELECT c.set_id, c.id, c.hash FROM codes c JOIN code_sets s ON s.id = c.set_id
                      WHERE s.user_id = $1 AND s.state = 'active' AND c.uses_left > 0
@@ -476,7 +563,7 @@ impl Store {
                     &mut |r| attach_code(&mut sets, r.get(0)?, r.get(1)?, r.get(2)?),
                 )?;
             }
-            sets.retain(|s| !s.codes.is_empty());
+            sets.retain(|s| s.live > 0);
             let remaining = remaining_in(db, u.id, now)?;
             Ok(VerifyView {
                 user: u,
@@ -890,6 +977,67 @@ fn revoke_in(
         now,
     )?;
     append_event(db, now, operator, Some(user), events::revoke(ids, reason))
+}
+
+// ----------------------------------------------------------------- trail
+
+/// The sets of `user` the trail says are live: their lifecycle events
+/// (`trail::LIFECYCLE`, through the partial index `audit_lifecycle`; on
+/// PostgreSQL through `codedesk_set_events`, which a verifier may call
+/// without reading the trail), replayed.
+fn trail_live_sets(db: &mut dyn Exec, user: &str, pg: bool) -> Result<Vec<i64>> {
+    let sql = match pg {
+        true => "SELECT o_id, o_action, o_details FROM codedesk_set_events($1)".to_string(),
+        false => format!(
+            "SELECT id, action, details FROM audit WHERE \"user\" = $1 AND action IN {} ORDER BY id",
+            crate::trail::LIFECYCLE
+        ),
+    };
+    let mut replay = crate::trail::Replay::default();
+    db.each_row(&sql, &[&user], &mut |r| {
+        let (id, action, details): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        replay.step(id, &action, Some(user), &details);
+        Ok(())
+    })?;
+    Ok(replay.live_sets(user))
+}
+
+/// The whole trail replayed against every set and user, in the caller's
+/// one snapshot: the first disagreement, if any (`audit verify`, exit 8).
+pub(crate) fn trail_disagreement(db: &mut dyn Exec) -> Result<Option<String>> {
+    let sets = db.rows(
+        "SELECT s.id, u.name, s.state,
+                CAST(COALESCE(SUM(c.uses_left), 0) AS BIGINT),
+                CAST(COALESCE(MAX(c.uses_left), 0) AS BIGINT)
+         FROM code_sets s JOIN users u ON u.id = s.user_id
+         LEFT JOIN codes c ON c.set_id = s.id
+         GROUP BY s.id, u.name, s.state ORDER BY s.id",
+        &[],
+        |r| {
+            Ok(crate::trail::SetState {
+                id: r.get(0)?,
+                user: r.get(1)?,
+                state: r.get(2)?,
+                uses_left: r.get(3)?,
+                max_left: r.get(4)?,
+            })
+        },
+    )?;
+    let users = db.rows("SELECT name, locked_at FROM users ORDER BY id", &[], |r| {
+        Ok((r.get(0)?, r.get::<Option<i64>>(1)?.is_some()))
+    })?;
+    let mut replay = crate::trail::Replay::default();
+    db.each_row(
+        "SELECT id, action, \"user\", details FROM audit ORDER BY id",
+        &[],
+        &mut |r| {
+            let (id, action, user, details): (i64, String, Option<String>, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            replay.step(id, &action, user.as_deref(), &details);
+            Ok(())
+        },
+    )?;
+    Ok(replay.first_disagreement(&sets, &users))
 }
 
 // ----------------------------------------------------------------- audit

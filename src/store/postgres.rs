@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/pg/0001_init.sql"),
     include_str!("migrations/pg/0002_devices_by_phone.sql"),
     include_str!("migrations/pg/0003_audit_principal.sql"),
+    include_str!("migrations/pg/0004_roles_and_trail.sql"),
 ];
 
 /// The PostgreSQL schema version this build writes.
@@ -85,11 +86,9 @@ fn pg_err(e: ::postgres::Error) -> anyhow::Error {
             return fail(Status::Store, what);
         }
         if *code == SqlState::INSUFFICIENT_PRIVILEGE {
+            // Exit 9; `roles::explain` names the role the command needs.
             let msg = e.as_db_error().map(|d| d.message()).unwrap_or("");
-            return fail(
-                Status::Store,
-                format!("permission denied on the store: {msg}"),
-            );
+            return crate::roles::denied(msg);
         }
     }
     if e.is_closed() {
@@ -547,6 +546,214 @@ impl PgStore {
         f(&mut Pg(&mut *self.client()?))
     }
 
+    /// Runs `f` in one READ ONLY REPEATABLE READ transaction: one
+    /// snapshot for all its queries.
+    pub(super) fn snapshot<T>(&self, f: impl FnOnce(&mut dyn Exec) -> Result<T>) -> Result<T> {
+        let mut c = self.client()?;
+        let mut tx = read_snapshot(&mut c)?;
+        let out = f(&mut Pg(&mut tx))?;
+        tx.commit().db()?;
+        Ok(out)
+    }
+
+    // -------------------------------------------- least privilege (roles)
+
+    /// `Store::spend_matching` on PostgreSQL: the server matches the tags
+    /// and spends (`codedesk_spend`, schema 0004), under the write lock;
+    /// the accepted event is appended here, in the same transaction.
+    pub(super) fn spend_tags(
+        &mut self,
+        user: &UserRow,
+        tags: &[(i64, crate::codes::CodeHash)],
+        operator: &str,
+        service: Option<&str>,
+        now: i64,
+    ) -> Result<Spend> {
+        let sets: Vec<i64> = tags.iter().map(|t| t.0).collect();
+        let hashes: Vec<&[u8]> = tags.iter().map(|t| &t.1[..]).collect();
+        self.transaction(|tx| {
+            let row = tx
+                .query_one(
+                    "SELECT o_outcome, o_set, o_remaining FROM codedesk_spend($1, $2, $3, $4)",
+                    &[&user.id, &sets, &hashes, &now],
+                )
+                .db()?;
+            let outcome: String = get(&row, 0)?;
+            match outcome.as_str() {
+                "accepted" => {
+                    let (set, remaining): (i64, i64) = (get(&row, 1)?, get(&row, 2)?);
+                    ops::append_event(
+                        &mut Pg(tx),
+                        now,
+                        operator,
+                        Some(&user.name),
+                        events::verify_accepted(set, remaining, service),
+                    )?;
+                    Ok(Spend::Accepted { remaining })
+                }
+                "locked" => Ok(Spend::Locked),
+                _ => Ok(Spend::Stale),
+            }
+        })
+    }
+
+    /// `Store::reject` on PostgreSQL, through `codedesk_reject`.
+    pub(super) fn reject(
+        &mut self,
+        user: &UserRow,
+        reason: &str,
+        threshold: u32,
+        operator: &str,
+        service: Option<&str>,
+        now: i64,
+    ) -> Result<Rejection> {
+        self.transaction(|tx| {
+            let row = tx
+                .query_one(
+                    "SELECT o_attempts, o_locked_now, o_already_locked FROM codedesk_reject($1, $2, $3)",
+                    &[&user.id, &i64::from(threshold), &now],
+                )
+                .db()?;
+            let r = Rejection {
+                attempts: get(&row, 0)?,
+                locked_now: get(&row, 1)?,
+                already_locked: get(&row, 2)?,
+            };
+            let db = &mut Pg(tx);
+            ops::append_event(
+                db,
+                now,
+                operator,
+                Some(&user.name),
+                events::verify_rejected(reason, r.attempts, service),
+            )?;
+            if r.locked_now {
+                ops::append_event(
+                    db,
+                    now,
+                    operator,
+                    Some(&user.name),
+                    events::lockout(r.attempts, threshold),
+                )?;
+            }
+            Ok(r)
+        })
+    }
+
+    /// `Store::auto_unlock` on PostgreSQL, through `codedesk_auto_unlock`.
+    pub(super) fn auto_unlock(
+        &mut self,
+        user: &UserRow,
+        after: i64,
+        operator: &str,
+        now: i64,
+    ) -> Result<bool> {
+        self.transaction(|tx| {
+            let row = tx
+                .query_one(
+                    "SELECT codedesk_auto_unlock($1, $2, $3)",
+                    &[&user.id, &after, &now],
+                )
+                .db()?;
+            let done: bool = get(&row, 0)?;
+            if done {
+                ops::append_event(
+                    &mut Pg(tx),
+                    now,
+                    operator,
+                    Some(&user.name),
+                    events::unlock(true, true),
+                )?;
+            }
+            Ok(done)
+        })
+    }
+
+    /// `codedesk setup-roles`: creates the NOLOGIN roles that are missing
+    /// (roles belong to the whole server; one set serves every codedesk
+    /// database on it) and grants each what its commands need in this
+    /// database, revoking whatever else they held here. Run by the store's
+    /// owner, who needs CREATEROLE while a role is missing (and, from
+    /// PostgreSQL 16, ADMIN on codedesk_operator to make the supervisor a
+    /// member of it). Returns the schema the grants are in.
+    pub fn setup_roles(&mut self) -> Result<String> {
+        let roles = crate::roles::ALL.join(", ");
+        self.transaction(|tx| {
+            let schema: String = get(&tx.query_one("SELECT current_schema()::TEXT", &[]).db()?, 0)?;
+            let owner: bool = get(
+                &tx.query_one(
+                    "SELECT pg_has_role(current_user, tableowner, 'USAGE') FROM pg_tables
+                      WHERE schemaname = current_schema() AND tablename = 'audit'",
+                    &[],
+                )
+                .db()?,
+                0,
+            )?;
+            if !owner {
+                return Err(crate::roles::denied(
+                    "the login role does not own the store's tables",
+                ));
+            }
+            tx.batch_execute(
+                "DO $$
+                 DECLARE r TEXT;
+                 BEGIN
+                   FOREACH r IN ARRAY ARRAY['codedesk_verifier', 'codedesk_operator',
+                                            'codedesk_supervisor', 'codedesk_auditor'] LOOP
+                     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+                       BEGIN
+                         EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+                       EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+                       END;
+                     END IF;
+                   END LOOP;
+                   IF NOT pg_has_role('codedesk_supervisor', 'codedesk_operator', 'MEMBER') THEN
+                     GRANT codedesk_operator TO codedesk_supervisor;
+                   END IF;
+                 END $$;",
+            )
+            .db()?;
+            let q = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+            let s = q(&schema);
+            let tables = "users, devices, identity_checks, code_sets, codes, audit, schema_version";
+            let functions = "codedesk_spend(BIGINT, BIGINT[], BYTEA[], BIGINT), \
+                             codedesk_reject(BIGINT, BIGINT, BIGINT), \
+                             codedesk_auto_unlock(BIGINT, BIGINT, BIGINT), \
+                             codedesk_set_events(TEXT)";
+            // INSERT on the audit table is granted column by column: a
+            // column a later schema fills by its default (a principal the
+            // server records) stays out of every client's reach.
+            tx.batch_execute(&format!(
+                "REVOKE ALL ON {tables} FROM {roles};
+                 REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {roles};
+                 REVOKE ALL ON FUNCTION {functions} FROM {roles};
+                 GRANT USAGE ON SCHEMA {s} TO {roles};
+                 GRANT SELECT ON schema_version TO {roles};
+
+                 GRANT SELECT ON users TO codedesk_verifier;
+                 GRANT SELECT (id, user_id, state, expires_at, alphabet, length, salt,
+                               m_cost, t_cost, p_cost) ON code_sets TO codedesk_verifier;
+                 GRANT SELECT (id, set_id, uses_left) ON codes TO codedesk_verifier;
+                 GRANT SELECT (id, hash) ON audit TO codedesk_verifier;
+                 GRANT INSERT (id, at, operator, action, \"user\", details, prev_hash, hash)
+                   ON audit TO codedesk_verifier, codedesk_operator;
+                 GRANT EXECUTE ON FUNCTION {functions} TO codedesk_verifier, codedesk_operator;
+
+                 GRANT SELECT, INSERT, UPDATE ON users, identity_checks, code_sets, codes
+                   TO codedesk_operator;
+                 GRANT SELECT, INSERT, UPDATE, DELETE ON devices TO codedesk_operator;
+                 GRANT SELECT ON audit TO codedesk_operator;
+                 GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO codedesk_operator;
+
+                 GRANT SELECT ON users, devices, identity_checks, code_sets, audit
+                   TO codedesk_auditor;
+                 GRANT SELECT (id, set_id, uses_left) ON codes TO codedesk_auditor;"
+            ))
+            .db()?;
+            Ok(schema)
+        })
+    }
+
     // ------------------------------------------------------------ listing
 
     /// Calls `f` for every user in id order (or the one user named), with a
@@ -750,7 +957,16 @@ fn migrate(client: &mut Client) -> Result<()> {
     client
         .batch_execute(&format!("SELECT pg_advisory_lock({MIGRATE_LOCK})"))
         .db()?;
-    let migrated = migrate_locked(client);
+    let migrated = migrate_locked(client).map_err(|e| match crate::exit::status_of(&e) {
+        // Only the store's owner may change its schema.
+        Status::NotPermitted => fail(
+            Status::NotPermitted,
+            format!(
+                "the store's schema (version {version}) is older than this codedesk's ({PG_SCHEMA_VERSION}), and only its owner may migrate it: run any codedesk command as the owner first ({e})"
+            ),
+        ),
+        _ => e,
+    });
     let unlocked = client
         .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATE_LOCK})"))
         .db();

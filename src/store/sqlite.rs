@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_devices_by_phone.sql"),
     include_str!("migrations/0003_audit_principal.sql"),
+    include_str!("migrations/0004_trail_lifecycle.sql"),
 ];
 
 /// The schema version this build writes.
@@ -287,6 +288,14 @@ impl SqliteStore {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .db()?;
+        let out = f(&mut Lite(&tx))?;
+        tx.commit().db()?;
+        Ok(out)
+    }
+
+    /// Runs `f` in one read transaction: one snapshot for all its queries.
+    pub(super) fn snapshot<T>(&self, f: impl FnOnce(&mut dyn Exec) -> Result<T>) -> Result<T> {
+        let tx = self.conn.unchecked_transaction().db()?;
         let out = f(&mut Lite(&tx))?;
         tx.commit().db()?;
         Ok(out)
