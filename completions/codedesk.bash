@@ -52,6 +52,9 @@ _codedesk() {
             codedesk,setup-roles)
                 cmd="codedesk__subcmd__setup__subcmd__roles"
                 ;;
+            codedesk,sync)
+                cmd="codedesk__subcmd__sync"
+                ;;
             codedesk,unlock)
                 cmd="codedesk__subcmd__unlock"
                 ;;
@@ -106,6 +109,9 @@ _codedesk() {
             codedesk__subcmd__help,setup-roles)
                 cmd="codedesk__subcmd__help__subcmd__setup__subcmd__roles"
                 ;;
+            codedesk__subcmd__help,sync)
+                cmd="codedesk__subcmd__help__subcmd__sync"
+                ;;
             codedesk__subcmd__help,unlock)
                 cmd="codedesk__subcmd__help__subcmd__unlock"
                 ;;
@@ -122,7 +128,7 @@ _codedesk() {
 
     case "${cmd}" in
         codedesk)
-            opts="-q -h -V --db --config --operator --format --quiet --help --version enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles generate-artifacts help"
+            opts="-q -h -V --db --config --operator --format --quiet --help --version enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync generate-artifacts help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -448,7 +454,7 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__help)
-            opts="enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles generate-artifacts help"
+            opts="enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync generate-artifacts help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -630,6 +636,20 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__help__subcmd__setup__subcmd__roles)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__help__subcmd__sync)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -845,6 +865,36 @@ _codedesk() {
             ;;
         codedesk__subcmd__setup__subcmd__roles)
             opts="-q -h -V --db --config --operator --format --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv text" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__sync)
+            opts="-q -h -V --dry-run --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

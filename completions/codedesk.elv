@@ -40,6 +40,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand calibrate 'Suggest Argon2id parameters for this machine'
             cand migrate 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
             cand setup-roles 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)'
+            cand sync 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported'
             cand generate-artifacts 'Regenerate completions and man pages (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -237,6 +238,19 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'codedesk;sync'= {
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand --dry-run 'Report what would change, and change nothing'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'codedesk;generate-artifacts'= {
             cand --out 'Folder to write completions/ and man/ into'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
@@ -263,6 +277,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand calibrate 'Suggest Argon2id parameters for this machine'
             cand migrate 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
             cand setup-roles 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)'
+            cand sync 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported'
             cand generate-artifacts 'Regenerate completions and man pages (for maintainers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -292,6 +307,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         &'codedesk;help;migrate'= {
         }
         &'codedesk;help;setup-roles'= {
+        }
+        &'codedesk;help;sync'= {
         }
         &'codedesk;help;generate-artifacts'= {
         }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
     version,
     propagate_version = true,
     after_help = "Exit status: 0 ok, 1 code rejected, 2 usage, 3 identity check refused, \
-4 no such user/device/set, 5 locked out, 6 delivery failed, 7 store problem, 8 audit trail altered, 9 not permitted."
+4 no such user/device/set, 5 locked out, 6 delivery failed, 7 store or directory unreachable, 8 audit trail altered, 9 not permitted."
 )]
 pub struct Cli {
     /// The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]
@@ -101,6 +101,8 @@ pub enum Command {
     Migrate(Lazy<MigrateArgs>),
     /// Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store's owner)
     SetupRoles,
+    /// Compare the store with the directory: leavers' codes revoked, changed numbers and new privileged users reported
+    Sync(Lazy<SyncArgs>),
     /// Regenerate completions and man pages (for maintainers)
     #[command(hide = true)]
     GenerateArtifacts(Lazy<GenerateArgs>),
@@ -321,6 +323,13 @@ pub struct MigrateArgs {
     /// The empty PostgreSQL store to fill: postgres://USER@HOST[:PORT]/DB (the password from PGPASSWORD keeps it out of the process list)
     #[arg(long, value_name = "URL")]
     pub to: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Report what would change, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,7 @@ struct File {
     sms: Option<SmsFile>,
     notify: Option<NotifyFile>,
     store: Option<StoreFile>,
+    directory: Option<crate::directory::DirectoryFile>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,6 +117,8 @@ pub struct Settings {
     pub store_group: Option<crate::trust::Group>,
     /// The PostgreSQL password read from `store.password_file`.
     pub db_password: Option<Secret>,
+    /// `[directory]`: the LDAP directory users are checked against.
+    pub directory: Option<crate::directory::DirectoryConfig>,
     /// Each key and where its value came from ("default" or the file).
     pub sources: Vec<(&'static str, String, String)>,
 }
@@ -140,6 +143,7 @@ impl Default for Settings {
             db: None,
             store_group: None,
             db_password: None,
+            directory: None,
             sources: Vec::new(),
         }
     }
@@ -507,6 +511,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
             true => PathBuf::from(db),
             false => relative_to(path, Path::new(db)),
         });
+    }
+    if let Some(d) = &file.directory {
+        s.directory = Some(crate::directory::DirectoryConfig::from_file(d, path)?);
     }
     Ok(with_sources(s, &file, Some(path)))
 }

@@ -21,6 +21,7 @@ pub mod codes;
 pub mod commands;
 pub mod config;
 pub mod delivery;
+pub mod directory;
 pub mod exit;
 pub mod identity;
 pub mod interrupt;
@@ -314,6 +315,7 @@ pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status
         Command::Calibrate(Lazy(a)) => calibrate::run(&ctx, a, out)?,
         Command::Migrate(Lazy(a)) => migrate::run(&ctx, a, out)?,
         Command::SetupRoles => setup_roles::run(&ctx, out)?,
+        Command::Sync(Lazy(a)) => sync::run(&ctx, a, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
     };
     out.flush()?;

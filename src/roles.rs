@@ -58,6 +58,7 @@ pub const TABLE: &[(&str, Need)] = &[
     ),
     ("migrate", Need::Owner),
     ("setup-roles", Need::Owner),
+    ("sync", Need::Roles(&[OPERATOR, SUPERVISOR])),
     ("config", Need::NoStore),
     ("calibrate", Need::NoStore),
     ("demo", Need::NoStore),
@@ -81,6 +82,7 @@ pub fn command_name(c: &Command) -> &'static str {
         Command::Calibrate(_) => "calibrate",
         Command::Migrate(_) => "migrate",
         Command::SetupRoles => "setup-roles",
+        Command::Sync(_) => "sync",
         Command::GenerateArtifacts(_) => "generate-artifacts",
     }
 }

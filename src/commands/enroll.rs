@@ -53,6 +53,7 @@ pub fn new_device(
         sms,
         label,
         primary,
+        directory: None,
     })
 }
 
@@ -77,7 +78,10 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
         (_, true) => Some(false),
         _ => None,
     };
-    let new = new_device(kind, a.phone.as_deref(), sms, a.label.as_deref(), a.primary)?;
+    let mut new = new_device(kind, a.phone.as_deref(), sms, a.label.as_deref(), a.primary)?;
+    // With a directory: the user must be in it (exit 4), and a number
+    // that is not one of theirs there needs the identity check.
+    let off_file = directory_check(ctx, &user, &mut new)?;
     let mut store = ctx.open_store()?;
     // A first device comes from onboarding; a device added to an existing
     // user is what a caller impersonating them would ask for, so it is gated.
@@ -97,6 +101,36 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
             close_gate();
             Some(check)
         }
+        // A new user's first device needs no check, unless its number is
+        // not on file: then the operator must attest one (flags only).
+        None if off_file => match &attested.given {
+            Some((method, ticket)) => Some(NewCheck {
+                method: *method,
+                ticket: ticket.clone(),
+            }),
+            None => {
+                store.record_event(
+                    &ctx.operator,
+                    "identity-check",
+                    Some(user.as_str()),
+                    serde_json::json!({"check": null, "outcome": "not-attested",
+                        "method": attested.method.map(|m| m.as_str()),
+                        "ticket": attested.ticket, "phone_on_file": false}),
+                    ctx.now(),
+                )?;
+                return Err(fail(
+                    Status::Identity,
+                    format!(
+                        "{user}: the number is not one of the user's numbers in the directory: enrolling it needs an identity check: give --identity-verified METHOD --ticket REF{}; nothing enrolled",
+                        attested
+                            .problem
+                            .as_deref()
+                            .map(|p| format!(" ({p})"))
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
+        },
         None => None,
     };
     let e = store.enroll_device(&user, &new, check.as_ref(), &ctx.operator, ctx.now())?;
@@ -110,6 +144,29 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
     }
     render(ctx, &[e], out)?;
     Ok(Status::Ok)
+}
+
+/// Looks the user up in the directory, if one is configured: exit 4 when
+/// it does not know them, exit 7 when it cannot be asked. Notes on `new`
+/// whether its number is on file and whether the user is privileged;
+/// true when the number is not on file (warned about on standard error).
+fn directory_check(ctx: &Ctx, user: &Username, new: &mut NewDevice) -> Result<bool> {
+    let Some(d) = crate::directory::require_user(&ctx.settings, user.as_str(), "nothing enrolled")?
+    else {
+        return Ok(false);
+    };
+    let phone_on_file = new.phone.as_ref().map(|p| d.has_number(p));
+    new.directory = Some(crate::directory::DirectoryNote {
+        phone_on_file,
+        privileged: d.privileged,
+    });
+    if let (Some(false), Some(p)) = (phone_on_file, &new.phone) {
+        eprintln!(
+            "codedesk: warning: {} is not one of {user}'s numbers in the directory: it needs an identity check, and is recorded as phone_on_file: false",
+            p.masked()
+        );
+    }
+    Ok(phone_on_file == Some(false))
 }
 
 /// A phone number that other users have too: codes texted to it, and an
@@ -151,6 +208,12 @@ struct EnrolledJson {
     new_user: bool,
     /// Other users enrolled with the same phone number.
     phone_shared_with: Vec<String>,
+    /// With a directory: whether the number is one of the user's there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_on_file: Option<Option<bool>>,
+    /// With a directory: whether the user is in a privileged group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    privileged: Option<bool>,
 }
 
 fn render(ctx: &Ctx, rows: &[Enrolled], out: &mut dyn Write) -> Result<()> {
@@ -164,16 +227,23 @@ fn render(ctx: &Ctx, rows: &[Enrolled], out: &mut dyn Write) -> Result<()> {
                         device: device_json(&e.device, e.primary),
                         new_user: e.new_user,
                         phone_shared_with: e.shared_with.clone(),
+                        phone_on_file: e.directory.map(|d| d.phone_on_file),
+                        privileged: e.directory.map(|d| d.privileged),
                     },
                 )?;
             }
         }
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);
-            w.write_record(["user", "device", "kind", "sms", "primary", "phone", "label"])?;
+            let dir = ctx.settings.directory.is_some();
+            let mut header = vec!["user", "device", "kind", "sms", "primary", "phone", "label"];
+            if dir {
+                header.push("phone_on_file");
+            }
+            w.write_record(&header)?;
             for e in rows {
                 let d = &e.device;
-                w.write_record([
+                let mut rec = vec![
                     e.user.clone(),
                     d.id.to_string(),
                     d.kind.as_str().into(),
@@ -181,7 +251,16 @@ fn render(ctx: &Ctx, rows: &[Enrolled], out: &mut dyn Write) -> Result<()> {
                     e.primary.to_string(),
                     d.phone.as_ref().map(|p| p.masked()).unwrap_or_default(),
                     d.label.clone().unwrap_or_default(),
-                ])?;
+                ];
+                if dir {
+                    rec.push(
+                        e.directory
+                            .and_then(|d| d.phone_on_file)
+                            .map(|b| b.to_string())
+                            .unwrap_or_default(),
+                    );
+                }
+                w.write_record(&rec)?;
             }
             w.flush()?;
         }
@@ -193,12 +272,17 @@ fn render(ctx: &Ctx, rows: &[Enrolled], out: &mut dyn Write) -> Result<()> {
                 }
                 writeln!(
                     out,
-                    "enrolled device {} for {}{}: {}{}",
+                    "enrolled device {} for {}{}: {}{}{}",
                     e.device.id,
                     e.user,
                     if e.new_user { " (new user)" } else { "" },
                     output::device_line(&e.device),
-                    if e.primary { ", primary" } else { "" }
+                    if e.primary { ", primary" } else { "" },
+                    match e.directory {
+                        Some(d) if d.phone_on_file == Some(false) =>
+                            " [phone NOT on file in the directory]",
+                        _ => "",
+                    }
                 )?;
             }
         }
@@ -213,7 +297,41 @@ fn render(ctx: &Ctx, rows: &[Enrolled], out: &mut dyn Write) -> Result<()> {
 fn batch(ctx: &Ctx, path: &Path, attestation: &Attestation, out: &mut dyn Write) -> Result<Status> {
     let attested = attestation.given.as_ref();
     let bytes = read_input(path)?;
-    let rows = batch_rows(&bytes, path)?;
+    let mut rows = batch_rows(&bytes, path)?;
+    // With a directory: every user must be in it, and numbers not on file
+    // need the run's attestation.
+    let mut unknown: Vec<String> = Vec::new();
+    let mut off_file: Vec<String> = Vec::new();
+    for (u, d) in rows.iter_mut() {
+        match directory_check(ctx, u, d) {
+            Ok(true) => off_file.push(u.to_string()),
+            Ok(false) => {}
+            Err(e) if crate::exit::status_of(&e) == Status::NotFound => unknown.push(u.to_string()),
+            Err(e) => return Err(e),
+        }
+    }
+    if !unknown.is_empty() {
+        unknown.dedup();
+        return Err(fail(
+            Status::NotFound,
+            format!(
+                "{}: not in the directory: {}; nothing enrolled",
+                path.display(),
+                unknown.join(", ")
+            ),
+        ));
+    }
+    if !off_file.is_empty() && attested.is_none() {
+        off_file.dedup();
+        return Err(fail(
+            Status::Identity,
+            format!(
+                "{}: numbers not on file in the directory for {}: they need --identity-verified METHOD --ticket REF for the run; nothing enrolled",
+                path.display(),
+                off_file.join(", ")
+            ),
+        ));
+    }
     let mut store = ctx.open_store()?;
     // Adding devices to users who already exist needs the run's attestation.
     let check = attested.map(|(method, ticket)| NewCheck {

@@ -114,6 +114,9 @@ pub fn plan(
 ) -> Result<Plan> {
     let s = &ctx.settings;
     let user = store.require_user(name)?;
+    // With a directory, codes go only to a user it still knows (exit 4);
+    // one that cannot be asked stops issuance (exit 7).
+    crate::directory::require_user(s, name.as_str(), "nothing issued")?;
     let devices = store.devices(user.id)?;
     let (via, device, hint) = match rules::choose_path(&devices, req.device, req.via)? {
         PathChoice::Sms(d) => (Via::Sms, Some(d), None),

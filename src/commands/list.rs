@@ -119,7 +119,19 @@ fn csv_row(s: &UserSummary, now: i64) -> Vec<String> {
 
 fn detail(ctx: &Ctx, s: &UserSummary, now: i64, out: &mut dyn Write) -> Result<()> {
     match ctx.format {
-        Format::Json => output::json_line(out, &user_json(s, now))?,
+        Format::Json => {
+            let mut v = serde_json::to_value(user_json(s, now))?;
+            if let (Some(cfg), Some(map)) = (&ctx.settings.directory, v.as_object_mut()) {
+                let d = match crate::directory::lookup(cfg, &s.user.name) {
+                    Ok(Some(d)) => serde_json::json!({"known": true,
+                        "display_name": d.display_name, "privileged": d.privileged}),
+                    Ok(None) => serde_json::json!({"known": false}),
+                    Err(e) => serde_json::json!({"error": e.to_string()}),
+                };
+                map.insert("directory".into(), d);
+            }
+            output::json_line(out, &v)?
+        }
         Format::Csv => {
             let mut w = csv::Writer::from_writer(&mut *out);
             w.write_record(CSV_HEADER)?;
@@ -129,6 +141,9 @@ fn detail(ctx: &Ctx, s: &UserSummary, now: i64, out: &mut dyn Write) -> Result<(
         Format::Table | Format::Text => {
             let u = &s.user;
             writeln!(out, "user:        {}", u.name)?;
+            if let Some(line) = directory_line(ctx, &u.name) {
+                writeln!(out, "directory:   {line}")?;
+            }
             writeln!(out, "enrolled:    {}", ts(u.created_at))?;
             writeln!(
                 out,
@@ -182,4 +197,27 @@ fn detail(ctx: &Ctx, s: &UserSummary, now: i64, out: &mut dyn Write) -> Result<(
         }
     }
     Ok(())
+}
+
+/// What the directory says of the user, for `list USER`: display name and
+/// whether privileged. A directory that cannot be asked is a warning, not
+/// a failure: listing changes nothing.
+fn directory_line(ctx: &Ctx, user: &str) -> Option<String> {
+    let cfg = ctx.settings.directory.as_ref()?;
+    Some(match crate::directory::lookup(cfg, user) {
+        Ok(Some(d)) => format!(
+            "{}{}",
+            d.display_name.as_deref().unwrap_or("(no display name)"),
+            if d.privileged {
+                ", PRIVILEGED (in a privileged group)"
+            } else {
+                ""
+            }
+        ),
+        Ok(None) => "NOT in the directory (left?)".to_string(),
+        Err(e) => {
+            eprintln!("codedesk: warning: {e}");
+            "unreachable".to_string()
+        }
+    })
 }

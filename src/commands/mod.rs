@@ -13,6 +13,7 @@ pub mod list;
 pub mod migrate;
 pub mod revoke;
 pub mod setup_roles;
+pub mod sync;
 pub mod verify;
 
 use crate::exit::{Status, fail};

@@ -45,6 +45,9 @@ pub struct NewDevice {
     pub sms: bool,
     pub label: Option<String>,
     pub primary: bool,
+    /// What the directory said of the user and the number, when one is
+    /// configured (recorded in the `device-enrolled` event).
+    pub directory: Option<crate::directory::DirectoryNote>,
 }
 
 /// What `enroll_device` did.
@@ -59,6 +62,8 @@ pub struct Enrolled {
     pub shared_with: Vec<String>,
     /// More users than [`SHARED_NAMES`] share the number.
     pub shared_with_more: bool,
+    /// The directory's word on the user and the number, if configured.
+    pub directory: Option<crate::directory::DirectoryNote>,
 }
 
 /// How many other users sharing a phone number are named.

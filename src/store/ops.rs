@@ -16,6 +16,8 @@ use crate::model::{Device, DeviceKind, IdentityMethod, Phone, Username, Via};
 use crate::rules;
 use std::collections::HashSet;
 
+pub mod directory;
+
 // ------------------------------------------------------------ operations
 
 /// The operations, each one read or one write transaction of whichever
@@ -761,7 +763,12 @@ fn enroll_in(
             (id, true)
         }
     };
-    let check_id = match enrolment_check(user, fresh.contains(user.as_str()), check)? {
+    // A number the directory does not have for the user needs the check
+    // even for a user created here.
+    let off_file = new
+        .directory
+        .is_some_and(|d| d.phone_on_file == Some(false));
+    let check_id = match enrolment_check(user, fresh.contains(user.as_str()) && !off_file, check)? {
         Some(c) => Some(insert_check(
             db,
             uid,
@@ -803,22 +810,21 @@ fn enroll_in(
         Some(p) => users_sharing_phone(db, p, user.as_str())?,
         None => (Vec::new(), false),
     };
-    append_event(
-        db,
-        now,
-        operator,
-        Some(user.as_str()),
-        events::device_enrolled(
-            &device,
-            new.kind,
-            new.phone.as_ref(),
-            primary,
-            new_user,
-            check_id,
-            check,
-            &shared_with,
-        ),
-    )?;
+    let mut event = events::device_enrolled(
+        &device,
+        new.kind,
+        new.phone.as_ref(),
+        primary,
+        new_user,
+        check_id,
+        check,
+        &shared_with,
+    );
+    if let (Some(d), Some(map)) = (new.directory, event.1.as_object_mut()) {
+        map.insert("phone_on_file".into(), d.phone_on_file.into());
+        map.insert("privileged".into(), d.privileged.into());
+    }
+    append_event(db, now, operator, Some(user.as_str()), event)?;
     Ok(Enrolled {
         user: user.as_str().to_string(),
         device,
@@ -826,6 +832,7 @@ fn enroll_in(
         new_user,
         shared_with,
         shared_with_more,
+        directory: new.directory,
     })
 }
 
@@ -1294,6 +1301,7 @@ mod tests {
             sms: true,
             label: None,
             primary: false,
+            directory: None,
         }
     }
 

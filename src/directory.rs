@@ -1,0 +1,968 @@
+//! The organisation's directory (LDAP: OpenLDAP, Active Directory) as the
+//! source of truth for who a user is, which numbers are on file for them,
+//! their email and whether they are privileged.
+//!
+//! Configured under `[directory]` (see docs/directory.md). The connection
+//! follows the PostgreSQL store's secure-by-default rule: a directory on
+//! this machine (`localhost`, 127.0.0.0/8, `::1`) may be reached in clear;
+//! any other host is reached through TLS (`ldaps://`, or StartTLS for
+//! `ldap://`) with its certificate checked against `ca_file` (else the
+//! system's roots) and the host name of the URL, unless the file says
+//! `tls = "none"` on purpose.
+//!
+//! Lookups are cached for the run only (one connection, one search per
+//! user). Nothing here is used by `verify`: logins never depend on the
+//! directory.
+//!
+//! The API for other commands is [`lookup`], returning a [`DirUser`].
+
+use crate::exit::{Status, fail};
+use crate::model::Phone;
+use anyhow::Result;
+use ldap3::{LdapConn, LdapConnSettings, Scope, SearchEntry, ldap_escape};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+// ------------------------------------------------------------ configuration
+
+/// `[directory]` as written in the configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryFile {
+    url: Option<String>,
+    tls: Option<String>,
+    ca_file: Option<PathBuf>,
+    bind_dn: Option<String>,
+    password_file: Option<PathBuf>,
+    base_dn: Option<String>,
+    user_filter: Option<String>,
+    preset: Option<String>,
+    privileged_groups: Option<Vec<String>>,
+    group_member_attribute: Option<String>,
+    min_fraction: Option<f64>,
+    timeout: Option<String>,
+    attributes: Option<AttributesFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttributesFile {
+    uid: Option<String>,
+    display_name: Option<String>,
+    mobile: Option<String>,
+    telephone: Option<String>,
+    mail: Option<String>,
+    member_of: Option<String>,
+}
+
+/// How the connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// `ldaps://`: TLS from the first byte.
+    Ldaps,
+    /// `ldap://` upgraded by the StartTLS operation before the bind.
+    StartTls,
+    /// In clear: the default only on loopback, else asked for.
+    None,
+}
+
+impl Tls {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tls::Ldaps => "ldaps",
+            Tls::StartTls => "starttls",
+            Tls::None => "none",
+        }
+    }
+}
+
+/// The attribute names read from user entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attributes {
+    pub uid: String,
+    pub display_name: String,
+    pub mobile: String,
+    pub telephone: String,
+    pub mail: String,
+    /// The user attribute listing the groups (DNs) the user is in
+    /// (`memberOf`); `None`: read each privileged group's members instead.
+    pub member_of: Option<String>,
+}
+
+/// A preset's attribute names and filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// inetOrgPerson: `uid`, `displayName`, `mobile`, `telephoneNumber`,
+    /// `mail`; group membership from the groups' `member` attribute.
+    OpenLdap,
+    /// `sAMAccountName`, `displayName`, `mobile`, `telephoneNumber`,
+    /// `mail`, `memberOf`.
+    ActiveDirectory,
+}
+
+impl Preset {
+    fn parse(s: &str) -> Option<Preset> {
+        match s {
+            "openldap" => Some(Preset::OpenLdap),
+            "active-directory" => Some(Preset::ActiveDirectory),
+            _ => None,
+        }
+    }
+
+    pub fn attributes(self) -> Attributes {
+        let (uid, member_of) = match self {
+            Preset::OpenLdap => ("uid", None),
+            Preset::ActiveDirectory => ("sAMAccountName", Some("memberOf".to_string())),
+        };
+        Attributes {
+            uid: uid.into(),
+            display_name: "displayName".into(),
+            mobile: "mobile".into(),
+            telephone: "telephoneNumber".into(),
+            mail: "mail".into(),
+            member_of,
+        }
+    }
+
+    pub fn user_filter(self) -> &'static str {
+        match self {
+            Preset::OpenLdap => "(objectClass=inetOrgPerson)",
+            // Person accounts only (not computers), and not disabled ones
+            // (userAccountControl bit 2, ACCOUNTDISABLE).
+            Preset::ActiveDirectory => {
+                "(&(objectCategory=person)(objectClass=user)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))"
+            }
+        }
+    }
+}
+
+/// `[directory]`, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectoryConfig {
+    pub url: String,
+    /// The host of the URL, as named in messages.
+    pub host: String,
+    pub tls: Tls,
+    pub ca_file: Option<PathBuf>,
+    pub bind_dn: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub base_dn: String,
+    pub user_filter: String,
+    pub preset: Preset,
+    pub attributes: Attributes,
+    /// Group DNs, normalised (see [`normalize_dn`]).
+    pub privileged_groups: Vec<String>,
+    /// The attribute of group entries listing members' DNs.
+    pub group_member_attribute: String,
+    /// `sync` changes nothing when the directory returns fewer users than
+    /// this fraction of the last sync's count.
+    pub min_fraction: f64,
+    pub timeout: Duration,
+}
+
+impl DirectoryConfig {
+    /// Validates `[directory]` of the file at `path` (which names it in
+    /// messages and anchors relative paths).
+    pub fn from_file(f: &DirectoryFile, path: &Path) -> Result<DirectoryConfig> {
+        let bad = |key: &str, why: String| {
+            fail(
+                Status::Usage,
+                format!("config file {}: directory.{key}: {why}", path.display()),
+            )
+        };
+        let url = f
+            .url
+            .clone()
+            .ok_or_else(|| bad("url", "is required (ldap://HOST or ldaps://HOST)".into()))?;
+        let (ldaps, host) = parse_url(&url).map_err(|why| bad("url", why))?;
+        let tls = match (ldaps, f.tls.as_deref()) {
+            (true, None | Some("ldaps")) => Tls::Ldaps,
+            (true, Some(other)) => {
+                return Err(bad(
+                    "tls",
+                    format!("{other:?} does not go with an ldaps:// URL (leave tls out)"),
+                ));
+            }
+            (false, Some("starttls")) => Tls::StartTls,
+            (false, Some("none")) => Tls::None,
+            (false, None) if is_loopback(&host) => Tls::None,
+            (false, None) => Tls::StartTls,
+            (false, Some(other)) => {
+                return Err(bad(
+                    "tls",
+                    format!("{other:?} is not \"starttls\" or \"none\""),
+                ));
+            }
+        };
+        let preset = match f.preset.as_deref() {
+            None => Preset::OpenLdap,
+            Some(p) => Preset::parse(p).ok_or_else(|| {
+                bad(
+                    "preset",
+                    format!("{p:?} is not \"openldap\" or \"active-directory\""),
+                )
+            })?,
+        };
+        let mut attributes = preset.attributes();
+        if let Some(a) = &f.attributes {
+            let set = |slot: &mut String, v: &Option<String>, key: &str| -> Result<()> {
+                if let Some(v) = v {
+                    *slot = attribute_name(v).map_err(|why| bad(key, why))?;
+                }
+                Ok(())
+            };
+            set(&mut attributes.uid, &a.uid, "attributes.uid")?;
+            set(
+                &mut attributes.display_name,
+                &a.display_name,
+                "attributes.display_name",
+            )?;
+            set(&mut attributes.mobile, &a.mobile, "attributes.mobile")?;
+            set(
+                &mut attributes.telephone,
+                &a.telephone,
+                "attributes.telephone",
+            )?;
+            set(&mut attributes.mail, &a.mail, "attributes.mail")?;
+            if let Some(m) = &a.member_of {
+                attributes.member_of = match m.trim() {
+                    "" => None,
+                    m => Some(attribute_name(m).map_err(|why| bad("attributes.member_of", why))?),
+                };
+            }
+        }
+        let base_dn = f
+            .base_dn
+            .clone()
+            .filter(|b| !b.trim().is_empty())
+            .ok_or_else(|| bad("base_dn", "is required (e.g. \"dc=example,dc=org\")".into()))?;
+        let user_filter = match &f.user_filter {
+            Some(u) => {
+                let u = u.trim();
+                if !(u.starts_with('(') && u.ends_with(')')) {
+                    return Err(bad(
+                        "user_filter",
+                        format!("{u:?} is not an LDAP filter in parentheses"),
+                    ));
+                }
+                u.to_string()
+            }
+            None => preset.user_filter().to_string(),
+        };
+        if f.bind_dn.is_some() != f.password_file.is_some() {
+            return Err(bad(
+                "bind_dn",
+                "bind_dn and password_file go together (neither: anonymous bind)".into(),
+            ));
+        }
+        let privileged_groups = f
+            .privileged_groups
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|g| {
+                if !g.contains('=') {
+                    return Err(bad(
+                        "privileged_groups",
+                        format!("{g:?} is not a DN (cn=admins,ou=groups,dc=example,dc=org)"),
+                    ));
+                }
+                Ok(normalize_dn(g))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let min_fraction = f.min_fraction.unwrap_or(0.9);
+        if !(0.0..=1.0).contains(&min_fraction) {
+            return Err(bad(
+                "min_fraction",
+                format!("{min_fraction} is not between 0 and 1"),
+            ));
+        }
+        let timeout = match &f.timeout {
+            Some(t) => crate::config::parse_duration(t).map_err(|why| bad("timeout", why))?,
+            None => Duration::from_secs(10),
+        };
+        let rel = |p: &PathBuf| {
+            if p.is_absolute() {
+                p.clone()
+            } else {
+                path.parent().unwrap_or(Path::new(".")).join(p)
+            }
+        };
+        Ok(DirectoryConfig {
+            url,
+            host,
+            tls,
+            ca_file: f.ca_file.as_ref().map(rel),
+            bind_dn: f.bind_dn.clone(),
+            password_file: f.password_file.as_ref().map(rel),
+            base_dn,
+            user_filter,
+            preset,
+            attributes,
+            privileged_groups,
+            group_member_attribute: match &f.group_member_attribute {
+                Some(g) => attribute_name(g).map_err(|why| bad("group_member_attribute", why))?,
+                None => "member".into(),
+            },
+            min_fraction,
+            timeout,
+        })
+    }
+
+    /// The server as named in messages: the URL (it holds no password).
+    pub fn server(&self) -> String {
+        format!("{} ({})", self.url, self.tls.as_str())
+    }
+}
+
+/// `ldap://HOST[:PORT][/]` or `ldaps://...`: (is ldaps, host).
+fn parse_url(url: &str) -> std::result::Result<(bool, String), String> {
+    let (ldaps, rest) = if let Some(r) = url.strip_prefix("ldaps://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("ldap://") {
+        (false, r)
+    } else {
+        return Err(format!("{url:?} is not an ldap:// or ldaps:// URL"));
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    if rest.trim_end_matches('/') != authority {
+        return Err(format!(
+            "{url:?}: give only the server (scheme, host, port); the base DN goes in base_dn"
+        ));
+    }
+    if authority.contains('@') {
+        return Err(format!(
+            "{url:?}: no user or password in the URL; use bind_dn and password_file"
+        ));
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("").to_string()
+    } else {
+        authority.split(':').next().unwrap_or("").to_string()
+    };
+    if host.is_empty() {
+        return Err(format!("{url:?} names no host"));
+    }
+    Ok((ldaps, host))
+}
+
+/// This machine: no network between codedesk and the directory.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+/// An attribute name (or OID) as LDAP allows them.
+fn attribute_name(v: &str) -> std::result::Result<String, String> {
+    let v = v.trim();
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b';');
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(format!("{v:?} is not an LDAP attribute name"))
+    }
+}
+
+/// A DN for comparison: lower case, no spaces around `,` and `=`.
+pub fn normalize_dn(dn: &str) -> String {
+    dn.split(',')
+        .map(|rdn| {
+            rdn.split('=')
+                .map(|p| p.trim().to_lowercase())
+                .collect::<Vec<_>>()
+                .join("=")
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+// ------------------------------------------------------------------ users
+
+/// A user as the directory knows them. This is the API for other commands
+/// (the identity check's call-back and challenge methods use `mobiles`,
+/// `phones` and `email`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DirUser {
+    /// The user id (`uid`, `sAMAccountName`), lower case as codedesk's
+    /// user names are.
+    pub uid: String,
+    pub dn: String,
+    pub display_name: Option<String>,
+    /// Mobile numbers on file, E.164.
+    pub mobiles: Vec<Phone>,
+    /// Other telephone numbers on file, E.164.
+    pub phones: Vec<Phone>,
+    pub email: Option<String>,
+    /// Group DNs the user is in, as the directory spells them (only the
+    /// privileged groups when membership is read from the groups).
+    pub groups: Vec<String>,
+    /// In one of `privileged_groups`.
+    pub privileged: bool,
+}
+
+impl DirUser {
+    /// Every number on file (mobiles first).
+    pub fn numbers(&self) -> impl Iterator<Item = &Phone> {
+        self.mobiles.iter().chain(self.phones.iter())
+    }
+
+    /// Whether `phone` is one of the user's numbers on file.
+    pub fn has_number(&self, phone: &Phone) -> bool {
+        self.numbers().any(|p| p == phone)
+    }
+}
+
+/// Builds a user from an entry's attributes (`attrs` keyed as the server
+/// returned them; names compare without case). `privileged_members`: the
+/// normalised DNs of privileged groups' members, when membership is read
+/// from the groups.
+pub fn user_from_entry(
+    cfg: &DirectoryConfig,
+    dn: &str,
+    attrs: &HashMap<String, Vec<String>>,
+    privileged_members: Option<&BTreeSet<String>>,
+) -> Option<DirUser> {
+    let get = |name: &str| -> Vec<String> {
+        attrs
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .flat_map(|(_, v)| v.iter().cloned())
+            .collect()
+    };
+    let a = &cfg.attributes;
+    let uid = get(&a.uid).into_iter().next()?.to_ascii_lowercase();
+    let numbers = |name: &str| -> Vec<Phone> {
+        let mut out: Vec<Phone> = Vec::new();
+        for raw in get(name) {
+            if let Ok(p) = Phone::parse(&raw)
+                && !out.contains(&p)
+            {
+                out.push(p);
+            }
+        }
+        out
+    };
+    let mobiles = numbers(&a.mobile);
+    let phones: Vec<Phone> = numbers(&a.telephone)
+        .into_iter()
+        .filter(|p| !mobiles.contains(p))
+        .collect();
+    let (groups, privileged) = match &a.member_of {
+        Some(m) => {
+            let groups = get(m);
+            let privileged = groups
+                .iter()
+                .any(|g| cfg.privileged_groups.contains(&normalize_dn(g)));
+            (groups, privileged)
+        }
+        None => {
+            let privileged = privileged_members.is_some_and(|m| m.contains(&normalize_dn(dn)));
+            (Vec::new(), privileged)
+        }
+    };
+    Some(DirUser {
+        uid,
+        dn: dn.to_string(),
+        display_name: get(&a.display_name).into_iter().next(),
+        mobiles,
+        phones,
+        email: get(&a.mail).into_iter().next(),
+        groups,
+        privileged,
+    })
+}
+
+/// The search filter for one user: the configured filter and the uid,
+/// the user name escaped per RFC 4515 so that `*`, `(`, `)`, `\` and NUL
+/// in it match only themselves.
+pub fn user_search_filter(cfg: &DirectoryConfig, user: &str) -> String {
+    format!(
+        "(&{}({}={}))",
+        cfg.user_filter,
+        cfg.attributes.uid,
+        ldap_escape(user)
+    )
+}
+
+fn wanted_attributes(cfg: &DirectoryConfig) -> Vec<String> {
+    let a = &cfg.attributes;
+    let mut v = vec![
+        a.uid.clone(),
+        a.display_name.clone(),
+        a.mobile.clone(),
+        a.telephone.clone(),
+        a.mail.clone(),
+    ];
+    if let Some(m) = &a.member_of {
+        v.push(m.clone());
+    }
+    v
+}
+
+// ------------------------------------------------------------- connection
+
+/// Exit 7: "store or directory unreachable", the server named, never the
+/// password.
+fn unreachable(cfg: &DirectoryConfig, why: impl std::fmt::Display) -> anyhow::Error {
+    fail(
+        Status::Store,
+        format!(
+            "directory unreachable: {}: {why}; nothing changed",
+            cfg.server()
+        ),
+    )
+}
+
+/// The bind password: the file's first line. The file must not be
+/// readable by everyone (exit 2 before any connection).
+fn read_password(path: &Path) -> Result<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        fail(
+            Status::Usage,
+            format!("directory.password_file {}: {e}", path.display()),
+        )
+    })?;
+    if meta.permissions().mode() & 0o004 != 0 {
+        return Err(fail(
+            Status::Usage,
+            format!(
+                "directory.password_file {} is readable by everyone: chmod o-r it (0600 or 0640)",
+                path.display()
+            ),
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        fail(
+            Status::Usage,
+            format!("directory.password_file {}: {e}", path.display()),
+        )
+    })?;
+    let pw = text.lines().next().unwrap_or("").to_string();
+    if pw.is_empty() {
+        return Err(fail(
+            Status::Usage,
+            format!("directory.password_file {} is empty", path.display()),
+        ));
+    }
+    Ok(pw)
+}
+
+/// rustls with the *ring* provider, always checking the chain (to
+/// `ca_file`, else the system's roots) and the host name.
+fn tls_config(cfg: &DirectoryConfig) -> Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    match &cfg.ca_file {
+        Some(path) => {
+            let bad = |why: String| {
+                fail(
+                    Status::Usage,
+                    format!("directory.ca_file {}: {why}", path.display()),
+                )
+            };
+            let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+            let certs = CertificateDer::pem_slice_iter(&bytes)
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| bad(format!("not a PEM certificate file: {e}")))?;
+            let (added, _) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                return Err(bad("no usable CA certificate in it".into()));
+            }
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            let (added, _) = roots.add_parsable_certificates(found.certs);
+            if added == 0 {
+                return Err(unreachable(
+                    cfg,
+                    "no system CA certificates to check its certificate with; set directory.ca_file",
+                ));
+            }
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| unreachable(cfg, format!("TLS set-up failed: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// One bound connection and the run's cache.
+struct Session {
+    conn: LdapConn,
+    cache: HashMap<String, Option<DirUser>>,
+    privileged_members: Option<BTreeSet<String>>,
+}
+
+/// The run's sessions, one per directory configuration (a run has one;
+/// tests calling [`lookup`] in one process may have several), opened on
+/// first use.
+static SESSIONS: Mutex<Vec<(String, Session)>> = Mutex::new(Vec::new());
+
+/// What tells two configurations' sessions apart.
+fn session_key(cfg: &DirectoryConfig) -> String {
+    format!("{cfg:?}")
+}
+
+fn connect(cfg: &DirectoryConfig) -> Result<LdapConn> {
+    let password = match &cfg.password_file {
+        Some(p) => Some(zeroize::Zeroizing::new(read_password(p)?)),
+        None => None,
+    };
+    let mut settings = LdapConnSettings::new().set_conn_timeout(cfg.timeout);
+    if cfg.tls != Tls::None {
+        settings = settings
+            .set_config(tls_config(cfg)?)
+            .set_starttls(cfg.tls == Tls::StartTls);
+    }
+    let mut conn = LdapConn::with_settings(settings, &cfg.url).map_err(|e| unreachable(cfg, e))?;
+    conn.with_timeout(cfg.timeout);
+    let bound = match (&cfg.bind_dn, &password) {
+        (Some(dn), Some(pw)) => conn.simple_bind(dn, pw.as_str()),
+        _ => conn.simple_bind("", ""),
+    };
+    match bound {
+        Ok(r) if r.rc == 0 => Ok(conn),
+        Ok(r) => Err(unreachable(
+            cfg,
+            format!(
+                "bind as {} refused (LDAP result {}{})",
+                cfg.bind_dn.as_deref().unwrap_or("anonymous"),
+                r.rc,
+                if r.rc == 49 {
+                    ": invalid credentials; check bind_dn and password_file"
+                } else {
+                    ""
+                }
+            ),
+        )),
+        Err(e) => Err(unreachable(cfg, e)),
+    }
+}
+
+/// Runs `f` on the run's session, connecting on first use.
+fn with_session<T>(
+    cfg: &DirectoryConfig,
+    f: impl FnOnce(&DirectoryConfig, &mut Session) -> Result<T>,
+) -> Result<T> {
+    let key = session_key(cfg);
+    let mut guard = SESSIONS.lock().unwrap_or_else(|p| p.into_inner());
+    let at = match guard.iter().position(|(k, _)| *k == key) {
+        Some(i) => i,
+        None => {
+            let mut conn = connect(cfg)?;
+            let privileged_members = match cfg.attributes.member_of {
+                Some(_) => None,
+                None => Some(group_members(cfg, &mut conn)?),
+            };
+            guard.push((
+                key,
+                Session {
+                    conn,
+                    cache: HashMap::new(),
+                    privileged_members,
+                },
+            ));
+            guard.len() - 1
+        }
+    };
+    f(cfg, &mut guard[at].1)
+}
+
+/// The normalised DNs of every privileged group's members (a group that
+/// does not exist has none, with a warning).
+fn group_members(cfg: &DirectoryConfig, conn: &mut LdapConn) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for g in &cfg.privileged_groups {
+        let res = conn
+            .search(
+                g,
+                Scope::Base,
+                "(objectClass=*)",
+                vec![cfg.group_member_attribute.as_str()],
+            )
+            .map_err(|e| unreachable(cfg, e))?;
+        if res.1.rc == 32 {
+            eprintln!("codedesk: warning: privileged group {g} is not in the directory");
+            continue;
+        }
+        let (entries, _) = res.success().map_err(|e| unreachable(cfg, e))?;
+        for e in entries {
+            let e = SearchEntry::construct(e);
+            for (k, vals) in &e.attrs {
+                if k.eq_ignore_ascii_case(&cfg.group_member_attribute) {
+                    out.extend(vals.iter().map(|v| normalize_dn(v)));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The directory's entry for `user`, or `None` when it does not know
+/// them; exit 7 when it cannot be asked. Cached for the run.
+pub fn lookup(cfg: &DirectoryConfig, user: &str) -> Result<Option<DirUser>> {
+    with_session(cfg, |cfg, s| {
+        if let Some(hit) = s.cache.get(user) {
+            return Ok(hit.clone());
+        }
+        let filter = user_search_filter(cfg, user);
+        let (entries, _) = s
+            .conn
+            .search(
+                &cfg.base_dn,
+                Scope::Subtree,
+                &filter,
+                wanted_attributes(cfg),
+            )
+            .and_then(|r| r.success())
+            .map_err(|e| unreachable(cfg, e))?;
+        // Active Directory searched from the domain's root also returns
+        // references to other partitions: not entries.
+        let found: Vec<DirUser> = entries
+            .into_iter()
+            .filter(|e| !e.is_ref() && !e.is_intermediate())
+            .filter_map(|e| {
+                let e = SearchEntry::construct(e);
+                // The server matched the filter; the entry must also hold
+                // the name exactly (any of a multi-valued uid's values).
+                let holds = e.attrs.iter().any(|(k, v)| {
+                    k.eq_ignore_ascii_case(&cfg.attributes.uid)
+                        && v.iter().any(|v| v.eq_ignore_ascii_case(user))
+                });
+                let mut u = user_from_entry(cfg, &e.dn, &e.attrs, s.privileged_members.as_ref())?;
+                u.uid = user.to_string();
+                holds.then_some(u)
+            })
+            .collect();
+        if found.len() > 1 {
+            return Err(fail(
+                Status::NotFound,
+                format!(
+                    "the directory has {} entries for {user}; refusing to guess which is theirs",
+                    found.len()
+                ),
+            ));
+        }
+        let hit = found.into_iter().next();
+        s.cache.insert(user.to_string(), hit.clone());
+        Ok(hit)
+    })
+}
+
+/// Every user the filter selects, for `sync` (paged, 500 at a time).
+/// `progress` is called with the count so far.
+pub fn all_users(cfg: &DirectoryConfig, progress: &mut dyn FnMut(u64)) -> Result<Vec<DirUser>> {
+    use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+    with_session(cfg, |cfg, s| {
+        let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
+            Box::new(EntriesOnly::new()),
+            Box::new(PagedResults::new(500)),
+        ];
+        let mut stream = s
+            .conn
+            .streaming_search_with(
+                adapters,
+                &cfg.base_dn,
+                Scope::Subtree,
+                &cfg.user_filter,
+                wanted_attributes(cfg),
+            )
+            .map_err(|e| unreachable(cfg, e))?;
+        let mut out = Vec::new();
+        let mut n = 0u64;
+        while let Some(e) = stream.next().map_err(|e| unreachable(cfg, e))? {
+            let e = SearchEntry::construct(e);
+            n += 1;
+            progress(n);
+            if let Some(u) = user_from_entry(cfg, &e.dn, &e.attrs, s.privileged_members.as_ref()) {
+                out.push(u);
+            }
+        }
+        let res = stream.result();
+        res.success().map_err(|e| unreachable(cfg, e))?;
+        for u in &out {
+            s.cache.insert(u.uid.clone(), Some(u.clone()));
+        }
+        Ok(out)
+    })
+}
+
+/// What enrolment learnt from the directory, carried into the store's
+/// `device-enrolled` event and the command's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DirectoryNote {
+    /// Whether the device's number is one of the user's numbers in the
+    /// directory (`None`: the device has no number).
+    pub phone_on_file: Option<bool>,
+    pub privileged: bool,
+}
+
+/// With a directory configured, the user's entry, or exit 4 when the
+/// directory does not know them (`nothing`: what did not happen, as
+/// "nothing enrolled"); exit 7 when it cannot be asked. `Ok(None)` when
+/// no directory is configured.
+pub fn require_user(
+    settings: &crate::config::Settings,
+    user: &str,
+    nothing: &str,
+) -> Result<Option<DirUser>> {
+    let Some(cfg) = &settings.directory else {
+        return Ok(None);
+    };
+    match lookup(cfg, user)? {
+        Some(u) => Ok(Some(u)),
+        None => Err(fail(
+            Status::NotFound,
+            format!("{user} is not in the directory ({}); {nothing}", cfg.url),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(text: &str) -> Result<DirectoryConfig> {
+        let f: DirectoryFile = toml::from_str(text).unwrap();
+        DirectoryConfig::from_file(&f, Path::new("/etc/codedesk/config.toml"))
+    }
+
+    #[test]
+    fn tls_is_required_off_this_machine() {
+        let local = cfg("url = \"ldap://127.0.0.1:3890\"\nbase_dn = \"dc=x\"").unwrap();
+        assert_eq!(local.tls, Tls::None);
+        let remote = cfg("url = \"ldap://ldap.example.org\"\nbase_dn = \"dc=x\"").unwrap();
+        assert_eq!(remote.tls, Tls::StartTls);
+        let asked =
+            cfg("url = \"ldap://ldap.example.org\"\ntls = \"none\"\nbase_dn = \"dc=x\"").unwrap();
+        assert_eq!(asked.tls, Tls::None);
+        let ldaps = cfg("url = \"ldaps://ldap.example.org:636\"\nbase_dn = \"dc=x\"").unwrap();
+        assert_eq!(ldaps.tls, Tls::Ldaps);
+        assert!(cfg("url = \"ldaps://h\"\ntls = \"none\"\nbase_dn = \"dc=x\"").is_err());
+        assert!(cfg("url = \"http://h\"\nbase_dn = \"dc=x\"").is_err());
+        assert!(cfg("url = \"ldap://u:pw@h\"\nbase_dn = \"dc=x\"").is_err());
+        assert!(cfg("url = \"ldap://h\"").is_err());
+    }
+
+    #[test]
+    fn bind_dn_needs_a_password_file_and_groups_are_dns() {
+        let e =
+            cfg("url = \"ldap://localhost\"\nbase_dn = \"dc=x\"\nbind_dn = \"cn=a\"").unwrap_err();
+        assert!(e.to_string().contains("password_file"), "{e}");
+        let e =
+            cfg("url = \"ldap://localhost\"\nbase_dn = \"dc=x\"\nprivileged_groups = [\"admins\"]")
+                .unwrap_err();
+        assert!(e.to_string().contains("not a DN"), "{e}");
+        let c = cfg("url = \"ldap://localhost\"\nbase_dn = \"dc=x\"\nprivileged_groups = [\"CN=Admins, OU=Groups,DC=x\"]\npassword_file = \"pw\"\nbind_dn = \"cn=a\"").unwrap();
+        assert_eq!(c.privileged_groups, vec!["cn=admins,ou=groups,dc=x"]);
+        assert_eq!(c.password_file, Some(PathBuf::from("/etc/codedesk/pw")));
+    }
+
+    #[test]
+    fn user_names_are_escaped_per_rfc_4515() {
+        let c = cfg("url = \"ldap://localhost\"\nbase_dn = \"dc=x\"").unwrap();
+        assert_eq!(
+            user_search_filter(&c, "*)(uid=*"),
+            "(&(objectClass=inetOrgPerson)(uid=\\2a\\29\\28uid=\\2a))"
+        );
+        assert_eq!(
+            user_search_filter(&c, "a\\b\0"),
+            "(&(objectClass=inetOrgPerson)(uid=a\\5cb\\00))"
+        );
+    }
+
+    /// The example configurations docs/directory.md points to are valid,
+    /// and secure: TLS with a CA file, a bind password file.
+    #[test]
+    fn example_configurations_parse() {
+        for (file, text, preset, tls) in [
+            (
+                "openldap.toml",
+                include_str!("../examples/directory/openldap.toml"),
+                Preset::OpenLdap,
+                Tls::StartTls,
+            ),
+            (
+                "active-directory.toml",
+                include_str!("../examples/directory/active-directory.toml"),
+                Preset::ActiveDirectory,
+                Tls::Ldaps,
+            ),
+        ] {
+            let s = crate::config::parse(text, Path::new(file)).unwrap();
+            let d = s.directory.expect(file);
+            assert_eq!(d.preset, preset, "{file}");
+            assert_eq!(d.tls, tls, "{file}");
+            assert_eq!(d.attributes, preset.attributes(), "{file}");
+            assert!(d.ca_file.is_some() && d.password_file.is_some(), "{file}");
+            assert!(!d.privileged_groups.is_empty(), "{file}");
+        }
+    }
+
+    /// Active Directory's attribute shapes, as a search of a Windows
+    /// Server 2022 domain controller returns them: attribute names in the
+    /// schema's case, `memberOf` DNs with upper-case keywords, numbers as
+    /// typed into "Active Directory Users and Computers".
+    #[test]
+    fn active_directory_preset_reads_recorded_entries() {
+        let c = crate::config::parse(
+            include_str!("../examples/directory/active-directory.toml"),
+            Path::new("ad.toml"),
+        )
+        .unwrap()
+        .directory
+        .unwrap();
+        assert_eq!(c.attributes.uid, "sAMAccountName");
+        assert_eq!(c.attributes.member_of.as_deref(), Some("memberOf"));
+        assert!(c.user_filter.contains("objectCategory=person"));
+        let mut attrs: HashMap<String, Vec<String>> = HashMap::new();
+        attrs.insert("sAMAccountName".into(), vec!["JSmith".into()]);
+        attrs.insert("displayName".into(), vec!["Smith, Jane".into()]);
+        attrs.insert("mobile".into(), vec!["+1 (415) 555-0142".into()]);
+        attrs.insert(
+            "telephoneNumber".into(),
+            vec!["+1 415 555 0100".into(), "ext. 4410".into()],
+        );
+        attrs.insert("mail".into(), vec!["Jane.Smith@corp.example.com".into()]);
+        attrs.insert(
+            "memberOf".into(),
+            vec![
+                "CN=VPN Users,OU=Groups,DC=corp,DC=example,DC=com".into(),
+                "CN=Domain Admins,CN=Users,DC=corp,DC=example,DC=com".into(),
+            ],
+        );
+        let dn = "CN=Jane Smith,OU=Staff,DC=corp,DC=example,DC=com";
+        let u = user_from_entry(&c, dn, &attrs, None).unwrap();
+        assert_eq!(u.uid, "jsmith");
+        assert_eq!(u.display_name.as_deref(), Some("Smith, Jane"));
+        assert_eq!(u.mobiles, vec![Phone::parse("+14155550142").unwrap()]);
+        // The extension is not a number; it is skipped, not an error.
+        assert_eq!(u.phones, vec![Phone::parse("+14155550100").unwrap()]);
+        assert_eq!(u.email.as_deref(), Some("Jane.Smith@corp.example.com"));
+        assert!(u.privileged);
+        assert_eq!(u.groups.len(), 2);
+        attrs.insert(
+            "memberOf".into(),
+            vec!["CN=VPN Users,OU=Groups,DC=corp,DC=example,DC=com".into()],
+        );
+        assert!(!user_from_entry(&c, dn, &attrs, None).unwrap().privileged);
+        // An entry without the uid attribute is not a user.
+        attrs.remove("sAMAccountName");
+        assert!(user_from_entry(&c, dn, &attrs, None).is_none());
+    }
+}
