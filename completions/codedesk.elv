@@ -228,8 +228,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         }
         &'codedesk;setup-roles'= {
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
@@ -240,8 +240,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         }
         &'codedesk;sync'= {
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand --dry-run 'Report what would change, and change nothing'
             cand -q 'Print only what a script needs (ids, codes, JSON)'

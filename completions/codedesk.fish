@@ -210,8 +210,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -s q -l quiet
 complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -220,8 +220,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -s q -l q
 complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand setup-roles" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand sync" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand sync" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand sync" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand sync" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand sync" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand sync" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'

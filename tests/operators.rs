@@ -99,8 +99,8 @@ fn an_edited_principal_breaks_the_chain() {
     let env = Env::new();
     env.ok(&["enroll-device", "bea", "--kind", "token"]);
     env.ok(&["audit", "verify"]);
-    // On PostgreSQL the trigger that writes the login role runs on insert;
-    // an UPDATE of it is caught by the chain.
+    // On PostgreSQL `sql_execute` lifts the audit triggers as the owner
+    // could (the trail is otherwise append-only); the chain still shows it.
     env.sql_execute("UPDATE audit SET principal = 'mallory'");
     let (code, _, err) = env.run(&["audit", "verify"]);
     assert_eq!(code, 8, "{err}");
@@ -116,10 +116,20 @@ fn postgresql_writes_the_login_role_whatever_the_client_sends() {
     }
     let env = Env::new();
     env.ok(&["enroll-device", "cai", "--kind", "token"]);
-    env.sql_execute(
+    // A plain connection of the login role, triggers in force (not
+    // `sql_execute`, which lifts them as the owner could).
+    let url = env.db.to_str().unwrap();
+    let mut c = url
+        .parse::<postgres::Config>()
+        .unwrap()
+        .connect(postgres::NoTls)
+        .unwrap();
+    c.execute(
         "INSERT INTO audit (id, at, operator, action, details, prev_hash, hash, principal)
          VALUES (2, 0, 'x', 'forged', '{}', 'p', 'h', 'mallory')",
-    );
+        &[],
+    )
+    .unwrap();
     let who = env.sql_column("SELECT principal FROM audit WHERE id = 2");
     assert_eq!(who, vec![role_of(env.db.to_str().unwrap())]);
 }

@@ -735,7 +735,8 @@ impl PgStore {
                                m_cost, t_cost, p_cost) ON code_sets TO codedesk_verifier;
                  GRANT SELECT (id, set_id, uses_left) ON codes TO codedesk_verifier;
                  GRANT SELECT (id, hash) ON audit TO codedesk_verifier;
-                 GRANT INSERT (id, at, operator, action, \"user\", details, prev_hash, hash)
+                 GRANT INSERT (id, at, operator, action, \"user\", details, prev_hash, hash,
+                               principal)
                    ON audit TO codedesk_verifier, codedesk_operator;
                  GRANT EXECUTE ON FUNCTION {functions} TO codedesk_verifier, codedesk_operator;
 
