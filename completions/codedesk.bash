@@ -22,11 +22,17 @@ _codedesk() {
             codedesk,calibrate)
                 cmd="codedesk__subcmd__calibrate"
                 ;;
+            codedesk,challenge)
+                cmd="codedesk__subcmd__challenge"
+                ;;
             codedesk,config)
                 cmd="codedesk__subcmd__config"
                 ;;
             codedesk,demo)
                 cmd="codedesk__subcmd__demo"
+                ;;
+            codedesk,dispute)
+                cmd="codedesk__subcmd__dispute"
                 ;;
             codedesk,enroll-device)
                 cmd="codedesk__subcmd__enroll__subcmd__device"
@@ -42,6 +48,9 @@ _codedesk() {
                 ;;
             codedesk,migrate)
                 cmd="codedesk__subcmd__migrate"
+                ;;
+            codedesk,report)
+                cmd="codedesk__subcmd__report"
                 ;;
             codedesk,revoke)
                 cmd="codedesk__subcmd__revoke"
@@ -76,11 +85,17 @@ _codedesk() {
             codedesk__subcmd__help,calibrate)
                 cmd="codedesk__subcmd__help__subcmd__calibrate"
                 ;;
+            codedesk__subcmd__help,challenge)
+                cmd="codedesk__subcmd__help__subcmd__challenge"
+                ;;
             codedesk__subcmd__help,config)
                 cmd="codedesk__subcmd__help__subcmd__config"
                 ;;
             codedesk__subcmd__help,demo)
                 cmd="codedesk__subcmd__help__subcmd__demo"
+                ;;
+            codedesk__subcmd__help,dispute)
+                cmd="codedesk__subcmd__help__subcmd__dispute"
                 ;;
             codedesk__subcmd__help,enroll-device)
                 cmd="codedesk__subcmd__help__subcmd__enroll__subcmd__device"
@@ -96,6 +111,9 @@ _codedesk() {
                 ;;
             codedesk__subcmd__help,migrate)
                 cmd="codedesk__subcmd__help__subcmd__migrate"
+                ;;
+            codedesk__subcmd__help,report)
+                cmd="codedesk__subcmd__help__subcmd__report"
                 ;;
             codedesk__subcmd__help,revoke)
                 cmd="codedesk__subcmd__help__subcmd__revoke"
@@ -122,7 +140,7 @@ _codedesk() {
 
     case "${cmd}" in
         codedesk)
-            opts="-q -h -V --db --config --operator --format --quiet --help --version enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help"
+            opts="-q -h -V --db --config --operator --format --quiet --help --version enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report setup-roles sync help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -152,7 +170,7 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__audit)
-            opts="-q -h -V --user --since --db --config --operator --format --quiet --help --version verify help"
+            opts="-q -h -V --user --since --follow --db --config --operator --format --quiet --help --version verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -299,6 +317,44 @@ _codedesk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        codedesk__subcmd__challenge)
+            opts="-q -h -V --device --email --lost --db --config --operator --format --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --device)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lost)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv text" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         codedesk__subcmd__config)
             opts="-q -h -V --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -359,8 +415,42 @@ _codedesk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        codedesk__subcmd__dispute)
+            opts="-q -h -V --reason --db --config --operator --format --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv text" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         codedesk__subcmd__enroll__subcmd__device)
-            opts="-q -h -V --kind --phone --sms --no-sms --label --primary --identity-verified --ticket --batch --db --config --operator --format --quiet --help --version"
+            opts="-q -h -V --kind --phone --sms --no-sms --label --primary --identity-verified --ticket --challenge --email --batch --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -379,10 +469,18 @@ _codedesk() {
                     return 0
                     ;;
                 --identity-verified)
-                    COMPREPLY=($(compgen -W "in-person video-call callback" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "in-person video-call callback challenge" -- "${cur}"))
                     return 0
                     ;;
                 --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --challenge)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --email)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -414,7 +512,7 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__help)
-            opts="enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate setup-roles sync help"
+            opts="enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report setup-roles sync help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -469,6 +567,20 @@ _codedesk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        codedesk__subcmd__help__subcmd__challenge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         codedesk__subcmd__help__subcmd__config)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -484,6 +596,20 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__help__subcmd__dispute)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -554,6 +680,20 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__help__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__help__subcmd__report)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -638,7 +778,7 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__issue__subcmd__codes)
-            opts="-q -h -V --count --device --via --expires --uses --preserve-existing --identity-verified --ticket --batch --db --config --operator --format --quiet --help --version"
+            opts="-q -h -V --count --device --via --expires --uses --preserve-existing --identity-verified --ticket --challenge --batch --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -665,10 +805,14 @@ _codedesk() {
                     return 0
                     ;;
                 --identity-verified)
-                    COMPREPLY=($(compgen -W "in-person video-call callback" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "in-person video-call callback challenge" -- "${cur}"))
                     return 0
                     ;;
                 --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --challenge)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -767,13 +911,59 @@ _codedesk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        codedesk__subcmd__revoke)
-            opts="-q -h -V --device --batch --reason --db --config --operator --format --quiet --help --version"
+        codedesk__subcmd__report)
+            opts="-q -h -V --since --by --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --by)
+                    COMPREPLY=($(compgen -W "operator day" -- "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv text" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__revoke)
+            opts="-q -h -V --issued-by --since --device --batch --reason --db --config --operator --format --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --issued-by)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --device)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

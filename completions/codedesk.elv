@@ -19,8 +19,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
     var completions = [
         &'codedesk'= {
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
@@ -39,6 +39,9 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand config 'Show the effective configuration and where each value came from'
             cand calibrate 'Suggest Argon2id parameters for this machine'
             cand migrate 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
+            cand challenge 'Send a one-time challenge to a contact on file; prints its id (never the challenge)'
+            cand dispute 'A user says "not me" about a notice: revoke their codes and lock them'
+            cand report 'Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail'
             cand setup-roles 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)'
             cand sync 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -47,12 +50,14 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --kind 'What the device is'
             cand --phone 'Phone number (required for mobile and landline); spaces, dashes, dots, parentheses allowed'
             cand --label 'A label for the device ("work phone")'
-            cand --identity-verified 'Attest the identity check that adding a device to an existing user needs: in-person, video-call or callback'
+            cand --identity-verified 'Attest the identity check that adding a device to an existing user needs: in-person, video-call, callback or challenge'
             cand --ticket 'Ticket reference of the identity check'
+            cand --challenge 'The challenge the caller reads back (from standard input), with --identity-verified challenge'
+            cand --email 'Record this email address on file for the user (notices, challenges)'
             cand --batch 'Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand --sms 'The device can receive SMS (mobile phones only; the default for them)'
             cand --no-sms 'The device cannot receive SMS'
@@ -70,12 +75,13 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --via 'Force a path: sms, or helpdesk (always gated by an identity check)'
             cand --expires 'How long the set stays valid (90s, 15m, 1h, 7d) or never'
             cand --uses 'How many times each code works [default: codes.uses, 1]'
-            cand --identity-verified 'Attest the identity check without a prompt: in-person, video-call or callback'
+            cand --identity-verified 'Attest the identity check without a prompt: in-person, video-call, callback or challenge'
             cand --ticket 'Ticket reference of the identity check'
+            cand --challenge 'The challenge the caller reads back (from standard input), with --identity-verified challenge'
             cand --batch 'Issue for every user in a CSV file (header row with a user column; - for stdin)'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand --preserve-existing 'Keep the user''s earlier codes valid (otherwise a new set invalidates them)'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
@@ -88,8 +94,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         &'codedesk;verify'= {
             cand --service 'The service that asked, for the audit trail (sshd, radius) [default: $PAM_SERVICE, as set by pam_exec]'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
@@ -99,12 +105,14 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --version 'Print version'
         }
         &'codedesk;revoke'= {
+            cand --issued-by 'Revoke every live set this operator (principal) issued, for every user'
+            cand --since 'With --issued-by: only sets issued at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or 1h, 7d ago)'
             cand --device 'Remove this device instead (the next one becomes primary)'
             cand --batch 'Invalidate only this set of codes'
             cand --reason 'Why, for the audit trail'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
@@ -115,8 +123,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         }
         &'codedesk;unlock'= {
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
@@ -127,8 +135,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         }
         &'codedesk;list'= {
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
@@ -141,9 +149,10 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --user 'Only this user''s events'
             cand --since 'Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
+            cand --follow 'Keep running and stream new events as JSON lines (with --format json), for a SIEM shipper'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
             cand -h 'Print help (see more with ''--help'')'
@@ -156,8 +165,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         &'codedesk;audit;verify'= {
             cand --anchor 'A head printed by an earlier `audit verify` and kept elsewhere; exit 8 unless that event is still in the trail (repeatable)'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
@@ -176,8 +185,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         }
         &'codedesk;demo'= {
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
@@ -188,8 +197,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         }
         &'codedesk;config'= {
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
@@ -201,8 +210,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         &'codedesk;calibrate'= {
             cand --target 'Time one hash should take'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
@@ -214,6 +223,48 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         &'codedesk;migrate'= {
             cand --from 'The SQLite store to copy (PATH or sqlite://PATH); its data is only read, but a store from an earlier codedesk is first brought to this version''s schema'
             cand --to 'The empty PostgreSQL store to fill: postgres://USER@HOST[:PORT]/DB (the password from PGPASSWORD keeps it out of the process list)'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;challenge'= {
+            cand --device 'Send it by SMS to this device (SMS-capable, on file) [default: the first contact on file]'
+            cand --lost 'A device the caller says is lost or stolen: never sent there (repeatable)'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand --email 'Send it to the email address on file'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;dispute'= {
+            cand --reason 'Why, for the audit trail'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
+            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;report'= {
+            cand --since 'Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)'
+            cand --by 'One row per operator, or per day [default: per operator and day]'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
             cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
@@ -227,8 +278,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         }
         &'codedesk;setup-roles'= {
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
@@ -239,8 +290,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         }
         &'codedesk;sync'= {
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
-            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]'
-            cand --operator 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand --dry-run 'Report what would change, and change nothing'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
@@ -262,6 +313,9 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand config 'Show the effective configuration and where each value came from'
             cand calibrate 'Suggest Argon2id parameters for this machine'
             cand migrate 'Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact'
+            cand challenge 'Send a one-time challenge to a contact on file; prints its id (never the challenge)'
+            cand dispute 'A user says "not me" about a notice: revoke their codes and lock them'
+            cand report 'Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail'
             cand setup-roles 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)'
             cand sync 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -290,6 +344,12 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         &'codedesk;help;calibrate'= {
         }
         &'codedesk;help;migrate'= {
+        }
+        &'codedesk;help;challenge'= {
+        }
+        &'codedesk;help;dispute'= {
+        }
+        &'codedesk;help;report'= {
         }
         &'codedesk;help;setup-roles'= {
         }

@@ -15,6 +15,11 @@ pub struct Event {
     pub id: i64,
     /// Unix seconds.
     pub at: i64,
+    /// Who the system vouches for: on SQLite the OS account that ran
+    /// codedesk (the invoking account under sudo), on PostgreSQL the login
+    /// role, written by the server. None for events from before it was kept.
+    pub principal: Option<String>,
+    /// The display name given with `--operator` (a note, not vouched for).
     pub operator: String,
     pub action: String,
     pub user: Option<String>,
@@ -26,7 +31,11 @@ pub struct Event {
 
 /// The chain hash of an event: SHA-256 over a canonical JSON array of its
 /// fields and the previous hash. `details` is hashed as stored (text), so
-/// re-serialising cannot change the result.
+/// re-serialising cannot change the result. An event with a principal
+/// (every event written since schema 3) appends it as an eighth element;
+/// one without (written before) has the seven of the original recipe.
+/// Blanking a principal therefore changes the recipe, and the hash.
+#[allow(clippy::too_many_arguments)]
 pub fn event_hash(
     prev_hash: &str,
     id: i64,
@@ -35,8 +44,12 @@ pub fn event_hash(
     action: &str,
     user: Option<&str>,
     details: &str,
+    principal: Option<&str>,
 ) -> String {
-    let canonical = serde_json::json!([prev_hash, id, at, operator, action, user, details]);
+    let canonical = match principal {
+        None => serde_json::json!([prev_hash, id, at, operator, action, user, details]),
+        Some(p) => serde_json::json!([prev_hash, id, at, operator, action, user, details, p]),
+    };
     let digest = Sha256::digest(canonical.to_string().as_bytes());
     hex(&digest)
 }
@@ -89,6 +102,7 @@ impl ChainWalker {
         action: &str,
         user: Option<&str>,
         details: &str,
+        principal: Option<&str>,
         prev_hash: &str,
         hash: &str,
     ) -> Result<(), ChainCheck> {
@@ -107,7 +121,10 @@ impl ChainWalker {
                 why: format!("event {id} does not link to event {}", self.prev_id),
             });
         }
-        if event_hash(prev_hash, id, at, operator, action, user, details) != hash {
+        if event_hash(
+            prev_hash, id, at, operator, action, user, details, principal,
+        ) != hash
+        {
             return Err(ChainCheck::Broken {
                 id,
                 why: format!("event {id} was altered (its hash does not match its fields)"),
@@ -136,7 +153,16 @@ mod tests {
         (1..=n)
             .map(|id| {
                 let d = format!("{{\"n\":{id}}}");
-                let h = event_hash(&prev, id, 100 + id, "op", "enroll", Some("u"), &d);
+                let h = event_hash(
+                    &prev,
+                    id,
+                    100 + id,
+                    "op",
+                    "enroll",
+                    Some("u"),
+                    &d,
+                    Some("root"),
+                );
                 let row = (id, d, prev.clone(), h.clone());
                 prev = h;
                 row
@@ -147,7 +173,17 @@ mod tests {
     fn walk(rows: &[(i64, String, String, String)]) -> ChainCheck {
         let mut w = ChainWalker::default();
         for (id, d, p, h) in rows {
-            if let Err(e) = w.step(*id, 100 + id, "op", "enroll", Some("u"), d, p, h) {
+            if let Err(e) = w.step(
+                *id,
+                100 + id,
+                "op",
+                "enroll",
+                Some("u"),
+                d,
+                Some("root"),
+                p,
+                h,
+            ) {
                 return e;
             }
         }
@@ -171,6 +207,39 @@ mod tests {
         let mut rows = chain(5);
         rows[2].1 = "{\"n\":99}".into();
         assert!(matches!(walk(&rows), ChainCheck::Broken { id: 3, .. }));
+    }
+
+    #[test]
+    fn a_blanked_or_renamed_principal_is_found() {
+        let rows = chain(3);
+        let mut w = ChainWalker::default();
+        let (id, d, p, h) = &rows[0];
+        assert!(
+            w.step(*id, 101, "op", "enroll", Some("u"), d, None, p, h)
+                .is_err()
+        );
+        let mut w = ChainWalker::default();
+        assert!(
+            w.step(
+                *id,
+                101,
+                "op",
+                "enroll",
+                Some("u"),
+                d,
+                Some("mallory"),
+                p,
+                h
+            )
+            .is_err()
+        );
+        // An event from before principals were kept keeps the old recipe.
+        let old = event_hash(GENESIS, 1, 101, "op", "enroll", Some("u"), d, None);
+        let mut w = ChainWalker::default();
+        assert!(
+            w.step(1, 101, "op", "enroll", Some("u"), d, None, GENESIS, &old)
+                .is_ok()
+        );
     }
 
     #[test]

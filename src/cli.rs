@@ -30,7 +30,7 @@ pub struct Cli {
     )]
     pub db: Option<PathBuf>,
 
-    /// The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]
+    /// The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]
     #[arg(
         long,
         global = true,
@@ -40,7 +40,7 @@ pub struct Cli {
     )]
     pub config: Option<PathBuf>,
 
-    /// Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]
+    /// A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]
     #[arg(
         long,
         global = true,
@@ -99,6 +99,12 @@ pub enum Command {
     Calibrate(Lazy<CalibrateArgs>),
     /// Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact
     Migrate(Lazy<MigrateArgs>),
+    /// Send a one-time challenge to a contact on file; prints its id (never the challenge)
+    Challenge(Lazy<ChallengeArgs>),
+    /// A user says "not me" about a notice: revoke their codes and lock them
+    Dispute(Lazy<DisputeArgs>),
+    /// Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail
+    Report(Lazy<ReportArgs>),
     /// Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store's owner)
     SetupRoles,
     /// Compare the store with the directory: leavers' codes revoked, changed numbers and new privileged users reported
@@ -204,12 +210,18 @@ pub struct EnrollArgs {
     /// Make this the primary device (top of the list)
     #[arg(long)]
     pub primary: bool,
-    /// Attest the identity check that adding a device to an existing user needs: in-person, video-call or callback
+    /// Attest the identity check that adding a device to an existing user needs: in-person, video-call, callback or challenge
     #[arg(long, value_enum, value_name = "METHOD")]
     pub identity_verified: Option<IdentityMethod>,
     /// Ticket reference of the identity check
     #[arg(long, value_name = "REF")]
     pub ticket: Option<String>,
+    /// The challenge the caller reads back (from standard input), with --identity-verified challenge
+    #[arg(long, value_name = "ID")]
+    pub challenge: Option<i64>,
+    /// Record this email address on file for the user (notices, challenges)
+    #[arg(long, value_name = "ADDR", conflicts_with = "batch")]
+    pub email: Option<String>,
     /// Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none
     #[arg(long, value_name = "FILE", conflicts_with_all = ["user", "kind", "phone", "sms", "no_sms", "label", "primary"])]
     pub batch: Option<PathBuf>,
@@ -238,12 +250,15 @@ pub struct IssueArgs {
     /// Keep the user's earlier codes valid (otherwise a new set invalidates them)
     #[arg(long)]
     pub preserve_existing: bool,
-    /// Attest the identity check without a prompt: in-person, video-call or callback
+    /// Attest the identity check without a prompt: in-person, video-call, callback or challenge
     #[arg(long, value_enum, value_name = "METHOD")]
     pub identity_verified: Option<IdentityMethod>,
     /// Ticket reference of the identity check
     #[arg(long, value_name = "REF")]
     pub ticket: Option<String>,
+    /// The challenge the caller reads back (from standard input), with --identity-verified challenge
+    #[arg(long, value_name = "ID")]
+    pub challenge: Option<i64>,
     /// Issue for every user in a CSV file (header row with a user column; - for stdin)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["user", "device"])]
     pub batch: Option<PathBuf>,
@@ -265,13 +280,63 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
     /// The user
-    pub user: String,
+    #[arg(required_unless_present = "issued_by")]
+    pub user: Option<String>,
+    /// Revoke every live set this operator (principal) issued, for every user
+    #[arg(long, value_name = "PRINCIPAL", conflicts_with_all = ["user", "device", "batch"])]
+    pub issued_by: Option<String>,
+    /// With --issued-by: only sets issued at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or 1h, 7d ago)
+    #[arg(long, value_name = "TIME", requires = "issued_by")]
+    pub since: Option<String>,
     /// Remove this device instead (the next one becomes primary)
     #[arg(long, value_name = "ID", conflicts_with = "batch")]
     pub device: Option<i64>,
     /// Invalidate only this set of codes
     #[arg(long, value_name = "ID")]
     pub batch: Option<i64>,
+    /// Why, for the audit trail
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ChallengeArgs {
+    /// The user
+    pub user: String,
+    /// Send it by SMS to this device (SMS-capable, on file) [default: the first contact on file]
+    #[arg(long, value_name = "ID", conflicts_with = "email")]
+    pub device: Option<i64>,
+    /// Send it to the email address on file
+    #[arg(long)]
+    pub email: bool,
+    /// A device the caller says is lost or stolen: never sent there (repeatable)
+    #[arg(long, value_name = "ID")]
+    pub lost: Vec<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// One row per operator, or per day [default: per operator and day]
+    #[arg(long, value_enum)]
+    pub by: Option<ReportBy>,
+}
+
+/// How `report` groups its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportBy {
+    /// One row per operator (principal), all days together
+    Operator,
+    /// One row per day, all operators together
+    Day,
+}
+
+#[derive(Debug, Args)]
+pub struct DisputeArgs {
+    /// The reference the user quotes from the notice
+    pub reference: String,
     /// Why, for the audit trail
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
@@ -293,6 +358,9 @@ pub struct AuditArgs {
     /// Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
+    /// Keep running and stream new events as JSON lines (with --format json), for a SIEM shipper
+    #[arg(long)]
+    pub follow: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -337,6 +405,48 @@ pub struct GenerateArgs {
     /// Folder to write completions/ and man/ into
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub out: PathBuf,
+}
+
+/// A global option given more than once anywhere on the command line: its
+/// name (`--db`). clap refuses a repeat at one level itself ("cannot be
+/// used multiple times"), but a global option repeated before and after
+/// the subcommand is parsed at two levels, and the later value silently
+/// wins; a wrapper that pins `--db` or `--config` before the subcommand
+/// would be overridden by its caller. So every token is counted against
+/// the global options' names, up to a bare `--`. No option of codedesk
+/// takes a value that starts with `-` but a negative number, so a token
+/// `--db` or `--db=...` is always the option itself.
+pub fn repeated_global<I, T>(cmd: &clap::Command, args: I) -> Option<String>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString>,
+{
+    let globals: Vec<&clap::Arg> = cmd.get_arguments().filter(|a| a.is_global_set()).collect();
+    let mut seen = vec![0usize; globals.len()];
+    for arg in args.into_iter().skip(1) {
+        let arg: std::ffi::OsString = arg.into();
+        let Some(t) = arg.to_str() else { continue };
+        if t == "--" {
+            break;
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            let name = long.split('=').next().unwrap_or_default();
+            if let Some(i) = globals.iter().position(|a| a.get_long() == Some(name)) {
+                seen[i] += 1;
+            }
+        } else if let Some(shorts) = t.strip_prefix('-') {
+            for c in shorts.chars() {
+                if let Some(i) = globals.iter().position(|a| a.get_short() == Some(c)) {
+                    seen[i] += 1;
+                }
+            }
+        }
+    }
+    globals
+        .iter()
+        .zip(seen)
+        .find(|(_, n)| *n > 1)
+        .map(|(a, _)| format!("--{}", a.get_long().unwrap_or_default()))
 }
 
 /// The one line for `codedesk` without a subcommand (clap would print the
@@ -483,6 +593,37 @@ mod tests {
     }
 
     #[test]
+    fn a_global_option_given_twice_is_found() {
+        let cmd = Cli::command();
+        let rep = |args: &[&str]| {
+            let mut argv = vec!["codedesk"];
+            argv.extend_from_slice(args);
+            repeated_global(&cmd, argv)
+        };
+        assert_eq!(
+            rep(&["--db", "a", "list", "--db", "b"]).as_deref(),
+            Some("--db")
+        );
+        assert_eq!(rep(&["--db=a", "list", "--db=b"]).as_deref(), Some("--db"));
+        assert_eq!(
+            rep(&["audit", "--config", "a", "verify", "--config=b"]).as_deref(),
+            Some("--config")
+        );
+        assert_eq!(rep(&["-q", "list", "--quiet"]).as_deref(), Some("--quiet"));
+        assert_eq!(
+            rep(&["--format", "json", "list", "--format", "csv"]).as_deref(),
+            Some("--format")
+        );
+        assert_eq!(
+            rep(&["--operator", "a", "list", "--operator", "b"]).as_deref(),
+            Some("--operator")
+        );
+        assert_eq!(rep(&["--db", "a", "list", "--config", "c", "-q"]), None);
+        assert_eq!(rep(&["--db", "a", "verify", "--", "--db"]), None);
+        assert_eq!(rep(&["--dbx", "a", "list", "--db", "b"]), None);
+    }
+
+    #[test]
     fn verify_takes_no_code_argument() {
         // Parsed only so that `verify` can refuse it without echoing it.
         let cli = Cli::try_parse_from(["codedesk", "verify", "alice", "7KQ2-M9XD"]).unwrap();
@@ -511,7 +652,7 @@ mod tests {
     fn clap_errors_become_one_line() {
         assert_eq!(
             one_line(&["issue-codes", "bob", "--identity-verified", "zoom"]),
-            "invalid value 'zoom' for '--identity-verified <METHOD>' [possible values: in-person, video-call, callback]"
+            "invalid value 'zoom' for '--identity-verified <METHOD>' [possible values: in-person, video-call, callback, challenge]"
         );
         assert_eq!(
             one_line(&["list", "--format", "yaml"]),

@@ -19,6 +19,9 @@ struct File {
     sms: Option<SmsFile>,
     notify: Option<NotifyFile>,
     store: Option<StoreFile>,
+    email: Option<crate::safeguards::EmailFile>,
+    safeguards: Option<crate::safeguards::SafeguardsFile>,
+    audit: Option<crate::safeguards::AuditFile>,
     directory: Option<crate::directory::DirectoryFile>,
     verify: Option<VerifyFile>,
 }
@@ -33,6 +36,10 @@ struct VerifyFile {
 #[serde(deny_unknown_fields)]
 struct StoreFile {
     db: Option<String>,
+    /// The shared-group mode: files writable by this group are trusted.
+    group: Option<String>,
+    /// A file holding the PostgreSQL password (never the config text).
+    password_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -122,6 +129,13 @@ pub struct Settings {
     /// PostgreSQL store that refuses connections for the moment (too many
     /// clients, restarting); zero (`off`) fails at once, as other commands do.
     pub verify_connect_retry: Duration,
+    /// `[email]` and `[safeguards]` (docs/safeguards.md).
+    pub safeguards: crate::safeguards::SafeguardSettings,
+    /// `store.group`: the group whose write access to the store, its WAL
+    /// files and the config is accepted (every member is trusted).
+    pub store_group: Option<crate::trust::Group>,
+    /// The PostgreSQL password read from `store.password_file`.
+    pub db_password: Option<Secret>,
     /// `[directory]`: the LDAP directory users are checked against.
     pub directory: Option<crate::directory::DirectoryConfig>,
     /// Each key and where its value came from ("default" or the file).
@@ -147,6 +161,9 @@ impl Default for Settings {
             notify: None,
             db: None,
             verify_connect_retry: DEFAULT_CONNECT_RETRY,
+            safeguards: Default::default(),
+            store_group: None,
+            db_password: None,
             directory: None,
             sources: Vec::new(),
         }
@@ -189,63 +206,160 @@ pub fn parse_duration(raw: &str) -> std::result::Result<Duration, String> {
     Ok(d)
 }
 
-/// The largest configuration file read (a real one is a few hundred bytes).
+/// A secret read from a file (the PostgreSQL password): never shown, wiped
+/// when dropped.
+#[derive(Clone)]
+pub struct Secret(pub zeroize::Zeroizing<String>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The largest configuration (or password) file read; a bigger one is
+/// refused rather than read into memory.
 pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
-/// Reads a configuration file that must be a regular file of at most
-/// [`MAX_CONFIG_BYTES`]: `--config /dev/zero` would otherwise be read until
-/// memory runs out, and a FIFO would wait for a writer for ever (it is
-/// opened without waiting, then refused).
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::{Error, ErrorKind, Read};
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    let meta = f.metadata()?;
-    if !meta.is_file() {
-        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
-    }
-    let too_big = || {
-        Error::new(
-            ErrorKind::InvalidInput,
-            format!("larger than {} KiB", MAX_CONFIG_BYTES / 1024),
-        )
-    };
-    if meta.len() > MAX_CONFIG_BYTES {
-        return Err(too_big());
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    f.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(too_big());
-    }
-    Ok(bytes)
+/// The defaults, each with its source, when no file applies.
+pub fn defaults() -> Settings {
+    with_sources(Settings::default(), &File::default(), None)
 }
 
 /// Loads the configuration. `explicit` is true when the path came from
 /// `--config` or `CODEDESK_CONFIG`, where a missing file is an error; a
 /// missing default file means defaults.
 pub fn load(path: &Path, explicit: bool) -> Result<Settings> {
-    let text = match read_bounded(path) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
-            fail(
-                Status::Usage,
-                format!("config file {}: not UTF-8 text", path.display()),
-            )
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
-            return Ok(with_sources(Settings::default(), &File::default(), None));
-        }
-        Err(e) => {
-            return Err(fail(
-                Status::Usage,
-                format!("cannot read config file {}: {e}", path.display()),
+    load_file(path, explicit, false)
+}
+
+/// Loads the system configuration (`/etc/codedesk/config.toml`): as
+/// [`load`] of a default file, but it must be owned by root and writable
+/// by nobody else, and a password in its `store.db` URL is refused.
+pub fn load_system(path: &Path) -> Result<Settings> {
+    let s = load_file(path, false, true)?;
+    if let Some(db) = &s.db
+        && crate::store::redact_locator(db) != db.display().to_string()
+    {
+        return Err(fail(
+            Status::Usage,
+            format!(
+                "config file {}: store.db: holds a password; put it in a file named by store.password_file",
+                path.display()
+            ),
+        ));
+    }
+    Ok(s)
+}
+
+/// Opens `path` without following a symbolic link; its bytes and its
+/// metadata (of the open file, for the caller's `trust::distrust`), or
+/// `None` when there is no such file.
+fn read_nofollow(
+    path: &Path,
+    what: &str,
+) -> std::result::Result<Option<(Vec<u8>, std::fs::Metadata)>, String> {
+    use std::io::Read;
+    let f = match crate::trust::open_nofollow(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if crate::trust::is_symlink_error(&e) => {
+            return Err(format!(
+                "{what} {} is not trusted: it is a symbolic link",
+                path.display()
             ));
         }
+        Err(e) => return Err(format!("cannot read {what} {}: {e}", path.display())),
     };
-    parse(&text, path)
+    let m = f
+        .metadata()
+        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
+    if !m.is_file() {
+        return Err(format!("{what} {}: not a regular file", path.display()));
+    }
+    if m.len() > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "{what} {}: larger than {} KiB",
+            path.display(),
+            MAX_CONFIG_BYTES / 1024
+        ));
+    }
+    let mut bytes = Vec::new();
+    f.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
+    Ok(Some((bytes, m)))
+}
+
+fn load_file(path: &Path, explicit: bool, root_only: bool) -> Result<Settings> {
+    let (bytes, meta) = match read_nofollow(path, "config file") {
+        Ok(Some(found)) => found,
+        Ok(None) if !explicit => {
+            return Ok(with_sources(Settings::default(), &File::default(), None));
+        }
+        Ok(None) => {
+            return Err(fail(
+                Status::Usage,
+                format!("cannot read config file {}: no such file", path.display()),
+            ));
+        }
+        Err(why) => return Err(fail(Status::Usage, why)),
+    };
+    let untrusted = |why: String| {
+        fail(
+            Status::Usage,
+            format!("config file {} is not trusted: {why}", path.display()),
+        )
+    };
+    // Owner and others first, before anything in the file is believed;
+    // the group write after parsing, against the group the file names.
+    if let Some(why) = crate::trust::distrust_owner(&meta, root_only) {
+        return Err(untrusted(why));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        fail(
+            Status::Usage,
+            format!("config file {}: not UTF-8 text", path.display()),
+        )
+    })?;
+    let s = parse(&text, path)?;
+    match crate::trust::distrust(&meta, s.store_group.as_ref(), root_only) {
+        Some(why) => Err(untrusted(why)),
+        None => Ok(s),
+    }
+}
+
+/// Reads `store.password_file`: trusted as a config is, and not readable
+/// by others. The first line is the password.
+fn read_password(
+    path: &Path,
+    group: Option<&crate::trust::Group>,
+) -> std::result::Result<Secret, String> {
+    use std::os::unix::fs::MetadataExt;
+    let (bytes, m) = read_nofollow(path, "password file")?
+        .ok_or_else(|| format!("password file {}: no such file", path.display()))?;
+    if let Some(why) = crate::trust::distrust(&m, group, false) {
+        return Err(format!(
+            "password file {} is not trusted: {why}",
+            path.display()
+        ));
+    }
+    if m.mode() & 0o004 != 0 {
+        return Err(format!(
+            "password file {} is not trusted: others can read it (mode {:o})",
+            path.display(),
+            m.mode() & 0o7777
+        ));
+    }
+    let text = zeroize::Zeroizing::new(
+        String::from_utf8(bytes)
+            .map_err(|_| format!("password file {}: not UTF-8 text", path.display()))?,
+    );
+    let line = text.lines().next().unwrap_or_default();
+    if line.is_empty() {
+        return Err(format!("password file {}: is empty", path.display()));
+    }
+    Ok(Secret(zeroize::Zeroizing::new(line.to_string())))
 }
 
 /// Parses configuration text; `path` names the file in messages.
@@ -402,6 +516,29 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
         };
     }
     if let Some(st) = &file.store
+        && let Some(g) = &st.group
+    {
+        let gid = crate::principal::group_id(g).ok_or_else(|| {
+            bad(
+                "store.group",
+                format!("no such group {}", crate::model::printable(g, 40)),
+            )
+        })?;
+        s.store_group = Some(crate::trust::Group {
+            name: g.clone(),
+            gid,
+        });
+    }
+    if let Some(st) = &file.store
+        && let Some(pf) = &st.password_file
+    {
+        let pf = relative_to(path, Path::new(pf));
+        s.db_password = Some(
+            read_password(&pf, s.store_group.as_ref())
+                .map_err(|why| bad("store.password_file", why))?,
+        );
+    }
+    if let Some(st) = &file.store
         && let Some(db) = &st.db
     {
         if db.trim().is_empty() {
@@ -418,6 +555,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
             false => relative_to(path, Path::new(db)),
         });
     }
+    s.safeguards = crate::safeguards::settings(
+        file.email.as_ref(),
+        file.safeguards.as_ref(),
+        file.audit.as_ref(),
+    )
+    .map_err(|(key, why)| bad(key, why))?;
     if let Some(d) = &file.directory {
         s.directory = Some(crate::directory::DirectoryConfig::from_file(d, path)?);
     }
@@ -611,6 +754,13 @@ fn with_sources(mut s: Settings, f: &File, path: Option<&Path>) -> Settings {
             src(v.is_some_and(|v| v.connect_retry.is_some())),
         ),
     ];
+    s.sources.extend(crate::safeguards::sources(
+        &s.safeguards,
+        f.email.as_ref(),
+        f.safeguards.as_ref(),
+        f.audit.as_ref(),
+        &src,
+    ));
     s
 }
 

@@ -66,7 +66,13 @@ fn append_outbox(path: &Path, phone: &Phone, message: &str) -> std::io::Result<(
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
-    let mode = f.metadata()?.permissions().mode();
+    let meta = f.metadata()?;
+    let mode = meta.permissions().mode();
+    // Planted by someone else (who could read the codes): refused whatever
+    // its mode. `trust::distrust` with no group: no group may write it.
+    if let Some(why) = crate::trust::distrust(&meta, None, false) {
+        return Err(std::io::Error::other(why));
+    }
     if mode & 0o077 != 0 {
         return Err(std::io::Error::other(format!(
             "it is open to other users (mode {:o}); chmod 600 it",
@@ -85,6 +91,18 @@ fn append_outbox(path: &Path, phone: &Phone, message: &str) -> std::io::Result<(
 pub fn notify(cmd: &Path, event: &str, user: &str, timeout: Duration) -> Result<(), String> {
     run_with_timeout(cmd, &[event, user], None, timeout)
         .map_err(|e| format!("notify command {}: {e}", cmd.display()))
+}
+
+/// Mails a whole message (headers, blank line, body) through the
+/// sendmail interface: `argv` is `email.command` (`sendmail -t -i` reads
+/// the recipients from the headers).
+pub fn send_email(argv: &[String], message: &str, timeout: Duration) -> Result<(), String> {
+    let Some((cmd, args)) = argv.split_first() else {
+        return Err("email.command is empty".into());
+    };
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_with_timeout(Path::new(cmd), &args, Some(message), timeout)
+        .map_err(|e| format!("email command {cmd}: {e}"))
 }
 
 /// Runs a program with `args` and optional standard input; success is exit

@@ -12,6 +12,8 @@ use crate::model::{Device, IdentityMethod};
 use crate::output;
 use crate::prompt::{self, Answers};
 use crate::rules;
+use crate::safeguards::{self, Contact};
+use crate::store::safeguards::ChallengeAnswer;
 use crate::store::{NewCheck, Store, UserRow};
 use anyhow::Result;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -26,6 +28,9 @@ pub enum Gate<'a> {
     Unattested(&'a Attestation),
     /// Ask the operator at the terminal.
     Prompt,
+    /// `--identity-verified challenge --challenge ID --ticket REF`: the
+    /// read-back comes from standard input, and codedesk checks it.
+    Challenge { id: i64, ticket: &'a str },
 }
 
 impl<'a> Gate<'a> {
@@ -58,6 +63,8 @@ pub struct Attestation {
     pub ticket: Option<String>,
     /// Why flags that were given attest nothing, in the operator's terms.
     pub problem: Option<String>,
+    /// `--challenge ID`, with `--identity-verified challenge`.
+    pub challenge: Option<i64>,
 }
 
 impl Attestation {
@@ -81,13 +88,41 @@ impl Attestation {
             method,
             ticket,
             problem,
+            challenge: None,
         }
+    }
+
+    /// Adds `--challenge ID`, which goes with `--identity-verified
+    /// challenge` and nothing else.
+    pub fn with_challenge(mut self, id: Option<i64>) -> Attestation {
+        self.challenge = id;
+        if self.problem.is_some() {
+            return self;
+        }
+        self.problem = match (self.method, id) {
+            (Some(IdentityMethod::Challenge), None) => Some(
+                "--identity-verified challenge needs --challenge ID (see `codedesk challenge`)"
+                    .into(),
+            ),
+            (Some(IdentityMethod::Challenge), Some(_)) => None,
+            (_, Some(_)) => Some("--challenge goes with --identity-verified challenge".into()),
+            (_, None) => None,
+        };
+        if self.problem.is_some() {
+            self.given = None;
+            self.attempted = true;
+        }
+        self
     }
 
     /// The gate for this run: the flags, else a prompt at a terminal.
     pub fn gate(&self, interactive: bool) -> Gate<'_> {
         if self.given.is_none() && self.problem.is_some() {
             return Gate::Unattested(self);
+        }
+        if let (Some((IdentityMethod::Challenge, ticket)), Some(id)) = (&self.given, self.challenge)
+        {
+            return Gate::Challenge { id, ticket };
         }
         Gate::choose(self.given.as_ref(), interactive && !self.attempted)
     }
@@ -156,10 +191,53 @@ pub fn identity_gate(
                 ),
             ));
         }
+        Gate::Challenge { id, ticket } => {
+            let answer = prompt::challenge_answer().ok_or_else(|| {
+                fail(
+                    Status::Usage,
+                    "give the challenge the caller read back on standard input",
+                )
+            })?;
+            let r = safeguards::check_challenge(ctx, store, user, id, &answer)?;
+            if !matches!(r, ChallengeAnswer::Passed { .. }) {
+                store.record_identity_failure(
+                    user,
+                    "refused",
+                    Some(IdentityMethod::Challenge),
+                    Some(ticket),
+                    &ctx.operator,
+                    now,
+                )?;
+                return Err(fail(
+                    Status::Identity,
+                    format!(
+                        "identity check refused ({}); {}",
+                        safeguards::answer_problem(&r),
+                        purpose.nothing
+                    ),
+                ));
+            }
+            Answers::Passed {
+                method: IdentityMethod::Challenge,
+                ticket: ticket.to_string(),
+            }
+        }
         Gate::Prompt => {
             let interrupt = arm_interrupt(ctx, user, purpose.nothing);
-            let answers =
-                prompt::identity_questions(&intro(user, devices, purpose), &|m| interrupt.chose(m));
+            let contacts = safeguards::contacts_on_file(store, user)?;
+            let mut ch = GateChallenger {
+                ctx,
+                store: &mut *store,
+                user,
+                devices,
+                contacts,
+                id: None,
+            };
+            let answers = prompt::identity_questions(
+                &intro(user, devices, purpose),
+                &|m| interrupt.chose(m),
+                &mut ch,
+            );
             interrupt.settle(&answers);
             answers
         }
@@ -183,6 +261,74 @@ pub fn identity_gate(
                 format!("identity check aborted ({why}); {}", purpose.nothing),
             ))
         }
+    }
+}
+
+/// The prompt's challenge and callback steps, on this user's contacts.
+struct GateChallenger<'a> {
+    ctx: &'a Ctx,
+    store: &'a mut Store,
+    user: &'a UserRow,
+    devices: &'a [Device],
+    contacts: Vec<Contact>,
+    id: Option<i64>,
+}
+
+impl prompt::Challenger for GateChallenger<'_> {
+    fn contacts(&self) -> Vec<String> {
+        self.contacts.iter().map(Contact::masked).collect()
+    }
+
+    fn send(&mut self, i: usize) -> Result<(), String> {
+        let c = self.contacts.get(i).ok_or("no such contact")?.clone();
+        let id = safeguards::send_challenge(self.ctx, self.store, self.user, &c)
+            .map_err(|e| format!("{e:#}"))?;
+        self.id = Some(id);
+        Ok(())
+    }
+
+    fn check(&mut self, answer: &str) -> prompt::ChallengeStep {
+        let Some(id) = self.id else {
+            return prompt::ChallengeStep::Failed("no challenge was sent".into());
+        };
+        match safeguards::check_challenge(self.ctx, self.store, self.user, id, answer) {
+            Ok(ChallengeAnswer::Passed { .. }) => prompt::ChallengeStep::Passed,
+            Ok(a @ ChallengeAnswer::Wrong { tries_left }) if tries_left > 0 => {
+                prompt::ChallengeStep::Retry(safeguards::answer_problem(&a))
+            }
+            Ok(a) => prompt::ChallengeStep::Failed(safeguards::answer_problem(&a)),
+            Err(e) => prompt::ChallengeStep::Failed(format!("{e:#}")),
+        }
+    }
+
+    fn callback_numbers(&mut self) -> Vec<String> {
+        let phones: Vec<&Device> = self.devices.iter().filter(|d| d.phone.is_some()).collect();
+        if !phones.is_empty() {
+            // Shown in full here only; recorded masked.
+            let masked: Vec<String> = phones
+                .iter()
+                .filter_map(|d| {
+                    d.phone
+                        .as_ref()
+                        .map(|p| format!("device {} ({})", d.id, p.masked()))
+                })
+                .collect();
+            let _ = self.store.record_event(
+                &self.ctx.operator,
+                "callback-number-shown",
+                Some(&self.user.name),
+                serde_json::json!({"numbers": masked}),
+                self.ctx.now(),
+            );
+        }
+        phones
+            .iter()
+            .filter_map(|d| {
+                d.phone
+                    .as_ref()
+                    .map(|p| format!("{} ({}, device {})", p.as_str(), d.kind.as_str(), d.id))
+            })
+            .collect()
     }
 }
 
@@ -290,6 +436,8 @@ fn arm_interrupt(ctx: &Ctx, user: &UserRow, nothing: &str) -> Arc<Interrupt> {
     }));
     let it = Arc::clone(&shared);
     let db = ctx.db.clone();
+    let group = ctx.settings.store_group.clone();
+    let password = ctx.settings.db_password.clone();
     let op = ctx.operator.clone();
     let user = user.clone();
     let nothing = nothing.to_string();
@@ -304,7 +452,7 @@ fn arm_interrupt(ctx: &Ctx, user: &UserRow, nothing: &str) -> Arc<Interrupt> {
         }
         prompt::restore_terminal();
         let method = *it.method.lock().unwrap_or_else(|e| e.into_inner());
-        if let Ok(mut s) = Store::open(&db) {
+        if let Ok(mut s) = Store::open_with(&db, group.as_ref(), password.as_ref()) {
             let _ = s.record_identity_failure(&user, "aborted", method, None, &op, crate::now());
         }
         let why = termination_cause().unwrap_or("Ctrl-C");

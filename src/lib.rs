@@ -15,6 +15,7 @@
 //! exit statuses of `exit.rs`.
 
 pub mod audit;
+pub mod audit_syslog;
 pub mod cli;
 pub mod clock;
 pub mod codes;
@@ -28,11 +29,14 @@ pub mod identity;
 pub mod interrupt;
 pub mod model;
 pub mod output;
+pub mod principal;
 pub mod prompt;
 pub mod roles;
 pub mod rules;
+pub mod safeguards;
 pub mod store;
 pub mod trail;
+pub mod trust;
 
 use anyhow::Result;
 use cli::{Cli, Command, Format, Lazy};
@@ -64,7 +68,11 @@ impl Ctx {
     }
 
     pub fn open_store(&self) -> Result<Store> {
-        Store::open(&self.db)
+        Store::open_with(
+            &self.db,
+            self.settings.store_group.as_ref(),
+            self.settings.db_password.as_ref(),
+        )
     }
 }
 
@@ -119,17 +127,95 @@ fn resolve_operator(flag: Option<String>) -> Result<(String, String)> {
     Ok((name, source.to_string()))
 }
 
+/// The system configuration, which callers cannot override.
+pub const SYSTEM_CONFIG: &str = "/etc/codedesk/config.toml";
+
+/// The store when codedesk runs with privileges its caller lacks and the
+/// system configuration names none.
+pub const SYSTEM_STORE: &str = "/var/lib/codedesk/codedesk.db";
+
+/// A variable that names another system configuration, read by debug
+/// builds only (the test suite's); a release build never reads it, so no
+/// caller can move the system configuration at run time. The file it
+/// names is still held to the system file's rules (owned by root, written
+/// by nobody else).
+pub const TEST_SYSTEM_CONFIG_VAR: &str = "CODEDESK_TEST_SYSTEM_CONFIG";
+
+/// Where the system configuration is: [`SYSTEM_CONFIG`], or in a debug
+/// build the file [`TEST_SYSTEM_CONFIG_VAR`] names.
+pub fn system_config_path() -> PathBuf {
+    if cfg!(debug_assertions)
+        && let Some(p) = env_nonempty(TEST_SYSTEM_CONFIG_VAR)
+    {
+        return PathBuf::from(p);
+    }
+    PathBuf::from(SYSTEM_CONFIG)
+}
+
+/// With privileges its caller lacks (`why`), codedesk takes nothing from
+/// its caller that chooses what it does: `--db`, `--config`, any
+/// `CODEDESK_*` variable and any `PG*` variable (libpq's: a password, a
+/// weaker `PGSSLMODE`) are refused with exit 2, naming the reason.
+fn refuse_caller_choices(cli: &Cli, why: &str, system: &Path) -> Result<()> {
+    let refused = |what: String| {
+        fail(
+            Status::Usage,
+            format!(
+                "{what} is refused: {why}, so only the system configuration {} applies",
+                system.display()
+            ),
+        )
+    };
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let test_hook = cfg!(debug_assertions) && name == TEST_SYSTEM_CONFIG_VAR;
+        if (name.starts_with("CODEDESK_") && !test_hook) || name.starts_with("PG") {
+            return Err(refused(format!(
+                "the environment variable {}",
+                model::printable(name, 40)
+            )));
+        }
+    }
+    if cli.db.is_some() {
+        return Err(refused("--db".into()));
+    }
+    if cli.config.is_some() {
+        return Err(refused("--config".into()));
+    }
+    Ok(())
+}
+
 /// Resolves the global options into a [`Ctx`].
 /// `interactive`: an operator is at a terminal to answer prompts (see
 /// [`prompt::at_terminal`]); scripted callers such as `demo` pass false.
 pub fn context(cli: &Cli, interactive: bool) -> Result<Ctx> {
-    let (config_path, explicit) = match &cli.config {
-        Some(p) => (Some(p.clone()), true),
-        None => (xdg_path("XDG_CONFIG_HOME", ".config", "config.toml"), false),
-    };
-    let settings = match &config_path {
-        Some(p) => config::load(p, explicit)?,
-        None => Settings::default(),
+    let system = system_config_path();
+    let elevated = principal::elevated();
+    if let Some(why) = &elevated {
+        refuse_caller_choices(cli, why, &system)?;
+    }
+    // Which one file applies: under privileges only the system file;
+    // otherwise --config, CODEDESK_CONFIG, the user's file, the system file.
+    let user_file = xdg_path("XDG_CONFIG_HOME", ".config", "config.toml");
+    let exists = |p: &Path| std::fs::symlink_metadata(p).is_ok();
+    let (config_path, settings, config_source) = if let Some(why) = &elevated {
+        let s = config::load_system(&system)?;
+        (Some(system.clone()), s, format!("system file only ({why})"))
+    } else if let Some(p) = &cli.config {
+        let s = config::load(p, true)?;
+        (
+            Some(p.clone()),
+            s,
+            flag_or_env("--config", "CODEDESK_CONFIG"),
+        )
+    } else if let Some(p) = user_file.as_ref().filter(|p| exists(p)) {
+        let s = config::load(p, false)?;
+        (Some(p.clone()), s, "user file".to_string())
+    } else if exists(&system) {
+        let s = config::load_system(&system)?;
+        (Some(system.clone()), s, "system file".to_string())
+    } else {
+        (user_file, config::defaults(), "default".to_string())
     };
     if settings.allow_weak && settings.hash.below_floor() {
         output::eprose(&format!(
@@ -139,6 +225,7 @@ pub fn context(cli: &Cli, interactive: bool) -> Result<Ctx> {
     }
     let db = match cli.db.as_ref().or(settings.db.as_ref()) {
         Some(p) => p.clone(),
+        None if elevated.is_some() => PathBuf::from(SYSTEM_STORE),
         None => xdg_path("XDG_DATA_HOME", ".local/share", "codedesk.db").ok_or_else(|| {
             fail(
                 Status::Store,
@@ -147,6 +234,9 @@ pub fn context(cli: &Cli, interactive: bool) -> Result<Ctx> {
         })?,
     };
     let (operator, op_source) = resolve_operator(cli.operator.clone())?;
+    if let Some(socket) = &settings.safeguards.syslog {
+        audit_syslog::enable(socket.clone());
+    }
     let global_sources = vec![
         (
             "db",
@@ -166,11 +256,7 @@ pub fn context(cli: &Cli, interactive: bool) -> Result<Ctx> {
                 .as_ref()
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "(none)".into()),
-            if explicit {
-                flag_or_env("--config", "CODEDESK_CONFIG")
-            } else {
-                "default".to_string()
-            },
+            config_source,
         ),
         ("operator", operator.clone(), op_source),
     ];
@@ -196,6 +282,26 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Status> {
 /// steps with `interactive` false, so none ever stops at a prompt.
 pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status> {
     use commands::*;
+    // Commands whose arguments name files or stores of the caller's
+    // choosing are not run with privileges the caller lacks: `migrate`
+    // would copy the store to any server, `generate-artifacts` write into
+    // any folder.
+    if matches!(
+        cli.command,
+        Command::Migrate(_) | Command::GenerateArtifacts(_)
+    ) && let Some(why) = principal::elevated()
+    {
+        return Err(fail(
+            Status::Usage,
+            format!(
+                "{} is refused: {why}; run it as the store's owner, without sudo",
+                match cli.command {
+                    Command::Migrate(_) => "migrate",
+                    _ => "generate-artifacts",
+                }
+            ),
+        ));
+    }
     // Commands that need no configuration or store.
     match &cli.command {
         Command::GenerateArtifacts(Lazy(a)) => return artifacts::run(a, out),
@@ -215,6 +321,9 @@ pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status
         Command::Config => config_cmd::run(&ctx, out)?,
         Command::Calibrate(Lazy(a)) => calibrate::run(&ctx, a, out)?,
         Command::Migrate(Lazy(a)) => migrate::run(&ctx, a, out)?,
+        Command::Challenge(Lazy(a)) => challenge::run(&ctx, a, out)?,
+        Command::Dispute(Lazy(a)) => challenge::dispute(&ctx, a, out)?,
+        Command::Report(Lazy(a)) => report::run(&ctx, a, out)?,
         Command::SetupRoles => setup_roles::run(&ctx, out)?,
         Command::Sync(Lazy(a)) => sync::run(&ctx, a, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),

@@ -45,6 +45,15 @@ fn main() -> ExitCode {
             }
         },
     };
+    // A global option repeated before and after the subcommand: clap lets
+    // the later one win; codedesk refuses it (a wrapper's pinned --db or
+    // --config must not be overridden by what its caller appends).
+    if let Some(name) = codedesk::cli::repeated_global(&cmd, std::env::args_os()) {
+        eprintln!(
+            "codedesk: the argument '{name}' was given more than once; give each global option once, before or after the subcommand"
+        );
+        return ExitCode::from(Status::Usage.code());
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     // A command its PostgreSQL role may not run (exit 9) names the role.

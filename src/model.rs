@@ -225,6 +225,9 @@ pub enum IdentityMethod {
     VideoCall,
     /// By calling back the number in the directory (never one the caller gives).
     Callback,
+    /// By a one-time challenge codedesk sent to a contact on file and
+    /// checked itself (`codedesk challenge`, `--challenge ID`).
+    Challenge,
 }
 
 impl IdentityMethod {
@@ -233,6 +236,7 @@ impl IdentityMethod {
             IdentityMethod::InPerson => "in-person",
             IdentityMethod::VideoCall => "video-call",
             IdentityMethod::Callback => "callback",
+            IdentityMethod::Challenge => "challenge",
         }
     }
 }

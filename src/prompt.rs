@@ -62,7 +62,11 @@ pub enum Answers {
 /// Ctrl-C at any of these prompts (read in raw mode) comes back as an error,
 /// hence `Aborted`, and console also raises SIGINT; the caller's handler must
 /// not record the check a second time.
-pub fn identity_questions(intro: &str, chosen: &dyn Fn(IdentityMethod)) -> Answers {
+pub fn identity_questions(
+    intro: &str,
+    chosen: &dyn Fn(IdentityMethod),
+    ch: &mut dyn Challenger,
+) -> Answers {
     let theme = theme();
     let term = dialoguer::console::Term::stderr();
     let _ = term.write_line(intro);
@@ -75,6 +79,10 @@ pub fn identity_questions(intro: &str, chosen: &dyn Fn(IdentityMethod)) -> Answe
         (
             IdentityMethod::Callback,
             "by calling back the number in the directory (not one the caller gave)",
+        ),
+        (
+            IdentityMethod::Challenge,
+            "by a one-time challenge codedesk sends to a contact on file (the caller reads it back)",
         ),
     ];
     let mut items: Vec<&str> = methods.iter().map(|m| m.1).collect();
@@ -103,6 +111,31 @@ pub fn identity_questions(intro: &str, chosen: &dyn Fn(IdentityMethod)) -> Answe
             };
         }
     };
+    match method {
+        IdentityMethod::Callback => {
+            let numbers = ch.callback_numbers();
+            if numbers.is_empty() {
+                let _ = term.write_line("No number on file to call back.");
+                return Answers::Refused {
+                    method: Some(method),
+                    why: "no number on file to call back",
+                };
+            }
+            let _ = term.write_line(
+                "Call back the number on file (hang up first; never a number the caller gives):",
+            );
+            for n in &numbers {
+                let _ = term.write_line(&format!("  {n}"));
+            }
+        }
+        IdentityMethod::Challenge => {
+            if let Err(a) = challenge_steps(&*theme, &term, ch) {
+                return a;
+            }
+            return ticket_step(&*theme, &term, method);
+        }
+        _ => {}
+    }
     let matched = Confirm::with_theme(&*theme)
         .with_prompt("Did the person match their photo ID or directory record?")
         .default(false)
@@ -126,7 +159,16 @@ pub fn identity_questions(intro: &str, chosen: &dyn Fn(IdentityMethod)) -> Answe
             };
         }
     }
-    let ticket: Result<String, _> = Input::with_theme(&*theme)
+    ticket_step(&*theme, &term, method)
+}
+
+/// The ticket reference, last of every passed check.
+fn ticket_step(
+    theme: &dyn Theme,
+    term: &dialoguer::console::Term,
+    method: IdentityMethod,
+) -> Answers {
+    let ticket: Result<String, _> = Input::with_theme(theme)
         .with_prompt("Ticket reference")
         .allow_empty(true)
         .interact_text();
@@ -145,6 +187,146 @@ pub fn identity_questions(intro: &str, chosen: &dyn Fn(IdentityMethod)) -> Answe
             }
         }
     }
+}
+
+/// The prompt's side of the challenge and callback steps (the identity
+/// gate sends and checks; the prompt only asks).
+pub trait Challenger {
+    /// The contacts on file a challenge can go to, masked.
+    fn contacts(&self) -> Vec<String>;
+    /// Sends a challenge to contact `i`; `Err` says why it was not sent.
+    fn send(&mut self, i: usize) -> Result<(), String>;
+    /// Checks one read-back.
+    fn check(&mut self, answer: &str) -> ChallengeStep;
+    /// The numbers on file to call back, in full (shown here only).
+    fn callback_numbers(&mut self) -> Vec<String>;
+}
+
+/// The outcome of one read-back.
+pub enum ChallengeStep {
+    Passed,
+    Retry(String),
+    Failed(String),
+}
+
+/// Picks a contact (never one the caller says is lost), sends the
+/// challenge, and takes read-backs until one passes or the tries run out.
+fn challenge_steps(
+    theme: &dyn Theme,
+    term: &dialoguer::console::Term,
+    ch: &mut dyn Challenger,
+) -> Result<(), Answers> {
+    let method = Some(IdentityMethod::Challenge);
+    let aborted = || {
+        let _ = term.show_cursor();
+        Answers::Aborted {
+            method,
+            why: "the identity check was cancelled",
+        }
+    };
+    let contacts = ch.contacts();
+    if contacts.is_empty() {
+        let _ = term.write_line("No contact on file can receive a challenge.");
+        return Err(Answers::Refused {
+            method,
+            why: "no contact on file can receive a challenge",
+        });
+    }
+    let i = match Select::with_theme(theme)
+        .with_prompt("Send the challenge to")
+        .items(&contacts)
+        .default(0)
+        .interact_opt()
+    {
+        Ok(Some(i)) => i,
+        _ => return Err(aborted()),
+    };
+    match Confirm::with_theme(theme)
+        .with_prompt("Does the caller still have it (not lost or stolen)?")
+        .default(false)
+        .wait_for_newline(true)
+        .interact_opt()
+    {
+        Ok(Some(true)) => {}
+        Ok(Some(false)) => {
+            return Err(Answers::Refused {
+                method,
+                why: "the caller says that contact is lost; a challenge never goes there",
+            });
+        }
+        _ => return Err(aborted()),
+    }
+    if let Err(why) = ch.send(i) {
+        let _ = term.write_line(&why);
+        return Err(Answers::Aborted {
+            method,
+            why: "the challenge could not be sent",
+        });
+    }
+    let _ = term.write_line(&format!(
+        "Challenge sent to {}. Ask the caller to read it back (it expires in 10 minutes).",
+        contacts[i]
+    ));
+    loop {
+        let answer = Password::with_theme(theme)
+            .with_prompt("Challenge read back by the caller")
+            .interact()
+            .map(Zeroizing::new);
+        let Ok(answer) = answer else {
+            let _ = term.write_line("");
+            return Err(aborted());
+        };
+        match ch.check(&answer) {
+            ChallengeStep::Passed => {
+                let _ = term.write_line("Challenge passed.");
+                return Ok(());
+            }
+            ChallengeStep::Retry(m) => {
+                let _ = term.write_line(&m);
+            }
+            ChallengeStep::Failed(m) => {
+                let _ = term.write_line(&m);
+                return Err(Answers::Refused {
+                    method,
+                    why: "the challenge was not read back correctly",
+                });
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// A read-back handed in by `demo` (as `verify`'s code is), instead of
+    /// standard input.
+    static GIVEN_ANSWER: std::cell::RefCell<Option<Zeroizing<String>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Hands the next [`challenge_answer`] its read-back (`demo`).
+pub fn give_challenge_answer(answer: Zeroizing<String>) {
+    GIVEN_ANSWER.with_borrow_mut(|g| *g = Some(answer));
+}
+
+/// The read-back for `--challenge ID`: a hidden prompt at a terminal,
+/// else one line of standard input. `None` when there is none.
+pub fn challenge_answer() -> Option<Zeroizing<String>> {
+    use std::io::{BufRead, Read};
+    if let Some(given) = GIVEN_ANSWER.with_borrow_mut(Option::take) {
+        return Some(given);
+    }
+    if at_terminal() {
+        return Password::with_theme(&*theme())
+            .with_prompt("Challenge read back by the caller")
+            .interact()
+            .ok()
+            .map(Zeroizing::new);
+    }
+    let mut line = Zeroizing::new(String::new());
+    let stdin = std::io::stdin();
+    let mut r = stdin.lock().take(256);
+    r.read_line(&mut line).ok()?;
+    let t = Zeroizing::new(line.trim().to_string());
+    (!t.is_empty()).then_some(t)
 }
 
 /// Reads a code without echoing it.

@@ -583,7 +583,7 @@ fn failed_sms_command_exits_6_and_leaves_the_old_codes_working() {
     std::fs::write(
         &env.config,
         format!(
-            "{FAST_HASH}\n[sms]\noutbox = {:?}\n",
+            "{FAST_HASH}\n[sms]\noutbox = {:?}\n\n[safeguards]\nnotify_users = false\n",
             env.outbox.display().to_string()
         ),
     )
@@ -611,7 +611,7 @@ fn codes_of_a_message_whose_delivery_failed_never_work() {
     std::fs::write(
         &env.config,
         format!(
-            "{FAST_HASH}\n[lockout]\nthreshold = 50\n\n[sms]\ncommand = {:?}\n",
+            "{FAST_HASH}\n[lockout]\nthreshold = 50\n\n[sms]\ncommand = {:?}\n\n[safeguards]\nnotify_users = false\n",
             script.display().to_string()
         ),
     )
@@ -649,7 +649,7 @@ fn sms_command_gets_the_e164_number_as_argument_and_the_message_on_stdin() {
     std::fs::write(
         &env.config,
         format!(
-            "{FAST_HASH}\n[sms]\ncommand = {:?}\n",
+            "{FAST_HASH}\n[sms]\ncommand = {:?}\n\n[safeguards]\nnotify_users = false\n",
             script.display().to_string()
         ),
     )

@@ -140,7 +140,7 @@ fn the_bash_completion_loads_and_completes() {
     );
     assert_eq!(
         complete(&["codedesk", "issue-codes", "--identity-verified", ""]),
-        ["in-person", "video-call", "callback"]
+        ["in-person", "video-call", "callback", "challenge"]
     );
     assert_eq!(
         complete(&["codedesk", "enroll-device", "bob", "--kind", "l"]),
@@ -274,7 +274,7 @@ fn the_main_man_page_has_the_sections_a_reader_needs() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 18, "the 18 documented keys");
+    assert_eq!(checked, 24, "the 18 documented keys and the safeguards' 6");
 
     let examples = section(&page, "EXAMPLES");
     assert!(examples.contains("\\-\\-identity\\-verified"), "{examples}");

@@ -427,7 +427,7 @@ fn sms_issue_killed_during_slow_delivery_keeps_the_old_set() {
     std::fs::write(
         &env.config,
         format!(
-            "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\ncommand = {:?}\n",
+            "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\ncommand = {:?}\n\n[safeguards]\nnotify_users = false\n",
             script.display().to_string()
         ),
     )

@@ -37,6 +37,9 @@ fn demo_runs_to_the_end_without_a_terminal_and_leaves_the_real_store_alone() {
     );
     assert!(text.contains("audit trail intact"), "{text}");
     assert!(text.contains("Done."), "{text}");
+    // The challenge section: passed by the read-back, then disputed.
+    assert!(text.contains("Bypass codes for carol"), "{text}");
+    assert!(text.contains("disputed carol's notice"), "{text}");
     assert!(
         !home.path().join(".local/share/codedesk").exists(),
         "the demo created the real store"

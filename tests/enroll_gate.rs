@@ -532,11 +532,20 @@ fn a_version_1_store_gains_the_phone_index_and_keeps_its_data() {
         }
     };
     let latest = schema_version(&env);
-    // Back to version 1, as a store made by an earlier codedesk is.
+    // Back to version 1, as a store made by an earlier codedesk is
+    // (without version 3's audit principals too).
     env.sql_execute("DROP INDEX devices_by_phone");
+    // Nor has it the later versions' tables (docs/safeguards.md).
+    for table in ["challenges", "user_emails", "notices"] {
+        env.sql_execute(&format!("DROP TABLE {table}"));
+    }
     if env.is_postgres() {
+        env.sql_execute("DROP TRIGGER audit_principal ON audit");
+        env.sql_execute("DROP FUNCTION codedesk_audit_principal()");
+        env.sql_execute("ALTER TABLE audit DROP COLUMN principal");
         env.sql_execute("DELETE FROM schema_version WHERE version >= 2");
     } else {
+        env.sql_execute("ALTER TABLE audit DROP COLUMN principal");
         env.sql_execute("PRAGMA user_version = 1");
     }
     assert_eq!(env.sql_i64(index), 0);

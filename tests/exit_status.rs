@@ -686,8 +686,11 @@ fn an_anchor_kept_elsewhere_shows_a_truncated_trail() {
 }
 
 /// SECURITY.md's recipe: every event's hash is SHA-256 over the compact
-/// JSON array [prev_hash, id, at, operator, action, user, details], so a
-/// reviewer can check the chain from `audit --format json` alone.
+/// JSON array [prev_hash, id, at, operator, action, user, details,
+/// principal] (without principal for an event that has none, from before
+/// schema 3), so a reviewer can check the chain from `audit --format json`
+/// alone. The principal is the one the system vouches for: the OS account
+/// running the tests on SQLite, the login role on PostgreSQL.
 #[test]
 fn a_reviewer_can_recompute_the_audit_chain_from_the_json() {
     use sha2::{Digest, Sha256};
@@ -713,6 +716,11 @@ fn a_reviewer_can_recompute_the_audit_chain_from_the_json() {
         let e = json(line);
         assert_eq!(e["prev_hash"], prev.as_str(), "{line}");
         let details = serde_json::to_string(&e["details"]).unwrap();
+        assert_eq!(e["operator"], "tester", "{line}");
+        let principal = e["principal"]
+            .as_str()
+            .expect("every new event has a principal");
+        assert!(!principal.is_empty() && principal != "tester", "{line}");
         let canonical = serde_json::json!([
             e["prev_hash"],
             e["id"],
@@ -720,7 +728,8 @@ fn a_reviewer_can_recompute_the_audit_chain_from_the_json() {
             e["operator"],
             e["action"],
             e["user"],
-            details
+            details,
+            principal
         ]);
         let digest = Sha256::digest(canonical.to_string().as_bytes());
         let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();

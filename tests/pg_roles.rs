@@ -370,3 +370,71 @@ fn setup_roles_is_for_postgresql_and_can_be_run_again() {
         "codedesk_auditor:false,codedesk_operator:false,codedesk_supervisor:false,codedesk_verifier:false"
     );
 }
+
+/// The safeguards' commands (docs/safeguards.md) as an operator login:
+/// challenge, its read-back, an email on file, the notices, a dispute, the
+/// report; the auditor may read the report but not send a challenge.
+#[test]
+fn an_operator_runs_the_safeguards_and_an_auditor_reads_the_report() {
+    let Some(env) = store() else { return };
+    // Notices on (the harness turns them off).
+    std::fs::write(
+        &env.config,
+        format!(
+            "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\noutbox = {:?}\n\n[email]\ncommand = \"/bin/true\"\n",
+            env.outbox.display().to_string()
+        ),
+    )
+    .unwrap();
+    let op = Login::new(&env, "codedesk_operator");
+    let aud = Login::new(&env, "codedesk_auditor");
+    let ok = |l: &Login, args: &[&str], stdin: &str| {
+        let (code, out, err) = l.run(&env, args, stdin);
+        assert_eq!(code, 0, "{} {args:?}: {err}", l.name);
+        out
+    };
+    ok(
+        &op,
+        &[
+            "enroll-device",
+            "dana",
+            "--kind",
+            "mobile",
+            "--phone",
+            "5072225991",
+            "--email",
+            "dana@example.org",
+        ],
+        "",
+    );
+    let id = ok(&op, &["challenge", "dana", "-q"], "");
+    let text = std::fs::read_to_string(&env.outbox).unwrap();
+    let at = text.rfind("verification code is ").unwrap() + 21;
+    let challenge = text[at..at + 6].to_string();
+    ok(
+        &op,
+        &[
+            "issue-codes",
+            "dana",
+            "--via",
+            "helpdesk",
+            "--identity-verified",
+            "challenge",
+            "--challenge",
+            id.trim(),
+            "--ticket",
+            "T-1",
+            "-q",
+        ],
+        &format!("{challenge}\n"),
+    );
+    let text = std::fs::read_to_string(&env.outbox).unwrap();
+    let at = text.rfind("quote ").expect("a notice") + 6;
+    let reference = text[at..at + 23].to_string();
+    ok(&op, &["dispute", &reference], "");
+    ok(&op, &["report"], "");
+    ok(&aud, &["report"], "");
+    let (code, _, err) = aud.run(&env, &["challenge", "dana"], "");
+    assert_eq!(code, 9, "{err}");
+    refused(&aud.url, "an auditor", "SELECT hash FROM challenges");
+}

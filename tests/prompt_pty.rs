@@ -507,3 +507,117 @@ fn no_color_prompts_have_no_colour() {
     assert_eq!(colour_escapes(&log), Vec::<String>::new(), "{log:?}");
     assert_eq!(codes_shown(&log).len(), 10, "{log}");
 }
+
+/// The challenge digits of the outbox's latest challenge message.
+fn last_challenge(env: &Env) -> String {
+    let text = std::fs::read_to_string(&env.outbox).unwrap_or_default();
+    let at = text
+        .rfind("verification code is ")
+        .unwrap_or_else(|| panic!("no challenge in the outbox:\n{text}"));
+    text[at + "verification code is ".len()..][..6].to_string()
+}
+
+/// A user with a mobile on file, asked for helpdesk codes (so the gate).
+fn mobile_user_at_menu(env: &Env) -> Pty {
+    env.enroll_mobile("bob", "(507) 222-5999");
+    let mut p = Pty::spawn(env, &[], &["issue-codes", "bob", "--via", "helpdesk"]);
+    p.expect(MENU);
+    p
+}
+
+/// Up from the first item wraps to "I could not verify"; once more is the challenge.
+fn choose_challenge(p: &mut Pty) {
+    p.key("\x1b[A");
+    p.key("\x1b[A");
+    p.key(ENTER);
+    p.expect("Send the challenge to");
+    p.key(ENTER);
+    p.expect("Does the caller still have it");
+}
+
+#[test]
+fn a_challenge_read_back_at_the_prompt_passes_the_check() {
+    let env = Env::new();
+    let mut p = mobile_user_at_menu(&env);
+    choose_challenge(&mut p);
+    p.key("y");
+    p.key(ENTER);
+    p.expect("Challenge read back by the caller");
+    let challenge = last_challenge(&env);
+    // A wrong read-back first: one try gone, asked again.
+    p.wait_for_mode(&["-echo", "icanon"]);
+    let wrong = if challenge == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    p.send(wrong);
+    p.send("\n");
+    p.expect("2 tries left");
+    p.expect("Challenge read back by the caller");
+    p.wait_for_mode(&["-echo", "icanon"]);
+    p.send(&challenge);
+    p.send("\n");
+    p.expect("Challenge passed.");
+    p.expect(TICKET);
+    p.key("INC-77");
+    p.key(ENTER);
+    let (status, log) = p.finish();
+    assert_eq!(status, 0, "{log}");
+    assert!(!log.contains(&challenge), "the challenge was shown:\n{log}");
+    assert_eq!(codes_shown(&log).len(), 10, "{log}");
+    let check = one_check(&env, "passed");
+    assert_eq!(check["method"], "challenge");
+    assert_eq!(check["ticket"], "INC-77");
+    let audit = env.ok(&["audit", "--format", "json"]);
+    assert!(!audit.contains(&challenge), "the challenge is in the trail");
+    assert!(
+        audit.contains(r#""action":"challenge-passed""#) && audit.contains("+*******5999"),
+        "the contact used is recorded, masked:\n{audit}"
+    );
+    assert!(!audit.contains("5072225999"), "a full number in the trail");
+}
+
+#[test]
+fn a_caller_whose_phone_is_lost_gets_no_challenge() {
+    let env = Env::new();
+    let mut p = mobile_user_at_menu(&env);
+    choose_challenge(&mut p);
+    p.key("n");
+    p.key(ENTER);
+    let (status, log) = p.finish();
+    assert_eq!(status, 3, "{log}");
+    assert!(log.contains("lost"), "{log}");
+    let text = std::fs::read_to_string(&env.outbox).unwrap_or_default();
+    assert!(
+        !text.contains("verification code"),
+        "a challenge was sent:\n{text}"
+    );
+    assert_eq!(one_check(&env, "refused")["method"], "challenge");
+}
+
+#[test]
+fn callback_shows_the_number_on_file_unmasked_and_records_it_masked() {
+    let env = Env::new();
+    landline_user(&env, "bob");
+    let mut p = at_menu(&env, &[], "bob");
+    p.key("j");
+    p.key("j"); // callback
+    p.key(ENTER);
+    p.expect("+15072225999");
+    p.expect(MATCH);
+    p.key("y");
+    p.key(ENTER);
+    p.expect(TICKET);
+    p.key("INC-5");
+    p.key(ENTER);
+    let (status, log) = p.finish();
+    assert_eq!(status, 0, "{log}");
+    assert_eq!(one_check(&env, "passed")["method"], "callback");
+    let audit = env.ok(&["audit", "--format", "json"]);
+    assert!(audit.contains("callback-number-shown") && audit.contains("+*******5999"));
+    assert!(
+        !audit.contains("5072225999"),
+        "a full number in the trail:\n{audit}"
+    );
+}

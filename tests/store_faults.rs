@@ -402,7 +402,10 @@ fn a_read_only_store_file_refuses_writes_but_can_be_read() {
     }
     chmod(&store_dir, 0o700);
     // SQLite gave the WAL and shared-memory files it created the store's
-    // mode; the owner restoring the store's mode must restore theirs too.
+    // mode; the owner restoring the store's mode must restore theirs too,
+    // and take back those the other account created (codedesk refuses a
+    // -wal or -shm owned by another account: it could have planted them).
+    let owner = std::fs::metadata(&env.db).unwrap();
     for f in [
         env.db.clone(),
         sibling(&env.db, "-wal"),
@@ -410,6 +413,8 @@ fn a_read_only_store_file_refuses_writes_but_can_be_read() {
     ] {
         if f.exists() {
             chmod(&f, 0o600);
+            use std::os::unix::fs::MetadataExt;
+            std::os::unix::fs::chown(&f, Some(owner.uid()), Some(owner.gid())).unwrap();
         }
     }
     assert_eq!(env.verify("alice", &code), 0, "the code was not spent");

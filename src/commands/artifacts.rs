@@ -147,6 +147,20 @@ It never receives a code. A failure is reported and audited
 The store when neither \fB\-\-db\fR nor \fBCODEDESK_DB\fR names one: a path
 (relative to the configuration file's folder), \fIsqlite://PATH\fR, or
 \fIpostgres://user@host/db\fR.
+.TP
+\fB[email]\fR \fBcommand\fR, \fBfrom\fR
+How notices and challenges are mailed: the sendmail interface (default
+\fB"/usr/sbin/sendmail \-t \-i"\fR, split on spaces, the message on standard
+input), and an optional From: address. See docs/safeguards.md.
+.TP
+\fB[safeguards]\fR \fBnotify_users\fR, \fBfailed_login_debounce\fR
+Whether every contact on file is told about every sensitive event, with a
+reference for \fBcodedesk dispute\fR (default true), and how often at most a
+user is told about a lockout (default 1h).
+.TP
+\fB[audit]\fR \fBsyslog\fR, \fBsyslog_socket\fR
+Whether each audit event also goes to syslog as RFC 5424 with structured
+data (default false), and the socket (default \fB/dev/log\fR).
 .SH "BATCH FILES"
 Both batch files are CSV with a header row; column names are matched
 without regard to case and in any order, blank lines are skipped, and

@@ -72,7 +72,14 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
             .as_deref()
             .map(|s| parse_since(s, ctx.now()))
             .transpose()?,
+        after: None,
     };
+    if a.follow && ctx.format != Format::Json {
+        return Err(fail(
+            Status::Usage,
+            "--follow streams JSON lines: give --format json",
+        ));
+    }
     let anchors = match &a.action {
         Some(AuditAction::Verify(c)) => parse_anchors(&c.anchor)?,
         None => Vec::new(),
@@ -165,6 +172,7 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
         let ever = EventFilter {
             user: filter.user.clone(),
             since: None,
+            after: None,
         };
         let mut any = false;
         store.for_each_event(&ever, |_| {
@@ -175,15 +183,28 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
             return Err(crate::store::no_such_user(name.as_str()));
         }
     }
+    if a.follow {
+        return follow(&store, filter, out);
+    }
     match ctx.format {
         Format::Json => store.for_each_event(&filter, |e| output::json_line(out, &e))?,
         Format::Csv => {
             let mut w = csv::Writer::from_writer(&mut *out);
-            w.write_record(["id", "at", "operator", "action", "user", "details", "hash"])?;
+            w.write_record([
+                "id",
+                "at",
+                "principal",
+                "operator",
+                "action",
+                "user",
+                "details",
+                "hash",
+            ])?;
             store.for_each_event(&filter, |e| {
                 w.write_record(output::csv_safe([
                     e.id.to_string(),
                     ts(e.at),
+                    e.principal.unwrap_or_default(),
                     e.operator,
                     e.action,
                     e.user.unwrap_or_default(),
@@ -197,9 +218,10 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
         Format::Text => store.for_each_event(&filter, |e| {
             writeln!(
                 out,
-                "{}\t{}\t{}\t{}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                 e.id,
                 ts(e.at),
+                e.principal.unwrap_or_default(),
                 e.operator,
                 e.action,
                 e.user.unwrap_or_default(),
@@ -208,13 +230,22 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
             Ok(())
         })?,
         Format::Table => {
-            let mut t = output::table(&["id", "time", "operator", "action", "user", "details"]);
+            let mut t = output::table(&[
+                "id",
+                "time",
+                "principal",
+                "operator",
+                "action",
+                "user",
+                "details",
+            ]);
             let mut n = 0;
             store.for_each_event(&filter, |e| {
                 n += 1;
                 t.add_row(vec![
                     e.id.to_string(),
                     ts(e.at),
+                    e.principal.unwrap_or_default(),
                     e.operator,
                     e.action,
                     e.user.unwrap_or_default(),
@@ -230,4 +261,31 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
         }
     }
     Ok(Status::Ok)
+}
+
+/// `audit --follow --format json`: new events as JSON lines, as they are
+/// appended, until interrupted or the reader goes away. Without `--since`
+/// it starts after the newest event; with it, at that time.
+fn follow(
+    store: &crate::store::Store,
+    mut filter: EventFilter,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    if filter.since.is_none() {
+        filter.after = Some(store.last_event_id()?);
+    }
+    loop {
+        let mut last = filter.after;
+        store.for_each_event(&filter, |e| {
+            last = Some(e.id);
+            output::json_line(out, &e)
+        })?;
+        out.flush()?;
+        if last != filter.after {
+            // From here on, by id: --since has done its part.
+            filter.after = last;
+            filter.since = None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
 }

@@ -74,6 +74,12 @@ pub fn row_request(
 /// `issue-codes --batch FILE`: `a` gives the defaults every row can override.
 pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     let base = &Request::from_args(&a)?;
+    if base.attestation.challenge.is_some() {
+        return Err(fail(
+            Status::Usage,
+            "--challenge is for one user: not with --batch",
+        ));
+    }
     // Whatever goes to standard output may be codes.
     crate::output::private_stdout();
     let Some(path) = a.batch.as_deref() else {

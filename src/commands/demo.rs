@@ -182,7 +182,86 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
         ],
     )?;
 
-    writeln!(out, "\n== 3. What the helpdesk sees ==")?;
+    writeln!(
+        out,
+        "\n== 3. A challenge codedesk checks itself, and the user always told =="
+    )?;
+    step(
+        dir,
+        out,
+        "enroll-device carol --kind mobile --phone 507-222-7777",
+        &[
+            "enroll-device",
+            "carol",
+            "--kind",
+            "mobile",
+            "--phone",
+            "507-222-7777",
+        ],
+    )?;
+    let before = std::fs::read_to_string(&outbox).unwrap_or_default().len();
+    step(
+        dir,
+        out,
+        "challenge carol -q      # sent to carol's phone; the operator sees only its id",
+        &["challenge", "carol", "-q"],
+    )?;
+    let text = std::fs::read_to_string(&outbox).context("reading the demo outbox")?;
+    let sent = text.get(before..).unwrap_or_default().to_string();
+    writeln!(out, "\n[carol's phone]")?;
+    for line in sent.lines().filter(|l| !l.is_empty()) {
+        writeln!(out, "  | {line}")?;
+    }
+    let digits = sent
+        .split("verification code is ")
+        .nth(1)
+        .and_then(|t| t.get(..6))
+        .context("no challenge in the demo outbox")?
+        .to_string();
+    writeln!(
+        out,
+        "\n$ echo {digits} | codedesk issue-codes carol --via helpdesk --identity-verified challenge --challenge 1 --ticket DEMO-2      # carol reads it back"
+    )?;
+    out.flush()?;
+    crate::prompt::give_challenge_answer(Zeroizing::new(digits));
+    let cli = demo_cli(
+        dir,
+        &[
+            "issue-codes",
+            "carol",
+            "--via",
+            "helpdesk",
+            "--identity-verified",
+            "challenge",
+            "--challenge",
+            "1",
+            "--ticket",
+            "DEMO-2",
+        ],
+    )?;
+    let result = crate::run_as(cli, false, out);
+    finish(out, result)?;
+    let text = std::fs::read_to_string(&outbox).context("reading the demo outbox")?;
+    let notice = text
+        .lines()
+        .rev()
+        .find(|l| l.contains("quote "))
+        .unwrap_or_default()
+        .to_string();
+    writeln!(out, "\n[carol's phone, right after]\n  | {notice}")?;
+    let reference = notice
+        .split("quote ")
+        .nth(1)
+        .map(|r| r.trim_end_matches('.').to_string())
+        .unwrap_or_default();
+    step(
+        dir,
+        out,
+        &format!("dispute {reference}      # carol calls: \"that was not me\""),
+        &["dispute", &reference],
+    )?;
+
+    writeln!(out, "\n== 4. What the helpdesk sees ==")?;
     step(dir, out, "list", &["list"])?;
     step(dir, out, "list bob", &["list", "bob"])?;
     step(dir, out, "audit verify", &["audit", "verify"])?;

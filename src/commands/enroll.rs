@@ -65,8 +65,15 @@ const PURPOSE: Purpose<'static> = Purpose {
 };
 
 pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
-    let attested = Attestation::from_flags(a.identity_verified, a.ticket.as_deref());
+    let attested = Attestation::from_flags(a.identity_verified, a.ticket.as_deref())
+        .with_challenge(a.challenge);
     if let Some(path) = &a.batch {
+        if attested.challenge.is_some() {
+            return Err(fail(
+                Status::Usage,
+                "--challenge is for one user: not with --batch",
+            ));
+        }
         return batch(ctx, path, &attested, out);
     }
     let user = user_arg(a.user.as_deref().unwrap_or_default())?;
@@ -82,6 +89,11 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
     // With a directory: the user must be in it (exit 4), and a number
     // that is not one of theirs there needs the identity check.
     let off_file = directory_check(ctx, &user, &mut new)?;
+    let email = a
+        .email
+        .as_deref()
+        .map(crate::safeguards::parse_email)
+        .transpose()?;
     let mut store = ctx.open_store()?;
     // A first device comes from onboarding; a device added to an existing
     // user is what a caller impersonating them would ask for, so it is gated.
@@ -141,6 +153,13 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
     // tell the user, as for issuance (a failing notifier undoes nothing).
     if !e.new_user {
         super::issue::notify_or_warn(ctx, &mut store, "device-enrolled", user.as_str());
+    }
+    if let Some(email) = &email {
+        let masked = crate::safeguards::mask_email(email);
+        store.set_email(&user, email, &masked, &ctx.operator, ctx.now())?;
+        if !e.new_user {
+            super::issue::notify_or_warn(ctx, &mut store, "email-set", user.as_str());
+        }
     }
     render(ctx, &[e], out)?;
     Ok(Status::Ok)

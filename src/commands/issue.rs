@@ -41,7 +41,8 @@ impl Request {
             .as_deref()
             .map(|e| parse_expiry(e).map_err(|m| fail(Status::Usage, format!("--expires: {m}"))))
             .transpose()?;
-        let attestation = Attestation::from_flags(a.identity_verified, a.ticket.as_deref());
+        let attestation = Attestation::from_flags(a.identity_verified, a.ticket.as_deref())
+            .with_challenge(a.challenge);
         if let Some(c) = a.count
             && !(1..=MAX_CODES).contains(&c)
         {
@@ -391,9 +392,37 @@ pub fn notify_or_warn(ctx: &Ctx, store: &mut Store, event: &str, user: &str) {
     }
 }
 
-/// Runs `notify.command EVENT USER`; a failure is audited and returned for
-/// the operator but undoes nothing.
+/// Tells the user's contacts on file (`safeguards::notify_user`), then runs
+/// `notify.command EVENT USER`; a failure is audited and returned for the
+/// operator but undoes nothing.
 pub fn notify(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<String> {
+    let told = crate::safeguards::notify_user(ctx, store, event, user);
+    if let Some(why) = &told {
+        let _ = store.record_event(
+            &ctx.operator,
+            "notify-failed",
+            Some(user),
+            serde_json::json!({"event": event, "reason": why}),
+            ctx.now(),
+        );
+    }
+    match notify_command(ctx, store, event, user) {
+        Some(e) => Some(told.map_or(e.clone(), |t| format!("{t}; {e}"))),
+        None => told,
+    }
+}
+
+/// Only `notify.command` (an event users get no notice about).
+pub fn notify_command_only(
+    ctx: &Ctx,
+    store: &mut Store,
+    event: &str,
+    user: &str,
+) -> Option<String> {
+    notify_command(ctx, store, event, user)
+}
+
+fn notify_command(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<String> {
     let cmd = ctx.settings.notify.as_ref()?;
     let err = delivery::notify(cmd, event, user, ctx.settings.sms_timeout).err()?;
     let _ = store.record_event(

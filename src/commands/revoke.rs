@@ -11,12 +11,15 @@ use anyhow::Result;
 use std::io::Write;
 
 pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
-    let name = user_arg(&a.user)?;
     let reason = a
         .reason
         .as_deref()
         .map(|r| parse_text("reason", r))
         .transpose()?;
+    if let Some(principal) = &a.issued_by {
+        return issued_by(ctx, principal, a.since.as_deref(), reason.as_deref(), out);
+    }
+    let name = user_arg(a.user.as_deref().unwrap_or_default())?;
     let reason = reason.as_deref();
     let mut store = ctx.open_store()?;
     let now = ctx.now();
@@ -83,6 +86,49 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
                     ids.join(", ")
                 )?;
             }
+        }
+    }
+    Ok(Status::Ok)
+}
+
+/// `revoke --issued-by PRINCIPAL [--since TIME]`: a compromised operator
+/// account's sets, every user's, each user told.
+fn issued_by(
+    ctx: &Ctx,
+    principal: &str,
+    since: Option<&str>,
+    reason: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<Status> {
+    let principal = parse_text("--issued-by", principal)?;
+    let since = since
+        .map(|s| super::audit_cmd::parse_since(s, ctx.now()))
+        .transpose()?;
+    let mut store = ctx.open_store()?;
+    let done = store.revoke_issued_by(&principal, since, reason, &ctx.operator, ctx.now())?;
+    for (user, _) in &done {
+        notify_or_warn(ctx, &mut store, "codes-revoked", user);
+    }
+    if ctx.format == Format::Json {
+        let users: Vec<_> = done
+            .iter()
+            .map(|(u, s)| serde_json::json!({"user": u, "revoked": s}))
+            .collect();
+        json_line(
+            out,
+            &serde_json::json!({"issued_by": principal, "users": users}),
+        )?;
+    } else if !ctx.quiet {
+        if done.is_empty() {
+            writeln!(out, "{principal} issued no outstanding codes")?;
+        }
+        for (user, sets) in &done {
+            let ids: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+            writeln!(
+                out,
+                "revoked {user}'s codes issued by {principal} (set {})",
+                ids.join(", ")
+            )?;
         }
     }
     Ok(Status::Ok)

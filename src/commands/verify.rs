@@ -204,7 +204,12 @@ pub fn run(
     // (a login storm, a restart) within verify.connect_retry.
     let mut retry = ConnectRetry::new(ctx.settings.verify_connect_retry);
     let session = hashslots::take(Kind::Store);
-    let mut store = Store::open_retrying(&ctx.db, &mut retry)?;
+    let mut store = Store::open_retrying(
+        &ctx.db,
+        ctx.settings.store_group.as_ref(),
+        ctx.settings.db_password.as_ref(),
+        &mut retry,
+    )?;
     let now = ctx.now();
     let mut view = match store.verify_view(&name, now) {
         Err(e) if looks_like_code && status_of(&e) == Status::NotFound => {
@@ -291,7 +296,12 @@ pub fn run(
     let _session = hashslots::take(Kind::Store);
     let mut store = match kept {
         Some(s) => s,
-        None => Store::open_retrying(&ctx.db, &mut retry)?,
+        None => Store::open_retrying(
+            &ctx.db,
+            ctx.settings.store_group.as_ref(),
+            ctx.settings.db_password.as_ref(),
+            &mut retry,
+        )?,
     };
     if retry.retries > 0 && !ctx.quiet {
         eprintln!(

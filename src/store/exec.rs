@@ -61,6 +61,11 @@ pub(crate) trait Exec {
         params: &[&dyn Param],
         f: &mut dyn FnMut(&Row) -> Result<()>,
     ) -> Result<()>;
+
+    /// The principal this connection acts for, as the backend vouches for
+    /// it: the OS account (SQLite), the login role `session_user`
+    /// (PostgreSQL). Recorded with, and hashed into, every audit event.
+    fn principal(&mut self) -> Result<String>;
 }
 
 impl dyn Exec + '_ {

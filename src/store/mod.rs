@@ -14,6 +14,7 @@
 mod exec;
 mod ops;
 pub mod postgres;
+pub mod safeguards;
 pub mod sqlite;
 
 use crate::audit::{ChainCheck, Event};
@@ -180,6 +181,8 @@ impl UserSummary {
 pub struct EventFilter {
     pub user: Option<String>,
     pub since: Option<i64>,
+    /// Only events after this id (`audit --follow`).
+    pub after: Option<i64>,
 }
 
 /// An open store, on one of the backends.
@@ -320,9 +323,22 @@ impl Store {
     /// `locator`: a file path or `sqlite://PATH` (SQLite), or a
     /// `postgres://` / `postgresql://` URL (PostgreSQL).
     pub fn open(locator: &Path) -> Result<Store> {
+        Store::open_with(locator, None, None)
+    }
+
+    /// [`Store::open`], trusting files writable by `group` (the
+    /// configuration's `store.group`) and with the PostgreSQL password read
+    /// from `store.password_file`, if any.
+    pub fn open_with(
+        locator: &Path,
+        group: Option<&crate::trust::Group>,
+        password: Option<&crate::config::Secret>,
+    ) -> Result<Store> {
         Ok(match Locator::parse(locator) {
-            Locator::Sqlite(path) => Store::Sqlite(SqliteStore::open(&path)?),
-            Locator::Postgres(url) => Store::Postgres(PgStore::open(&url)?),
+            Locator::Sqlite(path) => Store::Sqlite(SqliteStore::open_with(&path, group)?),
+            Locator::Postgres(url) => {
+                Store::Postgres(PgStore::open_with(&url, password.map(|p| p.0.as_str()))?)
+            }
             Locator::Conninfo => return Err(conninfo_refused("the store")),
         })
     }
@@ -331,10 +347,19 @@ impl Store {
     /// that turns connections away for the moment is retried within
     /// `retry` (see [`PgStore::open_retrying`]); SQLite waits on its own
     /// busy timeout as ever.
-    pub fn open_retrying(locator: &Path, retry: &mut ConnectRetry) -> Result<Store> {
+    pub fn open_retrying(
+        locator: &Path,
+        group: Option<&crate::trust::Group>,
+        password: Option<&crate::config::Secret>,
+        retry: &mut ConnectRetry,
+    ) -> Result<Store> {
         Ok(match Locator::parse(locator) {
-            Locator::Postgres(url) => Store::Postgres(PgStore::open_retrying(&url, Some(retry))?),
-            _ => Store::open(locator)?,
+            Locator::Postgres(url) => Store::Postgres(PgStore::open_retrying(
+                &url,
+                password.map(|p| p.0.as_str()),
+                Some(retry),
+            )?),
+            _ => Store::open_with(locator, group, password)?,
         })
     }
 
@@ -357,7 +382,10 @@ impl Store {
     /// Runs `f` in one write transaction, under the backend's write lock;
     /// rolls back if it fails.
     fn write<T>(&mut self, f: impl FnOnce(&mut dyn Exec) -> Result<T>) -> Result<T> {
-        dispatch!(self, write(f))
+        crate::audit_syslog::begin();
+        let r = dispatch!(self, write(f));
+        crate::audit_syslog::end(r.is_ok());
+        r
     }
 
     /// Calls `f` for every user in id order (or the one named), streaming,
@@ -733,6 +761,7 @@ pub(crate) fn attach_code(
 pub(crate) fn stored_event(
     id: i64,
     at: i64,
+    principal: Option<String>,
     operator: String,
     action: String,
     user: Option<String>,
@@ -743,6 +772,7 @@ pub(crate) fn stored_event(
     Event {
         id,
         at,
+        principal,
         operator,
         action,
         user,
@@ -758,6 +788,7 @@ pub(crate) fn stored_event(
 pub(crate) fn next_event(
     last: Option<(i64, String)>,
     now: i64,
+    principal: &str,
     operator: &str,
     user: Option<&str>,
     (action, details): (&str, serde_json::Value),
@@ -765,10 +796,20 @@ pub(crate) fn next_event(
     let (last_id, prev_hash) = last.unwrap_or((0, crate::audit::GENESIS.to_string()));
     let id = last_id + 1;
     let details = details.to_string();
-    let hash = crate::audit::event_hash(&prev_hash, id, now, operator, action, user, &details);
+    let hash = crate::audit::event_hash(
+        &prev_hash,
+        id,
+        now,
+        operator,
+        action,
+        user,
+        &details,
+        Some(principal),
+    );
     AuditRow {
         id,
         at: now,
+        principal: Some(principal.to_string()),
         operator: operator.to_string(),
         action: action.to_string(),
         user: user.map(str::to_string),
@@ -893,6 +934,8 @@ pub struct CodeRow {
 pub struct AuditRow {
     pub id: i64,
     pub at: i64,
+    /// None for events written before principals were kept (schema 3).
+    pub principal: Option<String>,
     pub operator: String,
     pub action: String,
     pub user: Option<String>,

@@ -683,6 +683,7 @@ pub(crate) fn audit_row(r: &Row) -> Result<AuditRow> {
         details: r.get(5)?,
         prev_hash: r.get(6)?,
         hash: r.get(7)?,
+        principal: r.get(8)?,
     })
 }
 
@@ -753,7 +754,7 @@ fn find_user(db: &mut dyn Exec, name: &str) -> Result<Option<UserRow>> {
 }
 
 /// The user, or exit 4.
-fn require_user(db: &mut dyn Exec, name: &str) -> Result<UserRow> {
+pub(crate) fn require_user(db: &mut dyn Exec, name: &str) -> Result<UserRow> {
     find_user(db, name)?.ok_or_else(|| no_such_user(name))
 }
 
@@ -1012,7 +1013,7 @@ fn remaining_in(db: &mut dyn Exec, user_id: i64, now: i64) -> Result<i64> {
 
 // ---------------------------------------------------------------- revoke
 
-fn active_set_ids(db: &mut dyn Exec, user_id: i64) -> Result<Vec<i64>> {
+pub(crate) fn active_set_ids(db: &mut dyn Exec, user_id: i64) -> Result<Vec<i64>> {
     db.rows(
         "SELECT id FROM code_sets WHERE user_id = $1 AND state = 'active' ORDER BY id",
         &[&user_id],
@@ -1022,7 +1023,7 @@ fn active_set_ids(db: &mut dyn Exec, user_id: i64) -> Result<Vec<i64>> {
 
 /// Ends `ids` as revoked by the operator and records it: `revoke` of all
 /// of a user's sets or of one.
-fn revoke_in(
+pub(crate) fn revoke_in(
     db: &mut dyn Exec,
     user: &str,
     ids: &[i64],
@@ -1117,13 +1118,20 @@ pub(crate) fn append_event(
         &[],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let e = next_event(last, now, operator, user, event);
+    // The principal the backend vouches for (PostgreSQL: the login role,
+    // `session_user` of this very session, which a trigger writes whatever
+    // the client sends), hashed into the event. A client that hashed
+    // another name would leave an event whose hash does not match its
+    // stored principal: `audit verify` reports it.
+    let principal = db.principal()?;
+    let e = next_event(last, now, &principal, operator, user, event);
     db.execute(
-        "INSERT INTO audit (id, at, operator, action, \"user\", details, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO audit (id, at, principal, operator, action, \"user\", details, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         &[
             &e.id,
             &e.at,
+            &e.principal,
             &e.operator,
             &e.action,
             &e.user,
@@ -1132,10 +1140,12 @@ pub(crate) fn append_event(
             &e.hash,
         ],
     )?;
+    crate::audit_syslog::appended(&e);
     Ok(())
 }
 
-const AUDIT_COLUMNS: &str = "id, at, operator, action, \"user\", details, prev_hash, hash";
+const AUDIT_COLUMNS: &str =
+    "id, at, operator, action, \"user\", details, prev_hash, hash, principal";
 
 /// Streams audit events in order.
 pub(crate) fn for_each_event(
@@ -1148,14 +1158,16 @@ pub(crate) fn for_each_event(
             "SELECT {AUDIT_COLUMNS} FROM audit
              WHERE (CAST($1 AS TEXT) IS NULL OR \"user\" = $1)
                AND (CAST($2 AS BIGINT) IS NULL OR at >= $2)
+               AND (CAST($3 AS BIGINT) IS NULL OR id > $3)
              ORDER BY id"
         ),
-        &[&filter.user, &filter.since],
+        &[&filter.user, &filter.since, &filter.after],
         &mut |r| {
             let e = audit_row(r)?;
             f(stored_event(
                 e.id,
                 e.at,
+                e.principal,
                 e.operator,
                 e.action,
                 e.user,
@@ -1184,6 +1196,7 @@ pub(crate) fn verify_chain(src: &dyn Stream) -> Result<ChainCheck> {
                 &e.action,
                 e.user.as_deref(),
                 &e.details,
+                e.principal.as_deref(),
                 &e.prev_hash,
                 &e.hash,
             ) {

@@ -45,7 +45,9 @@ mod tls;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/pg/0001_init.sql"),
     include_str!("migrations/pg/0002_devices_by_phone.sql"),
+    include_str!("migrations/pg/0003_audit_principal.sql"),
     include_str!("migrations/pg/0004_roles_and_trail.sql"),
+    include_str!("migrations/pg/0005_safeguards.sql"),
 ];
 
 /// The PostgreSQL schema version this build writes.
@@ -552,15 +554,25 @@ impl PgStore {
     /// `postgres://` or `postgresql://` URL. Without a password in the URL,
     /// `PGPASSWORD` is used if set.
     pub fn open(url: &str) -> Result<PgStore> {
-        PgStore::open_retrying(url, None)
+        PgStore::open_with(url, None)
     }
 
-    /// [`PgStore::open`], retrying (with `retry`) while the server turns
+    /// [`PgStore::open`]; `password` (from `store.password_file`) is used
+    /// when the URL has none, before `PGPASSWORD`.
+    pub fn open_with(url: &str, password: Option<&str>) -> Result<PgStore> {
+        PgStore::open_retrying(url, password, None)
+    }
+
+    /// [`PgStore::open_with`], retrying (with `retry`) while the server turns
     /// connections away for the moment: too many clients (53300, the
     /// reserved slots included), starting up or shutting down (57P03,
     /// 57P01, 57P02), or the connection refused or cut while it restarts.
     /// Anything else (a wrong password, no such database, TLS) fails at once.
-    pub fn open_retrying(url: &str, mut retry: Option<&mut ConnectRetry>) -> Result<PgStore> {
+    pub fn open_retrying(
+        url: &str,
+        password: Option<&str>,
+        mut retry: Option<&mut ConnectRetry>,
+    ) -> Result<PgStore> {
         let (url, params) = take_tls_params(url)?;
         let mut config: Config = url.parse().map_err(|e: ::postgres::Error| {
             fail(
@@ -570,6 +582,11 @@ impl PgStore {
         })?;
         if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
             config.host("localhost");
+        }
+        if config.get_password().is_none()
+            && let Some(p) = password
+        {
+            config.password(p);
         }
         if config.get_password().is_none()
             && let Some(p) = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty())
@@ -840,7 +857,8 @@ impl PgStore {
             .db()?;
             let q = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
             let s = q(&schema);
-            let tables = "users, devices, identity_checks, code_sets, codes, audit, schema_version";
+            let tables = "users, devices, identity_checks, code_sets, codes, audit, schema_version, \
+                          challenges, user_emails, notices";
             let functions = "codedesk_spend(BIGINT, BIGINT[], BYTEA[], BIGINT), \
                              codedesk_reject(BIGINT, BIGINT, BIGINT), \
                              codedesk_auto_unlock(BIGINT, BIGINT, BIGINT), \
@@ -860,7 +878,8 @@ impl PgStore {
                                m_cost, t_cost, p_cost) ON code_sets TO codedesk_verifier;
                  GRANT SELECT (id, set_id, uses_left) ON codes TO codedesk_verifier;
                  GRANT SELECT (id, hash, at, action, \"user\") ON audit TO codedesk_verifier;
-                 GRANT INSERT (id, at, operator, action, \"user\", details, prev_hash, hash)
+                 GRANT INSERT (id, at, operator, action, \"user\", details, prev_hash, hash,
+                               principal)
                    ON audit TO codedesk_verifier, codedesk_operator;
                  GRANT EXECUTE ON FUNCTION {functions} TO codedesk_verifier, codedesk_operator;
 
@@ -869,8 +888,14 @@ impl PgStore {
                  GRANT SELECT, INSERT, UPDATE, DELETE ON devices TO codedesk_operator;
                  GRANT SELECT ON audit TO codedesk_operator;
                  GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO codedesk_operator;
+                 GRANT SELECT, INSERT, UPDATE ON challenges, user_emails, notices
+                   TO codedesk_operator;
 
                  GRANT SELECT ON users, devices, identity_checks, code_sets, audit
+                   TO codedesk_auditor;
+                 GRANT SELECT (id, user_id, operator, contact, device_id, created_at,
+                               expires_at, tries, state) ON challenges TO codedesk_auditor;
+                 GRANT SELECT (user_id, action, audit_id, at, disputed_at) ON notices
                    TO codedesk_auditor;
                  GRANT SELECT (id, set_id, uses_left) ON codes TO codedesk_auditor;"
             ))
@@ -1201,6 +1226,11 @@ impl<C: GenericClient> Exec for Pg<'_, C> {
         }
         Ok(())
     }
+
+    fn principal(&mut self) -> Result<String> {
+        let r = self.0.query_one("SELECT session_user::TEXT", &[]).db()?;
+        get(&r, 0)
+    }
 }
 
 /// Inserts `rows` as they are, table by table in foreign-key order, each
@@ -1303,11 +1333,18 @@ fn copy_rows(tx: &mut Transaction, rows: &StoreRows) -> Result<()> {
         )
         .db()?;
     }
+    // The copied events keep the principals they were chained with: the
+    // trigger that writes the login role is off for this transaction only
+    // (ALTER TABLE is transactional and locks the table until the commit,
+    // so no other session ever inserts without it; it takes the table's
+    // owner, as creating the schema did).
+    tx.batch_execute("ALTER TABLE audit DISABLE TRIGGER audit_principal")
+        .db()?;
     for c in rows.audit.chunks(COPY_CHUNK) {
         tx.execute(
-            "INSERT INTO audit (id, at, operator, action, \"user\", details, prev_hash, hash)
+            "INSERT INTO audit (id, at, operator, action, \"user\", details, prev_hash, hash, principal)
              SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
-                                  $6::TEXT[], $7::TEXT[], $8::TEXT[])",
+                                  $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[])",
             &[
                 &c.iter().map(|r| r.id).collect::<Vec<_>>(),
                 &c.iter().map(|r| r.at).collect::<Vec<_>>(),
@@ -1317,10 +1354,13 @@ fn copy_rows(tx: &mut Transaction, rows: &StoreRows) -> Result<()> {
                 &c.iter().map(|r| r.details.as_str()).collect::<Vec<_>>(),
                 &c.iter().map(|r| r.prev_hash.as_str()).collect::<Vec<_>>(),
                 &c.iter().map(|r| r.hash.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|r| r.principal.as_deref()).collect::<Vec<_>>(),
             ],
         )
         .db()?;
     }
+    tx.batch_execute("ALTER TABLE audit ENABLE TRIGGER audit_principal")
+        .db()?;
     Ok(())
 }
 

@@ -16,7 +16,9 @@ use std::time::Duration;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_devices_by_phone.sql"),
+    include_str!("migrations/0003_audit_principal.sql"),
     include_str!("migrations/0004_trail_lifecycle.sql"),
+    include_str!("migrations/0005_safeguards.sql"),
 ];
 
 /// The schema version this build writes.
@@ -104,6 +106,29 @@ fn create_private(path: &Path) -> Result<()> {
     }
 }
 
+/// Refuses (exit 7) a store, or a `-wal`/`-shm` beside it, that someone
+/// else planted: a symbolic link, a file owned by an account other than
+/// this one or root, writable by others, or writable by a group other than
+/// `store.group` (see `trust`). SQLite then opens the store with
+/// `SQLITE_OPEN_NOFOLLOW`.
+fn check_planted(path: &Path, group: Option<&crate::trust::Group>) -> Result<()> {
+    let mut names = vec![path.to_path_buf()];
+    for ext in ["-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(ext);
+        names.push(PathBuf::from(p));
+    }
+    for p in names {
+        if let Err(why) = crate::trust::check_path(&p, group) {
+            return Err(fail(
+                Status::Store,
+                format!("refusing the store file {}: {why}", p.display()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Keeps the `-wal` and `-shm` files beside the store when the last
 /// connection closes (SQLite's persistent WAL mode), instead of deleting
 /// them and creating them afresh on the next run: creating and deleting two
@@ -129,6 +154,11 @@ fn keep_wal_files(conn: &Connection) {
 impl SqliteStore {
     /// Opens (creating on first use) and migrates the store at `path`.
     pub fn open(path: &Path) -> Result<SqliteStore> {
+        SqliteStore::open_with(path, None)
+    }
+
+    /// [`SqliteStore::open`], trusting files writable by `group`.
+    pub fn open_with(path: &Path, group: Option<&crate::trust::Group>) -> Result<SqliteStore> {
         if path.is_dir() {
             return Err(fail(
                 Status::Store,
@@ -136,9 +166,12 @@ impl SqliteStore {
             ));
         }
         create_private(path)?;
+        check_planted(path, group)?;
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_NOFOLLOW,
         )
         .map_err(|e| {
             fail(
@@ -396,6 +429,10 @@ impl Exec for Lite<'_> {
             f(&Row::Sqlite(r))?;
         }
         Ok(())
+    }
+
+    fn principal(&mut self) -> Result<String> {
+        Ok(crate::principal::local().to_string())
     }
 }
 

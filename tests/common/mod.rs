@@ -40,6 +40,11 @@ const fn starts_with_pg(name: &str) -> bool {
 /// make the pool's databases); `CODEDESK_TEST_PG` overrides it.
 pub const ADMIN_URL: &str = "postgres://codedesk:codedesk@127.0.0.1:5432/codedesk";
 
+/// The suites written before users were told about every sensitive event
+/// count the SMS messages and audit events they cause; their configs turn
+/// the notices off (tests/safeguards.rs turns them on).
+pub const SAFEGUARDS_OFF: &str = "[safeguards]\nnotify_users = false\n\n";
+
 /// A throwaway store, config and SMS outbox.
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -102,7 +107,7 @@ impl Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let outbox = dir.path().join("outbox.txt");
         let text = format!(
-            "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\noutbox = {:?}\n\n{extra}",
+            "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\noutbox = {:?}\n\n{SAFEGUARDS_OFF}{extra}",
             outbox.display().to_string()
         );
         Env::build(dir, &text, outbox, pg)
@@ -120,7 +125,7 @@ impl Env {
         std::fs::write(
             &env.config,
             format!(
-                "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\ncommand = {:?}\ntimeout = \"60s\"\n",
+                "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\ncommand = {:?}\ntimeout = \"60s\"\n\n{SAFEGUARDS_OFF}",
                 script.display().to_string()
             ),
         )
@@ -991,6 +996,18 @@ pub const SCRUBBED: &[&str] = &[
     "XDG_DATA_HOME",
     "XDG_CONFIG_HOME",
     "SUDO_USER",
+    "SUDO_UID",
+    "SUDO_GID",
+    "SUDO_COMMAND",
+    "SUDO_HOME",
+    "PGPASSWORD",
+    "PGPASSFILE",
+    "PGSSLMODE",
+    "PGSSLROOTCERT",
+    "PGSSLCERT",
+    "PGSSLKEY",
+    "PGSERVICE",
+    "PGSERVICEFILE",
     "USER",
     "PAM_USER",
     "PAM_SERVICE",
@@ -999,11 +1016,28 @@ pub const SCRUBBED: &[&str] = &[
     "COLUMNS",
 ];
 
-/// Removes every variable that could change codedesk's behaviour (`SCRUBBED`).
+/// Where the tests' codedesk looks for the system configuration unless a
+/// test names one: nowhere (a debug build reads `CODEDESK_TEST_SYSTEM_CONFIG`;
+/// see docs/configuration.md), so a real /etc/codedesk/config.toml on the
+/// machine cannot change a result.
+pub const NO_SYSTEM_CONFIG: &str = "/nonexistent/codedesk-tests/system.toml";
+
+/// Removes every variable that could change codedesk's behaviour
+/// (`SCRUBBED`, and any other `CODEDESK_*`, `PG*` or `SUDO_*` of the test
+/// run, such as CI's `CODEDESK_TEST_PG`, which codedesk under sudo would
+/// refuse), and points the system configuration nowhere.
 pub fn scrub(c: &mut Command) {
     for v in SCRUBBED {
         c.env_remove(v);
     }
+    for (name, _) in std::env::vars_os() {
+        if let Some(n) = name.to_str()
+            && (n.starts_with("CODEDESK_") || n.starts_with("PG") || n.starts_with("SUDO_"))
+        {
+            c.env_remove(n);
+        }
+    }
+    c.env(codedesk::TEST_SYSTEM_CONFIG_VAR, NO_SYSTEM_CONFIG);
 }
 
 /// A formatted base32 code: four groups of four.

@@ -1,0 +1,94 @@
+//! `challenge` (send a one-time challenge to a contact on file, for
+//! `issue-codes` / `enroll-device --identity-verified challenge --challenge
+//! ID`) and `dispute` (a user says "not me" about a notice).
+
+use super::user_arg;
+use crate::Ctx;
+use crate::cli::{ChallengeArgs, DisputeArgs, Format};
+use crate::exit::{Status, fail};
+use crate::model::parse_text;
+use crate::output::{self, json_line};
+use crate::safeguards::{self, CHALLENGE_TTL};
+use anyhow::Result;
+use std::io::Write;
+
+pub fn run(ctx: &Ctx, a: ChallengeArgs, out: &mut dyn Write) -> Result<Status> {
+    let name = user_arg(&a.user)?;
+    let mut store = ctx.open_store()?;
+    let user = store.require_user(&name)?;
+    let contacts = safeguards::contacts_on_file(&store, &user)?;
+    let contact = safeguards::pick_contact(&user.name, &contacts, a.device, a.email, &a.lost)?;
+    let id = safeguards::send_challenge(ctx, &mut store, &user, &contact)?;
+    let expires_at = ctx.now() + CHALLENGE_TTL;
+    match ctx.format {
+        Format::Json => json_line(
+            out,
+            &serde_json::json!({"user": user.name, "challenge": id, "contact": contact.masked(),
+                                "expires_at": output::ts(expires_at)}),
+        )?,
+        _ if ctx.quiet => writeln!(out, "{id}")?,
+        _ => {
+            writeln!(
+                out,
+                "challenge {id} sent to {}'s {}; it expires in 10 minutes.",
+                user.name,
+                contact.masked()
+            )?;
+            writeln!(
+                out,
+                "Have the caller read it back, then pipe it into: codedesk issue-codes {} --identity-verified challenge --challenge {id} --ticket REF",
+                user.name
+            )?;
+        }
+    }
+    Ok(Status::Ok)
+}
+
+pub fn dispute(ctx: &Ctx, a: DisputeArgs, out: &mut dyn Write) -> Result<Status> {
+    let reference = safeguards::canonical_reference(&a.reference).ok_or_else(|| {
+        fail(
+            Status::Usage,
+            "a notice reference is 20 letters and digits (XXXXX-XXXXX-XXXXX-XXXXX)",
+        )
+    })?;
+    let reason = a
+        .reason
+        .as_deref()
+        .map(|r| parse_text("reason", r))
+        .transpose()?;
+    let mut store = ctx.open_store()?;
+    let d = store.dispute(&reference, reason.as_deref(), &ctx.operator, ctx.now())?;
+    if let Some(e) = super::issue::notify_command_only(ctx, &mut store, "dispute", &d.user) {
+        eprintln!("codedesk: warning: {e}");
+    }
+    if ctx.format == Format::Json {
+        json_line(
+            out,
+            &serde_json::json!({"user": d.user, "about": d.action, "at": output::ts(d.at),
+                                "revoked": d.revoked, "locked": true}),
+        )?;
+    } else if !ctx.quiet {
+        let sets = if d.revoked.is_empty() {
+            "no outstanding codes to revoke".to_string()
+        } else {
+            let ids: Vec<String> = d.revoked.iter().map(i64::to_string).collect();
+            format!("revoked set {}", ids.join(", "))
+        };
+        writeln!(
+            out,
+            "disputed {}'s notice ({} at {}): {sets}; {} is locked until `codedesk unlock` after an identity check.",
+            d.user,
+            d.action,
+            output::ts(d.at),
+            d.user
+        )?;
+        if d.action == "device-enrolled" {
+            writeln!(
+                out,
+                "A device was enrolled: see `codedesk list {}` and remove it with `codedesk revoke {} --device ID`.",
+                d.user, d.user
+            )?;
+        }
+    }
+    Ok(Status::Ok)
+}

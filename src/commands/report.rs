@@ -1,0 +1,226 @@
+//! `report`: what each principal did, per day, from the audit trail:
+//! identity checks passed and refused by method, sets issued by path,
+//! privileged approvals, disputes and lockouts. Read-only; never a code.
+
+use super::audit_cmd::parse_since;
+use crate::Ctx;
+use crate::cli::{Format, ReportArgs, ReportBy};
+use crate::exit::Status;
+use crate::output;
+use crate::store::EventFilter;
+use anyhow::Result;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+
+/// The identity methods, in the order columns show them; `none` is a
+/// refusal recorded before a method was chosen.
+const METHODS: [&str; 5] = ["in-person", "video-call", "callback", "challenge", "none"];
+
+#[derive(Debug, Default, Clone, Serialize)]
+struct Row {
+    operator: Option<String>,
+    day: Option<String>,
+    checks_passed: u64,
+    checks_refused: u64,
+    passed_by_method: BTreeMap<String, u64>,
+    refused_by_method: BTreeMap<String, u64>,
+    sets_helpdesk: u64,
+    sets_sms: u64,
+    privileged_approvals: u64,
+    disputes: u64,
+    lockouts: u64,
+}
+
+pub fn run(ctx: &Ctx, a: ReportArgs, out: &mut dyn Write) -> Result<Status> {
+    let filter = EventFilter {
+        user: None,
+        since: a
+            .since
+            .as_deref()
+            .map(|s| parse_since(s, ctx.now()))
+            .transpose()?,
+        after: None,
+    };
+    let store = ctx.open_store()?;
+    let mut rows: BTreeMap<(String, String), Row> = BTreeMap::new();
+    // A set's path, from the event that stored it, until it goes live.
+    let mut via: HashMap<i64, String> = HashMap::new();
+    store.for_each_event(&filter, |e| {
+        let day = output::ts(e.at).chars().take(10).collect::<String>();
+        let key = match a.by {
+            None => (e.operator.clone(), day.clone()),
+            Some(ReportBy::Operator) => (e.operator.clone(), String::new()),
+            Some(ReportBy::Day) => (String::new(), day.clone()),
+        };
+        let d = &e.details;
+        let set = d.get("set").and_then(|v| v.as_i64());
+        let mut bump = |f: &dyn Fn(&mut Row)| {
+            let r = rows.entry(key.clone()).or_default();
+            f(r);
+        };
+        match e.action.as_str() {
+            "identity-check" => {
+                let method = d
+                    .get("method")
+                    .and_then(|m| m.as_str())
+                    .unwrap_or("none")
+                    .to_string();
+                let passed = d.get("outcome").and_then(|o| o.as_str()) == Some("passed");
+                bump(&|r| {
+                    if passed {
+                        r.checks_passed += 1;
+                        *r.passed_by_method.entry(method.clone()).or_default() += 1;
+                    } else {
+                        r.checks_refused += 1;
+                        *r.refused_by_method.entry(method.clone()).or_default() += 1;
+                    }
+                });
+            }
+            "codes-pending" | "codes-issued" => {
+                let path = d.get("via").and_then(|v| v.as_str()).unwrap_or_default();
+                if e.action == "codes-issued" {
+                    let helpdesk = path == "helpdesk";
+                    bump(&|r| count_set(r, helpdesk));
+                } else if let Some(s) = set {
+                    via.insert(s, path.to_string());
+                }
+            }
+            "codes-delivered" => {
+                if let Some(path) = set.and_then(|s| via.remove(&s)) {
+                    let helpdesk = path == "helpdesk";
+                    bump(&|r| count_set(r, helpdesk));
+                }
+            }
+            "request-approved" => bump(&|r| r.privileged_approvals += 1),
+            "dispute" => bump(&|r| r.disputes += 1),
+            "lockout" => bump(&|r| r.lockouts += 1),
+            _ => {}
+        }
+        Ok(())
+    })?;
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .map(|((op, day), mut r)| {
+            r.operator = (!op.is_empty()).then_some(op);
+            r.day = (!day.is_empty()).then_some(day);
+            r
+        })
+        .collect();
+    render(ctx, &rows, out)?;
+    Ok(Status::Ok)
+}
+
+fn count_set(r: &mut Row, helpdesk: bool) {
+    if helpdesk {
+        r.sets_helpdesk += 1;
+    } else {
+        r.sets_sms += 1;
+    }
+}
+
+fn by_method(m: &BTreeMap<String, u64>, method: &str) -> u64 {
+    m.get(method).copied().unwrap_or(0)
+}
+
+fn render(ctx: &Ctx, rows: &[Row], out: &mut dyn Write) -> Result<()> {
+    match ctx.format {
+        Format::Json => output::json_line(out, &rows)?,
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut *out);
+            let mut head: Vec<String> = ["operator", "day", "checks_passed", "checks_refused"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            head.extend(METHODS.iter().map(|m| format!("passed_{m}")));
+            head.extend(METHODS.iter().map(|m| format!("refused_{m}")));
+            head.extend(
+                [
+                    "sets_helpdesk",
+                    "sets_sms",
+                    "privileged_approvals",
+                    "disputes",
+                    "lockouts",
+                ]
+                .iter()
+                .map(|s| s.to_string()),
+            );
+            w.write_record(&head)?;
+            for r in rows {
+                let mut rec = vec![
+                    r.operator.clone().unwrap_or_default(),
+                    r.day.clone().unwrap_or_default(),
+                    r.checks_passed.to_string(),
+                    r.checks_refused.to_string(),
+                ];
+                rec.extend(
+                    METHODS
+                        .iter()
+                        .map(|m| by_method(&r.passed_by_method, m).to_string()),
+                );
+                rec.extend(
+                    METHODS
+                        .iter()
+                        .map(|m| by_method(&r.refused_by_method, m).to_string()),
+                );
+                rec.extend(
+                    [
+                        r.sets_helpdesk,
+                        r.sets_sms,
+                        r.privileged_approvals,
+                        r.disputes,
+                        r.lockouts,
+                    ]
+                    .iter()
+                    .map(u64::to_string),
+                );
+                w.write_record(&rec)?;
+            }
+            w.flush()?;
+        }
+        _ => {
+            if rows.is_empty() {
+                writeln!(out, "nothing to report")?;
+                return Ok(());
+            }
+            let mut t = output::table(&[
+                "operator",
+                "day",
+                "checks passed",
+                "checks refused",
+                "by method (passed/refused)",
+                "helpdesk sets",
+                "sms sets",
+                "approvals",
+                "disputes",
+                "lockouts",
+            ]);
+            for r in rows {
+                let methods: Vec<String> = METHODS
+                    .iter()
+                    .filter_map(|m| {
+                        let (p, f) = (
+                            by_method(&r.passed_by_method, m),
+                            by_method(&r.refused_by_method, m),
+                        );
+                        (p + f > 0).then(|| format!("{m} {p}/{f}"))
+                    })
+                    .collect();
+                t.add_row(vec![
+                    r.operator.clone().unwrap_or_else(|| "(all)".into()),
+                    r.day.clone().unwrap_or_else(|| "(all)".into()),
+                    r.checks_passed.to_string(),
+                    r.checks_refused.to_string(),
+                    methods.join(", "),
+                    r.sets_helpdesk.to_string(),
+                    r.sets_sms.to_string(),
+                    r.privileged_approvals.to_string(),
+                    r.disputes.to_string(),
+                    r.lockouts.to_string(),
+                ]);
+            }
+            writeln!(out, "{t}")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,589 @@
+//! Safeguards against a helpdesk talked into it (docs/safeguards.md):
+//! a one-time challenge codedesk sends to a contact on file and checks
+//! itself, the email address on file, and a notice with an unguessable
+//! reference to every contact on file after every sensitive event.
+//!
+//! Never a code, a challenge or a full phone number or email address in a
+//! notice, an audit event or a message to the operator (the challenge
+//! goes to the user's contact only; the number to call back is shown to
+//! the operator at the prompt's callback step, nowhere else).
+
+use crate::Ctx;
+use crate::codes::{self, HashParams};
+use crate::config::parse_duration;
+use crate::delivery;
+use crate::exit::{Status, fail};
+use crate::model::{Device, printable};
+use crate::store::safeguards::{ChallengeAnswer, NewChallenge};
+use crate::store::{Store, UserRow};
+use anyhow::Result;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// How long a challenge may be read back.
+pub const CHALLENGE_TTL: i64 = 600;
+
+// ---------------------------------------------------------- configuration
+
+/// `[email]`: how notices and challenges are mailed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailFile {
+    command: Option<String>,
+    from: Option<String>,
+}
+
+/// `[safeguards]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafeguardsFile {
+    notify_users: Option<bool>,
+    failed_login_debounce: Option<String>,
+}
+
+/// `[audit]`: the trail also to syslog.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditFile {
+    syslog: Option<bool>,
+    syslog_socket: Option<PathBuf>,
+}
+
+/// `[email]`, `[safeguards]` and `[audit]`, validated.
+#[derive(Debug, Clone)]
+pub struct SafeguardSettings {
+    /// The sendmail interface: the program and its arguments (split on
+    /// white space, never run through a shell); the message on stdin.
+    pub email_command: Vec<String>,
+    pub email_from: Option<String>,
+    /// Tell every contact on file about every sensitive event.
+    pub notify_users: bool,
+    /// At most one notice about failed logins (lockout) per user this often.
+    pub debounce: Duration,
+    /// `[audit] syslog = true`: the socket each audit event also goes to.
+    pub syslog: Option<PathBuf>,
+}
+
+pub const DEFAULT_SYSLOG_SOCKET: &str = "/dev/log";
+
+pub const DEFAULT_EMAIL_COMMAND: &str = "/usr/sbin/sendmail -t -i";
+
+impl Default for SafeguardSettings {
+    fn default() -> Self {
+        SafeguardSettings {
+            email_command: DEFAULT_EMAIL_COMMAND
+                .split_whitespace()
+                .map(String::from)
+                .collect(),
+            email_from: None,
+            notify_users: true,
+            debounce: Duration::from_secs(3600),
+            syslog: None,
+        }
+    }
+}
+
+pub fn settings(
+    e: Option<&EmailFile>,
+    g: Option<&SafeguardsFile>,
+    a: Option<&AuditFile>,
+) -> std::result::Result<SafeguardSettings, (&'static str, String)> {
+    let mut s = SafeguardSettings::default();
+    if let Some(e) = e {
+        if let Some(c) = &e.command {
+            let argv: Vec<String> = c.split_whitespace().map(String::from).collect();
+            if argv.is_empty() {
+                return Err(("email.command", "is empty".into()));
+            }
+            s.email_command = argv;
+        }
+        if let Some(f) = &e.from {
+            s.email_from = Some(parse_email(f).map_err(|e| ("email.from", e.to_string()))?);
+        }
+    }
+    if let Some(g) = g {
+        if let Some(n) = g.notify_users {
+            s.notify_users = n;
+        }
+        if let Some(d) = &g.failed_login_debounce {
+            s.debounce = parse_duration(d).map_err(|e| ("safeguards.failed_login_debounce", e))?;
+        }
+    }
+    if let Some(a) = a {
+        let socket = a
+            .syslog_socket
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SYSLOG_SOCKET));
+        if !socket.is_absolute() {
+            return Err(("audit.syslog_socket", "give an absolute path".into()));
+        }
+        if a.syslog == Some(true) {
+            s.syslog = Some(socket);
+        }
+    }
+    Ok(s)
+}
+
+/// The keys above for `codedesk config`.
+pub fn sources(
+    s: &SafeguardSettings,
+    e: Option<&EmailFile>,
+    g: Option<&SafeguardsFile>,
+    a: Option<&AuditFile>,
+    src: &dyn Fn(bool) -> String,
+) -> Vec<(&'static str, String, String)> {
+    vec![
+        (
+            "email.command",
+            s.email_command.join(" "),
+            src(e.is_some_and(|e| e.command.is_some())),
+        ),
+        (
+            "email.from",
+            s.email_from.clone().unwrap_or_else(|| "(none)".into()),
+            src(e.is_some_and(|e| e.from.is_some())),
+        ),
+        (
+            "safeguards.notify_users",
+            s.notify_users.to_string(),
+            src(g.is_some_and(|g| g.notify_users.is_some())),
+        ),
+        (
+            "safeguards.failed_login_debounce",
+            humantime::format_duration(s.debounce).to_string(),
+            src(g.is_some_and(|g| g.failed_login_debounce.is_some())),
+        ),
+        (
+            "audit.syslog",
+            s.syslog.is_some().to_string(),
+            src(a.is_some_and(|a| a.syslog.is_some())),
+        ),
+        (
+            "audit.syslog_socket",
+            a.and_then(|a| a.syslog_socket.as_ref())
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| DEFAULT_SYSLOG_SOCKET.into()),
+            src(a.is_some_and(|a| a.syslog_socket.is_some())),
+        ),
+    ]
+}
+
+// ------------------------------------------------------------------ email
+
+/// An email address as an operator types it: `local@domain`, plain
+/// characters only (so nothing can break out of a mail header).
+pub fn parse_email(raw: &str) -> Result<String> {
+    let t = raw.trim();
+    let bad = |why: &str| {
+        fail(
+            Status::Usage,
+            format!("invalid email address {}: {why}", printable(raw, 60)),
+        )
+    };
+    if t.len() > 254 {
+        return Err(bad("too long"));
+    }
+    let Some((local, domain)) = t.split_once('@') else {
+        return Err(bad("no '@'"));
+    };
+    let local_ok = (1..=64).contains(&local.len())
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
+        && !local.starts_with(['.', '-']);
+    let domain_ok = !domain.is_empty()
+        && domain.split('.').all(|l| {
+            (1..=63).contains(&l.len())
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+    if !local_ok || !domain_ok {
+        return Err(bad("use local@domain with letters, digits and . _ % + -"));
+    }
+    Ok(format!("{local}@{}", domain.to_ascii_lowercase()))
+}
+
+/// `a***@example.org`: what events and the operator see.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((l, d)) => format!("{}***@{d}", l.chars().next().unwrap_or('*')),
+        None => "***".into(),
+    }
+}
+
+/// Mails `body` to `to` through the sendmail interface.
+fn send_email(ctx: &Ctx, to: &str, subject: &str, body: &str) -> std::result::Result<(), String> {
+    let s = &ctx.settings.safeguards;
+    let mut m = Zeroizing::new(String::new());
+    m.push_str(&format!("To: {to}\n"));
+    if let Some(f) = &s.email_from {
+        m.push_str(&format!("From: codedesk <{f}>\n"));
+    }
+    m.push_str(&format!(
+        "Subject: {subject}\nAuto-Submitted: auto-generated\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n{body}\n"
+    ));
+    delivery::send_email(&s.email_command, &m, ctx.settings.sms_timeout)
+}
+
+// --------------------------------------------------------------- contacts
+
+/// A contact on file that can receive a challenge or a notice.
+#[derive(Debug, Clone)]
+pub enum Contact {
+    /// An SMS-capable device with a number.
+    Sms(Device),
+    Email(String),
+}
+
+impl Contact {
+    /// As recorded and shown: never the whole number or address.
+    pub fn masked(&self) -> String {
+        match self {
+            Contact::Sms(d) => format!(
+                "device {} ({})",
+                d.id,
+                d.phone.as_ref().map(|p| p.masked()).unwrap_or_default()
+            ),
+            Contact::Email(e) => format!("email {}", mask_email(e)),
+        }
+    }
+
+    fn device_id(&self) -> Option<i64> {
+        match self {
+            Contact::Sms(d) => Some(d.id),
+            Contact::Email(_) => None,
+        }
+    }
+}
+
+/// The contacts on file for `user`: each SMS-capable device with a number,
+/// then the email address. This is the seam for a directory: when one is
+/// configured, its numbers and address are what goes here.
+pub fn contacts_on_file(store: &Store, user: &UserRow) -> Result<Vec<Contact>> {
+    let mut out: Vec<Contact> = store
+        .devices(user.id)?
+        .into_iter()
+        .filter(|d| d.sms && d.phone.is_some())
+        .map(Contact::Sms)
+        .collect();
+    if let Some(e) = store.email_of(user.id)? {
+        out.push(Contact::Email(e));
+    }
+    Ok(out)
+}
+
+/// The contact `challenge --device ID | --email` names, or the first one
+/// on file; never a device the caller says is lost.
+pub fn pick_contact(
+    user: &str,
+    contacts: &[Contact],
+    device: Option<i64>,
+    email: bool,
+    lost: &[i64],
+) -> Result<Contact> {
+    if let Some(id) = device
+        && lost.contains(&id)
+    {
+        return Err(fail(
+            Status::Usage,
+            format!("device {id} is lost: a challenge never goes to a lost device"),
+        ));
+    }
+    let usable = contacts
+        .iter()
+        .filter(|c| c.device_id().is_none_or(|id| !lost.contains(&id)));
+    let found = match (device, email) {
+        (Some(id), _) => usable.clone().find(|c| c.device_id() == Some(id)),
+        (None, true) => usable.clone().find(|c| matches!(c, Contact::Email(_))),
+        (None, false) => usable.clone().next(),
+    };
+    found.cloned().ok_or_else(|| {
+        let what = match (device, email) {
+            (Some(id), _) => format!("device {id} is not an SMS-capable device of {user}"),
+            (None, true) => format!("{user} has no email address on file"),
+            (None, false) => format!("{user} has no contact on file that can receive a challenge"),
+        };
+        fail(
+            Status::NotFound,
+            format!("{what}; verify the person another way (in person, video call, or call back the number on file)"),
+        )
+    })
+}
+
+// -------------------------------------------------------------- challenge
+
+/// Six digits from the operating system's CSPRNG, uniformly.
+fn new_challenge() -> Result<Zeroizing<String>> {
+    loop {
+        let mut b = [0u8; 4];
+        codes::os_random(&mut b)?;
+        let v = u32::from_le_bytes(b);
+        // Below the largest multiple of 10^6: no digit is likelier.
+        if v < 4_294_000_000 {
+            return Ok(Zeroizing::new(format!("{:06}", v % 1_000_000)));
+        }
+    }
+}
+
+/// A read-back as typed: digits only (spaces and dashes dropped).
+fn canonical_answer(raw: &str) -> Zeroizing<String> {
+    Zeroizing::new(
+        raw.chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect(),
+    )
+}
+
+/// Sends a new challenge to `contact` and records it (hashed); returns
+/// its id. A challenge that could not be sent is spent (exit 6).
+pub fn send_challenge(
+    ctx: &Ctx,
+    store: &mut Store,
+    user: &UserRow,
+    contact: &Contact,
+) -> Result<i64> {
+    let now = ctx.now();
+    let challenge = new_challenge()?;
+    let salt = codes::new_salt()?;
+    let params: HashParams = ctx.settings.hash;
+    let hash = codes::hash_code(&params, &salt, &challenge)?;
+    let id = store.insert_challenge(
+        user,
+        &NewChallenge {
+            contact: contact.masked(),
+            device_id: contact.device_id(),
+            salt: salt.to_vec(),
+            params,
+            hash,
+            expires_at: now + CHALLENGE_TTL,
+        },
+        &ctx.operator,
+        now,
+    )?;
+    let text = Zeroizing::new(format!(
+        "codedesk ({}): your helpdesk verification code is {}. Read it to the helpdesk only if you are on the phone with them now. It expires in 10 minutes.",
+        user.name,
+        challenge.as_str()
+    ));
+    let sent = match contact {
+        Contact::Sms(d) => match (&ctx.settings.sms, &d.phone) {
+            (Some(how), Some(phone)) => delivery::deliver(
+                how,
+                phone,
+                &Zeroizing::new(format!("{}\n", text.as_str())),
+                ctx.settings.sms_timeout,
+            ),
+            _ => Err("no SMS delivery is configured (set sms.command or sms.outbox)".into()),
+        },
+        Contact::Email(e) => send_email(ctx, e, "Your helpdesk verification code", &text),
+    };
+    drop(text);
+    drop(challenge);
+    if let Err(why) = sent {
+        store.fail_challenge(user, id, &why, &ctx.operator, ctx.now())?;
+        return Err(fail(
+            Status::Delivery,
+            format!(
+                "{}: the challenge could not be sent to {}: {why}",
+                user.name,
+                contact.masked()
+            ),
+        ));
+    }
+    Ok(id)
+}
+
+/// Checks one read-back of challenge `id` (hash, then a constant-time
+/// comparison in the store, which records the outcome).
+pub fn check_challenge(
+    ctx: &Ctx,
+    store: &mut Store,
+    user: &UserRow,
+    id: i64,
+    answer: &str,
+) -> Result<ChallengeAnswer> {
+    let salt = store.challenge_salt(user, id)?;
+    let answer = canonical_answer(answer);
+    let tag = codes::hash_code(&salt.params, &salt.salt, &answer)?;
+    store.answer_challenge(user, id, &tag, &ctx.operator, ctx.now())
+}
+
+/// Why a read-back did not pass, for the operator.
+pub fn answer_problem(a: &ChallengeAnswer) -> String {
+    match a {
+        ChallengeAnswer::Passed { .. } => "passed".into(),
+        ChallengeAnswer::Wrong { tries_left: 0 } => {
+            "the challenge read back does not match; no tries left, the challenge is spent".into()
+        }
+        ChallengeAnswer::Wrong { tries_left } => {
+            format!("the challenge read back does not match ({tries_left} tries left)")
+        }
+        ChallengeAnswer::Spent => "the challenge was used already or has failed".into(),
+        ChallengeAnswer::Expired => "the challenge has expired (10 minutes)".into(),
+    }
+}
+
+// ---------------------------------------------------------------- notices
+
+/// What a notice says happened, for the events users are told about.
+fn notice_text(event: &str) -> Option<&'static str> {
+    Some(match event {
+        "codes-issued" => "new backup codes were issued for your account",
+        "device-enrolled" => "a new device was added to your account",
+        "device-removed" => "a device was removed from your account",
+        "codes-revoked" => "your backup codes were revoked",
+        "lockout" => "your account was locked after repeated wrong codes",
+        "email-set" => "the email address on file for your account was changed",
+        _ => return None,
+    })
+}
+
+/// A reference the user can quote: 20 symbols of Crockford base32 (100
+/// random bits) in groups of five.
+fn new_reference() -> Result<String> {
+    let mut b = [0u8; 20];
+    codes::os_random(&mut b)?;
+    let s: Vec<char> = b
+        .iter()
+        .map(|x| codes::CROCKFORD[usize::from(x & 31)] as char)
+        .collect();
+    Ok(s.chunks(5)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-"))
+}
+
+/// A reference as the user reads it out: case, spaces and dashes do not
+/// matter, nor O/0 and I/L/1 (Crockford).
+pub fn canonical_reference(raw: &str) -> Option<String> {
+    let s: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        })
+        .collect();
+    if s.len() != 20 || !s.bytes().all(|b| codes::CROCKFORD.contains(&b)) {
+        return None;
+    }
+    let v: Vec<char> = s.chars().collect();
+    Some(
+        v.chunks(5)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join("-"),
+    )
+}
+
+/// Tells every contact on file about `event` (if users are told about
+/// it), with a fresh reference, and records it. Returns a warning for the
+/// operator when a contact could not be told; the change stands.
+pub fn notify_user(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<String> {
+    let s = &ctx.settings.safeguards;
+    if !s.notify_users {
+        return None;
+    }
+    let what = notice_text(event)?;
+    match notify_inner(ctx, store, event, user, what) {
+        Ok(None) => None,
+        Ok(Some(w)) => Some(w),
+        Err(e) => Some(format!("could not notify {user}: {e:#}")),
+    }
+}
+
+fn notify_inner(
+    ctx: &Ctx,
+    store: &mut Store,
+    event: &str,
+    user: &str,
+    what: &str,
+) -> Result<Option<String>> {
+    let name = crate::model::Username::parse(user)?;
+    let Some(u) = store.find_user(&name)? else {
+        return Ok(None);
+    };
+    let now = ctx.now();
+    if event == "lockout"
+        && let Some(last) = store.last_notice_at(user, event)?
+        && now - last < ctx.settings.safeguards.debounce.as_secs() as i64
+    {
+        return Ok(None);
+    }
+    let contacts = contacts_on_file(store, &u)?;
+    if contacts.is_empty() {
+        return Ok(None);
+    }
+    let reference = new_reference()?;
+    let when = crate::output::ts(now);
+    let body = format!(
+        "codedesk: {what} ({user}, {when}). If this was not you, call the helpdesk and quote {reference}."
+    );
+    let (mut sent, mut failed) = (Vec::new(), Vec::new());
+    for c in &contacts {
+        let r = match c {
+            Contact::Sms(d) => match (&ctx.settings.sms, &d.phone) {
+                (Some(how), Some(p)) => {
+                    delivery::deliver(how, p, &format!("{body}\n"), ctx.settings.sms_timeout)
+                }
+                _ => Err("no SMS delivery is configured".into()),
+            },
+            Contact::Email(e) => send_email(ctx, e, &format!("codedesk: {what}"), &body),
+        };
+        match r {
+            Ok(()) => sent.push(c.masked()),
+            Err(why) => failed.push(format!("{}: {why}", c.masked())),
+        }
+    }
+    store.insert_notice(user, event, &reference, &sent, &failed, &ctx.operator, now)?;
+    Ok((!failed.is_empty()).then(|| format!("could not notify {user} at {}", failed.join("; "))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges_are_six_digits_and_vary() {
+        let a = new_challenge().unwrap();
+        assert_eq!(a.len(), 6);
+        assert!(a.bytes().all(|b| b.is_ascii_digit()));
+        let many: std::collections::HashSet<String> = (0..50)
+            .map(|_| new_challenge().unwrap().to_string())
+            .collect();
+        assert!(many.len() > 40);
+    }
+
+    #[test]
+    fn references_round_trip_as_read_out() {
+        let r = new_reference().unwrap();
+        assert_eq!(r.len(), 23);
+        assert_eq!(canonical_reference(&r).as_deref(), Some(r.as_str()));
+        let spoken = r.to_lowercase().replace('-', " ");
+        assert_eq!(canonical_reference(&spoken).as_deref(), Some(r.as_str()));
+        assert!(canonical_reference("ABC").is_none());
+        assert!(canonical_reference(&"U".repeat(20)).is_none());
+    }
+
+    #[test]
+    fn emails_are_plain_and_masked() {
+        assert_eq!(parse_email(" Ann@Example.ORG ").unwrap(), "Ann@example.org");
+        for bad in [
+            "a",
+            "a@",
+            "@b",
+            "a b@c",
+            "a@b\nBcc: x@y",
+            "-x@y",
+            "a@-b",
+            "a@b..c",
+        ] {
+            assert!(parse_email(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(mask_email("ann@example.org"), "a***@example.org");
+    }
+}

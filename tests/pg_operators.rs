@@ -1,0 +1,2 @@
+// The operators suite (tests/operators.rs) on PostgreSQL: see tests/common/mod.rs.
+include!("operators.rs");
