@@ -222,8 +222,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand migrate" -s V -l versi
 complete -c codedesk -n "__fish_codedesk_using_subcommand challenge" -l device -d 'Send it by SMS to this device (SMS-capable, on file) [default: the first contact on file]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand challenge" -l lost -d 'A device the caller says is lost or stolen: never sent there (repeatable)' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand challenge" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand challenge" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand challenge" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand challenge" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand challenge" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand challenge" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -234,8 +234,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand challenge" -s h -l hel
 complete -c codedesk -n "__fish_codedesk_using_subcommand challenge" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand dispute" -l reason -d 'Why, for the audit trail' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand dispute" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand dispute" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand dispute" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand dispute" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand dispute" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand dispute" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
@@ -247,8 +247,8 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l since -d 'O
 complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l by -d 'One row per operator, or per day [default: per operator and day]' -r -f -a "operator\t'One row per operator (principal), all days together'
 day\t'One row per day, all operators together'"
 complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml]' -r -F
-complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l operator -d 'Who is at the keyboard, for the audit trail [default: $SUDO_USER, else $USER]' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
+complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l format -d 'Output format' -r -f -a "table\t'Aligned tables for a person at a terminal'
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'

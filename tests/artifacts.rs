@@ -274,7 +274,10 @@ fn the_main_man_page_has_the_sections_a_reader_needs() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 24, "the 18 documented keys and the safeguards' 6");
+    assert_eq!(
+        checked, 25,
+        "the 18 documented keys, the safeguards' 6 and verify.connect_retry"
+    );
 
     let examples = section(&page, "EXAMPLES");
     assert!(examples.contains("\\-\\-identity\\-verified"), "{examples}");

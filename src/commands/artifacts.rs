@@ -148,6 +148,12 @@ The store when neither \fB\-\-db\fR nor \fBCODEDESK_DB\fR names one: a path
 (relative to the configuration file's folder), \fIsqlite://PATH\fR, or
 \fIpostgres://user@host/db\fR.
 .TP
+\fB[verify]\fR \fBconnect_retry\fR
+How long in all \fBverify\fR keeps retrying a PostgreSQL store that turns
+connections away for a moment (too many clients, starting up, restarting),
+with jittered backoff (default \fB8s\fR; \fB"off"\fR fails at once). Other
+commands fail at once. See docs/postgresql-pooling.md.
+.TP
 \fB[email]\fR \fBcommand\fR, \fBfrom\fR
 How notices and challenges are mailed: the sendmail interface (default
 \fB"/usr/sbin/sendmail \-t \-i"\fR, split on spaces, the message on standard
