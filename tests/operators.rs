@@ -688,7 +688,14 @@ fn group_write_is_accepted_only_for_the_configured_group() {
     chmod(&env.config, 0o664);
     env.ok(&["list"]);
     // An unknown group is a usage error naming the key.
-    std::fs::write(&env.config, text.replace(group, "no-such-group-cdsk")).unwrap();
+    std::fs::write(
+        &env.config,
+        text.replace(
+            &format!("group = \"{group}\""),
+            "group = \"no-such-group-cdsk\"",
+        ),
+    )
+    .unwrap();
     chmod(&env.config, 0o644);
     let (code, _, err) = env.run(&["list"]);
     assert_eq!(code, 2, "{err}");
