@@ -233,11 +233,11 @@ pub fn code_card(
 /// word longer than a line keeps a line of its own, whole).
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let columns = dialoguer::console::measure_text_width;
-    let mut lines = vec![String::new()];
+    let mut lines = Vec::new();
+    let mut last = String::new();
     for word in text.split_whitespace() {
-        let last = lines.last_mut().expect("non-empty");
-        if !last.is_empty() && columns(last) + 1 + columns(word) > width {
-            lines.push(word.to_string());
+        if !last.is_empty() && columns(&last) + 1 + columns(word) > width {
+            lines.push(std::mem::replace(&mut last, word.to_string()));
         } else {
             if !last.is_empty() {
                 last.push(' ');
@@ -245,6 +245,7 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
             last.push_str(word);
         }
     }
+    lines.push(last);
     lines
 }
 
