@@ -138,132 +138,79 @@ fn in_range(v: i64, lo: i64, hi: i64) -> std::result::Result<u32, String> {
     Ok(v as u32)
 }
 
-/// `codes.alphabet`: `base32` or `digits`.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(try_from = "String")]
-struct AlphabetName(Alphabet);
+/// Newtypes read from a TOML string and checked as they are read: each
+/// `Name(Inner) = check;` where `check` turns the string into the inner
+/// value or the message that follows the key.
+macro_rules! checked {
+    ($($(#[$doc:meta])* $vis:vis $name:ident($inner:ty) = $check:expr;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, serde::Deserialize)]
+        #[serde(try_from = "String")]
+        $vis struct $name(pub $inner);
 
-impl TryFrom<String> for AlphabetName {
-    type Error = Invalid;
-    fn try_from(a: String) -> std::result::Result<Self, Invalid> {
-        match a.as_str() {
-            "base32" => Ok(AlphabetName(Alphabet::Base32)),
-            "digits" => Ok(AlphabetName(Alphabet::Digits)),
-            other => Err(Invalid(format!(
-                "{other:?} is not \"base32\" or \"digits\""
-            ))),
+        impl TryFrom<String> for $name {
+            type Error = $crate::config::Invalid;
+            fn try_from(v: String) -> std::result::Result<Self, Self::Error> {
+                let check: fn(String) -> std::result::Result<$inner, String> = $check;
+                check(v).map($name).map_err($crate::config::Invalid)
+            }
         }
-    }
+    )*};
 }
+pub(crate) use checked;
 
-/// An expiry ([`parse_expiry`]): a minute or more, or `never`.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(try_from = "String")]
-struct Expiry(Option<Duration>);
+checked! {
+    /// `codes.alphabet`: `base32` or `digits`.
+    AlphabetName(Alphabet) = |a| match a.as_str() {
+        "base32" => Ok(Alphabet::Base32),
+        "digits" => Ok(Alphabet::Digits),
+        other => Err(format!("{other:?} is not \"base32\" or \"digits\"")),
+    };
 
-impl TryFrom<String> for Expiry {
-    type Error = Invalid;
-    fn try_from(v: String) -> std::result::Result<Self, Invalid> {
-        Ok(Expiry(parse_expiry(&v)?))
-    }
-}
+    /// An expiry ([`parse_expiry`]): a minute or more, or `never`.
+    Expiry(Option<Duration>) = |v| parse_expiry(&v);
 
-/// A positive duration ([`parse_duration`]).
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(try_from = "String")]
-pub struct Positive(pub Duration);
+    /// A positive duration ([`parse_duration`]).
+    pub Positive(Duration) = |v| parse_duration(&v);
 
-impl TryFrom<String> for Positive {
-    type Error = Invalid;
-    fn try_from(v: String) -> std::result::Result<Self, Invalid> {
-        Ok(Positive(parse_duration(&v)?))
-    }
-}
+    /// `lockout.auto_unlock`: `off` (or `never`), else at least
+    /// [`MIN_AUTO_UNLOCK`]: below a minute a lockout barely slows a guesser.
+    AutoUnlock(Option<Duration>) = |v| match v.trim() {
+        "off" | "never" => Ok(None),
+        d => match parse_duration(d)? {
+            d if d < MIN_AUTO_UNLOCK => Err(format!("{v:?} is below the floor of 1m (or \"off\")")),
+            d => Ok(Some(d)),
+        },
+    };
 
-/// `lockout.auto_unlock`: `off` (or `never`), else at least
-/// [`MIN_AUTO_UNLOCK`]: below a minute a lockout barely slows a guesser.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(try_from = "String")]
-struct AutoUnlock(Option<Duration>);
+    /// `verify.connect_retry`: a duration, or `off` (zero).
+    Retry(Duration) = |v| match v.trim() {
+        "off" | "0" | "0s" => Ok(Duration::ZERO),
+        d => parse_duration(d),
+    };
 
-impl TryFrom<String> for AutoUnlock {
-    type Error = Invalid;
-    fn try_from(v: String) -> std::result::Result<Self, Invalid> {
-        let d = match v.trim() {
-            "off" | "never" => return Ok(AutoUnlock(None)),
-            d => parse_duration(d)?,
-        };
-        if d < MIN_AUTO_UNLOCK {
-            return Err(Invalid(format!(
-                "{v:?} is below the floor of 1m (or \"off\")"
-            )));
-        }
-        Ok(AutoUnlock(Some(d)))
-    }
-}
+    /// A program to run (`sms.command`, `notify.command`): not blank.
+    Command(PathBuf) = |c| match c.trim().is_empty() {
+        true => Err("is empty".into()),
+        false => Ok(PathBuf::from(c)),
+    };
 
-/// `verify.connect_retry`: a duration, or `off` (zero).
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(try_from = "String")]
-struct Retry(Duration);
+    /// `store.group`: a group that exists.
+    GroupName(crate::trust::Group) = |name| match crate::principal::group_id(&name) {
+        Some(gid) => Ok(crate::trust::Group { name, gid }),
+        None => Err(format!("no such group {}", crate::model::printable(&name, 40))),
+    };
 
-impl TryFrom<String> for Retry {
-    type Error = Invalid;
-    fn try_from(v: String) -> std::result::Result<Self, Invalid> {
-        Ok(Retry(match v.trim() {
-            "off" | "0" | "0s" => Duration::ZERO,
-            d => parse_duration(d)?,
-        }))
-    }
-}
-
-/// A program to run (`sms.command`, `notify.command`): not blank.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(try_from = "String")]
-struct Command(PathBuf);
-
-impl TryFrom<String> for Command {
-    type Error = Invalid;
-    fn try_from(c: String) -> std::result::Result<Self, Invalid> {
-        if c.trim().is_empty() {
-            return Err(Invalid("is empty".into()));
-        }
-        Ok(Command(PathBuf::from(c)))
-    }
-}
-
-/// `store.group`: a group that exists.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(try_from = "String")]
-struct GroupName(crate::trust::Group);
-
-impl TryFrom<String> for GroupName {
-    type Error = Invalid;
-    fn try_from(g: String) -> std::result::Result<Self, Invalid> {
-        let gid = crate::principal::group_id(&g)
-            .ok_or_else(|| Invalid(format!("no such group {}", crate::model::printable(&g, 40))))?;
-        Ok(GroupName(crate::trust::Group { name: g, gid }))
-    }
-}
-
-/// `store.db`: a path or a URL, not blank and not a key=value string.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(try_from = "String")]
-struct DbLocator(String);
-
-impl TryFrom<String> for DbLocator {
-    type Error = Invalid;
-    fn try_from(db: String) -> std::result::Result<Self, Invalid> {
+    /// `store.db`: a path or a URL, not blank and not a key=value string.
+    DbLocator(String) = |db| {
         if db.trim().is_empty() {
-            return Err(Invalid("is empty".into()));
+            return Err("is empty".into());
         }
         if crate::store::Locator::parse(Path::new(&db)) == crate::store::Locator::Conninfo {
-            return Err(Invalid(
-                "looks like a key=value connection string; give a postgres:// URL".into(),
-            ));
+            return Err("looks like a key=value connection string; give a postgres:// URL".into());
         }
-        Ok(DbLocator(db))
-    }
+        Ok(db)
+    };
 }
 
 /// Where SMS messages go.
