@@ -3,6 +3,7 @@
 //! error naming the key and the file.
 
 use crate::codes::{Alphabet, CodeSpec, HashParams, check_length};
+use crate::directory::{Attributes, DirectoryConfig, Preset};
 use crate::exit::{Status, fail};
 use anyhow::Result;
 use serde::Deserialize;
@@ -800,7 +801,81 @@ const SHOWN: &[(&str, Show)] = &[
             .unwrap_or(crate::safeguards::DEFAULT_SYSLOG_SOCKET)
             .to_string()
     }),
+    // Without a `[directory]` table, what its keys would be (the
+    // openldap preset's); never the bind password, only its file.
+    ("directory.url", |s, _| {
+        fmt_opt(dir(s, |d| Some(d.url.clone())))
+    }),
+    ("directory.tls", |s, _| {
+        fmt_opt(dir(s, |d| Some(d.tls.as_str().into())))
+    }),
+    ("directory.ca_file", |s, _| {
+        fmt_opt(dir(s, |d| Some(d.ca_file.as_ref()?.display().to_string())))
+    }),
+    ("directory.bind_dn", |s, _| {
+        fmt_opt(dir(s, |d| d.bind_dn.clone()))
+    }),
+    ("directory.password_file", |s, _| {
+        fmt_opt(dir(s, |d| {
+            Some(d.password_file.as_ref()?.display().to_string())
+        }))
+    }),
+    ("directory.base_dn", |s, _| {
+        fmt_opt(dir(s, |d| Some(d.base_dn.clone())))
+    }),
+    ("directory.preset", |s, _| preset(s).as_str().into()),
+    ("directory.user_filter", |s, _| {
+        dir(s, |d| Some(d.user_filter.clone())).unwrap_or_else(|| preset(s).user_filter().into())
+    }),
+    ("directory.privileged_groups", |s, _| {
+        fmt_opt(dir(s, |d| {
+            Some(d.privileged_groups.join("; ")).filter(|g| !g.is_empty())
+        }))
+    }),
+    ("directory.group_member_attribute", |s, _| {
+        dir(s, |d| Some(d.group_member_attribute.clone())).unwrap_or_else(|| "member".into())
+    }),
+    ("directory.min_fraction", |s, _| {
+        s.directory
+            .as_ref()
+            .map_or(0.9, |d| d.min_fraction)
+            .to_string()
+    }),
+    ("directory.timeout", |s, _| {
+        fmt_duration(
+            s.directory
+                .as_ref()
+                .map_or(Duration::from_secs(10), |d| d.timeout),
+        )
+    }),
+    ("directory.attributes.uid", |s, _| attributes(s).uid),
+    ("directory.attributes.display_name", |s, _| {
+        attributes(s).display_name
+    }),
+    ("directory.attributes.mobile", |s, _| attributes(s).mobile),
+    ("directory.attributes.telephone", |s, _| {
+        attributes(s).telephone
+    }),
+    ("directory.attributes.mail", |s, _| attributes(s).mail),
+    ("directory.attributes.member_of", |s, _| {
+        fmt_opt(attributes(s).member_of)
+    }),
 ];
+
+/// A value of `[directory]`, when there is one (and the value is set).
+fn dir(s: &Settings, value: impl Fn(&DirectoryConfig) -> Option<String>) -> Option<String> {
+    s.directory.as_ref().and_then(value)
+}
+
+fn preset(s: &Settings) -> Preset {
+    s.directory.as_ref().map_or(Preset::OpenLdap, |d| d.preset)
+}
+
+fn attributes(s: &Settings) -> Attributes {
+    s.directory
+        .as_ref()
+        .map_or_else(|| preset(s).attributes(), |d| d.attributes.clone())
+}
 
 /// Records each effective value and where it came from, for `codedesk config`.
 fn with_sources(mut s: Settings, doc: &DeTable, path: Option<&Path>) -> Settings {

@@ -179,6 +179,14 @@ impl Preset {
         }
     }
 
+    /// The name `preset` takes in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::OpenLdap => "openldap",
+            Preset::ActiveDirectory => "active-directory",
+        }
+    }
+
     pub fn attributes(self) -> Attributes {
         let (uid, member_of) = match self {
             Preset::OpenLdap => ("uid", None),
