@@ -1,6 +1,14 @@
 //! The configuration file (TOML), turned into plain [`Settings`] before any
 //! work. Every key is optional; an unknown key or a bad value is a usage
 //! error naming the key and the file.
+//!
+//! Each key is written once, as a field of a serde section struct
+//! (`#[serde(default, deny_unknown_fields)]`) whose type checks the value
+//! as it is read (the [`checked!`] newtypes, [`Ranged`]); [`build`] holds
+//! only the checks between keys and the defaults ([`Settings::default`]).
+//! The text is parsed once into a spanned document: toml's errors name
+//! the key found at their span, and `codedesk config` reads off the same
+//! document whether each key in [`SHOWN`] came from the file.
 
 use crate::codes::{Alphabet, CodeSpec, HashParams, check_length};
 use crate::directory::{Attributes, DirectoryConfig, Preset};
