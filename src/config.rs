@@ -4,11 +4,11 @@
 //!
 //! Each key is written once, as a field of a serde section struct
 //! (`#[serde(default, deny_unknown_fields)]`) whose type checks the value
-//! as it is read (the [`checked!`] newtypes, [`Ranged`]); [`build`] holds
+//! as it is read (the `checked!` newtypes, [`Ranged`]); `build` holds
 //! only the checks between keys and the defaults ([`Settings::default`]).
 //! The text is parsed once into a spanned document: toml's errors name
 //! the key found at their span, and `codedesk config` reads off the same
-//! document whether each key in [`SHOWN`] came from the file.
+//! document whether each key in `SHOWN` came from the file.
 
 use crate::codes::{Alphabet, CodeSpec, HashParams, check_length};
 use crate::directory::{Attributes, DirectoryConfig, Preset};
