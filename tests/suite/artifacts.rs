@@ -275,8 +275,8 @@ fn the_main_man_page_has_the_sections_a_reader_needs() {
         checked += 1;
     }
     assert_eq!(
-        checked, 25,
-        "the 18 documented keys, the safeguards' 6 and verify.connect_retry"
+        checked, 43,
+        "the 18 documented keys, the safeguards' 6, verify.connect_retry and the directory's 18"
     );
 
     let examples = section(&page, "EXAMPLES");

@@ -595,3 +595,79 @@ fn unsafe_uid() -> u32 {
     // SAFETY: getuid cannot fail and has no preconditions.
     unsafe { libc::getuid() }
 }
+
+// `codedesk config` lists the directory's keys like the others, each with
+// the value in effect and where it came from: the file holding the bind
+// password, never the password.
+#[test]
+fn config_lists_the_directory_keys_but_never_the_bind_password() {
+    let env = Env::new();
+    let got = effective(&env.ok(&["config", "--format", "json"]));
+    for (key, value) in [
+        ("directory.url", "(none)"),
+        ("directory.password_file", "(none)"),
+        ("directory.preset", "openldap"),
+        ("directory.user_filter", "(objectClass=inetOrgPerson)"),
+        ("directory.min_fraction", "0.9"),
+        ("directory.timeout", "10s"),
+        ("directory.attributes.uid", "uid"),
+        ("directory.attributes.member_of", "(none)"),
+    ] {
+        assert_eq!(got[key]["value"], value, "{key}: {}", got[key]);
+        assert_eq!(got[key]["source"], "default", "{key}: {}", got[key]);
+    }
+
+    let secret = "Bind-Pw-9f3a7c";
+    let env = Env::with_config(
+        "[directory]\nurl = \"ldaps://ldap.example.org:636\"\nca_file = \"ca.pem\"\n\
+         bind_dn = \"cn=codedesk,dc=example,dc=org\"\npassword_file = \"bind.pw\"\n\
+         base_dn = \"dc=example,dc=org\"\npreset = \"active-directory\"\n\
+         privileged_groups = [\"CN=Admins, OU=Groups,DC=example,DC=org\", \"cn=ops,dc=example,dc=org\"]\n\
+         min_fraction = 0.5\ntimeout = \"3s\"\n\n[directory.attributes]\nmobile = \"otherMobile\"\n",
+    );
+    let pw = env.path().join("bind.pw");
+    std::fs::write(&pw, format!("{secret}\n")).unwrap();
+    let cfg = env.config.display().to_string();
+    let file = format!("file {cfg}");
+    let got = effective(&env.ok(&["config", "--format", "json"]));
+    let at = |name: &str| env.path().join(name).display().to_string();
+    for (key, value, source) in [
+        (
+            "directory.url",
+            "ldaps://ldap.example.org:636",
+            file.as_str(),
+        ),
+        ("directory.tls", "ldaps", "default"),
+        ("directory.ca_file", &at("ca.pem"), &file),
+        ("directory.bind_dn", "cn=codedesk,dc=example,dc=org", &file),
+        ("directory.password_file", &at("bind.pw"), &file),
+        ("directory.base_dn", "dc=example,dc=org", &file),
+        ("directory.preset", "active-directory", &file),
+        (
+            "directory.privileged_groups",
+            "cn=admins,ou=groups,dc=example,dc=org; cn=ops,dc=example,dc=org",
+            &file,
+        ),
+        ("directory.group_member_attribute", "member", "default"),
+        ("directory.min_fraction", "0.5", &file),
+        ("directory.timeout", "3s", &file),
+        ("directory.attributes.uid", "sAMAccountName", "default"),
+        ("directory.attributes.mobile", "otherMobile", &file),
+        ("directory.attributes.member_of", "memberOf", "default"),
+    ] {
+        assert_eq!(got[key]["value"], value, "{key}: {}", got[key]);
+        assert_eq!(got[key]["source"], source, "{key}: {}", got[key]);
+    }
+    let filter = got["directory.user_filter"]["value"].as_str().unwrap();
+    assert!(filter.starts_with("(&(objectCategory=person)"), "{filter}");
+    for format in ["table", "json", "csv"] {
+        let (code, out, err) = env.run(&["config", "--format", format]);
+        assert_eq!(code, 0, "{format}: {err}");
+        assert!(out.contains("directory.bind_dn"), "{format}: {out}");
+        assert!(out.contains(&at("bind.pw")), "{format}: {out}");
+        assert!(
+            !out.contains(secret) && !err.contains(secret),
+            "{format} shows the bind password: {out}{err}"
+        );
+    }
+}
