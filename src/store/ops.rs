@@ -13,7 +13,9 @@ use super::*;
 use crate::audit::{ChainWalker, Event};
 use crate::codes::HashParams;
 use crate::model::{Device, DeviceKind, IdentityMethod, Phone, Username, Via};
-use crate::rules;
+use crate::rules::{
+    self, after_rejection, enrolment_check, new_device_position, require_check_for,
+};
 use std::collections::HashSet;
 
 pub mod directory;
@@ -1144,7 +1146,7 @@ pub(crate) fn append_event(
     Ok(())
 }
 
-const AUDIT_COLUMNS: &str =
+pub(super) const AUDIT_COLUMNS: &str =
     "id, at, operator, action, \"user\", details, prev_hash, hash, principal";
 
 /// Streams audit events in order.
@@ -1209,101 +1211,6 @@ pub(crate) fn verify_chain(src: &dyn Stream) -> Result<ChainCheck> {
         },
     )?;
     Ok(broken.unwrap_or_else(|| w.finish()))
-}
-
-// ------------------------------------------------------------- migration
-
-/// Every row of every table, ids included (what `codedesk migrate`
-/// copies), read through `db`, which the caller holds in one transaction
-/// for a consistent snapshot. Codes are hashes; nothing is a secret in clear.
-pub(crate) fn export_rows(db: &mut dyn Exec) -> Result<StoreRows> {
-    Ok(StoreRows {
-        users: db.rows(
-            "SELECT id, name, created_at, failed_attempts, locked_at FROM users ORDER BY id",
-            &[],
-            user_row,
-        )?,
-        devices: db.rows(
-            "SELECT id, user_id, position, kind, phone, sms, label, created_at
-             FROM devices ORDER BY id",
-            &[],
-            |r| {
-                Ok(DeviceRow {
-                    id: r.get(0)?,
-                    user_id: r.get(1)?,
-                    position: r.get(2)?,
-                    kind: r.get(3)?,
-                    phone: r.get(4)?,
-                    sms: r.get(5)?,
-                    label: r.get(6)?,
-                    created_at: r.get(7)?,
-                })
-            },
-        )?,
-        identity_checks: db.rows(
-            "SELECT id, user_id, operator, method, ticket, outcome, at
-             FROM identity_checks ORDER BY id",
-            &[],
-            |r| {
-                Ok(CheckRow {
-                    id: r.get(0)?,
-                    user_id: r.get(1)?,
-                    operator: r.get(2)?,
-                    method: r.get(3)?,
-                    ticket: r.get(4)?,
-                    outcome: r.get(5)?,
-                    at: r.get(6)?,
-                })
-            },
-        )?,
-        code_sets: db.rows(
-            "SELECT id, user_id, via, device_id, identity_check_id, operator, created_at,
-                    expires_at, uses, alphabet, length, salt, m_cost, t_cost, p_cost, state,
-                    ended_at, ended_reason
-             FROM code_sets ORDER BY id",
-            &[],
-            |r| {
-                Ok(SetRow {
-                    id: r.get(0)?,
-                    user_id: r.get(1)?,
-                    via: r.get(2)?,
-                    device_id: r.get(3)?,
-                    identity_check_id: r.get(4)?,
-                    operator: r.get(5)?,
-                    created_at: r.get(6)?,
-                    expires_at: r.get(7)?,
-                    uses: r.get(8)?,
-                    alphabet: r.get(9)?,
-                    length: r.get(10)?,
-                    salt: r.get(11)?,
-                    m_cost: r.get(12)?,
-                    t_cost: r.get(13)?,
-                    p_cost: r.get(14)?,
-                    state: r.get(15)?,
-                    ended_at: r.get(16)?,
-                    ended_reason: r.get(17)?,
-                })
-            },
-        )?,
-        codes: db.rows(
-            "SELECT id, set_id, hash, uses_left FROM codes ORDER BY id",
-            &[],
-            |r| {
-                Ok(CodeRow {
-                    id: r.get(0)?,
-                    set_id: r.get(1)?,
-                    hash: r.get(2)?,
-                    uses_left: r.get(3)?,
-                })
-            },
-        )?,
-        audit: db.rows(
-            &format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY id"),
-            &[],
-            audit_row,
-        )?,
-        sequences: Vec::new(),
-    })
 }
 
 #[cfg(test)]
