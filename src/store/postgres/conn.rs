@@ -113,32 +113,15 @@ pub(super) fn take_tls_params(url: &str) -> Result<(String, TlsParams)> {
 /// `%XX` escapes decoded, as in the `postgres` crate (a `%` not followed
 /// by two hex digits stays as it is); not UTF-8 afterwards is exit 2.
 pub(super) fn percent_decode(s: &str) -> Result<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match (
-            b[i],
-            b.get(i + 1).and_then(|&c| hex(c)),
-            b.get(i + 2).and_then(|&c| hex(c)),
-        ) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| {
-        fail(
-            Status::Usage,
-            "invalid PostgreSQL URL: a parameter is not UTF-8",
-        )
-    })
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|d| d.into_owned())
+        .map_err(|_| {
+            fail(
+                Status::Usage,
+                "invalid PostgreSQL URL: a parameter is not UTF-8",
+            )
+        })
 }
 
 /// Where the connections of a configuration go.
