@@ -7,7 +7,7 @@ use super::ops::{AUDIT_COLUMNS, audit_row, user_row};
 use super::postgres::{COPY_CHUNK, Db as _, Pg, get};
 use super::sqlite::{Db as _, Lite};
 use super::*;
-use crate::audit::ChainCheck;
+use crate::audit::{AuditEvent, ChainCheck};
 use crate::exit::{Status, fail};
 use ::postgres::Transaction;
 use anyhow::Result;
@@ -249,7 +249,18 @@ impl PgStore {
                 now,
                 operator,
                 None,
-                events::store_migrated(from, &rows.counts()),
+                {
+                    let c = rows.counts();
+                    AuditEvent::StoreMigrated {
+                        from,
+                        users: c.users,
+                        devices: c.devices,
+                        identity_checks: c.identity_checks,
+                        sets: c.code_sets,
+                        codes: c.codes,
+                        events: c.audit,
+                    }
+                },
             )
         })
     }

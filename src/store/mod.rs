@@ -26,7 +26,7 @@ mod rows;
 pub mod safeguards;
 pub mod sqlite;
 
-use crate::audit::{ChainCheck, Event};
+use crate::audit::{AuditEvent, ChainCheck, Event};
 use crate::codes::{Alphabet, CodeHash, CodeSpec};
 use crate::exit::{Status, fail};
 use crate::model::{Device, Username};
@@ -189,137 +189,6 @@ impl exec::Stream for Store {
 // What the operations share besides their SQL (`ops`): the audit details,
 // the decisions, the errors, merging the listing's streams.
 
-/// The audit events the store appends: action and details, built in one
-/// place so that both backends write byte-identical events.
-pub(crate) mod events {
-    use crate::model::{Device, DeviceKind, IdentityMethod, Phone};
-    use serde_json::{Value, json};
-
-    pub type NewEvent = (&'static str, Value);
-
-    #[allow(clippy::too_many_arguments)]
-    pub fn device_enrolled(
-        device: &Device,
-        kind: DeviceKind,
-        phone: Option<&Phone>,
-        primary: bool,
-        new_user: bool,
-        check_id: Option<i64>,
-        check: Option<&super::NewCheck>,
-        shared_with: &[String],
-    ) -> NewEvent {
-        (
-            "device-enrolled",
-            json!({"device": device.id, "kind": kind.as_str(), "sms": device.sms,
-                   "phone": phone.map(|p| p.masked()), "primary": primary,
-                   "new_user": new_user, "check": check_id, "shared_with": shared_with,
-                   "method": check_id.and(check.map(|c| c.method.as_str())),
-                   "ticket": check_id.and(check.map(|c| c.ticket.as_str()))}),
-        )
-    }
-
-    pub fn device_removed(
-        device: i64,
-        reason: Option<&str>,
-        new_primary: Option<i64>,
-        revoked_sets: &[i64],
-    ) -> NewEvent {
-        (
-            "device-removed",
-            json!({"device": device, "reason": reason, "new_primary": new_primary,
-                   "revoked_sets": revoked_sets}),
-        )
-    }
-
-    pub fn identity_check(
-        check: i64,
-        outcome: &str,
-        method: Option<IdentityMethod>,
-        ticket: Option<&str>,
-    ) -> NewEvent {
-        (
-            "identity-check",
-            json!({"check": check, "outcome": outcome, "method": method.map(|m| m.as_str()), "ticket": ticket}),
-        )
-    }
-
-    pub fn codes_stored(
-        set: i64,
-        new: &super::NewSet,
-        check_id: Option<i64>,
-        activate: bool,
-    ) -> NewEvent {
-        (
-            if activate {
-                "codes-issued"
-            } else {
-                "codes-pending"
-            },
-            json!({"set": set, "via": new.via.as_str(), "count": new.hashes.len(),
-                   "device": new.device_id, "check": check_id, "expires_at": new.expires_at,
-                   "uses": new.uses, "preserve_existing": new.preserve_existing}),
-        )
-    }
-
-    pub fn codes_delivered(set: i64, ended: &[i64]) -> NewEvent {
-        ("codes-delivered", json!({"set": set, "ended": ended}))
-    }
-
-    pub fn delivery_failed(set: i64, reason: &str) -> NewEvent {
-        ("delivery-failed", json!({"set": set, "reason": reason}))
-    }
-
-    pub fn verify_accepted(set: i64, remaining: i64, service: Option<&str>) -> NewEvent {
-        (
-            "verify-accepted",
-            with_service(json!({"set": set, "remaining": remaining}), service),
-        )
-    }
-
-    pub fn verify_rejected(reason: &str, consecutive: i64, service: Option<&str>) -> NewEvent {
-        (
-            "verify-rejected",
-            with_service(
-                json!({"reason": reason, "consecutive": consecutive}),
-                service,
-            ),
-        )
-    }
-
-    /// A verify event's payload with the service that asked (`verify
-    /// --service`, or pam_exec's `PAM_SERVICE`), when one is known.
-    pub fn with_service(mut payload: Value, service: Option<&str>) -> Value {
-        if let (Some(s), Some(map)) = (service, payload.as_object_mut()) {
-            map.insert("service".into(), Value::from(s));
-        }
-        payload
-    }
-
-    pub fn lockout(consecutive: i64, threshold: u32) -> NewEvent {
-        (
-            "lockout",
-            json!({"consecutive": consecutive, "threshold": threshold}),
-        )
-    }
-
-    pub fn unlock(was_locked: bool, auto: bool) -> NewEvent {
-        ("unlock", json!({"was_locked": was_locked, "auto": auto}))
-    }
-
-    pub fn revoke(sets: &[i64], reason: Option<&str>) -> NewEvent {
-        ("revoke", json!({"sets": sets, "reason": reason}))
-    }
-
-    pub fn store_migrated(from: &str, counts: &super::RowCounts) -> NewEvent {
-        (
-            "store-migrated",
-            json!({"from": from, "users": counts.users, "devices": counts.devices,
-                   "identity_checks": counts.identity_checks, "sets": counts.code_sets,
-                   "codes": counts.codes, "events": counts.audit}),
-        )
-    }
-}
-
 /// Exit 4 for a user the store does not hold.
 pub(crate) fn no_such_user(name: &str) -> anyhow::Error {
     fail(Status::NotFound, format!("no such user: {name}"))
@@ -475,32 +344,32 @@ pub(crate) fn next_event(
     principal: &str,
     operator: &str,
     user: Option<&str>,
-    (action, details): (&str, serde_json::Value),
-) -> AuditRow {
+    event: &AuditEvent,
+) -> Result<AuditRow> {
     let (last_id, prev_hash) = last.unwrap_or((0, crate::audit::GENESIS.to_string()));
     let id = last_id + 1;
-    let details = details.to_string();
+    let (action, details) = event.action_and_details()?;
     let hash = crate::audit::event_hash(
         &prev_hash,
         id,
         now,
         operator,
-        action,
+        &action,
         user,
         &details,
         Some(principal),
     );
-    AuditRow {
+    Ok(AuditRow {
         id,
         at: now,
         principal: Some(principal.to_string()),
         operator: operator.to_string(),
-        action: action.to_string(),
+        action,
         user: user.map(str::to_string),
         details,
         prev_hash,
         hash,
-    }
+    })
 }
 
 /// Merges three streams ordered by user id (users; `(user id, device)` in

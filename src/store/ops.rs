@@ -10,7 +10,7 @@
 
 use super::exec::{Exec, Param, Row, Stream};
 use super::*;
-use crate::audit::{ChainWalker, Event};
+use crate::audit::{AuditEvent, ChainWalker, Event, SetStored};
 use crate::codes::HashParams;
 use crate::model::{Device, DeviceKind, IdentityMethod, Phone, Username, Via};
 use crate::rules::{
@@ -130,7 +130,12 @@ impl Store {
                 now,
                 operator,
                 Some(&u.name),
-                events::device_removed(device_id, reason, primary.as_ref().map(|d| d.id), &texted),
+                AuditEvent::DeviceRemoved {
+                    device: device_id,
+                    reason,
+                    new_primary: primary.as_ref().map(|d| d.id),
+                    revoked_sets: &texted,
+                },
             )?;
             Ok((primary, texted))
         })
@@ -153,7 +158,13 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                events::identity_check(id, outcome, method, ticket),
+                AuditEvent::IdentityCheck {
+                    check: Some(id),
+                    outcome,
+                    method: method.map(|m| m.as_str()),
+                    ticket,
+                    phone_on_file: None,
+                },
             )?;
             Ok(id)
         })
@@ -188,7 +199,13 @@ impl Store {
                         now,
                         operator,
                         Some(&user.name),
-                        events::identity_check(id, "passed", Some(c.method), Some(&c.ticket)),
+                        AuditEvent::IdentityCheck {
+                            check: Some(id),
+                            outcome: "passed",
+                            method: Some(c.method.as_str()),
+                            ticket: Some(&c.ticket),
+                            phone_on_file: None,
+                        },
                     )?;
                     Some(id)
                 }
@@ -224,7 +241,22 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                events::codes_stored(set_id, new, check_id, activate),
+                {
+                    let stored = SetStored {
+                        set: set_id,
+                        via: new.via.as_str(),
+                        count: new.hashes.len(),
+                        device: new.device_id,
+                        check: check_id,
+                        expires_at: new.expires_at,
+                        uses: new.uses,
+                        preserve_existing: new.preserve_existing,
+                    };
+                    match activate {
+                        true => AuditEvent::CodesIssued(stored),
+                        false => AuditEvent::CodesPending(stored),
+                    }
+                },
             )?;
             let ended = if activate {
                 activate_in(db, user, set_id, new.preserve_existing, new.cap, now)?
@@ -261,7 +293,10 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                events::codes_delivered(set_id, &ended),
+                AuditEvent::CodesDelivered {
+                    set: set_id,
+                    ended: &ended,
+                },
             )?;
             Ok(ended)
         })
@@ -287,7 +322,11 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                events::delivery_failed(set_id, reason),
+                AuditEvent::DeliveryFailed {
+                    set: Some(set_id),
+                    challenge: None,
+                    reason,
+                },
             )
         })
     }
@@ -337,7 +376,11 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                events::verify_accepted(set_id, remaining, service),
+                AuditEvent::VerifyAccepted {
+                    set: set_id,
+                    remaining,
+                    service,
+                },
             )?;
             Ok(Spend::Accepted { remaining })
         })
@@ -399,7 +442,10 @@ impl Store {
                     now,
                     operator,
                     Some(&user.name),
-                    events::unlock(true, true),
+                    AuditEvent::Unlock {
+                        was_locked: true,
+                        auto: true,
+                    },
                 )?;
             }
             Ok(n > 0)
@@ -437,7 +483,11 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                events::verify_rejected(reason, attempts, service),
+                AuditEvent::VerifyRejected {
+                    reason,
+                    consecutive: attempts,
+                    service,
+                },
             )?;
             if locked_now {
                 append_event(
@@ -445,7 +495,10 @@ impl Store {
                     now,
                     operator,
                     Some(&user.name),
-                    events::lockout(attempts, threshold),
+                    AuditEvent::Lockout {
+                        consecutive: attempts,
+                        threshold,
+                    },
                 )?;
             }
             Ok(Rejection {
@@ -476,7 +529,10 @@ impl Store {
                 now,
                 operator,
                 Some(&u.name),
-                events::unlock(u.locked_at.is_some(), auto),
+                AuditEvent::Unlock {
+                    was_locked: u.locked_at.is_some(),
+                    auto,
+                },
             )?;
             Ok(u.locked_at.is_some())
         })
@@ -578,7 +634,7 @@ impl Store {
     }
 
     /// Records an attempt that does not count towards a lockout (a typo,
-    /// an attempt while locked out) as `action`, unless the user's last
+    /// an attempt while locked out) as `event`, unless the user's last
     /// [`UNCOUNTED_CAP`] events are all such attempts from the last day:
     /// a flood of them then adds at most that many events a day for the
     /// user, not one per attempt. The last one recorded before the cap
@@ -586,9 +642,8 @@ impl Store {
     pub fn record_uncounted(
         &mut self,
         operator: &str,
-        action: &str,
         user: &str,
-        details: serde_json::Value,
+        mut event: AuditEvent,
         now: i64,
     ) -> Result<bool> {
         self.write(|db| {
@@ -615,13 +670,10 @@ impl Store {
             if streak >= UNCOUNTED_CAP {
                 return Ok(false);
             }
-            let mut details = details;
-            if streak + 1 == UNCOUNTED_CAP
-                && let Some(d) = details.as_object_mut()
-            {
-                d.insert("more_unrecorded".into(), serde_json::Value::Bool(true));
+            if streak + 1 == UNCOUNTED_CAP {
+                event.mark_more_unrecorded();
             }
-            append_event(db, now, operator, Some(user), (action, details))?;
+            append_event(db, now, operator, Some(user), event)?;
             Ok(true)
         })
     }
@@ -630,12 +682,11 @@ impl Store {
     pub fn record_event(
         &mut self,
         operator: &str,
-        action: &str,
         user: Option<&str>,
-        details: serde_json::Value,
+        event: AuditEvent,
         now: i64,
     ) -> Result<()> {
-        self.write(|db| append_event(db, now, operator, user, (action, details)))
+        self.write(|db| append_event(db, now, operator, user, event))
     }
 }
 
@@ -867,20 +918,19 @@ fn enroll_in(
         Some(p) => users_sharing_phone(db, p, user.as_str())?,
         None => (Vec::new(), false),
     };
-    let mut event = events::device_enrolled(
-        &device,
-        new.kind,
-        new.phone.as_ref(),
+    let event = AuditEvent::DeviceEnrolled {
+        device: device.id,
+        kind: new.kind.as_str(),
+        sms: device.sms,
+        phone: new.phone.as_ref().map(|p| p.masked()),
         primary,
         new_user,
-        check_id,
-        check,
-        &shared_with,
-    );
-    if let (Some(d), Some(map)) = (new.directory, event.1.as_object_mut()) {
-        map.insert("phone_on_file".into(), d.phone_on_file.into());
-        map.insert("privileged".into(), d.privileged.into());
-    }
+        check: check_id,
+        shared_with: &shared_with,
+        method: check_id.and(check.map(|c| c.method.as_str())),
+        ticket: check_id.and(check.map(|c| c.ticket.as_str())),
+        directory: new.directory,
+    };
     append_event(db, now, operator, Some(user.as_str()), event)?;
     Ok(Enrolled {
         user: user.as_str().to_string(),
@@ -1040,7 +1090,13 @@ pub(crate) fn revoke_in(
         reason.unwrap_or(DEFAULT_REVOKE_REASON),
         now,
     )?;
-    append_event(db, now, operator, Some(user), events::revoke(ids, reason))
+    append_event(
+        db,
+        now,
+        operator,
+        Some(user),
+        AuditEvent::Revoke { sets: ids, reason },
+    )
 }
 
 // ----------------------------------------------------------------- trail
@@ -1113,7 +1169,7 @@ pub(crate) fn append_event(
     now: i64,
     operator: &str,
     user: Option<&str>,
-    event: (&str, serde_json::Value),
+    event: AuditEvent,
 ) -> Result<()> {
     let last = db.row(
         "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
@@ -1126,7 +1182,7 @@ pub(crate) fn append_event(
     // another name would leave an event whose hash does not match its
     // stored principal: `audit verify` reports it.
     let principal = db.principal()?;
-    let e = next_event(last, now, &principal, operator, user, event);
+    let e = next_event(last, now, &principal, operator, user, &event)?;
     db.execute(
         "INSERT INTO audit (id, at, principal, operator, action, \"user\", details, prev_hash, hash)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

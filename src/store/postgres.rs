@@ -28,6 +28,7 @@
 
 use super::exec::{Exec, Param, Row, Stream};
 use super::*;
+use crate::audit::AuditEvent;
 use crate::exit::{Status, fail};
 use ::postgres::error::SqlState;
 use ::postgres::types::{FromSql, ToSql};
@@ -332,7 +333,11 @@ impl PgStore {
                         now,
                         operator,
                         Some(&user.name),
-                        events::verify_accepted(set, remaining, service),
+                        AuditEvent::VerifyAccepted {
+                            set,
+                            remaining,
+                            service,
+                        },
                     )?;
                     Ok(Spend::Accepted { remaining })
                 }
@@ -370,7 +375,11 @@ impl PgStore {
                 now,
                 operator,
                 Some(&user.name),
-                events::verify_rejected(reason, r.attempts, service),
+                AuditEvent::VerifyRejected {
+                    reason,
+                    consecutive: r.attempts,
+                    service,
+                },
             )?;
             if r.locked_now {
                 ops::append_event(
@@ -378,7 +387,10 @@ impl PgStore {
                     now,
                     operator,
                     Some(&user.name),
-                    events::lockout(r.attempts, threshold),
+                    AuditEvent::Lockout {
+                        consecutive: r.attempts,
+                        threshold,
+                    },
                 )?;
             }
             Ok(r)
@@ -407,7 +419,10 @@ impl PgStore {
                     now,
                     operator,
                     Some(&user.name),
-                    events::unlock(true, true),
+                    AuditEvent::Unlock {
+                        was_locked: true,
+                        auto: true,
+                    },
                 )?;
             }
             Ok(done)

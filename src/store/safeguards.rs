@@ -8,8 +8,8 @@
 
 use super::ops::{active_set_ids, append_event, require_user, revoke_in};
 use super::*;
+use crate::audit::AuditEvent;
 use crate::codes::{CodeHash, HASH_LEN, HashParams};
-use serde_json::json;
 use subtle::ConstantTimeEq;
 
 /// Wrong read-backs a challenge survives before it is spent.
@@ -125,10 +125,10 @@ impl Store {
                 now,
                 operator,
                 Some(&u.name),
-                (
-                    "email-set",
-                    json!({"email": masked, "replaced": had.is_some()}),
-                ),
+                AuditEvent::EmailSet {
+                    email: masked,
+                    replaced: had.is_some(),
+                },
             )
         })
     }
@@ -165,11 +165,12 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                (
-                    "challenge-sent",
-                    json!({"challenge": id, "contact": c.contact, "device": c.device_id,
-                           "expires_at": c.expires_at}),
-                ),
+                AuditEvent::ChallengeSent {
+                    challenge: id,
+                    contact: &c.contact,
+                    device: c.device_id,
+                    expires_at: c.expires_at,
+                },
             )?;
             Ok(id)
         })
@@ -194,10 +195,11 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                (
-                    "delivery-failed",
-                    json!({"challenge": id, "reason": reason}),
-                ),
+                AuditEvent::DeliveryFailed {
+                    set: None,
+                    challenge: Some(id),
+                    reason,
+                },
             )
         })
     }
@@ -276,19 +278,23 @@ impl Store {
                     tries_left: CHALLENGE_TRIES - tries,
                 }
             };
-            let (action, detail) = match &outcome {
-                ChallengeAnswer::Passed { .. } => ("challenge-passed", json!(null)),
-                ChallengeAnswer::Wrong { tries_left } => {
-                    ("challenge-wrong", json!({"tries_left": tries_left}))
-                }
-                ChallengeAnswer::Spent => ("challenge-wrong", json!({"spent": true})),
-                ChallengeAnswer::Expired => ("challenge-wrong", json!({"expired": true})),
+            let wrong = |tries_left, spent, expired| AuditEvent::ChallengeWrong {
+                challenge: id,
+                contact: &contact,
+                tries_left,
+                spent,
+                expired,
             };
-            let mut payload = json!({"challenge": id, "contact": contact});
-            if let (Some(m), Some(d)) = (payload.as_object_mut(), detail.as_object()) {
-                m.extend(d.clone());
-            }
-            append_event(db, now, operator, Some(&user.name), (action, payload))?;
+            let event = match &outcome {
+                ChallengeAnswer::Passed { .. } => AuditEvent::ChallengePassed {
+                    challenge: id,
+                    contact: &contact,
+                },
+                ChallengeAnswer::Wrong { tries_left } => wrong(Some(*tries_left), None, None),
+                ChallengeAnswer::Spent => wrong(None, Some(true), None),
+                ChallengeAnswer::Expired => wrong(None, None, Some(true)),
+            };
+            append_event(db, now, operator, Some(&user.name), event)?;
             Ok(outcome)
         })
     }
@@ -322,10 +328,12 @@ impl Store {
                 now,
                 operator,
                 Some(&u.name),
-                (
-                    "user-notified",
-                    json!({"about": action, "event": audit_id, "sent": channels, "failed": failed}),
-                ),
+                AuditEvent::UserNotified {
+                    about: action,
+                    event: audit_id,
+                    sent: channels,
+                    failed,
+                },
             )
         })
     }
@@ -382,11 +390,14 @@ impl Store {
                 now,
                 operator,
                 Some(&u.name),
-                (
-                    "dispute",
-                    json!({"about": action, "event": audit_id, "revoked_sets": ids,
-                           "locked": true, "again": disputed_at.is_some(), "reason": reason}),
-                ),
+                AuditEvent::Dispute {
+                    about: &action,
+                    event: audit_id,
+                    revoked_sets: &ids,
+                    locked: true,
+                    again: disputed_at.is_some(),
+                    reason,
+                },
             )?;
             Ok(Disputed {
                 user: u.name,
