@@ -127,6 +127,18 @@ impl Store {
         r
     }
 
+    /// A write of `verify` (a rejection, an automatic unlock) in one
+    /// transaction under the write lock: `f` is told whether the store is
+    /// PostgreSQL, where it goes through the server's functions that a
+    /// verifier's role may call. On PostgreSQL this is the backend's write
+    /// as it stands, without the syslog bracket of [`Store::write`].
+    fn verifier_write<T>(&mut self, f: impl FnOnce(&mut dyn Exec, bool) -> Result<T>) -> Result<T> {
+        match self {
+            Store::Postgres(pg) => pg.write(|db| f(db, true)),
+            Store::Sqlite(_) => self.write(|db| f(db, false)),
+        }
+    }
+
     /// Calls `f` for every user in id order (or the one named), streaming,
     /// with a fixed number of queries.
     pub fn for_each_user(

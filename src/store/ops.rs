@@ -151,23 +151,7 @@ impl Store {
         operator: &str,
         now: i64,
     ) -> Result<i64> {
-        self.write(|db| {
-            let id = insert_check(db, user.id, operator, method, ticket, outcome, now)?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                AuditEvent::IdentityCheck {
-                    check: Some(id),
-                    outcome,
-                    method: method.map(|m| m.as_str()),
-                    ticket,
-                    phone_on_file: None,
-                },
-            )?;
-            Ok(id)
-        })
+        self.write(|db| record_check(db, user, operator, method, ticket, outcome, now))
     }
 
     /// Stores a new set. Helpdesk sets come with their passed identity check,
@@ -185,28 +169,8 @@ impl Store {
         self.write(|db| {
             let check_id = match check {
                 Some(c) => {
-                    let id = insert_check(
-                        db,
-                        user.id,
-                        operator,
-                        Some(c.method),
-                        Some(&c.ticket),
-                        "passed",
-                        now,
-                    )?;
-                    append_event(
-                        db,
-                        now,
-                        operator,
-                        Some(&user.name),
-                        AuditEvent::IdentityCheck {
-                            check: Some(id),
-                            outcome: "passed",
-                            method: Some(c.method.as_str()),
-                            ticket: Some(&c.ticket),
-                            phone_on_file: None,
-                        },
-                    )?;
+                    let (method, ticket) = (Some(c.method), Some(c.ticket.as_str()));
+                    let id = record_check(db, user, operator, method, ticket, "passed", now)?;
                     Some(id)
                 }
                 None => None,
@@ -427,33 +391,36 @@ impl Store {
         operator: &str,
         now: i64,
     ) -> Result<bool> {
-        if let Store::Postgres(pg) = self {
-            return pg.auto_unlock(user, after, operator, now);
-        }
-        self.write(|db| {
-            let n = db.execute(
-                "UPDATE users SET locked_at = NULL, failed_attempts = 0
-                 WHERE id = $1 AND locked_at IS NOT NULL AND $2 >= locked_at + $3",
-                &[&user.id, &now, &after],
-            )?;
-            if n > 0 {
-                append_event(
-                    db,
-                    now,
-                    operator,
-                    Some(&user.name),
-                    AuditEvent::Unlock {
-                        was_locked: true,
-                        auto: true,
-                    },
-                )?;
+        let unlock = |db: &mut dyn Exec, pg: bool| -> Result<bool> {
+            let done = match pg {
+                true => db.one(
+                    "SELECT codedesk_auto_unlock($1, $2, $3)",
+                    &[&user.id, &after, &now],
+                    |r| r.get(0),
+                )?,
+                false => {
+                    db.execute(
+                        "UPDATE users SET locked_at = NULL, failed_attempts = 0
+                         WHERE id = $1 AND locked_at IS NOT NULL AND $2 >= locked_at + $3",
+                        &[&user.id, &now, &after],
+                    )? > 0
+                }
+            };
+            if done {
+                let unlock = AuditEvent::Unlock {
+                    was_locked: true,
+                    auto: true,
+                };
+                append_event(db, now, operator, Some(&user.name), unlock)?;
             }
-            Ok(n > 0)
-        })
+            Ok(done)
+        };
+        self.verifier_write(unlock)
     }
 
     /// Records a rejected code; locks the user at `threshold` consecutive
-    /// rejections.
+    /// rejections (on PostgreSQL through `codedesk_reject`, which a
+    /// verifier may call).
     pub fn reject(
         &mut self,
         user: &UserRow,
@@ -463,50 +430,56 @@ impl Store {
         service: Option<&str>,
         now: i64,
     ) -> Result<Rejection> {
-        if let Store::Postgres(pg) = self {
-            return pg.reject(user, reason, threshold, operator, service, now);
-        }
-        self.write(|db| {
-            let (attempts, locked): (i64, Option<i64>) = db.one(
-                "SELECT failed_attempts, locked_at FROM users WHERE id = $1",
-                &[&user.id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            let (attempts, locked_now) = after_rejection(attempts, locked.is_some(), threshold);
-            db.execute(
-                "UPDATE users SET failed_attempts = $2,
-                    locked_at = CASE WHEN $3 THEN $4 ELSE locked_at END WHERE id = $1",
-                &[&user.id, &attempts, &locked_now, &now],
-            )?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                AuditEvent::VerifyRejected {
-                    reason,
-                    consecutive: attempts,
-                    service,
-                },
-            )?;
-            if locked_now {
-                append_event(
-                    db,
-                    now,
-                    operator,
-                    Some(&user.name),
-                    AuditEvent::Lockout {
-                        consecutive: attempts,
-                        threshold,
+        let reject = |db: &mut dyn Exec, pg: bool| -> Result<Rejection> {
+            let r = match pg {
+                true => db.one(
+                    "SELECT o_attempts, o_locked_now, o_already_locked FROM codedesk_reject($1, $2, $3)",
+                    &[&user.id, &i64::from(threshold), &now],
+                    |r| {
+                        Ok(Rejection {
+                            attempts: r.get(0)?,
+                            locked_now: r.get(1)?,
+                            already_locked: r.get(2)?,
+                        })
                     },
-                )?;
+                )?,
+                false => {
+                    let (attempts, locked): (i64, Option<i64>) = db.one(
+                        "SELECT failed_attempts, locked_at FROM users WHERE id = $1",
+                        &[&user.id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?;
+                    let (attempts, locked_now) =
+                        after_rejection(attempts, locked.is_some(), threshold);
+                    db.execute(
+                        "UPDATE users SET failed_attempts = $2,
+                            locked_at = CASE WHEN $3 THEN $4 ELSE locked_at END WHERE id = $1",
+                        &[&user.id, &attempts, &locked_now, &now],
+                    )?;
+                    Rejection {
+                        attempts,
+                        locked_now,
+                        already_locked: locked.is_some(),
+                    }
+                }
+            };
+            let consecutive = r.attempts;
+            let rejected = AuditEvent::VerifyRejected {
+                reason,
+                consecutive,
+                service,
+            };
+            append_event(db, now, operator, Some(&user.name), rejected)?;
+            if r.locked_now {
+                let lockout = AuditEvent::Lockout {
+                    consecutive,
+                    threshold,
+                };
+                append_event(db, now, operator, Some(&user.name), lockout)?;
             }
-            Ok(Rejection {
-                attempts,
-                locked_now,
-                already_locked: locked.is_some(),
-            })
-        })
+            Ok(r)
+        };
+        self.verifier_write(reject)
     }
 
     /// Clears a lockout and the failure count. Returns whether the user was
@@ -945,6 +918,28 @@ fn enroll_in(
 
 // ---------------------------------------------------------- identity gate
 
+/// Records an identity check and its `identity-check` event.
+fn record_check(
+    db: &mut dyn Exec,
+    user: &UserRow,
+    operator: &str,
+    method: Option<IdentityMethod>,
+    ticket: Option<&str>,
+    outcome: &str,
+    now: i64,
+) -> Result<i64> {
+    let id = insert_check(db, user.id, operator, method, ticket, outcome, now)?;
+    let event = AuditEvent::IdentityCheck {
+        check: Some(id),
+        outcome,
+        method: method.map(|m| m.as_str()),
+        ticket,
+        phone_on_file: None,
+    };
+    append_event(db, now, operator, Some(&user.name), event)?;
+    Ok(id)
+}
+
 fn insert_check(
     db: &mut dyn Exec,
     user_id: i64,
@@ -1285,6 +1280,15 @@ mod tests {
         Username::parse(s).unwrap()
     }
 
+    /// An in-memory store holding user `a` with one mobile phone.
+    fn store_with_a() -> (Store, UserRow) {
+        let mut s = Store::open_in_memory().unwrap();
+        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
+            .unwrap();
+        let u = s.require_user(&user("a")).unwrap();
+        (s, u)
+    }
+
     fn chk() -> NewCheck {
         NewCheck {
             method: IdentityMethod::InPerson,
@@ -1306,6 +1310,12 @@ mod tests {
         // a file that creates a user may give it several devices unchecked
         let rows = vec![(user("b"), mobile()), (user("b"), mobile())];
         assert_eq!(s.enroll_many(&rows, None, "op", 1).unwrap().len(), 2);
+    }
+
+    /// The ids of `a`'s live sets at `now`.
+    fn live_set_ids(s: &Store, now: i64) -> Vec<i64> {
+        let v = s.verify_view(&user("a"), now).unwrap();
+        v.sets.iter().map(|s| s.id).collect()
     }
 
     fn mobile() -> NewDevice {
@@ -1366,10 +1376,7 @@ mod tests {
 
     #[test]
     fn helpdesk_set_needs_a_check_even_at_the_store() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
-            .unwrap();
-        let u = s.require_user(&user("a")).unwrap();
+        let (mut s, u) = store_with_a();
         let (_, set) = new_set(Via::Helpdesk, 2);
         let e = s.insert_set(&u, &set, None, true, "op", 1).unwrap_err();
         assert_eq!(crate::exit::status_of(&e), Status::Identity);
@@ -1377,10 +1384,7 @@ mod tests {
 
     #[test]
     fn a_sets_codes_are_stored_in_their_order() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
-            .unwrap();
-        let u = s.require_user(&user("a")).unwrap();
+        let (mut s, u) = store_with_a();
         let (_, set) = new_set(Via::Sms, 12);
         s.insert_set(&u, &set, None, true, "op", 1).unwrap();
         let v = s.verify_view(&user("a"), 2).unwrap();
@@ -1391,10 +1395,7 @@ mod tests {
 
     #[test]
     fn spend_is_single_use_and_new_set_ends_old() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
-            .unwrap();
-        let u = s.require_user(&user("a")).unwrap();
+        let (mut s, u) = store_with_a();
         let (_, set) = new_set(Via::Sms, 3);
         let first = s.insert_set(&u, &set, None, true, "op", 1).unwrap();
         let v = s.verify_view(&user("a"), 2).unwrap();
@@ -1423,21 +1424,12 @@ mod tests {
 
     #[test]
     fn pending_set_is_not_live_until_activated() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
-            .unwrap();
-        let u = s.require_user(&user("a")).unwrap();
+        let (mut s, u) = store_with_a();
         let (_, set) = new_set(Via::Sms, 2);
         let old = s.insert_set(&u, &set, None, true, "op", 1).unwrap();
         let (_, set2) = new_set(Via::Sms, 2);
         let pending = s.insert_set(&u, &set2, None, false, "op", 2).unwrap();
-        let ids: Vec<i64> = s
-            .verify_view(&user("a"), 2)
-            .unwrap()
-            .sets
-            .iter()
-            .map(|s| s.id)
-            .collect();
+        let ids = live_set_ids(&s, 2);
         assert_eq!(ids, vec![old.set_id]);
         s.fail_set(&u, pending.set_id, "gateway down", "op", 3)
             .unwrap();
@@ -1445,22 +1437,13 @@ mod tests {
             s.activate_set(&u, pending.set_id, false, 100, "op", 3)
                 .is_err()
         );
-        let ids: Vec<i64> = s
-            .verify_view(&user("a"), 3)
-            .unwrap()
-            .sets
-            .iter()
-            .map(|s| s.id)
-            .collect();
+        let ids = live_set_ids(&s, 3);
         assert_eq!(ids, vec![old.set_id]);
     }
 
     #[test]
     fn lockout_at_threshold_and_unlock() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
-            .unwrap();
-        let u = s.require_user(&user("a")).unwrap();
+        let (mut s, u) = store_with_a();
         for i in 1..3 {
             let r = s.reject(&u, "wrong", 3, "op", None, 1).unwrap();
             assert_eq!(r.attempts, i);
