@@ -1,9 +1,10 @@
 //! The PostgreSQL backend, for helpdesks whose workstations share one store.
 //! The operations themselves are shared with SQLite (`store/ops.rs`, run
 //! through this module's executor, `Pg`); what is here is what only
-//! PostgreSQL needs: connecting (TLS), migrating, the write lock, error
-//! mapping, streaming through portals, the integrity check, and copying a
-//! store in (`codedesk migrate`). Only `store` sees this type.
+//! PostgreSQL needs: connecting (the settings in `conn`, TLS in `tls`),
+//! migrating, the write lock, error mapping, streaming through portals,
+//! the roles, and the integrity check. Copying a SQLite store in
+//! (`codedesk migrate`) is in `store/copy.rs`. Only `store` sees this type.
 //!
 //! Concurrency, the way SQLite's IMMEDIATE transactions give it:
 //! - every write runs in one READ COMMITTED transaction whose first
