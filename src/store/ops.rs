@@ -122,18 +122,13 @@ impl Store {
             )?;
             let left = devices(db, u.id)?;
             let primary = rules::primary_device(&left).cloned();
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&u.name),
-                AuditEvent::DeviceRemoved {
-                    device: device_id,
-                    reason,
-                    new_primary: primary.as_ref().map(|d| d.id),
-                    revoked_sets: &texted,
-                },
-            )?;
+            let event = AuditEvent::DeviceRemoved {
+                device: device_id,
+                reason,
+                new_primary: primary.as_ref().map(|d| d.id),
+                revoked_sets: &texted,
+            };
+            append_event(db, now, operator, Some(&u.name), event)?;
             Ok((primary, texted))
         })
     }
@@ -197,28 +192,21 @@ impl Store {
                 ],
             )?;
             insert_codes(db, set_id, &new.hashes, uses)?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                {
-                    let stored = SetStored {
-                        set: set_id,
-                        via: new.via.as_str(),
-                        count: new.hashes.len(),
-                        device: new.device_id,
-                        check: check_id,
-                        expires_at: new.expires_at,
-                        uses: new.uses,
-                        preserve_existing: new.preserve_existing,
-                    };
-                    match activate {
-                        true => AuditEvent::CodesIssued(stored),
-                        false => AuditEvent::CodesPending(stored),
-                    }
-                },
-            )?;
+            let stored = SetStored {
+                set: set_id,
+                via: new.via.as_str(),
+                count: new.hashes.len(),
+                device: new.device_id,
+                check: check_id,
+                expires_at: new.expires_at,
+                uses: new.uses,
+                preserve_existing: new.preserve_existing,
+            };
+            let event = match activate {
+                true => AuditEvent::CodesIssued(stored),
+                false => AuditEvent::CodesPending(stored),
+            };
+            append_event(db, now, operator, Some(&user.name), event)?;
             let ended = if activate {
                 activate_in(db, user, set_id, new.preserve_existing, new.cap, now)?
             } else {
@@ -249,16 +237,11 @@ impl Store {
     ) -> Result<Vec<i64>> {
         self.write(|db| {
             let ended = activate_in(db, user, set_id, preserve_existing, cap, now)?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                AuditEvent::CodesDelivered {
-                    set: set_id,
-                    ended: &ended,
-                },
-            )?;
+            let event = AuditEvent::CodesDelivered {
+                set: set_id,
+                ended: &ended,
+            };
+            append_event(db, now, operator, Some(&user.name), event)?;
             Ok(ended)
         })
     }
@@ -278,17 +261,12 @@ impl Store {
                  WHERE id = $1 AND state = 'pending'",
                 &[&set_id, &now, &reason],
             )?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                AuditEvent::DeliveryFailed {
-                    set: Some(set_id),
-                    challenge: None,
-                    reason,
-                },
-            )
+            let event = AuditEvent::DeliveryFailed {
+                set: Some(set_id),
+                challenge: None,
+                reason,
+            };
+            append_event(db, now, operator, Some(&user.name), event)
         })
     }
 
@@ -727,13 +705,8 @@ pub(crate) fn revoke_in(
         reason.unwrap_or(DEFAULT_REVOKE_REASON),
         now,
     )?;
-    append_event(
-        db,
-        now,
-        operator,
-        Some(user),
-        AuditEvent::Revoke { sets: ids, reason },
-    )
+    let event = AuditEvent::Revoke { sets: ids, reason };
+    append_event(db, now, operator, Some(user), event)
 }
 
 #[cfg(test)]

@@ -329,17 +329,12 @@ impl PgStore {
             match outcome.as_str() {
                 "accepted" => {
                     let (set, remaining): (i64, i64) = (get(&row, 1)?, get(&row, 2)?);
-                    ops::append_event(
-                        &mut Pg(tx),
-                        now,
-                        operator,
-                        Some(&user.name),
-                        AuditEvent::VerifyAccepted {
-                            set,
-                            remaining,
-                            service,
-                        },
-                    )?;
+                    let event = AuditEvent::VerifyAccepted {
+                        set,
+                        remaining,
+                        service,
+                    };
+                    ops::append_event(&mut Pg(tx), now, operator, Some(&user.name), event)?;
                     Ok(Spend::Accepted { remaining })
                 }
                 "locked" => Ok(Spend::Locked),

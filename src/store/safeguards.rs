@@ -120,16 +120,11 @@ impl Store {
                     &[&u.id, &email, &now],
                 )?;
             }
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&u.name),
-                AuditEvent::EmailSet {
-                    email: masked,
-                    replaced: had.is_some(),
-                },
-            )
+            let event = AuditEvent::EmailSet {
+                email: masked,
+                replaced: had.is_some(),
+            };
+            append_event(db, now, operator, Some(&u.name), event)
         })
     }
 
@@ -160,18 +155,13 @@ impl Store {
                     &c.expires_at,
                 ],
             )?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                AuditEvent::ChallengeSent {
-                    challenge: id,
-                    contact: &c.contact,
-                    device: c.device_id,
-                    expires_at: c.expires_at,
-                },
-            )?;
+            let event = AuditEvent::ChallengeSent {
+                challenge: id,
+                contact: &c.contact,
+                device: c.device_id,
+                expires_at: c.expires_at,
+            };
+            append_event(db, now, operator, Some(&user.name), event)?;
             Ok(id)
         })
     }
@@ -190,17 +180,12 @@ impl Store {
                 "UPDATE challenges SET state = 'failed' WHERE id = $1",
                 &[&id],
             )?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                AuditEvent::DeliveryFailed {
-                    set: None,
-                    challenge: Some(id),
-                    reason,
-                },
-            )
+            let event = AuditEvent::DeliveryFailed {
+                set: None,
+                challenge: Some(id),
+                reason,
+            };
+            append_event(db, now, operator, Some(&user.name), event)
         })
     }
 
@@ -323,18 +308,13 @@ impl Store {
                 "INSERT INTO notices (ref, user_id, action, audit_id, at) VALUES ($1, $2, $3, $4, $5)",
                 &[&reference, &u.id, &action, &audit_id, &now],
             )?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&u.name),
-                AuditEvent::UserNotified {
-                    about: action,
-                    event: audit_id,
-                    sent: channels,
-                    failed,
-                },
-            )
+            let event = AuditEvent::UserNotified {
+                about: action,
+                event: audit_id,
+                sent: channels,
+                failed,
+            };
+            append_event(db, now, operator, Some(&u.name), event)
         })
     }
 
@@ -385,20 +365,15 @@ impl Store {
                 "UPDATE notices SET disputed_at = COALESCE(disputed_at, $2) WHERE ref = $1",
                 &[&reference, &now],
             )?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&u.name),
-                AuditEvent::Dispute {
-                    about: &action,
-                    event: audit_id,
-                    revoked_sets: &ids,
-                    locked: true,
-                    again: disputed_at.is_some(),
-                    reason,
-                },
-            )?;
+            let event = AuditEvent::Dispute {
+                about: &action,
+                event: audit_id,
+                revoked_sets: &ids,
+                locked: true,
+                again: disputed_at.is_some(),
+                reason,
+            };
+            append_event(db, now, operator, Some(&u.name), event)?;
             Ok(Disputed {
                 user: u.name,
                 action,

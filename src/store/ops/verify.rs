@@ -46,17 +46,12 @@ impl Store {
                 &[&user.id],
             )?;
             let remaining = remaining_in(db, user.id, now)?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                AuditEvent::VerifyAccepted {
-                    set: set_id,
-                    remaining,
-                    service,
-                },
-            )?;
+            let event = AuditEvent::VerifyAccepted {
+                set: set_id,
+                remaining,
+                service,
+            };
+            append_event(db, now, operator, Some(&user.name), event)?;
             Ok(Spend::Accepted { remaining })
         })
     }
@@ -208,16 +203,11 @@ impl Store {
                 "UPDATE users SET locked_at = NULL, failed_attempts = 0 WHERE id = $1",
                 &[&u.id],
             )?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&u.name),
-                AuditEvent::Unlock {
-                    was_locked: u.locked_at.is_some(),
-                    auto,
-                },
-            )?;
+            let event = AuditEvent::Unlock {
+                was_locked: u.locked_at.is_some(),
+                auto,
+            };
+            append_event(db, now, operator, Some(&u.name), event)?;
             Ok(u.locked_at.is_some())
         })
     }
