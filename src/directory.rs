@@ -1204,7 +1204,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(in_chain_filter(&o), None);
-        let ad_groups = cfg("url = \"ldap://localhost\"\nbase_dn = \"dc=x\"\npreset = \"active-directory\"\nprivileged_groups = [\"cn=a,dc=x\"]\n[attributes]\nmember_of = \"\"").unwrap();
+        let ad_groups = cfg("url = \"ldap://localhost\"\nbase_dn = \"dc=x\"\npreset = \"active-directory\"\nprivileged_groups = [\"cn=a,dc=x\"]\n[directory.attributes]\nmember_of = \"\"").unwrap();
         assert_eq!(in_chain_filter(&ad_groups), None);
     }
 
@@ -1212,7 +1212,7 @@ mod tests {
     /// privileged group (found by expanding the groups) counts too.
     #[test]
     fn a_member_of_value_naming_a_nested_group_is_privileged() {
-        let c = cfg("url = \"ldap://localhost\"\nbase_dn = \"dc=x\"\nprivileged_groups = [\"cn=admins,dc=x\"]\n[attributes]\nmember_of = \"memberOf\"").unwrap();
+        let c = cfg("url = \"ldap://localhost\"\nbase_dn = \"dc=x\"\nprivileged_groups = [\"cn=admins,dc=x\"]\n[directory.attributes]\nmember_of = \"memberOf\"").unwrap();
         let mut attrs: HashMap<String, Vec<String>> = HashMap::new();
         attrs.insert("uid".into(), vec!["erin".into()]);
         attrs.insert("memberOf".into(), vec!["CN=OnCall,DC=x".into()]);
