@@ -6,7 +6,7 @@
 //! terminal through `prompt`; every outcome, passed or not, is recorded
 //! with operator, method, ticket and time.
 
-use crate::Ctx;
+use crate::context::Ctx;
 use crate::exit::{Status, fail};
 use crate::model::{Device, IdentityMethod};
 use crate::output;
@@ -453,7 +453,8 @@ fn arm_interrupt(ctx: &Ctx, user: &UserRow, nothing: &str) -> Arc<Interrupt> {
         prompt::restore_terminal();
         let method = *it.method.lock().unwrap_or_else(|e| e.into_inner());
         if let Ok(mut s) = Store::open_with(&db, group.as_ref(), password.as_ref()) {
-            let _ = s.record_identity_failure(&user, "aborted", method, None, &op, crate::now());
+            let _ =
+                s.record_identity_failure(&user, "aborted", method, None, &op, crate::clock::now());
         }
         let why = termination_cause().unwrap_or("Ctrl-C");
         // The terminal may be gone: a failed write must not stop the exit.

@@ -58,7 +58,8 @@ fn main() -> ExitCode {
     let mut out = std::io::BufWriter::new(stdout.lock());
     // A command its PostgreSQL role may not run (exit 9) names the role.
     let name = codedesk::roles::command_name(&cli.command);
-    let result = codedesk::run(cli, &mut out).map_err(|e| codedesk::roles::explain(e, name));
+    let result =
+        codedesk::dispatch::run(cli, &mut out).map_err(|e| codedesk::roles::explain(e, name));
     let flushed = out.flush();
     let status = match result {
         Ok(status) => match flushed {

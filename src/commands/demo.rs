@@ -1,6 +1,8 @@
 //! `demo`: the whole story of the article against a throwaway store in a
 //! temporary folder. It passes `--db` and `--config` explicitly, so the
-//! real store and configuration are never read or touched.
+//! real store and configuration are never read or touched. Each step is
+//! run by the [`Step`] dispatch hands in (the command line, with no
+//! prompts), so the demo needs nothing above `commands`.
 
 use super::verify::{self, GivenCode};
 use crate::cli::Cli;
@@ -10,6 +12,10 @@ use clap::Parser;
 use std::io::Write;
 use std::path::Path;
 use zeroize::Zeroizing;
+
+/// Runs one parsed demo command line, as the binary would but with no
+/// prompts (dispatch's `run_as` with `interactive` false).
+pub type Step = fn(Cli, &mut dyn Write) -> Result<Status>;
 
 /// Parses a demo command line against the throwaway store and config.
 fn demo_cli(dir: &Path, args: &[&str]) -> Result<Cli> {
@@ -33,11 +39,11 @@ fn finish(out: &mut dyn Write, result: Result<Status>) -> Result<Status> {
     }
 }
 
-fn step(dir: &Path, out: &mut dyn Write, shown: &str, args: &[&str]) -> Result<Status> {
+fn step(run: Step, dir: &Path, out: &mut dyn Write, shown: &str, args: &[&str]) -> Result<Status> {
     writeln!(out, "\n$ codedesk {shown}")?;
     out.flush()?;
     let cli = demo_cli(dir, args)?;
-    let result = crate::run_as(cli, false, out);
+    let result = run(cli, out);
     finish(out, result)
 }
 
@@ -55,7 +61,7 @@ fn verify_step(
     )?;
     out.flush()?;
     let cli = demo_cli(dir, &["verify", user])?;
-    let ctx = crate::context(&cli, false)?;
+    let ctx = crate::context::context(&cli, false)?;
     let crate::cli::Command::Verify(crate::cli::Lazy(args)) = cli.command else {
         unreachable!("parsed a verify command")
     };
@@ -64,7 +70,7 @@ fn verify_step(
     finish(out, result)
 }
 
-pub fn run(out: &mut dyn Write) -> Result<Status> {
+pub fn run(run: Step, out: &mut dyn Write) -> Result<Status> {
     let tmp = tempfile::Builder::new()
         .prefix("codedesk-demo-")
         .tempdir()
@@ -94,6 +100,7 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
 
     writeln!(out, "\n== 1. The SMS path: alice has a mobile phone ==")?;
     step(
+        run,
         dir,
         out,
         "enroll-device alice --kind mobile --phone \"(507) 222-5999\"",
@@ -106,7 +113,13 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
             "(507) 222-5999",
         ],
     )?;
-    step(dir, out, "issue-codes alice", &["issue-codes", "alice"])?;
+    step(
+        run,
+        dir,
+        out,
+        "issue-codes alice",
+        &["issue-codes", "alice"],
+    )?;
     let text = std::fs::read_to_string(&outbox).context("reading the demo outbox")?;
     writeln!(
         out,
@@ -150,6 +163,7 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
         "\n== 2. The helpdesk path: bob's primary device is a landline =="
     )?;
     step(
+        run,
         dir,
         out,
         "enroll-device bob --kind landline --phone 507-222-0000",
@@ -163,12 +177,14 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
         ],
     )?;
     step(
+        run,
         dir,
         out,
         "issue-codes bob      # no identity check attested: refused",
         &["issue-codes", "bob"],
     )?;
     step(
+        run,
         dir,
         out,
         "issue-codes bob --identity-verified video-call --ticket DEMO-1",
@@ -187,6 +203,7 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
         "\n== 3. A challenge codedesk checks itself, and the user always told =="
     )?;
     step(
+        run,
         dir,
         out,
         "enroll-device carol --kind mobile --phone 507-222-7777",
@@ -201,6 +218,7 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
     )?;
     let before = std::fs::read_to_string(&outbox).unwrap_or_default().len();
     step(
+        run,
         dir,
         out,
         "challenge carol -q      # sent to carol's phone; the operator sees only its id",
@@ -239,7 +257,7 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
             "DEMO-2",
         ],
     )?;
-    let result = crate::run_as(cli, false, out);
+    let result = run(cli, out);
     finish(out, result)?;
     let text = std::fs::read_to_string(&outbox).context("reading the demo outbox")?;
     let notice = text
@@ -255,6 +273,7 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
         .map(|r| r.trim_end_matches('.').to_string())
         .unwrap_or_default();
     step(
+        run,
         dir,
         out,
         &format!("dispute {reference}      # carol calls: \"that was not me\""),
@@ -262,9 +281,9 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
     )?;
 
     writeln!(out, "\n== 4. What the helpdesk sees ==")?;
-    step(dir, out, "list", &["list"])?;
-    step(dir, out, "list bob", &["list", "bob"])?;
-    step(dir, out, "audit verify", &["audit", "verify"])?;
+    step(run, dir, out, "list", &["list"])?;
+    step(run, dir, out, "list bob", &["list", "bob"])?;
+    step(run, dir, out, "audit verify", &["audit", "verify"])?;
     writeln!(
         out,
         "\nDone. Try `codedesk --help`, or `man -l man/codedesk.1`."

@@ -2,8 +2,8 @@
 //! `--batch` adds many in one transaction, all or none.
 
 use super::{read_batch_csv, read_input, user_arg};
-use crate::Ctx;
 use crate::cli::{EnrollArgs, Format};
+use crate::context::Ctx;
 use crate::exit::{Status, fail};
 use crate::identity::{Attestation, Purpose, close_gate, identity_gate};
 use crate::model::{DeviceKind, Phone, Username, parse_text};

@@ -5,10 +5,10 @@
 //! activates.
 
 use super::user_arg;
-use crate::Ctx;
 use crate::cli::{Format, IssueArgs};
 use crate::codes::{self, Code, CodeHash, CodeSpec};
 use crate::config::{MAX_CODES, SmsDelivery, parse_expiry};
+use crate::context::Ctx;
 use crate::delivery;
 use crate::exit::{Status, fail};
 use crate::identity::{Attestation, Gate, Purpose, close_gate, identity_gate};

@@ -10,8 +10,8 @@
 //! a half-replicated server), changes nothing: exit 7 and one line saying
 //! why.
 
-use crate::Ctx;
 use crate::cli::{Format, SyncArgs};
+use crate::context::Ctx;
 use crate::directory::{self, DirUser};
 use crate::exit::{Status, fail};
 use crate::output;

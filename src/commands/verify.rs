@@ -7,9 +7,9 @@
 //! read from standard input.
 
 use super::user_arg;
-use crate::Ctx;
 use crate::cli::{Format, VerifyArgs};
 use crate::codes::{self, CodeSpec, HashParams, ParseError};
+use crate::context::Ctx;
 use crate::exit::{Status, fail, status_of};
 use crate::hashslots::{self, Kind};
 use crate::prompt;

@@ -1037,7 +1037,7 @@ pub fn scrub(c: &mut Command) {
             c.env_remove(n);
         }
     }
-    c.env(codedesk::TEST_SYSTEM_CONFIG_VAR, NO_SYSTEM_CONFIG);
+    c.env(codedesk::context::TEST_SYSTEM_CONFIG_VAR, NO_SYSTEM_CONFIG);
 }
 
 /// A formatted base32 code: four groups of four.
