@@ -2,7 +2,7 @@
 //! run's [`Ctx`](crate::context::Ctx). This is the one place that knows
 //! every command.
 
-use crate::cli::{Cli, Command, Lazy};
+use crate::cli::{Cli, Command};
 use crate::context;
 use crate::exit::{Status, fail};
 use crate::{principal, prompt};
@@ -41,28 +41,28 @@ pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status
     }
     // Commands that need no configuration or store.
     match &cli.command {
-        Command::GenerateArtifacts(Lazy(a)) => return artifacts::run(a, out),
+        Command::GenerateArtifacts(a) => return artifacts::run(a, out),
         Command::Demo => return demo::run(scripted, out),
         _ => {}
     }
     let ctx = context::context(&cli, interactive)?;
     let status = match cli.command {
-        Command::EnrollDevice(Lazy(a)) => enroll::run(&ctx, a, out)?,
-        Command::IssueCodes(Lazy(a)) if a.batch.is_some() => batch::run(&ctx, a, out)?,
-        Command::IssueCodes(Lazy(a)) => issue::run(&ctx, a, out)?,
-        Command::Verify(Lazy(a)) => verify::run(&ctx, a, &mut verify::StdinSource, out)?,
-        Command::Revoke(Lazy(a)) => revoke::run(&ctx, a, out)?,
-        Command::Unlock(Lazy(a)) => revoke::unlock(&ctx, a, out)?,
-        Command::List(Lazy(a)) => list::run(&ctx, a, out)?,
-        Command::Audit(Lazy(a)) => audit_cmd::run(&ctx, a, out)?,
+        Command::EnrollDevice(a) => enroll::run(&ctx, a, out)?,
+        Command::IssueCodes(a) if a.batch.is_some() => batch::run(&ctx, a, out)?,
+        Command::IssueCodes(a) => issue::run(&ctx, a, out)?,
+        Command::Verify(a) => verify::run(&ctx, a, &mut verify::StdinSource, out)?,
+        Command::Revoke(a) => revoke::run(&ctx, a, out)?,
+        Command::Unlock(a) => revoke::unlock(&ctx, a, out)?,
+        Command::List(a) => list::run(&ctx, a, out)?,
+        Command::Audit(a) => audit_cmd::run(&ctx, a, out)?,
         Command::Config => config_cmd::run(&ctx, out)?,
-        Command::Calibrate(Lazy(a)) => calibrate::run(&ctx, a, out)?,
-        Command::Migrate(Lazy(a)) => migrate::run(&ctx, a, out)?,
-        Command::Challenge(Lazy(a)) => challenge::run(&ctx, a, out)?,
-        Command::Dispute(Lazy(a)) => challenge::dispute(&ctx, a, out)?,
-        Command::Report(Lazy(a)) => report::run(&ctx, a, out)?,
+        Command::Calibrate(a) => calibrate::run(&ctx, a, out)?,
+        Command::Migrate(a) => migrate::run(&ctx, a, out)?,
+        Command::Challenge(a) => challenge::run(&ctx, a, out)?,
+        Command::Dispute(a) => challenge::dispute(&ctx, a, out)?,
+        Command::Report(a) => report::run(&ctx, a, out)?,
         Command::SetupRoles => setup_roles::run(&ctx, out)?,
-        Command::Sync(Lazy(a)) => sync::run(&ctx, a, out)?,
+        Command::Sync(a) => sync::run(&ctx, a, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
     };
     out.flush()?;

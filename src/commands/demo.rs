@@ -62,7 +62,7 @@ fn verify_step(
     out.flush()?;
     let cli = demo_cli(dir, &["verify", user])?;
     let ctx = crate::context::context(&cli, false)?;
-    let crate::cli::Command::Verify(crate::cli::Lazy(args)) = cli.command else {
+    let crate::cli::Command::Verify(args) = cli.command else {
         unreachable!("parsed a verify command")
     };
     let mut src = GivenCode(Zeroizing::new(code.to_string()));
