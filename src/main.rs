@@ -58,8 +58,13 @@ fn main() -> ExitCode {
         },
         Err(err) if exit::is_broken_pipe(&err) => Status::Ok,
         Err(err) => {
-            // One line: the whole anyhow chain, outermost first.
-            eprintln!("codedesk: {err:#}");
+            // One line: the whole anyhow chain, outermost first. After a
+            // signal the terminal may be gone: a failed write must not
+            // change the exit status.
+            let _ = writeln!(std::io::stderr(), "codedesk: {err:#}");
+            if codedesk::interrupt::is_stopped(&err) {
+                return ExitCode::from(codedesk::interrupt::STOPPED);
+            }
             exit::status_of(&err)
         }
     };

@@ -7,6 +7,7 @@
 use super::verify::{self, GivenCode};
 use crate::cli::Cli;
 use crate::exit::{Status, status_of};
+use crate::interrupt::Stopped;
 use anyhow::{Context, Result};
 use clap::Parser;
 use std::io::Write;
@@ -27,9 +28,17 @@ fn demo_cli(dir: &Path, args: &[&str]) -> Result<Cli> {
     Cli::try_parse_from(&argv).context("demo step")
 }
 
-/// Shows a step's outcome the way the binary would, and its exit status.
+/// Shows a step's outcome the way the binary would, and its exit status;
+/// after Ctrl-C, stops the demo instead (exit 130).
 fn finish(out: &mut dyn Write, result: Result<Status>) -> Result<Status> {
     out.flush()?;
+    if crate::interrupt::pending().is_some() {
+        // The terminal echoed ^C: end its line first.
+        let _ = writeln!(std::io::stderr());
+        return Err(anyhow::Error::new(Stopped(
+            "demo interrupted; its temporary folder was removed".into(),
+        )));
+    }
     match result {
         Ok(s) => Ok(s),
         Err(e) => {
@@ -77,12 +86,10 @@ pub fn run(run: Step, out: &mut dyn Write) -> Result<Status> {
         .context("creating a temporary folder for the demo")?;
     let dir = tmp.path();
     // An interrupt must not leave the throwaway store and outbox behind.
-    let cleanup = dir.to_path_buf();
-    crate::interrupt::set(move || {
-        let _ = std::fs::remove_dir_all(&cleanup);
-        eprintln!("\ncodedesk: demo interrupted; its temporary folder was removed");
-        std::process::exit(130);
-    });
+    // Ctrl-C is noted, and the demo stops after the step under way
+    // (`finish`): its folder goes when `tmp` is dropped.
+    crate::interrupt::clear();
+    crate::interrupt::set(|| {});
     let outbox = dir.join("sms-outbox.txt");
     std::fs::write(
         dir.join("config.toml"),

@@ -110,7 +110,7 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
             let devices = store.devices(existing.id)?;
             let gate = attested.gate(ctx.interactive);
             let check = identity_gate(ctx, &mut store, &existing, &devices, &PURPOSE, gate)?;
-            close_gate();
+            close_gate(&mut store)?;
             Some(check)
         }
         // A new user's first device needs no check, unless its number is

@@ -257,7 +257,7 @@ pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Resul
     };
     let (issued, codes) = match plan.via {
         Via::Helpdesk => {
-            close_gate();
+            close_gate(store)?;
             // Pending until the operator has been shown the codes: see `go_live`.
             let issued = store.insert_set(
                 &plan.user,
