@@ -17,7 +17,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Status> {
 
 /// [`run`], saying whether prompts may be shown: `demo` runs its scripted
 /// steps with `interactive` false, so none ever stops at a prompt.
-pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status> {
+fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status> {
     use crate::commands::*;
     // Commands whose arguments name files or stores of the caller's
     // choosing are not run with privileges the caller lacks: `migrate`

@@ -14,7 +14,8 @@
 //! eight rules; `identity` is the identity gate; `prompt` is the only
 //! module that prompts; `delivery` runs
 //! the SMS and notify programs; `output` renders; `exit` maps errors to the
-//! exit statuses of `exit.rs`.
+//! exit statuses of `exit.rs`; `interrupt` notes signals for the main flow,
+//! and only `main` ends the process.
 
 pub mod audit;
 pub mod audit_syslog;
