@@ -223,7 +223,7 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
                                     status_of(&err),
                                     format!(
                                         "cannot write the output: {} (line {line}); the users after line {line} were not processed",
-                                        issue::one_line(&err)
+                                        crate::delivery::one_line(&err)
                                     ),
                                 ));
                             }

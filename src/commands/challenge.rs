@@ -58,7 +58,7 @@ pub fn dispute(ctx: &Ctx, a: DisputeArgs, out: &mut dyn Write) -> Result<Status>
         .transpose()?;
     let mut store = ctx.open_store()?;
     let d = store.dispute(&reference, reason.as_deref(), &ctx.operator, ctx.now())?;
-    if let Some(e) = super::issue::notify_command_only(ctx, &mut store, "dispute", &d.user) {
+    if let Some(e) = crate::delivery::notify_command_only(ctx, &mut store, "dispute", &d.user) {
         eprintln!("codedesk: warning: {e}");
     }
     if ctx.format == Format::Json {

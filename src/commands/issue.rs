@@ -311,7 +311,7 @@ pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Resul
     };
     // A helpdesk set is not live yet: `go_live` tells notify.command.
     let notify_error = match codes {
-        None => notify(ctx, store, "codes-issued", &plan.user.name),
+        None => delivery::notify(ctx, store, "codes-issued", &plan.user.name),
         Some(_) => None,
     };
     Ok(Outcome {
@@ -335,7 +335,7 @@ pub fn not_shown(ctx: &Ctx, store: &mut Store, o: &Outcome, e: anyhow::Error) ->
     if o.codes.is_none() {
         return e;
     }
-    let why = format!("the codes could not be shown ({})", one_line(&e));
+    let why = format!("the codes could not be shown ({})", delivery::one_line(&e));
     if let Err(f) = store.fail_set(&o.plan.user, o.set_id, &why, &ctx.operator, ctx.now()) {
         return f.context(format!("{}: {why}", o.plan.user.name));
     }
@@ -372,67 +372,8 @@ pub fn go_live(ctx: &Ctx, store: &mut Store, o: &mut Outcome) -> Result<()> {
         ));
     }
     o.ended = ended;
-    o.notify_error = notify(ctx, store, "codes-issued", &o.plan.user.name);
+    o.notify_error = delivery::notify(ctx, store, "codes-issued", &o.plan.user.name);
     Ok(())
-}
-
-/// An error's whole chain on one line.
-pub fn one_line(e: &anyhow::Error) -> String {
-    format!("{e:#}")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// [`notify`] for a single command: a failure is a warning on standard
-/// error; the change stands.
-pub fn notify_or_warn(ctx: &Ctx, store: &mut Store, event: &str, user: &str) {
-    if let Some(e) = notify(ctx, store, event, user) {
-        output::eprose(&format!("codedesk: warning: {e}"));
-    }
-}
-
-/// Tells the user's contacts on file (`safeguards::notify_user`), then runs
-/// `notify.command EVENT USER`; a failure is audited and returned for the
-/// operator but undoes nothing.
-pub fn notify(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<String> {
-    let told = crate::safeguards::notify_user(ctx, store, event, user);
-    if let Some(why) = &told {
-        let _ = store.record_event(
-            &ctx.operator,
-            "notify-failed",
-            Some(user),
-            serde_json::json!({"event": event, "reason": why}),
-            ctx.now(),
-        );
-    }
-    match notify_command(ctx, store, event, user) {
-        Some(e) => Some(told.map_or(e.clone(), |t| format!("{t}; {e}"))),
-        None => told,
-    }
-}
-
-/// Only `notify.command` (an event users get no notice about).
-pub fn notify_command_only(
-    ctx: &Ctx,
-    store: &mut Store,
-    event: &str,
-    user: &str,
-) -> Option<String> {
-    notify_command(ctx, store, event, user)
-}
-
-fn notify_command(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<String> {
-    let cmd = ctx.settings.notify.as_ref()?;
-    let err = delivery::notify(cmd, event, user, ctx.settings.sms_timeout).err()?;
-    let _ = store.record_event(
-        &ctx.operator,
-        "notify-failed",
-        Some(user),
-        serde_json::json!({"event": event, "reason": err}),
-        ctx.now(),
-    );
-    Some(err)
 }
 
 /// `issue-codes` as its documented JSON object.

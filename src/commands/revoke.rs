@@ -1,9 +1,9 @@
 //! `revoke` (all of a user's codes, one set, or one device) and `unlock`.
 
-use super::issue::notify_or_warn;
 use super::user_arg;
 use crate::Ctx;
 use crate::cli::{Format, RevokeArgs, UserArg};
+use crate::delivery::notify_or_warn;
 use crate::exit::Status;
 use crate::model::parse_text;
 use crate::output::{self, json_line};

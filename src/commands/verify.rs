@@ -321,7 +321,7 @@ pub fn run(
             {
                 crate::output::eprose(&format!("note: {advice}"));
             }
-            super::issue::notify_or_warn(ctx, &mut store, "code-used", &view.user.name);
+            crate::delivery::notify_or_warn(ctx, &mut store, "code-used", &view.user.name);
             return Ok(Status::Ok);
         }
         Spend::Locked => return refuse_locked(ctx, out, name.as_str(), view.remaining),
@@ -432,7 +432,7 @@ fn reject(
             "codedesk: code rejected; {} is now locked out after {} rejected codes",
             user.name, r.attempts
         );
-        super::issue::notify_or_warn(ctx, store, "lockout", &user.name);
+        crate::delivery::notify_or_warn(ctx, store, "lockout", &user.name);
     } else {
         eprintln!(
             "codedesk: code rejected ({} of {threshold} rejections before lockout)",
