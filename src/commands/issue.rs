@@ -259,14 +259,8 @@ pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Resul
         Via::Helpdesk => {
             close_gate();
             // Pending until the operator has been shown the codes: see `go_live`.
-            let issued = store.insert_set(
-                &plan.user,
-                &new,
-                plan.check.as_ref(),
-                false,
-                &ctx.operator,
-                now,
-            )?;
+            let issued =
+                store.insert_set(&plan.user, &new, plan.check.as_ref(), &ctx.operator, now)?;
             (issued, Some(prep.codes))
         }
         Via::Sms => {
@@ -279,7 +273,7 @@ pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Resul
                     format!("device {} has no phone number", device.id),
                 )
             })?;
-            let mut issued = store.insert_set(&plan.user, &new, None, false, &ctx.operator, now)?;
+            let mut issued = store.insert_set(&plan.user, &new, None, &ctx.operator, now)?;
             let message = delivery::sms_message(
                 &plan.user.name,
                 plan.spec,
