@@ -13,14 +13,14 @@
 //! 5. [`notify_warning`]: a failed notification is a warning, the codes stand.
 
 use crate::Ctx;
-use crate::cli::{Format, IssueArgs};
+use crate::cli::IssueArgs;
 use crate::codes::{self, Code, CodeHash, CodeSpec};
 use crate::config::{MAX_CODES, parse_expiry};
 use crate::delivery;
 use crate::exit::{Status, fail};
 use crate::identity::{Attestation, Gate, Purpose, close_gate, identity_gate};
 use crate::model::{Device, Username, Via};
-use crate::output;
+use crate::output::{self, Card, Human, Record};
 use crate::rules::{self, PathChoice};
 use crate::store::{NewCheck, NewSet, Store, UserRow};
 use anyhow::Result;
@@ -531,55 +531,60 @@ impl IssuedJson {
     }
 }
 
-/// Writes one outcome in the chosen format (CSV rows without a header).
-pub fn render(ctx: &Ctx, o: &Outcome, out: &mut dyn Write, csv_width: usize) -> Result<()> {
-    let alphabet = o.plan.spec.alphabet;
-    match ctx.format {
-        Format::Json => {
-            let j = IssuedJson::from(o);
-            output::json_line(out, &j)?;
+/// One outcome as the sink writes it: [`IssuedJson`], a CSV row of `csv_width`
+/// code columns (under [`csv_header`]), or text for the operator.
+pub struct Issued<'a> {
+    pub ctx: &'a Ctx,
+    pub outcome: &'a Outcome,
+    pub csv_width: usize,
+}
+
+impl Record for Issued<'_> {
+    fn json(&self) -> impl Serialize + '_ {
+        IssuedJson::from(self.outcome)
+    }
+
+    fn csv(&self) -> Vec<Vec<String>> {
+        let o = self.outcome;
+        let mut row = vec![
+            o.plan.user.name.clone(),
+            o.plan.via().as_str().to_string(),
+            o.set_id.to_string(),
+            o.plan.expires_at.map(output::ts).unwrap_or_default(),
+        ];
+        if let Some(cs) = o.shown() {
+            row.extend(
+                cs.iter()
+                    .map(|c| codes::format(o.plan.spec.alphabet, c).to_string()),
+            );
         }
-        Format::Csv => {
-            let mut w = csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(&mut *out);
-            let mut row = vec![
-                o.plan.user.name.clone(),
-                o.plan.via().as_str().to_string(),
-                o.set_id.to_string(),
-                o.plan.expires_at.map(output::ts).unwrap_or_default(),
-            ];
-            if let Some(cs) = o.shown() {
-                row.extend(cs.iter().map(|c| codes::format(alphabet, c).to_string()));
-            }
-            row.resize(4 + csv_width, String::new());
-            w.write_record(output::csv_safe(&row))?;
-            w.flush()?;
-        }
-        Format::Text if o.shown().is_some() => {
-            let cs = o.shown().unwrap_or_default();
-            output::code_card(
+        row.resize(4 + self.csv_width, String::new());
+        vec![row]
+    }
+
+    fn human(&self, out: &mut dyn Write, how: Human, quiet: bool) -> Result<()> {
+        let (ctx, o) = (self.ctx, self.outcome);
+        let alphabet = o.plan.spec.alphabet;
+        match (how, o.shown()) {
+            (Human::Text, Some(cs)) => output::code_card(
                 out,
-                &o.plan.user.name,
-                o.set_id,
-                ctx.now(),
-                o.plan.expires_at,
-                o.plan.uses,
-                o.plan.spec,
-                cs,
-            )?;
-        }
-        _ if ctx.quiet => {
-            if let Some(cs) = o.shown() {
+                &Card {
+                    user: &o.plan.user.name,
+                    set_id: o.set_id,
+                    now: ctx.now(),
+                    expires_at: o.plan.expires_at,
+                    uses: o.plan.uses,
+                    spec: o.plan.spec,
+                    codes: cs,
+                },
+            )?,
+            (_, Some(cs)) if quiet => {
                 for c in cs {
                     writeln!(out, "{}", codes::format(alphabet, c).as_str())?;
                 }
-            } else {
-                writeln!(out, "{}", o.set_id)?;
             }
-        }
-        _ => match o.shown() {
-            Some(cs) => {
+            (_, None) if quiet => writeln!(out, "{}", o.set_id)?,
+            (_, Some(cs)) => {
                 let check = o.plan.check.as_ref();
                 output::prose(
                     out,
@@ -619,8 +624,7 @@ pub fn render(ctx: &Ctx, o: &Outcome, out: &mut dyn Write, csv_width: usize) -> 
                 output::prose(out, &format!("Tell the user: {advice}"))?;
                 ended_line(o, out)?;
             }
-            None => {
-                let d = o.plan.device();
+            (_, None) => {
                 output::prose(
                     out,
                     &format!(
@@ -628,14 +632,14 @@ pub fn render(ctx: &Ctx, o: &Outcome, out: &mut dyn Write, csv_width: usize) -> 
                         o.plan.count,
                         o.set_id,
                         o.plan.user.name,
-                        d.map(output::device_line).unwrap_or_default()
+                        o.plan.device().map(output::device_line).unwrap_or_default()
                     ),
                 )?;
                 ended_line(o, out)?;
             }
-        },
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn ended_line(o: &Outcome, out: &mut dyn Write) -> Result<()> {

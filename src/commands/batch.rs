@@ -8,10 +8,11 @@
 
 use super::{BatchCsv, read_batch_csv, read_input};
 use crate::Ctx;
-use crate::cli::{Format, IssueArgs};
+use crate::cli::IssueArgs;
 use crate::exit::{Status, fail, status_of};
-use crate::issuance::{self, Plan, Prepared, Request, Unpublished};
+use crate::issuance::{self, Issued, Plan, Prepared, Request, Unpublished};
 use crate::model::{Username, Via, printable};
+use crate::output::Sink;
 use crate::store::Store;
 use anyhow::Result;
 use indicatif::ProgressBar;
@@ -76,6 +77,7 @@ pub fn row_request(
 
 /// `issue-codes --batch FILE`: `a` gives the defaults every row can override.
 pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
+    let sink = Sink::of(ctx);
     let base = &Request::from_args(&a)?;
     if base.attestation.challenge.is_some() {
         return Err(fail(
@@ -116,11 +118,7 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
         })
         .max()
         .unwrap_or(0);
-    if ctx.format == Format::Csv {
-        let mut w = csv::Writer::from_writer(&mut *out);
-        w.write_record(issuance::csv_header(width))?;
-        w.flush()?;
-    }
+    sink.csv_header(&mut *out, issuance::csv_header(width))?;
     let bar = progress_bar(ctx, items.len());
     let plans: Vec<Plan> = items
         .iter()
@@ -131,6 +129,7 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
         .collect();
     let mut run = Run {
         ctx,
+        sink,
         store: &mut store,
         out: &mut *out,
         width,
@@ -272,6 +271,7 @@ fn progress_bar(ctx: &Ctx, len: usize) -> ProgressBar {
 /// The single writer's state while the rows are committed and published.
 struct Run<'a> {
     ctx: &'a Ctx,
+    sink: Sink,
     store: &'a mut Store,
     out: &'a mut dyn Write,
     /// Code columns in CSV output: the most codes any helpdesk row shows.
@@ -299,10 +299,18 @@ impl Run<'_> {
         // once the output is gone (a closed pipe, a full disk) no code can
         // reach anyone, so this user's set is not activated and the run
         // stops, leaving the earlier codes of every user still to come alone.
-        let (bar, width, out) = (self.bar, self.width, &mut *self.out);
-        let published = issuance::publish(ctx, self.store, &mut o, |o| {
+        let (bar, sink, out) = (self.bar, self.sink, &mut *self.out);
+        let csv_width = self.width;
+        let published = issuance::publish(ctx, self.store, &mut o, |outcome| {
             bar.suspend(|| -> Result<()> {
-                issuance::render(ctx, o, out, width)?;
+                sink.record(
+                    out,
+                    &Issued {
+                        ctx,
+                        outcome,
+                        csv_width,
+                    },
+                )?;
                 out.flush()?;
                 Ok(())
             })

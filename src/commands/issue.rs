@@ -4,16 +4,17 @@
 
 use super::user_arg;
 use crate::Ctx;
-use crate::cli::{Format, IssueArgs};
+use crate::cli::IssueArgs;
 use crate::config::SmsDelivery;
 use crate::exit::Status;
-use crate::issuance::{self, Request};
+use crate::issuance::{self, Issued, Request};
 use crate::model::Via;
-use crate::output;
+use crate::output::{self, Sink};
 use anyhow::Result;
 use std::io::Write;
 
 pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
+    let sink = Sink::of(ctx);
     let req = Request::from_args(&a)?;
     issuance::warn_if_weak(ctx);
     // Whatever goes to standard output may be codes.
@@ -31,12 +32,15 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     let mut outcome = issuance::commit(ctx, &mut store, plan, prep)?;
     issuance::publish(ctx, &mut store, &mut outcome, |o| {
         let width = o.plan.count as usize;
-        if ctx.format == Format::Csv {
-            let mut w = csv::Writer::from_writer(&mut *out);
-            w.write_record(issuance::csv_header(width))?;
-            w.flush()?;
-        }
-        issuance::render(ctx, o, out, width)?;
+        sink.csv_header(out, issuance::csv_header(width))?;
+        sink.record(
+            out,
+            &Issued {
+                ctx,
+                outcome: o,
+                csv_width: width,
+            },
+        )?;
         out.flush()?;
         Ok(())
     })
@@ -47,7 +51,7 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     if let Some(SmsDelivery::Outbox(p)) = &ctx.settings.sms
         && outcome.plan.via() == Via::Sms
         && !ctx.quiet
-        && ctx.format == Format::Table
+        && sink.is_table()
     {
         writeln!(
             out,
