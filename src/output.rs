@@ -90,6 +90,38 @@ impl Sink {
         Ok(())
     }
 
+    /// A command's one outcome: its JSON object, or in every other format
+    /// (CSV included) the text for a person, which `--quiet` leaves out.
+    pub fn outcome(
+        &self,
+        out: &mut dyn Write,
+        json: &impl Serialize,
+        human: impl FnOnce(&mut dyn Write) -> Result<()>,
+    ) -> Result<()> {
+        self.outcome_or(out, json, None, human)
+    }
+
+    /// [`Sink::outcome`] whose `--quiet` form is the line `quiet` (an id to
+    /// pipe into the next command).
+    pub fn outcome_or(
+        &self,
+        out: &mut dyn Write,
+        json: &impl Serialize,
+        quiet: Option<&str>,
+        human: impl FnOnce(&mut dyn Write) -> Result<()>,
+    ) -> Result<()> {
+        if self.format == Format::Json {
+            json_line(out, json)
+        } else if self.quiet {
+            match quiet {
+                Some(line) => Ok(writeln!(out, "{line}")?),
+                None => Ok(()),
+            }
+        } else {
+            human(out)
+        }
+    }
+
     /// One [`Record`] in the chosen format.
     pub fn record<R: Record>(&self, out: &mut dyn Write, r: &R) -> Result<()> {
         match self.format {
