@@ -1,6 +1,8 @@
-//! Getting codes to the user's phone (SMS path) and telling the site about
-//! events (`notify.command`). Programs are run directly, never through a
-//! shell; their output is discarded so nothing they echo reaches a log.
+//! Getting codes to the user's phone (SMS path) and telling the user and the
+//! site about events ([`notify`]: the user's contacts on file, then
+//! `notify.command`; failures audited and handed back as warnings).
+//! Programs are run directly, never through a shell; their output is
+//! discarded so nothing they echo reaches a log.
 
 use crate::Ctx;
 use crate::codes::{self, Code, CodeSpec};
