@@ -237,10 +237,11 @@ fn plan_rows(
                     ),
                 ));
             }
-            let req = row_request(base, get(col.count), get(col.via), get(col.device))?;
-            let plan = issuance::plan(ctx, store, &name, &req, base.attestation.gate(false))?;
+            // Noted before the row is planned: a second listing is named
+            // as such even when the first row fails (an identity check).
             seen.insert(name.to_string(), line);
-            Ok(plan)
+            let req = row_request(base, get(col.count), get(col.via), get(col.device))?;
+            issuance::plan(ctx, store, &name, &req, base.attestation.gate(false))
         })();
         items.push(match planned {
             Ok(plan) => Item::Planned { line, plan },
