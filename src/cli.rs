@@ -174,7 +174,7 @@ pub struct IssueArgs {
     #[arg(long, value_enum)]
     pub via: Option<Via>,
     /// How long the set stays valid (90s, 15m, 1h, 7d) or never
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub expires: Option<String>,
     /// How many times each code works [default: codes.uses, 1]
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
@@ -218,7 +218,12 @@ pub struct RevokeArgs {
     #[arg(long, value_name = "PRINCIPAL", conflicts_with_all = ["user", "device", "batch"])]
     pub issued_by: Option<String>,
     /// With --issued-by: only sets issued at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or 1h, 7d ago)
-    #[arg(long, value_name = "TIME", requires = "issued_by")]
+    #[arg(
+        long,
+        value_name = "TIME",
+        requires = "issued_by",
+        allow_hyphen_values = true
+    )]
     pub since: Option<String>,
     /// Remove this device instead (the next one becomes primary)
     #[arg(long, value_name = "ID", conflicts_with = "batch")]
@@ -249,7 +254,7 @@ pub struct ChallengeArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// One row per operator, or per day [default: per operator and day]
     #[arg(long, value_enum)]
@@ -288,7 +293,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
     /// Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// Keep running and stream new events as JSON lines (with --format json), for a SIEM shipper
     #[arg(long)]

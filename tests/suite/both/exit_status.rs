@@ -223,6 +223,17 @@ fn exit2_usage_errors_name_the_problem_and_change_nothing() {
         (vec!["issue-codes", "eve", "--expires", "soon"], "--expires"),
         (vec!["issue-codes", "dee", "--via", "sms"], "SMS"),
         (vec!["audit", "--since", "yesterday-ish"], "--since"),
+        // Negative-looking values are values of the option, refused as such.
+        (
+            vec!["issue-codes", "eve", "--expires", "-1s"],
+            "--expires: \"-1s\" is not a positive duration",
+        ),
+        (vec!["audit", "--since", "-1d"], "--since \"-1d\""),
+        (vec!["report", "--since", "-1d"], "--since \"-1d\""),
+        (
+            vec!["revoke", "--issued-by", "op", "--since", "-1d"],
+            "--since \"-1d\"",
+        ),
     ];
     for (args, names) in &ours {
         let (code, out, err) = env.run(args);
