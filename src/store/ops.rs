@@ -527,6 +527,7 @@ fn enroll_in(
         new_user,
         shared_with,
         shared_with_more,
+        checked: check_id.is_some(),
         directory: new.directory,
     })
 }
