@@ -40,7 +40,7 @@ fn adding_a_device_to_an_existing_user_without_a_check_is_refused_and_recorded()
         "--kind",
         "mobile",
         "--phone",
-        "555-123-4567",
+        "555-223-4567",
         "--primary",
     ]);
     assert_eq!(code, 3, "{err}");
