@@ -85,7 +85,7 @@ pub enum Command {
     /// Invalidate a user's codes, one set of them, or remove a device
     Revoke(RevokeArgs),
     /// Clear a user's lockout
-    Unlock(UserArg),
+    Unlock(UnlockArgs),
     /// List users, or one user in detail (never a code)
     List(ListArgs),
     /// Show the audit trail, or check that it has not been altered
@@ -114,9 +114,18 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct UserArg {
+pub struct UnlockArgs {
     /// The user (1-64 of a-z 0-9 . _ - @, not starting with -; upper case is folded)
     pub user: String,
+    /// Attest the identity check that unlocking a user locked by a dispute needs: in-person, video-call, callback or challenge
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub identity_verified: Option<IdentityMethod>,
+    /// Ticket reference of the identity check
+    #[arg(long, value_name = "REF")]
+    pub ticket: Option<String>,
+    /// The challenge the caller reads back (from standard input), with --identity-verified challenge
+    #[arg(long, value_name = "ID")]
+    pub challenge: Option<i64>,
 }
 
 #[derive(Debug, Args)]
