@@ -58,6 +58,9 @@ struct HelpdeskFile {
     default_expires: Option<String>,
     max_expires: Option<String>,
     max_uses: Option<i64>,
+    // Issue 13, docs/approvals.md (parsed in approvals.rs).
+    max_sets_per_operator: Option<String>,
+    approval_expires: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,6 +141,8 @@ pub struct Settings {
     pub db_password: Option<Secret>,
     /// `[directory]`: the LDAP directory users are checked against.
     pub directory: Option<crate::directory::DirectoryConfig>,
+    /// `helpdesk.max_sets_per_operator` and `helpdesk.approval_expires`.
+    pub approvals: crate::approvals::ApprovalSettings,
     /// Each key and where its value came from ("default" or the file).
     pub sources: Vec<(&'static str, String, String)>,
 }
@@ -152,6 +157,7 @@ impl Default for Settings {
             helpdesk_default_expires: None,
             helpdesk_max_expires: None,
             helpdesk_max_uses: None,
+            approvals: Default::default(),
             lockout_threshold: 10,
             auto_unlock: None,
             hash: HashParams::OWASP,
@@ -439,6 +445,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
         if let Some(v) = h.max_uses {
             s.helpdesk_max_uses = Some(ranged("helpdesk.max_uses", v, 1, 100)?);
         }
+        if let Some(v) = &h.max_sets_per_operator {
+            s.approvals.quota = crate::approvals::parse_quota(v)
+                .map_err(|e| bad("helpdesk.max_sets_per_operator", e))?;
+        }
+        if let Some(v) = &h.approval_expires {
+            s.approvals.request_expires =
+                parse_duration(v).map_err(|e| bad("helpdesk.approval_expires", e))?;
+        }
     }
     if let Some(l) = &file.lockout {
         if let Some(v) = l.threshold {
@@ -686,6 +700,16 @@ fn with_sources(mut s: Settings, f: &File, path: Option<&Path>) -> Settings {
             "helpdesk.max_uses",
             opt(s.helpdesk_max_uses.map(|v| v.to_string())),
             src(h.is_some_and(|h| h.max_uses.is_some())),
+        ),
+        (
+            "helpdesk.max_sets_per_operator",
+            s.approvals.quota_text(),
+            src(h.is_some_and(|h| h.max_sets_per_operator.is_some())),
+        ),
+        (
+            "helpdesk.approval_expires",
+            humantime::format_duration(s.approvals.request_expires).to_string(),
+            src(h.is_some_and(|h| h.approval_expires.is_some())),
         ),
         (
             "lockout.threshold",

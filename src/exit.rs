@@ -31,6 +31,11 @@ pub enum Status {
     /// Not permitted: the PostgreSQL login role lacks the codedesk role the
     /// command needs (docs/roles.md).
     NotPermitted = 9,
+    /// Waiting for approval: the request is recorded and a second
+    /// principal must approve it (`codedesk approve REQUEST`), because
+    /// the user is privileged or the operator's quota is spent
+    /// (docs/approvals.md). Nothing was issued yet.
+    WaitingForApproval = 10,
 }
 
 impl Status {
@@ -119,6 +124,7 @@ mod tests {
             (Status::Store, 7),
             (Status::AuditAltered, 8),
             (Status::NotPermitted, 9),
+            (Status::WaitingForApproval, 10),
         ];
         for (s, n) in all {
             assert_eq!(s.code(), n);

@@ -14,6 +14,7 @@
 //! the SMS and notify programs; `output` renders; `exit` maps errors to the
 //! exit statuses of `exit.rs`.
 
+pub mod approvals;
 pub mod audit;
 pub mod audit_syslog;
 pub mod cli;
@@ -326,6 +327,10 @@ pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status
         Command::Report(Lazy(a)) => report::run(&ctx, a, out)?,
         Command::SetupRoles => setup_roles::run(&ctx, out)?,
         Command::Sync(Lazy(a)) => sync::run(&ctx, a, out)?,
+        // Issue 13: approvals (commands/approve.rs).
+        Command::Privileged(Lazy(a)) => approve::privileged(&ctx, a, out)?,
+        Command::Approve(Lazy(a)) => approve::decide(&ctx, a, true, out)?,
+        Command::Deny(Lazy(a)) => approve::decide(&ctx, a, false, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
     };
     out.flush()?;

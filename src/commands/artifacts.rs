@@ -49,6 +49,16 @@ lock cleared without an unlock, an empty trail over a non-empty store).
 Not permitted: on a PostgreSQL store, the login role lacks the codedesk role
 the command needs (\fBcodedesk_verifier\fR, \fBcodedesk_operator\fR,
 \fBcodedesk_auditor\fR; see \fBcodedesk setup\-roles\fR); the message names it.
+Also a refusal of the approval rules: approving one's own request, a
+request decided, spent or expired, or \fBhelpdesk.max_sets_per_operator\fR
+reached (docs/approvals.md).
+.TP
+\fB10\fR
+Waiting for approval: the user is privileged, or the operator's quota is
+spent (\fB\-\-ask\-approval\fR); a request was recorded and its id printed
+(JSON field \fBrequest\fR). Nothing was issued or enrolled yet. After
+\fBcodedesk approve REQUEST\fR by another principal, run the command again
+with \fB\-\-request REQUEST\fR. In a batch, a row-level outcome like the others.
 .PP
 A batch run exits with the status of its first failed row, or 0 when every
 row succeeded.

@@ -32,6 +32,10 @@ pub struct Request {
     pub uses: Option<u32>,
     pub preserve_existing: bool,
     pub attestation: Attestation,
+    /// Issue 13 (approvals.rs): `--request ID`, an approved request to
+    /// spend, and `--ask-approval`.
+    pub approval_request: Option<i64>,
+    pub ask_approval: bool,
 }
 
 impl Request {
@@ -67,6 +71,8 @@ impl Request {
             uses: a.uses,
             preserve_existing: a.preserve_existing,
             attestation,
+            approval_request: a.request,
+            ask_approval: a.ask_approval,
         })
     }
 }
@@ -201,7 +207,25 @@ pub fn plan(
         spec: s.spec,
         check: None,
     };
-    if via == Via::Helpdesk {
+    // Issue 13 (approvals.rs): an approved request stands in for the
+    // identity check and the quota; beyond the quota, refused here.
+    let approved = crate::approvals::before_gate(
+        ctx,
+        store,
+        &plan.user,
+        req.approval_request,
+        req.ask_approval,
+    )?;
+    if let Some(a) = approved {
+        if via == Via::Helpdesk {
+            plan.check = Some(a.check.ok_or_else(|| {
+                fail(
+                    Status::Identity,
+                    "the approved request holds no identity check for helpdesk codes; nothing issued",
+                )
+            })?);
+        }
+    } else if via == Via::Helpdesk {
         let purpose = Purpose {
             what: "helpdesk bypass codes",
             nothing: "nothing issued",
@@ -210,6 +234,9 @@ pub fn plan(
         plan.check = Some(identity_gate(
             ctx, store, &plan.user, &devices, &purpose, gate,
         )?);
+        // Issue 13: a privileged user, or one more set beyond the quota,
+        // waits for a second principal (exit 10).
+        crate::approvals::after_gate(ctx, store, &plan.user, via, plan.check.as_ref())?;
     } else if s.sms.is_none() {
         let why = "no SMS delivery is configured (set sms.command or sms.outbox)";
         store.record_event(
@@ -223,6 +250,8 @@ pub fn plan(
             Status::Delivery,
             format!("{}: {why}; nothing changed", plan.user.name),
         ));
+    } else {
+        crate::approvals::after_gate(ctx, store, &plan.user, via, None)?;
     }
     Ok(plan)
 }
@@ -620,7 +649,18 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     let name = user_arg(a.user.as_deref().unwrap_or_default())?;
     let mut store = ctx.open_store()?;
     let gate = req.attestation.gate(ctx.interactive);
-    let plan = plan(ctx, &mut store, &name, &req, gate)?;
+    let plan = match plan(ctx, &mut store, &name, &req, gate) {
+        Ok(p) => p,
+        // Issue 13: the request's id on standard output, exit 10.
+        Err(e) => match crate::approvals::waiting_request(&e) {
+            Some(r) => {
+                crate::approvals::render_waiting(ctx, r, out)?;
+                output::eprose(&format!("codedesk: {e:#}"));
+                return Ok(Status::WaitingForApproval);
+            }
+            None => return Err(e),
+        },
+    };
     if let Some(h) = &plan.hint
         && !ctx.quiet
     {

@@ -11,6 +11,7 @@
 //! transaction takes the write lock, error mapping, the streamed listing,
 //! and the integrity check.
 
+pub mod approvals;
 mod exec;
 mod ops;
 pub mod postgres;
