@@ -201,14 +201,12 @@ pub fn before_gate(
     {
         let window = q.window.as_secs() as i64;
         store.record_quota_refusal(user, stored, q.max, window, &ctx.operator, now)?;
-        return Err(refused(
-            format!(
-                "{}: this principal stored {stored} set(s) in the last {}, the most helpdesk.max_sets_per_operator allows ({}); ask a supervisor for one more: run again with --ask-approval; nothing issued",
-                user.name,
-                humantime::format_duration(q.window),
-                ctx.settings.approvals.quota_text()
-            ),
-        ));
+        return Err(refused(format!(
+            "{}: this principal stored {stored} set(s) in the last {}, the most helpdesk.max_sets_per_operator allows ({}); ask a supervisor for one more: run again with --ask-approval; nothing issued",
+            user.name,
+            humantime::format_duration(q.window),
+            ctx.settings.approvals.quota_text()
+        )));
     }
     Ok(None)
 }

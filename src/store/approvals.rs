@@ -127,10 +127,7 @@ impl Store {
                     &[&u.id, &principal, &now],
                 )?;
             } else {
-                db.execute(
-                    "DELETE FROM privileged_users WHERE user_id = $1",
-                    &[&u.id],
-                )?;
+                db.execute("DELETE FROM privileged_users WHERE user_id = $1", &[&u.id])?;
             }
             append_event(
                 db,
@@ -327,9 +324,9 @@ impl Store {
             let r = find_request(db, id)?;
             let me = db.principal()?;
             let refuse = |why: String| {
-                Err(crate::approvals::refused(
-                    format!("request {id}: {why}; nothing issued"),
-                ))
+                Err(crate::approvals::refused(format!(
+                    "request {id}: {why}; nothing issued"
+                )))
             };
             if r.user_id != user.id || r.what != what {
                 return refuse(format!("it is for {} of {}, not this", r.what, r.user));
@@ -355,10 +352,7 @@ impl Store {
                 return refuse("it was used already".into());
             }
             if r.expires_at <= now {
-                return refuse(format!(
-                    "it expired at {}",
-                    crate::output::ts(r.expires_at)
-                ));
+                return refuse(format!("it expired at {}", crate::output::ts(r.expires_at)));
             }
             let n = db.execute(
                 "UPDATE approval_requests SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
@@ -416,4 +410,91 @@ pub(super) fn live_sets_by_principal(
     sets.sort();
     sets.dedup();
     Ok(sets)
+}
+
+/// The approval tables' rows, as `codedesk migrate` copies them: each row
+/// as its columns in table order, read and written through the same
+/// executor (both tables are small).
+#[derive(Debug, Clone, Default)]
+pub struct ApprovalRows {
+    /// (user_id, set_by, set_at)
+    pub privileged: Vec<(i64, String, i64)>,
+    pub requests: Vec<RequestRow>,
+}
+
+/// Reads the approval tables (issue 13) for `migrate`.
+pub(crate) fn export(db: &mut dyn Exec) -> Result<ApprovalRows> {
+    Ok(ApprovalRows {
+        privileged: db.rows(
+            "SELECT user_id, set_by, set_at FROM privileged_users ORDER BY user_id",
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?,
+        requests: db.rows(
+            &format!(
+                "SELECT {REQUEST_COLUMNS} FROM approval_requests r
+                 JOIN users u ON u.id = r.user_id ORDER BY r.id"
+            ),
+            &[],
+            request_row,
+        )?,
+    })
+}
+
+/// Writes the approval tables into a PostgreSQL store being migrated into,
+/// principals and states as they were: the triggers that write them
+/// (migration 0006) are off for this transaction only, as for the audit
+/// trail; then the request ids go on above the copied ones.
+pub(crate) fn import_pg(db: &mut dyn Exec, rows: &ApprovalRows) -> Result<()> {
+    db.execute(
+        "ALTER TABLE privileged_users DISABLE TRIGGER privileged_principal",
+        &[],
+    )?;
+    db.execute(
+        "ALTER TABLE approval_requests DISABLE TRIGGER request_principal",
+        &[],
+    )?;
+    for (user_id, set_by, set_at) in &rows.privileged {
+        db.execute(
+            "INSERT INTO privileged_users (user_id, set_by, set_at) VALUES ($1, $2, $3)",
+            &[user_id, set_by, set_at],
+        )?;
+    }
+    for r in &rows.requests {
+        db.execute(
+            "INSERT INTO approval_requests (id, user_id, what, reason, requested_by, operator,
+                method, ticket, created_at, expires_at, state, decided_by, decided_at, used_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            &[
+                &r.id,
+                &r.user_id,
+                &r.what,
+                &r.reason,
+                &r.requested_by,
+                &r.operator,
+                &r.method,
+                &r.ticket,
+                &r.created_at,
+                &r.expires_at,
+                &r.state,
+                &r.decided_by,
+                &r.decided_at,
+                &r.used_at,
+            ],
+        )?;
+    }
+    db.execute(
+        "ALTER TABLE privileged_users ENABLE TRIGGER privileged_principal",
+        &[],
+    )?;
+    db.execute(
+        "ALTER TABLE approval_requests ENABLE TRIGGER request_principal",
+        &[],
+    )?;
+    db.execute(
+        "SELECT setval(pg_get_serial_sequence('approval_requests', 'id'),
+                       COALESCE((SELECT MAX(id) FROM approval_requests), 0) + 1, false)",
+        &[],
+    )?;
+    Ok(())
 }

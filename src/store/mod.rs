@@ -954,6 +954,8 @@ pub struct StoreRows {
     pub code_sets: Vec<SetRow>,
     pub codes: Vec<CodeRow>,
     pub audit: Vec<AuditRow>,
+    /// Issue 13: privileged users and approval requests.
+    pub approvals: approvals::ApprovalRows,
     /// The highest id each table has ever handed out, where the source
     /// keeps it (SQLite's `sqlite_sequence`, for AUTOINCREMENT tables).
     pub sequences: Vec<(String, i64)>,

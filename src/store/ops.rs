@@ -1302,6 +1302,7 @@ pub(crate) fn export_rows(db: &mut dyn Exec) -> Result<StoreRows> {
             &[],
             audit_row,
         )?,
+        approvals: super::approvals::export(db)?,
         sequences: Vec::new(),
     })
 }

@@ -1028,6 +1028,7 @@ impl PgStore {
                 ));
             }
             copy_rows(tx, rows)?;
+            super::approvals::import_pg(&mut Pg(tx), &rows.approvals)?;
             // Ids go on above the highest the source ever handed out (not
             // just above the rows left): a removed device's id never returns.
             for table in ["users", "devices", "identity_checks", "code_sets", "codes"] {

@@ -1,0 +1,2 @@
+// The approvals suite (tests/approvals.rs) on PostgreSQL: see tests/common/mod.rs.
+include!("approvals.rs");
