@@ -261,7 +261,9 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
         &["dispute", &reference],
     )?;
 
-    writeln!(out, "\n== 4. What the helpdesk sees ==")?;
+    approvals_section(dir, out)?;
+
+    writeln!(out, "\n== 5. What the helpdesk sees ==")?;
     step(dir, out, "list", &["list"])?;
     step(dir, out, "list bob", &["list", "bob"])?;
     step(dir, out, "audit verify", &["audit", "verify"])?;
@@ -271,3 +273,61 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
     )?;
     Ok(Status::Ok)
 }
+
+/// Issue 13: a privileged user's codes wait for a second principal. The
+/// demo plays that second account itself ("demo-supervisor", on its own
+/// throwaway store only); in real use it is another OS account, or a
+/// PostgreSQL login role granted codedesk_supervisor (docs/approvals.md).
+fn approvals_section(dir: &Path, out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "\n== 4. A second pair of eyes: dave is privileged ==")?;
+    step(
+        dir,
+        out,
+        "enroll-device dave --kind landline --phone 507-222-8888",
+        &[
+            "enroll-device",
+            "dave",
+            "--kind",
+            "landline",
+            "--phone",
+            "507-222-8888",
+        ],
+    )?;
+    let supervisor = |out: &mut dyn Write, shown: &str, args: &[&str]| {
+        crate::principal::demo_as(SUPERVISOR, || {
+            step(dir, out, &format!("{shown}      # as {SUPERVISOR}"), args)
+        })
+    };
+    supervisor(out, "privileged dave on", &["privileged", "dave", "on"])?;
+    let waiting = step(
+        dir,
+        out,
+        "issue-codes dave --identity-verified in-person --ticket DEMO-3",
+        &[
+            "issue-codes",
+            "dave",
+            "--identity-verified",
+            "in-person",
+            "--ticket",
+            "DEMO-3",
+        ],
+    )?;
+    writeln!(out, "[exit {}: waiting for approval]", waiting.code())?;
+    step(
+        dir,
+        out,
+        "approve 1      # the same account may not approve its own request",
+        &["approve", "1"],
+    )?;
+    supervisor(out, "approve 1", &["approve", "1"])?;
+    step(
+        dir,
+        out,
+        "issue-codes dave --request 1      # the requester, once approved",
+        &["issue-codes", "dave", "--request", "1"],
+    )?;
+    Ok(())
+}
+
+/// The second account the demo plays (see [`approvals_section`]).
+const SUPERVISOR: &str = "demo-supervisor";

@@ -433,7 +433,7 @@ impl Exec for Lite<'_> {
     }
 
     fn principal(&mut self) -> Result<String> {
-        Ok(crate::principal::local().to_string())
+        Ok(crate::principal::on_sqlite())
     }
 }
 
