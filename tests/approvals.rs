@@ -760,3 +760,54 @@ fn migrate_copies_privileged_users_and_requests() {
         .unwrap();
     assert!(next > id, "{next} after {id}");
 }
+
+/// The fenced block of `lang` that follows `after` in docs/approvals.md.
+fn doc_block(lang: &str, after: &str) -> String {
+    let doc = include_str!("../docs/approvals.md");
+    let from = doc.find(after).expect("the docs section");
+    let open = format!("```{lang}\n");
+    let start = doc[from..].find(&open).expect("the block") + from + open.len();
+    let end = doc[start..].find("```").expect("the block's end") + start;
+    doc[start..end].to_string()
+}
+
+/// docs/approvals.md's quota configuration and session, as written.
+#[test]
+fn the_documented_session_runs_as_written() {
+    let config = doc_block("toml", "## Quotas");
+    let Some(d) = Desk::new(&config) else { return };
+    let shown = d.sup_ok(&["config", "--format", "json"]);
+    let v: Value = serde_json::from_str(shown.trim()).unwrap();
+    assert_eq!(
+        v["helpdesk.max_sets_per_operator"]["value"], "20/1day",
+        "{shown}"
+    );
+    let mut supervisor = false;
+    let mut ran = 0;
+    for line in doc_block("sh", "## A session").lines() {
+        let line = line.trim();
+        if let Some(who) = line.strip_prefix("# as the ") {
+            supervisor = match who {
+                "operator" => false,
+                "supervisor" => true,
+                _ => panic!("who is {who}?"),
+            };
+            continue;
+        }
+        let Some(cmd) = line.strip_prefix("codedesk ") else {
+            assert!(line.is_empty(), "not run: {line}");
+            continue;
+        };
+        let (cmd, want) = match cmd.split_once("# exit ") {
+            Some((c, n)) => (c, n.trim().parse::<i32>().unwrap()),
+            None => (cmd, 0),
+        };
+        let args: Vec<&str> = cmd.split_whitespace().collect();
+        let (code, out, err) = d.run_as(supervisor, &args, "");
+        assert_eq!(code, want, "codedesk {cmd}: {out}{err}");
+        ran += 1;
+    }
+    assert_eq!(ran, 8);
+    let e = d.last("request-used");
+    assert_eq!(e["principal"], d.requester().as_str(), "{e}");
+}
