@@ -34,4 +34,3 @@ CREATE TABLE approval_requests (
     decided_at   INTEGER,
     used_at      INTEGER
 );
-CREATE INDEX approval_requests_by_user ON approval_requests (user_id);

@@ -30,7 +30,6 @@ CREATE TABLE approval_requests (
     decided_at   BIGINT,
     used_at      BIGINT
 );
-CREATE INDEX approval_requests_by_user ON approval_requests (user_id);
 
 CREATE FUNCTION codedesk_privileged_principal() RETURNS trigger
 LANGUAGE plpgsql AS $$
