@@ -106,7 +106,16 @@ impl Desk {
     /// it needs root (a second OS account through sudo's variables);
     /// under `CI` that is a failure.
     fn new(extra: &str) -> Option<Desk> {
+        Desk::with_notices(extra, false)
+    }
+
+    /// Like `new`; `notices`: users are told of sensitive events.
+    fn with_notices(extra: &str, notices: bool) -> Option<Desk> {
         let env = Env::new();
+        if notices {
+            let text = read(&env.config).replace("notify_users = false", "notify_users = true");
+            std::fs::write(&env.config, text).unwrap();
+        }
         let system = env.path().join("system.toml");
         if env.is_postgres() {
             {
@@ -810,4 +819,32 @@ fn the_documented_session_runs_as_written() {
     assert_eq!(ran, 8);
     let e = d.last("request-used");
     assert_eq!(e["principal"], d.requester().as_str(), "{e}");
+}
+
+/// A privileged approval is a sensitive event: the user's contacts are
+/// told, with a reference, never a code.
+#[test]
+fn a_privileged_approval_tells_the_user() {
+    let Some(d) = Desk::with_notices("", true) else {
+        return;
+    };
+    d.req_ok(&[
+        "enroll-device",
+        "ola",
+        "--kind",
+        "mobile",
+        "--phone",
+        "+15072225321",
+    ]);
+    d.sup_ok(&["privileged", "ola", "on"]);
+    let (code, v, err) = d.ask_codes("ola", &[]);
+    assert_eq!(code, 10, "{err}");
+    let id = v["request"].to_string();
+    d.sup_ok(&["approve", &id]);
+    let outbox = std::fs::read_to_string(&d.env.outbox).unwrap_or_default();
+    assert!(
+        outbox.contains("a second helpdesk person approved") && outbox.contains("quote "),
+        "{outbox}"
+    );
+    assert!(!outbox.lines().any(looks_like_code), "{outbox}");
 }

@@ -58,6 +58,10 @@ pub fn decide(ctx: &Ctx, a: DecideArgs, approve: bool, out: &mut dyn Write) -> R
         out.flush()?;
     }
     let r = store.decide_request(id, approve, reason.as_deref(), &ctx.operator, ctx.now())?;
+    // A privileged approval is a sensitive event: the user is told.
+    if approve && r.reason == "privileged" {
+        super::issue::notify_or_warn(ctx, &mut store, "privileged-approval", &r.user);
+    }
     match ctx.format {
         Format::Json => json_line(out, &r)?,
         _ if ctx.quiet => {}
