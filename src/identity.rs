@@ -7,6 +7,7 @@
 //! with operator, method, ticket and time.
 
 use crate::Ctx;
+use crate::audit::AuditEvent;
 use crate::exit::{Status, fail};
 use crate::model::{Device, IdentityMethod};
 use crate::output;
@@ -315,9 +316,8 @@ impl prompt::Challenger for GateChallenger<'_> {
                 .collect();
             let _ = self.store.record_event(
                 &self.ctx.operator,
-                "callback-number-shown",
                 Some(&self.user.name),
-                serde_json::json!({"numbers": masked}),
+                AuditEvent::CallbackNumberShown { numbers: &masked },
                 self.ctx.now(),
             );
         }

@@ -3,6 +3,7 @@
 
 use super::{read_batch_csv, read_input, user_arg};
 use crate::Ctx;
+use crate::audit::AuditEvent;
 use crate::cli::{EnrollArgs, Format};
 use crate::exit::{Status, fail};
 use crate::identity::{Attestation, Purpose, close_gate, identity_gate};
@@ -142,11 +143,14 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
             None => {
                 store.record_event(
                     &ctx.operator,
-                    "identity-check",
                     Some(user.as_str()),
-                    serde_json::json!({"check": null, "outcome": "not-attested",
-                        "method": attested.method.map(|m| m.as_str()),
-                        "ticket": attested.ticket, "phone_on_file": false}),
+                    AuditEvent::IdentityCheck {
+                        check: None,
+                        outcome: "not-attested",
+                        method: attested.method.map(|m| m.as_str()),
+                        ticket: attested.ticket.as_deref(),
+                        phone_on_file: Some(false),
+                    },
                     ctx.now(),
                 )?;
                 return Err(fail(

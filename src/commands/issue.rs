@@ -6,6 +6,7 @@
 
 use super::user_arg;
 use crate::Ctx;
+use crate::audit::AuditEvent;
 use crate::cli::{Format, IssueArgs};
 use crate::codes::{self, Code, CodeHash, CodeSpec};
 use crate::config::{MAX_CODES, SmsDelivery, parse_expiry};
@@ -241,9 +242,12 @@ pub fn plan(
         let why = "no SMS delivery is configured (set sms.command or sms.outbox)";
         store.record_event(
             &ctx.operator,
-            "delivery-failed",
             Some(&plan.user.name),
-            serde_json::json!({"reason": why}),
+            AuditEvent::DeliveryFailed {
+                set: None,
+                challenge: None,
+                reason: why,
+            },
             now,
         )?;
         return Err(fail(
@@ -429,9 +433,8 @@ pub fn notify(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<S
     if let Some(why) = &told {
         let _ = store.record_event(
             &ctx.operator,
-            "notify-failed",
             Some(user),
-            serde_json::json!({"event": event, "reason": why}),
+            AuditEvent::NotifyFailed { event, reason: why },
             ctx.now(),
         );
     }
@@ -456,9 +459,11 @@ fn notify_command(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Opti
     let err = delivery::notify(cmd, event, user, ctx.settings.sms_timeout).err()?;
     let _ = store.record_event(
         &ctx.operator,
-        "notify-failed",
         Some(user),
-        serde_json::json!({"event": event, "reason": err}),
+        AuditEvent::NotifyFailed {
+            event,
+            reason: &err,
+        },
         ctx.now(),
     );
     Some(err)

@@ -11,6 +11,7 @@
 //! why.
 
 use crate::Ctx;
+use crate::audit::AuditEvent;
 use crate::cli::{Format, SyncArgs};
 use crate::directory::{self, DirUser};
 use crate::exit::{Status, fail};
@@ -160,15 +161,15 @@ pub fn run(ctx: &Ctx, a: SyncArgs, out: &mut dyn Write) -> Result<Status> {
                 .map(|x| x.user.as_str())
                 .collect()
         };
-        let details = serde_json::json!({
-            "users": n,
-            "privileged": privileged,
-            "left": names("left"),
-            "numbers_changed": names("number-changed"),
-            "became_privileged": names("privileged"),
-            "directory": cfg.url,
-        });
-        let revoked = store.directory_sync(&leavers, details, &ctx.operator, ctx.now())?;
+        let event = AuditEvent::DirectorySync {
+            users: n,
+            privileged: &privileged,
+            left: &names("left"),
+            numbers_changed: &names("number-changed"),
+            became_privileged: &names("privileged"),
+            directory: &cfg.url,
+        };
+        let revoked = store.directory_sync(&leavers, event, &ctx.operator, ctx.now())?;
         for (name, sets) in leavers.iter().zip(revoked) {
             if let Some(c) = changes
                 .iter_mut()

@@ -8,13 +8,13 @@
 
 use super::user_arg;
 use crate::Ctx;
+use crate::audit::AuditEvent;
 use crate::cli::{Format, VerifyArgs};
 use crate::codes::{self, CodeSpec, HashParams, ParseError};
 use crate::exit::{Status, fail, status_of};
 use crate::hashslots::{self, Kind};
 use crate::prompt;
 use crate::rules;
-use crate::store::events::with_service;
 use crate::store::{CandidateSet, ConnectRetry, Spend, Store, UserRow};
 use anyhow::Result;
 use serde::Serialize;
@@ -231,9 +231,11 @@ pub fn run(
     if view.user.locked_at.is_some() {
         store.record_uncounted(
             &ctx.operator,
-            "verify-locked",
             name.as_str(),
-            with_service(serde_json::json!({}), service),
+            AuditEvent::VerifyLocked {
+                service,
+                more_unrecorded: None,
+            },
             now,
         )?;
         return refuse_locked(ctx, out, name.as_str(), view.remaining);
@@ -262,9 +264,11 @@ pub fn run(
         if errors.contains(&ParseError::Typo) {
             store.record_uncounted(
                 &ctx.operator,
-                "verify-typo",
                 name.as_str(),
-                with_service(serde_json::json!({}), service),
+                AuditEvent::VerifyTypo {
+                    service,
+                    more_unrecorded: None,
+                },
                 now,
             )?;
             eprintln!("codedesk: {}", ParseError::Typo);

@@ -9,7 +9,7 @@
 
 use super::ops::{append_event, require_user};
 use super::*;
-use serde_json::json;
+use crate::audit::{AuditEvent, Decision};
 
 /// A request, as stored.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -134,14 +134,11 @@ impl Store {
                 now,
                 operator,
                 Some(&u.name),
-                (
-                    if on {
-                        "privileged-on"
-                    } else {
-                        "privileged-off"
-                    },
-                    json!({}),
-                ),
+                if on {
+                    AuditEvent::PrivilegedOn {}
+                } else {
+                    AuditEvent::PrivilegedOff {}
+                },
             )?;
             Ok(true)
         })
@@ -178,10 +175,11 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                (
-                    "quota-refused",
-                    json!({"stored": stored, "max": max, "window_secs": window}),
-                ),
+                AuditEvent::QuotaRefused {
+                    stored,
+                    max,
+                    window_secs: window,
+                },
             )
         })
     }
@@ -219,11 +217,14 @@ impl Store {
                 now,
                 operator,
                 Some(&user.name),
-                (
-                    "request-recorded",
-                    json!({"request": id, "what": new.what, "reason": new.reason,
-                           "method": method, "ticket": ticket, "expires_at": new.expires_at}),
-                ),
+                AuditEvent::RequestRecorded {
+                    request: id,
+                    what: new.what,
+                    reason: new.reason,
+                    method,
+                    ticket,
+                    expires_at: new.expires_at,
+                },
             )?;
             find_request(db, id)
         })
@@ -295,15 +296,20 @@ impl Store {
                 now,
                 operator,
                 Some(&r.user),
-                (
+                {
+                    let d = Decision {
+                        request: id,
+                        what: &r.what,
+                        reason: &r.reason,
+                        requested_by: &r.requested_by,
+                        why: reason,
+                    };
                     if approve {
-                        "request-approved"
+                        AuditEvent::RequestApproved(d)
                     } else {
-                        "request-denied"
-                    },
-                    json!({"request": id, "what": r.what, "reason": r.reason,
-                           "requested_by": r.requested_by, "why": reason}),
-                ),
+                        AuditEvent::RequestDenied(d)
+                    }
+                },
             )?;
             find_request(db, id)
         })
@@ -366,7 +372,10 @@ impl Store {
                 now,
                 operator,
                 Some(&r.user),
-                ("request-used", json!({"request": id, "what": r.what})),
+                AuditEvent::RequestUsed {
+                    request: id,
+                    what: &r.what,
+                },
             )?;
             find_request(db, id)
         })
