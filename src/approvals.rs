@@ -19,7 +19,7 @@
 //! [`after_gate`] and [`enrolment`]; everything else is here, in
 //! `store::approvals` and in `commands::approve`.
 
-use crate::Ctx;
+use crate::context::Ctx;
 use crate::exit::{Status, fail};
 use crate::model::Via;
 use crate::output;

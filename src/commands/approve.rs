@@ -2,8 +2,8 @@
 //! second principal's side of the two-person rule and the quota.
 
 use super::user_arg;
-use crate::Ctx;
 use crate::cli::{DecideArgs, Format, OnOff, PrivilegedArgs};
+use crate::context::Ctx;
 use crate::exit::Status;
 use crate::model::parse_text;
 use crate::output::{self, json_line};

@@ -1,8 +1,8 @@
 //! `audit` (list events) and `audit verify` (recompute the chain).
 
-use crate::Ctx;
 use crate::audit::ChainCheck;
 use crate::cli::{AuditAction, AuditArgs, Format};
+use crate::context::Ctx;
 use crate::exit::{Status, fail};
 use crate::model::Username;
 use crate::output::{self, ts};

@@ -7,8 +7,8 @@
 
 use super::issue::{self, Plan, Prepared, Request};
 use super::{read_batch_csv, read_input};
-use crate::Ctx;
 use crate::cli::{Format, IssueArgs};
+use crate::context::Ctx;
 use crate::exit::{Status, fail, status_of};
 use crate::model::{Username, Via, printable};
 use anyhow::Result;

@@ -2,10 +2,10 @@
 //! about the target time per hash here, raising memory first, then
 //! iterations.
 
-use crate::Ctx;
 use crate::cli::{CalibrateArgs, Format};
 use crate::codes::{HashParams, hash_code};
 use crate::config::parse_duration;
+use crate::context::Ctx;
 use crate::exit::{Status, fail};
 use anyhow::Result;
 use std::io::Write;

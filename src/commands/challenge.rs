@@ -3,8 +3,8 @@
 //! ID`) and `dispute` (a user says "not me" about a notice).
 
 use super::user_arg;
-use crate::Ctx;
 use crate::cli::{ChallengeArgs, DisputeArgs, Format};
+use crate::context::Ctx;
 use crate::exit::{Status, fail};
 use crate::model::parse_text;
 use crate::output::{self, json_line};

@@ -2,9 +2,9 @@
 //! `--batch` adds many in one transaction, all or none.
 
 use super::{read_batch_csv, read_input, user_arg};
-use crate::Ctx;
 use crate::audit::AuditEvent;
 use crate::cli::{EnrollArgs, Format};
+use crate::context::Ctx;
 use crate::exit::{Status, fail};
 use crate::identity::{Attestation, Purpose, close_gate, identity_gate};
 use crate::model::{DeviceKind, Phone, Username, parse_text};
@@ -117,7 +117,7 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
                 let devices = store.devices(existing.id)?;
                 let gate = attested.gate(ctx.interactive);
                 let check = identity_gate(ctx, &mut store, &existing, &devices, &PURPOSE, gate)?;
-                close_gate();
+                close_gate(&mut store)?;
                 if let Err(e) =
                     crate::approvals::enrolment(ctx, &mut store, &existing, None, Some(&check))
                 {

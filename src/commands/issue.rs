@@ -5,11 +5,11 @@
 //! activates.
 
 use super::user_arg;
-use crate::Ctx;
 use crate::audit::AuditEvent;
 use crate::cli::{Format, IssueArgs};
 use crate::codes::{self, Code, CodeHash, CodeSpec};
 use crate::config::{MAX_CODES, SmsDelivery, parse_expiry};
+use crate::context::Ctx;
 use crate::delivery;
 use crate::exit::{Status, fail};
 use crate::identity::{Attestation, Gate, Purpose, close_gate, identity_gate};
@@ -290,7 +290,7 @@ pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Resul
     };
     let (issued, codes) = match plan.via {
         Via::Helpdesk => {
-            close_gate();
+            close_gate(store)?;
             // Pending until the operator has been shown the codes: see `go_live`.
             let issued = store.insert_set(
                 &plan.user,

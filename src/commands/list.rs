@@ -2,8 +2,8 @@
 //! detail. Phone numbers are masked; codes are never shown.
 
 use super::user_arg;
-use crate::Ctx;
 use crate::cli::{Format, ListArgs};
+use crate::context::Ctx;
 use crate::exit::Status;
 use crate::output::{self, current_set, device_line, ts, ts_opt, user_json};
 use crate::store::UserSummary;

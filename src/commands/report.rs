@@ -3,8 +3,8 @@
 //! privileged approvals, disputes and lockouts. Read-only; never a code.
 
 use super::audit_cmd::parse_since;
-use crate::Ctx;
 use crate::cli::{Format, ReportArgs, ReportBy};
+use crate::context::Ctx;
 use crate::exit::Status;
 use crate::output;
 use crate::store::EventFilter;

@@ -2,8 +2,8 @@
 
 use super::issue::notify_or_warn;
 use super::user_arg;
-use crate::Ctx;
 use crate::cli::{Format, RevokeArgs, UserArg};
+use crate::context::Ctx;
 use crate::exit::Status;
 use crate::model::parse_text;
 use crate::output::{self, json_line};

@@ -10,9 +10,9 @@
 //! a half-replicated server), changes nothing: exit 7 and one line saying
 //! why.
 
-use crate::Ctx;
 use crate::audit::AuditEvent;
 use crate::cli::{Format, SyncArgs};
+use crate::context::Ctx;
 use crate::directory::{self, DirUser};
 use crate::exit::{Status, fail};
 use crate::output;

@@ -7,10 +7,10 @@
 //! read from standard input.
 
 use super::user_arg;
-use crate::Ctx;
 use crate::audit::AuditEvent;
 use crate::cli::{Format, VerifyArgs};
 use crate::codes::{self, CodeSpec, HashParams, ParseError};
+use crate::context::Ctx;
 use crate::exit::{Status, fail, status_of};
 use crate::hashslots::{self, Kind};
 use crate::prompt;
@@ -35,7 +35,7 @@ pub struct StdinSource;
 impl CodeSource for StdinSource {
     fn read(&mut self, ctx: &Ctx, user: &str) -> Result<Zeroizing<String>> {
         if ctx.interactive {
-            return prompt::hidden_code(user)
+            return prompt::hidden_code(user)?
                 .ok_or_else(|| fail(Status::Usage, "no code was entered"));
         }
         let mut buf = Zeroizing::new(Vec::with_capacity(64));

@@ -164,7 +164,7 @@ impl Desk {
                 c.arg("--db").arg(url).arg("--config").arg(&self.env.config);
             }
             None => {
-                c.env(codedesk::TEST_SYSTEM_CONFIG_VAR, &self.system);
+                c.env(codedesk::context::TEST_SYSTEM_CONFIG_VAR, &self.system);
                 if second {
                     c.env("SUDO_UID", NOBODY.to_string())
                         .env("SUDO_GID", NOBODY.to_string())
