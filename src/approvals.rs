@@ -292,31 +292,14 @@ fn record(
 }
 
 /// Writes a waiting request for the run that recorded it: JSON
-/// `{"request": ID, ...}`, a CSV row, or a sentence.
+/// `{"request": ID, ...}`, the bare id with `--quiet`, else a sentence.
 pub fn render_waiting(ctx: &Ctx, r: &RequestRow, out: &mut dyn std::io::Write) -> Result<()> {
-    use crate::cli::Format;
-    match ctx.format {
-        Format::Json => output::json_line(
-            out,
-            &serde_json::json!({
-                "request": r.id, "user": r.user, "what": r.what, "reason": r.reason,
-                "status": "waiting for approval", "expires_at": output::ts(r.expires_at),
-            }),
-        )?,
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut *out);
-            w.write_record(["request", "user", "what", "reason", "expires_at"])?;
-            w.write_record(output::csv_safe(&[
-                r.id.to_string(),
-                r.user.clone(),
-                r.what.clone(),
-                r.reason.clone(),
-                output::ts(r.expires_at),
-            ]))?;
-            w.flush()?;
-        }
-        _ if ctx.quiet => writeln!(out, "{}", r.id)?,
-        _ => output::prose(
+    let json = serde_json::json!({
+        "request": r.id, "user": r.user, "what": r.what, "reason": r.reason,
+        "status": "waiting for approval", "expires_at": output::ts(r.expires_at),
+    });
+    output::Sink::of(ctx).outcome_or(out, &json, Some(&r.id.to_string()), |out| {
+        output::prose(
             out,
             &format!(
                 "Request {} is waiting for approval: {} for {} ({}). Nothing was issued yet.",
@@ -333,7 +316,6 @@ pub fn render_waiting(ctx: &Ctx, r: &RequestRow, out: &mut dyn std::io::Write) -
                     "beyond the operator's quota"
                 }
             ),
-        )?,
-    }
-    Ok(())
+        )
+    })
 }

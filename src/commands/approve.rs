@@ -2,11 +2,11 @@
 //! second principal's side of the two-person rule and the quota.
 
 use super::user_arg;
-use crate::cli::{DecideArgs, Format, OnOff, PrivilegedArgs};
+use crate::cli::{DecideArgs, OnOff, PrivilegedArgs};
 use crate::context::Ctx;
 use crate::exit::Status;
 use crate::model::parse_text;
-use crate::output::{self, json_line};
+use crate::output::{self, Sink};
 use crate::store::approvals::RequestRow;
 use anyhow::Result;
 use std::io::Write;
@@ -18,18 +18,18 @@ pub fn privileged(ctx: &Ctx, a: PrivilegedArgs, out: &mut dyn Write) -> Result<S
     let mut store = ctx.open_store()?;
     let changed = store.set_privileged(&name, on, &ctx.operator, ctx.now())?;
     let state = if on { "on" } else { "off" };
-    match ctx.format {
-        Format::Json => json_line(
-            out,
-            &serde_json::json!({"user": name.as_str(), "privileged": on, "changed": changed}),
-        )?,
-        _ if ctx.quiet => {}
-        _ => writeln!(
-            out,
-            "{name}: privileged {state}{}.",
-            if changed { "" } else { " (already)" }
-        )?,
-    }
+    Sink::of(ctx).outcome(
+        out,
+        &serde_json::json!({"user": name.as_str(), "privileged": on, "changed": changed}),
+        |out| {
+            writeln!(
+                out,
+                "{name}: privileged {state}{}.",
+                if changed { "" } else { " (already)" }
+            )?;
+            Ok(())
+        },
+    )?;
     Ok(Status::Ok)
 }
 
@@ -52,50 +52,47 @@ pub fn decide(ctx: &Ctx, a: DecideArgs, approve: bool, out: &mut dyn Write) -> R
         return list(ctx, &waiting, out);
     };
     // Shown before it is decided: who asked, why, and the check.
+    let sink = Sink::of(ctx);
     let before = store.request(id)?;
-    if !ctx.quiet && ctx.format == Format::Table {
+    if !ctx.quiet && sink.is_table() {
         describe(&before, out)?;
         out.flush()?;
     }
     let r = store.decide_request(id, approve, reason.as_deref(), &ctx.operator, ctx.now())?;
     // A privileged approval is a sensitive event: the user is told.
     if approve && r.reason == "privileged" {
-        super::issue::notify_or_warn(ctx, &mut store, "privileged-approval", &r.user);
+        crate::delivery::notify_or_warn(ctx, &mut store, "privileged-approval", &r.user);
     }
-    match ctx.format {
-        Format::Json => json_line(out, &r)?,
-        _ if ctx.quiet => {}
-        _ => {
-            if ctx.format != Format::Table {
-                describe(&r, out)?;
-            }
-            output::prose(
-                out,
-                &format!(
-                    "Request {} {} by {}.{}",
-                    r.id,
-                    r.state,
-                    r.decided_by.as_deref().unwrap_or("?"),
-                    if approve {
-                        format!(
-                            " {} can now run `codedesk {} {} --request {}` until {}.",
-                            r.requested_by,
-                            if r.what == "device" {
-                                "enroll-device"
-                            } else {
-                                "issue-codes"
-                            },
-                            r.user,
-                            r.id,
-                            output::ts(r.expires_at)
-                        )
-                    } else {
-                        String::new()
-                    }
-                ),
-            )?;
+    sink.outcome(out, &r, |out| {
+        if !sink.is_table() {
+            describe(&r, out)?;
         }
-    }
+        output::prose(
+            out,
+            &format!(
+                "Request {} {} by {}.{}",
+                r.id,
+                r.state,
+                r.decided_by.as_deref().unwrap_or("?"),
+                if approve {
+                    format!(
+                        " {} can now run `codedesk {} {} --request {}` until {}.",
+                        r.requested_by,
+                        if r.what == "device" {
+                            "enroll-device"
+                        } else {
+                            "issue-codes"
+                        },
+                        r.user,
+                        r.id,
+                        output::ts(r.expires_at)
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        )
+    })?;
     Ok(Status::Ok)
 }
 
@@ -133,18 +130,14 @@ fn describe(r: &RequestRow, out: &mut dyn Write) -> Result<()> {
 }
 
 fn list(ctx: &Ctx, rows: &[RequestRow], out: &mut dyn Write) -> Result<Status> {
-    match ctx.format {
-        Format::Json => json_line(out, &rows)?,
-        _ if rows.is_empty() => {
-            if !ctx.quiet {
-                writeln!(out, "No request is waiting for approval.")?;
-            }
+    Sink::of(ctx).outcome(out, &rows, |out| {
+        if rows.is_empty() {
+            writeln!(out, "No request is waiting for approval.")?;
         }
-        _ => {
-            for r in rows {
-                describe(r, out)?;
-            }
+        for r in rows {
+            describe(r, out)?;
         }
-    }
+        Ok(())
+    })?;
     Ok(Status::Ok)
 }
