@@ -134,8 +134,6 @@ struct Report<'a> {
 }
 
 impl Record for Report<'_> {
-    /// As it always was (operator names and days, then numbers).
-    const CSV_GUARDED: bool = false;
     fn json(&self) -> impl Serialize + '_ {
         self.rows
     }

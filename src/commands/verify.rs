@@ -123,8 +123,6 @@ struct Judged<'a> {
 }
 
 impl Record for Judged<'_> {
-    /// As it always was: user names cannot hold a comma or a quote.
-    const CSV_GUARDED: bool = false;
     fn json(&self) -> impl Serialize + '_ {
         &self.json
     }
