@@ -710,7 +710,7 @@ fn the_readme_transcript_is_what_the_identity_prompt_shows() {
         .map(|l| l.replace("operator carol.", "operator tester."));
     for line in wanted {
         assert!(
-            screen.iter().any(|s| *s == line),
+            screen.contains(&line),
             "README line not on the terminal: {line:?}\nterminal:\n{}",
             screen.join("\n")
         );
