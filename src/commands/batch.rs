@@ -237,10 +237,12 @@ fn plan_rows(
                     ),
                 ));
             }
-            // Noted before the row is planned: a second listing is named
-            // as such even when the first row fails (an identity check).
-            seen.insert(name.to_string(), line);
             let req = row_request(base, get(col.count), get(col.via), get(col.device))?;
+            // A well-formed row is noted before it is planned: a second
+            // listing is named as such even when the first fails its plan
+            // (an identity check, say). A malformed row (a bad count) is
+            // not, so a corrected row further down still runs.
+            seen.insert(name.to_string(), line);
             issuance::plan(ctx, store, &name, &req, base.attestation.gate(false))
         })();
         items.push(match planned {
