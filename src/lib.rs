@@ -326,6 +326,7 @@ pub fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status
         Command::Report(Lazy(a)) => report::run(&ctx, a, out)?,
         Command::SetupRoles => setup_roles::run(&ctx, out)?,
         Command::Sync(Lazy(a)) => sync::run(&ctx, a, out)?,
+        Command::UpgradeStore(Lazy(a)) => upgrade_store::run(&ctx, a, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
     };
     out.flush()?;

@@ -1,0 +1,2 @@
+// The upgrade suite (tests/upgrade.rs) on PostgreSQL: see tests/common/mod.rs.
+include!("upgrade.rs");
