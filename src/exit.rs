@@ -24,7 +24,8 @@ pub enum Status {
     Locked = 5,
     /// Delivery failed or is not configured; nothing changed.
     Delivery = 6,
-    /// Store problem: cannot open or create, corrupt, newer schema, busy.
+    /// Store problem: cannot open or create, corrupt, newer schema (or an
+    /// older one and a command that writes: `upgrade-store`), busy.
     Store = 7,
     /// `audit verify` found the trail altered, or the store disagreeing with it.
     AuditAltered = 8,

@@ -38,7 +38,9 @@ still work.
 .TP
 \fB7\fR
 Store problem: it cannot be opened or created, is corrupt, has a newer
-schema, stayed busy too long, or the disk is full or read-only.
+schema, stayed busy too long, or the disk is full or read-only; or its
+schema is older and the command would change it (run
+\fBcodedesk upgrade-store\fR first).
 .TP
 \fB8\fR
 \fBaudit verify\fR found the audit trail altered, or the store disagreeing
