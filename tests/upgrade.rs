@@ -1,19 +1,19 @@
-//! Upgrades across a fleet (docs/deployment.md, "Upgrading the fleet"):
-//! a schema change is applied only by `codedesk upgrade-store`; a new
-//! codedesk on an older store keeps verifying and reading, and refuses
-//! operator writes with exit 7 naming `upgrade-store`; once upgraded, the
-//! previous release's codedesk keeps verifying against the store (the
-//! change is additive for one version).
-//!
-//! Two kinds of older codedesk:
-//! - this build pretending to know schema 5 only (`CODEDESK_TEST_PRETEND_SCHEMA`,
-//!   read by debug builds only): the marker-aware path of releases to come;
-//! - the real previous release, built from git by `.ci/run`'s
-//!   `upgrade_setup` (`CODEDESK_TEST_PREVIOUS_BIN`, default
-//!   `target/previous/debug/codedesk`): under `CI` a missing binary is a
-//!   failure; outside it, a loud skip.
-//!
-//! The twin tests/pg_upgrade.rs runs the same on PostgreSQL.
+// Upgrades across a fleet (docs/deployment.md, "Upgrading the fleet"):
+// a schema change is applied only by `codedesk upgrade-store`; a new
+// codedesk on an older store keeps verifying and reading, and refuses
+// operator writes with exit 7 naming `upgrade-store`; once upgraded, the
+// previous release's codedesk keeps verifying against the store (the
+// change is additive for one version).
+//
+// Two kinds of older codedesk:
+// - this build pretending to know schema 5 only (`CODEDESK_TEST_PRETEND_SCHEMA`,
+//   read by debug builds only): the marker-aware path of releases to come;
+// - the real previous release, built from git by `.ci/run`'s
+//   `upgrade_setup` (`CODEDESK_TEST_PREVIOUS_BIN`, default
+//   `target/previous/debug/codedesk`): under `CI` a missing binary is a
+//   failure; outside it, a loud skip.
+//
+// The twin tests/pg_upgrade.rs runs the same on PostgreSQL.
 
 mod common;
 use common::{BIN, Env, scrub};

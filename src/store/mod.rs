@@ -11,6 +11,7 @@
 //! transaction takes the write lock, error mapping, the streamed listing,
 //! and the integrity check.
 
+mod copy_safeguards;
 mod exec;
 mod ops;
 pub mod postgres;
@@ -960,6 +961,8 @@ pub struct StoreRows {
     /// The highest id each table has ever handed out, where the source
     /// keeps it (SQLite's `sqlite_sequence`, for AUTOINCREMENT tables).
     pub sequences: Vec<(String, i64)>,
+    /// The safeguards' tables (schema 5).
+    pub safeguards: copy_safeguards::SafeguardRows,
 }
 
 /// How many rows of each table a copy holds.
@@ -971,6 +974,9 @@ pub struct RowCounts {
     pub code_sets: usize,
     pub codes: usize,
     pub audit: usize,
+    pub challenges: usize,
+    pub user_emails: usize,
+    pub notices: usize,
 }
 
 impl StoreRows {
@@ -1024,6 +1030,9 @@ impl StoreRows {
             code_sets: self.code_sets.len(),
             codes: self.codes.len(),
             audit: self.audit.len(),
+            challenges: self.safeguards.challenges.len(),
+            user_emails: self.safeguards.user_emails.len(),
+            notices: self.safeguards.notices.len(),
         }
     }
 }

@@ -1303,6 +1303,7 @@ pub(crate) fn export_rows(db: &mut dyn Exec) -> Result<StoreRows> {
             audit_row,
         )?,
         sequences: Vec::new(),
+        safeguards: super::copy_safeguards::export(db)?,
     })
 }
 

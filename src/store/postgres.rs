@@ -1046,6 +1046,7 @@ impl PgStore {
                 ));
             }
             copy_rows(tx, rows)?;
+            super::copy_safeguards::import(&mut Pg(tx), &rows.safeguards)?;
             // Ids go on above the highest the source ever handed out (not
             // just above the rows left): a removed device's id never returns.
             for table in ["users", "devices", "identity_checks", "code_sets", "codes"] {
