@@ -324,8 +324,8 @@ fn migrate_copies_challenges_emails_and_notices() {
     std::fs::write(
         &pg.config,
         config.replace(
-            &*lite.outbox.to_string_lossy(),
-            &*pg.outbox.to_string_lossy(),
+            lite.outbox.to_string_lossy().as_ref(),
+            pg.outbox.to_string_lossy().as_ref(),
         ),
     )
     .unwrap();

@@ -71,7 +71,10 @@ const HELPDESK: [&str; 8] = [
 ];
 
 /// Enrols `user` and issues 4 helpdesk codes with `run`; returns them.
-fn seed(run: &dyn Fn(&[&str], &str) -> (i32, String, String), user: &str) -> Vec<String> {
+/// One codedesk run: (exit status, stdout, stderr).
+type Run<'a> = &'a dyn Fn(&[&str], &str) -> (i32, String, String);
+
+fn seed(run: Run, user: &str) -> Vec<String> {
     let (code, _, err) = run(
         &[
             "enroll-device",
