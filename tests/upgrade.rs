@@ -276,3 +276,47 @@ fn the_previous_release_keeps_verifying_after_upgrade_store() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("\"codes_remaining\":2"), "{out}");
 }
+
+/// On PostgreSQL only the store's owner changes its schema: another login
+/// role's `upgrade-store` is exit 9, naming the owner, and changes nothing.
+#[test]
+fn only_the_owner_upgrades_a_postgres_store() {
+    if common::postgres_only("login roles are PostgreSQL's") {
+        return;
+    }
+    let env = Env::new();
+    seed(&|a, s| as_schema_5(&env, a, s), "eve");
+    let owner = env.db.to_string_lossy().into_owned();
+    let name = format!("cdt_upgrader_{}", std::process::id());
+    let psql = |sql: &str| {
+        let out = std::process::Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &owner, "-c", sql])
+            .env_remove("PGPASSWORD")
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    psql(&format!("CREATE ROLE {name} LOGIN PASSWORD 'pw'"));
+    let at = owner.rfind('@').unwrap();
+    let url = format!("postgres://{name}:pw@{}", &owner[at + 1..]);
+    let before = env.store_state();
+    let out = env
+        .cmd_without_db()
+        .args(["--db", &url, "upgrade-store"])
+        .output()
+        .expect("run codedesk");
+    psql(&format!("DROP ROLE {name}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(9), "{err}");
+    assert!(err.contains("owner"), "{err}");
+    assert!(!err.contains(":pw@"), "{err}");
+    assert_eq!(env.store_state(), before);
+    assert!(!has_level_table(&env));
+    // The owner can.
+    env.ok(&["upgrade-store"]);
+    assert_eq!(applied(&env), 6);
+}
