@@ -6,7 +6,7 @@
 // change is additive for one version).
 //
 // Two kinds of older codedesk:
-// - this build pretending to know schema 5 only (`CODEDESK_TEST_PRETEND_SCHEMA`,
+// - this build pretending to know the previous schema only (`CODEDESK_TEST_PRETEND_SCHEMA`,
 //   read by debug builds only): the marker-aware path of releases to come;
 // - the real previous release, built from git by `.ci/run`'s
 //   `upgrade_setup` (`CODEDESK_TEST_PREVIOUS_BIN`, default
@@ -20,6 +20,10 @@ use common::{BIN, Env, scrub};
 use std::path::{Path, PathBuf};
 
 const PRETEND: &str = codedesk::store::upgrade::PRETEND_VAR;
+/// This build's schema, and the one before (the previous release's, whose
+/// codedesk must keep verifying once the store is upgraded).
+const NOW: i64 = codedesk::store::SCHEMA_VERSION;
+const PREV: i64 = NOW - 1;
 
 /// Runs `bin` on the Env's store and config (as `Env::run_stdin` does),
 /// with `pretend` as the schema it pretends to know, if any.
@@ -54,9 +58,9 @@ fn run_as(
     )
 }
 
-/// This build, pretending to know schema 5 only.
-fn as_schema_5(env: &Env, args: &[&str], stdin: &str) -> (i32, String, String) {
-    run_as(env, Path::new(BIN), Some("5"), args, stdin)
+/// This build, pretending to know the previous schema only.
+fn as_prev(env: &Env, args: &[&str], stdin: &str) -> (i32, String, String) {
+    run_as(env, Path::new(BIN), Some(&PREV.to_string()), args, stdin)
 }
 
 const HELPDESK: [&str; 8] = [
@@ -125,8 +129,12 @@ fn has_level_table(env: &Env) -> bool {
 fn a_fresh_store_gets_the_whole_schema_without_upgrade_store() {
     let env = Env::new();
     env.enroll_mobile("ann", "5072225999");
-    assert_eq!(applied(&env), 6);
-    assert_eq!(legacy(&env), 5, "additive: compatible back to schema 5");
+    assert_eq!(applied(&env), NOW);
+    assert_eq!(
+        legacy(&env),
+        PREV,
+        "additive: compatible back to the previous schema"
+    );
     let out = env.ok(&["upgrade-store", "--dry-run"]);
     assert!(out.contains("nothing to do"), "{out}");
 }
@@ -134,10 +142,10 @@ fn a_fresh_store_gets_the_whole_schema_without_upgrade_store() {
 #[test]
 fn an_older_store_verifies_and_reads_refuses_writes_until_upgrade_store() {
     let env = Env::new();
-    // A store made by a codedesk at schema 5.
-    let codes = seed(&|a, s| as_schema_5(&env, a, s), "bob");
+    // A store made by a codedesk at the previous schema.
+    let codes = seed(&|a, s| as_prev(&env, a, s), "bob");
     assert!(!has_level_table(&env));
-    assert_eq!(legacy(&env), 5);
+    assert_eq!(legacy(&env), PREV);
 
     // The new codedesk does not migrate it on its first run.
     let (code, out, err) = env.run(&["list", "bob", "--format", "json"]);
@@ -160,7 +168,7 @@ fn an_older_store_verifies_and_reads_refuses_writes_until_upgrade_store() {
     // --dry-run names the change and changes nothing.
     let out = env.ok(&["upgrade-store", "--dry-run"]);
     assert!(out.contains("would apply 1 schema change"), "{out}");
-    assert!(out.contains("0006"), "{out}");
+    assert!(out.contains(&format!("{NOW:04}")), "{out}");
     assert_eq!(env.store_state(), before);
     assert!(!has_level_table(&env));
 
@@ -168,11 +176,11 @@ fn an_older_store_verifies_and_reads_refuses_writes_until_upgrade_store() {
     let (code, out, err) = env.run(&["upgrade-store", "--format", "json"]);
     assert_eq!(code, 0, "{err}");
     let u: serde_json::Value = serde_json::from_str(out.trim()).expect(&out);
-    assert_eq!(u["from"]["applied"], 5);
-    assert_eq!(u["to"]["applied"], 6);
-    assert_eq!(u["to"]["compatible_back_to"], 5);
-    assert_eq!(applied(&env), 6);
-    assert_eq!(legacy(&env), 5);
+    assert_eq!(u["from"]["applied"], PREV);
+    assert_eq!(u["to"]["applied"], NOW);
+    assert_eq!(u["to"]["compatible_back_to"], PREV);
+    assert_eq!(applied(&env), NOW);
+    assert_eq!(legacy(&env), PREV);
     let audit = env.ok(&["audit", "--format", "json"]);
     assert_eq!(audit.matches("\"store-upgraded\"").count(), 1, "{audit}");
     env.ok(&["audit", "verify"]);
@@ -184,25 +192,22 @@ fn an_older_store_verifies_and_reads_refuses_writes_until_upgrade_store() {
 }
 
 #[test]
-fn a_schema_5_codedesk_keeps_verifying_against_an_upgraded_store() {
+fn a_codedesk_one_schema_behind_keeps_verifying_against_an_upgraded_store() {
     let env = Env::new();
-    let codes = seed(&|a, s| as_schema_5(&env, a, s), "cy");
+    let codes = seed(&|a, s| as_prev(&env, a, s), "cy");
     env.ok(&["upgrade-store", "-q"]);
-    // The schema-5 codedesk: verifies (valid accepted, spent refused), reads.
-    assert_eq!(as_schema_5(&env, &["verify", "cy"], &codes[0]).0, 0);
-    assert_eq!(as_schema_5(&env, &["verify", "cy"], &codes[0]).0, 1);
-    assert_eq!(
-        as_schema_5(&env, &["verify", "cy"], "AAAA-BBBB-CCCC-DDDD").0,
-        1
-    );
-    let (code, out, err) = as_schema_5(&env, &["list", "cy", "--format", "json"], "");
+    // The codedesk one schema behind: verifies (valid accepted, spent refused), reads.
+    assert_eq!(as_prev(&env, &["verify", "cy"], &codes[0]).0, 0);
+    assert_eq!(as_prev(&env, &["verify", "cy"], &codes[0]).0, 1);
+    assert_eq!(as_prev(&env, &["verify", "cy"], "AAAA-BBBB-CCCC-DDDD").0, 1);
+    let (code, out, err) = as_prev(&env, &["list", "cy", "--format", "json"], "");
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("\"codes_remaining\":3"), "{out}");
-    assert_eq!(as_schema_5(&env, &["audit", "verify"], "").0, 0);
+    assert_eq!(as_prev(&env, &["audit", "verify"], "").0, 0);
     // ...but changes it only once upgraded itself (the newer schema may
     // hold rules it does not know).
     let before = env.store_state();
-    let (code, _, err) = as_schema_5(&env, &["revoke", "cy"], "");
+    let (code, _, err) = as_prev(&env, &["revoke", "cy"], "");
     assert_eq!(code, 7, "{err}");
     assert!(err.contains("newer"), "{err}");
     assert_eq!(env.store_state(), before);
@@ -210,7 +215,7 @@ fn a_schema_5_codedesk_keeps_verifying_against_an_upgraded_store() {
     let (code, _, err) = run_as(
         &env,
         Path::new(BIN),
-        Some("4"),
+        Some(&(PREV - 1).to_string()),
         &["verify", "cy"],
         &codes[1],
     );
@@ -250,11 +255,11 @@ fn the_previous_release_keeps_verifying_after_upgrade_store() {
     let old_run = |a: &[&str], s: &str| run_as(&env, &old, None, a, s);
     // The fleet as it was: a store made by the previous release.
     let codes = seed(&old_run, "dee");
-    assert_eq!(legacy(&env), 5);
+    assert_eq!(legacy(&env), PREV);
     // The new release on the admin host upgrades the store...
     let out = env.ok(&["upgrade-store"]);
     assert!(out.contains("applied 1 schema change"), "{out}");
-    assert_eq!(applied(&env), 6);
+    assert_eq!(applied(&env), NOW);
     // ...and a login server still on the previous release keeps verifying:
     // a valid code is accepted once, a spent or wrong one refused.
     let (code, _, err) = old_run(&["verify", "dee"], &codes[0]);
@@ -285,7 +290,7 @@ fn only_the_owner_upgrades_a_postgres_store() {
         return;
     }
     let env = Env::new();
-    seed(&|a, s| as_schema_5(&env, a, s), "eve");
+    seed(&|a, s| as_prev(&env, a, s), "eve");
     let owner = env.db.to_string_lossy().into_owned();
     let name = format!("cdt_upgrader_{}", std::process::id());
     let psql = |sql: &str| {
@@ -318,5 +323,5 @@ fn only_the_owner_upgrades_a_postgres_store() {
     assert!(!has_level_table(&env));
     // The owner can.
     env.ok(&["upgrade-store"]);
-    assert_eq!(applied(&env), 6);
+    assert_eq!(applied(&env), NOW);
 }
