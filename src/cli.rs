@@ -16,8 +16,7 @@ use std::path::PathBuf;
     name = "codedesk",
     version,
     propagate_version = true,
-    after_help = "Exit status: 0 ok, 1 code rejected, 2 usage, 3 identity check refused, \
-4 no such user/device/set, 5 locked out, 6 delivery failed, 7 store or directory unreachable, 8 audit trail altered, 9 not permitted."
+    after_help = crate::exit::HELP_FOOTER
 )]
 pub struct Cli {
     /// The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]

@@ -1,4 +1,7 @@
-//! The exit statuses of codedesk (README, "Exit statuses"), and the one error type that carries them.
+//! The exit statuses of codedesk, written once ([`Status::ALL`] with each
+//! one's label and meaning): the `--help` footer, codedesk(1) and the table in
+//! docs/contract.md are generated from or tested against it. Also the one
+//! error type that carries them.
 //!
 //! Everything below `main` returns `anyhow::Result`; where a caller (a script,
 //! pam_exec) must be able to tell failures apart, the error chain holds a
@@ -6,7 +9,7 @@
 
 use std::fmt;
 
-/// Exit statuses, exactly as README.md and the man page list them.
+/// Exit statuses. Their numbers are a contract with scripts and PAM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Status {
@@ -35,9 +38,101 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in order.
+    pub const ALL: [Status; 10] = [
+        Status::Ok,
+        Status::Rejected,
+        Status::Usage,
+        Status::Identity,
+        Status::NotFound,
+        Status::Locked,
+        Status::Delivery,
+        Status::Store,
+        Status::AuditAltered,
+        Status::NotPermitted,
+    ];
+
     pub fn code(self) -> u8 {
         self as u8
     }
+
+    /// A few words, for the `--help` footer.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Rejected => "code rejected",
+            Status::Usage => "usage",
+            Status::Identity => "identity check refused",
+            Status::NotFound => "no such user/device/set",
+            Status::Locked => "locked out",
+            Status::Delivery => "delivery failed",
+            Status::Store => "store or directory unreachable",
+            Status::AuditAltered => "audit trail altered",
+            Status::NotPermitted => "not permitted",
+        }
+    }
+
+    /// What it means, for codedesk(1) and docs/contract.md (`name` marks a
+    /// command or key, set in bold in the man page).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Status::Ok => "Success; for `verify`, the code was accepted.",
+            Status::Rejected => {
+                "`verify`: the code was rejected (wrong, spent, expired or revoked), or its check symbol showed a typo (which does not count towards a lockout)."
+            }
+            Status::Usage => {
+                "Usage: bad arguments or values, a bad configuration file, or a bad row in a batch file."
+            }
+            Status::Identity => {
+                "The identity check was refused, aborted or not attested; nothing was issued."
+            }
+            Status::NotFound => "No such user, device or set.",
+            Status::Locked => "The user is locked out; `codedesk unlock` clears it.",
+            Status::Delivery => {
+                "SMS delivery failed or is not configured; nothing changed and the old codes still work."
+            }
+            Status::Store => {
+                "Store or directory unreachable: the store cannot be opened or created, is corrupt, has a newer schema (or an older one and the command would change it: run `codedesk upgrade-store`), stayed busy too long, or the disk is full or read-only; or the directory (`[directory]`) cannot be reached or refuses the bind, or `sync` found it returning too few users."
+            }
+            Status::AuditAltered => {
+                "`audit verify` found the audit trail altered, or the store disagreeing with it (a set live that the trail ended, more uses left than it allows, a lock cleared without an unlock, an empty trail over a non-empty store)."
+            }
+            Status::NotPermitted => {
+                "Not permitted: on a PostgreSQL store, the login role lacks the codedesk role the command needs (`codedesk_verifier`, `codedesk_operator`, `codedesk_auditor`; see `codedesk setup-roles`); the message names it."
+            }
+        }
+    }
+}
+
+/// The `--help` footer: every status and its label.
+pub const HELP_FOOTER: &str = "Exit status: 0 ok, 1 code rejected, 2 usage, 3 identity check refused, \
+4 no such user/device/set, 5 locked out, 6 delivery failed, 7 store or directory unreachable, 8 audit trail altered, 9 not permitted.";
+
+/// The statuses as a Markdown table (docs/contract.md).
+pub fn markdown_table() -> String {
+    let mut t = String::from("| status | meaning |\n|---|---|\n");
+    for s in Status::ALL {
+        t.push_str(&format!("| {} | {} |\n", s.code(), s.meaning()));
+    }
+    t
+}
+
+/// The statuses as codedesk(1)'s EXIT STATUS entries (roff).
+pub fn man_entries() -> String {
+    let mut t = String::new();
+    for s in Status::ALL {
+        let mut text = String::new();
+        for (i, part) in s.meaning().split('`').enumerate() {
+            let part = part.replace('\\', "\\e").replace('-', "\\-");
+            if i % 2 == 1 {
+                text.push_str(&format!("\\fB{part}\\fR"));
+            } else {
+                text.push_str(&part);
+            }
+        }
+        t.push_str(&format!(".TP\n\\fB{}\\fR\n{text}\n", s.code()));
+    }
+    t
 }
 
 /// An error that decides the exit status. Its message is the one line the
@@ -106,6 +201,18 @@ fn is_pipe(cause: &(dyn std::error::Error + 'static)) -> bool {
 mod tests {
     use super::*;
     use anyhow::Context;
+
+    #[test]
+    fn the_help_footer_lists_every_status_and_its_label() {
+        let listed: Vec<String> = Status::ALL
+            .iter()
+            .map(|s| format!("{} {}", s.code(), s.label()))
+            .collect();
+        assert_eq!(HELP_FOOTER, format!("Exit status: {}.", listed.join(", ")));
+        for (i, s) in Status::ALL.iter().enumerate() {
+            assert_eq!(usize::from(s.code()), i, "ALL is in order, with no gap");
+        }
+    }
 
     #[test]
     fn statuses_match_spec_numbers() {

@@ -69,7 +69,7 @@ pub fn codes_shown_to_operator(via: Via) -> bool {
 }
 
 /// Chooses the path for `issue-codes` from the user's devices and the
-/// operator's `--device` and `--via` (README, "How the path is chosen").
+/// operator's `--device` and `--via` (docs/contract.md, "How the path is chosen").
 pub fn choose_path(
     devices: &[Device],
     device: Option<i64>,

@@ -76,7 +76,7 @@ fn committed_completions_and_man_pages_match_the_cli() {
         !names.iter().any(|n| n.contains("generate-artifacts")),
         "the maintainers' command stays out of the man pages"
     );
-    for (rel, bytes) in &rendered {
+    for (rel, bytes) in rendered.iter().filter(|(rel, _)| !rel.starts_with("docs")) {
         assert!(
             !String::from_utf8_lossy(bytes).contains("generate-artifacts"),
             "the maintainers' command stays out of {}",

@@ -1,4 +1,4 @@
-// One test per exit status of `src/exit.rs` (README, "Exit statuses"), and the JSON shapes
+// One test per exit status of `src/exit.rs` (docs/contract.md, "Exit statuses"), and the JSON shapes
 // of "Machine-readable output", through the real binary.
 //
 // Backend-neutral: runs on SQLite here and on PostgreSQL as tests/pg_exit_status.rs,

@@ -240,12 +240,11 @@ fn config_says_when_a_helpdesk_default_is_capped() {
     assert_eq!(config_warnings(&env), Vec::<String>::new());
 }
 
-/// The README's ```toml blocks, in order.
-fn readme_toml_blocks() -> Vec<String> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("README.md");
-    readme
-        .split("```toml\n")
+/// The ```toml blocks of a document of the repository, in order.
+fn toml_blocks(doc: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(doc);
+    let text = std::fs::read_to_string(&path).expect(doc);
+    text.split("```toml\n")
         .skip(1)
         .map(|b| b.split("```").next().unwrap_or_default().to_string())
         .collect()
@@ -253,7 +252,7 @@ fn readme_toml_blocks() -> Vec<String> {
 
 #[test]
 fn the_readme_worked_session_runs_with_the_sms_section_it_shows() {
-    let blocks = readme_toml_blocks();
+    let blocks = toml_blocks("README.md");
     let sms = blocks
         .iter()
         .find(|b| b.trim_start().starts_with("[sms]") && b.contains("outbox"))
@@ -284,12 +283,12 @@ fn the_readme_worked_session_runs_with_the_sms_section_it_shows() {
 }
 
 #[test]
-fn the_readme_example_configuration_is_accepted_without_a_silent_cap() {
-    let blocks = readme_toml_blocks();
+fn the_documented_example_configuration_is_accepted_without_a_silent_cap() {
+    let blocks = toml_blocks("docs/configuration.md");
     let example = blocks
         .iter()
         .find(|b| b.contains("[helpdesk]") && b.contains("[lockout]"))
-        .expect("the README's example configuration");
+        .expect("docs/configuration.md's example configuration");
     let env = Env::with_raw_config(example);
     let (code, _, err) = env.run(&["config"]);
     assert_eq!(code, 0, "{err}");

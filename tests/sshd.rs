@@ -542,7 +542,7 @@ fn the_docs_quote_the_shipped_files_verbatim() {
     // and the package use the files: they must be the same text.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let ssh_md = std::fs::read_to_string(root.join("docs/ssh.md")).expect("docs/ssh.md");
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let pam_md = std::fs::read_to_string(root.join("docs/pam.md")).expect("docs/pam.md");
     for file in [PAM_STANZA, SSHD_CONFIG_FRAGMENT] {
         let text = std::fs::read_to_string(file).expect("read");
         assert!(
@@ -552,8 +552,8 @@ fn the_docs_quote_the_shipped_files_verbatim() {
     }
     let stanza = std::fs::read_to_string(PAM_STANZA).expect("read");
     assert!(
-        readme.contains(&format!("```\n{stanza}```\n")),
-        "README.md does not quote examples/pam.d/codedesk verbatim"
+        pam_md.contains(&format!("```\n{stanza}```\n")),
+        "docs/pam.md does not quote examples/pam.d/codedesk verbatim"
     );
 }
 

@@ -11,47 +11,7 @@ use std::path::PathBuf;
 
 /// The sections of codedesk(1) that clap cannot know, in man-pages(7) order.
 const MAIN_SECTIONS: &str = r#".SH "EXIT STATUS"
-.TP
-\fB0\fR
-Success; for \fBverify\fR, the code was accepted.
-.TP
-\fB1\fR
-\fBverify\fR: the code was rejected (wrong, spent, expired or revoked), or
-its check symbol showed a typo (which does not count towards a lockout).
-.TP
-\fB2\fR
-Usage: bad arguments or values, a bad configuration file, or a bad row in
-a batch file.
-.TP
-\fB3\fR
-The identity check was refused, aborted or not attested; nothing was issued.
-.TP
-\fB4\fR
-No such user, device or set.
-.TP
-\fB5\fR
-The user is locked out; \fBcodedesk unlock\fR clears it.
-.TP
-\fB6\fR
-SMS delivery failed or is not configured; nothing changed and the old codes
-still work.
-.TP
-\fB7\fR
-Store problem: it cannot be opened or created, is corrupt, has a newer
-schema, stayed busy too long, or the disk is full or read-only; or its
-schema is older and the command would change it (run
-\fBcodedesk upgrade-store\fR first).
-.TP
-\fB8\fR
-\fBaudit verify\fR found the audit trail altered, or the store disagreeing
-with it (a set live that the trail ended, more uses left than it allows, a
-lock cleared without an unlock, an empty trail over a non-empty store).
-.TP
-\fB9\fR
-Not permitted: on a PostgreSQL store, the login role lacks the codedesk role
-the command needs (\fBcodedesk_verifier\fR, \fBcodedesk_operator\fR,
-\fBcodedesk_auditor\fR; see \fBcodedesk setup\-roles\fR); the message names it.
-.PP
+@EXIT_ENTRIES@.PP
 A batch run exits with the status of its first failed row, or 0 when every
 row succeeded.
 .SH ENVIRONMENT
@@ -392,6 +352,25 @@ fn see_also(cmd: &clap::Command) -> String {
         .join(",\n")
 }
 
+/// docs/contract.md as committed; its exit-status table is generated.
+const CONTRACT: &str = include_str!("../../docs/contract.md");
+const TABLE_BEGIN: &str = "<!-- exit-statuses:begin -->\n";
+const TABLE_END: &str = "<!-- exit-statuses:end -->\n";
+
+/// `doc` with the text between the exit-status markers replaced by the
+/// table of `exit.rs` (unchanged when the markers are missing).
+fn with_exit_table(doc: &str) -> String {
+    match (doc.find(TABLE_BEGIN), doc.find(TABLE_END)) {
+        (Some(a), Some(b)) if a < b => format!(
+            "{}{TABLE_BEGIN}{}{}",
+            &doc[..a],
+            crate::exit::markdown_table(),
+            &doc[b..]
+        ),
+        _ => doc.to_string(),
+    }
+}
+
 /// Every generated file, as (path relative to the repository, contents).
 pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut files = Vec::new();
@@ -420,6 +399,7 @@ pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut cmd = crate::cli::full_command().disable_help_subcommand(true);
     cmd.build();
     let main = MAIN_SECTIONS
+        .replace("@EXIT_ENTRIES@", &crate::exit::man_entries())
         .replace("@PAM_STANZA@", &roff_verbatim(PAM_STANZA))
         .replace("@SEE_ALSO@", &see_also(&cmd));
     files.push((PathBuf::from("man/codedesk.1"), man_page(&cmd, &main)?));
@@ -442,6 +422,10 @@ pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
         ));
         todo.extend(sub.get_subcommands());
     }
+    files.push((
+        PathBuf::from("docs/contract.md"),
+        with_exit_table(CONTRACT).into_bytes(),
+    ));
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
 }

@@ -152,7 +152,7 @@ pub struct PgStore {
 
 // ------------------------------------------------------------------- TLS
 
-/// libpq's `sslmode`, followed as libpq does (README, "TLS"); `allow` is
+/// libpq's `sslmode`, followed as libpq does (docs/postgresql.md, "TLS"); `allow` is
 /// read as `prefer` (TLS when the server offers it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SslMode {
@@ -340,7 +340,7 @@ struct TlsPlan {
 
 /// Decides the TLS of a connection from the URL's parameters, else
 /// `PGSSLMODE` / `PGSSLROOTCERT` (`env`), else the default: `prefer` when
-/// every host is this machine, `verify-full` otherwise (README, "TLS").
+/// every host is this machine, `verify-full` otherwise (docs/postgresql.md, "TLS").
 /// `sslrootcert=system` means the system's roots and, as in libpq 16,
 /// allows only `verify-full` (any public CA would pass `verify-ca`).
 fn plan_tls(
