@@ -325,3 +325,68 @@ fn only_the_owner_upgrades_a_postgres_store() {
     env.ok(&["upgrade-store"]);
     assert_eq!(applied(&env), NOW);
 }
+
+/// A fleet whose login servers verify as `codedesk_verifier` (docs/roles.md),
+/// roles set up by the previous release: after `upgrade-store`, both the
+/// previous release and this one verify through that role, with no
+/// `setup-roles` again (the new table is readable by every role).
+#[test]
+fn login_roles_set_up_before_the_upgrade_keep_verifying_on_both_releases() {
+    if common::postgres_only("login roles are PostgreSQL's") {
+        return;
+    }
+    let Some(old) = previous_binary() else {
+        return;
+    };
+    let env = Env::new();
+    let old_run = |a: &[&str], s: &str| run_as(&env, &old, None, a, s);
+    let codes = seed(&old_run, "fay");
+    let (code, _, err) = old_run(&["setup-roles"], "");
+    assert_eq!(code, 0, "{err}");
+    let owner = env.db.to_string_lossy().into_owned();
+    let name = format!("cdt_login_{}", std::process::id());
+    let psql = |sql: &str| {
+        let out = std::process::Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &owner, "-c", sql])
+            .env_remove("PGPASSWORD")
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    psql(&format!(
+        "CREATE ROLE {name} LOGIN PASSWORD 'pw'; GRANT codedesk_verifier TO {name}"
+    ));
+    env.ok(&["upgrade-store", "-q"]);
+    let at = owner.rfind('@').unwrap();
+    let login = format!("postgres://{name}:pw@{}", &owner[at + 1..]);
+    let verify = |bin: &Path, code: &str| {
+        let mut c = assert_cmd::Command::new(bin);
+        scrub(&mut c);
+        let out = c
+            .env("HOME", env.path())
+            .args(["--db", &login, "--config"])
+            .arg(&env.config)
+            .args(["--operator", "pam", "verify", "fay"])
+            .write_stdin(code.as_bytes().to_vec())
+            .output()
+            .expect("run codedesk");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let results = [
+        verify(&old, &codes[0]),
+        verify(&old, &codes[0]),
+        verify(Path::new(BIN), &codes[1]),
+        verify(Path::new(BIN), &codes[1]),
+    ];
+    psql(&format!("DROP ROLE {name}"));
+    let statuses: Vec<i32> = results.iter().map(|r| r.0).collect();
+    assert_eq!(statuses, [0, 1, 0, 1], "{results:?}");
+    env.ok(&["audit", "verify"]);
+}
