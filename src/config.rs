@@ -1,93 +1,225 @@
 //! The configuration file (TOML), turned into plain [`Settings`] before any
 //! work. Every key is optional; an unknown key or a bad value is a usage
 //! error naming the key and the file.
+//!
+//! Each key is written once, as a field of a serde section struct
+//! (`#[serde(default, deny_unknown_fields)]`) whose type checks the value
+//! as it is read (the `checked!` newtypes, [`Ranged`]); `build` holds
+//! only the checks between keys and the defaults ([`Settings::default`]).
+//! The text is parsed once into a spanned document: toml's errors name
+//! the key found at their span, and `codedesk config` reads off the same
+//! document whether each key in `SHOWN` came from the file.
 
 use crate::codes::{Alphabet, CodeSpec, HashParams, check_length};
+use crate::directory::{Attributes, DirectoryConfig, Preset};
 use crate::exit::{Status, fail};
 use anyhow::Result;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use toml::de::{DeTable, DeValue};
 
+/// The file as written: every section optional, every value checked by
+/// its type as it is read (a bad value names its key, no line); checks
+/// between keys are in [`build`]. Field order is the order toml's "expected
+/// one of" messages list.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 struct File {
-    codes: Option<CodesFile>,
-    helpdesk: Option<HelpdeskFile>,
-    lockout: Option<LockoutFile>,
-    hash: Option<HashFile>,
-    sms: Option<SmsFile>,
-    notify: Option<NotifyFile>,
-    store: Option<StoreFile>,
+    codes: CodesFile,
+    helpdesk: HelpdeskFile,
+    lockout: LockoutFile,
+    hash: HashFile,
+    sms: SmsFile,
+    notify: NotifyFile,
+    store: StoreFile,
     email: Option<crate::safeguards::EmailFile>,
     safeguards: Option<crate::safeguards::SafeguardsFile>,
     audit: Option<crate::safeguards::AuditFile>,
     directory: Option<crate::directory::DirectoryFile>,
-    verify: Option<VerifyFile>,
+    verify: VerifyFile,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 struct VerifyFile {
-    connect_retry: Option<String>,
+    connect_retry: Option<Retry>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 struct StoreFile {
-    db: Option<String>,
+    db: Option<DbLocator>,
     /// The shared-group mode: files writable by this group are trusted.
-    group: Option<String>,
+    group: Option<GroupName>,
     /// A file holding the PostgreSQL password (never the config text).
     password_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 struct CodesFile {
-    count: Option<i64>,
-    alphabet: Option<String>,
+    count: Option<Ranged<1, { MAX_CODES as i64 }>>,
+    alphabet: Option<AlphabetName>,
+    /// Its range depends on the alphabet: checked in [`build`].
     length: Option<i64>,
-    uses: Option<i64>,
-    expires: Option<String>,
+    uses: Option<Ranged<1, 100>>,
+    expires: Option<Expiry>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 struct HelpdeskFile {
-    default_expires: Option<String>,
-    max_expires: Option<String>,
-    max_uses: Option<i64>,
+    default_expires: Option<Expiry>,
+    max_expires: Option<Positive>,
+    max_uses: Option<Ranged<1, 100>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 struct LockoutFile {
-    threshold: Option<i64>,
-    auto_unlock: Option<String>,
+    threshold: Option<Ranged<1, 100>>,
+    auto_unlock: Option<AutoUnlock>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 struct HashFile {
-    memory_kib: Option<i64>,
-    iterations: Option<i64>,
-    parallelism: Option<i64>,
+    memory_kib: Option<Ranged<8, { 4 * 1024 * 1024 }>>,
+    iterations: Option<Ranged<1, 100>>,
+    parallelism: Option<Ranged<1, 64>>,
     allow_weak: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 struct SmsFile {
-    command: Option<String>,
+    command: Option<Command>,
     outbox: Option<PathBuf>,
-    timeout: Option<String>,
+    timeout: Option<Positive>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 struct NotifyFile {
-    command: Option<String>,
+    command: Option<Command>,
+}
+
+// ------------------------------------------------------- checked values
+
+/// Starts the message of a value that failed its own check, so that
+/// [`parse`] words it `config file P: key: why` (no line), as against
+/// toml's own errors, which also give the line.
+const INVALID: char = '\u{0}';
+
+/// A value's own check failed: `why` is the message after the key.
+#[derive(Debug)]
+pub struct Invalid(pub String);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{INVALID}{}", self.0)
+    }
+}
+
+impl From<String> for Invalid {
+    fn from(why: String) -> Self {
+        Invalid(why)
+    }
+}
+
+/// An integer in `LO..=HI`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "i64")]
+pub struct Ranged<const LO: i64, const HI: i64>(pub u32);
+
+impl<const LO: i64, const HI: i64> TryFrom<i64> for Ranged<LO, HI> {
+    type Error = Invalid;
+    fn try_from(v: i64) -> std::result::Result<Self, Invalid> {
+        in_range(v, LO, HI).map(Ranged).map_err(Invalid)
+    }
+}
+
+fn in_range(v: i64, lo: i64, hi: i64) -> std::result::Result<u32, String> {
+    if v < lo || v > hi {
+        return Err(format!("{v} is out of range {lo}..={hi}"));
+    }
+    Ok(v as u32)
+}
+
+/// Newtypes read from a TOML string and checked as they are read: each
+/// `Name(Inner) = check;` where `check` turns the string into the inner
+/// value or the message that follows the key.
+macro_rules! checked {
+    ($($(#[$doc:meta])* $vis:vis $name:ident($inner:ty) = $check:expr;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, serde::Deserialize)]
+        #[serde(try_from = "String")]
+        $vis struct $name(pub $inner);
+
+        impl TryFrom<String> for $name {
+            type Error = $crate::config::Invalid;
+            fn try_from(v: String) -> std::result::Result<Self, Self::Error> {
+                let check: fn(String) -> std::result::Result<$inner, String> = $check;
+                check(v).map($name).map_err($crate::config::Invalid)
+            }
+        }
+    )*};
+}
+pub(crate) use checked;
+
+checked! {
+    /// `codes.alphabet`: `base32` or `digits`.
+    AlphabetName(Alphabet) = |a| match a.as_str() {
+        "base32" => Ok(Alphabet::Base32),
+        "digits" => Ok(Alphabet::Digits),
+        other => Err(format!("{other:?} is not \"base32\" or \"digits\"")),
+    };
+
+    /// An expiry ([`parse_expiry`]): a minute or more, or `never`.
+    Expiry(Option<Duration>) = |v| parse_expiry(&v);
+
+    /// A positive duration ([`parse_duration`]).
+    pub Positive(Duration) = |v| parse_duration(&v);
+
+    /// `lockout.auto_unlock`: `off` (or `never`), else at least
+    /// [`MIN_AUTO_UNLOCK`]: below a minute a lockout barely slows a guesser.
+    AutoUnlock(Option<Duration>) = |v| match v.trim() {
+        "off" | "never" => Ok(None),
+        d => match parse_duration(d)? {
+            d if d < MIN_AUTO_UNLOCK => Err(format!("{v:?} is below the floor of 1m (or \"off\")")),
+            d => Ok(Some(d)),
+        },
+    };
+
+    /// `verify.connect_retry`: a duration, or `off` (zero).
+    Retry(Duration) = |v| match v.trim() {
+        "off" | "0" | "0s" => Ok(Duration::ZERO),
+        d => parse_duration(d),
+    };
+
+    /// A program to run (`sms.command`, `notify.command`): not blank.
+    Command(PathBuf) = |c| match c.trim().is_empty() {
+        true => Err("is empty".into()),
+        false => Ok(PathBuf::from(c)),
+    };
+
+    /// `store.group`: a group that exists.
+    GroupName(crate::trust::Group) = |name| match crate::principal::group_id(&name) {
+        Some(gid) => Ok(crate::trust::Group { name, gid }),
+        None => Err(format!("no such group {}", crate::model::printable(&name, 40))),
+    };
+
+    /// `store.db`: a path or a URL, not blank and not a key=value string.
+    DbLocator(String) = |db| {
+        if db.trim().is_empty() {
+            return Err("is empty".into());
+        }
+        if crate::store::Locator::parse(Path::new(&db)) == crate::store::Locator::Conninfo {
+            return Err("looks like a key=value connection string; give a postgres:// URL".into());
+        }
+        Ok(db)
+    };
 }
 
 /// Where SMS messages go.
@@ -223,7 +355,7 @@ pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The defaults, each with its source, when no file applies.
 pub fn defaults() -> Settings {
-    with_sources(Settings::default(), &File::default(), None)
+    with_sources(Settings::default(), &DeTable::default(), None)
 }
 
 /// Loads the configuration. `explicit` is true when the path came from
@@ -295,7 +427,7 @@ fn load_file(path: &Path, explicit: bool, root_only: bool) -> Result<Settings> {
     let (bytes, meta) = match read_nofollow(path, "config file") {
         Ok(Some(found)) => found,
         Ok(None) if !explicit => {
-            return Ok(with_sources(Settings::default(), &File::default(), None));
+            return Ok(defaults());
         }
         Ok(None) => {
             return Err(fail(
@@ -364,25 +496,57 @@ fn read_password(
 
 /// Parses configuration text; `path` names the file in messages.
 pub fn parse(text: &str, path: &Path) -> Result<Settings> {
-    let file: File = toml::from_str(text).map_err(|e| {
-        // toml's message spans several lines with a source excerpt; keep
-        // the first line, and name the key (table.key) it points at.
-        let msg = escape_controls(e.message().lines().next().unwrap_or("invalid TOML"));
-        let at = e
-            .span()
-            .map(|s| {
-                let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
-                match key_at(text, s.start) {
-                    Some(k) => format!(" (line {line}): {k}"),
-                    None => format!(" (line {line})"),
-                }
-            })
-            .unwrap_or_default();
-        fail(
-            Status::Usage,
-            format!("config file {}{at}: {msg}", path.display()),
-        )
+    let (doc, errors) = DeTable::parse_recoverable(text);
+    if let Some(e) = errors.first() {
+        // Not TOML: no whole document to find the key in; it is read off
+        // the line the error is on.
+        let key = e.span().and_then(|s| line_key(text, s.start));
+        return Err(toml_error(e, key, text, path));
+    }
+    let file = File::deserialize(toml::de::Deserializer::from(doc.clone())).map_err(|e| {
+        let key = e.span().and_then(|s| key_at(doc.get_ref(), text, s.start));
+        toml_error(&e, key, text, path)
     })?;
+    let s = build(file, path)?;
+    Ok(with_sources(s, doc.get_ref(), Some(path)))
+}
+
+/// A toml error, or a value's own check, as one line naming the file and
+/// the key; toml's errors also give the line.
+fn toml_error(e: &toml::de::Error, key: Option<String>, text: &str, path: &Path) -> anyhow::Error {
+    if let Some(why) = e.message().strip_prefix(INVALID) {
+        let key = key.map(|k| format!("{k}: ")).unwrap_or_default();
+        return fail(
+            Status::Usage,
+            format!(
+                "config file {}: {key}{}",
+                path.display(),
+                escape_controls(why)
+            ),
+        );
+    }
+    // toml's message spans several lines with a source excerpt; keep
+    // the first line.
+    let msg = escape_controls(e.message().lines().next().unwrap_or("invalid TOML"));
+    let at = e
+        .span()
+        .map(|s| {
+            let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+            match key {
+                Some(k) => format!(" (line {line}): {k}"),
+                None => format!(" (line {line})"),
+            }
+        })
+        .unwrap_or_default();
+    fail(
+        Status::Usage,
+        format!("config file {}{at}: {msg}", path.display()),
+    )
+}
+
+/// [`Settings`] from the file's values: the checks between keys, paths
+/// made relative to the file, the password file read.
+fn build(f: File, path: &Path) -> Result<Settings> {
     let bad = |key: &str, why: String| {
         fail(
             Status::Usage,
@@ -390,181 +554,85 @@ pub fn parse(text: &str, path: &Path) -> Result<Settings> {
         )
     };
     let mut s = Settings::default();
-    let ranged = |key: &str, v: i64, lo: i64, hi: i64| -> Result<u32> {
-        if v < lo || v > hi {
-            return Err(bad(key, format!("{v} is out of range {lo}..={hi}")));
-        }
-        Ok(v as u32)
-    };
+    let c = f.codes;
+    s.count = c.count.map_or(s.count, |v| v.0);
+    if let Some(a) = c.alphabet {
+        s.spec.alphabet = a.0;
+        s.spec.length = a.0.default_length();
+    }
+    if let Some(v) = c.length {
+        let r = s.spec.alphabet.length_range();
+        s.spec.length = in_range(v, *r.start() as i64, *r.end() as i64)
+            .map_err(|why| bad("codes.length", why))? as usize;
+    }
+    check_length(s.spec.alphabet, s.spec.length).map_err(|e| bad("codes.length", e.to_string()))?;
+    s.uses = c.uses.map_or(s.uses, |v| v.0);
+    s.expires = c.expires.map_or(s.expires, |v| v.0);
 
-    if let Some(c) = &file.codes {
-        if let Some(v) = c.count {
-            s.count = ranged("codes.count", v, 1, i64::from(MAX_CODES))?;
-        }
-        if let Some(a) = &c.alphabet {
-            s.spec.alphabet = match a.as_str() {
-                "base32" => Alphabet::Base32,
-                "digits" => Alphabet::Digits,
-                other => {
-                    return Err(bad(
-                        "codes.alphabet",
-                        format!("{other:?} is not \"base32\" or \"digits\""),
-                    ));
-                }
-            };
-            s.spec.length = s.spec.alphabet.default_length();
-        }
-        if let Some(v) = c.length {
-            let r = s.spec.alphabet.length_range();
-            s.spec.length = ranged("codes.length", v, *r.start() as i64, *r.end() as i64)? as usize;
-        }
-        check_length(s.spec.alphabet, s.spec.length)
-            .map_err(|e| bad("codes.length", e.to_string()))?;
-        if let Some(v) = c.uses {
-            s.uses = ranged("codes.uses", v, 1, 100)?;
-        }
-        if let Some(v) = &c.expires {
-            s.expires = parse_expiry(v).map_err(|e| bad("codes.expires", e))?;
-        }
+    let h = f.helpdesk;
+    s.helpdesk_default_expires = h.default_expires.and_then(|v| v.0);
+    s.helpdesk_max_expires = h.max_expires.map(|v| v.0);
+    s.helpdesk_max_uses = h.max_uses.map(|v| v.0);
+
+    let l = f.lockout;
+    s.lockout_threshold = l.threshold.map_or(s.lockout_threshold, |v| v.0);
+    s.auto_unlock = l.auto_unlock.and_then(|v| v.0);
+
+    let h = f.hash;
+    s.hash.memory_kib = h.memory_kib.map_or(s.hash.memory_kib, |v| v.0);
+    s.hash.iterations = h.iterations.map_or(s.hash.iterations, |v| v.0);
+    s.hash.parallelism = h.parallelism.map_or(s.hash.parallelism, |v| v.0);
+    if s.hash.memory_kib < 8 * s.hash.parallelism {
+        return Err(bad(
+            "hash.memory_kib",
+            "must be at least 8 KiB per lane of hash.parallelism".into(),
+        ));
     }
-    if let Some(h) = &file.helpdesk {
-        if let Some(v) = &h.default_expires {
-            s.helpdesk_default_expires =
-                parse_expiry(v).map_err(|e| bad("helpdesk.default_expires", e))?;
-        }
-        if let Some(v) = &h.max_expires {
-            s.helpdesk_max_expires =
-                Some(parse_duration(v).map_err(|e| bad("helpdesk.max_expires", e))?);
-        }
-        if let Some(v) = h.max_uses {
-            s.helpdesk_max_uses = Some(ranged("helpdesk.max_uses", v, 1, 100)?);
-        }
+    s.allow_weak = h.allow_weak.unwrap_or(false);
+    if s.hash.below_floor() && !s.allow_weak {
+        return Err(bad(
+            "hash",
+            format!(
+                "m={} KiB, t={} is below the OWASP floor (m=19456, t=2); set hash.allow_weak = true only for tests",
+                s.hash.memory_kib, s.hash.iterations
+            ),
+        ));
     }
-    if let Some(l) = &file.lockout {
-        if let Some(v) = l.threshold {
-            s.lockout_threshold = ranged("lockout.threshold", v, 1, 100)?;
+
+    s.sms = match (f.sms.command, f.sms.outbox) {
+        (Some(_), Some(_)) => {
+            return Err(bad("sms", "set sms.command or sms.outbox, not both".into()));
         }
-        if let Some(v) = &l.auto_unlock {
-            s.auto_unlock = match v.trim() {
-                "off" | "never" => None,
-                d => Some(parse_duration(d).map_err(|e| bad("lockout.auto_unlock", e))?),
-            };
-            // Below a minute a lockout barely slows a guesser down.
-            if s.auto_unlock.is_some_and(|d| d < MIN_AUTO_UNLOCK) {
-                return Err(bad(
-                    "lockout.auto_unlock",
-                    format!("{v:?} is below the floor of 1m (or \"off\")"),
-                ));
-            }
-        }
-    }
-    if let Some(h) = &file.hash {
-        if let Some(v) = h.memory_kib {
-            s.hash.memory_kib = ranged("hash.memory_kib", v, 8, 4 * 1024 * 1024)?;
-        }
-        if let Some(v) = h.iterations {
-            s.hash.iterations = ranged("hash.iterations", v, 1, 100)?;
-        }
-        if let Some(v) = h.parallelism {
-            s.hash.parallelism = ranged("hash.parallelism", v, 1, 64)?;
-        }
-        if s.hash.memory_kib < 8 * s.hash.parallelism {
-            return Err(bad(
-                "hash.memory_kib",
-                "must be at least 8 KiB per lane of hash.parallelism".into(),
-            ));
-        }
-        s.allow_weak = h.allow_weak.unwrap_or(false);
-        if s.hash.below_floor() && !s.allow_weak {
-            return Err(bad(
-                "hash",
-                format!(
-                    "m={} KiB, t={} is below the OWASP floor (m=19456, t=2); set hash.allow_weak = true only for tests",
-                    s.hash.memory_kib, s.hash.iterations
-                ),
-            ));
-        }
-    }
-    if let Some(sms) = &file.sms {
-        s.sms = match (&sms.command, &sms.outbox) {
-            (Some(_), Some(_)) => {
-                return Err(bad("sms", "set sms.command or sms.outbox, not both".into()));
-            }
-            (Some(c), None) if c.trim().is_empty() => {
-                return Err(bad("sms.command", "is empty".into()));
-            }
-            (Some(c), None) => Some(SmsDelivery::Command(PathBuf::from(c))),
-            (None, Some(o)) => Some(SmsDelivery::Outbox(relative_to(path, o))),
-            (None, None) => None,
-        };
-        if let Some(v) = &sms.timeout {
-            s.sms_timeout = parse_duration(v).map_err(|e| bad("sms.timeout", e))?;
-        }
-    }
-    if let Some(n) = &file.notify
-        && let Some(c) = &n.command
-    {
-        if c.trim().is_empty() {
-            return Err(bad("notify.command", "is empty".into()));
-        }
-        s.notify = Some(PathBuf::from(c));
-    }
-    if let Some(v) = file.verify.as_ref().and_then(|v| v.connect_retry.as_ref()) {
-        s.verify_connect_retry = match v.trim() {
-            "off" | "0" | "0s" => Duration::ZERO,
-            d => parse_duration(d).map_err(|e| bad("verify.connect_retry", e))?,
-        };
-    }
-    if let Some(st) = &file.store
-        && let Some(g) = &st.group
-    {
-        let gid = crate::principal::group_id(g).ok_or_else(|| {
-            bad(
-                "store.group",
-                format!("no such group {}", crate::model::printable(g, 40)),
-            )
-        })?;
-        s.store_group = Some(crate::trust::Group {
-            name: g.clone(),
-            gid,
-        });
-    }
-    if let Some(st) = &file.store
-        && let Some(pf) = &st.password_file
-    {
+        (Some(c), None) => Some(SmsDelivery::Command(c.0)),
+        (None, Some(o)) => Some(SmsDelivery::Outbox(relative_to(path, &o))),
+        (None, None) => None,
+    };
+    s.sms_timeout = f.sms.timeout.map_or(s.sms_timeout, |v| v.0);
+    s.notify = f.notify.command.map(|c| c.0);
+    s.verify_connect_retry = f
+        .verify
+        .connect_retry
+        .map_or(s.verify_connect_retry, |v| v.0);
+
+    s.store_group = f.store.group.map(|g| g.0);
+    if let Some(pf) = &f.store.password_file {
         let pf = relative_to(path, Path::new(pf));
         s.db_password = Some(
             read_password(&pf, s.store_group.as_ref())
                 .map_err(|why| bad("store.password_file", why))?,
         );
     }
-    if let Some(st) = &file.store
-        && let Some(db) = &st.db
-    {
-        if db.trim().is_empty() {
-            return Err(bad("store.db", "is empty".into()));
-        }
-        if crate::store::Locator::parse(Path::new(db)) == crate::store::Locator::Conninfo {
-            return Err(bad(
-                "store.db",
-                "looks like a key=value connection string; give a postgres:// URL".into(),
-            ));
-        }
-        s.db = Some(match db.contains("://") {
-            true => PathBuf::from(db),
-            false => relative_to(path, Path::new(db)),
-        });
-    }
-    s.safeguards = crate::safeguards::settings(
-        file.email.as_ref(),
-        file.safeguards.as_ref(),
-        file.audit.as_ref(),
-    )
-    .map_err(|(key, why)| bad(key, why))?;
-    if let Some(d) = &file.directory {
+    s.db = f.store.db.map(|DbLocator(db)| match db.contains("://") {
+        true => PathBuf::from(db),
+        false => relative_to(path, Path::new(&db)),
+    });
+    s.safeguards =
+        crate::safeguards::settings(f.email.as_ref(), f.safeguards.as_ref(), f.audit.as_ref())
+            .map_err(|(key, why)| bad(key, why))?;
+    if let Some(d) = &f.directory {
         s.directory = Some(crate::directory::DirectoryConfig::from_file(d, path)?);
     }
-    Ok(with_sources(s, &file, Some(path)))
+    Ok(s)
 }
 
 /// Text quoted from the file (a key, toml's message naming it) with its
@@ -582,32 +650,74 @@ fn escape_controls(k: &str) -> String {
         .collect()
 }
 
-/// The dotted key (`codes.count`) on the line holding byte `offset`, its
-/// control characters escaped.
-fn key_at(text: &str, offset: usize) -> Option<String> {
+/// The dotted key (`codes.count`) whose name or value holds byte `at` of
+/// the document, each part as written, its control characters escaped.
+fn key_at(table: &DeTable, text: &str, at: usize) -> Option<String> {
+    let holds = |s: std::ops::Range<usize>| s.start <= at && at <= s.end;
+    table.iter().find_map(|(k, v)| {
+        let written = text.get(k.span()).unwrap_or(k.get_ref());
+        let name = escape_controls(written.trim_matches('"'));
+        let inner = match v.get_ref() {
+            DeValue::Table(t) if !holds(k.span()) => key_at(t, text, at),
+            _ => None,
+        };
+        match inner {
+            Some(sub) => Some(format!("{name}.{sub}")),
+            None if holds(k.span()) || holds(v.span()) => Some(name),
+            None => None,
+        }
+    })
+}
+
+/// For text that is not TOML: the key on the line holding byte `offset`
+/// (`table.key` under a `[table]` line), its control characters escaped.
+fn line_key(text: &str, offset: usize) -> Option<String> {
     let offset = offset.min(text.len());
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let line = text[line_start..].lines().next().unwrap_or("");
-    let table = text[..line_start]
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| l.starts_with('[') && l.ends_with(']'))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
-    let t = line.trim();
+    let header = |l: &str| l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+    let t = text[line_start..].lines().next().unwrap_or("").trim();
     if t.starts_with('[') {
-        return Some(escape_controls(
-            t.trim_matches(|c| c == '[' || c == ']').trim(),
-        ));
+        return Some(escape_controls(&header(t)));
     }
     let key = t.split('=').next()?.trim().trim_matches('"');
     if key.is_empty() {
         return None;
     }
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'));
     Some(escape_controls(&match table {
-        Some(tb) => format!("{tb}.{key}"),
+        Some(tb) => format!("{}.{key}", header(tb)),
         None => key.to_string(),
     }))
+}
+
+/// Whether the document sets the dotted `key`.
+fn is_set(doc: &DeTable, key: &str) -> bool {
+    let mut table = doc;
+    let mut parts = key.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let Some(v) = table.get(part) else {
+            return false;
+        };
+        match v.get_ref() {
+            _ if parts.peek().is_none() => return true,
+            DeValue::Table(t) => table = t,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The value of the dotted `key` as written, when it is a string.
+fn written<'a>(doc: &'a DeTable, key: &str) -> Option<&'a str> {
+    let (table, name) = key.rsplit_once('.')?;
+    match doc.get(table)?.get_ref() {
+        DeValue::Table(t) => t.get(name)?.get_ref().as_str(),
+        _ => None,
+    }
 }
 
 /// An outbox path in the config file is read relative to the file.
@@ -619,148 +729,177 @@ fn relative_to(config: &Path, p: &Path) -> PathBuf {
     }
 }
 
+fn fmt_duration(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
 fn fmt_expiry(d: Option<Duration>) -> String {
-    d.map(|d| humantime::format_duration(d).to_string())
-        .unwrap_or_else(|| "never".into())
+    d.map_or_else(|| "never".into(), fmt_duration)
+}
+
+fn fmt_opt(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "(none)".into())
+}
+
+/// How `codedesk config` shows a key's effective value.
+type Show = fn(&Settings, &DeTable) -> String;
+
+/// The keys `codedesk config` lists, in its order, each with how its
+/// effective value is shown; where it came from is read off the document.
+const SHOWN: &[(&str, Show)] = &[
+    ("codes.count", |s, _| s.count.to_string()),
+    ("codes.alphabet", |s, _| s.spec.alphabet.name().into()),
+    ("codes.length", |s, _| s.spec.length.to_string()),
+    ("codes.uses", |s, _| s.uses.to_string()),
+    ("codes.expires", |s, _| fmt_expiry(s.expires)),
+    ("helpdesk.default_expires", |s, _| {
+        fmt_expiry(s.helpdesk_default_expires)
+    }),
+    ("helpdesk.max_expires", |s, _| {
+        fmt_opt(s.helpdesk_max_expires.map(fmt_duration))
+    }),
+    ("helpdesk.max_uses", |s, _| {
+        fmt_opt(s.helpdesk_max_uses.map(|v| v.to_string()))
+    }),
+    ("lockout.threshold", |s, _| s.lockout_threshold.to_string()),
+    ("lockout.auto_unlock", |s, _| {
+        s.auto_unlock.map_or_else(|| "off".into(), fmt_duration)
+    }),
+    ("hash.memory_kib", |s, _| s.hash.memory_kib.to_string()),
+    ("hash.iterations", |s, _| s.hash.iterations.to_string()),
+    ("hash.parallelism", |s, _| s.hash.parallelism.to_string()),
+    ("hash.allow_weak", |s, _| s.allow_weak.to_string()),
+    ("sms.command", |s, _| {
+        fmt_opt(match &s.sms {
+            Some(SmsDelivery::Command(p)) => Some(p.display().to_string()),
+            _ => None,
+        })
+    }),
+    ("sms.outbox", |s, _| {
+        fmt_opt(match &s.sms {
+            Some(SmsDelivery::Outbox(p)) => Some(p.display().to_string()),
+            _ => None,
+        })
+    }),
+    ("sms.timeout", |s, _| fmt_duration(s.sms_timeout)),
+    ("notify.command", |s, _| {
+        fmt_opt(s.notify.as_ref().map(|p| p.display().to_string()))
+    }),
+    ("verify.connect_retry", |s, _| {
+        match s.verify_connect_retry {
+            Duration::ZERO => "off".to_string(),
+            d => fmt_duration(d),
+        }
+    }),
+    ("email.command", |s, _| s.safeguards.email_command.join(" ")),
+    ("email.from", |s, _| {
+        fmt_opt(s.safeguards.email_from.clone())
+    }),
+    ("safeguards.notify_users", |s, _| {
+        s.safeguards.notify_users.to_string()
+    }),
+    ("safeguards.failed_login_debounce", |s, _| {
+        fmt_duration(s.safeguards.debounce)
+    }),
+    ("audit.syslog", |s, _| {
+        s.safeguards.syslog.is_some().to_string()
+    }),
+    ("audit.syslog_socket", |_, doc| {
+        written(doc, "audit.syslog_socket")
+            .unwrap_or(crate::safeguards::DEFAULT_SYSLOG_SOCKET)
+            .to_string()
+    }),
+    // Without a `[directory]` table, what its keys would be (the
+    // openldap preset's); never the bind password, only its file.
+    ("directory.url", |s, _| {
+        fmt_opt(dir(s, |d| Some(d.url.clone())))
+    }),
+    ("directory.tls", |s, _| {
+        fmt_opt(dir(s, |d| Some(d.tls.as_str().into())))
+    }),
+    ("directory.ca_file", |s, _| {
+        fmt_opt(dir(s, |d| Some(d.ca_file.as_ref()?.display().to_string())))
+    }),
+    ("directory.bind_dn", |s, _| {
+        fmt_opt(dir(s, |d| d.bind_dn.clone()))
+    }),
+    ("directory.password_file", |s, _| {
+        fmt_opt(dir(s, |d| {
+            Some(d.password_file.as_ref()?.display().to_string())
+        }))
+    }),
+    ("directory.base_dn", |s, _| {
+        fmt_opt(dir(s, |d| Some(d.base_dn.clone())))
+    }),
+    ("directory.preset", |s, _| preset(s).as_str().into()),
+    ("directory.user_filter", |s, _| {
+        dir(s, |d| Some(d.user_filter.clone())).unwrap_or_else(|| preset(s).user_filter().into())
+    }),
+    ("directory.privileged_groups", |s, _| {
+        fmt_opt(dir(s, |d| {
+            Some(d.privileged_groups.join("; ")).filter(|g| !g.is_empty())
+        }))
+    }),
+    ("directory.group_member_attribute", |s, _| {
+        dir(s, |d| Some(d.group_member_attribute.clone())).unwrap_or_else(|| "member".into())
+    }),
+    ("directory.min_fraction", |s, _| {
+        s.directory
+            .as_ref()
+            .map_or(0.9, |d| d.min_fraction)
+            .to_string()
+    }),
+    ("directory.timeout", |s, _| {
+        fmt_duration(
+            s.directory
+                .as_ref()
+                .map_or(Duration::from_secs(10), |d| d.timeout),
+        )
+    }),
+    ("directory.attributes.uid", |s, _| attributes(s).uid),
+    ("directory.attributes.display_name", |s, _| {
+        attributes(s).display_name
+    }),
+    ("directory.attributes.mobile", |s, _| attributes(s).mobile),
+    ("directory.attributes.telephone", |s, _| {
+        attributes(s).telephone
+    }),
+    ("directory.attributes.mail", |s, _| attributes(s).mail),
+    ("directory.attributes.member_of", |s, _| {
+        fmt_opt(attributes(s).member_of)
+    }),
+];
+
+/// A value of `[directory]`, when there is one (and the value is set).
+fn dir(s: &Settings, value: impl Fn(&DirectoryConfig) -> Option<String>) -> Option<String> {
+    s.directory.as_ref().and_then(value)
+}
+
+fn preset(s: &Settings) -> Preset {
+    s.directory.as_ref().map_or(Preset::OpenLdap, |d| d.preset)
+}
+
+fn attributes(s: &Settings) -> Attributes {
+    s.directory
+        .as_ref()
+        .map_or_else(|| preset(s).attributes(), |d| d.attributes.clone())
 }
 
 /// Records each effective value and where it came from, for `codedesk config`.
-fn with_sources(mut s: Settings, f: &File, path: Option<&Path>) -> Settings {
+fn with_sources(mut s: Settings, doc: &DeTable, path: Option<&Path>) -> Settings {
     let file = path
         .map(|p| format!("file {}", p.display()))
         .unwrap_or_default();
-    let src = |set: bool| {
-        if set {
-            file.clone()
-        } else {
-            "default".to_string()
-        }
-    };
-    let c = f.codes.as_ref();
-    let h = f.helpdesk.as_ref();
-    let l = f.lockout.as_ref();
-    let hs = f.hash.as_ref();
-    let sm = f.sms.as_ref();
-    let n = f.notify.as_ref();
-    let v = f.verify.as_ref();
-    let opt = |v: Option<String>| v.unwrap_or_else(|| "(none)".into());
-    s.sources = vec![
-        (
-            "codes.count",
-            s.count.to_string(),
-            src(c.is_some_and(|c| c.count.is_some())),
-        ),
-        (
-            "codes.alphabet",
-            s.spec.alphabet.name().into(),
-            src(c.is_some_and(|c| c.alphabet.is_some())),
-        ),
-        (
-            "codes.length",
-            s.spec.length.to_string(),
-            src(c.is_some_and(|c| c.length.is_some())),
-        ),
-        (
-            "codes.uses",
-            s.uses.to_string(),
-            src(c.is_some_and(|c| c.uses.is_some())),
-        ),
-        (
-            "codes.expires",
-            fmt_expiry(s.expires),
-            src(c.is_some_and(|c| c.expires.is_some())),
-        ),
-        (
-            "helpdesk.default_expires",
-            fmt_expiry(s.helpdesk_default_expires),
-            src(h.is_some_and(|h| h.default_expires.is_some())),
-        ),
-        (
-            "helpdesk.max_expires",
-            opt(s
-                .helpdesk_max_expires
-                .map(|d| humantime::format_duration(d).to_string())),
-            src(h.is_some_and(|h| h.max_expires.is_some())),
-        ),
-        (
-            "helpdesk.max_uses",
-            opt(s.helpdesk_max_uses.map(|v| v.to_string())),
-            src(h.is_some_and(|h| h.max_uses.is_some())),
-        ),
-        (
-            "lockout.threshold",
-            s.lockout_threshold.to_string(),
-            src(l.is_some_and(|l| l.threshold.is_some())),
-        ),
-        (
-            "lockout.auto_unlock",
-            s.auto_unlock
-                .map(|d| humantime::format_duration(d).to_string())
-                .unwrap_or_else(|| "off".into()),
-            src(l.is_some_and(|l| l.auto_unlock.is_some())),
-        ),
-        (
-            "hash.memory_kib",
-            s.hash.memory_kib.to_string(),
-            src(hs.is_some_and(|h| h.memory_kib.is_some())),
-        ),
-        (
-            "hash.iterations",
-            s.hash.iterations.to_string(),
-            src(hs.is_some_and(|h| h.iterations.is_some())),
-        ),
-        (
-            "hash.parallelism",
-            s.hash.parallelism.to_string(),
-            src(hs.is_some_and(|h| h.parallelism.is_some())),
-        ),
-        (
-            "hash.allow_weak",
-            s.allow_weak.to_string(),
-            src(hs.is_some_and(|h| h.allow_weak.is_some())),
-        ),
-        (
-            "sms.command",
-            opt(match &s.sms {
-                Some(SmsDelivery::Command(p)) => Some(p.display().to_string()),
-                _ => None,
-            }),
-            src(sm.is_some_and(|s| s.command.is_some())),
-        ),
-        (
-            "sms.outbox",
-            opt(match &s.sms {
-                Some(SmsDelivery::Outbox(p)) => Some(p.display().to_string()),
-                _ => None,
-            }),
-            src(sm.is_some_and(|s| s.outbox.is_some())),
-        ),
-        (
-            "sms.timeout",
-            humantime::format_duration(s.sms_timeout).to_string(),
-            src(sm.is_some_and(|s| s.timeout.is_some())),
-        ),
-        (
-            "notify.command",
-            opt(s.notify.as_ref().map(|p| p.display().to_string())),
-            src(n.is_some_and(|n| n.command.is_some())),
-        ),
-        (
-            "verify.connect_retry",
-            match s.verify_connect_retry {
-                Duration::ZERO => "off".to_string(),
-                d => humantime::format_duration(d).to_string(),
-            },
-            src(v.is_some_and(|v| v.connect_retry.is_some())),
-        ),
-    ];
-    s.sources.extend(crate::safeguards::sources(
-        &s.safeguards,
-        f.email.as_ref(),
-        f.safeguards.as_ref(),
-        f.audit.as_ref(),
-        &src,
-    ));
+    s.sources = SHOWN
+        .iter()
+        .map(|(key, show)| {
+            let source = match is_set(doc, key) {
+                true => file.clone(),
+                false => "default".to_string(),
+            };
+            (*key, show(&s, doc), source)
+        })
+        .collect();
     s
 }
 

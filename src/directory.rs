@@ -29,34 +29,100 @@ use std::time::Duration;
 
 // ------------------------------------------------------------ configuration
 
-/// `[directory]` as written in the configuration file.
+/// `[directory]` as written in the configuration file, each value checked
+/// as it is read; the checks between keys are in
+/// [`DirectoryConfig::from_file`].
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct DirectoryFile {
-    url: Option<String>,
+    url: Option<LdapUrl>,
     tls: Option<String>,
     ca_file: Option<PathBuf>,
     bind_dn: Option<String>,
     password_file: Option<PathBuf>,
-    base_dn: Option<String>,
-    user_filter: Option<String>,
-    preset: Option<String>,
-    privileged_groups: Option<Vec<String>>,
-    group_member_attribute: Option<String>,
-    min_fraction: Option<f64>,
-    timeout: Option<String>,
+    base_dn: Option<BaseDn>,
+    user_filter: Option<UserFilter>,
+    preset: Option<PresetName>,
+    privileged_groups: Option<Vec<GroupDn>>,
+    group_member_attribute: Option<AttributeName>,
+    min_fraction: Option<Fraction>,
+    timeout: Option<crate::config::Positive>,
     attributes: Option<AttributesFile>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 struct AttributesFile {
-    uid: Option<String>,
-    display_name: Option<String>,
-    mobile: Option<String>,
-    telephone: Option<String>,
-    mail: Option<String>,
-    member_of: Option<String>,
+    uid: Option<AttributeName>,
+    display_name: Option<AttributeName>,
+    mobile: Option<AttributeName>,
+    telephone: Option<AttributeName>,
+    mail: Option<AttributeName>,
+    member_of: Option<MemberOf>,
+}
+
+/// A URL [`parse_url`] accepts, with what it found in it.
+#[derive(Debug, Clone)]
+struct Url {
+    url: String,
+    ldaps: bool,
+    host: String,
+}
+
+const BASE_DN_REQUIRED: &str = "is required (e.g. \"dc=example,dc=org\")";
+
+crate::config::checked! {
+    /// `url`: `ldap://HOST[:PORT]` or `ldaps://...`.
+    LdapUrl(Url) = |url| parse_url(&url).map(|(ldaps, host)| Url { url, ldaps, host });
+
+    /// `base_dn`: not blank.
+    BaseDn(String) = |b| match b.trim().is_empty() {
+        true => Err(BASE_DN_REQUIRED.into()),
+        false => Ok(b),
+    };
+
+    /// `user_filter`: an LDAP filter in parentheses.
+    UserFilter(String) = |u| match u.trim() {
+        u if u.starts_with('(') && u.ends_with(')') => Ok(u.to_string()),
+        u => Err(format!("{u:?} is not an LDAP filter in parentheses")),
+    };
+
+    /// `preset`: `openldap` or `active-directory`.
+    PresetName(Preset) = |p| Preset::parse(&p)
+        .ok_or_else(|| format!("{p:?} is not \"openldap\" or \"active-directory\""));
+
+    /// A group DN, normalised ([`normalize_dn`]).
+    GroupDn(String) = |g| match g.contains('=') {
+        true => Ok(normalize_dn(&g)),
+        false => Err(format!("{g:?} is not a DN (cn=admins,ou=groups,dc=example,dc=org)")),
+    };
+
+    /// An attribute name ([`attribute_name`]).
+    AttributeName(String) = |v| attribute_name(&v);
+
+    /// `attributes.member_of`: an attribute name, or blank for none (read
+    /// each privileged group's members instead).
+    MemberOf(Option<String>) = |m| match m.trim() {
+        "" => Ok(None),
+        m => attribute_name(m).map(Some),
+    };
+}
+
+/// `min_fraction`: between 0 and 1.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "f64")]
+struct Fraction(f64);
+
+impl TryFrom<f64> for Fraction {
+    type Error = crate::config::Invalid;
+    fn try_from(v: f64) -> std::result::Result<Self, Self::Error> {
+        match (0.0..=1.0).contains(&v) {
+            true => Ok(Fraction(v)),
+            false => Err(crate::config::Invalid(format!(
+                "{v} is not between 0 and 1"
+            ))),
+        }
+    }
 }
 
 /// How the connection is protected.
@@ -110,6 +176,14 @@ impl Preset {
             "openldap" => Some(Preset::OpenLdap),
             "active-directory" => Some(Preset::ActiveDirectory),
             _ => None,
+        }
+    }
+
+    /// The name `preset` takes in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::OpenLdap => "openldap",
+            Preset::ActiveDirectory => "active-directory",
         }
     }
 
@@ -174,11 +248,11 @@ impl DirectoryConfig {
                 format!("config file {}: directory.{key}: {why}", path.display()),
             )
         };
-        let url = f
+        let Url { url, ldaps, host } = f
             .url
             .clone()
-            .ok_or_else(|| bad("url", "is required (ldap://HOST or ldaps://HOST)".into()))?;
-        let (ldaps, host) = parse_url(&url).map_err(|why| bad("url", why))?;
+            .ok_or_else(|| bad("url", "is required (ldap://HOST or ldaps://HOST)".into()))?
+            .0;
         let tls = match (ldaps, f.tls.as_deref()) {
             (true, None | Some("ldaps")) => Tls::Ldaps,
             (true, Some(other)) => {
@@ -198,93 +272,34 @@ impl DirectoryConfig {
                 ));
             }
         };
-        let preset = match f.preset.as_deref() {
-            None => Preset::OpenLdap,
-            Some(p) => Preset::parse(p).ok_or_else(|| {
-                bad(
-                    "preset",
-                    format!("{p:?} is not \"openldap\" or \"active-directory\""),
-                )
-            })?,
-        };
+        let preset = f.preset.as_ref().map_or(Preset::OpenLdap, |p| p.0);
         let mut attributes = preset.attributes();
         if let Some(a) = &f.attributes {
-            let set = |slot: &mut String, v: &Option<String>, key: &str| -> Result<()> {
+            let set = |slot: &mut String, v: &Option<AttributeName>| {
                 if let Some(v) = v {
-                    *slot = attribute_name(v).map_err(|why| bad(key, why))?;
+                    *slot = v.0.clone();
                 }
-                Ok(())
             };
-            set(&mut attributes.uid, &a.uid, "attributes.uid")?;
-            set(
-                &mut attributes.display_name,
-                &a.display_name,
-                "attributes.display_name",
-            )?;
-            set(&mut attributes.mobile, &a.mobile, "attributes.mobile")?;
-            set(
-                &mut attributes.telephone,
-                &a.telephone,
-                "attributes.telephone",
-            )?;
-            set(&mut attributes.mail, &a.mail, "attributes.mail")?;
+            set(&mut attributes.uid, &a.uid);
+            set(&mut attributes.display_name, &a.display_name);
+            set(&mut attributes.mobile, &a.mobile);
+            set(&mut attributes.telephone, &a.telephone);
+            set(&mut attributes.mail, &a.mail);
             if let Some(m) = &a.member_of {
-                attributes.member_of = match m.trim() {
-                    "" => None,
-                    m => Some(attribute_name(m).map_err(|why| bad("attributes.member_of", why))?),
-                };
+                attributes.member_of = m.0.clone();
             }
         }
         let base_dn = f
             .base_dn
-            .clone()
-            .filter(|b| !b.trim().is_empty())
-            .ok_or_else(|| bad("base_dn", "is required (e.g. \"dc=example,dc=org\")".into()))?;
-        let user_filter = match &f.user_filter {
-            Some(u) => {
-                let u = u.trim();
-                if !(u.starts_with('(') && u.ends_with(')')) {
-                    return Err(bad(
-                        "user_filter",
-                        format!("{u:?} is not an LDAP filter in parentheses"),
-                    ));
-                }
-                u.to_string()
-            }
-            None => preset.user_filter().to_string(),
-        };
+            .as_ref()
+            .map(|b| b.0.clone())
+            .ok_or_else(|| bad("base_dn", BASE_DN_REQUIRED.into()))?;
         if f.bind_dn.is_some() != f.password_file.is_some() {
             return Err(bad(
                 "bind_dn",
                 "bind_dn and password_file go together (neither: anonymous bind)".into(),
             ));
         }
-        let privileged_groups = f
-            .privileged_groups
-            .clone()
-            .unwrap_or_default()
-            .iter()
-            .map(|g| {
-                if !g.contains('=') {
-                    return Err(bad(
-                        "privileged_groups",
-                        format!("{g:?} is not a DN (cn=admins,ou=groups,dc=example,dc=org)"),
-                    ));
-                }
-                Ok(normalize_dn(g))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let min_fraction = f.min_fraction.unwrap_or(0.9);
-        if !(0.0..=1.0).contains(&min_fraction) {
-            return Err(bad(
-                "min_fraction",
-                format!("{min_fraction} is not between 0 and 1"),
-            ));
-        }
-        let timeout = match &f.timeout {
-            Some(t) => crate::config::parse_duration(t).map_err(|why| bad("timeout", why))?,
-            None => Duration::from_secs(10),
-        };
         let rel = |p: &PathBuf| {
             if p.is_absolute() {
                 p.clone()
@@ -300,16 +315,24 @@ impl DirectoryConfig {
             bind_dn: f.bind_dn.clone(),
             password_file: f.password_file.as_ref().map(rel),
             base_dn,
-            user_filter,
+            user_filter: match &f.user_filter {
+                Some(u) => u.0.clone(),
+                None => preset.user_filter().to_string(),
+            },
             preset,
             attributes,
-            privileged_groups,
-            group_member_attribute: match &f.group_member_attribute {
-                Some(g) => attribute_name(g).map_err(|why| bad("group_member_attribute", why))?,
-                None => "member".into(),
-            },
-            min_fraction,
-            timeout,
+            privileged_groups: f
+                .privileged_groups
+                .iter()
+                .flatten()
+                .map(|g| g.0.clone())
+                .collect(),
+            group_member_attribute: f
+                .group_member_attribute
+                .as_ref()
+                .map_or_else(|| "member".into(), |g| g.0.clone()),
+            min_fraction: f.min_fraction.map_or(0.9, |m| m.0),
+            timeout: f.timeout.as_ref().map_or(Duration::from_secs(10), |t| t.0),
         })
     }
 
@@ -838,8 +861,9 @@ mod tests {
     use super::*;
 
     fn cfg(text: &str) -> Result<DirectoryConfig> {
-        let f: DirectoryFile = toml::from_str(text).unwrap();
-        DirectoryConfig::from_file(&f, Path::new("/etc/codedesk/config.toml"))
+        let text = format!("[directory]\n{text}");
+        let s = crate::config::parse(&text, Path::new("/etc/codedesk/config.toml"))?;
+        Ok(s.directory.expect("[directory] is configured"))
     }
 
     #[test]

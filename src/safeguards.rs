@@ -126,50 +126,6 @@ pub fn settings(
     Ok(s)
 }
 
-/// The keys above for `codedesk config`.
-pub fn sources(
-    s: &SafeguardSettings,
-    e: Option<&EmailFile>,
-    g: Option<&SafeguardsFile>,
-    a: Option<&AuditFile>,
-    src: &dyn Fn(bool) -> String,
-) -> Vec<(&'static str, String, String)> {
-    vec![
-        (
-            "email.command",
-            s.email_command.join(" "),
-            src(e.is_some_and(|e| e.command.is_some())),
-        ),
-        (
-            "email.from",
-            s.email_from.clone().unwrap_or_else(|| "(none)".into()),
-            src(e.is_some_and(|e| e.from.is_some())),
-        ),
-        (
-            "safeguards.notify_users",
-            s.notify_users.to_string(),
-            src(g.is_some_and(|g| g.notify_users.is_some())),
-        ),
-        (
-            "safeguards.failed_login_debounce",
-            humantime::format_duration(s.debounce).to_string(),
-            src(g.is_some_and(|g| g.failed_login_debounce.is_some())),
-        ),
-        (
-            "audit.syslog",
-            s.syslog.is_some().to_string(),
-            src(a.is_some_and(|a| a.syslog.is_some())),
-        ),
-        (
-            "audit.syslog_socket",
-            a.and_then(|a| a.syslog_socket.as_ref())
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| DEFAULT_SYSLOG_SOCKET.into()),
-            src(a.is_some_and(|a| a.syslog_socket.is_some())),
-        ),
-    ]
-}
-
 // ------------------------------------------------------------------ email
 
 /// An email address as an operator types it: `local@domain`, plain

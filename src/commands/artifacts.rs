@@ -129,6 +129,18 @@ user is told about a lockout (default 1h).
 \fB[audit]\fR \fBsyslog\fR, \fBsyslog_socket\fR
 Whether each audit event also goes to syslog as RFC 5424 with structured
 data (default false), and the socket (default \fB/dev/log\fR).
+.TP
+\fB[directory]\fR \fBurl\fR, \fBtls\fR, \fBca_file\fR, \fBbind_dn\fR, \fBpassword_file\fR, \fBbase_dn\fR, \fBuser_filter\fR, \fBpreset\fR, \fBprivileged_groups\fR, \fBgroup_member_attribute\fR, \fBmin_fraction\fR, \fBtimeout\fR, \fBattributes.uid\fR, \fBattributes.display_name\fR, \fBattributes.mobile\fR, \fBattributes.telephone\fR, \fBattributes.mail\fR, \fBattributes.member_of\fR
+The LDAP directory users, their numbers and their privileged groups are
+read from (none without \fBurl\fR): the server (\fIldap://HOST\fR or
+\fIldaps://HOST\fR; one off this machine is reached through TLS, checked
+against \fBca_file\fR, unless \fBtls = "none"\fR), the bind DN and the
+file holding its password (never the password itself), the base DN, the
+user filter, a \fBpreset\fR (\fBopenldap\fR, the default, or
+\fBactive\-directory\fR) naming the attributes, which
+\fBattributes.*\fR override, the privileged groups' DNs, the fraction of
+the last sync's users below which \fBsync\fR changes nothing (default
+0.9), and the timeout (default 10s). See docs/directory.md.
 .SH "BATCH FILES"
 Both batch files are CSV with a header row; column names are matched
 without regard to case and in any order, blank lines are skipped, and

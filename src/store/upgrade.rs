@@ -57,7 +57,7 @@ pub(crate) const LEVEL_TABLE_FROM: i64 = 6;
 
 /// Debug builds only (the test suite's): the schema version this build
 /// pretends to know, to play the part of an older codedesk
-/// (`tests/upgrade.rs`). A release build never reads it.
+/// (`tests/suite/both/upgrade.rs`). A release build never reads it.
 pub const PRETEND_VAR: &str = "CODEDESK_TEST_PRETEND_SCHEMA";
 
 /// The schema version this codedesk knows: its number of migrations, or

@@ -3,18 +3,20 @@
 //! Hashing uses weak Argon2 parameters (`hash.allow_weak`) to keep the
 //! suite fast; the production floor is tested in unit tests.
 //!
-//! Two backends, one suite. `tests/X.rs` runs on SQLite. Its twin
-//! `tests/pg_X.rs` holds nothing but `include!("X.rs")`, so the same tests
-//! are compiled a second time as the test crate `pg_X`; there (`POSTGRES`)
-//! every `Env` has an empty PostgreSQL database of its own, on the server
-//! of the admin URL in `CODEDESK_TEST_PG` (default `ADMIN_URL`; see
-//! `PgDatabase`). One `cargo test` runs both. With no usable
-//! server, a PostgreSQL test binary says so loudly on stderr and ends (exit
-//! 0) at its first Env, unless `CI` is set: then every test fails. A test that
-//! is SQLite-only by nature starts with `if sqlite_only("why") { return; }`.
-//! A suite that is no twin but picks each test's store itself (tests/pg_backend.rs)
+//! Two backends, one suite. The suites under `tests/suite/both/` run on
+//! the backend `CODEDESK_TEST_BACKEND` names (`BACKEND_VAR`): `sqlite`, the
+//! default, or `postgres` (`.ci/run` runs them a second time so). In a
+//! PostgreSQL run (`postgres()`) every `Env` has an empty PostgreSQL
+//! database of its own, on the server of the admin URL in `CODEDESK_TEST_PG`
+//! (default `ADMIN_URL`; see `PgDatabase`). With no usable server, a
+//! PostgreSQL run says so loudly on stderr and ends (exit 0) at its first
+//! Env, unless `CI` is set: then every test fails. A test that is
+//! SQLite-only by nature starts with `if sqlite_only("why") { return; }`.
+//! A suite that picks each test's store itself (tests/suite/pg_backend.rs)
 //! uses `Env::sqlite`, `Env::on_url` and `Env::postgres`; the last, with no
 //! usable server, skips (loudly) only the test that called it.
+//! (A test file still in the old style, `tests/pg_X.rs` holding
+//! `include!("X.rs")`, also runs on PostgreSQL until it is moved in.)
 #![allow(dead_code)]
 
 use assert_cmd::Command;
@@ -25,11 +27,36 @@ use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_codedesk");
 
-/// The test crate being compiled: `X` for `tests/X.rs`, `pg_X` for its twin.
+/// The test crate being compiled: `suite` for tests/suite/main.rs
+/// (`X` for an old-style `tests/X.rs`, `pg_X` for its twin).
 pub const SUITE: &str = env!("CARGO_CRATE_NAME");
 
-/// True in the PostgreSQL twin of a suite (a test crate named `pg_*`).
-pub const POSTGRES: bool = starts_with_pg(SUITE);
+/// The variable that names the backend of a run: `sqlite` (the default,
+/// also when unset or empty) or `postgres`.
+pub const BACKEND_VAR: &str = "CODEDESK_TEST_BACKEND";
+
+/// True in a PostgreSQL run: `CODEDESK_TEST_BACKEND=postgres` (or an
+/// old-style twin, a test crate named `pg_*`). Any other value than
+/// `sqlite` or `postgres` fails every test that asks.
+pub fn postgres() -> bool {
+    static PG: OnceLock<Result<bool, String>> = OnceLock::new();
+    let pg = PG.get_or_init(|| match std::env::var(BACKEND_VAR) {
+        Err(std::env::VarError::NotPresent) => Ok(starts_with_pg(SUITE)),
+        Ok(v) if v.is_empty() || v == "sqlite" => Ok(starts_with_pg(SUITE)),
+        Ok(v) if v == "postgres" => Ok(true),
+        Ok(v) => Err(format!("{BACKEND_VAR}={v:?}: expected sqlite or postgres")),
+        Err(e) => Err(format!("{BACKEND_VAR}: {e}")),
+    });
+    match pg {
+        Ok(pg) => *pg,
+        Err(why) => panic!("{why}"),
+    }
+}
+
+/// The backend of this run, as `CODEDESK_TEST_BACKEND` spells it.
+pub fn backend() -> &'static str {
+    if postgres() { "postgres" } else { "sqlite" }
+}
 
 const fn starts_with_pg(name: &str) -> bool {
     let b = name.as_bytes();
@@ -42,7 +69,7 @@ pub const ADMIN_URL: &str = "postgres://codedesk:codedesk@127.0.0.1:5432/codedes
 
 /// The suites written before users were told about every sensitive event
 /// count the SMS messages and audit events they cause; their configs turn
-/// the notices off (tests/safeguards.rs turns them on).
+/// the notices off (tests/suite/both/safeguards.rs turns them on).
 pub const SAFEGUARDS_OFF: &str = "[safeguards]\nnotify_users = false\n\n";
 
 /// A throwaway store, config and SMS outbox.
@@ -67,7 +94,7 @@ impl Env {
     /// Like `new`, with extra TOML appended to the config (later tables win
     /// only if they do not repeat [hash] or [sms]; use `with_raw_config` for that).
     pub fn with_config(extra: &str) -> Env {
-        Env::fast(extra, POSTGRES.then(PgDatabase::create))
+        Env::fast(extra, postgres().then(PgDatabase::create))
     }
 
     /// Like `new`, but on a SQLite store in any suite, the `pg_` ones too
@@ -135,7 +162,7 @@ impl Env {
 
     /// A config file of exactly `text` (fast hashing is *not* added).
     pub fn with_raw_config(text: &str) -> Env {
-        let pg = POSTGRES.then(PgDatabase::create);
+        let pg = postgres().then(PgDatabase::create);
         let dir = tempfile::tempdir().expect("tempdir");
         let outbox = dir.path().join("outbox.txt");
         Env::build(dir, text, outbox, pg)
@@ -608,25 +635,27 @@ fn sqlite_rows(db: &Path) -> String {
 
 // ------------------------------------------------------------ backends
 
-/// In the PostgreSQL twin of a suite, notes on stderr that the calling
-/// test is skipped there and returns true; on SQLite, returns false.
+/// In a PostgreSQL run, notes on stderr that the calling test is skipped
+/// there and returns true; on SQLite, returns false.
 /// `if sqlite_only("opens the store file with rusqlite") { return; }`
 pub fn sqlite_only(why: &str) -> bool {
-    if POSTGRES {
+    let pg = postgres();
+    if pg {
         skipped("PostgreSQL", "sqlite-only", why);
     }
-    POSTGRES
+    pg
 }
 
 /// The mirror of `sqlite_only`, for a test of what only a PostgreSQL
-/// store can meet (a server, a password): in the SQLite suite it notes
-/// on stderr that the test runs in the `pg_` twin only and returns true.
+/// store can meet (a server, a password): in a SQLite run it notes on
+/// stderr that the test runs in the PostgreSQL run only and returns true.
 /// `if postgres_only("a wrong password") { return; }`
 pub fn postgres_only(why: &str) -> bool {
-    if !POSTGRES {
+    let pg = postgres();
+    if !pg {
         skipped("SQLite", "postgres-only", why);
     }
-    !POSTGRES
+    !pg
 }
 
 fn skipped(backend: &str, kind: &str, why: &str) {
@@ -641,7 +670,7 @@ fn skipped(backend: &str, kind: &str, why: &str) {
     );
 }
 
-/// `CI` is set (as tests/pam.rs reads it).
+/// `CI` is set (as tests/suite/both/pam.rs reads it).
 fn in_ci() -> bool {
     std::env::var_os("CI").is_some()
 }
@@ -987,34 +1016,8 @@ impl Drop for PgDatabase {
     }
 }
 
-/// Every variable that could change codedesk's behaviour.
-pub const SCRUBBED: &[&str] = &[
-    "CODEDESK_DB",
-    "CODEDESK_CONFIG",
-    "CODEDESK_OPERATOR",
-    "CODEDESK_NOW",
-    "XDG_DATA_HOME",
-    "XDG_CONFIG_HOME",
-    "SUDO_USER",
-    "SUDO_UID",
-    "SUDO_GID",
-    "SUDO_COMMAND",
-    "SUDO_HOME",
-    "PGPASSWORD",
-    "PGPASSFILE",
-    "PGSSLMODE",
-    "PGSSLROOTCERT",
-    "PGSSLCERT",
-    "PGSSLKEY",
-    "PGSERVICE",
-    "PGSERVICEFILE",
-    "USER",
-    "PAM_USER",
-    "PAM_SERVICE",
-    "PAM_TYPE",
-    "NO_COLOR",
-    "COLUMNS",
-];
+/// The `PATH` of every codedesk the tests run (a test may set its own).
+pub const TEST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Where the tests' codedesk looks for the system configuration unless a
 /// test names one: nowhere (a debug build reads `CODEDESK_TEST_SYSTEM_CONFIG`;
@@ -1022,22 +1025,50 @@ pub const SCRUBBED: &[&str] = &[
 /// machine cannot change a result.
 pub const NO_SYSTEM_CONFIG: &str = "/nonexistent/codedesk-tests/system.toml";
 
-/// Removes every variable that could change codedesk's behaviour
-/// (`SCRUBBED`, and any other `CODEDESK_*`, `PG*` or `SUDO_*` of the test
-/// run, such as CI's `CODEDESK_TEST_PG`, which codedesk under sudo would
-/// refuse), and points the system configuration nowhere.
-pub fn scrub(c: &mut Command) {
-    for v in SCRUBBED {
-        c.env_remove(v);
-    }
-    for (name, _) in std::env::vars_os() {
-        if let Some(n) = name.to_str()
-            && (n.starts_with("CODEDESK_") || n.starts_with("PG") || n.starts_with("SUDO_"))
-        {
-            c.env_remove(n);
+/// The whole environment of a scrubbed child, before the test adds its
+/// own (`HOME`, say): `PATH` (`TEST_PATH`) and the system configuration
+/// pointed nowhere. Nothing of the test run's environment is passed on:
+/// no `PG*` (libpq's `PGPASSWORD`, `PGSSLMODE`, `PGSERVICE`, ...), no
+/// `CODEDESK_*` (CI's `CODEDESK_TEST_PG`, which codedesk under sudo would
+/// refuse), no `SUDO_*`, `NO_COLOR`, `COLUMNS`, `TERM`, `LANG`, `HOME`,
+/// `USER` or `XDG_*`: a developer's shell cannot change a result.
+pub fn scrubbed_env() -> [(&'static str, &'static str); 2] {
+    [
+        ("PATH", TEST_PATH),
+        (codedesk::TEST_SYSTEM_CONFIG_VAR, NO_SYSTEM_CONFIG),
+    ]
+}
+
+/// A command whose environment can be scrubbed: std's and assert_cmd's.
+pub trait Scrub {
+    /// Clears the environment and sets `scrubbed_env()`.
+    fn scrub(&mut self) -> &mut Self;
+}
+
+impl Scrub for Command {
+    fn scrub(&mut self) -> &mut Self {
+        self.env_clear();
+        for (k, v) in scrubbed_env() {
+            self.env(k, v);
         }
+        self
     }
-    c.env(codedesk::TEST_SYSTEM_CONFIG_VAR, NO_SYSTEM_CONFIG);
+}
+
+impl Scrub for std::process::Command {
+    fn scrub(&mut self) -> &mut Self {
+        self.env_clear();
+        for (k, v) in scrubbed_env() {
+            self.env(k, v);
+        }
+        self
+    }
+}
+
+/// Clears the environment of `c` but for `scrubbed_env()`; call it
+/// before setting what the test needs (`HOME`, `TERM`, ...).
+pub fn scrub<C: Scrub>(c: &mut C) {
+    c.scrub();
 }
 
 /// A formatted base32 code: four groups of four.

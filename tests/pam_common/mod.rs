@@ -1,4 +1,4 @@
-//! Shared by tests/pam.rs (and its twin tests/pg_pam.rs) and tests/sshd.rs:
+//! Shared by tests/suite/both/pam.rs (on either backend) and tests/suite/sshd.rs:
 //! the stanza of `examples/pam.d/codedesk` (the one copy the docs quote
 //! and the package installs) pointed at this test build and a test
 //! config, and PAM service files in /etc/pam.d removed when dropped.

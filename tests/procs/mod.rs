@@ -4,7 +4,7 @@
 //! `Env::sql_rows`), and a small seeded PRNG.
 #![allow(dead_code)]
 
-use crate::common::{BIN, Env, SCRUBBED};
+use crate::common::{BIN, Env, scrub};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -14,9 +14,7 @@ use std::time::Duration;
 /// std `Command` (so it can be spawned and killed).
 pub fn command_as(program: &Path, env: &Env, db: &Path, operator: &str, args: &[&str]) -> Command {
     let mut c = Command::new(program);
-    for v in SCRUBBED {
-        c.env_remove(v);
-    }
+    scrub(&mut c);
     c.env("HOME", env.path())
         .arg("--db")
         .arg(db)

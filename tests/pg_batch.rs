@@ -1,2 +1,0 @@
-// The batch suite (tests/batch.rs) on PostgreSQL: see tests/common/mod.rs.
-include!("batch.rs");

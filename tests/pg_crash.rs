@@ -1,2 +1,0 @@
-// The crash suite (tests/crash.rs) on PostgreSQL: see tests/common/mod.rs.
-include!("crash.rs");

@@ -1,2 +1,0 @@
-// The operators suite (tests/operators.rs) on PostgreSQL: see tests/common/mod.rs.
-include!("operators.rs");

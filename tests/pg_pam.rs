@@ -1,2 +1,0 @@
-// The pam suite (tests/pam.rs) on PostgreSQL: see tests/common/mod.rs.
-include!("pam.rs");

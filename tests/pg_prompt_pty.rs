@@ -1,2 +1,0 @@
-// The prompt_pty suite (tests/prompt_pty.rs) on PostgreSQL: see tests/common/mod.rs.
-include!("prompt_pty.rs");

@@ -1,2 +1,0 @@
-// The safeguards suite (tests/safeguards.rs) on PostgreSQL: see tests/common/mod.rs.
-include!("safeguards.rs");

@@ -1,2 +1,0 @@
-// The terminal suite (tests/terminal.rs) on PostgreSQL: see tests/common/mod.rs.
-include!("terminal.rs");

@@ -1,2 +1,0 @@
-// The trail suite (tests/trail.rs) on PostgreSQL: see tests/common/mod.rs.
-include!("trail.rs");

@@ -1,0 +1,648 @@
+//! Login storms on PostgreSQL (docs/postgresql-pooling.md): a thousand
+//! `codedesk verify` processes at once, over 50 users with valid, spent
+//! and wrong codes, against a stock server (`max_connections = 100`),
+//! directly and through PgBouncer, and with the server restarted mid-storm.
+//!
+//! The direct storm and the restart run on a throwaway cluster of their
+//! own (initdb as the `postgres` user in a temporary folder, on a free
+//! loopback port, max_connections = 100 as PostgreSQL ships it), so a
+//! storm cannot starve another test's connections and a restart touches
+//! nothing else. The PgBouncer storm runs through the pooler of
+//! `CODEDESK_TEST_PGBOUNCER` (.ci/run starts one in front of its server).
+//! Under `CI` a missing server, pooler or PostgreSQL binary is a failure;
+//! otherwise a loud skip. The storms take turns (one at a time).
+
+use crate::common;
+use crate::procs;
+
+use common::Env;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const USERS: usize = 50;
+/// Per user: valid codes verified in the storm, codes spent before it,
+/// wrong codes (another user's): 12 + 4 + 4 = 20 verifies, 1000 in all.
+const VALID: usize = 12;
+const SPENT: usize = 4;
+const WRONG: usize = 4;
+/// Processes alive at once: enough to exceed max_connections, few enough
+/// for a 2-core runner to start them briskly.
+const ALIVE: usize = 300;
+/// The login servers the storm comes from. A verify takes one of its
+/// host's store slots (four per core) for each store session, so one host
+/// alone never holds more than 4 x cores connections; each simulated host
+/// is a runtime folder of its own (XDG_RUNTIME_DIR), and 14 of them can
+/// ask for more than 100 connections at once (on 2 cores, 112). Not many
+/// more: the simulated hosts share this machine's cores, which real ones
+/// would not.
+const HOSTS: usize = 14;
+
+/// One storm at a time: each wants the machine.
+static TURN: Mutex<()> = Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A missing prerequisite: a failure under CI, else a loud skip (false).
+fn missing(why: &str) -> bool {
+    if std::env::var_os("CI").is_some() {
+        panic!("{why}; CI is set, so the storm tests must run");
+    }
+    let bar = "=".repeat(78);
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n{bar}\nSKIPPED: pg_storm: {}: {why}\n{bar}\n",
+        std::thread::current().name().unwrap_or("a test")
+    );
+    false
+}
+
+// ------------------------------------------------- a throwaway cluster
+
+/// A PostgreSQL cluster of this test's own, run as `postgres`; stopped
+/// (immediately) and deleted when dropped.
+struct Cluster {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+}
+
+fn postgres_uid() -> Option<(u32, u32)> {
+    let name = std::ffi::CString::new("postgres").ok()?;
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    (!pw.is_null()).then(|| unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Cluster {
+    /// initdb, configure, start, and a role and database `codedesk`
+    /// (password `storm`, md5 over TCP: SCRAM's 4096 rounds of
+    /// PBKDF2 in the tests' unoptimised build would cost each verify more
+    /// than its whole work, twice, and the storm is about connections;
+    /// the PgBouncer storm logs in with SCRAM).
+    fn start() -> Result<Cluster, String> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .map_err(|e| format!("no PostgreSQL server installed (/usr/lib/postgresql: {e})"))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join("bin"))
+            .filter(|b| b.join("initdb").exists() && b.join("pg_ctl").exists())
+            .max_by_key(|b| {
+                b.parent()
+                    .and_then(|v| v.file_name())
+                    .and_then(|v| v.to_str())
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .unwrap_or(0)
+            })
+            .ok_or("no initdb/pg_ctl under /usr/lib/postgresql/*/bin")?;
+        let euid = unsafe { libc::geteuid() };
+        let (uid, gid) = postgres_uid().ok_or("no user postgres")?;
+        if euid != 0 && euid != uid {
+            return Err(
+                "a throwaway cluster needs root (to run as postgres) or the user postgres".into(),
+            );
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("codedesk-storm-pg.")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).map_err(|e| e.to_string())?;
+        let c = Cluster {
+            dir,
+            bin,
+            port: free_port(),
+        };
+        let data = c.data();
+        let pwfile = c.dir.path().join("pw");
+        std::fs::write(&pwfile, "storm\n").map_err(|e| e.to_string())?;
+        std::os::unix::fs::chown(&pwfile, Some(uid), Some(gid)).map_err(|e| e.to_string())?;
+        c.as_postgres(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "--pwfile",
+                pwfile.to_str().unwrap(),
+                "--auth-local=trust",
+                "--auth-host=md5",
+                "--no-sync",
+                "--no-instructions",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+        )?;
+        let mut conf = std::fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))
+            .map_err(|e| e.to_string())?;
+        // As PostgreSQL ships it (max_connections = 100), on loopback only.
+        // Commits do not wait for the disk: every spend is serialised under
+        // the store's write lock, so on a shared CI disk whose fsync takes
+        // tens of milliseconds the storm would measure the disk, not the
+        // connections (the restart is a fast shutdown, which flushes all).
+        writeln!(
+            conf,
+            "\n# codedesk tests/suite/pg_storm.rs\nlisten_addresses = '127.0.0.1'\nport = {}\n\
+             unix_socket_directories = '{}'\nmax_connections = 100\nsynchronous_commit = off\n",
+            c.port,
+            c.dir.path().display()
+        )
+        .map_err(|e| e.to_string())?;
+        c.pg_ctl(&["start"])?;
+        c.as_postgres(
+            "psql",
+            &[
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                c.dir.path().to_str().unwrap(),
+                "-p",
+                &c.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                "SET password_encryption = 'md5'; CREATE ROLE codedesk LOGIN PASSWORD 'storm'",
+                "-c",
+                "CREATE DATABASE codedesk OWNER codedesk",
+            ],
+        )?;
+        Ok(c)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://codedesk:storm@127.0.0.1:{}/codedesk", self.port)
+    }
+
+    fn as_postgres(&self, program: &str, args: &[&str]) -> Result<(), String> {
+        let program = self.bin.join(program);
+        let mut c = if unsafe { libc::geteuid() } == 0 {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&program);
+            c
+        } else {
+            Command::new(&program)
+        };
+        let out = c
+            .args(args)
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("run {}: {e}", program.display()))?;
+        match out.status.success() {
+            true => Ok(()),
+            false => Err(format!(
+                "{} {args:?}: {}{}",
+                program.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )),
+        }
+    }
+
+    /// `pg_ctl -D DATA -l LOG -w ARGS`.
+    fn pg_ctl(&self, args: &[&str]) -> Result<(), String> {
+        let data = self.data();
+        let log = self.dir.path().join("log");
+        let mut all = vec![
+            "-D",
+            data.to_str().unwrap(),
+            "-l",
+            log.to_str().unwrap(),
+            "-w",
+            "-t",
+            "60",
+        ];
+        all.extend_from_slice(args);
+        self.as_postgres("pg_ctl", &all)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.pg_ctl(&["stop", "-m", "immediate"]);
+    }
+}
+
+fn cluster() -> Option<Cluster> {
+    match Cluster::start() {
+        Ok(c) => Some(c),
+        Err(why) => {
+            missing(&format!(
+                "cannot make a throwaway PostgreSQL cluster: {why}"
+            ));
+            None
+        }
+    }
+}
+
+// ------------------------------------------------------------ the storm
+
+/// One verify of the storm and the answer a lone verify would give.
+struct Job {
+    user: String,
+    code: String,
+    want: i32,
+}
+
+/// What one verify did.
+struct Done {
+    status: i32,
+    stderr: String,
+    took: Duration,
+}
+
+/// The config of a storm: fast hashing, 16 codes a set, and `retry`.
+fn config(env: &Env, retry: &str) {
+    std::fs::write(
+        &env.config,
+        format!(
+            "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n\
+             [codes]\ncount = 16\n\n[verify]\nconnect_retry = \"{retry}\"\n"
+        ),
+    )
+    .expect("write the config");
+}
+
+/// 50 users with 16 codes each (4 spent now), and the 1000 verifies of
+/// the storm, shuffled: 12 valid codes a user (0), 4 spent (1), 4 of
+/// another user's codes (1, and 8 rejections stay below the threshold of
+/// 10: every answer is fixed).
+fn seed(env: &Env) -> Vec<Job> {
+    let mut codes: Vec<(String, Vec<String>)> = Vec::new();
+    for u in 0..USERS {
+        let user = format!("storm{u:02}");
+        env.enroll_landline(&user, &format!("50722{u:05}"));
+        let (_, c) = procs::issue_helpdesk_json(env, &user, &[]);
+        assert_eq!(c.len(), VALID + SPENT, "{user}: {c:?}");
+        for code in &c[..SPENT] {
+            assert_eq!(env.verify(&user, code), 0, "{user}: spend {code} first");
+        }
+        codes.push((user, c));
+    }
+    let mut jobs = Vec::new();
+    for (u, (user, c)) in codes.iter().enumerate() {
+        for (i, code) in c.iter().enumerate() {
+            let want = if i < SPENT { 1 } else { 0 };
+            jobs.push(Job {
+                user: user.clone(),
+                code: code.clone(),
+                want,
+            });
+        }
+        let other = &codes[(u + 1) % USERS].1;
+        for code in &other[SPENT..SPENT + WRONG] {
+            jobs.push(Job {
+                user: user.clone(),
+                code: code.clone(),
+                want: 1,
+            });
+        }
+    }
+    assert_eq!(jobs.len(), USERS * (VALID + SPENT + WRONG));
+    let mut rng = procs::Rng::new("storm");
+    for i in (1..jobs.len()).rev() {
+        jobs.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    jobs
+}
+
+/// Runs every job as its own `codedesk verify` process, `ALIVE` at a
+/// time (`during` is called once, when half have been started); stdout
+/// and stderr go to files, so the test holds no descriptor per process.
+fn storm(env: &Env, jobs: &[Job], during: &mut dyn FnMut()) -> Vec<Done> {
+    let out = env.path().join("storm");
+    std::fs::create_dir_all(&out).expect("mkdir storm");
+    let hosts: Vec<PathBuf> = (0..HOSTS)
+        .map(|h| {
+            let d = env.path().join(format!("host-{h}"));
+            std::fs::create_dir_all(&d).expect("mkdir host");
+            d
+        })
+        .collect();
+    let mut alive: Vec<(usize, Child, Instant)> = Vec::new();
+    let mut done: BTreeMap<usize, Done> = BTreeMap::new();
+    let mut next = 0;
+    let mut called = false;
+    while done.len() < jobs.len() {
+        while next < jobs.len() && alive.len() < ALIVE {
+            let job = &jobs[next];
+            let mut c = procs::command(env, &["verify", &job.user]);
+            c.env("XDG_RUNTIME_DIR", &hosts[next % HOSTS])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(out.join(format!("{next}.err"))).expect("err file"));
+            let mut child = c.spawn().expect("spawn verify");
+            let mut stdin = child.stdin.take().expect("stdin");
+            let _ = writeln!(stdin, "{}", job.code);
+            drop(stdin);
+            alive.push((next, child, Instant::now()));
+            next += 1;
+            if !called && next == jobs.len() / 2 {
+                called = true;
+                during();
+            }
+        }
+        let before = done.len();
+        alive.retain_mut(|(i, child, started)| match child.try_wait() {
+            Ok(Some(status)) => {
+                done.insert(
+                    *i,
+                    Done {
+                        status: status.code().unwrap_or(-1),
+                        stderr: std::fs::read_to_string(out.join(format!("{i}.err")))
+                            .unwrap_or_default(),
+                        took: started.elapsed(),
+                    },
+                );
+                false
+            }
+            Ok(None) => true,
+            Err(e) => panic!("wait for verify {i}: {e}"),
+        });
+        if done.len() == before {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    done.into_values().collect()
+}
+
+/// Retries the storm's verifies reported ("connected after N retries").
+fn retries(results: &[Done]) -> u64 {
+    results
+        .iter()
+        .filter_map(|d| {
+            let at = d.stderr.find("connected after ")?;
+            d.stderr[at + 16..].split(' ').next()?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+/// Per user: (codes left, locked) from `list`, and the verify-accepted
+/// events of the trail.
+fn accounts(env: &Env) -> BTreeMap<String, (i64, bool, usize)> {
+    let mut users = BTreeMap::new();
+    let list: serde_json::Value =
+        serde_json::from_str(&env.ok(&["list", "--format", "json"])).expect("list json");
+    for u in list.as_array().expect("a list") {
+        users.insert(
+            u["user"].as_str().expect("user").to_string(),
+            (
+                u["codes_remaining"].as_i64().expect("codes_remaining"),
+                u["locked"].as_bool().expect("locked"),
+                0,
+            ),
+        );
+    }
+    for e in procs::audit_events(env) {
+        if e["action"] == "verify-accepted" {
+            let user = e["user"].as_str().expect("event user");
+            users.get_mut(user).expect("a listed user").2 += 1;
+        }
+    }
+    users
+}
+
+/// After the storm: every code was accepted exactly once (each was
+/// verified once in the storm or before it; the store has no use left,
+/// and the trail holds one verify-accepted per code), nobody is locked,
+/// the trail verifies.
+fn check_store(env: &Env) {
+    let users = accounts(env);
+    assert_eq!(users.len(), USERS);
+    for (user, (left, locked, accepted)) in &users {
+        assert_eq!(
+            (*left, *locked, *accepted),
+            (0, false, VALID + SPENT),
+            "{user}: (codes left, locked, acceptances)"
+        );
+    }
+    procs::audit_intact(env);
+}
+
+/// The storm gave every verify the answer a lone verify would: no exit 7.
+fn assert_exact(jobs: &[Job], results: &[Done]) {
+    let wrong: Vec<String> = jobs
+        .iter()
+        .zip(results)
+        .filter(|(j, d)| j.want != d.status)
+        .map(|(j, d)| {
+            format!(
+                "{}: exit {} (want {}): {}",
+                j.user,
+                d.status,
+                j.want,
+                d.stderr.trim()
+            )
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} of {} verifies answered otherwise than alone, e.g.:\n{}",
+        wrong.len(),
+        jobs.len(),
+        wrong
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+fn on_url(url: &str, retry: &str) -> Env {
+    let env = Env::on_url(url);
+    config(&env, retry);
+    env
+}
+
+#[test]
+fn a_thousand_verifies_against_max_connections_100_lose_none() {
+    let _turn = turn();
+    let Some(pg) = cluster() else { return };
+    let env = on_url(&pg.url(), "60s");
+    let jobs = seed(&env);
+    let t = Instant::now();
+    let results = storm(&env, &jobs, &mut || {});
+    let took = t.elapsed();
+    assert_exact(&jobs, &results);
+    let r = retries(&results);
+    assert!(
+        r > 0,
+        "the storm never exceeded max_connections (no retries): not a storm"
+    );
+    eprintln!(
+        "pg_storm: direct: {} verifies in {took:?}, {r} connection retries",
+        jobs.len()
+    );
+    check_store(&env);
+}
+
+#[test]
+fn a_thousand_verifies_through_pgbouncer_lose_none() {
+    let _turn = turn();
+    let Some(url) = std::env::var("CODEDESK_TEST_PGBOUNCER")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        missing("CODEDESK_TEST_PGBOUNCER is not set (.ci/run starts PgBouncer and sets it)");
+        return;
+    };
+    // A database of its own behind the pooler: PgBouncer passes any
+    // database name through to its server, where the role may create one.
+    let name = format!("cdt_storm_{}", std::process::id());
+    let admin = url.clone();
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap_or_else(|e| {
+        panic!(
+            "connect through PgBouncer ({}): {e}",
+            common::redacted(&url)
+        )
+    });
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        c.batch_execute(&sql).expect("create the storm database");
+    }
+    drop(c);
+    let env = on_url(&common::with_database(&url, &name), "60s");
+    let jobs = seed(&env);
+    let t = Instant::now();
+    let results = storm(&env, &jobs, &mut || {});
+    let took = t.elapsed();
+    assert_exact(&jobs, &results);
+    eprintln!(
+        "pg_storm: PgBouncer: {} verifies in {took:?}, {} connection retries",
+        jobs.len(),
+        retries(&results)
+    );
+    check_store(&env);
+    drop(env);
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).expect("reconnect");
+    let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+}
+
+#[test]
+fn a_restart_mid_storm_fails_closed_within_the_bound_and_loses_nothing() {
+    let _turn = turn();
+    let Some(pg) = cluster() else { return };
+    let bound = Duration::from_secs(20);
+    let env = on_url(&pg.url(), "20s");
+    let jobs = seed(&env);
+    let mut restarted = None;
+    let results = storm(&env, &jobs, &mut || {
+        let t = Instant::now();
+        pg.pg_ctl(&["restart", "-m", "fast"])
+            .expect("restart PostgreSQL");
+        restarted = Some(t.elapsed());
+    });
+    let restarted = restarted.expect("the server was restarted");
+    let mut retried = 0;
+    let mut failed = 0;
+    for (j, d) in jobs.iter().zip(&results) {
+        match d.status {
+            s if s == j.want => {}
+            7 => failed += 1,
+            s => panic!(
+                "{}: exit {s}, want {} or 7 (fail closed): {}",
+                j.user,
+                j.want,
+                d.stderr.trim()
+            ),
+        }
+        if d.stderr.contains("connected after ") {
+            retried += 1;
+        }
+        let _ = d.took;
+        // One that gave up on connecting did so within the bound.
+        if let Some(at) = d.stderr.find("(still, after ") {
+            let tail = &d.stderr[at..];
+            let num = |key: &str| -> u128 {
+                let i = tail.find(key).expect(key) + key.len();
+                tail[i..]
+                    .split(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("a number")
+            };
+            let (spent, budget) = (num(" in "), num("connect_retry is "));
+            assert!(
+                spent <= budget,
+                "{}: retried {spent} ms, bound {budget} ms",
+                j.user
+            );
+            assert_eq!(budget, bound.as_millis());
+        }
+    }
+    assert!(retried > 0, "no verify retried across the restart");
+    eprintln!(
+        "pg_storm: restart ({restarted:?}) mid-storm: {retried} verifies retried, {failed} failed closed (exit 7)"
+    );
+    // No code accepted twice, no set half-written: for every user the
+    // acceptances in the trail and the uses left add up to the set, and
+    // every verify that said "accepted" is among them (one that failed
+    // closed may have committed before the connection broke).
+    let mut said: BTreeMap<&str, usize> = BTreeMap::new();
+    for (j, d) in jobs.iter().zip(&results) {
+        if d.status == 0 {
+            *said.entry(j.user.as_str()).or_default() += 1;
+        }
+    }
+    let users = accounts(&env);
+    assert_eq!(users.len(), USERS);
+    for (user, (left, locked, accepted)) in &users {
+        assert!(!locked, "{user} locked");
+        assert_eq!(
+            *left as usize + accepted,
+            VALID + SPENT,
+            "{user}: {left} left + {accepted} accepted"
+        );
+        let now = said.get(user.as_str()).copied().unwrap_or(0);
+        assert!(
+            SPENT + now <= *accepted,
+            "{user}: {now} accepted in the storm, {accepted} in the trail"
+        );
+    }
+    procs::audit_intact(&env);
+}
+
+#[test]
+fn the_docs_quote_the_pgbouncer_settings_verbatim() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ini = std::fs::read_to_string(root.join("examples/pgbouncer/codedesk.ini"))
+        .expect("examples/pgbouncer/codedesk.ini");
+    let doc = std::fs::read_to_string(root.join("docs/postgresql-pooling.md"))
+        .expect("docs/postgresql-pooling.md");
+    assert!(
+        doc.contains(&format!("```ini\n{ini}```")),
+        "docs/postgresql-pooling.md must quote examples/pgbouncer/codedesk.ini exactly"
+    );
+    for line in ["pool_mode = session", "auth_type = scram-sha-256"] {
+        assert!(ini.lines().any(|l| l == line), "{line}");
+    }
+    let ci = std::fs::read_to_string(root.join(".ci/run")).expect(".ci/run");
+    assert!(
+        ci.contains("examples/pgbouncer/codedesk.ini") && ci.contains("%include $dir/codedesk.ini"),
+        ".ci/run's PgBouncer must include the settings file"
+    );
+}
