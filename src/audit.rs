@@ -29,6 +29,222 @@ pub struct Event {
     pub hash: String,
 }
 
+/// An event to append to the trail (an [`Event`] is one as stored): its
+/// action is the tag, its fields the details. Every event codedesk writes
+/// is one of these; the store turns it into the stored action and details
+/// text ([`AuditEvent::action_and_details`]), which is what the chain
+/// hashes. Details are a JSON object with its keys in sorted order (as
+/// `serde_json` writes a map); a field that is `None` is `null` unless it
+/// is marked as left out, as it was before the event had a type.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "action", content = "details", rename_all = "kebab-case")]
+pub enum AuditEvent<'a> {
+    DeviceEnrolled {
+        device: i64,
+        kind: &'a str,
+        sms: bool,
+        /// Masked.
+        phone: Option<String>,
+        primary: bool,
+        new_user: bool,
+        check: Option<i64>,
+        shared_with: &'a [String],
+        method: Option<&'a str>,
+        ticket: Option<&'a str>,
+        /// What the directory said (`phone_on_file`, `privileged`), when
+        /// one is configured.
+        #[serde(flatten, skip_serializing_if = "Option::is_none")]
+        directory: Option<crate::directory::DirectoryNote>,
+    },
+    DeviceRemoved {
+        device: i64,
+        reason: Option<&'a str>,
+        new_primary: Option<i64>,
+        revoked_sets: &'a [i64],
+    },
+    IdentityCheck {
+        /// `null` for an attempt that was refused before any check row.
+        check: Option<i64>,
+        outcome: &'a str,
+        method: Option<&'a str>,
+        ticket: Option<&'a str>,
+        /// Only for a first device whose number is not on file.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        phone_on_file: Option<bool>,
+    },
+    /// A set stored live.
+    CodesIssued(SetStored),
+    /// A set stored to go live once delivered.
+    CodesPending(SetStored),
+    CodesDelivered {
+        set: i64,
+        ended: &'a [i64],
+    },
+    /// Three callers, three payloads, kept as they were: a set that could
+    /// not be sent (`set`), a challenge that could not be sent
+    /// (`challenge`), and no SMS delivery configured at all (neither).
+    DeliveryFailed {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        set: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        challenge: Option<i64>,
+        reason: &'a str,
+    },
+    VerifyAccepted {
+        set: i64,
+        remaining: i64,
+        /// The service that asked, when one is known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        service: Option<&'a str>,
+    },
+    VerifyRejected {
+        reason: &'a str,
+        consecutive: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        service: Option<&'a str>,
+    },
+    /// An attempt on a locked user (never counted towards a lockout).
+    VerifyLocked {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        service: Option<&'a str>,
+        /// Set by the store on the last such event it records in a row.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        more_unrecorded: Option<bool>,
+    },
+    /// Input that is not a code (never counted towards a lockout).
+    VerifyTypo {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        service: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        more_unrecorded: Option<bool>,
+    },
+    Lockout {
+        consecutive: i64,
+        threshold: u32,
+    },
+    Unlock {
+        was_locked: bool,
+        auto: bool,
+    },
+    Revoke {
+        sets: &'a [i64],
+        reason: Option<&'a str>,
+    },
+    StoreMigrated {
+        from: &'a str,
+        users: usize,
+        devices: usize,
+        identity_checks: usize,
+        sets: usize,
+        codes: usize,
+        events: usize,
+    },
+    /// `codedesk upgrade-store` applied migrations (src/store/upgrade.rs).
+    StoreUpgraded {
+        from: i64,
+        to: i64,
+        compatible_back_to: i64,
+    },
+    NotifyFailed {
+        event: &'a str,
+        reason: &'a str,
+    },
+    /// The user's numbers shown to the operator (masked here).
+    CallbackNumberShown {
+        numbers: &'a [String],
+    },
+    EmailSet {
+        /// Masked.
+        email: &'a str,
+        replaced: bool,
+    },
+    ChallengeSent {
+        challenge: i64,
+        contact: &'a str,
+        device: Option<i64>,
+        expires_at: i64,
+    },
+    ChallengePassed {
+        challenge: i64,
+        contact: &'a str,
+    },
+    /// A wrong read-back (`tries_left`), or one of a challenge already
+    /// spent (`spent`) or expired (`expired`).
+    ChallengeWrong {
+        challenge: i64,
+        contact: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tries_left: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        spent: Option<bool>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expired: Option<bool>,
+    },
+    UserNotified {
+        about: &'a str,
+        event: Option<i64>,
+        sent: &'a [String],
+        failed: &'a [String],
+    },
+    Dispute {
+        about: &'a str,
+        event: Option<i64>,
+        revoked_sets: &'a [i64],
+        locked: bool,
+        again: bool,
+        reason: Option<&'a str>,
+    },
+    DirectorySync {
+        users: u64,
+        privileged: &'a std::collections::BTreeSet<String>,
+        left: &'a [&'a str],
+        numbers_changed: &'a [&'a str],
+        became_privileged: &'a [&'a str],
+        directory: &'a str,
+    },
+}
+
+/// The details of `codes-issued` and `codes-pending`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetStored {
+    pub set: i64,
+    pub via: &'static str,
+    pub count: usize,
+    pub device: Option<i64>,
+    pub check: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub uses: u32,
+    pub preserve_existing: bool,
+}
+
+impl AuditEvent<'_> {
+    /// The stored action (`device-enrolled`, ...) and details (a JSON
+    /// object as text): exactly what is written and hashed.
+    pub fn action_and_details(&self) -> anyhow::Result<(String, String)> {
+        let mut v = serde_json::to_value(self)?;
+        let mut take = |k: &str| v.as_object_mut().and_then(|m| m.remove(k));
+        match (take("action"), take("details")) {
+            (Some(serde_json::Value::String(action)), Some(details)) => {
+                Ok((action, details.to_string()))
+            }
+            _ => Err(anyhow::anyhow!("an audit event without action or details")),
+        }
+    }
+
+    /// Marks an uncounted attempt as the last one recorded in a row.
+    pub fn mark_more_unrecorded(&mut self) {
+        if let AuditEvent::VerifyLocked {
+            more_unrecorded, ..
+        }
+        | AuditEvent::VerifyTypo {
+            more_unrecorded, ..
+        } = self
+        {
+            *more_unrecorded = Some(true);
+        }
+    }
+}
+
 /// The chain hash of an event: SHA-256 over a canonical JSON array of its
 /// fields and the previous hash. `details` is hashed as stored (text), so
 /// re-serialising cannot change the result. An event with a principal
@@ -147,6 +363,319 @@ impl ChainWalker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each typed event writes the action and the details text that the
+    /// ad-hoc `json!` payloads wrote before it had a type (the right-hand
+    /// sides below are those payloads, as they were): stored trails keep
+    /// verifying and `audit` shows the same.
+    #[test]
+    fn typed_events_write_the_bytes_the_untyped_payloads_wrote() {
+        use crate::directory::DirectoryNote;
+        use serde_json::json;
+        let same = |e: AuditEvent, action: &str, details: serde_json::Value| {
+            let (a, d) = e.action_and_details().unwrap();
+            assert_eq!((a.as_str(), d), (action, details.to_string()));
+        };
+        let (shared, sets) = (vec!["bob".to_string()], vec![4_i64, 5]);
+        let enrolled = |directory| AuditEvent::DeviceEnrolled {
+            device: 3,
+            kind: "mobile",
+            sms: true,
+            phone: Some("+*******5999".into()),
+            primary: false,
+            new_user: false,
+            check: Some(7),
+            shared_with: &shared,
+            method: Some("callback"),
+            ticket: Some("T-1"),
+            directory,
+        };
+        let base = json!({"device": 3, "kind": "mobile", "sms": true,
+            "phone": "+*******5999", "primary": false, "new_user": false, "check": 7,
+            "shared_with": ["bob"], "method": "callback", "ticket": "T-1"});
+        same(enrolled(None), "device-enrolled", base.clone());
+        let mut with_dir = base;
+        with_dir["phone_on_file"] = json!(null);
+        with_dir["privileged"] = json!(true);
+        let note = DirectoryNote {
+            phone_on_file: None,
+            privileged: true,
+        };
+        same(enrolled(Some(note)), "device-enrolled", with_dir);
+        same(
+            AuditEvent::DeviceRemoved {
+                device: 2,
+                reason: None,
+                new_primary: Some(1),
+                revoked_sets: &sets,
+            },
+            "device-removed",
+            json!({"device": 2, "reason": null, "new_primary": 1, "revoked_sets": [4, 5]}),
+        );
+        same(
+            AuditEvent::IdentityCheck {
+                check: Some(9),
+                outcome: "failed",
+                method: None,
+                ticket: Some("T"),
+                phone_on_file: None,
+            },
+            "identity-check",
+            json!({"check": 9, "outcome": "failed", "method": null, "ticket": "T"}),
+        );
+        same(
+            AuditEvent::IdentityCheck {
+                check: None,
+                outcome: "not-attested",
+                method: Some("callback"),
+                ticket: None,
+                phone_on_file: Some(false),
+            },
+            "identity-check",
+            json!({"check": null, "outcome": "not-attested", "method": "callback",
+                   "ticket": null, "phone_on_file": false}),
+        );
+        let stored = SetStored {
+            set: 8,
+            via: "sms",
+            count: 10,
+            device: Some(3),
+            check: None,
+            expires_at: None,
+            uses: 1,
+            preserve_existing: false,
+        };
+        let stored_json = json!({"set": 8, "via": "sms", "count": 10, "device": 3,
+            "check": null, "expires_at": null, "uses": 1, "preserve_existing": false});
+        same(
+            AuditEvent::CodesIssued(stored.clone()),
+            "codes-issued",
+            stored_json.clone(),
+        );
+        same(
+            AuditEvent::CodesPending(stored),
+            "codes-pending",
+            stored_json,
+        );
+        same(
+            AuditEvent::CodesDelivered {
+                set: 8,
+                ended: &sets,
+            },
+            "codes-delivered",
+            json!({"set": 8, "ended": [4, 5]}),
+        );
+        let failed = |set, challenge| AuditEvent::DeliveryFailed {
+            set,
+            challenge,
+            reason: "exit 1",
+        };
+        same(
+            failed(Some(8), None),
+            "delivery-failed",
+            json!({"set": 8, "reason": "exit 1"}),
+        );
+        same(
+            failed(None, Some(2)),
+            "delivery-failed",
+            json!({"challenge": 2, "reason": "exit 1"}),
+        );
+        same(
+            failed(None, None),
+            "delivery-failed",
+            json!({"reason": "exit 1"}),
+        );
+        for service in [None, Some("sshd")] {
+            let with = |mut v: serde_json::Value| {
+                if let Some(s) = service {
+                    v["service"] = json!(s);
+                }
+                v
+            };
+            same(
+                AuditEvent::VerifyAccepted {
+                    set: 8,
+                    remaining: 9,
+                    service,
+                },
+                "verify-accepted",
+                with(json!({"set": 8, "remaining": 9})),
+            );
+            same(
+                AuditEvent::VerifyRejected {
+                    reason: "wrong code",
+                    consecutive: 2,
+                    service,
+                },
+                "verify-rejected",
+                with(json!({"reason": "wrong code", "consecutive": 2})),
+            );
+            let mut locked = AuditEvent::VerifyLocked {
+                service,
+                more_unrecorded: None,
+            };
+            same(locked.clone(), "verify-locked", with(json!({})));
+            locked.mark_more_unrecorded();
+            let mut more = with(json!({}));
+            more["more_unrecorded"] = json!(true);
+            same(locked, "verify-locked", more);
+            same(
+                AuditEvent::VerifyTypo {
+                    service,
+                    more_unrecorded: None,
+                },
+                "verify-typo",
+                with(json!({})),
+            );
+        }
+        same(
+            AuditEvent::Lockout {
+                consecutive: 5,
+                threshold: 5,
+            },
+            "lockout",
+            json!({"consecutive": 5, "threshold": 5}),
+        );
+        same(
+            AuditEvent::Unlock {
+                was_locked: true,
+                auto: false,
+            },
+            "unlock",
+            json!({"was_locked": true, "auto": false}),
+        );
+        same(
+            AuditEvent::Revoke {
+                sets: &sets,
+                reason: Some("lost"),
+            },
+            "revoke",
+            json!({"sets": [4, 5], "reason": "lost"}),
+        );
+        same(
+            AuditEvent::StoreMigrated {
+                from: "sqlite:/x.db",
+                users: 1,
+                devices: 2,
+                identity_checks: 3,
+                sets: 4,
+                codes: 5,
+                events: 6,
+            },
+            "store-migrated",
+            json!({"from": "sqlite:/x.db", "users": 1, "devices": 2, "identity_checks": 3,
+                   "sets": 4, "codes": 5, "events": 6}),
+        );
+        same(
+            AuditEvent::StoreUpgraded {
+                from: 5,
+                to: 6,
+                compatible_back_to: 5,
+            },
+            "store-upgraded",
+            json!({"from": 5, "to": 6, "compatible_back_to": 5}),
+        );
+        same(
+            AuditEvent::NotifyFailed {
+                event: "codes-issued",
+                reason: "exit 2",
+            },
+            "notify-failed",
+            json!({"event": "codes-issued", "reason": "exit 2"}),
+        );
+        same(
+            AuditEvent::CallbackNumberShown { numbers: &shared },
+            "callback-number-shown",
+            json!({"numbers": ["bob"]}),
+        );
+        same(
+            AuditEvent::EmailSet {
+                email: "a***@x.org",
+                replaced: true,
+            },
+            "email-set",
+            json!({"email": "a***@x.org", "replaced": true}),
+        );
+        same(
+            AuditEvent::ChallengeSent {
+                challenge: 2,
+                contact: "device 3",
+                device: None,
+                expires_at: 99,
+            },
+            "challenge-sent",
+            json!({"challenge": 2, "contact": "device 3", "device": null, "expires_at": 99}),
+        );
+        same(
+            AuditEvent::ChallengePassed {
+                challenge: 2,
+                contact: "device 3",
+            },
+            "challenge-passed",
+            json!({"challenge": 2, "contact": "device 3"}),
+        );
+        let wrong = |tries_left, spent, expired| AuditEvent::ChallengeWrong {
+            challenge: 2,
+            contact: "c",
+            tries_left,
+            spent,
+            expired,
+        };
+        same(
+            wrong(Some(1), None, None),
+            "challenge-wrong",
+            json!({"challenge": 2, "contact": "c", "tries_left": 1}),
+        );
+        same(
+            wrong(None, Some(true), None),
+            "challenge-wrong",
+            json!({"challenge": 2, "contact": "c", "spent": true}),
+        );
+        same(
+            wrong(None, None, Some(true)),
+            "challenge-wrong",
+            json!({"challenge": 2, "contact": "c", "expired": true}),
+        );
+        same(
+            AuditEvent::UserNotified {
+                about: "codes-issued",
+                event: Some(12),
+                sent: &shared,
+                failed: &[],
+            },
+            "user-notified",
+            json!({"about": "codes-issued", "event": 12, "sent": ["bob"], "failed": []}),
+        );
+        same(
+            AuditEvent::Dispute {
+                about: "codes-issued",
+                event: None,
+                revoked_sets: &sets,
+                locked: true,
+                again: false,
+                reason: None,
+            },
+            "dispute",
+            json!({"about": "codes-issued", "event": null, "revoked_sets": [4, 5],
+                   "locked": true, "again": false, "reason": null}),
+        );
+        let privileged: std::collections::BTreeSet<String> =
+            ["zed", "amy"].map(String::from).into();
+        same(
+            AuditEvent::DirectorySync {
+                users: 40,
+                privileged: &privileged,
+                left: &["bob"],
+                numbers_changed: &[],
+                became_privileged: &["amy"],
+                directory: "ldap://dir",
+            },
+            "directory-sync",
+            json!({"users": 40, "privileged": privileged, "left": ["bob"],
+                   "numbers_changed": [], "became_privileged": ["amy"],
+                   "directory": "ldap://dir"}),
+        );
+    }
 
     fn chain(n: i64) -> Vec<(i64, String, String, String)> {
         let mut prev = GENESIS.to_string();

@@ -2,7 +2,7 @@
 //! the man pages and the completions; nothing below this layer sees clap.
 
 use crate::model::{DeviceKind, IdentityMethod, Via};
-use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// Two-factor backup codes for the IT helpdesk
@@ -77,109 +77,42 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Add a device to a user, creating the user on first enrolment
-    EnrollDevice(Lazy<EnrollArgs>),
+    EnrollDevice(EnrollArgs),
     /// Issue a new set of backup codes (by SMS, or by the helpdesk after an identity check)
-    IssueCodes(Lazy<IssueArgs>),
+    IssueCodes(IssueArgs),
     /// Check one code, read from standard input or a hidden prompt; an accepted code is spent
-    Verify(Lazy<VerifyArgs>),
+    Verify(VerifyArgs),
     /// Invalidate a user's codes, one set of them, or remove a device
-    Revoke(Lazy<RevokeArgs>),
+    Revoke(RevokeArgs),
     /// Clear a user's lockout
-    Unlock(Lazy<UserArg>),
+    Unlock(UserArg),
     /// List users, or one user in detail (never a code)
-    List(Lazy<ListArgs>),
+    List(ListArgs),
     /// Show the audit trail, or check that it has not been altered
-    Audit(Lazy<AuditArgs>),
+    Audit(AuditArgs),
     /// Run the whole story against a throwaway store
     Demo,
     /// Show the effective configuration and where each value came from
     Config,
     /// Suggest Argon2id parameters for this machine
-    Calibrate(Lazy<CalibrateArgs>),
+    Calibrate(CalibrateArgs),
     /// Copy a SQLite store into an empty PostgreSQL store, ids and audit chain intact
-    Migrate(Lazy<MigrateArgs>),
+    Migrate(MigrateArgs),
     /// Send a one-time challenge to a contact on file; prints its id (never the challenge)
-    Challenge(Lazy<ChallengeArgs>),
+    Challenge(ChallengeArgs),
     /// A user says "not me" about a notice: revoke their codes and lock them
-    Dispute(Lazy<DisputeArgs>),
+    Dispute(DisputeArgs),
     /// Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail
-    Report(Lazy<ReportArgs>),
+    Report(ReportArgs),
     /// Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store's owner)
     SetupRoles,
     /// Apply the schema changes a new codedesk brings to the store (run once per store, as its owner, after upgrading the package)
-    UpgradeStore(Lazy<UpgradeStoreArgs>),
+    UpgradeStore(UpgradeStoreArgs),
     /// Compare the store with the directory: leavers' codes revoked, changed numbers and new privileged users reported
-    Sync(Lazy<SyncArgs>),
+    Sync(SyncArgs),
     /// Regenerate completions and man pages (for maintainers)
     #[command(hide = true)]
-    GenerateArtifacts(Lazy<GenerateArgs>),
-}
-
-/// A subcommand's arguments, defined only when clap needs them: when that
-/// subcommand is the one being run, its help is shown, or completions and
-/// man pages are generated. Without it clap defines every subcommand's
-/// arguments at every start only to use one subcommand's; that was a tenth
-/// of the instructions of `codedesk list` on an empty store (BENCHMARKS.md,
-/// "Optimisations"). [`full_command`] defines everything up front, for the
-/// completions and man pages; a test checks that the help and the
-/// arguments of every subcommand are the same both ways.
-#[derive(Debug)]
-pub struct Lazy<T>(pub T);
-
-thread_local! {
-    /// Set while [`full_command`] builds: define subcommands at once.
-    static EAGER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// The whole command line with every subcommand defined up front, in the
-/// derive's order (a deferred subcommand receives the global options
-/// before its own, and clap's `help` subcommand is built before the
-/// deferred ones have their own subcommands). The generated completions
-/// and man pages come from this; the parser in `main` is built lazily.
-pub fn full_command() -> clap::Command {
-    use clap::CommandFactory;
-    EAGER.with(|e| e.set(true));
-    let cmd = Cli::command();
-    EAGER.with(|e| e.set(false));
-    cmd
-}
-
-impl<T: Args> Args for Lazy<T> {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
-        if EAGER.with(|e| e.get()) {
-            T::augment_args(cmd)
-        } else {
-            cmd.defer(T::augment_args)
-        }
-    }
-    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        if EAGER.with(|e| e.get()) {
-            T::augment_args_for_update(cmd)
-        } else {
-            cmd.defer(T::augment_args_for_update)
-        }
-    }
-    fn group_id() -> Option<clap::Id> {
-        T::group_id()
-    }
-}
-
-impl<T: FromArgMatches> FromArgMatches for Lazy<T> {
-    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        T::from_arg_matches(matches).map(Lazy)
-    }
-    fn from_arg_matches_mut(matches: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
-        T::from_arg_matches_mut(matches).map(Lazy)
-    }
-    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
-        self.0.update_from_arg_matches(matches)
-    }
-    fn update_from_arg_matches_mut(
-        &mut self,
-        matches: &mut clap::ArgMatches,
-    ) -> Result<(), clap::Error> {
-        self.0.update_from_arg_matches_mut(matches)
-    }
+    GenerateArtifacts(GenerateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -543,54 +476,6 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
-        full_command().debug_assert();
-    }
-
-    /// Every (sub)command's help, arguments and subcommands, in a stable
-    /// order: what a user or a script can see of the definition.
-    fn outline(cmd: &mut clap::Command, path: &str, out: &mut Vec<String>) {
-        out.push(format!("{path}\n{}", cmd.render_long_help()));
-        let mut args: Vec<String> = cmd.get_arguments().map(|a| format!("{a:?}")).collect();
-        args.sort();
-        out.push(format!("{path} args: {}", args.join("; ")));
-        // clap's own `help` subcommand is left out: in the lazy parser it
-        // is built before `audit` has defined `verify`, so it lacks
-        // `help audit verify` as a completion target (the completions come
-        // from `full_command`; `codedesk help audit verify` works either way).
-        let names: Vec<String> = cmd
-            .get_subcommands()
-            .map(|s| s.get_name().to_string())
-            .filter(|n| n != "help")
-            .collect();
-        out.push(format!("{path} subcommands: {names:?}"));
-        for name in names {
-            let sub = cmd.find_subcommand_mut(&name).expect("listed");
-            outline(sub, &format!("{path} {name}"), out);
-        }
-    }
-
-    #[test]
-    fn lazy_subcommands_define_the_same_command_line() {
-        let mut lazy = Cli::command();
-        lazy.build();
-        let mut full = full_command();
-        full.build();
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        outline(&mut lazy, "codedesk", &mut a);
-        outline(&mut full, "codedesk", &mut b);
-        assert!(a.len() > 40, "walked the whole tree: {}", a.len());
-        for (x, y) in a.iter().zip(&b) {
-            assert_eq!(x, y);
-        }
-        assert_eq!(a.len(), b.len());
-        // And before `build`, the lazy parser has not defined any
-        // subcommand's own options: that is the point of it.
-        let unbuilt = Cli::command();
-        let list = unbuilt.find_subcommand("issue-codes").expect("issue-codes");
-        assert_eq!(list.get_arguments().count(), 0);
-        let full = full_command();
-        let list = full.find_subcommand("issue-codes").expect("issue-codes");
-        assert!(list.get_arguments().count() > 5);
     }
 
     #[test]
@@ -635,7 +520,7 @@ mod tests {
     fn verify_takes_no_code_argument() {
         // Parsed only so that `verify` can refuse it without echoing it.
         let cli = Cli::try_parse_from(["codedesk", "verify", "alice", "7KQ2-M9XD"]).unwrap();
-        let Command::Verify(Lazy(a)) = cli.command else {
+        let Command::Verify(a) = cli.command else {
             panic!("not verify")
         };
         assert_eq!(a.code_on_command_line.len(), 1);

@@ -6,7 +6,8 @@
 //! terminal through `prompt`; every outcome, passed or not, is recorded
 //! with operator, method, ticket and time.
 
-use crate::Ctx;
+use crate::audit::AuditEvent;
+use crate::context::Ctx;
 use crate::exit::{Status, fail};
 use crate::model::{Device, IdentityMethod};
 use crate::output;
@@ -16,8 +17,7 @@ use crate::safeguards::{self, Contact};
 use crate::store::safeguards::ChallengeAnswer;
 use crate::store::{NewCheck, Store, UserRow};
 use anyhow::Result;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Mutex;
 
 /// How the gate may be passed in this run.
 pub enum Gate<'a> {
@@ -223,7 +223,7 @@ pub fn identity_gate(
             }
         }
         Gate::Prompt => {
-            let interrupt = arm_interrupt(ctx, user, purpose.nothing);
+            arm_interrupt(ctx, user, purpose.nothing);
             let contacts = safeguards::contacts_on_file(store, user)?;
             let mut ch = GateChallenger {
                 ctx,
@@ -233,12 +233,12 @@ pub fn identity_gate(
                 contacts,
                 id: None,
             };
-            let answers = prompt::identity_questions(
-                &intro(user, devices, purpose),
-                &|m| interrupt.chose(m),
-                &mut ch,
-            );
-            interrupt.settle(&answers);
+            let answers =
+                prompt::identity_questions(&intro(user, devices, purpose), &chose, &mut ch);
+            if !matches!(answers, Answers::Passed { .. }) {
+                // Answered here: nothing is left for `close_gate`.
+                disarm();
+            }
             answers
         }
     };
@@ -315,9 +315,8 @@ impl prompt::Challenger for GateChallenger<'_> {
                 .collect();
             let _ = self.store.record_event(
                 &self.ctx.operator,
-                "callback-number-shown",
                 Some(&self.user.name),
-                serde_json::json!({"numbers": masked}),
+                AuditEvent::CallbackNumberShown { numbers: &masked },
                 self.ctx.now(),
             );
         }
@@ -349,123 +348,87 @@ fn intro(user: &UserRow, devices: &[Device], purpose: &Purpose) -> String {
     s
 }
 
-/// The identity prompt's interrupt: whoever claims it first, the prompt
-/// (which sees Ctrl-C typed in raw mode as an error) or the SIGINT handler
-/// (console raises SIGINT for that same Ctrl-C; the terminal in line mode
-/// or `kill -INT` send one too), records the outcome; the other stands
-/// aside, so the check is recorded once and with the method already chosen.
-struct Interrupt {
-    state: AtomicU8,
-    method: Mutex<Option<IdentityMethod>>,
+/// A signal during the identity prompt, or after a pass until the change
+/// it allows is about to be written ([`close_gate`]), aborts the check:
+/// the prompt's wait wakes and returns `Aborted` (`prompt::ask`), and after
+/// a pass `close_gate` finds the signal noted. Either way the main flow
+/// records the aborted check, once, in the caller's store, with the method
+/// already chosen, and ends with exit 3. Nothing has been written for this
+/// change yet.
+struct Armed {
+    user: UserRow,
+    operator: String,
+    nothing: String,
+    method: Option<IdentityMethod>,
 }
 
-/// The handler may claim an interrupt (during the prompt, and after a pass
-/// until the change is about to be written).
-const ASKING: u8 = 0;
-/// The prompt ended without a pass, or the change is being written: the
-/// handler stands aside.
-const ANSWERED: u8 = 1;
-/// The handler claimed the interrupt and is recording it.
-const INTERRUPTED: u8 = 2;
+/// The armed gate of this run, from the prompt until `close_gate`.
+static ARMED: Mutex<Option<Armed>> = Mutex::new(None);
 
-/// The armed interrupt of this process, if a prompt ran.
-static ARMED: OnceLock<Arc<Interrupt>> = OnceLock::new();
+fn armed() -> std::sync::MutexGuard<'static, Option<Armed>> {
+    ARMED.lock().unwrap_or_else(|e| e.into_inner())
+}
 
-impl Interrupt {
-    fn chose(&self, m: IdentityMethod) {
-        *self.method.lock().unwrap_or_else(|e| e.into_inner()) = Some(m);
-    }
-
-    /// Claims the outcome for the prompt's answers. If the handler got there
-    /// first it is recording the aborted check and about to exit 3: wait for
-    /// it rather than record (or issue) anything.
-    fn settle(&self, answers: &Answers) {
-        let handler_has_it = match answers {
-            Answers::Passed { .. } => self.state.load(Ordering::SeqCst) == INTERRUPTED,
-            _ => !self.claim(),
-        };
-        if handler_has_it {
-            park_forever();
-        }
-    }
-
-    fn claim(&self) -> bool {
-        self.state
-            .compare_exchange(ASKING, ANSWERED, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
+/// The method the operator picked, for an abort after it.
+fn chose(m: IdentityMethod) {
+    if let Some(a) = armed().as_mut() {
+        a.method = Some(m);
     }
 }
 
-fn park_forever() -> ! {
-    loop {
-        std::thread::park();
-    }
+fn disarm() {
+    armed().take();
 }
 
-/// Call just before writing the change a passed check allows: from here
-/// on Ctrl-C no longer aborts, so an interrupt can never report "nothing
-/// issued" for a change that was written. If the handler already claimed
-/// the interrupt, it is recording the abort and exiting: write nothing.
-pub fn close_gate() {
-    if let Some(it) = ARMED.get()
-        && !it.claim()
-        && it.state.load(Ordering::SeqCst) == INTERRUPTED
-    {
-        park_forever();
-    }
+/// Call just before writing the change a passed check allows. A signal
+/// noted since the prompt began aborts the check here: it is recorded in
+/// `store` and the error (exit 3) says nothing was done. From here on a
+/// signal no longer aborts, so an interrupt can never report "nothing
+/// issued" for a change that was written.
+pub fn close_gate(store: &mut Store) -> Result<()> {
+    let Some(a) = armed().take() else {
+        return Ok(());
+    };
+    let Some(sig) = crate::interrupt::pending() else {
+        return Ok(());
+    };
+    let now = crate::clock::now();
+    store.record_identity_failure(&a.user, "aborted", a.method, None, &a.operator, now)?;
+    // The terminal may have echoed ^C: end its line first.
+    prompt::restore_terminal();
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr());
+    Err(fail(
+        Status::Identity,
+        format!(
+            "identity check aborted ({}); {}",
+            crate::interrupt::cause(sig),
+            a.nothing
+        ),
+    ))
 }
 
 /// The termination signal received, in the operator's words.
 fn termination_cause() -> Option<&'static str> {
-    match crate::interrupt::termination_signal()? {
-        libc::SIGHUP => Some("the terminal closed (SIGHUP)"),
-        libc::SIGTERM => Some("SIGTERM"),
+    match crate::interrupt::pending()? {
+        s @ (libc::SIGHUP | libc::SIGTERM) => Some(crate::interrupt::cause(s)),
         _ => None,
     }
 }
 
-/// SIGINT during the identity prompt (or after a pass, until
-/// [`close_gate`]): record the aborted check, once, restore the terminal
-/// and exit 3. Nothing has been written for this change yet.
-fn arm_interrupt(ctx: &Ctx, user: &UserRow, nothing: &str) -> Arc<Interrupt> {
-    let shared = Arc::clone(ARMED.get_or_init(|| {
-        Arc::new(Interrupt {
-            state: AtomicU8::new(ASKING),
-            method: Mutex::new(None),
-        })
-    }));
-    let it = Arc::clone(&shared);
-    let db = ctx.db.clone();
-    let group = ctx.settings.store_group.clone();
-    let password = ctx.settings.db_password.clone();
-    let op = ctx.operator.clone();
-    let user = user.clone();
-    let nothing = nothing.to_string();
-    crate::interrupt::set(move || {
-        let claimed = it
-            .state
-            .compare_exchange(ASKING, INTERRUPTED, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok();
-        // Otherwise the prompt returned first, or the change is being written.
-        if !claimed {
-            return;
-        }
-        prompt::restore_terminal();
-        let method = *it.method.lock().unwrap_or_else(|e| e.into_inner());
-        if let Ok(mut s) = Store::open_with(&db, group.as_ref(), password.as_ref()) {
-            let _ = s.record_identity_failure(&user, "aborted", method, None, &op, crate::now());
-        }
-        let why = termination_cause().unwrap_or("Ctrl-C");
-        // The terminal may be gone: a failed write must not stop the exit.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "\ncodedesk: identity check aborted ({why}); {nothing}"
-        );
-        std::process::exit(i32::from(Status::Identity.code()));
+/// Arms the gate for the identity prompt: from here a signal (Ctrl-C, and
+/// SIGHUP or SIGTERM, which otherwise end codedesk unrecorded) is noted
+/// for the main flow rather than ending the run.
+fn arm_interrupt(ctx: &Ctx, user: &UserRow, nothing: &str) {
+    *armed() = Some(Armed {
+        user: user.clone(),
+        operator: ctx.operator.clone(),
+        nothing: nothing.to_string(),
+        method: None,
     });
+    crate::interrupt::clear();
+    crate::interrupt::set(|| {});
     crate::interrupt::arm_termination();
-    shared
 }
 
 #[cfg(test)]

@@ -1,10 +1,14 @@
-//! Ctrl-C (SIGINT), in one place. A process has one handler (the `ctrlc`
-//! crate installs it once); what it does depends on what codedesk is doing
-//! at that moment, so the code in progress registers an action here: the
-//! identity prompt records the aborted check, the hidden code prompt puts
-//! the terminal back, SMS delivery stops the gateway, the demo removes its
-//! folder. With no action registered, Ctrl-C ends codedesk with exit 130,
-//! as the default SIGINT would end it.
+//! Signals, in one place: Ctrl-C (SIGINT), and SIGHUP and SIGTERM once a
+//! step arms them. A process has one handler (the `ctrlc` crate installs
+//! it once); it never ends codedesk itself. It notes the signal, a flag the
+//! main flow checks ([`pending`]), and runs the action the code in progress
+//! registered, which only puts things back or wakes the main flow: SMS
+//! delivery stops the gateway, a prompt's wait wakes and puts the terminal
+//! back, the identity gate and the demo rely on the flag alone. The main
+//! flow then returns an error carrying the exit status, and `main` exits.
+//! With no action registered, the signal does what it does to a process
+//! without a handler: it ends codedesk, by that signal (a shell reports
+//! Ctrl-C as status 130).
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, Once};
@@ -14,12 +18,63 @@ type Action = Arc<dyn Fn() + Send + Sync>;
 static ACTION: Mutex<Option<Action>> = Mutex::new(None);
 static INSTALL: Once = Once::new();
 
-/// The registered action, run on the handler's thread.
+/// The first signal noted since the last [`clear`], 0 for none.
+static PENDING: AtomicI32 = AtomicI32::new(0);
+
+/// The signal that came since the last [`clear`] (the first, if several
+/// did), for the main flow to answer.
+pub fn pending() -> Option<i32> {
+    Some(PENDING.load(Ordering::SeqCst)).filter(|s| *s != 0)
+}
+
+/// Forgets a signal already answered: a step that starts to rely on the
+/// flag calls this first.
+pub fn clear() {
+    PENDING.store(0, Ordering::SeqCst);
+}
+
+fn note(sig: i32) {
+    let _ = PENDING.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+}
+
+/// The exit status for a run a signal stopped when no status of codedesk's
+/// own applies (`demo`): 130, as a shell reports a command Ctrl-C ended.
+pub const STOPPED: u8 = 130;
+
+/// The error a run returns when a signal stopped it and none of
+/// codedesk's exit statuses applies; `main` exits [`STOPPED`].
+#[derive(Debug)]
+pub struct Stopped(pub String);
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// True when `err` is a run stopped by a signal ([`Stopped`]).
+pub fn is_stopped(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| c.is::<Stopped>())
+}
+
+/// The signal's own default action: ends the process by that signal.
+fn default_action(sig: i32) {
+    // SAFETY: restores the default action for this signal and raises it.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+    }
+}
+
+/// Ctrl-C: note it and run the registered action, on the handler's thread.
 fn handle() {
+    note(libc::SIGINT);
     let action = ACTION.lock().unwrap_or_else(|e| e.into_inner()).clone();
     match action {
         Some(act) => act(),
-        None => std::process::exit(130),
+        None => default_action(libc::SIGINT),
     }
 }
 
@@ -36,7 +91,9 @@ fn replace(action: Option<Action>) -> Option<Action> {
 }
 
 /// What Ctrl-C does from now on, for the rest of the run (or until the
-/// next `set`). The action may return, in which case the run goes on.
+/// next `set`), besides noting the signal. The action returns, and the
+/// run goes on: the main flow answers the signal when it checks
+/// [`pending`].
 pub fn set(action: impl Fn() + Send + Sync + 'static) {
     replace(Some(Arc::new(action)));
 }
@@ -59,14 +116,17 @@ pub fn during<T>(action: impl Fn() + Send + Sync + 'static, body: impl FnOnce() 
 
 /// The write end of the pipe the termination handler wakes its thread by.
 static WAKE: AtomicI32 = AtomicI32::new(-1);
-/// The termination signal received, 0 before any.
+/// The termination signal received last, 0 before any.
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
 static ARM_TERMINATION: Once = Once::new();
 
-/// The termination signal that woke the handler (`SIGHUP`, `SIGTERM`), if
-/// one did: the registered action may word its message by it.
-pub fn termination_signal() -> Option<i32> {
-    Some(RECEIVED.load(Ordering::SeqCst)).filter(|s| *s != 0)
+/// A signal in the operator's words, for the message that answers it.
+pub fn cause(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGHUP => "the terminal closed (SIGHUP)",
+        libc::SIGTERM => "SIGTERM",
+        _ => "Ctrl-C",
+    }
 }
 
 /// Async-signal-safe: note the signal and wake the thread.
@@ -82,11 +142,11 @@ extern "C" fn on_termination(sig: libc::c_int) {
     }
 }
 
-/// From now on SIGHUP (the terminal was closed) and SIGTERM run the
-/// registered action too, on a thread of their own, so that a step that
-/// records an interrupted check (the identity prompt) records these as
-/// well. With no action registered the signal does what it did before:
-/// it ends codedesk, by that signal.
+/// From now on SIGHUP (the terminal was closed) and SIGTERM are noted and
+/// run the registered action too, on a thread of their own, so that a
+/// step that records an interrupted check (the identity prompt) records
+/// these as well. With no action registered the signal does what it did
+/// before: it ends codedesk, by that signal.
 /// Armed once, by the first step that needs it; without it both signals
 /// keep their default action.
 pub fn arm_termination() {
@@ -124,20 +184,15 @@ pub fn arm_termination() {
     });
 }
 
-/// The handler thread: the registered action, as for Ctrl-C (which may
-/// return, and the run goes on: the step under way finishes, as it does
-/// after Ctrl-C); with none, the signal's default action.
+/// The handler thread: as for Ctrl-C, note the signal and run the
+/// registered action; with none, the signal's default action.
 fn on_termination_thread() {
-    let action = ACTION.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    if let Some(act) = action {
-        act();
-        return;
-    }
     let sig = RECEIVED.load(Ordering::SeqCst);
-    // SAFETY: restores the default action for this signal and raises it.
-    unsafe {
-        libc::signal(sig, libc::SIG_DFL);
-        libc::raise(sig);
+    note(sig);
+    let action = ACTION.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match action {
+        Some(act) => act(),
+        None => default_action(sig),
     }
 }
 
@@ -162,5 +217,9 @@ mod tests {
         handle();
         assert_eq!(INNER.load(Ordering::SeqCst), 1);
         assert_eq!(OUTER.load(Ordering::SeqCst), 1);
+        // Each was noted for the main flow, until it is answered.
+        assert_eq!(pending(), Some(libc::SIGINT));
+        clear();
+        assert_eq!(pending(), None);
     }
 }

@@ -6,22 +6,9 @@ use codedesk::exit::{self, Status};
 use std::io::Write;
 use std::process::ExitCode;
 
-/// `pow` for the one caller in the binary, indicatif's rate estimate,
-/// from the `libm` crate (Rust's port of musl's maths library). Without
-/// it that single call makes the dynamic loader map and relocate the C
-/// maths library at every start, which costs about 8 % of a hello-world
-/// process (BENCHMARKS.md, "Optimisations"). Nothing else in codedesk or
-/// its dependencies calls into the C maths library.
-#[unsafe(no_mangle)]
-pub extern "C" fn pow(x: f64, y: f64) -> f64 {
-    libm::pow(x, y)
-}
-
 fn main() -> ExitCode {
-    // As `Cli::try_parse`, but the parser is not taken apart at the end: it
-    // lives until the process exits, which frees it all at once. Dropping
-    // it field by field cost 4 % of `codedesk list`'s instructions.
-    let mut cmd = std::mem::ManuallyDrop::new(codedesk::cli::Cli::command());
+    // As `Cli::try_parse`, keeping the parser for the one-line messages.
+    let mut cmd = codedesk::cli::Cli::command();
     let parsed = cmd
         .try_get_matches_from_mut(std::env::args_os())
         .and_then(|mut matches| {
@@ -58,7 +45,8 @@ fn main() -> ExitCode {
     let mut out = std::io::BufWriter::new(stdout.lock());
     // A command its PostgreSQL role may not run (exit 9) names the role.
     let name = codedesk::roles::command_name(&cli.command);
-    let result = codedesk::run(cli, &mut out).map_err(|e| codedesk::roles::explain(e, name));
+    let result =
+        codedesk::dispatch::run(cli, &mut out).map_err(|e| codedesk::roles::explain(e, name));
     let flushed = out.flush();
     let status = match result {
         Ok(status) => match flushed {
@@ -70,8 +58,13 @@ fn main() -> ExitCode {
         },
         Err(err) if exit::is_broken_pipe(&err) => Status::Ok,
         Err(err) => {
-            // One line: the whole anyhow chain, outermost first.
-            eprintln!("codedesk: {err:#}");
+            // One line: the whole anyhow chain, outermost first. After a
+            // signal the terminal may be gone: a failed write must not
+            // change the exit status.
+            let _ = writeln!(std::io::stderr(), "codedesk: {err:#}");
+            if codedesk::interrupt::is_stopped(&err) {
+                return ExitCode::from(codedesk::interrupt::STOPPED);
+            }
             exit::status_of(&err)
         }
     };

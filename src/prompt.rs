@@ -3,11 +3,13 @@
 //! prompted value also has a flag (or standard input), and nothing here is
 //! called unless standard input and standard error are terminals.
 
+use crate::exit::{Status, fail};
+use crate::interrupt;
 use crate::model::{IdentityMethod, parse_ticket};
 use dialoguer::{
     Confirm, Input, Password, Select, theme::ColorfulTheme, theme::SimpleTheme, theme::Theme,
 };
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use zeroize::Zeroizing;
 
 /// True when standard input and standard error are terminals: an operator
@@ -60,14 +62,15 @@ pub enum Answers {
 /// can still record it.
 ///
 /// Ctrl-C at any of these prompts (read in raw mode) comes back as an error,
-/// hence `Aborted`, and console also raises SIGINT; the caller's handler must
-/// not record the check a second time.
+/// hence `Aborted`, and console also raises SIGINT. A signal from outside
+/// the prompt's key handling (`kill -INT`, SIGHUP, SIGTERM, once the caller
+/// has armed them) wakes the prompt's wait ([`ask`]): `Aborted` too, with
+/// the signal as the reason.
 pub fn identity_questions(
     intro: &str,
     chosen: &dyn Fn(IdentityMethod),
     ch: &mut dyn Challenger,
 ) -> Answers {
-    let theme = theme();
     let term = dialoguer::console::Term::stderr();
     let _ = term.write_line(intro);
     let methods = [
@@ -87,11 +90,15 @@ pub fn identity_questions(
     ];
     let mut items: Vec<&str> = methods.iter().map(|m| m.1).collect();
     items.push("I could not verify this person");
-    let choice = Select::with_theme(&*theme)
-        .with_prompt("How did you verify this person's identity?")
-        .items(&items)
-        .default(0)
-        .interact_opt();
+    let Some(choice) = ask(move || {
+        Select::with_theme(&*theme())
+            .with_prompt("How did you verify this person's identity?")
+            .items(&items)
+            .default(0)
+            .interact_opt()
+    }) else {
+        return signalled(&term, None);
+    };
     let method = match choice {
         Ok(Some(i)) if i < methods.len() => {
             chosen(methods[i].0);
@@ -129,20 +136,24 @@ pub fn identity_questions(
             }
         }
         IdentityMethod::Challenge => {
-            if let Err(a) = challenge_steps(&*theme, &term, ch) {
+            if let Err(a) = challenge_steps(&term, ch) {
                 return a;
             }
-            return ticket_step(&*theme, &term, method);
+            return ticket_step(&term, method);
         }
         _ => {}
     }
-    let matched = Confirm::with_theme(&*theme)
-        .with_prompt("Did the person match their photo ID or directory record?")
-        .default(false)
-        // An operator's habitual Enter after "y" must not submit an empty
-        // ticket at the next prompt.
-        .wait_for_newline(true)
-        .interact_opt();
+    let Some(matched) = ask(|| {
+        Confirm::with_theme(&*theme())
+            .with_prompt("Did the person match their photo ID or directory record?")
+            .default(false)
+            // An operator's habitual Enter after "y" must not submit an
+            // empty ticket at the next prompt.
+            .wait_for_newline(true)
+            .interact_opt()
+    }) else {
+        return signalled(&term, Some(method));
+    };
     match matched {
         Ok(Some(true)) => {}
         Ok(Some(false)) => {
@@ -159,19 +170,19 @@ pub fn identity_questions(
             };
         }
     }
-    ticket_step(&*theme, &term, method)
+    ticket_step(&term, method)
 }
 
 /// The ticket reference, last of every passed check.
-fn ticket_step(
-    theme: &dyn Theme,
-    term: &dialoguer::console::Term,
-    method: IdentityMethod,
-) -> Answers {
-    let ticket: Result<String, _> = Input::with_theme(theme)
-        .with_prompt("Ticket reference")
-        .allow_empty(true)
-        .interact_text();
+fn ticket_step(term: &dialoguer::console::Term, method: IdentityMethod) -> Answers {
+    let Some(ticket) = ask(|| {
+        Input::<String>::with_theme(&*theme())
+            .with_prompt("Ticket reference")
+            .allow_empty(true)
+            .interact_text()
+    }) else {
+        return signalled(term, Some(method));
+    };
     match ticket.map(|t| parse_ticket(&t)) {
         Ok(Ok(ticket)) => Answers::Passed { method, ticket },
         Ok(Err(_)) => Answers::Aborted {
@@ -212,7 +223,6 @@ pub enum ChallengeStep {
 /// Picks a contact (never one the caller says is lost), sends the
 /// challenge, and takes read-backs until one passes or the tries run out.
 fn challenge_steps(
-    theme: &dyn Theme,
     term: &dialoguer::console::Term,
     ch: &mut dyn Challenger,
 ) -> Result<(), Answers> {
@@ -232,21 +242,30 @@ fn challenge_steps(
             why: "no contact on file can receive a challenge",
         });
     }
-    let i = match Select::with_theme(theme)
-        .with_prompt("Send the challenge to")
-        .items(&contacts)
-        .default(0)
-        .interact_opt()
-    {
+    let items = contacts.clone();
+    let Some(picked) = ask(move || {
+        Select::with_theme(&*theme())
+            .with_prompt("Send the challenge to")
+            .items(&items)
+            .default(0)
+            .interact_opt()
+    }) else {
+        return Err(signalled(term, method));
+    };
+    let i = match picked {
         Ok(Some(i)) => i,
         _ => return Err(aborted()),
     };
-    match Confirm::with_theme(theme)
-        .with_prompt("Does the caller still have it (not lost or stolen)?")
-        .default(false)
-        .wait_for_newline(true)
-        .interact_opt()
-    {
+    let Some(kept) = ask(|| {
+        Confirm::with_theme(&*theme())
+            .with_prompt("Does the caller still have it (not lost or stolen)?")
+            .default(false)
+            .wait_for_newline(true)
+            .interact_opt()
+    }) else {
+        return Err(signalled(term, method));
+    };
+    match kept {
         Ok(Some(true)) => {}
         Ok(Some(false)) => {
             return Err(Answers::Refused {
@@ -268,10 +287,14 @@ fn challenge_steps(
         contacts[i]
     ));
     loop {
-        let answer = Password::with_theme(theme)
-            .with_prompt("Challenge read back by the caller")
-            .interact()
-            .map(Zeroizing::new);
+        let Some(answer) = ask(|| {
+            Password::with_theme(&*theme())
+                .with_prompt("Challenge read back by the caller")
+                .interact()
+                .map(Zeroizing::new)
+        }) else {
+            return Err(signalled(term, method));
+        };
         let Ok(answer) = answer else {
             let _ = term.write_line("");
             return Err(aborted());
@@ -334,25 +357,94 @@ pub fn challenge_answer() -> Option<Zeroizing<String>> {
 /// The prompt turns echo off and reads in line mode, where Ctrl-C is SIGINT:
 /// left to the default action it would kill codedesk with echo still off,
 /// and the operator would type blind afterwards. So an interrupt here puts
-/// the terminal's settings back as they were, says so in one line, and
-/// exits 2 (no code was entered); nothing was checked or spent.
-pub fn hidden_code(user: &str) -> Option<Zeroizing<String>> {
-    if let Some(saved) = terminal_settings(libc::STDIN_FILENO) {
-        crate::interrupt::set(move || {
-            // SAFETY: tcsetattr on standard input with settings read from it.
-            unsafe {
-                libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &saved);
-            }
-            eprintln!("\ncodedesk: no code was entered (Ctrl-C); nothing was checked");
-            std::process::exit(i32::from(crate::exit::Status::Usage.code()));
-        });
+/// the terminal's settings back as they were ([`ask`]) and comes back as an
+/// error, exit 2 (no code was entered): nothing was checked or spent.
+pub fn hidden_code(user: &str) -> anyhow::Result<Option<Zeroizing<String>>> {
+    let prompt = format!("Backup code for {user}");
+    match ask(move || {
+        Password::with_theme(&*theme())
+            .with_prompt(prompt)
+            .allow_empty_password(true)
+            .interact()
+            .ok()
+            .map(Zeroizing::new)
+    }) {
+        Some(code) => Ok(code),
+        None => {
+            end_line();
+            Err(fail(
+                Status::Usage,
+                "no code was entered (Ctrl-C); nothing was checked",
+            ))
+        }
     }
-    Password::with_theme(&*theme())
-        .with_prompt(format!("Backup code for {user}"))
-        .allow_empty_password(true)
-        .interact()
-        .ok()
-        .map(Zeroizing::new)
+}
+
+/// What a prompt's wait hears: the prompt's answer, or a signal.
+enum Heard<T> {
+    Answer(std::thread::Result<T>),
+    Signal,
+}
+
+/// Runs one prompt on a thread of its own and waits for its answer or for
+/// a signal ([`interrupt::pending`]), whichever comes first. A prompt reads
+/// the terminal in a call that a signal does not end (a line read is
+/// restarted, a raw one may be waiting when the signal lands elsewhere),
+/// so the main flow waits here instead, where the signal's action wakes
+/// it. On a signal (`None`) the terminal's settings are put back as they
+/// were before the prompt (raw mode, or echo off), and the prompt's thread
+/// is left waiting: the run is about to end with an error.
+fn ask<T: Send + 'static>(prompt: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let saved = terminal_settings(libc::STDIN_FILENO);
+    let (tx, rx) = std::sync::mpsc::channel::<Heard<T>>();
+    let wake = tx.clone();
+    let heard = interrupt::during(
+        move || {
+            let _ = wake.send(Heard::Signal);
+        },
+        || {
+            // Noted before the wake above was in place.
+            if interrupt::pending().is_some() {
+                return Heard::Signal;
+            }
+            std::thread::spawn(move || {
+                let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(prompt));
+                let _ = tx.send(Heard::Answer(answer));
+            });
+            rx.recv().unwrap_or(Heard::Signal)
+        },
+    );
+    match heard {
+        Heard::Answer(Ok(answer)) => Some(answer),
+        Heard::Answer(Err(panic)) => std::panic::resume_unwind(panic),
+        Heard::Signal => {
+            if let Some(saved) = saved {
+                // SAFETY: tcsetattr on standard input with settings read
+                // from it.
+                unsafe {
+                    libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &saved);
+                }
+            }
+            None
+        }
+    }
+}
+
+/// Ends the line a signal interrupted (the terminal may have echoed ^C);
+/// the terminal may be gone, so a failed write is ignored.
+fn end_line() {
+    let _ = writeln!(std::io::stderr());
+}
+
+/// An identity prompt a signal interrupted: the cursor shown again, the
+/// line ended, and the check aborted with the signal as the reason.
+fn signalled(term: &dialoguer::console::Term, method: Option<IdentityMethod>) -> Answers {
+    let _ = term.show_cursor();
+    end_line();
+    Answers::Aborted {
+        method,
+        why: interrupt::pending().map_or("Ctrl-C", interrupt::cause),
+    }
 }
 
 /// The terminal settings of `fd`, if it is a terminal.
@@ -363,7 +455,8 @@ fn terminal_settings(fd: libc::c_int) -> Option<libc::termios> {
     unsafe { (libc::tcgetattr(fd, t.as_mut_ptr()) == 0).then(|| t.assume_init()) }
 }
 
-/// Restores the terminal after an interrupt in the middle of a prompt.
+/// Shows the cursor again, after a signal that stopped the run near a
+/// prompt.
 pub fn restore_terminal() {
     let _ = dialoguer::console::Term::stderr().show_cursor();
 }

@@ -6,7 +6,7 @@
 //! becomes exit 9 naming the role the command needs. docs/roles.md holds
 //! the same table for people; a test keeps the two in step.
 
-use crate::cli::{AuditAction, Command, Lazy};
+use crate::cli::{AuditAction, Command};
 use crate::exit::{Failure, Status, fail, status_of};
 
 /// `verify` only: reads what verify needs, spends through `codedesk_spend`.
@@ -77,7 +77,7 @@ pub fn command_name(c: &Command) -> &'static str {
         Command::Revoke(_) => "revoke",
         Command::Unlock(_) => "unlock",
         Command::List(_) => "list",
-        Command::Audit(Lazy(a)) => match a.action {
+        Command::Audit(a) => match a.action {
             Some(AuditAction::Verify(_)) => "audit verify",
             None => "audit",
         },
@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn every_command_has_its_place() {
-        let cmd = crate::cli::full_command();
+        let cmd = <crate::cli::Cli as clap::CommandFactory>::command();
         for sub in cmd.get_subcommands() {
             let name = sub.get_name();
             if sub.is_hide_set() || name == "help" {

@@ -155,10 +155,71 @@ such as your wallet or your password manager.",
     s
 }
 
+// ------------------------------------------------------------------------
+// The checks the store applies inside its write transactions.
+
+/// The identity check that gates adding a device to `user`: none for a
+/// user created in this same transaction (`created_here`), else the run's
+/// attestation, else exit 3 (a new device changes where codes go).
+pub fn enrolment_check<'a>(
+    user: &crate::model::Username,
+    created_here: bool,
+    check: Option<&'a crate::store::NewCheck>,
+) -> Result<Option<&'a crate::store::NewCheck>> {
+    match check {
+        _ if created_here => Ok(None),
+        Some(c) => Ok(Some(c)),
+        None => Err(fail(
+            Status::Identity,
+            format!(
+                "{} already exists: adding a device needs a passed identity check; nothing enrolled",
+                user.as_str()
+            ),
+        )),
+    }
+}
+
+/// Where a new device goes among the user's (lowest and highest position,
+/// if any): `(primary, position)`. The first device, or one asked to be
+/// primary, goes on top (rule 1).
+pub fn new_device_position(min: Option<i64>, max: Option<i64>, primary: bool) -> (bool, i64) {
+    let primary = primary || min.is_none();
+    let position = if primary {
+        min.map_or(0, |m| m - 1)
+    } else {
+        max.map_or(0, |m| m + 1)
+    };
+    (primary, position)
+}
+
+/// Exit 3: the store itself refuses helpdesk codes without a passed check.
+pub fn require_check_for(via: Via, check_id: Option<i64>) -> Result<()> {
+    if via == Via::Helpdesk && check_id.is_none() {
+        return Err(fail(
+            Status::Identity,
+            "no helpdesk-path codes without a passed identity check",
+        ));
+    }
+    Ok(())
+}
+
+/// One more rejection: `(consecutive rejections, locked by this one)`.
+pub fn after_rejection(attempts: i64, locked: bool, threshold: u32) -> (i64, bool) {
+    let attempts = attempts + 1;
+    (attempts, !locked && attempts >= i64::from(threshold))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::Phone;
+
+    #[test]
+    fn new_devices_go_on_top_only_when_first_or_asked() {
+        assert_eq!(new_device_position(None, None, false), (true, 0));
+        assert_eq!(new_device_position(Some(-1), Some(3), false), (false, 4));
+        assert_eq!(new_device_position(Some(-1), Some(3), true), (true, -2));
+    }
 
     fn dev(id: i64, kind: DeviceKind, sms: bool) -> Device {
         Device {

@@ -8,9 +8,9 @@
 //! goes to the user's contact only; the number to call back is shown to
 //! the operator at the prompt's callback step, nowhere else).
 
-use crate::Ctx;
 use crate::codes::{self, HashParams};
 use crate::config::parse_duration;
+use crate::context::Ctx;
 use crate::delivery;
 use crate::exit::{Status, fail};
 use crate::model::{Device, printable};

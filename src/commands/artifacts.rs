@@ -393,7 +393,8 @@ pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
         Shell::PowerShell,
         Shell::Elvish,
     ] {
-        let mut cmd = without_hidden_subcommands(crate::cli::full_command());
+        let mut cmd =
+            without_hidden_subcommands(<crate::cli::Cli as clap::CommandFactory>::command());
         let mut buf = Vec::new();
         clap_complete::generate(shell, &mut cmd, "codedesk", &mut buf);
         let name = match shell {
@@ -408,7 +409,8 @@ pub fn render() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     }
     // Built as a whole so each subcommand knows its full name
     // ("codedesk issue-codes") and carries the global options.
-    let mut cmd = crate::cli::full_command().disable_help_subcommand(true);
+    let mut cmd =
+        <crate::cli::Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
     cmd.build();
     let main = MAIN_SECTIONS
         .replace("@EXIT_ENTRIES@", &crate::exit::man_entries())

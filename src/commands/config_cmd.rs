@@ -1,8 +1,8 @@
 //! `config`: the effective configuration and where each value came from.
 
-use crate::Ctx;
 use crate::cli::Format;
 use crate::config::Settings;
+use crate::context::Ctx;
 use crate::exit::Status;
 use crate::output;
 use anyhow::Result;

@@ -1,15 +1,22 @@
 //! `demo`: the whole story of the article against a throwaway store in a
 //! temporary folder. It passes `--db` and `--config` explicitly, so the
-//! real store and configuration are never read or touched.
+//! real store and configuration are never read or touched. Each step is
+//! run by the [`Step`] dispatch hands in (the command line, with no
+//! prompts), so the demo needs nothing above `commands`.
 
 use super::verify::{self, GivenCode};
 use crate::cli::Cli;
 use crate::exit::{Status, status_of};
+use crate::interrupt::Stopped;
 use anyhow::{Context, Result};
 use clap::Parser;
 use std::io::Write;
 use std::path::Path;
 use zeroize::Zeroizing;
+
+/// Runs one parsed demo command line, as the binary would but with no
+/// prompts (dispatch's `run_as` with `interactive` false).
+pub type Step = fn(Cli, &mut dyn Write) -> Result<Status>;
 
 /// Parses a demo command line against the throwaway store and config.
 fn demo_cli(dir: &Path, args: &[&str]) -> Result<Cli> {
@@ -21,9 +28,17 @@ fn demo_cli(dir: &Path, args: &[&str]) -> Result<Cli> {
     Cli::try_parse_from(&argv).context("demo step")
 }
 
-/// Shows a step's outcome the way the binary would, and its exit status.
+/// Shows a step's outcome the way the binary would, and its exit status;
+/// after Ctrl-C, stops the demo instead (exit 130).
 fn finish(out: &mut dyn Write, result: Result<Status>) -> Result<Status> {
     out.flush()?;
+    if crate::interrupt::pending().is_some() {
+        // The terminal echoed ^C: end its line first.
+        let _ = writeln!(std::io::stderr());
+        return Err(anyhow::Error::new(Stopped(
+            "demo interrupted; its temporary folder was removed".into(),
+        )));
+    }
     match result {
         Ok(s) => Ok(s),
         Err(e) => {
@@ -33,11 +48,11 @@ fn finish(out: &mut dyn Write, result: Result<Status>) -> Result<Status> {
     }
 }
 
-fn step(dir: &Path, out: &mut dyn Write, shown: &str, args: &[&str]) -> Result<Status> {
+fn step(run: Step, dir: &Path, out: &mut dyn Write, shown: &str, args: &[&str]) -> Result<Status> {
     writeln!(out, "\n$ codedesk {shown}")?;
     out.flush()?;
     let cli = demo_cli(dir, args)?;
-    let result = crate::run_as(cli, false, out);
+    let result = run(cli, out);
     finish(out, result)
 }
 
@@ -55,8 +70,8 @@ fn verify_step(
     )?;
     out.flush()?;
     let cli = demo_cli(dir, &["verify", user])?;
-    let ctx = crate::context(&cli, false)?;
-    let crate::cli::Command::Verify(crate::cli::Lazy(args)) = cli.command else {
+    let ctx = crate::context::context(&cli, false)?;
+    let crate::cli::Command::Verify(args) = cli.command else {
         unreachable!("parsed a verify command")
     };
     let mut src = GivenCode(Zeroizing::new(code.to_string()));
@@ -64,19 +79,17 @@ fn verify_step(
     finish(out, result)
 }
 
-pub fn run(out: &mut dyn Write) -> Result<Status> {
+pub fn run(run: Step, out: &mut dyn Write) -> Result<Status> {
     let tmp = tempfile::Builder::new()
         .prefix("codedesk-demo-")
         .tempdir()
         .context("creating a temporary folder for the demo")?;
     let dir = tmp.path();
     // An interrupt must not leave the throwaway store and outbox behind.
-    let cleanup = dir.to_path_buf();
-    crate::interrupt::set(move || {
-        let _ = std::fs::remove_dir_all(&cleanup);
-        eprintln!("\ncodedesk: demo interrupted; its temporary folder was removed");
-        std::process::exit(130);
-    });
+    // Ctrl-C is noted, and the demo stops after the step under way
+    // (`finish`): its folder goes when `tmp` is dropped.
+    crate::interrupt::clear();
+    crate::interrupt::set(|| {});
     let outbox = dir.join("sms-outbox.txt");
     std::fs::write(
         dir.join("config.toml"),
@@ -94,6 +107,7 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
 
     writeln!(out, "\n== 1. The SMS path: alice has a mobile phone ==")?;
     step(
+        run,
         dir,
         out,
         "enroll-device alice --kind mobile --phone \"(507) 222-5999\"",
@@ -106,7 +120,13 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
             "(507) 222-5999",
         ],
     )?;
-    step(dir, out, "issue-codes alice", &["issue-codes", "alice"])?;
+    step(
+        run,
+        dir,
+        out,
+        "issue-codes alice",
+        &["issue-codes", "alice"],
+    )?;
     let text = std::fs::read_to_string(&outbox).context("reading the demo outbox")?;
     writeln!(
         out,
@@ -150,6 +170,7 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
         "\n== 2. The helpdesk path: bob's primary device is a landline =="
     )?;
     step(
+        run,
         dir,
         out,
         "enroll-device bob --kind landline --phone 507-222-0000",
@@ -163,12 +184,14 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
         ],
     )?;
     step(
+        run,
         dir,
         out,
         "issue-codes bob      # no identity check attested: refused",
         &["issue-codes", "bob"],
     )?;
     step(
+        run,
         dir,
         out,
         "issue-codes bob --identity-verified video-call --ticket DEMO-1",
@@ -187,6 +210,7 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
         "\n== 3. A challenge codedesk checks itself, and the user always told =="
     )?;
     step(
+        run,
         dir,
         out,
         "enroll-device carol --kind mobile --phone 507-222-7777",
@@ -201,6 +225,7 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
     )?;
     let before = std::fs::read_to_string(&outbox).unwrap_or_default().len();
     step(
+        run,
         dir,
         out,
         "challenge carol -q      # sent to carol's phone; the operator sees only its id",
@@ -239,7 +264,7 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
             "DEMO-2",
         ],
     )?;
-    let result = crate::run_as(cli, false, out);
+    let result = run(cli, out);
     finish(out, result)?;
     let text = std::fs::read_to_string(&outbox).context("reading the demo outbox")?;
     let notice = text
@@ -255,6 +280,7 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
         .map(|r| r.trim_end_matches('.').to_string())
         .unwrap_or_default();
     step(
+        run,
         dir,
         out,
         &format!("dispute {reference}      # carol calls: \"that was not me\""),
@@ -262,9 +288,9 @@ pub fn run(out: &mut dyn Write) -> Result<Status> {
     )?;
 
     writeln!(out, "\n== 4. What the helpdesk sees ==")?;
-    step(dir, out, "list", &["list"])?;
-    step(dir, out, "list bob", &["list", "bob"])?;
-    step(dir, out, "audit verify", &["audit", "verify"])?;
+    step(run, dir, out, "list", &["list"])?;
+    step(run, dir, out, "list bob", &["list", "bob"])?;
+    step(run, dir, out, "audit verify", &["audit", "verify"])?;
     writeln!(
         out,
         "\nDone. Try `codedesk --help`, or `man -l man/codedesk.1`."

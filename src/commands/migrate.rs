@@ -5,9 +5,9 @@
 //! a source whose audit trail is altered is refused (exit 8), and so is a
 //! target that already holds anything (exit 2).
 
-use crate::Ctx;
 use crate::audit::ChainCheck;
 use crate::cli::{Format, MigrateArgs};
+use crate::context::Ctx;
 use crate::exit::{Status, fail};
 use crate::output;
 use crate::store;

@@ -4,8 +4,8 @@
 //! missing and grants each what its commands need in this database. The
 //! DBA then grants them to login roles.
 
-use crate::Ctx;
 use crate::cli::Format;
+use crate::context::Ctx;
 use crate::exit::{Status, fail};
 use crate::output;
 use crate::roles;

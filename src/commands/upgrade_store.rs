@@ -5,8 +5,8 @@
 //! sudo). The migrations it lacks are applied in one transaction, with a
 //! `store-upgraded` audit event; `--dry-run` names them and changes nothing.
 
-use crate::Ctx;
 use crate::cli::{Format, UpgradeStoreArgs};
+use crate::context::Ctx;
 use crate::exit::Status;
 use crate::output;
 use crate::store::Store;

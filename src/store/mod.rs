@@ -10,182 +10,38 @@
 //! differs between the databases: opening and migrating, how a write
 //! transaction takes the write lock, error mapping, the streamed listing,
 //! and the integrity check.
+//!
+//! Where things live: `rows` (the row types), `locator` (which backend a
+//! locator names, and its redacted form), `copy` (SQLite to PostgreSQL),
+//! `sqlite` and `postgres` (the backends; `postgres/conn.rs` and
+//! `postgres/tls.rs` for connecting), `safeguards` (contacts, challenges,
+//! notices). The domain checks the operations apply are in `crate::rules`.
 
+mod copy;
 mod copy_safeguards;
 mod exec;
+mod locator;
 mod ops;
 pub mod postgres;
+mod rows;
 pub mod safeguards;
 pub mod sqlite;
 pub mod upgrade;
 
-use crate::audit::{ChainCheck, Event};
-use crate::codes::{Alphabet, CodeHash, CodeSpec, HashParams};
+use crate::audit::{AuditEvent, ChainCheck, Event};
+use crate::codes::{Alphabet, CodeHash, CodeSpec};
 use crate::exit::{Status, fail};
-use crate::model::{Device, DeviceKind, IdentityMethod, Phone, Username, Via};
+use crate::model::{Device, Username};
 use anyhow::Result;
 use exec::Exec;
 use std::path::Path;
 
+pub use self::copy::{Migrated, RowCounts, StoreRows, migrate_sqlite_to_postgres};
+pub(crate) use self::locator::conninfo_refused;
+pub use self::locator::{Locator, redact_locator};
 pub use self::postgres::{ConnectRetry, PgStore};
+pub use self::rows::*;
 pub use sqlite::{BUSY_TIMEOUT, SCHEMA_VERSION, SqliteStore};
-
-/// A user, as stored.
-#[derive(Debug, Clone)]
-pub struct UserRow {
-    pub id: i64,
-    pub name: String,
-    pub created_at: i64,
-    pub failed_attempts: i64,
-    pub locked_at: Option<i64>,
-}
-
-/// A device to add.
-#[derive(Debug, Clone)]
-pub struct NewDevice {
-    pub kind: DeviceKind,
-    pub phone: Option<Phone>,
-    pub sms: bool,
-    pub label: Option<String>,
-    pub primary: bool,
-    /// What the directory said of the user and the number, when one is
-    /// configured (recorded in the `device-enrolled` event).
-    pub directory: Option<crate::directory::DirectoryNote>,
-}
-
-/// What `enroll_device` did.
-#[derive(Debug, Clone)]
-pub struct Enrolled {
-    pub user: String,
-    pub device: Device,
-    pub primary: bool,
-    pub new_user: bool,
-    /// Other users with a device on the same phone number, by name (at
-    /// most [`SHARED_NAMES`]).
-    pub shared_with: Vec<String>,
-    /// More users than [`SHARED_NAMES`] share the number.
-    pub shared_with_more: bool,
-    /// The directory's word on the user and the number, if configured.
-    pub directory: Option<crate::directory::DirectoryNote>,
-}
-
-/// How many other users sharing a phone number are named.
-pub const SHARED_NAMES: usize = 10;
-
-/// A passed identity check, recorded with the set it gates.
-#[derive(Debug, Clone)]
-pub struct NewCheck {
-    pub method: IdentityMethod,
-    pub ticket: String,
-}
-
-/// A set of hashed codes to store.
-#[derive(Debug, Clone)]
-pub struct NewSet {
-    pub via: Via,
-    pub device_id: Option<i64>,
-    pub expires_at: Option<i64>,
-    pub uses: u32,
-    pub spec: CodeSpec,
-    pub salt: Vec<u8>,
-    pub params: HashParams,
-    pub hashes: Vec<CodeHash>,
-    pub preserve_existing: bool,
-    /// Most codes the user may hold at once with `--preserve-existing`.
-    pub cap: u32,
-}
-
-/// A stored set, as `issue-codes` reports it.
-#[derive(Debug, Clone)]
-pub struct Issued {
-    pub set_id: i64,
-    pub check_id: Option<i64>,
-    /// The sets it ended; for a set left pending, those activating it now would end.
-    pub ended: Vec<i64>,
-}
-
-/// An active set that a typed code may belong to.
-#[derive(Debug, Clone)]
-pub struct CandidateSet {
-    pub id: i64,
-    pub spec: CodeSpec,
-    pub salt: Vec<u8>,
-    pub params: HashParams,
-    /// (code id, hash) for every code with a use left (on PostgreSQL the
-    /// server matches codes, `codedesk_spend`, and this stays empty).
-    pub codes: Vec<(i64, CodeHash)>,
-    /// How many of its codes have a use left.
-    pub live: i64,
-}
-
-/// What `verify` needs: the user's lock state and live sets.
-#[derive(Debug, Clone)]
-pub struct VerifyView {
-    pub user: UserRow,
-    pub sets: Vec<CandidateSet>,
-    /// Uses left across the live sets.
-    pub remaining: i64,
-}
-
-/// Outcome of spending a matched code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Spend {
-    /// Accepted; uses left across the user's live sets.
-    Accepted { remaining: i64 },
-    /// Spent, replaced, revoked or expired between reading and spending.
-    Stale,
-    /// Locked meanwhile.
-    Locked,
-}
-
-/// Outcome of recording a rejection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub attempts: i64,
-    pub locked_now: bool,
-    pub already_locked: bool,
-}
-
-/// A set as `list` shows it.
-#[derive(Debug, Clone)]
-pub struct SetSummary {
-    pub id: i64,
-    pub via: Via,
-    pub operator: String,
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
-    pub identity_check_id: Option<i64>,
-    pub device_id: Option<i64>,
-    pub remaining: i64,
-}
-
-/// A user as `list` shows them. Never a code.
-#[derive(Debug, Clone)]
-pub struct UserSummary {
-    pub user: UserRow,
-    pub devices: Vec<Device>,
-    pub sets: Vec<SetSummary>,
-}
-
-impl UserSummary {
-    /// Uses left in sets that have not expired at `now`.
-    pub fn codes_remaining(&self, now: i64) -> i64 {
-        self.sets
-            .iter()
-            .filter(|s| s.expires_at.is_none_or(|e| e > now))
-            .map(|s| s.remaining)
-            .sum()
-    }
-}
-
-/// Filters for `audit`.
-#[derive(Debug, Clone, Default)]
-pub struct EventFilter {
-    pub user: Option<String>,
-    pub since: Option<i64>,
-    /// Only events after this id (`audit --follow`).
-    pub after: Option<i64>,
-}
 
 /// An open store, on one of the backends.
 pub enum Store {
@@ -201,123 +57,6 @@ macro_rules! dispatch {
             Store::Postgres(s) => s.$method($($arg),*),
         }
     };
-}
-
-/// Where a store locator (`--db`, `CODEDESK_DB`) points.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Locator {
-    /// A SQLite file: a plain path or `sqlite://PATH`.
-    Sqlite(std::path::PathBuf),
-    /// A PostgreSQL URL: `postgres://...` or `postgresql://...`.
-    Postgres(String),
-    /// A libpq key=value connection string (`host=db dbname=helpdesk`),
-    /// which codedesk refuses (exit 2) rather than create a SQLite file of
-    /// that name; write `./host=...` for a file really called that.
-    Conninfo,
-}
-
-/// The keywords a libpq key=value connection string starts with.
-const CONNINFO_KEYWORDS: &[&str] = &[
-    "host",
-    "hostaddr",
-    "port",
-    "dbname",
-    "user",
-    "password",
-    "passfile",
-    "sslmode",
-    "sslrootcert",
-    "sslcert",
-    "sslkey",
-    "service",
-    "application_name",
-    "connect_timeout",
-    "options",
-    "target_session_attrs",
-    "channel_binding",
-    "gssencmode",
-];
-
-/// Whether `text` starts like `keyword =` for a libpq keyword.
-fn looks_like_conninfo(text: &str) -> bool {
-    let t = text.trim_start();
-    let word_end = t
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .unwrap_or(t.len());
-    let (word, rest) = t.split_at(word_end);
-    CONNINFO_KEYWORDS
-        .iter()
-        .any(|k| word.eq_ignore_ascii_case(k))
-        && rest.trim_start().starts_with('=')
-}
-
-/// The refusal of a key=value connection string; it is not echoed, since
-/// it may hold `password=`.
-pub(crate) fn conninfo_refused(what: &str) -> anyhow::Error {
-    fail(
-        Status::Usage,
-        format!(
-            "{what} looks like a PostgreSQL key=value connection string; codedesk takes a URL: postgres://USER@HOST:PORT/DBNAME?sslmode=verify-full (the password from PGPASSWORD)"
-        ),
-    )
-}
-
-impl Locator {
-    /// Reads a locator. URL schemes are matched ignoring case.
-    pub fn parse(locator: &Path) -> Locator {
-        let text = locator.to_string_lossy();
-        let lower = text.get(..13).unwrap_or(&text).to_ascii_lowercase();
-        for scheme in ["postgresql://", "postgres://"] {
-            if lower.starts_with(scheme) {
-                return Locator::Postgres(format!("{scheme}{}", &text[scheme.len()..]));
-            }
-        }
-        match lower.starts_with("sqlite://") {
-            true => Locator::Sqlite(Path::new(&text[9..]).to_path_buf()),
-            false if looks_like_conninfo(&text) => Locator::Conninfo,
-            false => Locator::Sqlite(locator.to_path_buf()),
-        }
-    }
-}
-
-/// A store locator fit to show: a PostgreSQL URL's password (in
-/// `user:password@` or a `password=` parameter) becomes `***`; a path is
-/// shown as it is.
-pub fn redact_locator(locator: &Path) -> String {
-    let text = locator.to_string_lossy();
-    let url = match Locator::parse(locator) {
-        Locator::Postgres(url) => url,
-        Locator::Conninfo => return "(a key=value connection string, not shown)".into(),
-        Locator::Sqlite(_) => return text.into_owned(),
-    };
-    let (scheme, rest) = url.split_at(url.find("://").map_or(0, |i| i + 3));
-    // The authority ends at the first '/' or '?'; its userinfo at the last '@'.
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let authority = match authority.rfind('@') {
-        Some(at) => {
-            let (userinfo, host) = authority.split_at(at);
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{user}:***{host}"),
-                None => authority.to_string(),
-            }
-        }
-        None => authority.to_string(),
-    };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let query: Vec<String> = query
-                .split('&')
-                .map(|kv| match kv.split_once('=') {
-                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                    _ => kv.to_string(),
-                })
-                .collect();
-            format!("{path}?{}", query.join("&"))
-        }
-        None => tail.to_string(),
-    };
-    format!("{scheme}{authority}{tail}")
 }
 
 impl Store {
@@ -393,6 +132,18 @@ impl Store {
         r
     }
 
+    /// A write of `verify` (a rejection, an automatic unlock) in one
+    /// transaction under the write lock: `f` is told whether the store is
+    /// PostgreSQL, where it goes through the server's functions that a
+    /// verifier's role may call. On PostgreSQL this is the backend's write
+    /// as it stands, without the syslog bracket of [`Store::write`].
+    fn verifier_write<T>(&mut self, f: impl FnOnce(&mut dyn Exec, bool) -> Result<T>) -> Result<T> {
+        match self {
+            Store::Postgres(pg) => pg.write(|db| f(db, true)),
+            Store::Sqlite(_) => self.write(|db| f(db, false)),
+        }
+    }
+
     /// Calls `f` for every user in id order (or the one named), streaming,
     /// with a fixed number of queries.
     pub fn for_each_user(
@@ -455,137 +206,6 @@ impl exec::Stream for Store {
 // What the operations share besides their SQL (`ops`): the audit details,
 // the decisions, the errors, merging the listing's streams.
 
-/// The audit events the store appends: action and details, built in one
-/// place so that both backends write byte-identical events.
-pub(crate) mod events {
-    use crate::model::{Device, DeviceKind, IdentityMethod, Phone};
-    use serde_json::{Value, json};
-
-    pub type NewEvent = (&'static str, Value);
-
-    #[allow(clippy::too_many_arguments)]
-    pub fn device_enrolled(
-        device: &Device,
-        kind: DeviceKind,
-        phone: Option<&Phone>,
-        primary: bool,
-        new_user: bool,
-        check_id: Option<i64>,
-        check: Option<&super::NewCheck>,
-        shared_with: &[String],
-    ) -> NewEvent {
-        (
-            "device-enrolled",
-            json!({"device": device.id, "kind": kind.as_str(), "sms": device.sms,
-                   "phone": phone.map(|p| p.masked()), "primary": primary,
-                   "new_user": new_user, "check": check_id, "shared_with": shared_with,
-                   "method": check_id.and(check.map(|c| c.method.as_str())),
-                   "ticket": check_id.and(check.map(|c| c.ticket.as_str()))}),
-        )
-    }
-
-    pub fn device_removed(
-        device: i64,
-        reason: Option<&str>,
-        new_primary: Option<i64>,
-        revoked_sets: &[i64],
-    ) -> NewEvent {
-        (
-            "device-removed",
-            json!({"device": device, "reason": reason, "new_primary": new_primary,
-                   "revoked_sets": revoked_sets}),
-        )
-    }
-
-    pub fn identity_check(
-        check: i64,
-        outcome: &str,
-        method: Option<IdentityMethod>,
-        ticket: Option<&str>,
-    ) -> NewEvent {
-        (
-            "identity-check",
-            json!({"check": check, "outcome": outcome, "method": method.map(|m| m.as_str()), "ticket": ticket}),
-        )
-    }
-
-    pub fn codes_stored(
-        set: i64,
-        new: &super::NewSet,
-        check_id: Option<i64>,
-        activate: bool,
-    ) -> NewEvent {
-        (
-            if activate {
-                "codes-issued"
-            } else {
-                "codes-pending"
-            },
-            json!({"set": set, "via": new.via.as_str(), "count": new.hashes.len(),
-                   "device": new.device_id, "check": check_id, "expires_at": new.expires_at,
-                   "uses": new.uses, "preserve_existing": new.preserve_existing}),
-        )
-    }
-
-    pub fn codes_delivered(set: i64, ended: &[i64]) -> NewEvent {
-        ("codes-delivered", json!({"set": set, "ended": ended}))
-    }
-
-    pub fn delivery_failed(set: i64, reason: &str) -> NewEvent {
-        ("delivery-failed", json!({"set": set, "reason": reason}))
-    }
-
-    pub fn verify_accepted(set: i64, remaining: i64, service: Option<&str>) -> NewEvent {
-        (
-            "verify-accepted",
-            with_service(json!({"set": set, "remaining": remaining}), service),
-        )
-    }
-
-    pub fn verify_rejected(reason: &str, consecutive: i64, service: Option<&str>) -> NewEvent {
-        (
-            "verify-rejected",
-            with_service(
-                json!({"reason": reason, "consecutive": consecutive}),
-                service,
-            ),
-        )
-    }
-
-    /// A verify event's payload with the service that asked (`verify
-    /// --service`, or pam_exec's `PAM_SERVICE`), when one is known.
-    pub fn with_service(mut payload: Value, service: Option<&str>) -> Value {
-        if let (Some(s), Some(map)) = (service, payload.as_object_mut()) {
-            map.insert("service".into(), Value::from(s));
-        }
-        payload
-    }
-
-    pub fn lockout(consecutive: i64, threshold: u32) -> NewEvent {
-        (
-            "lockout",
-            json!({"consecutive": consecutive, "threshold": threshold}),
-        )
-    }
-
-    pub fn unlock(was_locked: bool, auto: bool) -> NewEvent {
-        ("unlock", json!({"was_locked": was_locked, "auto": auto}))
-    }
-
-    pub fn revoke(sets: &[i64], reason: Option<&str>) -> NewEvent {
-        ("revoke", json!({"sets": sets, "reason": reason}))
-    }
-
-    pub fn store_migrated(from: &str, counts: &super::RowCounts) -> NewEvent {
-        (
-            "store-migrated",
-            json!({"from": from, "users": counts.users, "devices": counts.devices,
-                   "identity_checks": counts.identity_checks, "sets": counts.code_sets,
-                   "codes": counts.codes, "events": counts.audit}),
-        )
-    }
-}
-
 /// Exit 4 for a user the store does not hold.
 pub(crate) fn no_such_user(name: &str) -> anyhow::Error {
     fail(Status::NotFound, format!("no such user: {name}"))
@@ -615,55 +235,6 @@ pub(crate) fn newer_schema(version: i64, known: i64) -> anyhow::Error {
             "the store's schema version {version} is newer than this codedesk understands ({known}); upgrade codedesk"
         ),
     )
-}
-
-/// The identity check that gates adding a device to `user`: none for a
-/// user created in this same transaction (`created_here`), else the run's
-/// attestation, else exit 3 (a new device changes where codes go).
-pub(crate) fn enrolment_check<'a>(
-    user: &Username,
-    created_here: bool,
-    check: Option<&'a NewCheck>,
-) -> Result<Option<&'a NewCheck>> {
-    match check {
-        _ if created_here => Ok(None),
-        Some(c) => Ok(Some(c)),
-        None => Err(fail(
-            Status::Identity,
-            format!(
-                "{} already exists: adding a device needs a passed identity check; nothing enrolled",
-                user.as_str()
-            ),
-        )),
-    }
-}
-
-/// Where a new device goes among the user's (lowest and highest position,
-/// if any): `(primary, position)`. The first device, or one asked to be
-/// primary, goes on top (rule 1).
-pub(crate) fn new_device_position(
-    min: Option<i64>,
-    max: Option<i64>,
-    primary: bool,
-) -> (bool, i64) {
-    let primary = primary || min.is_none();
-    let position = if primary {
-        min.map_or(0, |m| m - 1)
-    } else {
-        max.map_or(0, |m| m + 1)
-    };
-    (primary, position)
-}
-
-/// Exit 3: the store itself refuses helpdesk codes without a passed check.
-pub(crate) fn require_check_for(via: Via, check_id: Option<i64>) -> Result<()> {
-    if via == Via::Helpdesk && check_id.is_none() {
-        return Err(fail(
-            Status::Identity,
-            "no helpdesk-path codes without a passed identity check",
-        ));
-    }
-    Ok(())
 }
 
 /// Exit 4 unless the set is pending.
@@ -720,12 +291,6 @@ pub(crate) fn require_active(active: &[i64], set_id: i64, user: &str) -> Result<
         ));
     }
     Ok(())
-}
-
-/// One more rejection: `(consecutive rejections, locked by this one)`.
-pub(crate) fn after_rejection(attempts: i64, locked: bool, threshold: u32) -> (i64, bool) {
-    let attempts = attempts + 1;
-    (attempts, !locked && attempts >= i64::from(threshold))
 }
 
 /// The reason recorded when an operator revokes without giving one.
@@ -796,32 +361,32 @@ pub(crate) fn next_event(
     principal: &str,
     operator: &str,
     user: Option<&str>,
-    (action, details): (&str, serde_json::Value),
-) -> AuditRow {
+    event: &AuditEvent,
+) -> Result<AuditRow> {
     let (last_id, prev_hash) = last.unwrap_or((0, crate::audit::GENESIS.to_string()));
     let id = last_id + 1;
-    let details = details.to_string();
+    let (action, details) = event.action_and_details()?;
     let hash = crate::audit::event_hash(
         &prev_hash,
         id,
         now,
         operator,
-        action,
+        &action,
         user,
         &details,
         Some(principal),
     );
-    AuditRow {
+    Ok(AuditRow {
         id,
         at: now,
         principal: Some(principal.to_string()),
         operator: operator.to_string(),
-        action: action.to_string(),
+        action,
         user: user.map(str::to_string),
         details,
         prev_hash,
         hash,
-    }
+    })
 }
 
 /// Merges three streams ordered by user id (users; `(user id, device)` in
@@ -875,310 +440,10 @@ fn take_owned_by<T>(
     }
 }
 
-// ------------------------------------------------------------ migration
-
-/// A device row as stored, for copying a store.
-#[derive(Debug, Clone)]
-pub struct DeviceRow {
-    pub id: i64,
-    pub user_id: i64,
-    pub position: i64,
-    pub kind: String,
-    pub phone: Option<String>,
-    pub sms: bool,
-    pub label: Option<String>,
-    pub created_at: i64,
-}
-
-/// An identity check row as stored.
-#[derive(Debug, Clone)]
-pub struct CheckRow {
-    pub id: i64,
-    pub user_id: i64,
-    pub operator: String,
-    pub method: Option<String>,
-    pub ticket: Option<String>,
-    pub outcome: String,
-    pub at: i64,
-}
-
-/// A code set row as stored.
-#[derive(Debug, Clone)]
-pub struct SetRow {
-    pub id: i64,
-    pub user_id: i64,
-    pub via: String,
-    pub device_id: Option<i64>,
-    pub identity_check_id: Option<i64>,
-    pub operator: String,
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
-    pub uses: i64,
-    pub alphabet: String,
-    pub length: i64,
-    pub salt: Vec<u8>,
-    pub m_cost: i64,
-    pub t_cost: i64,
-    pub p_cost: i64,
-    pub state: String,
-    pub ended_at: Option<i64>,
-    pub ended_reason: Option<String>,
-}
-
-/// A code row as stored (its hash only, never a code).
-#[derive(Debug, Clone)]
-pub struct CodeRow {
-    pub id: i64,
-    pub set_id: i64,
-    pub hash: Vec<u8>,
-    pub uses_left: i64,
-}
-
-/// An audit row exactly as stored (details as text, so the chain holds).
-#[derive(Debug, Clone)]
-pub struct AuditRow {
-    pub id: i64,
-    pub at: i64,
-    /// None for events written before principals were kept (schema 3).
-    pub principal: Option<String>,
-    pub operator: String,
-    pub action: String,
-    pub user: Option<String>,
-    pub details: String,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-/// Every row of a store, ids included: what `codedesk migrate` copies.
-#[derive(Debug, Clone, Default)]
-pub struct StoreRows {
-    pub users: Vec<UserRow>,
-    pub devices: Vec<DeviceRow>,
-    pub identity_checks: Vec<CheckRow>,
-    pub code_sets: Vec<SetRow>,
-    pub codes: Vec<CodeRow>,
-    pub audit: Vec<AuditRow>,
-    /// The highest id each table has ever handed out, where the source
-    /// keeps it (SQLite's `sqlite_sequence`, for AUTOINCREMENT tables).
-    pub sequences: Vec<(String, i64)>,
-    /// The safeguards' tables (schema 5).
-    pub safeguards: copy_safeguards::SafeguardRows,
-}
-
-/// How many rows of each table a copy holds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct RowCounts {
-    pub users: usize,
-    pub devices: usize,
-    pub identity_checks: usize,
-    pub code_sets: usize,
-    pub codes: usize,
-    pub audit: usize,
-    pub challenges: usize,
-    pub user_emails: usize,
-    pub notices: usize,
-}
-
-impl StoreRows {
-    /// The highest id `table` has ever used, as far as the rows tell: its
-    /// rows, the source's sequence, and (devices, identity checks) the ids
-    /// that sets and audit events still name. A copy must hand out ids
-    /// above it, so that a removed device's id never comes back and old
-    /// sets and events keep pointing at the right one.
-    pub fn id_high_water(&self, table: &str) -> i64 {
-        let seq = self
-            .sequences
-            .iter()
-            .filter(|(t, _)| t == table)
-            .map(|(_, s)| *s);
-        let named_in_audit = |key: &'static str| {
-            self.audit.iter().filter_map(move |e| {
-                serde_json::from_str::<serde_json::Value>(&e.details)
-                    .ok()?
-                    .get(key)?
-                    .as_i64()
-            })
-        };
-        let ids: Box<dyn Iterator<Item = i64> + '_> = match table {
-            "users" => Box::new(self.users.iter().map(|r| r.id)),
-            "devices" => Box::new(
-                self.devices
-                    .iter()
-                    .map(|r| r.id)
-                    .chain(self.code_sets.iter().filter_map(|s| s.device_id))
-                    .chain(named_in_audit("device")),
-            ),
-            "identity_checks" => Box::new(
-                self.identity_checks
-                    .iter()
-                    .map(|r| r.id)
-                    .chain(self.code_sets.iter().filter_map(|s| s.identity_check_id))
-                    .chain(named_in_audit("check")),
-            ),
-            "code_sets" => Box::new(self.code_sets.iter().map(|r| r.id)),
-            "codes" => Box::new(self.codes.iter().map(|r| r.id)),
-            _ => Box::new(std::iter::empty()),
-        };
-        ids.chain(seq).max().unwrap_or(0).max(0)
-    }
-
-    pub fn counts(&self) -> RowCounts {
-        RowCounts {
-            users: self.users.len(),
-            devices: self.devices.len(),
-            identity_checks: self.identity_checks.len(),
-            code_sets: self.code_sets.len(),
-            codes: self.codes.len(),
-            audit: self.audit.len(),
-            challenges: self.safeguards.challenges.len(),
-            user_emails: self.safeguards.user_emails.len(),
-            notices: self.safeguards.notices.len(),
-        }
-    }
-}
-
-/// What `migrate_sqlite_to_postgres` did.
-#[derive(Debug, Clone)]
-pub struct Migrated {
-    /// Where the copy is ("host H, port P, database D"; no password).
-    pub target: String,
-    /// Rows copied, per table (the `store-migrated` event not counted).
-    pub copied: RowCounts,
-    /// The copy's audit chain, checked after the commit.
-    pub chain: ChainCheck,
-}
-
-/// Copies the SQLite store at `from` into the empty PostgreSQL store at
-/// `to` (a URL), ids and audit chain intact, in one transaction, then
-/// appends a `store-migrated` event to the copy. The source must exist and
-/// its audit trail must be intact; the source's data is only read (a
-/// source from an earlier codedesk is first migrated to this schema).
-pub fn migrate_sqlite_to_postgres(
-    from: &Path,
-    to: &str,
-    operator: &str,
-    now: i64,
-) -> Result<Migrated> {
-    let source = match Locator::parse(from) {
-        Locator::Sqlite(p) => p,
-        Locator::Postgres(_) | Locator::Conninfo => {
-            return Err(fail(
-                Status::Usage,
-                "--from must be a SQLite store (a path or sqlite://PATH)",
-            ));
-        }
-    };
-    // Both arguments are checked before either store is looked at.
-    let url = match Locator::parse(Path::new(to)) {
-        Locator::Postgres(url) => url,
-        Locator::Conninfo => return Err(conninfo_refused("--to")),
-        Locator::Sqlite(_) => {
-            return Err(fail(
-                Status::Usage,
-                "--to must be a PostgreSQL URL (postgres://user@host/dbname)",
-            ));
-        }
-    };
-    if !source.is_file() {
-        return Err(fail(
-            Status::Store,
-            format!("no SQLite store at {}", source.display()),
-        ));
-    }
-    // A source from an earlier codedesk is first brought to this schema.
-    let mut sqlite = SqliteStore::open_as(&source, None, true)?;
-    if sqlite.standing.levels.applied < sqlite.standing.known {
-        sqlite.apply(sqlite.standing.known, false, false, operator)?;
-    }
-    if let ChainCheck::Broken { why, .. } = ops::verify_chain(&sqlite)? {
-        return Err(fail(
-            Status::AuditAltered,
-            format!(
-                "the source's audit trail is altered ({why}); nothing was copied (run `codedesk audit verify` on it)"
-            ),
-        ));
-    }
-    let rows = sqlite.export_rows()?;
-    let mut pg = PgStore::open(&url)?;
-    let from_text = format!("sqlite:{}", source.display());
-    pg.import_rows(&rows, &from_text, operator, now)?;
-    let chain = ops::verify_chain(&pg)?;
-    Ok(Migrated {
-        target: pg.target().to_string(),
-        copied: rows.counts(),
-        chain,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn locators_pick_the_backend() {
-        let pg = |s: &str| Locator::parse(Path::new(s));
-        assert_eq!(
-            pg("postgres://u@h/db"),
-            Locator::Postgres("postgres://u@h/db".into())
-        );
-        assert_eq!(
-            pg("PostgreSQL://u@h/db"),
-            Locator::Postgres("postgresql://u@h/db".into())
-        );
-        assert_eq!(
-            pg("sqlite:///var/x.db"),
-            Locator::Sqlite("/var/x.db".into())
-        );
-        assert_eq!(pg("x.db"), Locator::Sqlite("x.db".into()));
-        assert_eq!(
-            pg("./postgres://odd"),
-            Locator::Sqlite("./postgres://odd".into())
-        );
-        // libpq's key=value form is recognised (to be refused), whatever
-        // keyword comes first; a path that merely holds '=' is a path
-        for conninfo in [
-            "host=db dbname=helpdesk",
-            "  dbname = helpdesk user=codedesk",
-            "PORT=5432",
-            "password='s3 cr=t' host=db",
-            "sslmode=verify-full host=db",
-        ] {
-            assert_eq!(pg(conninfo), Locator::Conninfo, "{conninfo}");
-        }
-        for path in [
-            "./host=db",
-            "hosts=x.db",
-            "a=b.db",
-            "/srv/host=db",
-            "host.db",
-        ] {
-            assert_eq!(pg(path), Locator::Sqlite(path.into()), "{path}");
-        }
-    }
-
-    #[test]
-    fn passwords_in_locators_are_masked() {
-        let r = |s: &str| redact_locator(Path::new(s));
-        assert_eq!(
-            r("postgres://alice:s3cr@t@db:5432/helpdesk"),
-            "postgres://alice:***@db:5432/helpdesk"
-        );
-        assert_eq!(r("postgresql://alice@db/x"), "postgresql://alice@db/x");
-        assert_eq!(
-            r("postgres://db/x?user=a&password=pw&sslmode=disable"),
-            "postgres://db/x?user=a&password=***&sslmode=disable"
-        );
-        assert_eq!(r("postgres://a:pw@db?x=1"), "postgres://a:***@db?x=1");
-        assert_eq!(r("/home/u/a:b@c.db"), "/home/u/a:b@c.db");
-        assert!(!r("host=db password=pw").contains("pw"));
-    }
-
-    #[test]
-    fn new_devices_go_on_top_only_when_first_or_asked() {
-        assert_eq!(new_device_position(None, None, false), (true, 0));
-        assert_eq!(new_device_position(Some(-1), Some(3), false), (false, 4));
-        assert_eq!(new_device_position(Some(-1), Some(3), true), (true, -2));
-    }
+    use crate::model::DeviceKind;
 
     #[test]
     fn merging_skips_orphans_and_keeps_order() {

@@ -10,13 +10,21 @@
 
 use super::exec::{Exec, Param, Row, Stream};
 use super::*;
-use crate::audit::{ChainWalker, Event};
+use crate::audit::{AuditEvent, ChainWalker, Event, SetStored};
 use crate::codes::HashParams;
 use crate::model::{Device, DeviceKind, IdentityMethod, Phone, Username, Via};
-use crate::rules;
+use crate::rules::{
+    self, after_rejection, enrolment_check, new_device_position, require_check_for,
+};
 use std::collections::HashSet;
 
+mod audit;
 pub mod directory;
+mod verify;
+
+pub(crate) use self::audit::{
+    AUDIT_COLUMNS, append_event, audit_row, for_each_event, trail_disagreement, verify_chain,
+};
 
 // ------------------------------------------------------------ operations
 
@@ -35,15 +43,6 @@ impl Store {
     /// A user's devices, primary first.
     pub fn devices(&self, user_id: i64) -> Result<Vec<Device>> {
         self.read(|db| devices(db, user_id))
-    }
-
-    /// The id of the audit event with this hash, if there is one.
-    pub fn audit_event_with_hash(&self, hash: &str) -> Result<Option<i64>> {
-        self.read(|db| {
-            db.row("SELECT id FROM audit WHERE hash = $1", &[&hash], |r| {
-                r.get(0)
-            })
-        })
     }
 
     /// The users other than `user` with a device on this phone number (at
@@ -123,13 +122,13 @@ impl Store {
             )?;
             let left = devices(db, u.id)?;
             let primary = rules::primary_device(&left).cloned();
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&u.name),
-                events::device_removed(device_id, reason, primary.as_ref().map(|d| d.id), &texted),
-            )?;
+            let event = AuditEvent::DeviceRemoved {
+                device: device_id,
+                reason,
+                new_primary: primary.as_ref().map(|d| d.id),
+                revoked_sets: &texted,
+            };
+            append_event(db, now, operator, Some(&u.name), event)?;
             Ok((primary, texted))
         })
     }
@@ -144,50 +143,25 @@ impl Store {
         operator: &str,
         now: i64,
     ) -> Result<i64> {
-        self.write(|db| {
-            let id = insert_check(db, user.id, operator, method, ticket, outcome, now)?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                events::identity_check(id, outcome, method, ticket),
-            )?;
-            Ok(id)
-        })
+        self.write(|db| record_check(db, user, operator, method, ticket, outcome, now))
     }
 
-    /// Stores a new set. Helpdesk sets come with their passed identity check,
-    /// recorded in the same transaction. `activate` false leaves the set
-    /// pending (SMS path: activated only once delivered).
+    /// Stores a new set, pending: it goes live through [`Store::activate_set`]
+    /// once its codes were delivered (SMS) or shown (helpdesk). Helpdesk sets
+    /// come with their passed identity check, recorded in the same transaction.
     pub fn insert_set(
         &mut self,
         user: &UserRow,
         new: &NewSet,
         check: Option<&NewCheck>,
-        activate: bool,
         operator: &str,
         now: i64,
     ) -> Result<Issued> {
         self.write(|db| {
             let check_id = match check {
                 Some(c) => {
-                    let id = insert_check(
-                        db,
-                        user.id,
-                        operator,
-                        Some(c.method),
-                        Some(&c.ticket),
-                        "passed",
-                        now,
-                    )?;
-                    append_event(
-                        db,
-                        now,
-                        operator,
-                        Some(&user.name),
-                        events::identity_check(id, "passed", Some(c.method), Some(&c.ticket)),
-                    )?;
+                    let (method, ticket) = (Some(c.method), Some(c.ticket.as_str()));
+                    let id = record_check(db, user, operator, method, ticket, "passed", now)?;
                     Some(id)
                 }
                 None => None,
@@ -217,22 +191,26 @@ impl Store {
                 ],
             )?;
             insert_codes(db, set_id, &new.hashes, uses)?;
+            let stored = SetStored {
+                set: set_id,
+                via: new.via.as_str(),
+                count: new.hashes.len(),
+                device: new.device_id,
+                check: check_id,
+                expires_at: new.expires_at,
+                uses: new.uses,
+                preserve_existing: new.preserve_existing,
+            };
             append_event(
                 db,
                 now,
                 operator,
                 Some(&user.name),
-                events::codes_stored(set_id, new, check_id, activate),
+                AuditEvent::CodesPending(stored),
             )?;
-            let ended = if activate {
-                activate_in(db, user, set_id, new.preserve_existing, new.cap, now)?
-            } else {
-                // Pending: what activating it now would end, to show beside its codes.
-                rules::sets_ended_by_new_set(
-                    &sets_ended_by(db, user.id, set_id)?,
-                    new.preserve_existing,
-                )
-            };
+            // Pending: what activating it now would end, to show beside its codes.
+            let ended =
+                rules::sets_ended_by_new_set(&sets_ended_by(db, user.id, set_id)?, new.preserve_existing);
             Ok(Issued {
                 set_id,
                 check_id,
@@ -254,13 +232,11 @@ impl Store {
     ) -> Result<Vec<i64>> {
         self.write(|db| {
             let ended = activate_in(db, user, set_id, preserve_existing, cap, now)?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                events::codes_delivered(set_id, &ended),
-            )?;
+            let event = AuditEvent::CodesDelivered {
+                set: set_id,
+                ended: &ended,
+            };
+            append_event(db, now, operator, Some(&user.name), event)?;
             Ok(ended)
         })
     }
@@ -280,203 +256,12 @@ impl Store {
                  WHERE id = $1 AND state = 'pending'",
                 &[&set_id, &now, &reason],
             )?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                events::delivery_failed(set_id, reason),
-            )
-        })
-    }
-
-    /// Spends one use of a matched code, re-checking under the write lock
-    /// that the user is not locked and the set is still live: racing verifies
-    /// of one code, from any process or workstation, give one acceptance.
-    pub fn spend(
-        &mut self,
-        user: &UserRow,
-        set_id: i64,
-        code_id: i64,
-        operator: &str,
-        service: Option<&str>,
-        now: i64,
-    ) -> Result<Spend> {
-        self.write(|db| {
-            let locked: Option<i64> = db.one(
-                "SELECT locked_at FROM users WHERE id = $1",
-                &[&user.id],
-                |r| r.get(0),
-            )?;
-            if locked.is_some() {
-                return Ok(Spend::Locked);
-            }
-            let uses_left: Option<i64> = db.row(
-                "SELECT c.uses_left FROM codes c JOIN code_sets s ON s.id = c.set_id
-                 WHERE c.id = $1 AND s.id = $2 AND s.user_id = $3 AND s.state = 'active'
-                   AND (s.expires_at IS NULL OR s.expires_at > $4)",
-                &[&code_id, &set_id, &user.id, &now],
-                |r| r.get(0),
-            )?;
-            let Some(left) = uses_left.and_then(rules::spend_one_use) else {
-                return Ok(Spend::Stale);
+            let event = AuditEvent::DeliveryFailed {
+                set: Some(set_id),
+                challenge: None,
+                reason,
             };
-            db.execute(
-                "UPDATE codes SET uses_left = $2 WHERE id = $1",
-                &[&code_id, &left],
-            )?;
-            db.execute(
-                "UPDATE users SET failed_attempts = 0 WHERE id = $1",
-                &[&user.id],
-            )?;
-            let remaining = remaining_in(db, user.id, now)?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                events::verify_accepted(set_id, remaining, service),
-            )?;
-            Ok(Spend::Accepted { remaining })
-        })
-    }
-
-    /// Spends the code whose tag (the typed code hashed under each live
-    /// set's salt, `tags` as `(set, tag)`) matches, if any: on SQLite
-    /// compared here in constant time, then [`Self::spend`]; on
-    /// PostgreSQL matched by the server (`codedesk_spend`), which a
-    /// verifier can call without reading a hash. Nothing matched: `Stale`.
-    pub fn spend_matching(
-        &mut self,
-        view: &VerifyView,
-        tags: &[(i64, CodeHash)],
-        operator: &str,
-        service: Option<&str>,
-        now: i64,
-    ) -> Result<Spend> {
-        if tags.is_empty() {
-            return Ok(Spend::Stale);
-        }
-        if let Store::Postgres(pg) = self {
-            return pg.spend_tags(&view.user, tags, operator, service, now);
-        }
-        for (set_id, tag) in tags {
-            let Some(set) = view.sets.iter().find(|s| s.id == *set_id) else {
-                continue;
-            };
-            let hashes: Vec<CodeHash> = set.codes.iter().map(|c| c.1).collect();
-            if let Some(i) = crate::codes::find_match(tag, &hashes) {
-                return self.spend(&view.user, *set_id, set.codes[i].0, operator, service, now);
-            }
-        }
-        Ok(Spend::Stale)
-    }
-
-    /// `lockout.auto_unlock`: clears the user's lock if it is at least
-    /// `after` seconds old (on PostgreSQL through `codedesk_auto_unlock`,
-    /// which a verifier may call); whether it did.
-    pub fn auto_unlock(
-        &mut self,
-        user: &UserRow,
-        after: i64,
-        operator: &str,
-        now: i64,
-    ) -> Result<bool> {
-        if let Store::Postgres(pg) = self {
-            return pg.auto_unlock(user, after, operator, now);
-        }
-        self.write(|db| {
-            let n = db.execute(
-                "UPDATE users SET locked_at = NULL, failed_attempts = 0
-                 WHERE id = $1 AND locked_at IS NOT NULL AND $2 >= locked_at + $3",
-                &[&user.id, &now, &after],
-            )?;
-            if n > 0 {
-                append_event(
-                    db,
-                    now,
-                    operator,
-                    Some(&user.name),
-                    events::unlock(true, true),
-                )?;
-            }
-            Ok(n > 0)
-        })
-    }
-
-    /// Records a rejected code; locks the user at `threshold` consecutive
-    /// rejections.
-    pub fn reject(
-        &mut self,
-        user: &UserRow,
-        reason: &str,
-        threshold: u32,
-        operator: &str,
-        service: Option<&str>,
-        now: i64,
-    ) -> Result<Rejection> {
-        if let Store::Postgres(pg) = self {
-            return pg.reject(user, reason, threshold, operator, service, now);
-        }
-        self.write(|db| {
-            let (attempts, locked): (i64, Option<i64>) = db.one(
-                "SELECT failed_attempts, locked_at FROM users WHERE id = $1",
-                &[&user.id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            let (attempts, locked_now) = after_rejection(attempts, locked.is_some(), threshold);
-            db.execute(
-                "UPDATE users SET failed_attempts = $2,
-                    locked_at = CASE WHEN $3 THEN $4 ELSE locked_at END WHERE id = $1",
-                &[&user.id, &attempts, &locked_now, &now],
-            )?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                events::verify_rejected(reason, attempts, service),
-            )?;
-            if locked_now {
-                append_event(
-                    db,
-                    now,
-                    operator,
-                    Some(&user.name),
-                    events::lockout(attempts, threshold),
-                )?;
-            }
-            Ok(Rejection {
-                attempts,
-                locked_now,
-                already_locked: locked.is_some(),
-            })
-        })
-    }
-
-    /// Clears a lockout and the failure count. Returns whether the user was
-    /// locked. `auto` records that `lockout.auto_unlock` did it.
-    pub fn unlock(
-        &mut self,
-        user: &Username,
-        operator: &str,
-        now: i64,
-        auto: bool,
-    ) -> Result<bool> {
-        self.write(|db| {
-            let u = require_user(db, user.as_str())?;
-            db.execute(
-                "UPDATE users SET locked_at = NULL, failed_attempts = 0 WHERE id = $1",
-                &[&u.id],
-            )?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&u.name),
-                events::unlock(u.locked_at.is_some(), auto),
-            )?;
-            Ok(u.locked_at.is_some())
+            append_event(db, now, operator, Some(&user.name), event)
         })
     }
 
@@ -511,137 +296,7 @@ impl Store {
             revoke_in(db, &u.name, &[set_id], reason, operator, now)
         })
     }
-
-    /// The user's lock state and the sets a code could belong to at `now`.
-    pub fn verify_view(&self, user: &Username, now: i64) -> Result<VerifyView> {
-        let pg = matches!(self, Store::Postgres(_));
-        self.read(|db| {
-            let u = require_user(db, user.as_str())?;
-            let mut sets = db.rows(
-                "SELECT id, alphabet, length, salt, m_cost, t_cost, p_cost FROM code_sets
-                 WHERE user_id = $1 AND state = 'active' AND (expires_at IS NULL OR expires_at > $2)
-                 ORDER BY id",
-                &[&u.id, &now],
-                |r| {
-                    Ok(CandidateSet {
-                        id: r.get(0)?,
-                        spec: spec_from_db(&r.get::<String>(1)?, r.get(2)?),
-                        salt: r.get(3)?,
-                        params: HashParams {
-                            memory_kib: param(r, 4)?,
-                            iterations: param(r, 5)?,
-                            parallelism: param(r, 6)?,
-                        },
-                        codes: Vec::new(),
-                        live: 0,
-                    })
-                },
-            )?;
-            // Only sets the trail says are live, whatever their row says.
-            let live = trail_live_sets(db, &u.name, pg)?;
-            sets.retain(|s| live.contains(&s.id));
-            if pg && !sets.is_empty() {
-                // No hashes: the server matches (`codedesk_spend`).
-                db.each_row(
-                    "SELECT c.set_id, CAST(COUNT(*) AS BIGINT) FROM codes c
-                     JOIN code_sets s ON s.id = c.set_id
-                     WHERE s.user_id = $1 AND s.state = 'active' AND c.uses_left > 0
-                     GROUP BY c.set_id",
-                    &[&u.id],
-                    &mut |r| {
-                        let id: i64 = r.get(0)?;
-                        if let Some(s) = sets.iter_mut().find(|s| s.id == id) {
-                            s.live = r.get(1)?;
-                        }
-                        Ok(())
-                    },
-                )?;
-            } else if !sets.is_empty() {
-                db.each_row(
-                    "SELECT c.set_id, c.id, c.hash FROM codes c JOIN code_sets s ON s.id = c.set_id
-                     WHERE s.user_id = $1 AND s.state = 'active' AND c.uses_left > 0
-                     ORDER BY c.set_id, c.id",
-                    &[&u.id],
-                    &mut |r| attach_code(&mut sets, r.get(0)?, r.get(1)?, r.get(2)?),
-                )?;
-            }
-            sets.retain(|s| s.live > 0);
-            let remaining = remaining_in(db, u.id, now)?;
-            Ok(VerifyView {
-                user: u,
-                sets,
-                remaining,
-            })
-        })
-    }
-
-    /// Records an attempt that does not count towards a lockout (a typo,
-    /// an attempt while locked out) as `action`, unless the user's last
-    /// [`UNCOUNTED_CAP`] events are all such attempts from the last day:
-    /// a flood of them then adds at most that many events a day for the
-    /// user, not one per attempt. The last one recorded before the cap
-    /// says so (`more_unrecorded`). Returns whether it was recorded.
-    pub fn record_uncounted(
-        &mut self,
-        operator: &str,
-        action: &str,
-        user: &str,
-        details: serde_json::Value,
-        now: i64,
-    ) -> Result<bool> {
-        self.write(|db| {
-            // A PostgreSQL role that may not read these columns (one set up
-            // by an earlier `setup-roles`) records every attempt, as before,
-            // rather than fail the verify: the read is undone on its own.
-            db.execute("SAVEPOINT uncounted", &[])?;
-            let recent: Vec<(String, i64)> = match db.rows(
-                "SELECT action, at FROM audit WHERE \"user\" = $1 ORDER BY id DESC LIMIT $2",
-                &[&user, &(UNCOUNTED_CAP as i64)],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            ) {
-                Ok(rows) => rows,
-                Err(_) => {
-                    db.execute("ROLLBACK TO SAVEPOINT uncounted", &[])?;
-                    Vec::new()
-                }
-            };
-            db.execute("RELEASE SAVEPOINT uncounted", &[])?;
-            let streak = recent
-                .iter()
-                .take_while(|(a, at)| UNCOUNTED_ACTIONS.contains(&a.as_str()) && *at > now - 86_400)
-                .count();
-            if streak >= UNCOUNTED_CAP {
-                return Ok(false);
-            }
-            let mut details = details;
-            if streak + 1 == UNCOUNTED_CAP
-                && let Some(d) = details.as_object_mut()
-            {
-                d.insert("more_unrecorded".into(), serde_json::Value::Bool(true));
-            }
-            append_event(db, now, operator, Some(user), (action, details))?;
-            Ok(true)
-        })
-    }
-
-    /// Appends an event that goes with no other change (a failing notifier).
-    pub fn record_event(
-        &mut self,
-        operator: &str,
-        action: &str,
-        user: Option<&str>,
-        details: serde_json::Value,
-        now: i64,
-    ) -> Result<()> {
-        self.write(|db| append_event(db, now, operator, user, (action, details)))
-    }
 }
-
-/// The attempts that never count towards a lockout.
-pub const UNCOUNTED_ACTIONS: [&str; 2] = ["verify-typo", "verify-locked"];
-
-/// At most this many of them in a row are recorded per user and day.
-pub const UNCOUNTED_CAP: usize = 20;
 
 // ------------------------------------------------------------------ rows
 
@@ -671,20 +326,6 @@ fn device_row(r: &Row, at: usize) -> Result<Device> {
 fn param(r: &Row, i: usize) -> Result<u32> {
     u32::try_from(r.get::<i64>(i)?)
         .map_err(|_| fail(Status::Store, "the store holds a malformed hash parameter"))
-}
-
-pub(crate) fn audit_row(r: &Row) -> Result<AuditRow> {
-    Ok(AuditRow {
-        id: r.get(0)?,
-        at: r.get(1)?,
-        operator: r.get(2)?,
-        action: r.get(3)?,
-        user: r.get(4)?,
-        details: r.get(5)?,
-        prev_hash: r.get(6)?,
-        hash: r.get(7)?,
-        principal: r.get(8)?,
-    })
 }
 
 // --------------------------------------------------------------- listing
@@ -865,20 +506,19 @@ fn enroll_in(
         Some(p) => users_sharing_phone(db, p, user.as_str())?,
         None => (Vec::new(), false),
     };
-    let mut event = events::device_enrolled(
-        &device,
-        new.kind,
-        new.phone.as_ref(),
+    let event = AuditEvent::DeviceEnrolled {
+        device: device.id,
+        kind: new.kind.as_str(),
+        sms: device.sms,
+        phone: new.phone.as_ref().map(|p| p.masked()),
         primary,
         new_user,
-        check_id,
-        check,
-        &shared_with,
-    );
-    if let (Some(d), Some(map)) = (new.directory, event.1.as_object_mut()) {
-        map.insert("phone_on_file".into(), d.phone_on_file.into());
-        map.insert("privileged".into(), d.privileged.into());
-    }
+        check: check_id,
+        shared_with: &shared_with,
+        method: check_id.and(check.map(|c| c.method.as_str())),
+        ticket: check_id.and(check.map(|c| c.ticket.as_str())),
+        directory: new.directory,
+    };
     append_event(db, now, operator, Some(user.as_str()), event)?;
     Ok(Enrolled {
         user: user.as_str().to_string(),
@@ -892,6 +532,28 @@ fn enroll_in(
 }
 
 // ---------------------------------------------------------- identity gate
+
+/// Records an identity check and its `identity-check` event.
+fn record_check(
+    db: &mut dyn Exec,
+    user: &UserRow,
+    operator: &str,
+    method: Option<IdentityMethod>,
+    ticket: Option<&str>,
+    outcome: &str,
+    now: i64,
+) -> Result<i64> {
+    let id = insert_check(db, user.id, operator, method, ticket, outcome, now)?;
+    let event = AuditEvent::IdentityCheck {
+        check: Some(id),
+        outcome,
+        method: method.map(|m| m.as_str()),
+        ticket,
+        phone_on_file: None,
+    };
+    append_event(db, now, operator, Some(&user.name), event)?;
+    Ok(id)
+}
 
 fn insert_check(
     db: &mut dyn Exec,
@@ -1038,273 +700,8 @@ pub(crate) fn revoke_in(
         reason.unwrap_or(DEFAULT_REVOKE_REASON),
         now,
     )?;
-    append_event(db, now, operator, Some(user), events::revoke(ids, reason))
-}
-
-// ----------------------------------------------------------------- trail
-
-/// The sets of `user` the trail says are live: their lifecycle events
-/// (`trail::LIFECYCLE`, through the partial index `audit_lifecycle`; on
-/// PostgreSQL through `codedesk_set_events`, which a verifier may call
-/// without reading the trail), replayed.
-fn trail_live_sets(db: &mut dyn Exec, user: &str, pg: bool) -> Result<Vec<i64>> {
-    let sql = match pg {
-        true => "SELECT o_id, o_action, o_details FROM codedesk_set_events($1)".to_string(),
-        false => format!(
-            "SELECT id, action, details FROM audit WHERE \"user\" = $1 AND action IN {} ORDER BY id",
-            crate::trail::LIFECYCLE
-        ),
-    };
-    let mut replay = crate::trail::Replay::default();
-    db.each_row(&sql, &[&user], &mut |r| {
-        let (id, action, details): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        replay.step(id, &action, Some(user), &details);
-        Ok(())
-    })?;
-    Ok(replay.live_sets(user))
-}
-
-/// The whole trail replayed against every set and user, in the caller's
-/// one snapshot: the first disagreement, if any (`audit verify`, exit 8).
-pub(crate) fn trail_disagreement(db: &mut dyn Exec) -> Result<Option<String>> {
-    let sets = db.rows(
-        "SELECT s.id, u.name, s.state,
-                CAST(COALESCE(SUM(c.uses_left), 0) AS BIGINT),
-                CAST(COALESCE(MAX(c.uses_left), 0) AS BIGINT)
-         FROM code_sets s JOIN users u ON u.id = s.user_id
-         LEFT JOIN codes c ON c.set_id = s.id
-         GROUP BY s.id, u.name, s.state ORDER BY s.id",
-        &[],
-        |r| {
-            Ok(crate::trail::SetState {
-                id: r.get(0)?,
-                user: r.get(1)?,
-                state: r.get(2)?,
-                uses_left: r.get(3)?,
-                max_left: r.get(4)?,
-            })
-        },
-    )?;
-    let users = db.rows("SELECT name, locked_at FROM users ORDER BY id", &[], |r| {
-        Ok((r.get(0)?, r.get::<Option<i64>>(1)?.is_some()))
-    })?;
-    let mut replay = crate::trail::Replay::default();
-    db.each_row(
-        "SELECT id, action, \"user\", details FROM audit ORDER BY id",
-        &[],
-        &mut |r| {
-            let (id, action, user, details): (i64, String, Option<String>, String) =
-                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-            replay.step(id, &action, user.as_deref(), &details);
-            Ok(())
-        },
-    )?;
-    Ok(replay.first_disagreement(&sets, &users))
-}
-
-// ----------------------------------------------------------------- audit
-
-/// Appends one chained audit event inside the caller's write transaction
-/// (which holds the write lock, so no other writer can take the same id).
-pub(crate) fn append_event(
-    db: &mut dyn Exec,
-    now: i64,
-    operator: &str,
-    user: Option<&str>,
-    event: (&str, serde_json::Value),
-) -> Result<()> {
-    let last = db.row(
-        "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
-        &[],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    // The principal the backend vouches for (PostgreSQL: the login role,
-    // `session_user` of this very session, which a trigger writes whatever
-    // the client sends), hashed into the event. A client that hashed
-    // another name would leave an event whose hash does not match its
-    // stored principal: `audit verify` reports it.
-    let principal = db.principal()?;
-    let e = next_event(last, now, &principal, operator, user, event);
-    db.execute(
-        "INSERT INTO audit (id, at, principal, operator, action, \"user\", details, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[
-            &e.id,
-            &e.at,
-            &e.principal,
-            &e.operator,
-            &e.action,
-            &e.user,
-            &e.details,
-            &e.prev_hash,
-            &e.hash,
-        ],
-    )?;
-    crate::audit_syslog::appended(&e);
-    Ok(())
-}
-
-const AUDIT_COLUMNS: &str =
-    "id, at, operator, action, \"user\", details, prev_hash, hash, principal";
-
-/// Streams audit events in order.
-pub(crate) fn for_each_event(
-    src: &dyn Stream,
-    filter: &EventFilter,
-    mut f: impl FnMut(Event) -> Result<()>,
-) -> Result<()> {
-    src.stream(
-        &format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit
-             WHERE (CAST($1 AS TEXT) IS NULL OR \"user\" = $1)
-               AND (CAST($2 AS BIGINT) IS NULL OR at >= $2)
-               AND (CAST($3 AS BIGINT) IS NULL OR id > $3)
-             ORDER BY id"
-        ),
-        &[&filter.user, &filter.since, &filter.after],
-        &mut |r| {
-            let e = audit_row(r)?;
-            f(stored_event(
-                e.id,
-                e.at,
-                e.principal,
-                e.operator,
-                e.action,
-                e.user,
-                e.details,
-                e.prev_hash,
-                e.hash,
-            ))?;
-            Ok(true)
-        },
-    )
-}
-
-/// Recomputes the whole audit chain, stopping at the first broken link.
-pub(crate) fn verify_chain(src: &dyn Stream) -> Result<ChainCheck> {
-    let mut w = ChainWalker::default();
-    let mut broken = None;
-    src.stream(
-        &format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY id"),
-        &[],
-        &mut |r| {
-            let e = audit_row(r)?;
-            match w.step(
-                e.id,
-                e.at,
-                &e.operator,
-                &e.action,
-                e.user.as_deref(),
-                &e.details,
-                e.principal.as_deref(),
-                &e.prev_hash,
-                &e.hash,
-            ) {
-                Ok(()) => Ok(true),
-                Err(b) => {
-                    broken = Some(b);
-                    Ok(false)
-                }
-            }
-        },
-    )?;
-    Ok(broken.unwrap_or_else(|| w.finish()))
-}
-
-// ------------------------------------------------------------- migration
-
-/// Every row of every table, ids included (what `codedesk migrate`
-/// copies), read through `db`, which the caller holds in one transaction
-/// for a consistent snapshot. Codes are hashes; nothing is a secret in clear.
-pub(crate) fn export_rows(db: &mut dyn Exec) -> Result<StoreRows> {
-    Ok(StoreRows {
-        users: db.rows(
-            "SELECT id, name, created_at, failed_attempts, locked_at FROM users ORDER BY id",
-            &[],
-            user_row,
-        )?,
-        devices: db.rows(
-            "SELECT id, user_id, position, kind, phone, sms, label, created_at
-             FROM devices ORDER BY id",
-            &[],
-            |r| {
-                Ok(DeviceRow {
-                    id: r.get(0)?,
-                    user_id: r.get(1)?,
-                    position: r.get(2)?,
-                    kind: r.get(3)?,
-                    phone: r.get(4)?,
-                    sms: r.get(5)?,
-                    label: r.get(6)?,
-                    created_at: r.get(7)?,
-                })
-            },
-        )?,
-        identity_checks: db.rows(
-            "SELECT id, user_id, operator, method, ticket, outcome, at
-             FROM identity_checks ORDER BY id",
-            &[],
-            |r| {
-                Ok(CheckRow {
-                    id: r.get(0)?,
-                    user_id: r.get(1)?,
-                    operator: r.get(2)?,
-                    method: r.get(3)?,
-                    ticket: r.get(4)?,
-                    outcome: r.get(5)?,
-                    at: r.get(6)?,
-                })
-            },
-        )?,
-        code_sets: db.rows(
-            "SELECT id, user_id, via, device_id, identity_check_id, operator, created_at,
-                    expires_at, uses, alphabet, length, salt, m_cost, t_cost, p_cost, state,
-                    ended_at, ended_reason
-             FROM code_sets ORDER BY id",
-            &[],
-            |r| {
-                Ok(SetRow {
-                    id: r.get(0)?,
-                    user_id: r.get(1)?,
-                    via: r.get(2)?,
-                    device_id: r.get(3)?,
-                    identity_check_id: r.get(4)?,
-                    operator: r.get(5)?,
-                    created_at: r.get(6)?,
-                    expires_at: r.get(7)?,
-                    uses: r.get(8)?,
-                    alphabet: r.get(9)?,
-                    length: r.get(10)?,
-                    salt: r.get(11)?,
-                    m_cost: r.get(12)?,
-                    t_cost: r.get(13)?,
-                    p_cost: r.get(14)?,
-                    state: r.get(15)?,
-                    ended_at: r.get(16)?,
-                    ended_reason: r.get(17)?,
-                })
-            },
-        )?,
-        codes: db.rows(
-            "SELECT id, set_id, hash, uses_left FROM codes ORDER BY id",
-            &[],
-            |r| {
-                Ok(CodeRow {
-                    id: r.get(0)?,
-                    set_id: r.get(1)?,
-                    hash: r.get(2)?,
-                    uses_left: r.get(3)?,
-                })
-            },
-        )?,
-        audit: db.rows(
-            &format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY id"),
-            &[],
-            audit_row,
-        )?,
-        sequences: Vec::new(),
-        safeguards: super::copy_safeguards::export(db)?,
-    })
+    let event = AuditEvent::Revoke { sets: ids, reason };
+    append_event(db, now, operator, Some(user), event)
 }
 
 #[cfg(test)]
@@ -1321,6 +718,15 @@ mod tests {
 
     fn user(s: &str) -> Username {
         Username::parse(s).unwrap()
+    }
+
+    /// An in-memory store holding user `a` with one mobile phone.
+    fn store_with_a() -> (Store, UserRow) {
+        let mut s = Store::open_in_memory().unwrap();
+        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
+            .unwrap();
+        let u = s.require_user(&user("a")).unwrap();
+        (s, u)
     }
 
     fn chk() -> NewCheck {
@@ -1344,6 +750,12 @@ mod tests {
         // a file that creates a user may give it several devices unchecked
         let rows = vec![(user("b"), mobile()), (user("b"), mobile())];
         assert_eq!(s.enroll_many(&rows, None, "op", 1).unwrap().len(), 2);
+    }
+
+    /// The ids of `a`'s live sets at `now`.
+    fn live_set_ids(s: &Store, now: i64) -> Vec<i64> {
+        let v = s.verify_view(&user("a"), now).unwrap();
+        v.sets.iter().map(|s| s.id).collect()
     }
 
     fn mobile() -> NewDevice {
@@ -1378,6 +790,14 @@ mod tests {
         )
     }
 
+    /// Stores a set and activates it at once, as delivery would.
+    fn insert_live(s: &mut Store, u: &UserRow, set: &NewSet, now: i64) -> Result<Issued> {
+        let mut issued = s.insert_set(u, set, None, "op", now)?;
+        issued.ended =
+            s.activate_set(u, issued.set_id, set.preserve_existing, set.cap, "op", now)?;
+        Ok(issued)
+    }
+
     #[test]
     fn first_device_is_primary_and_primary_flag_moves_to_top() {
         let mut s = Store::open_in_memory().unwrap();
@@ -1404,23 +824,17 @@ mod tests {
 
     #[test]
     fn helpdesk_set_needs_a_check_even_at_the_store() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
-            .unwrap();
-        let u = s.require_user(&user("a")).unwrap();
+        let (mut s, u) = store_with_a();
         let (_, set) = new_set(Via::Helpdesk, 2);
-        let e = s.insert_set(&u, &set, None, true, "op", 1).unwrap_err();
+        let e = insert_live(&mut s, &u, &set, 1).unwrap_err();
         assert_eq!(crate::exit::status_of(&e), Status::Identity);
     }
 
     #[test]
     fn a_sets_codes_are_stored_in_their_order() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
-            .unwrap();
-        let u = s.require_user(&user("a")).unwrap();
+        let (mut s, u) = store_with_a();
         let (_, set) = new_set(Via::Sms, 12);
-        s.insert_set(&u, &set, None, true, "op", 1).unwrap();
+        insert_live(&mut s, &u, &set, 1).unwrap();
         let v = s.verify_view(&user("a"), 2).unwrap();
         let stored: Vec<CodeHash> = v.sets[0].codes.iter().map(|(_, h)| *h).collect();
         assert_eq!(stored, set.hashes);
@@ -1429,12 +843,9 @@ mod tests {
 
     #[test]
     fn spend_is_single_use_and_new_set_ends_old() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
-            .unwrap();
-        let u = s.require_user(&user("a")).unwrap();
+        let (mut s, u) = store_with_a();
         let (_, set) = new_set(Via::Sms, 3);
-        let first = s.insert_set(&u, &set, None, true, "op", 1).unwrap();
+        let first = insert_live(&mut s, &u, &set, 1).unwrap();
         let v = s.verify_view(&user("a"), 2).unwrap();
         let (code_id, _) = v.sets[0].codes[0];
         assert_eq!(
@@ -1446,7 +857,7 @@ mod tests {
             Spend::Stale
         );
         let (_, set2) = new_set(Via::Sms, 3);
-        let second = s.insert_set(&u, &set2, None, true, "op", 3).unwrap();
+        let second = insert_live(&mut s, &u, &set2, 3).unwrap();
         assert_eq!(second.ended, vec![first.set_id]);
         let (other, _) = v.sets[0].codes[1];
         assert_eq!(
@@ -1461,21 +872,12 @@ mod tests {
 
     #[test]
     fn pending_set_is_not_live_until_activated() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
-            .unwrap();
-        let u = s.require_user(&user("a")).unwrap();
+        let (mut s, u) = store_with_a();
         let (_, set) = new_set(Via::Sms, 2);
-        let old = s.insert_set(&u, &set, None, true, "op", 1).unwrap();
+        let old = insert_live(&mut s, &u, &set, 1).unwrap();
         let (_, set2) = new_set(Via::Sms, 2);
-        let pending = s.insert_set(&u, &set2, None, false, "op", 2).unwrap();
-        let ids: Vec<i64> = s
-            .verify_view(&user("a"), 2)
-            .unwrap()
-            .sets
-            .iter()
-            .map(|s| s.id)
-            .collect();
+        let pending = s.insert_set(&u, &set2, None, "op", 2).unwrap();
+        let ids = live_set_ids(&s, 2);
         assert_eq!(ids, vec![old.set_id]);
         s.fail_set(&u, pending.set_id, "gateway down", "op", 3)
             .unwrap();
@@ -1483,22 +885,13 @@ mod tests {
             s.activate_set(&u, pending.set_id, false, 100, "op", 3)
                 .is_err()
         );
-        let ids: Vec<i64> = s
-            .verify_view(&user("a"), 3)
-            .unwrap()
-            .sets
-            .iter()
-            .map(|s| s.id)
-            .collect();
+        let ids = live_set_ids(&s, 3);
         assert_eq!(ids, vec![old.set_id]);
     }
 
     #[test]
     fn lockout_at_threshold_and_unlock() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.enroll_device(&user("a"), &mobile(), Some(&chk()), "op", 1)
-            .unwrap();
-        let u = s.require_user(&user("a")).unwrap();
+        let (mut s, u) = store_with_a();
         for i in 1..3 {
             let r = s.reject(&u, "wrong", 3, "op", None, 1).unwrap();
             assert_eq!(r.attempts, i);
@@ -1522,7 +915,7 @@ mod tests {
             .unwrap();
         let b = s.require_user(&user("b")).unwrap();
         let (_, set) = new_set(Via::Sms, 4);
-        s.insert_set(&b, &set, None, true, "op", 1).unwrap();
+        insert_live(&mut s, &b, &set, 1).unwrap();
         let mut seen = Vec::new();
         s.for_each_user(None, |u| {
             seen.push((u.user.name.clone(), u.devices.len(), u.codes_remaining(5)));

@@ -1,9 +1,10 @@
 //! The PostgreSQL backend, for helpdesks whose workstations share one store.
 //! The operations themselves are shared with SQLite (`store/ops.rs`, run
 //! through this module's executor, `Pg`); what is here is what only
-//! PostgreSQL needs: connecting (TLS), migrating, the write lock, error
-//! mapping, streaming through portals, the integrity check, and copying a
-//! store in (`codedesk migrate`). Only `store` sees this type.
+//! PostgreSQL needs: connecting (the settings in `conn`, TLS in `tls`),
+//! migrating, the write lock, error mapping, streaming through portals,
+//! the roles, and the integrity check. Copying a SQLite store in
+//! (`codedesk migrate`) is in `store/copy.rs`. Only `store` sees this type.
 //!
 //! Concurrency, the way SQLite's IMMEDIATE transactions give it:
 //! - every write runs in one READ COMMITTED transaction whose first
@@ -28,17 +29,20 @@
 
 use super::exec::{Exec, Param, Row, Stream};
 use super::*;
+use crate::audit::AuditEvent;
 use crate::exit::{Status, fail};
-use ::postgres::config::Host;
 use ::postgres::error::SqlState;
 use ::postgres::types::{FromSql, ToSql};
 use ::postgres::{Client, Config, GenericClient, IsolationLevel, Portal, Transaction};
 use anyhow::Result;
 use std::cell::{RefCell, RefMut};
 use std::collections::VecDeque;
-use std::time::Duration;
 
+mod conn;
 mod tls;
+
+pub use conn::ConnectRetry;
+use conn::{connect_once, describe, plan_tls, reach, scrub, take_tls_params, transient};
 
 /// Append-only migrations; index + 1 is the version each one yields,
 /// recorded as a row of `schema_version`.
@@ -64,7 +68,7 @@ pub const WRITE_LOCK: i64 = 0x6364_736b_0000_0002;
 const FETCH: i32 = 256;
 
 /// Rows per statement when `codedesk migrate` copies a table.
-const COPY_CHUNK: usize = 5000;
+pub(super) const COPY_CHUNK: usize = 5000;
 
 /// Maps a database error to exit status 7 with a message naming the cause.
 fn pg_err(e: ::postgres::Error) -> anyhow::Error {
@@ -122,7 +126,7 @@ fn cause(e: &::postgres::Error) -> String {
     text
 }
 
-trait Db<T> {
+pub(super) trait Db<T> {
     fn db(self) -> Result<T>;
 }
 
@@ -133,7 +137,7 @@ impl<T> Db<T> for std::result::Result<T, ::postgres::Error> {
 }
 
 /// One column of a row; a value of an unexpected type is exit 7, not a panic.
-fn get<'a, T: FromSql<'a>>(r: &'a ::postgres::Row, i: usize) -> Result<T> {
+pub(super) fn get<'a, T: FromSql<'a>>(r: &'a ::postgres::Row, i: usize) -> Result<T> {
     r.try_get(i)
         .map_err(|e| fail(Status::Store, format!("store error: column {i}: {e}")))
 }
@@ -148,408 +152,6 @@ pub struct PgStore {
     /// "host H, port P, database D": how messages name the server. Built
     /// from the parsed configuration, never from the URL: no password.
     target: String,
-}
-
-// ------------------------------------------------------------------- TLS
-
-/// libpq's `sslmode`, followed as libpq does (docs/postgresql.md, "TLS"); `allow` is
-/// read as `prefer` (TLS when the server offers it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SslMode {
-    /// Never TLS.
-    Disable,
-    /// TLS if the server offers it; the certificate is not checked.
-    Prefer,
-    /// TLS or no connection; the certificate is checked only against an
-    /// `sslrootcert` file, if one is given (then as `verify-ca`).
-    Require,
-    /// TLS, and the certificate chains to a trusted root.
-    VerifyCa,
-    /// TLS, the chain, and the host name.
-    VerifyFull,
-}
-
-impl SslMode {
-    /// The mode a value names; anything else is exit 2 naming `from`.
-    fn parse(value: &str, from: &str) -> Result<SslMode> {
-        Ok(match value {
-            "disable" => SslMode::Disable,
-            "allow" | "prefer" => SslMode::Prefer,
-            "require" => SslMode::Require,
-            "verify-ca" => SslMode::VerifyCa,
-            "verify-full" => SslMode::VerifyFull,
-            _ => {
-                return Err(fail(
-                    Status::Usage,
-                    format!(
-                        "invalid {from} {value:?}: expected disable, prefer, require, verify-ca or verify-full"
-                    ),
-                ));
-            }
-        })
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            SslMode::Disable => "disable",
-            SslMode::Prefer => "prefer",
-            SslMode::Require => "require",
-            SslMode::VerifyCa => "verify-ca",
-            SslMode::VerifyFull => "verify-full",
-        }
-    }
-}
-
-/// The TLS parameters of a URL's query, as given (percent-decoded).
-#[derive(Debug, Default, PartialEq, Eq)]
-struct TlsParams {
-    sslmode: Option<String>,
-    sslrootcert: Option<String>,
-}
-
-/// Takes `sslmode` and `sslrootcert` out of a URL's query, which the
-/// `postgres` crate would refuse (it knows neither `sslrootcert` nor the
-/// `verify-*` modes), and gives back the rest of the URL for it. The query
-/// is found as that crate finds it: at the first `?` after the first `@`.
-/// A later repeat of a parameter wins, as there. Other `ssl*` parameters
-/// (client certificates, CRLs) are not supported: exit 2 naming them.
-fn take_tls_params(url: &str) -> Result<(String, TlsParams)> {
-    let body = url.find("://").map_or(0, |i| i + 3);
-    let from = url[body..].find('@').map_or(body, |i| body + i + 1);
-    let Some(q) = url[from..].find('?').map(|i| from + i) else {
-        return Ok((url.to_string(), TlsParams::default()));
-    };
-    let mut params = TlsParams::default();
-    let mut kept = Vec::new();
-    for kv in url[q + 1..].split('&') {
-        let Some((k, v)) = kv.split_once('=') else {
-            kept.push(kv);
-            continue;
-        };
-        match percent_decode(k)?.as_str() {
-            "sslmode" => params.sslmode = Some(percent_decode(v)?),
-            "sslrootcert" => params.sslrootcert = Some(percent_decode(v)?),
-            "sslnegotiation" => kept.push(kv),
-            k if k.starts_with("ssl") => {
-                return Err(fail(
-                    Status::Usage,
-                    format!(
-                        "the PostgreSQL URL parameter {k} is not supported (codedesk reads sslmode, sslrootcert and sslnegotiation; it authenticates by password, not by client certificate)"
-                    ),
-                ));
-            }
-            _ => kept.push(kv),
-        }
-    }
-    let mut rest = url[..q].to_string();
-    if !kept.is_empty() {
-        rest.push('?');
-        rest.push_str(&kept.join("&"));
-    }
-    Ok((rest, params))
-}
-
-/// `%XX` escapes decoded, as in the `postgres` crate (a `%` not followed
-/// by two hex digits stays as it is); not UTF-8 afterwards is exit 2.
-fn percent_decode(s: &str) -> Result<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match (
-            b[i],
-            b.get(i + 1).and_then(|&c| hex(c)),
-            b.get(i + 2).and_then(|&c| hex(c)),
-        ) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| {
-        fail(
-            Status::Usage,
-            "invalid PostgreSQL URL: a parameter is not UTF-8",
-        )
-    })
-}
-
-/// Where the connections of a configuration go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reach {
-    /// Only Unix sockets: PostgreSQL never speaks TLS on them.
-    Sockets,
-    /// Only this machine (Unix sockets, `localhost`, 127.0.0.0/8, ::1).
-    Local,
-    /// At least one other host.
-    Remote,
-}
-
-fn reach(config: &Config) -> Reach {
-    let loopback = |name: &str| {
-        name.eq_ignore_ascii_case("localhost")
-            || name
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|a| a.is_loopback())
-    };
-    // Where TCP goes: `hostaddr` if given (the host name is then only
-    // for the certificate), else the host.
-    let (mut sockets, mut local, mut total) = (0, 0, 0);
-    if config.get_hostaddrs().is_empty() {
-        for h in config.get_hosts() {
-            total += 1;
-            match h {
-                Host::Unix(_) => sockets += 1,
-                Host::Tcp(name) if loopback(name) => local += 1,
-                Host::Tcp(_) => {}
-            }
-        }
-    } else {
-        for a in config.get_hostaddrs() {
-            total += 1;
-            if a.is_loopback() {
-                local += 1;
-            }
-        }
-    }
-    if total > 0 && sockets == total {
-        Reach::Sockets
-    } else if sockets + local == total {
-        Reach::Local
-    } else {
-        Reach::Remote
-    }
-}
-
-/// How one store connects: the mode in force, whether it is the default,
-/// and what is checked of the server's certificate.
-#[derive(Debug, PartialEq, Eq)]
-struct TlsPlan {
-    mode: SslMode,
-    defaulted: bool,
-    check: tls::Check,
-    /// What the `postgres` crate is told (`Disable` on Unix sockets).
-    wire: ::postgres::config::SslMode,
-}
-
-/// Decides the TLS of a connection from the URL's parameters, else
-/// `PGSSLMODE` / `PGSSLROOTCERT` (`env`), else the default: `prefer` when
-/// every host is this machine, `verify-full` otherwise (docs/postgresql.md, "TLS").
-/// `sslrootcert=system` means the system's roots and, as in libpq 16,
-/// allows only `verify-full` (any public CA would pass `verify-ca`).
-fn plan_tls(
-    params: &TlsParams,
-    env: impl Fn(&str) -> Option<String>,
-    reach: Reach,
-) -> Result<TlsPlan> {
-    let env = |k: &str| env(k).filter(|v| !v.is_empty());
-    let given = match (&params.sslmode, env("PGSSLMODE")) {
-        (Some(v), _) => Some(SslMode::parse(v, "sslmode")?),
-        (None, Some(v)) => Some(SslMode::parse(&v, "PGSSLMODE")?),
-        (None, None) => None,
-    };
-    let rootcert = params
-        .sslrootcert
-        .clone()
-        .filter(|v| !v.is_empty())
-        .or_else(|| env("PGSSLROOTCERT"));
-    let system = rootcert.as_deref() == Some("system");
-    let (mode, defaulted) = match given {
-        Some(m) => (m, false),
-        None if system => (SslMode::VerifyFull, true),
-        None if reach == Reach::Remote => (SslMode::VerifyFull, true),
-        None => (SslMode::Prefer, true),
-    };
-    if system && mode != SslMode::VerifyFull {
-        return Err(fail(
-            Status::Usage,
-            format!(
-                "sslmode={} may not be used with sslrootcert=system (use verify-full)",
-                mode.name()
-            ),
-        ));
-    }
-    let roots = match rootcert {
-        Some(r) if r != "system" => Some(tls::Roots::File(r.into())),
-        _ => None,
-    };
-    let check = match mode {
-        _ if reach == Reach::Sockets => tls::Check::None,
-        SslMode::Disable | SslMode::Prefer => tls::Check::None,
-        SslMode::Require => roots.map_or(tls::Check::None, tls::Check::Chain),
-        SslMode::VerifyCa => tls::Check::Chain(roots.unwrap_or(tls::Roots::System)),
-        SslMode::VerifyFull => tls::Check::Full(roots.unwrap_or(tls::Roots::System)),
-    };
-    use ::postgres::config::SslMode as Wire;
-    let wire = match mode {
-        // As libpq: TLS is never tried on a Unix socket, whatever the
-        // mode; the socket's file permissions guard it.
-        _ if reach == Reach::Sockets => Wire::Disable,
-        SslMode::Disable => Wire::Disable,
-        SslMode::Prefer => Wire::Prefer,
-        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => Wire::Require,
-    };
-    Ok(TlsPlan {
-        mode,
-        defaulted,
-        check,
-        wire,
-    })
-}
-
-/// "host H, port P, database D" from a parsed configuration.
-fn describe(config: &Config) -> String {
-    let hosts: Vec<String> = config
-        .get_hosts()
-        .iter()
-        .map(|h| match h {
-            Host::Tcp(name) => name.clone(),
-            Host::Unix(dir) => dir.display().to_string(),
-        })
-        .chain(config.get_hostaddrs().iter().map(|a| a.to_string()))
-        .collect();
-    let ports: Vec<String> = match config.get_ports() {
-        [] => vec!["5432".into()],
-        p => p.iter().map(u16::to_string).collect(),
-    };
-    let db = match (config.get_dbname(), config.get_user()) {
-        (Some(d), _) => d.to_string(),
-        (None, Some(u)) => format!("{u} (the user's)"),
-        (None, None) => "(default)".into(),
-    };
-    format!(
-        "host {}, port {}, database {db}",
-        hosts.join(","),
-        ports.join(",")
-    )
-}
-
-/// How long `verify` keeps retrying a store that turns connections away
-/// for the moment, in all (over every connection it makes), and how.
-/// Waits grow exponentially from [`ConnectRetry::FIRST`] to
-/// [`ConnectRetry::MOST`], each drawn at random from its upper half, so a
-/// storm of logins refused together does not come back together.
-#[derive(Debug, Clone)]
-pub struct ConnectRetry {
-    /// The bound: time spent in failed attempts and waits, in all.
-    pub budget: Duration,
-    /// Spent so far.
-    pub spent: Duration,
-    /// Retries so far.
-    pub retries: u32,
-}
-
-impl ConnectRetry {
-    pub const FIRST: Duration = Duration::from_millis(10);
-    pub const MOST: Duration = Duration::from_millis(1000);
-
-    pub fn new(budget: Duration) -> ConnectRetry {
-        ConnectRetry {
-            budget,
-            spent: Duration::ZERO,
-            retries: 0,
-        }
-    }
-
-    /// After a failed attempt that took `attempt`: how long to wait before
-    /// the next, or `None` when the bound is reached.
-    pub fn next_wait(&mut self, attempt: Duration) -> Option<Duration> {
-        use rand::TryRng;
-        self.spent += attempt;
-        let left = self
-            .budget
-            .checked_sub(self.spent)
-            .filter(|d| !d.is_zero())?;
-        let ceiling = Self::FIRST
-            .saturating_mul(1 << self.retries.min(16))
-            .min(Self::MOST);
-        let mut b = [0u8; 4];
-        let jitter = match rand::rngs::SysRng.try_fill_bytes(&mut b) {
-            Ok(()) => u32::from_le_bytes(b) as f64 / u32::MAX as f64,
-            Err(_) => 0.5,
-        };
-        let wait = ceiling.mul_f64(0.5 + jitter / 2.0).min(left);
-        self.spent += wait;
-        self.retries += 1;
-        Some(wait)
-    }
-}
-
-/// Whether a failed connection is one a moment's wait may cure (see
-/// [`PgStore::open_retrying`]).
-fn transient(e: &::postgres::Error) -> bool {
-    if let Some(code) = e.code() {
-        return [
-            SqlState::TOO_MANY_CONNECTIONS,
-            SqlState::CANNOT_CONNECT_NOW,
-            SqlState::ADMIN_SHUTDOWN,
-            SqlState::CRASH_SHUTDOWN,
-        ]
-        .contains(code);
-    }
-    if e.is_closed() {
-        return true;
-    }
-    use std::io::ErrorKind::*;
-    let mut next = std::error::Error::source(e);
-    while let Some(c) = next {
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            // NotFound: a Unix socket that is gone while the server restarts.
-            return matches!(
-                io.kind(),
-                ConnectionRefused | ConnectionReset | ConnectionAborted | UnexpectedEof | NotFound
-            );
-        }
-        next = c.source();
-    }
-    false
-}
-
-/// One connection, its session set up.
-fn connect_once(
-    config: &Config,
-    tls: tokio_postgres_rustls::MakeRustlsConnect,
-) -> std::result::Result<Client, ::postgres::Error> {
-    let mut client = config.connect(tls)?;
-    let ms = BUSY_TIMEOUT.as_millis();
-    // The server notices a dead workstation (and frees its locks) within
-    // about a minute instead of the system's default two hours.
-    client.batch_execute(&format!(
-        "SET lock_timeout = {ms}; SET statement_timeout = {ms};
-         SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10;
-         SET tcp_keepalives_count = 3;"
-    ))?;
-    Ok(client)
-}
-
-/// Removes the password from a library message, should it ever quote the
-/// connection string: the URL as given becomes its redacted form, and the
-/// password is masked where it stands in one (`:PASSWORD@`,
-/// `password=PASSWORD`). The message's own words are never touched: a
-/// blanket replace of a password `o` made "password authentication failed"
-/// read "passw***rd authenticati***n failed".
-fn scrub(text: &str, url: &str, password: Option<&[u8]>) -> String {
-    let mut text = text.to_string();
-    if !url.is_empty() {
-        let shown = super::redact_locator(std::path::Path::new(url));
-        text = text.replace(url, &shown);
-    }
-    if let Some(p) = password
-        .and_then(|p| std::str::from_utf8(p).ok())
-        .filter(|p| !p.is_empty())
-    {
-        text = text.replace(&format!(":{p}@"), ":***@");
-        for key in ["password=", "PASSWORD=", "Password="] {
-            text = text.replace(&format!("{key}{p}"), &format!("{key}***"));
-        }
-    }
-    text
 }
 
 impl PgStore {
@@ -697,7 +299,10 @@ impl PgStore {
 
     /// Runs `f` in a transaction that first takes the write lock; rolls
     /// back if it fails (dropping an uncommitted transaction rolls it back).
-    fn transaction<T>(&mut self, f: impl FnOnce(&mut Transaction) -> Result<T>) -> Result<T> {
+    pub(super) fn transaction<T>(
+        &mut self,
+        f: impl FnOnce(&mut Transaction) -> Result<T>,
+    ) -> Result<T> {
         self.standing.check_write()?;
         let mut tx = self.client.get_mut().transaction().db()?;
         tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
@@ -754,90 +359,17 @@ impl PgStore {
             match outcome.as_str() {
                 "accepted" => {
                     let (set, remaining): (i64, i64) = (get(&row, 1)?, get(&row, 2)?);
-                    ops::append_event(
-                        &mut Pg(tx),
-                        now,
-                        operator,
-                        Some(&user.name),
-                        events::verify_accepted(set, remaining, service),
-                    )?;
+                    let event = AuditEvent::VerifyAccepted {
+                        set,
+                        remaining,
+                        service,
+                    };
+                    ops::append_event(&mut Pg(tx), now, operator, Some(&user.name), event)?;
                     Ok(Spend::Accepted { remaining })
                 }
                 "locked" => Ok(Spend::Locked),
                 _ => Ok(Spend::Stale),
             }
-        })
-    }
-
-    /// `Store::reject` on PostgreSQL, through `codedesk_reject`.
-    pub(super) fn reject(
-        &mut self,
-        user: &UserRow,
-        reason: &str,
-        threshold: u32,
-        operator: &str,
-        service: Option<&str>,
-        now: i64,
-    ) -> Result<Rejection> {
-        self.transaction(|tx| {
-            let row = tx
-                .query_one(
-                    "SELECT o_attempts, o_locked_now, o_already_locked FROM codedesk_reject($1, $2, $3)",
-                    &[&user.id, &i64::from(threshold), &now],
-                )
-                .db()?;
-            let r = Rejection {
-                attempts: get(&row, 0)?,
-                locked_now: get(&row, 1)?,
-                already_locked: get(&row, 2)?,
-            };
-            let db = &mut Pg(tx);
-            ops::append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                events::verify_rejected(reason, r.attempts, service),
-            )?;
-            if r.locked_now {
-                ops::append_event(
-                    db,
-                    now,
-                    operator,
-                    Some(&user.name),
-                    events::lockout(r.attempts, threshold),
-                )?;
-            }
-            Ok(r)
-        })
-    }
-
-    /// `Store::auto_unlock` on PostgreSQL, through `codedesk_auto_unlock`.
-    pub(super) fn auto_unlock(
-        &mut self,
-        user: &UserRow,
-        after: i64,
-        operator: &str,
-        now: i64,
-    ) -> Result<bool> {
-        self.transaction(|tx| {
-            let row = tx
-                .query_one(
-                    "SELECT codedesk_auto_unlock($1, $2, $3)",
-                    &[&user.id, &after, &now],
-                )
-                .db()?;
-            let done: bool = get(&row, 0)?;
-            if done {
-                ops::append_event(
-                    &mut Pg(tx),
-                    now,
-                    operator,
-                    Some(&user.name),
-                    events::unlock(true, true),
-                )?;
-            }
-            Ok(done)
         })
     }
 
@@ -996,77 +528,6 @@ impl PgStore {
             "ok".to_string()
         } else {
             problems.join("; ")
-        })
-    }
-
-    // ---------------------------------------------------------- migration
-
-    /// Copies `rows` (ids included) into this store, which must be empty
-    /// (exit 2 otherwise), in one transaction under the write lock; resets
-    /// the id sequences past the copied ids; then appends a
-    /// `store-migrated` event to the copied chain.
-    pub fn import_rows(
-        &mut self,
-        rows: &StoreRows,
-        from: &str,
-        operator: &str,
-        now: i64,
-    ) -> Result<()> {
-        let target = self.target.clone();
-        self.transaction(|tx| {
-            let row = tx
-                .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM users), EXISTS (SELECT 1 FROM devices),
-                            EXISTS (SELECT 1 FROM identity_checks), EXISTS (SELECT 1 FROM code_sets),
-                            EXISTS (SELECT 1 FROM codes), EXISTS (SELECT 1 FROM audit)",
-                    &[],
-                )
-                .db()?;
-            let names = [
-                "users",
-                "devices",
-                "identity checks",
-                "code sets",
-                "codes",
-                "audit events",
-            ];
-            let mut held = Vec::new();
-            for (i, name) in names.iter().enumerate() {
-                if get::<bool>(&row, i)? {
-                    held.push(*name);
-                }
-            }
-            if !held.is_empty() {
-                return Err(fail(
-                    Status::Usage,
-                    format!(
-                        "the PostgreSQL store ({target}) is not empty (it holds {}); `codedesk migrate` copies only into an empty store; nothing was copied",
-                        held.join(", ")
-                    ),
-                ));
-            }
-            copy_rows(tx, rows)?;
-            super::copy_safeguards::import(&mut Pg(tx), &rows.safeguards)?;
-            // Ids go on above the highest the source ever handed out (not
-            // just above the rows left): a removed device's id never returns.
-            for table in ["users", "devices", "identity_checks", "code_sets", "codes"] {
-                tx.execute(
-                    &format!(
-                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
-                                   GREATEST($1, COALESCE((SELECT MAX(id) FROM {table}), 0)) + 1,
-                                   false)"
-                    ),
-                    &[&rows.id_high_water(table)],
-                )
-                .db()?;
-            }
-            ops::append_event(
-                &mut Pg(tx),
-                now,
-                operator,
-                None,
-                events::store_migrated(from, &rows.counts()),
-            )
         })
     }
 }
@@ -1297,7 +758,7 @@ fn pg_params<'p>(params: &'p [&dyn Param]) -> Vec<&'p (dyn ToSql + Sync)> {
 }
 
 /// The shared operations' executor on a connection or transaction.
-struct Pg<'a, C>(&'a mut C);
+pub(super) struct Pg<'a, C>(pub(super) &'a mut C);
 
 impl<C: GenericClient> Exec for Pg<'_, C> {
     fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64> {
@@ -1322,437 +783,9 @@ impl<C: GenericClient> Exec for Pg<'_, C> {
     }
 }
 
-/// Inserts `rows` as they are, table by table in foreign-key order, each
-/// in statements of `COPY_CHUNK` rows (`UNNEST` of one array per column,
-/// which PostgreSQL-compatible engines also accept).
-fn copy_rows(tx: &mut Transaction, rows: &StoreRows) -> Result<()> {
-    for c in rows.users.chunks(COPY_CHUNK) {
-        tx.execute(
-            "INSERT INTO users (id, name, created_at, failed_attempts, locked_at)
-             SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[])",
-            &[
-                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.created_at).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.failed_attempts).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.locked_at).collect::<Vec<_>>(),
-            ],
-        )
-        .db()?;
-    }
-    for c in rows.identity_checks.chunks(COPY_CHUNK) {
-        tx.execute(
-            "INSERT INTO identity_checks (id, user_id, operator, method, ticket, outcome, at)
-             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
-                                  $6::TEXT[], $7::BIGINT[])",
-            &[
-                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.user_id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.operator.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.method.as_deref()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.ticket.as_deref()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.at).collect::<Vec<_>>(),
-            ],
-        )
-        .db()?;
-    }
-    for c in rows.devices.chunks(COPY_CHUNK) {
-        tx.execute(
-            "INSERT INTO devices (id, user_id, position, kind, phone, sms, label, created_at)
-             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[],
-                                  $6::BOOLEAN[], $7::TEXT[], $8::BIGINT[])",
-            &[
-                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.user_id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.position).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.phone.as_deref()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.sms).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.label.as_deref()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.created_at).collect::<Vec<_>>(),
-            ],
-        )
-        .db()?;
-    }
-    for c in rows.code_sets.chunks(COPY_CHUNK) {
-        tx.execute(
-            "INSERT INTO code_sets (id, user_id, via, device_id, identity_check_id, operator,
-                created_at, expires_at, uses, alphabet, length, salt, m_cost, t_cost, p_cost,
-                state, ended_at, ended_reason)
-             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::BIGINT[],
-                $5::BIGINT[], $6::TEXT[], $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::TEXT[],
-                $11::BIGINT[], $12::BYTEA[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[],
-                $16::TEXT[], $17::BIGINT[], $18::TEXT[])",
-            &[
-                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.user_id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.via.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.device_id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.identity_check_id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.operator.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.created_at).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.expires_at).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.uses).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.alphabet.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.length).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.salt.as_slice()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.m_cost).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.t_cost).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.p_cost).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.state.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.ended_at).collect::<Vec<_>>(),
-                &c.iter()
-                    .map(|r| r.ended_reason.as_deref())
-                    .collect::<Vec<_>>(),
-            ],
-        )
-        .db()?;
-    }
-    for c in rows.codes.chunks(COPY_CHUNK) {
-        tx.execute(
-            "INSERT INTO codes (id, set_id, hash, uses_left)
-             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BYTEA[], $4::BIGINT[])",
-            &[
-                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.set_id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.hash.as_slice()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.uses_left).collect::<Vec<_>>(),
-            ],
-        )
-        .db()?;
-    }
-    // The copied events keep the principals they were chained with: the
-    // trigger that writes the login role is off for this transaction only
-    // (ALTER TABLE is transactional and locks the table until the commit,
-    // so no other session ever inserts without it; it takes the table's
-    // owner, as creating the schema did).
-    tx.batch_execute("ALTER TABLE audit DISABLE TRIGGER audit_principal")
-        .db()?;
-    for c in rows.audit.chunks(COPY_CHUNK) {
-        tx.execute(
-            "INSERT INTO audit (id, at, operator, action, \"user\", details, prev_hash, hash, principal)
-             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
-                                  $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[])",
-            &[
-                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.at).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.operator.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.user.as_deref()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.details.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.prev_hash.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.hash.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.principal.as_deref()).collect::<Vec<_>>(),
-            ],
-        )
-        .db()?;
-    }
-    tx.batch_execute("ALTER TABLE audit ENABLE TRIGGER audit_principal")
-        .db()?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn status(e: &anyhow::Error) -> Status {
-        crate::exit::status_of(e)
-    }
-
-    fn params(sslmode: Option<&str>, sslrootcert: Option<&str>) -> TlsParams {
-        TlsParams {
-            sslmode: sslmode.map(str::to_string),
-            sslrootcert: sslrootcert.map(str::to_string),
-        }
-    }
-
-    #[test]
-    fn tls_parameters_are_taken_out_of_the_url_and_the_rest_kept() {
-        let (rest, p) = take_tls_params(
-            "postgres://u:pw@h:5/db?application_name=x&sslmode=verify-full&sslrootcert=%2Fetc%2Fca%201.pem&connect_timeout=3",
-        )
-        .unwrap();
-        assert_eq!(
-            rest,
-            "postgres://u:pw@h:5/db?application_name=x&connect_timeout=3"
-        );
-        assert_eq!(p, params(Some("verify-full"), Some("/etc/ca 1.pem")));
-        // Only TLS parameters: the '?' goes too.
-        let (rest, p) = take_tls_params("postgresql://h/db?sslmode=require").unwrap();
-        assert_eq!(rest, "postgresql://h/db");
-        assert_eq!(p, params(Some("require"), None));
-        // None: untouched.
-        for url in ["postgres://h/db", "postgres://h/db?user=a", "postgres://h"] {
-            assert_eq!(
-                take_tls_params(url).unwrap(),
-                (url.into(), TlsParams::default())
-            );
-        }
-        // The last of a repeated parameter wins, as in the postgres crate.
-        let (_, p) = take_tls_params("postgres://h/db?sslmode=disable&sslmode=verify-ca").unwrap();
-        assert_eq!(p.sslmode.as_deref(), Some("verify-ca"));
-        // A '?' in the password is not the query (the crate reads the
-        // credentials up to the first '@' first).
-        let (rest, p) = take_tls_params("postgres://u:p?w@h/db?sslmode=prefer").unwrap();
-        assert_eq!(rest, "postgres://u:p?w@h/db");
-        assert_eq!(p.sslmode.as_deref(), Some("prefer"));
-        // sslnegotiation is the crate's own; a percent-encoded key is read.
-        let (rest, p) =
-            take_tls_params("postgres://h/db?sslnegotiation=direct&%73slmode=require").unwrap();
-        assert_eq!(rest, "postgres://h/db?sslnegotiation=direct");
-        assert_eq!(p.sslmode.as_deref(), Some("require"));
-        // What the crate would refuse is left for it to refuse.
-        let (rest, _) = take_tls_params("postgres://h/db?oops").unwrap();
-        assert_eq!(rest, "postgres://h/db?oops");
-    }
-
-    #[test]
-    fn other_ssl_parameters_are_a_usage_error_naming_them() {
-        for k in ["sslcert", "sslkey", "sslpassword", "sslcrl", "sslsni"] {
-            let e = take_tls_params(&format!("postgres://u:pw@h/db?{k}=x")).unwrap_err();
-            assert_eq!(status(&e), Status::Usage, "{k}");
-            assert!(e.to_string().contains(k), "{e}");
-            assert!(!e.to_string().contains("pw"), "{e}");
-        }
-    }
-
-    #[test]
-    fn percent_decoding_follows_the_postgres_crate() {
-        assert_eq!(percent_decode("a%2Fb%2fc").unwrap(), "a/b/c");
-        assert_eq!(percent_decode("100%").unwrap(), "100%");
-        assert_eq!(percent_decode("%zz%4").unwrap(), "%zz%4");
-        assert_eq!(percent_decode("caf%C3%A9").unwrap(), "café");
-        assert_eq!(status(&percent_decode("%FF").unwrap_err()), Status::Usage);
-    }
-
-    fn reach_of(url: &str) -> Reach {
-        reach(&url.parse().unwrap())
-    }
-
-    #[test]
-    fn loopback_and_sockets_are_local_anything_else_remote() {
-        for url in [
-            "postgres://localhost/db",
-            "postgres://LocalHost:5433/db",
-            "postgres://127.0.0.1/db",
-            "postgres://127.4.5.6/db",
-            "postgres://[::1]/db",
-            "postgres://localhost,127.0.0.1/db",
-            "postgres://%2Fvar%2Frun%2Fpostgresql,localhost/db",
-            // A tunnel: the name is remote, the traffic is not.
-            "postgres://db.example.org/db?hostaddr=127.0.0.1",
-        ] {
-            assert_eq!(reach_of(url), Reach::Local, "{url}");
-        }
-        for url in [
-            "postgres://db.example.org/db",
-            "postgres://10.0.0.5/db",
-            "postgres://localhost,db.example.org/db",
-            "postgres://localhost.example.org/db",
-            "postgres://localhost/db?hostaddr=192.0.2.1",
-        ] {
-            assert_eq!(reach_of(url), Reach::Remote, "{url}");
-        }
-        assert_eq!(
-            reach_of("postgres://%2Fvar%2Frun%2Fpostgresql/db"),
-            Reach::Sockets
-        );
-        assert_eq!(reach_of("postgres:///db?host=/tmp"), Reach::Sockets);
-    }
-
-    fn no_env(_: &str) -> Option<String> {
-        None
-    }
-
-    fn plan(p: TlsParams, reach: Reach) -> Result<TlsPlan> {
-        plan_tls(&p, no_env, reach)
-    }
-
-    use ::postgres::config::SslMode as Wire;
-    use tls::{Check, Roots};
-
-    #[test]
-    fn the_default_is_prefer_on_this_machine_and_verify_full_elsewhere() {
-        let p = plan(params(None, None), Reach::Local).unwrap();
-        assert_eq!(
-            (p.mode, p.defaulted, p.check, p.wire),
-            (SslMode::Prefer, true, Check::None, Wire::Prefer)
-        );
-        let p = plan(params(None, None), Reach::Remote).unwrap();
-        assert_eq!(
-            (p.mode, p.defaulted, p.check, p.wire),
-            (
-                SslMode::VerifyFull,
-                true,
-                Check::Full(Roots::System),
-                Wire::Require
-            )
-        );
-        // No TLS on a Unix socket, whatever is asked.
-        for m in [None, Some("require"), Some("verify-full")] {
-            let p = plan(params(m, None), Reach::Sockets).unwrap();
-            assert_eq!((p.wire, p.check), (Wire::Disable, Check::None), "{m:?}");
-        }
-    }
-
-    #[test]
-    fn each_sslmode_means_what_it_means_in_libpq() {
-        let ca = || Roots::File("/ca.pem".into());
-        let cases = [
-            ("disable", None, Check::None, Wire::Disable),
-            ("disable", Some("/ca.pem"), Check::None, Wire::Disable),
-            ("allow", None, Check::None, Wire::Prefer),
-            ("prefer", None, Check::None, Wire::Prefer),
-            ("prefer", Some("/ca.pem"), Check::None, Wire::Prefer),
-            ("require", None, Check::None, Wire::Require),
-            (
-                "require",
-                Some("/ca.pem"),
-                Check::Chain(ca()),
-                Wire::Require,
-            ),
-            (
-                "verify-ca",
-                None,
-                Check::Chain(Roots::System),
-                Wire::Require,
-            ),
-            (
-                "verify-ca",
-                Some("/ca.pem"),
-                Check::Chain(ca()),
-                Wire::Require,
-            ),
-            (
-                "verify-full",
-                None,
-                Check::Full(Roots::System),
-                Wire::Require,
-            ),
-            (
-                "verify-full",
-                Some("/ca.pem"),
-                Check::Full(ca()),
-                Wire::Require,
-            ),
-            (
-                "verify-full",
-                Some("system"),
-                Check::Full(Roots::System),
-                Wire::Require,
-            ),
-        ];
-        for (mode, root, check, wire) in cases {
-            for reach in [Reach::Local, Reach::Remote] {
-                let p = plan(params(Some(mode), root), reach).unwrap();
-                assert!(!p.defaulted);
-                assert_eq!(
-                    (&p.check, p.wire),
-                    (&check, wire),
-                    "{mode} {root:?} {reach:?}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn an_unknown_sslmode_is_a_usage_error() {
-        for bad in [
-            "Require",
-            "verify_full",
-            "on",
-            "true",
-            " require",
-            "verify-full ",
-        ] {
-            let e = plan(params(Some(bad), None), Reach::Local).unwrap_err();
-            assert_eq!(status(&e), Status::Usage, "{bad}");
-            assert!(e.to_string().contains("verify-full"), "{e}");
-        }
-        // An empty value is a bad value too (libpq: invalid sslmode value).
-        assert_eq!(
-            status(&plan(params(Some(""), None), Reach::Local).unwrap_err()),
-            Status::Usage
-        );
-    }
-
-    #[test]
-    fn sslrootcert_system_allows_only_verify_full() {
-        let p = plan(params(None, Some("system")), Reach::Local).unwrap();
-        assert_eq!(
-            (p.mode, p.check),
-            (SslMode::VerifyFull, Check::Full(Roots::System))
-        );
-        for weak in ["disable", "prefer", "require", "verify-ca"] {
-            let e = plan(params(Some(weak), Some("system")), Reach::Remote).unwrap_err();
-            assert_eq!(status(&e), Status::Usage, "{weak}");
-            assert!(e.to_string().contains("verify-full"), "{e}");
-        }
-    }
-
-    #[test]
-    fn the_environment_counts_only_when_the_url_is_silent() {
-        let env = |k: &str| match k {
-            "PGSSLMODE" => Some("verify-ca".to_string()),
-            "PGSSLROOTCERT" => Some("/env-ca.pem".to_string()),
-            _ => None,
-        };
-        let p = plan_tls(&params(None, None), env, Reach::Local).unwrap();
-        assert_eq!((p.mode, p.defaulted), (SslMode::VerifyCa, false));
-        assert_eq!(p.check, Check::Chain(Roots::File("/env-ca.pem".into())));
-        let p = plan_tls(
-            &params(Some("verify-full"), Some("/url.pem")),
-            env,
-            Reach::Local,
-        )
-        .unwrap();
-        assert_eq!(p.check, Check::Full(Roots::File("/url.pem".into())));
-        let e = plan_tls(&params(None, None), |_| Some("bogus".into()), Reach::Local).unwrap_err();
-        assert_eq!(status(&e), Status::Usage);
-        assert!(e.to_string().contains("PGSSLMODE"), "{e}");
-        // Set but empty is unset, as in libpq.
-        let p = plan_tls(&params(None, None), |_| Some(String::new()), Reach::Local).unwrap();
-        assert_eq!((p.mode, p.defaulted), (SslMode::Prefer, true));
-    }
-
-    #[test]
-    fn the_target_names_host_port_and_database_but_no_password() {
-        let c: Config = "postgres://alice:s3cret@db.example:6543/helpdesk"
-            .parse()
-            .unwrap();
-        let d = describe(&c);
-        assert_eq!(d, "host db.example, port 6543, database helpdesk");
-        let c: Config = "postgresql://bob@10.0.0.5".parse().unwrap();
-        assert_eq!(
-            describe(&c),
-            "host 10.0.0.5, port 5432, database bob (the user's)"
-        );
-        let url = "postgres://codedesk:o@db.example/helpdesk";
-        // The password where a connection string holds it, never elsewhere.
-        assert_eq!(
-            scrub(
-                "password authentication failed for user \"codedesk\"",
-                url,
-                Some(b"o")
-            ),
-            "password authentication failed for user \"codedesk\""
-        );
-        assert_eq!(
-            scrub(&format!("cannot reach {url}: refused"), url, Some(b"o")),
-            "cannot reach postgres://codedesk:***@db.example/helpdesk: refused"
-        );
-        assert_eq!(
-            scrub("dsn user=u password=s3cret host=h", "", Some(b"s3cret")),
-            "dsn user=u password=*** host=h"
-        );
-        assert_eq!(
-            scrub("at u:s3cret@h, s3cret stays", "", Some(b"s3cret")),
-            "at u:***@h, s3cret stays"
-        );
-        assert_eq!(scrub("no password", url, None), "no password");
-    }
 
     #[test]
     fn lock_keys_differ() {

@@ -8,8 +8,8 @@
 
 use super::ops::{active_set_ids, append_event, require_user, revoke_in};
 use super::*;
+use crate::audit::AuditEvent;
 use crate::codes::{CodeHash, HASH_LEN, HashParams};
-use serde_json::json;
 use subtle::ConstantTimeEq;
 
 /// Wrong read-backs a challenge survives before it is spent.
@@ -120,16 +120,11 @@ impl Store {
                     &[&u.id, &email, &now],
                 )?;
             }
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&u.name),
-                (
-                    "email-set",
-                    json!({"email": masked, "replaced": had.is_some()}),
-                ),
-            )
+            let event = AuditEvent::EmailSet {
+                email: masked,
+                replaced: had.is_some(),
+            };
+            append_event(db, now, operator, Some(&u.name), event)
         })
     }
 
@@ -160,17 +155,13 @@ impl Store {
                     &c.expires_at,
                 ],
             )?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                (
-                    "challenge-sent",
-                    json!({"challenge": id, "contact": c.contact, "device": c.device_id,
-                           "expires_at": c.expires_at}),
-                ),
-            )?;
+            let event = AuditEvent::ChallengeSent {
+                challenge: id,
+                contact: &c.contact,
+                device: c.device_id,
+                expires_at: c.expires_at,
+            };
+            append_event(db, now, operator, Some(&user.name), event)?;
             Ok(id)
         })
     }
@@ -189,16 +180,12 @@ impl Store {
                 "UPDATE challenges SET state = 'failed' WHERE id = $1",
                 &[&id],
             )?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&user.name),
-                (
-                    "delivery-failed",
-                    json!({"challenge": id, "reason": reason}),
-                ),
-            )
+            let event = AuditEvent::DeliveryFailed {
+                set: None,
+                challenge: Some(id),
+                reason,
+            };
+            append_event(db, now, operator, Some(&user.name), event)
         })
     }
 
@@ -276,19 +263,23 @@ impl Store {
                     tries_left: CHALLENGE_TRIES - tries,
                 }
             };
-            let (action, detail) = match &outcome {
-                ChallengeAnswer::Passed { .. } => ("challenge-passed", json!(null)),
-                ChallengeAnswer::Wrong { tries_left } => {
-                    ("challenge-wrong", json!({"tries_left": tries_left}))
-                }
-                ChallengeAnswer::Spent => ("challenge-wrong", json!({"spent": true})),
-                ChallengeAnswer::Expired => ("challenge-wrong", json!({"expired": true})),
+            let wrong = |tries_left, spent, expired| AuditEvent::ChallengeWrong {
+                challenge: id,
+                contact: &contact,
+                tries_left,
+                spent,
+                expired,
             };
-            let mut payload = json!({"challenge": id, "contact": contact});
-            if let (Some(m), Some(d)) = (payload.as_object_mut(), detail.as_object()) {
-                m.extend(d.clone());
-            }
-            append_event(db, now, operator, Some(&user.name), (action, payload))?;
+            let event = match &outcome {
+                ChallengeAnswer::Passed { .. } => AuditEvent::ChallengePassed {
+                    challenge: id,
+                    contact: &contact,
+                },
+                ChallengeAnswer::Wrong { tries_left } => wrong(Some(*tries_left), None, None),
+                ChallengeAnswer::Spent => wrong(None, Some(true), None),
+                ChallengeAnswer::Expired => wrong(None, None, Some(true)),
+            };
+            append_event(db, now, operator, Some(&user.name), event)?;
             Ok(outcome)
         })
     }
@@ -317,16 +308,13 @@ impl Store {
                 "INSERT INTO notices (ref, user_id, action, audit_id, at) VALUES ($1, $2, $3, $4, $5)",
                 &[&reference, &u.id, &action, &audit_id, &now],
             )?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&u.name),
-                (
-                    "user-notified",
-                    json!({"about": action, "event": audit_id, "sent": channels, "failed": failed}),
-                ),
-            )
+            let event = AuditEvent::UserNotified {
+                about: action,
+                event: audit_id,
+                sent: channels,
+                failed,
+            };
+            append_event(db, now, operator, Some(&u.name), event)
         })
     }
 
@@ -377,17 +365,15 @@ impl Store {
                 "UPDATE notices SET disputed_at = COALESCE(disputed_at, $2) WHERE ref = $1",
                 &[&reference, &now],
             )?;
-            append_event(
-                db,
-                now,
-                operator,
-                Some(&u.name),
-                (
-                    "dispute",
-                    json!({"about": action, "event": audit_id, "revoked_sets": ids,
-                           "locked": true, "again": disputed_at.is_some(), "reason": reason}),
-                ),
-            )?;
+            let event = AuditEvent::Dispute {
+                about: &action,
+                event: audit_id,
+                revoked_sets: &ids,
+                locked: true,
+                again: disputed_at.is_some(),
+                reason,
+            };
+            append_event(db, now, operator, Some(&u.name), event)?;
             Ok(Disputed {
                 user: u.name,
                 action,

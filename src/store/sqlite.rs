@@ -59,7 +59,7 @@ fn db_err(e: rusqlite::Error) -> anyhow::Error {
     fail(Status::Store, what)
 }
 
-trait Db<T> {
+pub(super) trait Db<T> {
     fn db(self) -> Result<T>;
 }
 
@@ -71,7 +71,7 @@ impl<T> Db<T> for rusqlite::Result<T> {
 
 /// The SQLite backend: one local file, WAL, IMMEDIATE transactions.
 pub struct SqliteStore {
-    conn: Connection,
+    pub(super) conn: Connection,
     path: PathBuf,
     /// Its schema against this codedesk's (`upgrade`).
     pub(super) standing: upgrade::Standing,
@@ -382,27 +382,6 @@ impl SqliteStore {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .db()
     }
-
-    /// Every row of every table, ids included, read in one transaction (a
-    /// consistent snapshot while other operators write): what `codedesk
-    /// migrate` copies, with the ids SQLite has handed out.
-    pub fn export_rows(&self) -> Result<StoreRows> {
-        let tx = self.conn.unchecked_transaction().db()?;
-        let db: &mut dyn Exec = &mut Lite(&tx);
-        let mut rows = ops::export_rows(db)?;
-        let has_seq: bool = db.one(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence')",
-            &[],
-            |r| r.get(0),
-        )?;
-        if has_seq {
-            rows.sequences = db.rows("SELECT name, seq FROM sqlite_sequence", &[], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-        }
-        tx.commit().db()?;
-        Ok(rows)
-    }
 }
 
 impl Stream for SqliteStore {
@@ -475,7 +454,7 @@ fn levels(conn: &Connection) -> Result<upgrade::Levels> {
 
 /// The shared operations' executor on a connection or transaction (a
 /// `Transaction` derefs to its `Connection`). Statements are cached.
-struct Lite<'c>(&'c Connection);
+pub(super) struct Lite<'c>(pub(super) &'c Connection);
 
 impl Exec for Lite<'_> {
     fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64> {

@@ -288,15 +288,12 @@ impl super::Store {
 }
 
 /// The `store-upgraded` audit event.
-pub(crate) fn event(u: &Upgrade) -> (&'static str, serde_json::Value) {
-    (
-        "store-upgraded",
-        serde_json::json!({
-            "from": u.from.applied,
-            "to": u.to.applied,
-            "compatible_back_to": u.to.compatible_back_to,
-        }),
-    )
+pub(crate) fn event(u: &Upgrade) -> crate::audit::AuditEvent<'static> {
+    crate::audit::AuditEvent::StoreUpgraded {
+        from: u.from.applied,
+        to: u.to.applied,
+        compatible_back_to: u.to.compatible_back_to,
+    }
 }
 
 #[cfg(test)]

@@ -1035,7 +1035,7 @@ pub const NO_SYSTEM_CONFIG: &str = "/nonexistent/codedesk-tests/system.toml";
 pub fn scrubbed_env() -> [(&'static str, &'static str); 2] {
     [
         ("PATH", TEST_PATH),
-        (codedesk::TEST_SYSTEM_CONFIG_VAR, NO_SYSTEM_CONFIG),
+        (codedesk::context::TEST_SYSTEM_CONFIG_VAR, NO_SYSTEM_CONFIG),
     ]
 }
 

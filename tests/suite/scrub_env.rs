@@ -79,7 +79,7 @@ fn a_leaked_pg_variable_does_not_reach_the_child() {
     }
     for (k, _) in &children {
         assert!(
-            ["PATH", "HOME", codedesk::TEST_SYSTEM_CONFIG_VAR].contains(&k.as_str()),
+            ["PATH", "HOME", codedesk::context::TEST_SYSTEM_CONFIG_VAR].contains(&k.as_str()),
             "{k} reached the child: {children:?}"
         );
     }

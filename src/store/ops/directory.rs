@@ -5,6 +5,7 @@
 use super::super::Store;
 use super::super::exec::Exec;
 use super::{active_set_ids, append_event, require_user, revoke_in};
+use crate::audit::AuditEvent;
 use anyhow::Result;
 
 /// The audit action of a sync that changed the store.
@@ -28,12 +29,12 @@ impl Store {
 
     /// In one transaction: revokes every live set of each of `leavers`
     /// (their devices stay, for the record) with a `revoke` event each,
-    /// then appends the `directory-sync` event with `details`. Returns the
+    /// then appends `event` (the `directory-sync` event). Returns the
     /// revoked set ids per leaver, in the order given.
     pub fn directory_sync(
         &mut self,
         leavers: &[String],
-        details: serde_json::Value,
+        event: AuditEvent,
         operator: &str,
         now: i64,
     ) -> Result<Vec<Vec<i64>>> {
@@ -47,7 +48,7 @@ impl Store {
                 }
                 revoked.push(ids);
             }
-            append_event(db, now, operator, None, (SYNC_ACTION, details))?;
+            append_event(db, now, operator, None, event)?;
             Ok(revoked)
         })
     }

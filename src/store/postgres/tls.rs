@@ -3,7 +3,7 @@
 //! `postgres` crate through `tokio-postgres-rustls`, which also gives the
 //! server's certificate hash for SCRAM channel binding
 //! (`SCRAM-SHA-256-PLUS`). Which check runs is decided from `sslmode` in
-//! the parent module; here it is carried out:
+//! `conn` (the connection settings); here it is carried out:
 //!
 //! - [`Check::None`] (`prefer`, `require` without `sslrootcert`): any
 //!   certificate is accepted, but the handshake signature is still checked

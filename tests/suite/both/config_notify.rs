@@ -396,7 +396,7 @@ fn config_shows_where_every_value_came_from() {
         .env("XDG_DATA_HOME", &data)
         .env("SUDO_USER", "helpdesk-jo")
         .env(
-            codedesk::TEST_SYSTEM_CONFIG_VAR,
+            codedesk::context::TEST_SYSTEM_CONFIG_VAR,
             home.path().join("no-system.toml"),
         )
         .args(["config", "--format", "csv"]));
@@ -405,7 +405,7 @@ fn config_shows_where_every_value_came_from() {
     let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
     let get = |k: &str| rows.iter().find(|r| &r[0] == k).unwrap().clone();
     if codedesk::principal::account_name(unsafe_uid()).as_deref() != Some("helpdesk-jo") {
-        assert_eq!(&get("db")[1], codedesk::SYSTEM_STORE);
+        assert_eq!(&get("db")[1], codedesk::context::SYSTEM_STORE);
         assert!(get("config")[2].starts_with("system file only"), "{out}");
         assert_eq!(&get("operator")[1], "helpdesk-jo");
     }

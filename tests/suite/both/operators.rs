@@ -168,7 +168,7 @@ fn root_with_sudo_uid_records_the_invoking_account() {
         .arg(BIN)
         .env_clear()
         .env("SUDO_UID", "0")
-        .env(codedesk::TEST_SYSTEM_CONFIG_VAR, NO_SYSTEM_CONFIG)
+        .env(codedesk::context::TEST_SYSTEM_CONFIG_VAR, NO_SYSTEM_CONFIG)
         .env("HOME", dir.path())
         .arg("--db")
         .arg(&db)
@@ -271,7 +271,7 @@ impl SystemConfig {
         let mut c = assert_cmd::Command::new(BIN);
         scrub(&mut c);
         c.env("HOME", self.dir.path().join("home"));
-        c.env(codedesk::TEST_SYSTEM_CONFIG_VAR, &self.path);
+        c.env(codedesk::context::TEST_SYSTEM_CONFIG_VAR, &self.path);
         c
     }
 
@@ -807,7 +807,7 @@ fn sudo_refuses_the_callers_store_and_config_and_records_the_invoker() {
     };
     let sys = SystemConfig::new("");
     let sys_path = sys.path.to_str().unwrap().to_string();
-    let test_var = (codedesk::TEST_SYSTEM_CONFIG_VAR, sys_path.as_str());
+    let test_var = (codedesk::context::TEST_SYSTEM_CONFIG_VAR, sys_path.as_str());
     let mine = sys.dir.path().join("mine.db");
     let mine_s = mine.to_str().unwrap();
     // The caller's store and config: exit 2, naming why.
@@ -878,7 +878,7 @@ fn the_documented_system_file_and_sudoers_rule_are_valid() {
     chmod(&sys.path, 0o644);
     let j = config_json(&mut sys.cmd());
     assert_eq!(j["config"]["source"], "system file", "{j}");
-    assert_eq!(j["db"]["value"], codedesk::SYSTEM_STORE);
+    assert_eq!(j["db"]["value"], codedesk::context::SYSTEM_STORE);
     // The package's placeholder (docs/deployment.md): fails until set.
     assert_eq!(
         j["sms.command"]["value"],
