@@ -306,7 +306,16 @@ mod tests {
             let v = i as i64 + 1;
             assert!(*back == v || *back == v - 1, "migration {v}: {back}");
         }
+        // A new migration declares its floor and name here too.
         assert_eq!(COMPATIBLE_BACK_TO.len(), NAMES.len());
+        assert_eq!(
+            COMPATIBLE_BACK_TO.len() as i64,
+            super::super::SCHEMA_VERSION
+        );
+        assert_eq!(
+            COMPATIBLE_BACK_TO.len() as i64,
+            super::super::postgres::PG_SCHEMA_VERSION
+        );
         assert!(READS_NEED <= COMPATIBLE_BACK_TO.len() as i64);
     }
 
