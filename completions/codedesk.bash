@@ -16,6 +16,9 @@ _codedesk() {
             ",$1")
                 cmd="codedesk"
                 ;;
+            codedesk,approve)
+                cmd="codedesk__subcmd__approve"
+                ;;
             codedesk,audit)
                 cmd="codedesk__subcmd__audit"
                 ;;
@@ -30,6 +33,9 @@ _codedesk() {
                 ;;
             codedesk,demo)
                 cmd="codedesk__subcmd__demo"
+                ;;
+            codedesk,deny)
+                cmd="codedesk__subcmd__deny"
                 ;;
             codedesk,dispute)
                 cmd="codedesk__subcmd__dispute"
@@ -48,6 +54,9 @@ _codedesk() {
                 ;;
             codedesk,migrate)
                 cmd="codedesk__subcmd__migrate"
+                ;;
+            codedesk,privileged)
+                cmd="codedesk__subcmd__privileged"
                 ;;
             codedesk,report)
                 cmd="codedesk__subcmd__report"
@@ -82,6 +91,9 @@ _codedesk() {
             codedesk__subcmd__audit__subcmd__help,verify)
                 cmd="codedesk__subcmd__audit__subcmd__help__subcmd__verify"
                 ;;
+            codedesk__subcmd__help,approve)
+                cmd="codedesk__subcmd__help__subcmd__approve"
+                ;;
             codedesk__subcmd__help,audit)
                 cmd="codedesk__subcmd__help__subcmd__audit"
                 ;;
@@ -96,6 +108,9 @@ _codedesk() {
                 ;;
             codedesk__subcmd__help,demo)
                 cmd="codedesk__subcmd__help__subcmd__demo"
+                ;;
+            codedesk__subcmd__help,deny)
+                cmd="codedesk__subcmd__help__subcmd__deny"
                 ;;
             codedesk__subcmd__help,dispute)
                 cmd="codedesk__subcmd__help__subcmd__dispute"
@@ -114,6 +129,9 @@ _codedesk() {
                 ;;
             codedesk__subcmd__help,migrate)
                 cmd="codedesk__subcmd__help__subcmd__migrate"
+                ;;
+            codedesk__subcmd__help,privileged)
+                cmd="codedesk__subcmd__help__subcmd__privileged"
                 ;;
             codedesk__subcmd__help,report)
                 cmd="codedesk__subcmd__help__subcmd__report"
@@ -146,12 +164,46 @@ _codedesk() {
 
     case "${cmd}" in
         codedesk)
-            opts="-q -h -V --db --config --operator --format --quiet --help --version enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report setup-roles upgrade-store sync help"
+            opts="-q -h -V --db --config --operator --format --quiet --help --version enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report setup-roles upgrade-store sync privileged approve deny help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv text" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__approve)
+            opts="-q -h -V --reason --db --config --operator --format --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -421,6 +473,40 @@ _codedesk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        codedesk__subcmd__deny)
+            opts="-q -h -V --reason --db --config --operator --format --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv text" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         codedesk__subcmd__dispute)
             opts="-q -h -V --reason --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -456,7 +542,7 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__enroll__subcmd__device)
-            opts="-q -h -V --kind --phone --sms --no-sms --label --primary --identity-verified --ticket --challenge --email --batch --db --config --operator --format --quiet --help --version"
+            opts="-q -h -V --kind --phone --sms --no-sms --label --primary --identity-verified --ticket --challenge --email --batch --request --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -494,6 +580,10 @@ _codedesk() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --request)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -518,8 +608,22 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__help)
-            opts="enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report setup-roles upgrade-store sync help"
+            opts="enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report setup-roles upgrade-store sync privileged approve deny help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__help__subcmd__approve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -615,6 +719,20 @@ _codedesk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        codedesk__subcmd__help__subcmd__deny)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         codedesk__subcmd__help__subcmd__dispute)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -686,6 +804,20 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__help__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__help__subcmd__privileged)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -798,7 +930,7 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__issue__subcmd__codes)
-            opts="-q -h -V --count --device --via --expires --uses --preserve-existing --identity-verified --ticket --challenge --batch --db --config --operator --format --quiet --help --version"
+            opts="-q -h -V --count --device --via --expires --uses --preserve-existing --identity-verified --ticket --challenge --batch --request --ask-approval --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -837,6 +969,10 @@ _codedesk() {
                     return 0
                     ;;
                 --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -908,6 +1044,36 @@ _codedesk() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv text" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__privileged)
+            opts="-q -h -V --db --config --operator --format --quiet --help --version on off"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

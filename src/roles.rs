@@ -63,6 +63,9 @@ pub const TABLE: &[(&str, Need)] = &[
     ("setup-roles", Need::Owner),
     ("upgrade-store", Need::Owner),
     ("sync", Need::Roles(&[OPERATOR, SUPERVISOR])),
+    ("privileged", Need::Roles(&[SUPERVISOR])),
+    ("approve", Need::Roles(&[SUPERVISOR])),
+    ("deny", Need::Roles(&[SUPERVISOR])),
     ("config", Need::NoStore),
     ("calibrate", Need::NoStore),
     ("demo", Need::NoStore),
@@ -91,6 +94,9 @@ pub fn command_name(c: &Command) -> &'static str {
         Command::Dispute(_) => "dispute",
         Command::Report(_) => "report",
         Command::Sync(_) => "sync",
+        Command::Privileged(_) => "privileged",
+        Command::Approve(_) => "approve",
+        Command::Deny(_) => "deny",
         Command::GenerateArtifacts(_) => "generate-artifacts",
     }
 }
@@ -115,7 +121,10 @@ pub fn denied(server_message: &str) -> anyhow::Error {
 /// An exit-9 error of the command `name`, reworded to name the role it
 /// needs; any other error is returned as it is.
 pub fn explain(err: anyhow::Error, name: &str) -> anyhow::Error {
-    if status_of(&err) != Status::NotPermitted {
+    // A refusal of the approval rules (issue 13) is not a missing role.
+    if status_of(&err) != Status::NotPermitted
+        || err.downcast_ref::<crate::approvals::Refusal>().is_some()
+    {
         return err;
     }
     let why = err

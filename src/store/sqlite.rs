@@ -19,7 +19,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_audit_principal.sql"),
     include_str!("migrations/0004_trail_lifecycle.sql"),
     include_str!("migrations/0005_safeguards.sql"),
-    include_str!("migrations/0006_schema_level.sql"),
+    include_str!("migrations/0006_approvals.sql"),
+    include_str!("migrations/0007_schema_level.sql"),
 ];
 
 /// The schema version this build writes.
@@ -477,7 +478,7 @@ impl Exec for Lite<'_> {
     }
 
     fn principal(&mut self) -> Result<String> {
-        Ok(crate::principal::local().to_string())
+        Ok(crate::principal::on_sqlite())
     }
 }
 

@@ -10,13 +10,13 @@
 //!   nullable column, an index) keeps the previous schema's codedesk
 //!   working, and says so by declaring the previous version here.
 //!
-//! The legacy version field that codedesk before schema 6 reads and
+//! The legacy version field that codedesk before schema 7 reads and
 //! compares with its own (SQLite's `PRAGMA user_version`, PostgreSQL's
 //! `MAX(schema_version.version)`) holds *compatible back to*, so that a
 //! login server still on the previous release keeps accepting a store one
 //! additive migration ahead, and refuses (exit 7, "newer schema") one that
 //! is not compatible with it. The applied level is kept in the
-//! `schema_level` table (migration 0006).
+//! `schema_level` table (migration 0007).
 //!
 //! A codedesk that opens a store whose schema is older than its own
 //! (and not empty) does not migrate it: `verify` and the commands that only
@@ -35,25 +35,26 @@ use anyhow::Result;
 /// holds it. A migration that is not additive names its own version.
 /// Additive migrations name the one before (compatible for one version),
 /// never further back.
-pub(crate) const COMPATIBLE_BACK_TO: [i64; 6] = [1, 2, 3, 4, 5, 5];
+pub(crate) const COMPATIBLE_BACK_TO: [i64; 7] = [1, 2, 3, 4, 5, 6, 6];
 
 /// The migrations' names, as `upgrade-store --dry-run` shows them.
-pub(crate) const NAMES: [&str; 6] = [
+pub(crate) const NAMES: [&str; 7] = [
     "0001 init",
     "0002 devices by phone",
     "0003 audit principal",
     "0004 trail lifecycle and roles",
     "0005 safeguards",
-    "0006 schema level (additive: compatible back to schema 5)",
+    "0006 approvals",
+    "0007 schema level (additive: compatible back to schema 6)",
 ];
 
 /// The oldest schema this build's `verify` and read-only commands work on
 /// without an upgrade. Raise it when a migration adds something those
 /// paths use.
-pub const READS_NEED: i64 = 5;
+pub const READS_NEED: i64 = 6;
 
 /// The first migration that has the `schema_level` table.
-pub(crate) const LEVEL_TABLE_FROM: i64 = 6;
+pub(crate) const LEVEL_TABLE_FROM: i64 = 7;
 
 /// Debug builds only (the test suite's): the schema version this build
 /// pretends to know, to play the part of an older codedesk
@@ -332,14 +333,21 @@ mod tests {
 
     #[test]
     fn an_older_store_reads_and_verifies_but_refuses_operator_writes() {
-        let s = st(5, 5, 6, false);
+        let s = st(READS_NEED, READS_NEED, READS_NEED + 1, false);
         assert!(s.check_open().is_ok());
         let e = s.check_write().unwrap_err();
         assert!(e.to_string().contains("upgrade-store"), "{e}");
         assert_eq!(crate::exit::status_of(&e), Status::Store);
-        assert!(st(5, 5, 6, true).check_write().is_ok());
+        assert!(
+            st(READS_NEED, READS_NEED, READS_NEED + 1, true)
+                .check_write()
+                .is_ok()
+        );
         // Too old for anything but upgrade-store.
-        let e = st(4, 4, 6, true).check_open().unwrap_err();
+        let below = READS_NEED - 1;
+        let e = st(below, below, READS_NEED + 1, true)
+            .check_open()
+            .unwrap_err();
         assert!(e.to_string().contains("upgrade-store"), "{e}");
     }
 
@@ -355,14 +363,14 @@ mod tests {
     #[test]
     fn the_plan_names_the_missing_migrations() {
         let from = Levels {
-            applied: 5,
-            compatible_back_to: 5,
+            applied: 6,
+            compatible_back_to: 6,
         };
-        let p = plan(from, 6, true).unwrap();
+        let p = plan(from, 7, true).unwrap();
         assert_eq!(p.migrations.len(), 1);
-        assert_eq!(p.to.applied, 6);
-        assert_eq!(p.to.compatible_back_to, 5);
-        assert!(plan(from, 5, false).unwrap().migrations.is_empty());
+        assert_eq!(p.to.applied, 7);
+        assert_eq!(p.to.compatible_back_to, 6);
+        assert!(plan(from, 6, false).unwrap().migrations.is_empty());
         assert!(
             plan(
                 Levels {

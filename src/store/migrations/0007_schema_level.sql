@@ -1,6 +1,6 @@
 -- codedesk schema: the store's two levels (src/store/upgrade.rs). Additive
--- only: a codedesk at schema 5 keeps verifying against a store that has
--- it, which is why PRAGMA user_version stays at 5 ("compatible back to").
+-- only: a codedesk at schema 6 keeps verifying against a store that has
+-- it, which is why PRAGMA user_version stays at 6 ("compatible back to").
 -- Shipped migrations are never edited.
 CREATE TABLE schema_level (
     one                INTEGER PRIMARY KEY CHECK (one = 1),

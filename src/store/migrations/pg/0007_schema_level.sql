@@ -1,7 +1,7 @@
 -- codedesk schema for PostgreSQL: the store's two levels, the same table as
--- ../0006_schema_level.sql (src/store/upgrade.rs). Additive only: a
--- codedesk at schema 5 keeps verifying against a store that has it, which
--- is why MAX(schema_version.version) stays at 5 ("compatible back to").
+-- ../0007_schema_level.sql (src/store/upgrade.rs). Additive only: a
+-- codedesk at schema 6 keeps verifying against a store that has it, which
+-- is why MAX(schema_version.version) stays at 6 ("compatible back to").
 CREATE TABLE schema_level (
     one                INTEGER PRIMARY KEY CHECK (one = 1),
     applied            BIGINT  NOT NULL,
