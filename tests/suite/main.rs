@@ -42,6 +42,7 @@ mod both {
     mod pam;
     mod prompt_pty;
     mod races;
+    mod review_fixes;
     mod safeguards;
     mod secret_hygiene;
     mod smoke;
