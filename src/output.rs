@@ -130,7 +130,7 @@ impl Sink {
     /// formats, not with `--quiet`.
     pub fn note(&self, text: &str) {
         if !self.quiet && matches!(self.format, Format::Table | Format::Text) {
-            eprintln!("{text}");
+            crate::eline!("{text}");
         }
     }
 
@@ -529,9 +529,25 @@ pub fn fit_prose(text: &str, columns: Option<usize>) -> String {
         .join("\n")
 }
 
+/// `eprintln!` that cannot panic: a failed write to standard error (a
+/// closed pipe, say) is ignored, so the run goes on exactly as it would
+/// with standard error open. Every line codedesk writes there goes
+/// through it (`eprintln!` panics when the write fails).
+#[macro_export]
+macro_rules! eline {
+    ($($arg:tt)*) => {
+        $crate::output::eline_args(format_args!($($arg)*))
+    };
+}
+
+/// What [`eline!`] writes: one line on standard error, errors ignored.
+pub fn eline_args(args: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stderr(), "{args}");
+}
+
 /// [`fit_prose`] on standard error.
 pub fn eprose(text: &str) {
-    eprintln!("{}", fit_prose(text, terminal_columns(true)));
+    crate::eline!("{}", fit_prose(text, terminal_columns(true)));
 }
 
 /// [`fit_prose`] to `out`, which is standard output.

@@ -327,7 +327,7 @@ pub fn on_file(
     if let Some(e) = &d.email {
         match parse_email(e) {
             Ok(e) => contacts.push(Contact::Email(e)),
-            Err(_) => eprintln!(
+            Err(_) => crate::eline!(
                 "codedesk: warning: {}'s mail in the directory is not an address codedesk sends to ({}): no email contact",
                 user.name,
                 printable(e, 60)

@@ -232,7 +232,7 @@ fn directory_line(ctx: &Ctx, user: &str) -> Option<String> {
         ),
         Ok(None) => "NOT in the directory (left?)".to_string(),
         Err(e) => {
-            eprintln!("codedesk: warning: {e}");
+            crate::eline!("codedesk: warning: {e}");
             "unreachable".to_string()
         }
     })

@@ -310,7 +310,7 @@ pub fn run(
                 },
                 now,
             )?;
-            eprintln!("codedesk: {}", ParseError::Typo);
+            crate::eline!("codedesk: {}", ParseError::Typo);
             report(ctx, out, name.as_str(), false, view.remaining, false)?;
             return Ok(Status::Rejected);
         }
@@ -347,7 +347,7 @@ pub fn run(
         )?,
     };
     if retry.retries > 0 && !ctx.quiet {
-        eprintln!(
+        crate::eline!(
             "note: the store turned connections away for a moment; connected after {} retries ({} ms)",
             retry.retries,
             retry.spent.as_millis()
@@ -471,13 +471,14 @@ fn reject(
     }
     report(ctx, out, &user.name, false, remaining, r.locked_now)?;
     if r.locked_now {
-        eprintln!(
+        crate::eline!(
             "codedesk: code rejected; {} is now locked out after {} rejected codes",
-            user.name, r.attempts
+            user.name,
+            r.attempts
         );
         crate::delivery::notify_or_warn(ctx, store, "lockout", &user.name);
     } else {
-        eprintln!(
+        crate::eline!(
             "codedesk: code rejected ({} of {threshold} rejections before lockout)",
             r.attempts
         );

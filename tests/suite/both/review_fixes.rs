@@ -213,3 +213,115 @@ fn revoking_a_device_tells_the_removed_device_and_says_when_nobody_was_told() {
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].1["details"]["event"], "device-removed");
 }
+
+/// Runs `args` (standard input `stdin`) with standard error a pipe whose
+/// reading end is closed when `closed`, else read; returns (status, stdout).
+fn run_stderr(env: &Env, args: &[&str], stdin: &str, closed: bool) -> (i32, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let (r, w) = std::io::pipe().expect("pipe");
+    let mut keep = Some(r);
+    if closed {
+        drop(keep.take());
+    }
+    let mut child = std::process::Command::new(common::BIN)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", env.path())
+        .arg("--db")
+        .arg(&env.db)
+        .arg("--config")
+        .arg(&env.config)
+        .args(["--operator", "tester"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(w)
+        .spawn()
+        .expect("run codedesk");
+    let reader = keep.map(|mut r| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut r, &mut s);
+            s
+        })
+    });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().expect("wait");
+    if let Some(t) = reader {
+        let err = t.join().unwrap();
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_standard_error_changes_nothing_in_a_batch_or_verify() {
+    // The same batch (good rows, an unknown user, a bad count) on two
+    // equal stores, standard error closed for one: every row is
+    // processed, the same exit status and outcomes.
+    let csv = "user,count\nalice,3\nzed,\ncarol,0\nbob,2\ncarol,\n";
+    let mut runs = Vec::new();
+    for closed in [false, true] {
+        let env = Env::new();
+        let f = env.path().join("devices.csv");
+        std::fs::write(
+            &f,
+            "user,kind,phone,sms,label\nalice,mobile,(507) 222-5999,,\nbob,landline,507-222-0000,,\ncarol,tablet,,,\n",
+        )
+        .unwrap();
+        let (code, _) = run_stderr(
+            &env,
+            &["enroll-device", "--batch", f.to_str().unwrap()],
+            "",
+            closed,
+        );
+        assert_eq!(code, 0);
+        let f = env.path().join("issue.csv");
+        std::fs::write(&f, csv).unwrap();
+        let (code, out) = run_stderr(
+            &env,
+            &[
+                "issue-codes",
+                "--batch",
+                f.to_str().unwrap(),
+                "--format",
+                "json",
+                "--identity-verified",
+                "in-person",
+                "--ticket",
+                "INC-7",
+            ],
+            "",
+            closed,
+        );
+        let users: Vec<String> = out
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("json line");
+                v["user"].as_str().unwrap_or("").to_string()
+            })
+            .collect();
+        let sets = env.sql_column(
+            "SELECT u.name || ':' || CAST(count(s.id) AS TEXT) FROM users u LEFT JOIN code_sets s \
+             ON s.user_id = u.id GROUP BY u.name ORDER BY u.name",
+        );
+        // A wrong code: exit 1 (rejected) either way, the failure counted.
+        let (verify, vout) = run_stderr(&env, &["verify", "bob"], "AAAA-BBBB-CCCC-DDDD", closed);
+        let failures =
+            env.sql_column("SELECT CAST(failed_attempts AS TEXT) FROM users WHERE name = 'bob'");
+        runs.push((code, users, sets, verify, vout, failures));
+    }
+    assert_ne!(runs[0].0, 0, "the batch has failing rows");
+    assert_eq!(runs[0].1, vec!["alice", "bob", "carol"], "{:?}", runs[0]);
+    assert_eq!(runs[0].3, 1);
+    assert_eq!(runs[1], runs[0], "stderr closed vs open");
+}
