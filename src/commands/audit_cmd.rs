@@ -179,7 +179,7 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
         Some(AuditAction::Verify(c)) => parse_anchors(&c.anchor)?,
         None => Vec::new(),
     };
-    let store = ctx.open_store()?;
+    let store = ctx.open_existing_store()?;
     if let Some(AuditAction::Verify(_)) = a.action {
         return verify(&sink, &store, &anchors, out);
     }

@@ -243,6 +243,7 @@ pub fn run(
     // (a login storm, a restart) within verify.connect_retry.
     let mut retry = ConnectRetry::new(ctx.settings.verify_connect_retry);
     let session = hashslots::take(Kind::Store);
+    Store::require_existing(&ctx.db)?;
     let mut store = Store::open_retrying(
         &ctx.db,
         ctx.settings.store_group.as_ref(),

@@ -325,3 +325,55 @@ fn a_closed_standard_error_changes_nothing_in_a_batch_or_verify() {
     assert_eq!(runs[0].3, 1);
     assert_eq!(runs[1], runs[0], "stderr closed vs open");
 }
+
+#[test]
+fn read_only_commands_refuse_a_store_that_does_not_exist() {
+    if common::sqlite_only("a SQLite store file that does not exist") {
+        return;
+    }
+    let env = Env::new();
+    let typo = env.path().join("typo").join("codedesk.db");
+    let db = typo.to_str().unwrap();
+    for args in [
+        &["audit", "verify"][..],
+        &["audit"],
+        &["list"],
+        &["list", "alice"],
+        &["report"],
+        &["verify", "alice"],
+    ] {
+        let out = env
+            .cmd_without_db()
+            .arg("--db")
+            .arg(db)
+            .args(args)
+            .write_stdin("AAAA-BBBB-CCCC-DDDD")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(7), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(
+            err.contains(&format!("no store at {db}: the file does not exist")),
+            "{args:?}: {err}"
+        );
+        assert!(!env.path().join("typo").exists(), "{args:?} created it");
+    }
+    // A command that writes still creates a fresh store there.
+    let out = env
+        .cmd_without_db()
+        .arg("--db")
+        .arg(db)
+        .args([
+            "enroll-device",
+            "alice",
+            "--kind",
+            "landline",
+            "--phone",
+            "507-222-0000",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(typo.is_file());
+}
