@@ -220,8 +220,21 @@ impl Sink {
 
 /// An RFC 3339 UTC timestamp for unix seconds.
 pub fn ts(secs: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
-    humantime::format_rfc3339_seconds(t).to_string()
+    use std::fmt::Write as _;
+    // A time the store holds but RFC 3339 cannot show (after the year
+    // 9999: a damaged or altered row) is shown raw, never a panic.
+    let raw = || format!("{secs} (seconds since 1970: not a time codedesk can show)");
+    let Some(t) = u64::try_from(secs.max(0))
+        .ok()
+        .and_then(|s| std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(s)))
+    else {
+        return raw();
+    };
+    let mut s = String::new();
+    match write!(s, "{}", humantime::format_rfc3339_seconds(t)) {
+        Ok(()) => s,
+        Err(_) => raw(),
+    }
 }
 
 pub fn ts_opt(secs: Option<i64>) -> String {
@@ -595,5 +608,8 @@ mod tests {
     #[test]
     fn timestamps_are_rfc3339() {
         assert_eq!(ts(0), "1970-01-01T00:00:00Z");
+        assert_eq!(ts(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert!(ts(253_402_300_800).starts_with("253402300800 (seconds since 1970"));
+        assert!(ts(i64::MAX).starts_with(&i64::MAX.to_string()));
     }
 }

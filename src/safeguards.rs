@@ -634,7 +634,7 @@ fn notify_inner(
     let now = ctx.now();
     if event == "lockout"
         && let Some(last) = store.last_notice_at(user, event)?
-        && now - last < ctx.settings.safeguards.debounce.as_secs() as i64
+        && now.saturating_sub(last) < ctx.settings.safeguards.debounce.as_secs() as i64
     {
         return Ok(None);
     }

@@ -15,7 +15,7 @@ use std::io::Write;
 pub fn parse_since(raw: &str, now: i64) -> Result<i64> {
     let t = raw.trim();
     if let Ok(d) = crate::config::parse_duration(t) {
-        return Ok(now - d.as_secs() as i64);
+        return Ok(now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
     }
     let with_time = if t.len() == 10 {
         format!("{t}T00:00:00Z")

@@ -377,3 +377,41 @@ fn read_only_commands_refuse_a_store_that_does_not_exist() {
     assert_eq!(out.status.code(), Some(0));
     assert!(typo.is_file());
 }
+
+#[test]
+fn a_store_time_past_what_rfc3339_can_show_is_shown_raw_not_a_panic() {
+    let env = Env::new();
+    env.enroll_landline("alice", "507-222-0000");
+    env.issue_helpdesk("alice", &[]);
+    env.sql_execute("UPDATE users SET created_at = 9223372036854775807 WHERE name = 'alice'");
+    env.sql_execute("UPDATE code_sets SET created_at = 253402300800");
+    for args in [
+        &["list", "alice"][..],
+        &["list", "alice", "--format", "json"],
+        &["list"],
+        &["list", "--format", "csv"],
+    ] {
+        let (code, out, err) = env.run(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(
+            out.contains("(seconds since 1970: not a time codedesk can show)"),
+            "{args:?}: {out}"
+        );
+    }
+    let (code, out, err) = env.run(&["list", "alice"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("enrolled:    9223372036854775807 ("), "{out}");
+    // A clock past the year 9999 (debug builds read CODEDESK_NOW): an
+    // expiry that would overflow is refused, not wrapped or a panic.
+    let out = env
+        .cmd()
+        .env("CODEDESK_NOW", (i64::MAX - 10).to_string())
+        .args(["issue-codes", "alice", "--expires", "1d"])
+        .args(["--identity-verified", "in-person", "--ticket", "T-2"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--expires: too far in the future"), "{err}");
+}
