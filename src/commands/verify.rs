@@ -268,6 +268,18 @@ pub fn run(
         store.auto_unlock(&view.user, after.as_secs() as i64, &ctx.operator, now)?;
         view = store.verify_view(&name, now)?;
     }
+    // "No code given" wins over a lockout: exit 2 and nothing on standard
+    // output, since nothing was judged. So standard input is read first;
+    // at a terminal a locked user is refused before the hidden prompt.
+    let mut given = None;
+    if !ctx.interactive {
+        let t = source.read(ctx, name.as_str())?;
+        // As `codes::parse` sees it: dashes and spaces only are no code.
+        if t.bytes().all(|b| b == b'-' || b.is_ascii_whitespace()) {
+            return Err(fail(Status::Usage, "no code was given"));
+        }
+        given = Some(t);
+    }
     if view.user.locked_at.is_some() {
         store.record_uncounted(
             &ctx.operator,
@@ -280,7 +292,10 @@ pub fn run(
         )?;
         return refuse_locked(ctx, out, name.as_str(), view.remaining);
     }
-    let typed = source.read(ctx, name.as_str())?;
+    let typed = match given {
+        Some(t) => t,
+        None => source.read(ctx, name.as_str())?,
+    };
 
     // Read the input against each distinct code shape of the live sets.
     let mut specs: Vec<CodeSpec> = view.sets.iter().map(|s| s.spec).collect();

@@ -415,3 +415,42 @@ fn a_store_time_past_what_rfc3339_can_show_is_shown_raw_not_a_panic() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("--expires: too far in the future"), "{err}");
 }
+
+#[test]
+fn no_code_given_to_a_locked_user_prints_nothing_and_exits_2() {
+    let env = Env::new();
+    env.enroll_landline("h2", "507-222-0000");
+    env.issue_helpdesk("h2", &[]);
+    // Well formed (a valid check symbol) and never issued: a wrong code.
+    let wrong = codedesk::codes::format(
+        codedesk::codes::Alphabet::Base32,
+        &codedesk::codes::generate(codedesk::codes::CodeSpec::default(), 1).unwrap()[0],
+    )
+    .to_string();
+    let mut tries = 0;
+    while env.verify("h2", &wrong) != 5 {
+        tries += 1;
+        assert!(tries < 50, "never locked");
+    }
+    let locked_events = |env: &Env| {
+        events(env, "h2")
+            .into_iter()
+            .filter(|(t, _)| t == "verify-locked")
+            .count()
+    };
+    let before = locked_events(&env);
+    for format in ["csv", "json", "table"] {
+        for stdin in ["", "\n", " - \n"] {
+            let (code, out, err) = env.run_stdin(&["verify", "h2", "--format", format], stdin);
+            assert_eq!(code, 2, "{format} {stdin:?}: {out}{err}");
+            assert!(out.is_empty(), "{format} {stdin:?}: {out}");
+            assert!(err.contains("no code was given"), "{err}");
+        }
+    }
+    assert_eq!(locked_events(&env), before, "nothing was judged");
+    // A code given to a locked user is still refused with its row.
+    let (status, out, _) = env.run_stdin(&["verify", "h2", "--format", "csv"], &wrong);
+    assert_eq!(status, 5);
+    assert!(out.lines().any(|l| l.starts_with("h2,false,")), "{out}");
+    assert_eq!(locked_events(&env), before + 1);
+}
