@@ -166,7 +166,7 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     out.flush()?;
     if !ctx.quiet {
         let lines: Vec<String> = failed.iter().map(|(l, _)| l.to_string()).collect();
-        eprintln!(
+        crate::eline!(
             "batch: {issued} user(s) issued, {} failed{}",
             failed.len(),
             if lines.is_empty() {
@@ -344,7 +344,7 @@ impl Run<'_> {
     fn row_failed(&mut self, line: usize, user: &str, err: anyhow::Error) {
         let status = status_of(&err);
         self.bar.suspend(|| {
-            eprintln!(
+            crate::eline!(
                 "codedesk: line {line}{}: {err:#}",
                 if user.is_empty() {
                     String::new()

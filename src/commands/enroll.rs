@@ -203,7 +203,7 @@ fn directory_check(ctx: &Ctx, user: &Username, new: &mut NewDevice) -> Result<bo
         privileged: d.privileged,
     });
     if let (Some(false), Some(p)) = (phone_on_file, &new.phone) {
-        eprintln!(
+        crate::eline!(
             "codedesk: warning: {} is not one of {user}'s numbers in the directory: it needs an identity check, and is recorded as phone_on_file: false",
             p.masked()
         );

@@ -3,7 +3,7 @@
 use super::user_arg;
 use crate::cli::{RevokeArgs, UnlockArgs};
 use crate::context::Ctx;
-use crate::delivery::notify_or_warn;
+use crate::delivery::{notify_or_warn, notify_or_warn_also};
 use crate::exit::Status;
 use crate::identity::{Attestation, Purpose, close_gate, identity_gate};
 use crate::model::parse_text;
@@ -74,8 +74,18 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
     // codes revoked without them knowing is how a takeover starts (remove
     // their phone, then enrol another).
     if let Some(dev) = a.device {
+        // The removed device is told too: "I lost my phone" may come from
+        // somebody else, and the phone may be the user's only contact.
+        let removed: Vec<_> = match store.find_user(&name)? {
+            Some(u) => store
+                .devices(u.id)?
+                .into_iter()
+                .filter(|d| d.id == dev)
+                .collect(),
+            None => Vec::new(),
+        };
         let (primary, revoked) = store.remove_device(&name, dev, reason, &ctx.operator, now)?;
-        notify_or_warn(ctx, &mut store, "device-removed", name.as_str());
+        notify_or_warn_also(ctx, &mut store, "device-removed", name.as_str(), &removed);
         let json = DeviceRemovedJson {
             primary: primary.as_ref().map(|d| d.id),
             removed_device: dev,

@@ -597,6 +597,8 @@ fn enroll_batch_rejects_the_whole_file_naming_every_bad_line() {
         );
     }
     assert!(err.contains("nothing enrolled"), "{err}");
+    // (`list` creates no store: make the empty one it reads.)
+    assert_eq!(env.run(&["unlock", "nobody"]).0, 4);
     let list = env.ok(&["list", "--format", "json"]);
     let users: Value = serde_json::from_str(&list).unwrap();
     assert_eq!(
