@@ -52,6 +52,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/pg/0003_audit_principal.sql"),
     include_str!("migrations/pg/0004_roles_and_trail.sql"),
     include_str!("migrations/pg/0005_safeguards.sql"),
+    // Named 0008: other branches take 0006 and 0007 (see the file).
+    include_str!("migrations/pg/0008_integrity.sql"),
 ];
 
 /// The PostgreSQL schema version this build writes.
@@ -415,13 +417,15 @@ impl PgStore {
                    ON audit TO codedesk_verifier, codedesk_operator;
                  GRANT EXECUTE ON FUNCTION {functions} TO codedesk_verifier, codedesk_operator;
 
-                 GRANT SELECT, INSERT, UPDATE ON users, identity_checks, code_sets, codes
-                   TO codedesk_operator;
+                 GRANT SELECT, INSERT, UPDATE ON users, identity_checks TO codedesk_operator;
+                 GRANT SELECT, INSERT ON code_sets, codes TO codedesk_operator;
+                 GRANT UPDATE (state, ended_at, ended_reason) ON code_sets TO codedesk_operator;
+                 GRANT UPDATE (uses_left) ON codes TO codedesk_operator;
                  GRANT SELECT, INSERT, UPDATE, DELETE ON devices TO codedesk_operator;
                  GRANT SELECT ON audit TO codedesk_operator;
                  GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO codedesk_operator;
-                 GRANT SELECT, INSERT, UPDATE ON challenges, user_emails, notices
-                   TO codedesk_operator;
+                 GRANT SELECT, INSERT, UPDATE ON challenges, user_emails TO codedesk_operator;
+                 GRANT SELECT, INSERT, UPDATE (disputed_at) ON notices TO codedesk_operator;
 
                  GRANT SELECT ON users, devices, identity_checks, code_sets, audit
                    TO codedesk_auditor;
