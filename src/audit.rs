@@ -209,6 +209,11 @@ pub struct SetStored {
     pub expires_at: Option<i64>,
     pub uses: u32,
     pub preserve_existing: bool,
+    /// What the set was issued with (`trail::set_digest`), which `audit
+    /// verify` and `verify` check the stored set against. Absent from
+    /// events written before it was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 impl AuditEvent<'_> {
@@ -438,6 +443,7 @@ mod tests {
             expires_at: None,
             uses: 1,
             preserve_existing: false,
+            digest: None,
         };
         let stored_json = json!({"set": 8, "via": "sms", "count": 10, "device": 3,
             "check": null, "expires_at": null, "uses": 1, "preserve_existing": false});

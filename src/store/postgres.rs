@@ -396,7 +396,8 @@ impl PgStore {
             let functions = "codedesk_spend(BIGINT, BIGINT[], BYTEA[], BIGINT), \
                              codedesk_reject(BIGINT, BIGINT, BIGINT), \
                              codedesk_auto_unlock(BIGINT, BIGINT, BIGINT), \
-                             codedesk_set_events(TEXT)";
+                             codedesk_set_events(TEXT), \
+                             codedesk_set_digest(BIGINT)";
             // INSERT on the audit table is granted column by column: a
             // column a later schema fills by its default (a principal the
             // server records) stays out of every client's reach.
@@ -433,7 +434,9 @@ impl PgStore {
                                expires_at, tries, state) ON challenges TO codedesk_auditor;
                  GRANT SELECT (user_id, action, audit_id, at, disputed_at) ON notices
                    TO codedesk_auditor;
-                 GRANT SELECT (id, set_id, uses_left) ON codes TO codedesk_auditor;"
+                 GRANT SELECT (id, set_id, uses_left) ON codes TO codedesk_auditor;
+                 GRANT EXECUTE ON FUNCTION codedesk_set_digest(BIGINT)
+                   TO codedesk_auditor;"
             ))
             .db()?;
             Ok(schema)

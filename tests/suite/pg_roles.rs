@@ -443,7 +443,9 @@ fn an_operator_runs_the_safeguards_and_an_auditor_reads_the_report() {
 /// state and end, a code's uses, a notice's dispute): what a set was
 /// issued with (salt, parameters, code hashes, uses, expiry, owner) and a
 /// notice's reference are refused by the database, as the reviewer's
-/// reproduction tried.
+/// reproduction tried. An auditor checks the sets and notices against the
+/// trail without reading a code hash or a reference; a verifier checks the
+/// set it accepts from.
 #[test]
 fn an_operator_cannot_rewrite_what_a_set_was_issued_with_or_a_notice() {
     let Some(env) = store() else { return };
@@ -456,6 +458,8 @@ fn an_operator_cannot_rewrite_what_a_set_was_issued_with_or_a_notice() {
     )
     .unwrap();
     let op = Login::new(&env, "codedesk_operator");
+    let aud = Login::new(&env, "codedesk_auditor");
+    let v = Login::new(&env, "codedesk_verifier");
     for (user, phone) in [("alice", "5072220001"), ("mallory", "5072220002")] {
         let (code, _, err) = op.run(
             &env,
@@ -466,6 +470,9 @@ fn an_operator_cannot_rewrite_what_a_set_was_issued_with_or_a_notice() {
         let (code, _, err) = op.run(&env, &["issue-codes", user, "--expires", "1h"], "");
         assert_eq!(code, 0, "{err}");
     }
+    // Mallory's set was issued last: its codes are the outbox's last.
+    let mut codes = env.outbox_codes();
+    codes.reverse();
     let a = env.sql_i64(
         "SELECT MAX(s.id) FROM code_sets s JOIN users u ON u.id = s.user_id WHERE u.name = 'alice'",
     );
@@ -498,4 +505,19 @@ fn an_operator_cannot_rewrite_what_a_set_was_issued_with_or_a_notice() {
              UPDATE notices SET disputed_at = disputed_at; ROLLBACK"
         ),
     );
+    // The checks, as the roles that run them.
+    let (code, _, err) = aud.run(&env, &["audit", "verify"], "");
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = v.run(&env, &["verify", "mallory"], &codes[0]);
+    assert_eq!(code, 0, "{err}");
+    // The owner can still rewrite a set; the auditor and the verifier see it.
+    psql_ok(
+        &env.db.to_string_lossy(),
+        &format!("UPDATE code_sets SET expires_at = NULL WHERE id = {m}"),
+    );
+    let (code, _, err) = aud.run(&env, &["audit", "verify"], "");
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains(&format!("set {m} of mallory is not")), "{err}");
+    let (code, _, err) = v.run(&env, &["verify", "mallory"], &codes[1]);
+    assert_eq!(code, 7, "{err}");
 }
