@@ -179,6 +179,10 @@ pub enum AuditEvent<'a> {
         event: Option<i64>,
         sent: &'a [String],
         failed: &'a [String],
+        /// SHA-256 (hex) of the notice's reference (`trail::reference_digest`),
+        /// never the reference: `audit verify` checks the notice against it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ref_sha256: Option<String>,
     },
     Dispute {
         about: &'a str,
@@ -633,6 +637,7 @@ mod tests {
                 event: Some(12),
                 sent: &shared,
                 failed: &[],
+                ref_sha256: None,
             },
             "user-notified",
             json!({"about": "codes-issued", "event": 12, "sent": ["bob"], "failed": []}),

@@ -63,6 +63,13 @@ fn field(h: &mut Sha256, b: &[u8]) {
     h.update(b);
 }
 
+/// A notice's reference as the trail holds it: SHA-256 (hex) of the
+/// reference. The reference itself stays out of the trail, which more
+/// roles read than may dispute in the user's name.
+pub fn reference_digest(reference: &str) -> String {
+    hex(&Sha256::digest(reference.as_bytes()))
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }

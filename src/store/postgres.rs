@@ -397,7 +397,7 @@ impl PgStore {
                              codedesk_reject(BIGINT, BIGINT, BIGINT), \
                              codedesk_auto_unlock(BIGINT, BIGINT, BIGINT), \
                              codedesk_set_events(TEXT), \
-                             codedesk_set_digest(BIGINT)";
+                             codedesk_set_digest(BIGINT), codedesk_notice_refs()";
             // INSERT on the audit table is granted column by column: a
             // column a later schema fills by its default (a principal the
             // server records) stays out of every client's reach.
@@ -435,7 +435,7 @@ impl PgStore {
                  GRANT SELECT (user_id, action, audit_id, at, disputed_at) ON notices
                    TO codedesk_auditor;
                  GRANT SELECT (id, set_id, uses_left) ON codes TO codedesk_auditor;
-                 GRANT EXECUTE ON FUNCTION codedesk_set_digest(BIGINT)
+                 GRANT EXECUTE ON FUNCTION codedesk_set_digest(BIGINT), codedesk_notice_refs()
                    TO codedesk_auditor;"
             ))
             .db()?;

@@ -122,7 +122,9 @@ pub(super) fn trail_live_sets(
 /// The whole trail replayed against every set and user, in the caller's
 /// one snapshot: the first disagreement, if any (`audit verify`, exit 8).
 /// Beyond the replay, every set still in the store whose issuing event
-/// carries a digest must hash to it ([`stored_digests`]).
+/// carries a digest must hash to it ([`stored_digests`]), and every
+/// notice the trail recorded with a reference digest must be in the store
+/// under that reference.
 pub(crate) fn trail_disagreement(db: &mut dyn Exec, pg: bool) -> Result<Option<String>> {
     let sets = db.rows(
         "SELECT s.id, u.name, s.state,
@@ -146,12 +148,20 @@ pub(crate) fn trail_disagreement(db: &mut dyn Exec, pg: bool) -> Result<Option<S
         Ok((r.get(0)?, r.get::<Option<i64>>(1)?.is_some()))
     })?;
     let mut replay = crate::trail::Replay::default();
+    let mut notices: Vec<(i64, String, String)> = Vec::new();
     db.each_row(
         "SELECT id, action, \"user\", details FROM audit ORDER BY id",
         &[],
         &mut |r| {
             let (id, action, user, details): (i64, String, Option<String>, String) =
                 (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            if action == "user-notified"
+                && let (Some(u), Ok(d)) =
+                    (&user, serde_json::from_str::<serde_json::Value>(&details))
+                && let Some(h) = d.get("ref_sha256").and_then(|v| v.as_str())
+            {
+                notices.push((id, u.clone(), h.to_string()));
+            }
             replay.step(id, &action, user.as_deref(), &details);
             Ok(())
         },
@@ -168,6 +178,16 @@ pub(crate) fn trail_disagreement(db: &mut dyn Exec, pg: bool) -> Result<Option<S
                 "set {id} of {} is not what the trail issued: its salt, hash parameters, codes, uses or expiry changed in the store",
                 t.user
             )));
+        }
+    }
+    if !notices.is_empty() {
+        let held = stored_notice_refs(db, pg)?;
+        for (id, user, h) in notices {
+            if !held.contains(&(user.clone(), h)) {
+                return Ok(Some(format!(
+                    "the notice to {user} the trail recorded at event {id} is not in the store under its reference (changed or removed)"
+                )));
+            }
         }
     }
     Ok(None)
@@ -235,6 +255,31 @@ pub(crate) fn stored_digests(
             );
             (id, d)
         })
+        .collect())
+}
+
+/// Every notice in the store as (user, SHA-256 of its reference). On
+/// PostgreSQL through `codedesk_notice_refs`, for roles that may not read
+/// references.
+fn stored_notice_refs(db: &mut dyn Exec, pg: bool) -> Result<HashSet<(String, String)>> {
+    if pg {
+        return Ok(db
+            .rows(
+                "SELECT o_user, o_ref_sha256 FROM codedesk_notice_refs()",
+                &[],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .into_iter()
+            .collect());
+    }
+    Ok(db
+        .rows(
+            "SELECT u.name, n.ref FROM notices n JOIN users u ON u.id = n.user_id",
+            &[],
+            |r| Ok((r.get(0)?, r.get::<String>(1)?)),
+        )?
+        .into_iter()
+        .map(|(u, r)| (u, crate::trail::reference_digest(&r)))
         .collect())
 }
 

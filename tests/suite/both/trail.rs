@@ -313,3 +313,38 @@ fn the_issuing_event_carries_the_sets_digest_never_a_code() {
         "a code in the trail"
     );
 }
+
+/// Notices: the trail holds the SHA-256 of each notice's reference (never
+/// the reference); a reference changed in the store, which would make the
+/// user's "not me" fail (exit 4), is named by `audit verify`.
+#[test]
+fn a_notice_reference_changed_in_the_store_is_named() {
+    let env = Env::with_raw_config("");
+    std::fs::write(
+        &env.config,
+        format!(
+            "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\noutbox = {:?}\n\n[email]\ncommand = \"/bin/true\"\n",
+            env.outbox.display().to_string()
+        ),
+    )
+    .unwrap();
+    env.enroll_mobile("ann", "5072225999");
+    env.issue_helpdesk("ann", &[]);
+    let outbox = std::fs::read_to_string(&env.outbox).unwrap();
+    let at = outbox.rfind("quote ").expect("a notice") + 6;
+    let reference = outbox[at..at + 23].to_string();
+    let trail = env.ok(&["audit", "--format", "json"]);
+    assert!(!trail.contains(&reference), "a reference in the trail");
+    assert!(trail.contains("ref_sha256"), "{trail}");
+    let (code, err) = audit_verify(&env);
+    assert_eq!(code, 0, "{err}");
+    tamper(&env, "UPDATE notices SET ref = ref || 'X'");
+    let (code, err) = audit_verify(&env);
+    assert_eq!(code, 8, "{err}");
+    assert!(
+        err.contains("the notice to ann") && err.contains("not in the store under its reference"),
+        "{err}"
+    );
+    let (code, _, _) = env.run(&["dispute", &reference]);
+    assert_eq!(code, 4);
+}

@@ -27,11 +27,20 @@ LANGUAGE sql STABLE SECURITY DEFINER AS $$
     FROM code_sets s WHERE s.id = p_set
 $$;
 
+-- Every notice as (user, SHA-256 of its reference), for `audit verify` as
+-- a role that may not read references (`trail::reference_digest`).
+CREATE OR REPLACE FUNCTION codedesk_notice_refs()
+RETURNS TABLE (o_user TEXT, o_ref_sha256 TEXT)
+LANGUAGE sql STABLE SECURITY DEFINER AS $$
+    SELECT u.name, encode(sha256(convert_to(n.ref, 'UTF8')), 'hex')
+      FROM notices n JOIN users u ON u.id = n.user_id
+$$;
+
 DO $$
 DECLARE
     f TEXT;
 BEGIN
-    FOREACH f IN ARRAY ARRAY['codedesk_set_digest(BIGINT)'] LOOP
+    FOREACH f IN ARRAY ARRAY['codedesk_set_digest(BIGINT)', 'codedesk_notice_refs()'] LOOP
         EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_temp', f, current_schema());
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
     END LOOP;
@@ -50,14 +59,14 @@ BEGIN
         GRANT UPDATE (state, ended_at, ended_reason) ON code_sets TO codedesk_operator;
         GRANT UPDATE (uses_left) ON codes TO codedesk_operator;
         GRANT UPDATE (disputed_at) ON notices TO codedesk_operator;
-        GRANT EXECUTE ON FUNCTION codedesk_set_digest(BIGINT)
+        GRANT EXECUTE ON FUNCTION codedesk_set_digest(BIGINT), codedesk_notice_refs()
             TO codedesk_operator;
     END IF;
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'codedesk_verifier') THEN
         GRANT EXECUTE ON FUNCTION codedesk_set_digest(BIGINT) TO codedesk_verifier;
     END IF;
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'codedesk_auditor') THEN
-        GRANT EXECUTE ON FUNCTION codedesk_set_digest(BIGINT)
+        GRANT EXECUTE ON FUNCTION codedesk_set_digest(BIGINT), codedesk_notice_refs()
             TO codedesk_auditor;
     END IF;
 END
