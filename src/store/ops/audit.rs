@@ -169,7 +169,14 @@ pub(crate) fn trail_disagreement(db: &mut dyn Exec, pg: bool) -> Result<Option<S
     if let Some(why) = replay.first_disagreement(&sets, &users) {
         return Ok(Some(why));
     }
-    let stored = stored_digests(db, pg, None)?;
+    // Only when the trail holds a digest: a store at a schema before 8
+    // (read by this codedesk without an upgrade) has none, nor the
+    // PostgreSQL function.
+    let any_digest = replay.sets.values().any(|t| t.digest.is_some()) && digests_available(db, pg)?;
+    let stored = match any_digest {
+        true => stored_digests(db, pg, None)?,
+        false => BTreeMap::new(),
+    };
     for (id, t) in &replay.sets {
         if let (Some(want), Some(have)) = (&t.digest, stored.get(id))
             && want != have
@@ -180,7 +187,7 @@ pub(crate) fn trail_disagreement(db: &mut dyn Exec, pg: bool) -> Result<Option<S
             )));
         }
     }
-    if !notices.is_empty() {
+    if !notices.is_empty() && digests_available(db, pg)? {
         let held = stored_notice_refs(db, pg)?;
         for (id, user, h) in notices {
             if !held.contains(&(user.clone(), h)) {
@@ -191,6 +198,20 @@ pub(crate) fn trail_disagreement(db: &mut dyn Exec, pg: bool) -> Result<Option<S
         }
     }
     Ok(None)
+}
+
+/// Whether the store can compute digests: always on SQLite; on PostgreSQL
+/// once it holds schema 8's functions (a store not yet upgraded is read
+/// as before, unchecked by digests).
+pub(crate) fn digests_available(db: &mut dyn Exec, pg: bool) -> Result<bool> {
+    if !pg {
+        return Ok(true);
+    }
+    db.one(
+        "SELECT to_regprocedure('codedesk_set_digest(bigint)') IS NOT NULL",
+        &[],
+        |r| r.get(0),
+    )
 }
 
 /// The digest ([`crate::trail::set_digest`]) of every set in the store, or

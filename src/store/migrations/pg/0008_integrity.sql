@@ -1,8 +1,7 @@
 -- codedesk schema for PostgreSQL: what the trail commits to, and no
--- rewriting of it (SECURITY.md, "What the trail vouches for"). Numbered
--- 0008 so that it lands after the 0006/0007 of other branches; it is the
--- position in `MIGRATIONS` (src/store/postgres.rs) that gives the
--- version. Written to be run again safely (OR REPLACE, IF EXISTS).
+-- rewriting of it (SECURITY.md, "What the trail vouches for"). Additive
+-- (src/store/upgrade.rs: compatible back to schema 7): functions and
+-- narrower grants only. Written to be run again safely (OR REPLACE).
 
 -- A set's digest, the bytes of `trail::set_digest` (src/trail.rs): for
 -- `audit verify` and `verify` as roles that may not read code hashes.
