@@ -45,6 +45,7 @@ mod both {
     mod prompt_pty;
     mod races;
     mod radius;
+    mod review_fixes;
     mod safeguards;
     mod secret_hygiene;
     mod smoke;
