@@ -185,6 +185,10 @@ pub enum AuditEvent<'a> {
         event: Option<i64>,
         sent: &'a [String],
         failed: &'a [String],
+        /// SHA-256 (hex) of the notice's reference (`trail::reference_digest`),
+        /// never the reference: `audit verify` checks the notice against it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ref_sha256: Option<String>,
     },
     Dispute {
         about: &'a str,
@@ -249,6 +253,11 @@ pub struct SetStored {
     pub expires_at: Option<i64>,
     pub uses: u32,
     pub preserve_existing: bool,
+    /// What the set was issued with (`trail::set_digest`), which `audit
+    /// verify` and `verify` check the stored set against. Absent from
+    /// events written before it was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 impl AuditEvent<'_> {
@@ -478,6 +487,7 @@ mod tests {
             expires_at: None,
             uses: 1,
             preserve_existing: false,
+            digest: None,
         };
         let stored_json = json!({"set": 8, "via": "sms", "count": 10, "device": 3,
             "check": null, "expires_at": null, "uses": 1, "preserve_existing": false});
@@ -676,6 +686,7 @@ mod tests {
                 event: Some(12),
                 sent: &shared,
                 failed: &[],
+                ref_sha256: None,
             },
             "user-notified",
             json!({"about": "codes-issued", "event": 12, "sent": ["bob"], "failed": []}),

@@ -15,7 +15,64 @@
 //! the trail says are live, whatever their row says. Neither hashes a code.
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
+
+/// What a set was issued with, as the trail commits to it: SHA-256 (hex)
+/// over its code alphabet and length, salt, Argon2id parameters
+/// (memory, iterations, parallelism), uses per code, expiry and every
+/// code hash in id order. Each variable-length field is preceded by its
+/// length and every integer is 8 bytes big-endian, so no two sets encode
+/// alike. The PostgreSQL function `codedesk_set_digest` (schema
+/// `0008_integrity.sql`) computes the same bytes on the server, for roles
+/// that may not read code hashes. Uses left are not covered: spending
+/// changes them, and the replay bounds them.
+pub fn set_digest<'a>(
+    alphabet: &str,
+    length: i64,
+    salt: &[u8],
+    cost: [i64; 3],
+    uses: i64,
+    expires_at: Option<i64>,
+    hashes: impl IntoIterator<Item = &'a [u8]>,
+) -> String {
+    let mut h = Sha256::new();
+    h.update(b"codedesk-set-v1");
+    field(&mut h, alphabet.as_bytes());
+    h.update(length.to_be_bytes());
+    field(&mut h, salt);
+    for c in cost {
+        h.update(c.to_be_bytes());
+    }
+    h.update(uses.to_be_bytes());
+    match expires_at {
+        None => h.update([0u8]),
+        Some(t) => {
+            h.update([1u8]);
+            h.update(t.to_be_bytes());
+        }
+    }
+    for hash in hashes {
+        field(&mut h, hash);
+    }
+    hex(&h.finalize())
+}
+
+fn field(h: &mut Sha256, b: &[u8]) {
+    h.update((b.len() as i64).to_be_bytes());
+    h.update(b);
+}
+
+/// A notice's reference as the trail holds it: SHA-256 (hex) of the
+/// reference. The reference itself stays out of the trail, which more
+/// roles read than may dispute in the user's name.
+pub fn reference_digest(reference: &str) -> String {
+    hex(&Sha256::digest(reference.as_bytes()))
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
 
 /// The actions that decide a set's fate, as an SQL list (the partial
 /// index `audit_lifecycle` of schema 0004 has the same predicate).
@@ -42,6 +99,9 @@ pub struct SetTrail {
     pub count: i64,
     /// Codes accepted from it.
     pub spent: i64,
+    /// What the set was issued with ([`set_digest`]), when the event
+    /// carries it (sets issued before it did are not covered).
+    pub digest: Option<String>,
 }
 
 impl SetTrail {
@@ -110,6 +170,7 @@ impl Replay {
                         uses: d["uses"].as_i64().unwrap_or(0),
                         count: d["count"].as_i64().unwrap_or(0),
                         spent: 0,
+                        digest: d["digest"].as_str().map(str::to_string),
                     },
                 );
             }
@@ -146,10 +207,19 @@ impl Replay {
 
     /// The sets of `user` the trail says are live.
     pub fn live_sets(&self, user: &str) -> Vec<i64> {
+        self.live_digests(user)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    /// The sets of `user` the trail says are live, with the digest each
+    /// was issued with (if its event carries one).
+    pub fn live_digests(&self, user: &str) -> Vec<(i64, Option<String>)> {
         self.sets
             .iter()
             .filter(|(_, t)| t.user == user && t.fate == Fate::Live)
-            .map(|(k, _)| *k)
+            .map(|(k, t)| (*k, t.digest.clone()))
             .collect()
     }
 

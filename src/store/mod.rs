@@ -210,7 +210,8 @@ impl Store {
     /// Replays the trail against the tables (`trail`): the first
     /// disagreement, if any.
     pub fn trail_disagreement(&self) -> Result<Option<String>> {
-        dispatch!(self, snapshot(ops::trail_disagreement))
+        let pg = matches!(self, Store::Postgres(_));
+        dispatch!(self, snapshot(|db| ops::trail_disagreement(db, pg)))
     }
 
     /// The backend's own consistency check ("ok" when sound).

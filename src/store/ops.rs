@@ -204,6 +204,19 @@ impl Store {
                 ],
             )?;
             insert_codes(db, set_id, &new.hashes, uses)?;
+            let digest = crate::trail::set_digest(
+                new.spec.alphabet.name(),
+                new.spec.length as i64,
+                &new.salt,
+                [
+                    i64::from(new.params.memory_kib),
+                    i64::from(new.params.iterations),
+                    i64::from(new.params.parallelism),
+                ],
+                uses,
+                new.expires_at,
+                new.hashes.iter().map(|h| h.as_slice()),
+            );
             let stored = SetStored {
                 set: set_id,
                 via: new.via.as_str(),
@@ -213,6 +226,7 @@ impl Store {
                 expires_at: new.expires_at,
                 uses: new.uses,
                 preserve_existing: new.preserve_existing,
+                digest: Some(digest),
             };
             append_event(
                 db,

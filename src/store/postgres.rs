@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/pg/0005_safeguards.sql"),
     include_str!("migrations/pg/0006_approvals.sql"),
     include_str!("migrations/pg/0007_schema_level.sql"),
+    include_str!("migrations/pg/0008_integrity.sql"),
 ];
 
 /// The PostgreSQL schema version this build writes.
@@ -425,7 +426,8 @@ impl PgStore {
             let functions = "codedesk_spend(BIGINT, BIGINT[], BYTEA[], BIGINT), \
                              codedesk_reject(BIGINT, BIGINT, BIGINT), \
                              codedesk_auto_unlock(BIGINT, BIGINT, BIGINT), \
-                             codedesk_set_events(TEXT)";
+                             codedesk_set_events(TEXT), \
+                             codedesk_set_digest(BIGINT), codedesk_notice_refs()";
             // INSERT on the audit table is granted column by column: a
             // column a later schema fills by its default (a principal the
             // server records) stays out of every client's reach.
@@ -446,13 +448,15 @@ impl PgStore {
                    ON audit TO codedesk_verifier, codedesk_operator;
                  GRANT EXECUTE ON FUNCTION {functions} TO codedesk_verifier, codedesk_operator;
 
-                 GRANT SELECT, INSERT, UPDATE ON users, identity_checks, code_sets, codes
-                   TO codedesk_operator;
+                 GRANT SELECT, INSERT, UPDATE ON users, identity_checks TO codedesk_operator;
+                 GRANT SELECT, INSERT ON code_sets, codes TO codedesk_operator;
+                 GRANT UPDATE (state, ended_at, ended_reason) ON code_sets TO codedesk_operator;
+                 GRANT UPDATE (uses_left) ON codes TO codedesk_operator;
                  GRANT SELECT, INSERT, UPDATE, DELETE ON devices TO codedesk_operator;
                  GRANT SELECT ON audit TO codedesk_operator;
                  GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO codedesk_operator;
-                 GRANT SELECT, INSERT, UPDATE ON challenges, user_emails, notices
-                   TO codedesk_operator;
+                 GRANT SELECT, INSERT, UPDATE ON challenges, user_emails TO codedesk_operator;
+                 GRANT SELECT, INSERT, UPDATE (disputed_at) ON notices TO codedesk_operator;
 
                  GRANT SELECT ON users, devices, identity_checks, code_sets, audit
                    TO codedesk_auditor;
@@ -461,6 +465,8 @@ impl PgStore {
                  GRANT SELECT (user_id, action, audit_id, at, disputed_at) ON notices
                    TO codedesk_auditor;
                  GRANT SELECT (id, set_id, uses_left) ON codes TO codedesk_auditor;
+                 GRANT EXECUTE ON FUNCTION codedesk_set_digest(BIGINT), codedesk_notice_refs()
+                   TO codedesk_auditor;
 
                  -- Approvals (docs/approvals.md): an operator reads the
                  -- marks, asks, and spends what was approved; only a

@@ -313,6 +313,7 @@ impl Store {
                 event: audit_id,
                 sent: channels,
                 failed,
+                ref_sha256: Some(crate::trail::reference_digest(reference)),
             };
             append_event(db, now, operator, Some(&u.name), event)
         })

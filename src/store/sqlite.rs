@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_safeguards.sql"),
     include_str!("migrations/0006_approvals.sql"),
     include_str!("migrations/0007_schema_level.sql"),
+    include_str!("migrations/0008_integrity.sql"),
 ];
 
 /// The schema version this build writes.

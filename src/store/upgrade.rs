@@ -35,10 +35,10 @@ use anyhow::Result;
 /// holds it. A migration that is not additive names its own version.
 /// Additive migrations name the one before (compatible for one version),
 /// never further back.
-pub(crate) const COMPATIBLE_BACK_TO: [i64; 7] = [1, 2, 3, 4, 5, 6, 6];
+pub(crate) const COMPATIBLE_BACK_TO: [i64; 8] = [1, 2, 3, 4, 5, 6, 6, 7];
 
 /// The migrations' names, as `upgrade-store --dry-run` shows them.
-pub(crate) const NAMES: [&str; 7] = [
+pub(crate) const NAMES: [&str; 8] = [
     "0001 init",
     "0002 devices by phone",
     "0003 audit principal",
@@ -46,6 +46,7 @@ pub(crate) const NAMES: [&str; 7] = [
     "0005 safeguards",
     "0006 approvals",
     "0007 schema level (additive: compatible back to schema 6)",
+    "0008 integrity: set and notice digests, column grants (additive: compatible back to schema 7)",
 ];
 
 /// The oldest schema this build's `verify` and read-only commands work on

@@ -438,3 +438,86 @@ fn an_operator_runs_the_safeguards_and_an_auditor_reads_the_report() {
     assert_eq!(code, 9, "{err}");
     refused(&aud.url, "an auditor", "SELECT hash FROM challenges");
 }
+
+/// The operator may change only the columns codedesk changes (a set's
+/// state and end, a code's uses, a notice's dispute): what a set was
+/// issued with (salt, parameters, code hashes, uses, expiry, owner) and a
+/// notice's reference are refused by the database, as the reviewer's
+/// reproduction tried. An auditor checks the sets and notices against the
+/// trail without reading a code hash or a reference; a verifier checks the
+/// set it accepts from.
+#[test]
+fn an_operator_cannot_rewrite_what_a_set_was_issued_with_or_a_notice() {
+    let Some(env) = store() else { return };
+    std::fs::write(
+        &env.config,
+        format!(
+            "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\noutbox = {:?}\n\n[email]\ncommand = \"/bin/true\"\n",
+            env.outbox.display().to_string()
+        ),
+    )
+    .unwrap();
+    let op = Login::new(&env, "codedesk_operator");
+    let aud = Login::new(&env, "codedesk_auditor");
+    let v = Login::new(&env, "codedesk_verifier");
+    for (user, phone) in [("alice", "5072220001"), ("mallory", "5072220002")] {
+        let (code, _, err) = op.run(
+            &env,
+            &["enroll-device", user, "--kind", "mobile", "--phone", phone],
+            "",
+        );
+        assert_eq!(code, 0, "{err}");
+        let (code, _, err) = op.run(&env, &["issue-codes", user, "--expires", "1h"], "");
+        assert_eq!(code, 0, "{err}");
+    }
+    // Mallory's set was issued last: its codes are the outbox's last.
+    let mut codes = env.outbox_codes();
+    codes.reverse();
+    let a = env.sql_i64(
+        "SELECT MAX(s.id) FROM code_sets s JOIN users u ON u.id = s.user_id WHERE u.name = 'alice'",
+    );
+    let m = env.sql_i64(
+        "SELECT MAX(s.id) FROM code_sets s JOIN users u ON u.id = s.user_id WHERE u.name = 'mallory'",
+    );
+    for sql in [
+        format!(
+            "UPDATE code_sets SET salt = (SELECT salt FROM code_sets WHERE id = {m}) WHERE id = {a}"
+        ),
+        format!("UPDATE codes SET hash = decode(repeat('00', 32), 'hex') WHERE set_id = {a}"),
+        format!("UPDATE code_sets SET expires_at = NULL WHERE id = {a}"),
+        format!("UPDATE code_sets SET uses = 5 WHERE id = {a}"),
+        format!("UPDATE code_sets SET m_cost = 8 WHERE id = {a}"),
+        format!(
+            "UPDATE code_sets SET user_id = (SELECT user_id FROM code_sets WHERE id = {a}) WHERE id = {m}"
+        ),
+        format!("UPDATE codes SET set_id = {a} WHERE set_id = {m}"),
+        "UPDATE notices SET ref = ref || 'X'".to_string(),
+        "UPDATE notices SET user_id = user_id".to_string(),
+    ] {
+        refused(&op.url, "an operator", &sql);
+    }
+    // What codedesk itself updates stays allowed (in a transaction rolled back).
+    psql_ok(
+        &op.url,
+        &format!(
+            "BEGIN; UPDATE code_sets SET state = state, ended_at = ended_at, ended_reason = ended_reason WHERE id = {a};
+             UPDATE codes SET uses_left = uses_left WHERE set_id = {a};
+             UPDATE notices SET disputed_at = disputed_at; ROLLBACK"
+        ),
+    );
+    // The checks, as the roles that run them.
+    let (code, _, err) = aud.run(&env, &["audit", "verify"], "");
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = v.run(&env, &["verify", "mallory"], &codes[0]);
+    assert_eq!(code, 0, "{err}");
+    // The owner can still rewrite a set; the auditor and the verifier see it.
+    psql_ok(
+        &env.db.to_string_lossy(),
+        &format!("UPDATE code_sets SET expires_at = NULL WHERE id = {m}"),
+    );
+    let (code, _, err) = aud.run(&env, &["audit", "verify"], "");
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains(&format!("set {m} of mallory is not")), "{err}");
+    let (code, _, err) = v.run(&env, &["verify", "mallory"], &codes[1]);
+    assert_eq!(code, 7, "{err}");
+}

@@ -3,6 +3,7 @@
 //! verifying the chain, and replaying it against the tables (`trail`).
 
 use super::*;
+use std::collections::BTreeMap;
 
 impl Store {
     /// The id of the audit event with this hash, if there is one.
@@ -97,7 +98,11 @@ pub(crate) fn audit_row(r: &Row) -> Result<AuditRow> {
 /// (`trail::LIFECYCLE`, through the partial index `audit_lifecycle`; on
 /// PostgreSQL through `codedesk_set_events`, which a verifier may call
 /// without reading the trail), replayed.
-pub(super) fn trail_live_sets(db: &mut dyn Exec, user: &str, pg: bool) -> Result<Vec<i64>> {
+pub(super) fn trail_live_sets(
+    db: &mut dyn Exec,
+    user: &str,
+    pg: bool,
+) -> Result<Vec<(i64, Option<String>)>> {
     let sql = match pg {
         true => "SELECT o_id, o_action, o_details FROM codedesk_set_events($1)".to_string(),
         false => format!(
@@ -111,12 +116,16 @@ pub(super) fn trail_live_sets(db: &mut dyn Exec, user: &str, pg: bool) -> Result
         replay.step(id, &action, Some(user), &details);
         Ok(())
     })?;
-    Ok(replay.live_sets(user))
+    Ok(replay.live_digests(user))
 }
 
 /// The whole trail replayed against every set and user, in the caller's
 /// one snapshot: the first disagreement, if any (`audit verify`, exit 8).
-pub(crate) fn trail_disagreement(db: &mut dyn Exec) -> Result<Option<String>> {
+/// Beyond the replay, every set still in the store whose issuing event
+/// carries a digest must hash to it ([`stored_digests`]), and every
+/// notice the trail recorded with a reference digest must be in the store
+/// under that reference.
+pub(crate) fn trail_disagreement(db: &mut dyn Exec, pg: bool) -> Result<Option<String>> {
     let sets = db.rows(
         "SELECT s.id, u.name, s.state,
                 CAST(COALESCE(SUM(c.uses_left), 0) AS BIGINT),
@@ -139,17 +148,160 @@ pub(crate) fn trail_disagreement(db: &mut dyn Exec) -> Result<Option<String>> {
         Ok((r.get(0)?, r.get::<Option<i64>>(1)?.is_some()))
     })?;
     let mut replay = crate::trail::Replay::default();
+    let mut notices: Vec<(i64, String, String)> = Vec::new();
     db.each_row(
         "SELECT id, action, \"user\", details FROM audit ORDER BY id",
         &[],
         &mut |r| {
             let (id, action, user, details): (i64, String, Option<String>, String) =
                 (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+            if action == "user-notified"
+                && let (Some(u), Ok(d)) =
+                    (&user, serde_json::from_str::<serde_json::Value>(&details))
+                && let Some(h) = d.get("ref_sha256").and_then(|v| v.as_str())
+            {
+                notices.push((id, u.clone(), h.to_string()));
+            }
             replay.step(id, &action, user.as_deref(), &details);
             Ok(())
         },
     )?;
-    Ok(replay.first_disagreement(&sets, &users))
+    if let Some(why) = replay.first_disagreement(&sets, &users) {
+        return Ok(Some(why));
+    }
+    // Only when the trail holds a digest: a store at a schema before 8
+    // (read by this codedesk without an upgrade) has none, nor the
+    // PostgreSQL function.
+    let any_digest = replay.sets.values().any(|t| t.digest.is_some()) && digests_available(db, pg)?;
+    let stored = match any_digest {
+        true => stored_digests(db, pg, None)?,
+        false => BTreeMap::new(),
+    };
+    for (id, t) in &replay.sets {
+        if let (Some(want), Some(have)) = (&t.digest, stored.get(id))
+            && want != have
+        {
+            return Ok(Some(format!(
+                "set {id} of {} is not what the trail issued: its salt, hash parameters, codes, uses or expiry changed in the store",
+                t.user
+            )));
+        }
+    }
+    if !notices.is_empty() && digests_available(db, pg)? {
+        let held = stored_notice_refs(db, pg)?;
+        for (id, user, h) in notices {
+            if !held.contains(&(user.clone(), h)) {
+                return Ok(Some(format!(
+                    "the notice to {user} the trail recorded at event {id} is not in the store under its reference (changed or removed)"
+                )));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Whether the store can compute digests: always on SQLite; on PostgreSQL
+/// once it holds schema 8's functions (a store not yet upgraded is read
+/// as before, unchecked by digests).
+pub(crate) fn digests_available(db: &mut dyn Exec, pg: bool) -> Result<bool> {
+    if !pg {
+        return Ok(true);
+    }
+    db.one(
+        "SELECT to_regprocedure('codedesk_set_digest(bigint)') IS NOT NULL",
+        &[],
+        |r| r.get(0),
+    )
+}
+
+/// The digest ([`crate::trail::set_digest`]) of every set in the store, or
+/// of the one set `only`. On PostgreSQL computed by the server
+/// (`codedesk_set_digest`), so that roles that may not read code hashes
+/// can check them.
+pub(crate) fn stored_digests(
+    db: &mut dyn Exec,
+    pg: bool,
+    only: Option<i64>,
+) -> Result<BTreeMap<i64, String>> {
+    if pg {
+        return Ok(db
+            .rows(
+                "SELECT id, codedesk_set_digest(id) FROM code_sets
+                 WHERE CAST($1 AS BIGINT) IS NULL OR id = $1",
+                &[&only],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .into_iter()
+            .collect());
+    }
+    type SetRow = (i64, String, i64, Vec<u8>, [i64; 3], i64, Option<i64>);
+    let sets: Vec<SetRow> = db.rows(
+        "SELECT id, alphabet, length, salt, m_cost, t_cost, p_cost, uses, expires_at
+         FROM code_sets WHERE CAST($1 AS BIGINT) IS NULL OR id = $1",
+        &[&only],
+        |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                [r.get(4)?, r.get(5)?, r.get(6)?],
+                r.get(7)?,
+                r.get(8)?,
+            ))
+        },
+    )?;
+    let mut hashes: BTreeMap<i64, Vec<Vec<u8>>> = BTreeMap::new();
+    db.each_row(
+        "SELECT set_id, hash FROM codes WHERE CAST($1 AS BIGINT) IS NULL OR set_id = $1
+         ORDER BY set_id, id",
+        &[&only],
+        &mut |r| {
+            hashes.entry(r.get(0)?).or_default().push(r.get(1)?);
+            Ok(())
+        },
+    )?;
+    Ok(sets
+        .into_iter()
+        .map(|(id, alphabet, length, salt, cost, uses, expires_at)| {
+            let codes = hashes.get(&id).map(Vec::as_slice).unwrap_or_default();
+            let d = crate::trail::set_digest(
+                &alphabet,
+                length,
+                &salt,
+                cost,
+                uses,
+                expires_at,
+                codes.iter().map(Vec::as_slice),
+            );
+            (id, d)
+        })
+        .collect())
+}
+
+/// Every notice in the store as (user, SHA-256 of its reference). On
+/// PostgreSQL through `codedesk_notice_refs`, for roles that may not read
+/// references.
+fn stored_notice_refs(db: &mut dyn Exec, pg: bool) -> Result<HashSet<(String, String)>> {
+    if pg {
+        return Ok(db
+            .rows(
+                "SELECT o_user, o_ref_sha256 FROM codedesk_notice_refs()",
+                &[],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .into_iter()
+            .collect());
+    }
+    Ok(db
+        .rows(
+            "SELECT u.name, n.ref FROM notices n JOIN users u ON u.id = n.user_id",
+            &[],
+            |r| Ok((r.get(0)?, r.get::<String>(1)?)),
+        )?
+        .into_iter()
+        .map(|(u, r)| (u, crate::trail::reference_digest(&r)))
+        .collect())
 }
 
 // ----------------------------------------------------------------- audit

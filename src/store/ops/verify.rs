@@ -2,7 +2,7 @@
 //! code may belong to, spending a matched code, rejections and the
 //! lockout, unlocking.
 
-use super::audit::trail_live_sets;
+use super::audit::{digests_available, stored_digests, trail_live_sets};
 use super::*;
 
 impl Store {
@@ -240,7 +240,26 @@ impl Store {
             )?;
             // Only sets the trail says are live, whatever their row says.
             let live = trail_live_sets(db, &u.name, pg)?;
-            sets.retain(|s| live.contains(&s.id));
+            sets.retain(|s| live.iter().any(|(id, _)| *id == s.id));
+            // A set accepted from must be what the trail issued (its salt,
+            // parameters, codes, uses, expiry): one hashed in place by
+            // someone who could write the tables is a store problem.
+            let check = live.iter().any(|(_, d)| d.is_some()) && digests_available(db, pg)?;
+            for s in sets.iter().filter(|_| check) {
+                let Some((_, Some(want))) = live.iter().find(|(id, _)| *id == s.id) else {
+                    continue;
+                };
+                let have = stored_digests(db, pg, Some(s.id))?;
+                if have.get(&s.id) != Some(want) {
+                    return Err(fail(
+                        Status::Store,
+                        format!(
+                            "set {} of {} is not what the audit trail issued (altered in the store); run `codedesk audit verify`",
+                            s.id, u.name
+                        ),
+                    ));
+                }
+            }
             if pg && !sets.is_empty() {
                 // No hashes: the server matches (`codedesk_spend`).
                 db.each_row(

@@ -1,0 +1,5 @@
+-- codedesk schema for SQLite, version 8: nothing to change. On PostgreSQL
+-- (pg/0008_integrity.sql) this version adds the server's digest functions
+-- and narrows the operator's grants; on SQLite the digests are computed by
+-- codedesk itself (src/trail.rs) and the file mode is the only gate. Kept so
+-- that both backends count the same versions (src/store/upgrade.rs).
