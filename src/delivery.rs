@@ -1,11 +1,16 @@
-//! Getting codes to the user's phone (SMS path) and telling the site about
-//! events (`notify.command`). Programs are run directly, never through a
-//! shell; their output is discarded so nothing they echo reaches a log.
+//! Getting codes to the user's phone (SMS path) and telling the user and the
+//! site about events ([`notify`]: the user's contacts on file, then
+//! `notify.command`; failures audited and handed back as warnings).
+//! Programs are run directly, never through a shell; their output is
+//! discarded so nothing they echo reaches a log.
 
+use crate::audit::AuditEvent;
 use crate::codes::{self, Code, CodeSpec};
 use crate::config::SmsDelivery;
+use crate::context::Ctx;
 use crate::model::Phone;
 use crate::rules;
+use crate::store::Store;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -88,7 +93,12 @@ fn append_outbox(path: &Path, phone: &Phone, message: &str) -> std::io::Result<(
 }
 
 /// Runs `notify.command EVENT USER`; never given a code.
-pub fn notify(cmd: &Path, event: &str, user: &str, timeout: Duration) -> Result<(), String> {
+pub fn notify_program(
+    cmd: &Path,
+    event: &str,
+    user: &str,
+    timeout: Duration,
+) -> Result<(), String> {
     run_with_timeout(cmd, &[event, user], None, timeout)
         .map_err(|e| format!("notify command {}: {e}", cmd.display()))
 }
@@ -197,6 +207,66 @@ fn kill_group(child: &mut std::process::Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// An error's whole chain on one line.
+pub fn one_line(e: &anyhow::Error) -> String {
+    format!("{e:#}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// [`notify`] for a single command: a failure is a warning on standard
+/// error; the change stands.
+pub fn notify_or_warn(ctx: &Ctx, store: &mut Store, event: &str, user: &str) {
+    if let Some(e) = notify(ctx, store, event, user) {
+        crate::output::eprose(&format!("codedesk: warning: {e}"));
+    }
+}
+
+/// Tells the user's contacts on file (`safeguards::notify_user`), then runs
+/// `notify.command EVENT USER`; a failure is audited and returned for the
+/// operator but undoes nothing.
+pub fn notify(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<String> {
+    let told = crate::safeguards::notify_user(ctx, store, event, user);
+    if let Some(why) = &told {
+        let _ = store.record_event(
+            &ctx.operator,
+            Some(user),
+            AuditEvent::NotifyFailed { event, reason: why },
+            ctx.now(),
+        );
+    }
+    match notify_command(ctx, store, event, user) {
+        Some(e) => Some(told.map_or(e.clone(), |t| format!("{t}; {e}"))),
+        None => told,
+    }
+}
+
+/// Only `notify.command` (an event users get no notice about).
+pub fn notify_command_only(
+    ctx: &Ctx,
+    store: &mut Store,
+    event: &str,
+    user: &str,
+) -> Option<String> {
+    notify_command(ctx, store, event, user)
+}
+
+fn notify_command(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<String> {
+    let cmd = ctx.settings.notify.as_ref()?;
+    let err = notify_program(cmd, event, user, ctx.settings.sms_timeout).err()?;
+    let _ = store.record_event(
+        &ctx.operator,
+        Some(user),
+        AuditEvent::NotifyFailed {
+            event,
+            reason: &err,
+        },
+        ctx.now(),
+    );
+    Some(err)
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ pub mod exit;
 pub mod hashslots;
 pub mod identity;
 pub mod interrupt;
+pub mod issuance;
 pub mod model;
 pub mod output;
 pub mod principal;

@@ -1,7 +1,12 @@
 //! Renderers: tables, JSON, CSV and plain text over rows the commands have
 //! already fetched. Renderers never query and never prompt; they write to
 //! the writer they are given so tests can read what they wrote.
+//!
+//! The format is decided once: a command makes its [`Sink`] from
+//! `--format` when it starts and hands it typed data, a stream of [`Row`]s
+//! or one [`Record`]; only the sink looks at the format.
 
+use crate::cli::Format;
 use crate::codes::{self, Code, CodeSpec};
 use crate::model::{Device, Via};
 use crate::rules;
@@ -10,6 +15,208 @@ use anyhow::Result;
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use std::io::Write;
+
+/// Where a command's results go, in the format `--format` chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sink {
+    format: Format,
+    quiet: bool,
+}
+
+/// How a person reads a [`Record`]: `--format table` (the default) or
+/// `--format text` (plain text; for helpdesk codes, a printable card).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Human {
+    Table,
+    Text,
+}
+
+/// One kind of row in a stream (`list`, `audit`): the sink writes a JSON
+/// array or JSON lines, CSV with a header, tab-separated text, or a table.
+pub trait Row {
+    /// The CSV header.
+    const CSV_HEADER: &'static [&'static str];
+    /// The table's header (and [`Row::table`]'s columns).
+    const TABLE_HEADER: &'static [&'static str];
+    /// A JSON array (`[`, one row a line, `]`) rather than JSON lines.
+    const JSON_ARRAY: bool;
+    fn json(&self, out: &mut dyn Write) -> Result<()>;
+    fn csv(&self) -> Vec<String>;
+    /// The cells of a `--format text` line, joined by tabs.
+    fn text(&self) -> Vec<String>;
+    fn table(&self) -> Vec<String>;
+}
+
+/// One result (an issued set, a verdict): its JSON object, its CSV rows
+/// (a header, if any, goes through [`Sink::csv_header`]) and its text for
+/// a person.
+pub trait Record {
+    /// Whether CSV cells go through [`csv_safe`]. `false` only where the
+    /// output has never been guarded (kept as it was by the refactor that
+    /// brought in the sink).
+    const CSV_GUARDED: bool = true;
+    fn json(&self) -> impl Serialize + '_;
+    fn csv(&self) -> Vec<Vec<String>>;
+    fn human(&self, out: &mut dyn Write, how: Human, quiet: bool) -> Result<()>;
+}
+
+impl Sink {
+    pub fn new(format: Format, quiet: bool) -> Sink {
+        Sink { format, quiet }
+    }
+
+    /// The sink for this run's `--format` and `--quiet`.
+    pub fn of(ctx: &crate::context::Ctx) -> Sink {
+        Sink::new(ctx.format, ctx.quiet)
+    }
+
+    /// JSON: the only format a stream such as `audit --follow` can take.
+    pub fn is_json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    /// A table (the default) for a person at a terminal.
+    pub fn is_table(&self) -> bool {
+        self.format == Format::Table
+    }
+
+    /// A CSV header row; nothing in the other formats.
+    pub fn csv_header<S: AsRef<str>>(
+        &self,
+        out: &mut dyn Write,
+        header: impl IntoIterator<Item = S>,
+    ) -> Result<()> {
+        if self.format == Format::Csv {
+            let mut w = csv::Writer::from_writer(&mut *out);
+            w.write_record(header.into_iter().map(|h| h.as_ref().to_string()))?;
+            w.flush()?;
+        }
+        Ok(())
+    }
+
+    /// A command's one outcome: its JSON object, or in every other format
+    /// (CSV included) the text for a person, which `--quiet` leaves out.
+    pub fn outcome(
+        &self,
+        out: &mut dyn Write,
+        json: &impl Serialize,
+        human: impl FnOnce(&mut dyn Write) -> Result<()>,
+    ) -> Result<()> {
+        self.outcome_or(out, json, None, human)
+    }
+
+    /// [`Sink::outcome`] whose `--quiet` form is the line `quiet` (an id to
+    /// pipe into the next command).
+    pub fn outcome_or(
+        &self,
+        out: &mut dyn Write,
+        json: &impl Serialize,
+        quiet: Option<&str>,
+        human: impl FnOnce(&mut dyn Write) -> Result<()>,
+    ) -> Result<()> {
+        if self.format == Format::Json {
+            json_line(out, json)
+        } else if self.quiet {
+            match quiet {
+                Some(line) => Ok(writeln!(out, "{line}")?),
+                None => Ok(()),
+            }
+        } else {
+            human(out)
+        }
+    }
+
+    /// A summary for a person on standard error: in the table and text
+    /// formats, not with `--quiet`.
+    pub fn note(&self, text: &str) {
+        if !self.quiet && matches!(self.format, Format::Table | Format::Text) {
+            eprintln!("{text}");
+        }
+    }
+
+    /// One [`Record`] in the chosen format.
+    pub fn record<R: Record>(&self, out: &mut dyn Write, r: &R) -> Result<()> {
+        match self.format {
+            Format::Json => json_line(out, &r.json())?,
+            Format::Csv => {
+                let mut w = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(&mut *out);
+                for row in r.csv() {
+                    if R::CSV_GUARDED {
+                        w.write_record(csv_safe(&row))?;
+                    } else {
+                        w.write_record(&row)?;
+                    }
+                }
+                w.flush()?;
+            }
+            Format::Table => r.human(out, Human::Table, self.quiet)?,
+            Format::Text => r.human(out, Human::Text, self.quiet)?,
+        }
+        Ok(())
+    }
+
+    /// A stream of rows, each given to the sink as `feed` produces it (a
+    /// table waits for the last one to size its columns). `empty` is what
+    /// a table says when there was no row.
+    pub fn rows<R: Row>(
+        &self,
+        out: &mut dyn Write,
+        empty: Option<&str>,
+        feed: impl FnOnce(&mut dyn FnMut(R) -> Result<()>) -> Result<()>,
+    ) -> Result<()> {
+        match self.format {
+            Format::Json if R::JSON_ARRAY => {
+                // A JSON array, streamed one row at a time.
+                write!(out, "[")?;
+                let mut first = true;
+                feed(&mut |r| {
+                    if !first {
+                        write!(out, ",")?;
+                    }
+                    first = false;
+                    writeln!(out)?;
+                    r.json(out)
+                })?;
+                writeln!(out, "{}]", if first { "" } else { "\n" })?;
+            }
+            Format::Json => feed(&mut |r| {
+                r.json(out)?;
+                writeln!(out)?;
+                Ok(())
+            })?,
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(&mut *out);
+                w.write_record(R::CSV_HEADER)?;
+                feed(&mut |r| {
+                    w.write_record(csv_safe(r.csv()))?;
+                    Ok(())
+                })?;
+                w.flush()?;
+            }
+            Format::Text => feed(&mut |r| {
+                writeln!(out, "{}", r.text().join("\t"))?;
+                Ok(())
+            })?,
+            Format::Table => {
+                let mut t = table(R::TABLE_HEADER);
+                let mut n = 0usize;
+                feed(&mut |r| {
+                    n += 1;
+                    t.add_row(r.table());
+                    Ok(())
+                })?;
+                if n > 0 {
+                    writeln!(out, "{t}")?;
+                } else if let Some(m) = empty {
+                    writeln!(out, "{m}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
 
 /// An RFC 3339 UTC timestamp for unix seconds.
 pub fn ts(secs: i64) -> String {
@@ -82,6 +289,19 @@ pub fn csv_safe<S: AsRef<str>>(row: impl IntoIterator<Item = S>) -> Vec<String> 
             }
         })
         .collect()
+}
+
+/// `T` with every JSON object's keys in sorted order (it is serialized
+/// through a `serde_json::Value`, whose maps are sorted), for outputs that
+/// have always been written that way.
+pub struct SortedKeys<T>(pub T);
+
+impl<T: Serialize> Serialize for SortedKeys<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        serde_json::to_value(&self.0)
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
+    }
 }
 
 /// One JSON value on its own line.
@@ -191,19 +411,30 @@ pub fn current_set(u: &UserSummary) -> Option<&SetSummary> {
     u.sets.iter().max_by_key(|s| s.id)
 }
 
+/// What a printable code card shows.
+pub struct Card<'a> {
+    pub user: &'a str,
+    pub set_id: i64,
+    /// When the set was issued (unix seconds).
+    pub now: i64,
+    pub expires_at: Option<i64>,
+    pub uses: u32,
+    pub spec: CodeSpec,
+    pub codes: &'a [Code],
+}
+
 /// Helpdesk codes as a printable card (`--format text`): the user, the
 /// date, the codes and the article's advice.
-#[allow(clippy::too_many_arguments)]
-pub fn code_card(
-    out: &mut dyn Write,
-    user: &str,
-    set_id: i64,
-    now: i64,
-    expires_at: Option<i64>,
-    uses: u32,
-    spec: CodeSpec,
-    codes: &[Code],
-) -> Result<()> {
+pub fn code_card(out: &mut dyn Write, card: &Card) -> Result<()> {
+    let Card {
+        user,
+        set_id,
+        now,
+        expires_at,
+        uses,
+        spec,
+        codes,
+    } = *card;
     let rule = "-".repeat(44);
     writeln!(out, "{rule}")?;
     writeln!(out, " Backup codes for {user}")?;
@@ -321,15 +552,24 @@ mod tests {
     fn card_lists_codes_and_advice() {
         let spec = CodeSpec::default();
         let codes = codes::generate(spec, 2).unwrap();
+        let card = |expires_at, uses| Card {
+            user: "bob",
+            set_id: 7,
+            now: 0,
+            expires_at,
+            uses,
+            spec,
+            codes: &codes,
+        };
         let mut out = Vec::new();
-        code_card(&mut out, "bob", 7, 0, None, 1, spec, &codes).unwrap();
+        code_card(&mut out, &card(None, 1)).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("bob") && text.contains("1970-01-01"));
         assert!(text.contains(codes::format(spec.alphabet, &codes[1]).as_str()));
         assert!(text.contains("not your") && text.contains("phone"));
         assert!(text.contains("works once"));
         let mut out = Vec::new();
-        code_card(&mut out, "bob", 7, 0, Some(7200), 3, spec, &codes).unwrap();
+        code_card(&mut out, &card(Some(7200), 3)).unwrap();
         let text = String::from_utf8(out).unwrap().replace("\n ", " ");
         assert!(text.contains("works 3 times"), "{text}");
         assert!(text.contains("They expire 1970-01-01T02:00:00Z."), "{text}");

@@ -1,13 +1,14 @@
 //! `audit` (list events) and `audit verify` (recompute the chain).
 
-use crate::audit::ChainCheck;
-use crate::cli::{AuditAction, AuditArgs, Format};
+use crate::audit::{ChainCheck, Event};
+use crate::cli::{AuditAction, AuditArgs};
 use crate::context::Ctx;
 use crate::exit::{Status, fail};
 use crate::model::Username;
-use crate::output::{self, ts};
-use crate::store::EventFilter;
+use crate::output::{self, Human, Record, Row, Sink, ts};
+use crate::store::{EventFilter, Store};
 use anyhow::Result;
+use serde::Serialize;
 use std::io::Write;
 
 /// Reads `--since`: an RFC 3339 time or date, or a duration ago (`7d`).
@@ -53,16 +54,110 @@ fn parse_anchors(raw: &[String]) -> Result<Vec<String>> {
         .collect()
 }
 
-/// `audit verify --format csv`: a header and one row.
-fn verify_csv(out: &mut dyn Write, row: [&str; 5]) -> Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(["intact", "events", "head", "event", "problem"])?;
-    w.write_record(output::csv_safe(row))?;
-    w.flush()?;
-    Ok(())
+/// `audit verify`'s verdict as JSON (keys in sorted order, as always).
+#[derive(Serialize, Default)]
+struct VerdictJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    anchor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    anchors: Option<Vec<AnchorJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    events: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    head: Option<String>,
+    intact: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
+}
+
+#[derive(Serialize)]
+struct AnchorJson {
+    event: i64,
+    hash: String,
+}
+
+/// `audit verify`'s verdict: JSON, a CSV header and row when the verdict
+/// has one, and lines for a person (none when the error says it all).
+struct Verdict {
+    json: VerdictJson,
+    csv: Option<[String; 5]>,
+    lines: Vec<String>,
+}
+
+impl Record for Verdict {
+    fn json(&self) -> impl Serialize + '_ {
+        &self.json
+    }
+    fn csv(&self) -> Vec<Vec<String>> {
+        let Some(row) = &self.csv else {
+            return Vec::new();
+        };
+        vec![
+            ["intact", "events", "head", "event", "problem"]
+                .map(String::from)
+                .to_vec(),
+            row.to_vec(),
+        ]
+    }
+    fn human(&self, out: &mut dyn Write, _: Human, _quiet: bool) -> Result<()> {
+        for l in &self.lines {
+            writeln!(out, "{l}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One event in `audit`: JSON lines, or CSV, text and a table.
+impl Row for Event {
+    const CSV_HEADER: &'static [&'static str] = &[
+        "id",
+        "at",
+        "principal",
+        "operator",
+        "action",
+        "user",
+        "details",
+        "hash",
+    ];
+    const TABLE_HEADER: &'static [&'static str] = &[
+        "id",
+        "time",
+        "principal",
+        "operator",
+        "action",
+        "user",
+        "details",
+    ];
+    const JSON_ARRAY: bool = false;
+    fn json(&self, out: &mut dyn Write) -> Result<()> {
+        serde_json::to_writer(out, self)?;
+        Ok(())
+    }
+    fn csv(&self) -> Vec<String> {
+        let mut row = self.table();
+        row.push(self.hash.clone());
+        row
+    }
+    fn text(&self) -> Vec<String> {
+        self.table()
+    }
+    fn table(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            ts(self.at),
+            self.principal.clone().unwrap_or_default(),
+            self.operator.clone(),
+            self.action.clone(),
+            self.user.clone().unwrap_or_default(),
+            self.details.to_string(),
+        ]
+    }
 }
 
 pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
+    let sink = Sink::of(ctx);
     // Bad input is refused before the store is opened (or created).
     let user = a.user.as_deref().map(Username::parse).transpose()?;
     let filter = EventFilter {
@@ -74,7 +169,7 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
             .transpose()?,
         after: None,
     };
-    if a.follow && ctx.format != Format::Json {
+    if a.follow && !sink.is_json() {
         return Err(fail(
             Status::Usage,
             "--follow streams JSON lines: give --format json",
@@ -86,82 +181,7 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
     };
     let store = ctx.open_store()?;
     if let Some(AuditAction::Verify(_)) = a.action {
-        return match store.verify_chain()? {
-            ChainCheck::Intact { head, count } => {
-                // Anyone who can write the store can rewrite the whole
-                // chain with fresh hashes, or drop its newest events; a
-                // head kept elsewhere is what shows it.
-                let mut found = Vec::new();
-                for h in &anchors {
-                    match store.audit_event_with_hash(h)? {
-                        Some(id) => found.push((h, id)),
-                        None => {
-                            let why = format!(
-                                "anchor {h} is not in the trail: events were removed or the trail was rewritten"
-                            );
-                            if ctx.format == Format::Json {
-                                output::json_line(
-                                    out,
-                                    &serde_json::json!({"intact": false, "anchor": h, "problem": why}),
-                                )?;
-                            } else if ctx.format == Format::Csv {
-                                verify_csv(out, ["false", "", "", "", &why])?;
-                            }
-                            return Err(fail(
-                                Status::AuditAltered,
-                                format!("audit trail altered: {why}"),
-                            ));
-                        }
-                    }
-                }
-                // The chain holds: does the store agree with it?
-                if let Some(why) = store.trail_disagreement()? {
-                    if ctx.format == Format::Json {
-                        output::json_line(
-                            out,
-                            &serde_json::json!({"intact": false, "problem": why}),
-                        )?;
-                    }
-                    return Err(fail(
-                        Status::AuditAltered,
-                        format!("the store disagrees with its audit trail: {why}"),
-                    ));
-                }
-                if ctx.format == Format::Json {
-                    let found: Vec<_> = found
-                        .iter()
-                        .map(|(h, id)| serde_json::json!({"hash": h, "event": id}))
-                        .collect();
-                    output::json_line(
-                        out,
-                        &serde_json::json!({"intact": true, "events": count, "head": head,
-                            "anchors": found}),
-                    )?;
-                } else if ctx.format == Format::Csv {
-                    verify_csv(out, ["true", &count.to_string(), &head, "", ""])?;
-                } else {
-                    writeln!(out, "audit trail intact: {count} events; head {head}")?;
-                    for (h, id) in &found {
-                        writeln!(out, "anchor {h} is event {id}")?;
-                    }
-                }
-                Ok(Status::Ok)
-            }
-            ChainCheck::Broken { id, why } => {
-                if ctx.format == Format::Json {
-                    output::json_line(
-                        out,
-                        &serde_json::json!({"intact": false, "event": id, "problem": why}),
-                    )?;
-                } else if ctx.format == Format::Csv {
-                    verify_csv(out, ["false", "", "", &id.to_string(), &why])?;
-                }
-                Err(fail(
-                    Status::AuditAltered,
-                    format!("audit trail altered: {why}"),
-                ))
-            }
-        };
+        return verify(&sink, &store, &anchors, out);
     }
     // `--user` with a name the store has never known (a typo) is exit 4,
     // as for `list USER`; a user who exists, or whose events outlive them,
@@ -186,81 +206,112 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
     if a.follow {
         return follow(&store, filter, out);
     }
-    match ctx.format {
-        Format::Json => store.for_each_event(&filter, |e| output::json_line(out, &e))?,
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut *out);
-            w.write_record([
-                "id",
-                "at",
-                "principal",
-                "operator",
-                "action",
-                "user",
-                "details",
-                "hash",
-            ])?;
-            store.for_each_event(&filter, |e| {
-                w.write_record(output::csv_safe([
-                    e.id.to_string(),
-                    ts(e.at),
-                    e.principal.unwrap_or_default(),
-                    e.operator,
-                    e.action,
-                    e.user.unwrap_or_default(),
-                    e.details.to_string(),
-                    e.hash,
-                ]))?;
-                Ok(())
-            })?;
-            w.flush()?;
-        }
-        Format::Text => store.for_each_event(&filter, |e| {
-            writeln!(
-                out,
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                e.id,
-                ts(e.at),
-                e.principal.unwrap_or_default(),
-                e.operator,
-                e.action,
-                e.user.unwrap_or_default(),
-                e.details
-            )?;
-            Ok(())
-        })?,
-        Format::Table => {
-            let mut t = output::table(&[
-                "id",
-                "time",
-                "principal",
-                "operator",
-                "action",
-                "user",
-                "details",
-            ]);
-            let mut n = 0;
-            store.for_each_event(&filter, |e| {
-                n += 1;
-                t.add_row(vec![
-                    e.id.to_string(),
-                    ts(e.at),
-                    e.principal.unwrap_or_default(),
-                    e.operator,
-                    e.action,
-                    e.user.unwrap_or_default(),
-                    e.details.to_string(),
-                ]);
-                Ok(())
-            })?;
-            if n == 0 {
-                writeln!(out, "no audit events match")?;
-            } else {
-                writeln!(out, "{t}")?;
+    sink.rows(out, Some("no audit events match"), |row| {
+        store.for_each_event(&filter, row)
+    })?;
+    Ok(Status::Ok)
+}
+
+/// `audit verify`: recomputes the chain, looks up each anchor, and asks
+/// whether the store agrees with the trail.
+fn verify(sink: &Sink, store: &Store, anchors: &[String], out: &mut dyn Write) -> Result<Status> {
+    let (verdict, why) = match store.verify_chain()? {
+        ChainCheck::Intact { head, count } => {
+            // Anyone who can write the store can rewrite the whole chain
+            // with fresh hashes, or drop its newest events; a head kept
+            // elsewhere is what shows it.
+            let mut found = Vec::new();
+            for h in anchors {
+                match store.audit_event_with_hash(h)? {
+                    Some(id) => found.push(AnchorJson {
+                        event: id,
+                        hash: h.clone(),
+                    }),
+                    None => {
+                        let why = format!(
+                            "anchor {h} is not in the trail: events were removed or the trail was rewritten"
+                        );
+                        let verdict = Verdict {
+                            json: VerdictJson {
+                                anchor: Some(h.clone()),
+                                problem: Some(why.clone()),
+                                ..VerdictJson::default()
+                            },
+                            csv: Some(["false", "", "", "", &why].map(String::from)),
+                            lines: Vec::new(),
+                        };
+                        return altered(sink, out, &verdict, format!("audit trail altered: {why}"));
+                    }
+                }
             }
+            // The chain holds: does the store agree with it?
+            if let Some(why) = store.trail_disagreement()? {
+                let verdict = Verdict {
+                    json: VerdictJson {
+                        problem: Some(why.clone()),
+                        ..VerdictJson::default()
+                    },
+                    csv: None,
+                    lines: Vec::new(),
+                };
+                return altered(
+                    sink,
+                    out,
+                    &verdict,
+                    format!("the store disagrees with its audit trail: {why}"),
+                );
+            }
+            let mut lines = vec![format!("audit trail intact: {count} events; head {head}")];
+            lines.extend(
+                found
+                    .iter()
+                    .map(|a| format!("anchor {} is event {}", a.hash, a.event)),
+            );
+            let verdict = Verdict {
+                json: VerdictJson {
+                    anchors: Some(found),
+                    events: Some(count),
+                    head: Some(head.clone()),
+                    intact: true,
+                    ..VerdictJson::default()
+                },
+                csv: Some([
+                    "true".to_string(),
+                    count.to_string(),
+                    head,
+                    String::new(),
+                    String::new(),
+                ]),
+                lines,
+            };
+            (verdict, None)
+        }
+        ChainCheck::Broken { id, why } => {
+            let verdict = Verdict {
+                json: VerdictJson {
+                    event: Some(id),
+                    problem: Some(why.clone()),
+                    ..VerdictJson::default()
+                },
+                csv: Some(["false", "", "", &id.to_string(), &why].map(String::from)),
+                lines: Vec::new(),
+            };
+            (verdict, Some(format!("audit trail altered: {why}")))
+        }
+    };
+    match why {
+        Some(why) => altered(sink, out, &verdict, why),
+        None => {
+            sink.record(out, &verdict)?;
+            Ok(Status::Ok)
         }
     }
-    Ok(Status::Ok)
+}
+
+/// Writes the verdict and returns the exit-9 error that says what is wrong.
+fn altered(sink: &Sink, out: &mut dyn Write, verdict: &Verdict, why: String) -> Result<Status> {
+    sink.record(out, verdict)?;
+    Err(fail(Status::AuditAltered, why))
 }
 
 /// `audit --follow --format json`: new events as JSON lines, as they are

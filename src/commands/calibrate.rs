@@ -2,12 +2,14 @@
 //! about the target time per hash here, raising memory first, then
 //! iterations.
 
-use crate::cli::{CalibrateArgs, Format};
+use crate::cli::CalibrateArgs;
 use crate::codes::{HashParams, hash_code};
 use crate::config::parse_duration;
 use crate::context::Ctx;
 use crate::exit::{Status, fail};
+use crate::output::{Human, Record, Sink};
 use anyhow::Result;
+use serde::Serialize;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -91,56 +93,89 @@ pub fn run(ctx: &Ctx, a: CalibrateArgs, out: &mut dyn Write) -> Result<Status> {
             }
         }
     }
-    if ctx.format == Format::Json {
-        crate::output::json_line(
-            out,
-            &serde_json::json!({
-                "ms_per_hash": took.as_millis() as u64,
-                "target_ms": target.as_millis() as u64,
-                "above_target": took > target,
-                "hash": {
-                    "memory_kib": p.memory_kib,
-                    "iterations": p.iterations,
-                    "parallelism": p.parallelism,
-                },
-            }),
-        )?;
-        return Ok(Status::Ok);
+    let calibrated = Calibrated { p, took, target };
+    Sink::of(ctx).record(out, &calibrated)?;
+    Ok(Status::Ok)
+}
+
+/// `calibrate --format json` (keys in sorted order, as always).
+#[derive(Serialize)]
+struct CalibratedJson {
+    above_target: bool,
+    hash: HashJson,
+    ms_per_hash: u64,
+    target_ms: u64,
+}
+
+#[derive(Serialize)]
+struct HashJson {
+    iterations: u32,
+    memory_kib: u32,
+    parallelism: u32,
+}
+
+/// The parameters found, and how long one hash takes with them.
+struct Calibrated {
+    p: HashParams,
+    took: Duration,
+    target: Duration,
+}
+
+impl Record for Calibrated {
+    fn json(&self) -> impl Serialize + '_ {
+        CalibratedJson {
+            above_target: self.took > self.target,
+            hash: HashJson {
+                iterations: self.p.iterations,
+                memory_kib: self.p.memory_kib,
+                parallelism: self.p.parallelism,
+            },
+            ms_per_hash: self.took.as_millis() as u64,
+            target_ms: self.target.as_millis() as u64,
+        }
     }
-    if ctx.format == Format::Csv {
-        let mut w = csv::Writer::from_writer(out);
-        w.write_record([
-            "memory_kib",
-            "iterations",
-            "parallelism",
-            "ms_per_hash",
-            "target_ms",
-        ])?;
-        w.write_record([
-            p.memory_kib.to_string(),
-            p.iterations.to_string(),
-            p.parallelism.to_string(),
-            took.as_millis().to_string(),
-            target.as_millis().to_string(),
-        ])?;
-        w.flush()?;
-        return Ok(Status::Ok);
+
+    fn csv(&self) -> Vec<Vec<String>> {
+        let (p, took, target) = (self.p, self.took, self.target);
+        vec![
+            [
+                "memory_kib",
+                "iterations",
+                "parallelism",
+                "ms_per_hash",
+                "target_ms",
+            ]
+            .map(String::from)
+            .to_vec(),
+            vec![
+                p.memory_kib.to_string(),
+                p.iterations.to_string(),
+                p.parallelism.to_string(),
+                took.as_millis().to_string(),
+                target.as_millis().to_string(),
+            ],
+        ]
     }
-    writeln!(
-        out,
-        "# Argon2id for this machine: {} ms per hash (target {})",
-        took.as_millis(),
-        humantime::format_duration(target)
-    )?;
-    if took > target {
+
+    /// A `[hash]` section to paste into the configuration.
+    fn human(&self, out: &mut dyn Write, _: Human, _quiet: bool) -> Result<()> {
+        let (p, took, target) = (self.p, self.took, self.target);
         writeln!(
             out,
-            "# the OWASP floor alone takes longer than the target; it is the minimum allowed"
+            "# Argon2id for this machine: {} ms per hash (target {})",
+            took.as_millis(),
+            humantime::format_duration(target)
         )?;
+        if took > target {
+            writeln!(
+                out,
+                "# the OWASP floor alone takes longer than the target; it is the minimum allowed"
+            )?;
+        }
+        writeln!(out, "[hash]")?;
+        writeln!(out, "memory_kib = {}", p.memory_kib)?;
+        writeln!(out, "iterations = {}", p.iterations)?;
+        writeln!(out, "parallelism = {}", p.parallelism)?;
+        Ok(())
     }
-    writeln!(out, "[hash]")?;
-    writeln!(out, "memory_kib = {}", p.memory_kib)?;
-    writeln!(out, "iterations = {}", p.iterations)?;
-    writeln!(out, "parallelism = {}", p.parallelism)?;
-    Ok(Status::Ok)
 }

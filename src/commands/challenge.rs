@@ -3,16 +3,37 @@
 //! ID`) and `dispute` (a user says "not me" about a notice).
 
 use super::user_arg;
-use crate::cli::{ChallengeArgs, DisputeArgs, Format};
+use crate::cli::{ChallengeArgs, DisputeArgs};
 use crate::context::Ctx;
 use crate::exit::{Status, fail};
 use crate::model::parse_text;
-use crate::output::{self, json_line};
+use crate::output::{self, Sink};
 use crate::safeguards::{self, CHALLENGE_TTL};
 use anyhow::Result;
+use serde::Serialize;
 use std::io::Write;
 
+/// `challenge --format json` (keys in sorted order, as always).
+#[derive(Serialize)]
+struct ChallengeJson<'a> {
+    challenge: i64,
+    contact: String,
+    expires_at: String,
+    user: &'a str,
+}
+
+/// `dispute --format json`.
+#[derive(Serialize)]
+struct DisputedJson<'a> {
+    about: &'a str,
+    at: String,
+    locked: bool,
+    revoked: &'a [i64],
+    user: &'a str,
+}
+
 pub fn run(ctx: &Ctx, a: ChallengeArgs, out: &mut dyn Write) -> Result<Status> {
+    let sink = Sink::of(ctx);
     let name = user_arg(&a.user)?;
     let mut store = ctx.open_store()?;
     let user = store.require_user(&name)?;
@@ -20,15 +41,14 @@ pub fn run(ctx: &Ctx, a: ChallengeArgs, out: &mut dyn Write) -> Result<Status> {
     let contact = safeguards::pick_contact(&user.name, &contacts, a.device, a.email, &a.lost)?;
     let id = safeguards::send_challenge(ctx, &mut store, &user, &contact)?;
     let expires_at = ctx.now() + CHALLENGE_TTL;
-    match ctx.format {
-        Format::Json => json_line(
-            out,
-            &serde_json::json!({"user": user.name, "challenge": id, "contact": contact.masked(),
-                                "expires_at": output::ts(expires_at)}),
-        )?,
-        _ if ctx.quiet => writeln!(out, "{id}")?,
-        _ => {
-            writeln!(
+    let json = ChallengeJson {
+        challenge: id,
+        contact: contact.masked(),
+        expires_at: output::ts(expires_at),
+        user: &user.name,
+    };
+    sink.outcome_or(out, &json, Some(&id.to_string()), |out| {
+        writeln!(
                 out,
                 "challenge {id} sent to {}'s {}; it expires in 10 minutes.",
                 user.name,
@@ -39,12 +59,13 @@ pub fn run(ctx: &Ctx, a: ChallengeArgs, out: &mut dyn Write) -> Result<Status> {
                 "Have the caller read it back, then pipe it into: codedesk issue-codes {} --identity-verified challenge --challenge {id} --ticket REF",
                 user.name
             )?;
-        }
-    }
+        Ok(())
+    })?;
     Ok(Status::Ok)
 }
 
 pub fn dispute(ctx: &Ctx, a: DisputeArgs, out: &mut dyn Write) -> Result<Status> {
+    let sink = Sink::of(ctx);
     let reference = safeguards::canonical_reference(&a.reference).ok_or_else(|| {
         fail(
             Status::Usage,
@@ -58,16 +79,17 @@ pub fn dispute(ctx: &Ctx, a: DisputeArgs, out: &mut dyn Write) -> Result<Status>
         .transpose()?;
     let mut store = ctx.open_store()?;
     let d = store.dispute(&reference, reason.as_deref(), &ctx.operator, ctx.now())?;
-    if let Some(e) = super::issue::notify_command_only(ctx, &mut store, "dispute", &d.user) {
+    if let Some(e) = crate::delivery::notify_command_only(ctx, &mut store, "dispute", &d.user) {
         eprintln!("codedesk: warning: {e}");
     }
-    if ctx.format == Format::Json {
-        json_line(
-            out,
-            &serde_json::json!({"user": d.user, "about": d.action, "at": output::ts(d.at),
-                                "revoked": d.revoked, "locked": true}),
-        )?;
-    } else if !ctx.quiet {
+    let json = DisputedJson {
+        about: &d.action,
+        at: output::ts(d.at),
+        locked: true,
+        revoked: &d.revoked,
+        user: &d.user,
+    };
+    sink.outcome(out, &json, |out| {
         let sets = if d.revoked.is_empty() {
             "no outstanding codes to revoke".to_string()
         } else {
@@ -89,6 +111,7 @@ pub fn dispute(ctx: &Ctx, a: DisputeArgs, out: &mut dyn Write) -> Result<Status>
                 d.user, d.user
             )?;
         }
-    }
+        Ok(())
+    })?;
     Ok(Status::Ok)
 }

@@ -3,12 +3,12 @@
 
 use super::{read_batch_csv, read_input, user_arg};
 use crate::audit::AuditEvent;
-use crate::cli::{EnrollArgs, Format};
+use crate::cli::EnrollArgs;
 use crate::context::Ctx;
 use crate::exit::{Status, fail};
 use crate::identity::{Attestation, Purpose, close_gate, identity_gate};
 use crate::model::{DeviceKind, Phone, Username, parse_text};
-use crate::output::{self, device_json, json_line};
+use crate::output::{self, Human, Record, Sink, device_json};
 use crate::rules;
 use crate::store::{Enrolled, NewCheck, NewDevice};
 use anyhow::Result;
@@ -156,13 +156,13 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
     // A new device on an existing account is the classic takeover signal:
     // tell the user, as for issuance (a failing notifier undoes nothing).
     if !e.new_user {
-        super::issue::notify_or_warn(ctx, &mut store, "device-enrolled", user.as_str());
+        crate::delivery::notify_or_warn(ctx, &mut store, "device-enrolled", user.as_str());
     }
     if let Some(email) = &email {
         let masked = crate::safeguards::mask_email(email);
         store.set_email(&user, email, &masked, &ctx.operator, ctx.now())?;
         if !e.new_user {
-            super::issue::notify_or_warn(ctx, &mut store, "email-set", user.as_str());
+            crate::delivery::notify_or_warn(ctx, &mut store, "email-set", user.as_str());
         }
     }
     render(ctx, &[e], out)?;
@@ -239,78 +239,86 @@ struct EnrolledJson {
     privileged: Option<bool>,
 }
 
+/// The enrolled devices, one record each, under a CSV header (with a
+/// `phone_on_file` column when a directory is configured).
 fn render(ctx: &Ctx, rows: &[Enrolled], out: &mut dyn Write) -> Result<()> {
-    match ctx.format {
-        Format::Json => {
-            for e in rows {
-                json_line(
-                    out,
-                    &EnrolledJson {
-                        user: e.user.clone(),
-                        device: device_json(&e.device, e.primary),
-                        new_user: e.new_user,
-                        phone_shared_with: e.shared_with.clone(),
-                        phone_on_file: e.directory.map(|d| d.phone_on_file),
-                        privileged: e.directory.map(|d| d.privileged),
-                    },
-                )?;
-            }
-        }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            let dir = ctx.settings.directory.is_some();
-            let mut header = vec!["user", "device", "kind", "sms", "primary", "phone", "label"];
-            if dir {
-                header.push("phone_on_file");
-            }
-            w.write_record(&header)?;
-            for e in rows {
-                let d = &e.device;
-                let mut rec = vec![
-                    e.user.clone(),
-                    d.id.to_string(),
-                    d.kind.as_str().into(),
-                    d.sms.to_string(),
-                    e.primary.to_string(),
-                    d.phone.as_ref().map(|p| p.masked()).unwrap_or_default(),
-                    d.label.clone().unwrap_or_default(),
-                ];
-                if dir {
-                    rec.push(
-                        e.directory
-                            .and_then(|d| d.phone_on_file)
-                            .map(|b| b.to_string())
-                            .unwrap_or_default(),
-                    );
-                }
-                w.write_record(output::csv_safe(&rec))?;
-            }
-            w.flush()?;
-        }
-        Format::Table | Format::Text => {
-            for e in rows {
-                if ctx.quiet {
-                    writeln!(out, "{}", e.device.id)?;
-                    continue;
-                }
-                writeln!(
-                    out,
-                    "enrolled device {} for {}{}: {}{}{}",
-                    e.device.id,
-                    e.user,
-                    if e.new_user { " (new user)" } else { "" },
-                    output::device_line(&e.device),
-                    if e.primary { ", primary" } else { "" },
-                    match e.directory {
-                        Some(d) if d.phone_on_file == Some(false) =>
-                            " [phone NOT on file in the directory]",
-                        _ => "",
-                    }
-                )?;
-            }
-        }
+    let sink = Sink::of(ctx);
+    let directory = ctx.settings.directory.is_some();
+    let mut header = vec!["user", "device", "kind", "sms", "primary", "phone", "label"];
+    if directory {
+        header.push("phone_on_file");
+    }
+    sink.csv_header(&mut *out, header)?;
+    for e in rows {
+        sink.record(&mut *out, &EnrolledRecord { e, directory })?;
     }
     Ok(())
+}
+
+/// One enrolled device as the sink writes it.
+struct EnrolledRecord<'a> {
+    e: &'a Enrolled,
+    /// A directory is configured: CSV has its `phone_on_file` column.
+    directory: bool,
+}
+
+impl Record for EnrolledRecord<'_> {
+    fn json(&self) -> impl Serialize + '_ {
+        let e = self.e;
+        EnrolledJson {
+            user: e.user.clone(),
+            device: device_json(&e.device, e.primary),
+            new_user: e.new_user,
+            phone_shared_with: e.shared_with.clone(),
+            phone_on_file: e.directory.map(|d| d.phone_on_file),
+            privileged: e.directory.map(|d| d.privileged),
+        }
+    }
+
+    fn csv(&self) -> Vec<Vec<String>> {
+        let (e, d) = (self.e, &self.e.device);
+        let mut rec = vec![
+            e.user.clone(),
+            d.id.to_string(),
+            d.kind.as_str().into(),
+            d.sms.to_string(),
+            e.primary.to_string(),
+            d.phone.as_ref().map(|p| p.masked()).unwrap_or_default(),
+            d.label.clone().unwrap_or_default(),
+        ];
+        if self.directory {
+            rec.push(
+                e.directory
+                    .and_then(|d| d.phone_on_file)
+                    .map(|b| b.to_string())
+                    .unwrap_or_default(),
+            );
+        }
+        vec![rec]
+    }
+
+    fn human(&self, out: &mut dyn Write, _: Human, quiet: bool) -> Result<()> {
+        let e = self.e;
+        if quiet {
+            writeln!(out, "{}", e.device.id)?;
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "enrolled device {} for {}{}: {}{}{}",
+            e.device.id,
+            e.user,
+            if e.new_user { " (new user)" } else { "" },
+            output::device_line(&e.device),
+            if e.primary { ", primary" } else { "" },
+            match e.directory {
+                Some(d) if d.phone_on_file == Some(false) =>
+                    " [phone NOT on file in the directory]",
+                _ => "",
+            }
+        )?;
+        Ok(())
+    }
 }
 
 /// `enroll-device --batch FILE`: columns `user,kind,phone,sms,label` (and
@@ -391,9 +399,7 @@ fn batch(ctx: &Ctx, path: &Path, attestation: &Attestation, out: &mut dyn Write)
         }
     }
     render(ctx, &done, out)?;
-    if !ctx.quiet && matches!(ctx.format, Format::Table | Format::Text) {
-        eprintln!("enrolled {} device(s)", done.len());
-    }
+    Sink::of(ctx).note(&format!("enrolled {} device(s)", done.len()));
     Ok(Status::Ok)
 }
 

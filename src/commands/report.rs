@@ -3,10 +3,10 @@
 //! privileged approvals, disputes and lockouts. Read-only; never a code.
 
 use super::audit_cmd::parse_since;
-use crate::cli::{Format, ReportArgs, ReportBy};
+use crate::cli::{ReportArgs, ReportBy};
 use crate::context::Ctx;
 use crate::exit::Status;
-use crate::output;
+use crate::output::{self, Human, Record, Sink};
 use crate::store::EventFilter;
 use anyhow::Result;
 use serde::Serialize;
@@ -124,103 +124,117 @@ fn by_method(m: &BTreeMap<String, u64>, method: &str) -> u64 {
 }
 
 fn render(ctx: &Ctx, rows: &[Row], out: &mut dyn Write) -> Result<()> {
-    match ctx.format {
-        Format::Json => output::json_line(out, &rows)?,
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut *out);
-            let mut head: Vec<String> = ["operator", "day", "checks_passed", "checks_refused"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            head.extend(METHODS.iter().map(|m| format!("passed_{m}")));
-            head.extend(METHODS.iter().map(|m| format!("refused_{m}")));
-            head.extend(
-                [
-                    "sets_helpdesk",
-                    "sets_sms",
-                    "privileged_approvals",
-                    "disputes",
-                    "lockouts",
-                ]
-                .iter()
-                .map(|s| s.to_string()),
-            );
-            w.write_record(&head)?;
-            for r in rows {
-                let mut rec = vec![
-                    r.operator.clone().unwrap_or_default(),
-                    r.day.clone().unwrap_or_default(),
-                    r.checks_passed.to_string(),
-                    r.checks_refused.to_string(),
-                ];
-                rec.extend(
-                    METHODS
-                        .iter()
-                        .map(|m| by_method(&r.passed_by_method, m).to_string()),
-                );
-                rec.extend(
-                    METHODS
-                        .iter()
-                        .map(|m| by_method(&r.refused_by_method, m).to_string()),
-                );
-                rec.extend(
-                    [
-                        r.sets_helpdesk,
-                        r.sets_sms,
-                        r.privileged_approvals,
-                        r.disputes,
-                        r.lockouts,
-                    ]
-                    .iter()
-                    .map(u64::to_string),
-                );
-                w.write_record(&rec)?;
-            }
-            w.flush()?;
-        }
-        _ => {
-            if rows.is_empty() {
-                writeln!(out, "nothing to report")?;
-                return Ok(());
-            }
-            let mut t = output::table(&[
-                "operator",
-                "day",
-                "checks passed",
-                "checks refused",
-                "by method (passed/refused)",
-                "helpdesk sets",
-                "sms sets",
-                "approvals",
+    Sink::of(ctx).record(out, &Report { rows })
+}
+
+/// The whole report: one JSON array, CSV with a column per method, or a
+/// table (`--format text` too).
+struct Report<'a> {
+    rows: &'a [Row],
+}
+
+impl Record for Report<'_> {
+    /// As it always was (operator names and days, then numbers).
+    const CSV_GUARDED: bool = false;
+    fn json(&self) -> impl Serialize + '_ {
+        self.rows
+    }
+
+    fn csv(&self) -> Vec<Vec<String>> {
+        let mut head: Vec<String> = ["operator", "day", "checks_passed", "checks_refused"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        head.extend(METHODS.iter().map(|m| format!("passed_{m}")));
+        head.extend(METHODS.iter().map(|m| format!("refused_{m}")));
+        head.extend(
+            [
+                "sets_helpdesk",
+                "sets_sms",
+                "privileged_approvals",
                 "disputes",
                 "lockouts",
-            ]);
-            for r in rows {
-                let methods: Vec<String> = METHODS
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        let mut records = vec![head];
+        for r in self.rows {
+            let mut rec = vec![
+                r.operator.clone().unwrap_or_default(),
+                r.day.clone().unwrap_or_default(),
+                r.checks_passed.to_string(),
+                r.checks_refused.to_string(),
+            ];
+            rec.extend(
+                METHODS
                     .iter()
-                    .filter_map(|m| {
-                        let (p, f) = (
-                            by_method(&r.passed_by_method, m),
-                            by_method(&r.refused_by_method, m),
-                        );
-                        (p + f > 0).then(|| format!("{m} {p}/{f}"))
-                    })
-                    .collect();
-                t.add_row(vec![
-                    r.operator.clone().unwrap_or_else(|| "(all)".into()),
-                    r.day.clone().unwrap_or_else(|| "(all)".into()),
-                    r.checks_passed.to_string(),
-                    r.checks_refused.to_string(),
-                    methods.join(", "),
-                    r.sets_helpdesk.to_string(),
-                    r.sets_sms.to_string(),
-                    r.privileged_approvals.to_string(),
-                    r.disputes.to_string(),
-                    r.lockouts.to_string(),
-                ]);
-            }
-            writeln!(out, "{t}")?;
+                    .map(|m| by_method(&r.passed_by_method, m).to_string()),
+            );
+            rec.extend(
+                METHODS
+                    .iter()
+                    .map(|m| by_method(&r.refused_by_method, m).to_string()),
+            );
+            rec.extend(
+                [
+                    r.sets_helpdesk,
+                    r.sets_sms,
+                    r.privileged_approvals,
+                    r.disputes,
+                    r.lockouts,
+                ]
+                .iter()
+                .map(u64::to_string),
+            );
+            records.push(rec);
         }
+        records
     }
-    Ok(())
+
+    fn human(&self, out: &mut dyn Write, _: Human, _quiet: bool) -> Result<()> {
+        let rows = self.rows;
+        if rows.is_empty() {
+            writeln!(out, "nothing to report")?;
+            return Ok(());
+        }
+        let mut t = output::table(&[
+            "operator",
+            "day",
+            "checks passed",
+            "checks refused",
+            "by method (passed/refused)",
+            "helpdesk sets",
+            "sms sets",
+            "approvals",
+            "disputes",
+            "lockouts",
+        ]);
+        for r in rows {
+            let methods: Vec<String> = METHODS
+                .iter()
+                .filter_map(|m| {
+                    let (p, f) = (
+                        by_method(&r.passed_by_method, m),
+                        by_method(&r.refused_by_method, m),
+                    );
+                    (p + f > 0).then(|| format!("{m} {p}/{f}"))
+                })
+                .collect();
+            t.add_row(vec![
+                r.operator.clone().unwrap_or_else(|| "(all)".into()),
+                r.day.clone().unwrap_or_else(|| "(all)".into()),
+                r.checks_passed.to_string(),
+                r.checks_refused.to_string(),
+                methods.join(", "),
+                r.sets_helpdesk.to_string(),
+                r.sets_sms.to_string(),
+                r.privileged_approvals.to_string(),
+                r.disputes.to_string(),
+                r.lockouts.to_string(),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+        Ok(())
+    }
 }

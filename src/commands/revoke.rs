@@ -1,42 +1,80 @@
 //! `revoke` (all of a user's codes, one set, or one device) and `unlock`.
 
-use super::issue::notify_or_warn;
 use super::user_arg;
-use crate::cli::{Format, RevokeArgs, UserArg};
+use crate::cli::{RevokeArgs, UserArg};
 use crate::context::Ctx;
+use crate::delivery::notify_or_warn;
 use crate::exit::Status;
 use crate::model::parse_text;
-use crate::output::{self, json_line};
+use crate::output::{self, Sink};
 use anyhow::Result;
+use serde::Serialize;
 use std::io::Write;
 
+/// `revoke USER --device ID --format json` (keys in sorted order, as always).
+#[derive(Serialize)]
+struct DeviceRemovedJson<'a> {
+    primary: Option<i64>,
+    removed_device: i64,
+    revoked: &'a [i64],
+    user: &'a str,
+}
+
+/// `revoke USER [--batch SET] --format json`, and each user of `--issued-by`.
+#[derive(Serialize)]
+struct RevokedJson<'a> {
+    revoked: &'a [i64],
+    user: &'a str,
+}
+
+/// `revoke --issued-by PRINCIPAL --format json`.
+#[derive(Serialize)]
+struct IssuedByJson<'a> {
+    issued_by: &'a str,
+    users: Vec<RevokedJson<'a>>,
+}
+
+/// `unlock USER --format json`.
+#[derive(Serialize)]
+struct UnlockedJson<'a> {
+    user: &'a str,
+    was_locked: bool,
+}
+
 pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
+    let sink = Sink::of(ctx);
     let reason = a
         .reason
         .as_deref()
         .map(|r| parse_text("reason", r))
         .transpose()?;
     if let Some(principal) = &a.issued_by {
-        return issued_by(ctx, principal, a.since.as_deref(), reason.as_deref(), out);
+        return issued_by(
+            ctx,
+            &sink,
+            principal,
+            a.since.as_deref(),
+            reason.as_deref(),
+            out,
+        );
     }
     let name = user_arg(a.user.as_deref().unwrap_or_default())?;
     let reason = reason.as_deref();
     let mut store = ctx.open_store()?;
     let now = ctx.now();
-    let json = ctx.format == Format::Json;
     // Each outcome is told to the user (notify.command): a device removed or
     // codes revoked without them knowing is how a takeover starts (remove
     // their phone, then enrol another).
     if let Some(dev) = a.device {
         let (primary, revoked) = store.remove_device(&name, dev, reason, &ctx.operator, now)?;
         notify_or_warn(ctx, &mut store, "device-removed", name.as_str());
-        if json {
-            json_line(
-                out,
-                &serde_json::json!({"user": name.as_str(), "removed_device": dev,
-                    "primary": primary.as_ref().map(|d| d.id), "revoked": revoked}),
-            )?;
-        } else if !ctx.quiet {
+        let json = DeviceRemovedJson {
+            primary: primary.as_ref().map(|d| d.id),
+            removed_device: dev,
+            revoked: &revoked,
+            user: name.as_str(),
+        };
+        sink.outcome(out, &json, |out| {
             writeln!(
                 out,
                 "removed device {dev} from {name}; primary is now {}",
@@ -53,29 +91,29 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
                     ids.join(", ")
                 )?;
             }
-        }
+            Ok(())
+        })?;
     } else if let Some(set) = a.batch {
         store.revoke_set(&name, set, reason, &ctx.operator, now)?;
         notify_or_warn(ctx, &mut store, "codes-revoked", name.as_str());
-        if json {
-            json_line(
-                out,
-                &serde_json::json!({"user": name.as_str(), "revoked": [set]}),
-            )?;
-        } else if !ctx.quiet {
+        let json = RevokedJson {
+            revoked: &[set],
+            user: name.as_str(),
+        };
+        sink.outcome(out, &json, |out| {
             writeln!(out, "revoked set {set} of {name}")?;
-        }
+            Ok(())
+        })?;
     } else {
         let sets = store.revoke_all(&name, reason, &ctx.operator, now)?;
         if !sets.is_empty() {
             notify_or_warn(ctx, &mut store, "codes-revoked", name.as_str());
         }
-        if json {
-            json_line(
-                out,
-                &serde_json::json!({"user": name.as_str(), "revoked": sets}),
-            )?;
-        } else if !ctx.quiet {
+        let json = RevokedJson {
+            revoked: &sets,
+            user: name.as_str(),
+        };
+        sink.outcome(out, &json, |out| {
             if sets.is_empty() {
                 writeln!(out, "{name} had no outstanding codes")?;
             } else {
@@ -86,7 +124,8 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
                     ids.join(", ")
                 )?;
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(Status::Ok)
 }
@@ -95,6 +134,7 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
 /// account's sets, every user's, each user told.
 fn issued_by(
     ctx: &Ctx,
+    sink: &Sink,
     principal: &str,
     since: Option<&str>,
     reason: Option<&str>,
@@ -109,16 +149,14 @@ fn issued_by(
     for (user, _) in &done {
         notify_or_warn(ctx, &mut store, "codes-revoked", user);
     }
-    if ctx.format == Format::Json {
-        let users: Vec<_> = done
+    let json = IssuedByJson {
+        issued_by: &principal,
+        users: done
             .iter()
-            .map(|(u, s)| serde_json::json!({"user": u, "revoked": s}))
-            .collect();
-        json_line(
-            out,
-            &serde_json::json!({"issued_by": principal, "users": users}),
-        )?;
-    } else if !ctx.quiet {
+            .map(|(user, revoked)| RevokedJson { revoked, user })
+            .collect(),
+    };
+    sink.outcome(out, &json, |out| {
         if done.is_empty() {
             writeln!(out, "{principal} issued no outstanding codes")?;
         }
@@ -130,26 +168,28 @@ fn issued_by(
                 ids.join(", ")
             )?;
         }
-    }
+        Ok(())
+    })?;
     Ok(Status::Ok)
 }
 
 pub fn unlock(ctx: &Ctx, a: UserArg, out: &mut dyn Write) -> Result<Status> {
+    let sink = Sink::of(ctx);
     let name = user_arg(&a.user)?;
     let mut store = ctx.open_store()?;
     let was = store.unlock(&name, &ctx.operator, ctx.now(), false)?;
     notify_or_warn(ctx, &mut store, "unlock", name.as_str());
-    if ctx.format == Format::Json {
-        json_line(
-            out,
-            &serde_json::json!({"user": name.as_str(), "was_locked": was}),
-        )?;
-    } else if !ctx.quiet {
+    let json = UnlockedJson {
+        user: name.as_str(),
+        was_locked: was,
+    };
+    sink.outcome(out, &json, |out| {
         if was {
             writeln!(out, "unlocked {name}")?;
         } else {
             writeln!(out, "{name} was not locked; failure count reset")?;
         }
-    }
+        Ok(())
+    })?;
     Ok(Status::Ok)
 }

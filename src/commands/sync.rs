@@ -11,11 +11,11 @@
 //! why.
 
 use crate::audit::AuditEvent;
-use crate::cli::{Format, SyncArgs};
+use crate::cli::SyncArgs;
 use crate::context::Ctx;
 use crate::directory::{self, DirUser};
 use crate::exit::{Status, fail};
-use crate::output;
+use crate::output::{Row, Sink};
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -184,45 +184,7 @@ pub fn run(ctx: &Ctx, a: SyncArgs, out: &mut dyn Write) -> Result<Status> {
 }
 
 fn render(ctx: &Ctx, changes: &[Change], n: u64, dry: bool, out: &mut dyn Write) -> Result<()> {
-    match ctx.format {
-        Format::Json => {
-            for c in changes {
-                output::json_line(out, c)?;
-            }
-        }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(&mut *out);
-            w.write_record(["user", "change", "detail", "revoked_sets"])?;
-            for c in changes {
-                w.write_record(output::csv_safe([
-                    c.user.clone(),
-                    c.change.to_string(),
-                    c.detail.clone(),
-                    sets(&c.revoked_sets),
-                ]))?;
-            }
-            w.flush()?;
-        }
-        Format::Text => {
-            for c in changes {
-                writeln!(out, "{}\t{}\t{}", c.user, c.change, c.detail)?;
-            }
-        }
-        Format::Table => {
-            if !changes.is_empty() {
-                let mut t = output::table(&["user", "change", "detail", "revoked sets"]);
-                for c in changes {
-                    t.add_row(vec![
-                        c.user.clone(),
-                        c.change.to_string(),
-                        c.detail.clone(),
-                        sets(&c.revoked_sets),
-                    ]);
-                }
-                writeln!(out, "{t}")?;
-            }
-        }
-    }
+    Sink::of(ctx).rows(out, None, |row| changes.iter().try_for_each(row))?;
     if !ctx.quiet {
         eprintln!(
             "{} users in the directory; {} change(s){}",
@@ -236,6 +198,36 @@ fn render(ctx: &Ctx, changes: &[Change], n: u64, dry: bool, out: &mut dyn Write)
         );
     }
     Ok(())
+}
+
+/// One change in `sync`: JSON lines, CSV, text (without the revoked sets)
+/// and a table.
+impl Row for &Change {
+    const CSV_HEADER: &'static [&'static str] = &["user", "change", "detail", "revoked_sets"];
+    const TABLE_HEADER: &'static [&'static str] = &["user", "change", "detail", "revoked sets"];
+    const JSON_ARRAY: bool = false;
+    fn json(&self, out: &mut dyn Write) -> Result<()> {
+        serde_json::to_writer(out, self)?;
+        Ok(())
+    }
+    fn csv(&self) -> Vec<String> {
+        self.table()
+    }
+    fn text(&self) -> Vec<String> {
+        vec![
+            self.user.clone(),
+            self.change.to_string(),
+            self.detail.clone(),
+        ]
+    }
+    fn table(&self) -> Vec<String> {
+        vec![
+            self.user.clone(),
+            self.change.to_string(),
+            self.detail.clone(),
+            sets(&self.revoked_sets),
+        ]
+    }
 }
 
 fn sets(ids: &[i64]) -> String {

@@ -8,11 +8,12 @@
 
 use super::user_arg;
 use crate::audit::AuditEvent;
-use crate::cli::{Format, VerifyArgs};
+use crate::cli::VerifyArgs;
 use crate::codes::{self, CodeSpec, HashParams, ParseError};
 use crate::context::Ctx;
 use crate::exit::{Status, fail, status_of};
 use crate::hashslots::{self, Kind};
+use crate::output::{Human, Record, Sink};
 use crate::prompt;
 use crate::rules;
 use crate::store::{CandidateSet, ConnectRetry, Spend, Store, UserRow};
@@ -101,36 +102,74 @@ fn report(
     remaining: i64,
     locked: bool,
 ) -> Result<()> {
-    match ctx.format {
-        Format::Json => crate::output::json_line(
-            out,
-            &VerifyJson {
-                user,
-                accepted,
-                remaining,
-                locked,
-            },
-        )?,
-        Format::Csv => {
-            writeln!(out, "user,accepted,remaining,locked")?;
-            writeln!(out, "{user},{accepted},{remaining},{locked}")?;
-        }
-        _ if ctx.quiet => {}
-        _ => writeln!(
-            out,
-            "{}: {user} has {remaining} backup code use(s) left",
-            if accepted { "accepted" } else { "rejected" }
-        )?,
+    let judged = Judged {
+        json: VerifyJson {
+            user,
+            accepted,
+            remaining,
+            locked,
+        },
+        refused_locked: false,
+    };
+    Sink::of(ctx).record(out, &judged)
+}
+
+/// A judged code as the sink writes it.
+struct Judged<'a> {
+    json: VerifyJson<'a>,
+    /// Refused because the user is locked: nothing for a person on
+    /// standard output (the error says it).
+    refused_locked: bool,
+}
+
+impl Record for Judged<'_> {
+    /// As it always was: user names cannot hold a comma or a quote.
+    const CSV_GUARDED: bool = false;
+    fn json(&self) -> impl Serialize + '_ {
+        &self.json
     }
-    Ok(())
+    fn csv(&self) -> Vec<Vec<String>> {
+        let j = &self.json;
+        vec![
+            ["user", "accepted", "remaining", "locked"]
+                .map(String::from)
+                .to_vec(),
+            vec![
+                j.user.to_string(),
+                j.accepted.to_string(),
+                j.remaining.to_string(),
+                j.locked.to_string(),
+            ],
+        ]
+    }
+    fn human(&self, out: &mut dyn Write, _: Human, quiet: bool) -> Result<()> {
+        let j = &self.json;
+        if !quiet && !self.refused_locked {
+            writeln!(
+                out,
+                "{}: {} has {} backup code use(s) left",
+                if j.accepted { "accepted" } else { "rejected" },
+                j.user,
+                j.remaining
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// A code refused because the user is locked out (exit 5): the JSON
 /// object or CSV row for scripts, then the one-line error.
 fn refuse_locked(ctx: &Ctx, out: &mut dyn Write, name: &str, remaining: i64) -> Result<Status> {
-    if matches!(ctx.format, Format::Json | Format::Csv) {
-        report(ctx, out, name, false, remaining, true)?;
-    }
+    let judged = Judged {
+        json: VerifyJson {
+            user: name,
+            accepted: false,
+            remaining,
+            locked: true,
+        },
+        refused_locked: true,
+    };
+    Sink::of(ctx).record(out, &judged)?;
     Err(locked_error(name))
 }
 
@@ -325,7 +364,7 @@ pub fn run(
             {
                 crate::output::eprose(&format!("note: {advice}"));
             }
-            super::issue::notify_or_warn(ctx, &mut store, "code-used", &view.user.name);
+            crate::delivery::notify_or_warn(ctx, &mut store, "code-used", &view.user.name);
             return Ok(Status::Ok);
         }
         Spend::Locked => return refuse_locked(ctx, out, name.as_str(), view.remaining),
@@ -436,7 +475,7 @@ fn reject(
             "codedesk: code rejected; {} is now locked out after {} rejected codes",
             user.name, r.attempts
         );
-        super::issue::notify_or_warn(ctx, store, "lockout", &user.name);
+        crate::delivery::notify_or_warn(ctx, store, "lockout", &user.name);
     } else {
         eprintln!(
             "codedesk: code rejected ({} of {threshold} rejections before lockout)",

@@ -146,15 +146,14 @@ impl Store {
         self.write(|db| record_check(db, user, operator, method, ticket, outcome, now))
     }
 
-    /// Stores a new set. Helpdesk sets come with their passed identity check,
-    /// recorded in the same transaction. `activate` false leaves the set
-    /// pending (SMS path: activated only once delivered).
+    /// Stores a new set, pending: it goes live through [`Store::activate_set`]
+    /// once its codes were delivered (SMS) or shown (helpdesk). Helpdesk sets
+    /// come with their passed identity check, recorded in the same transaction.
     pub fn insert_set(
         &mut self,
         user: &UserRow,
         new: &NewSet,
         check: Option<&NewCheck>,
-        activate: bool,
         operator: &str,
         now: i64,
     ) -> Result<Issued> {
@@ -202,20 +201,16 @@ impl Store {
                 uses: new.uses,
                 preserve_existing: new.preserve_existing,
             };
-            let event = match activate {
-                true => AuditEvent::CodesIssued(stored),
-                false => AuditEvent::CodesPending(stored),
-            };
-            append_event(db, now, operator, Some(&user.name), event)?;
-            let ended = if activate {
-                activate_in(db, user, set_id, new.preserve_existing, new.cap, now)?
-            } else {
-                // Pending: what activating it now would end, to show beside its codes.
-                rules::sets_ended_by_new_set(
-                    &sets_ended_by(db, user.id, set_id)?,
-                    new.preserve_existing,
-                )
-            };
+            append_event(
+                db,
+                now,
+                operator,
+                Some(&user.name),
+                AuditEvent::CodesPending(stored),
+            )?;
+            // Pending: what activating it now would end, to show beside its codes.
+            let ended =
+                rules::sets_ended_by_new_set(&sets_ended_by(db, user.id, set_id)?, new.preserve_existing);
             Ok(Issued {
                 set_id,
                 check_id,
@@ -795,6 +790,14 @@ mod tests {
         )
     }
 
+    /// Stores a set and activates it at once, as delivery would.
+    fn insert_live(s: &mut Store, u: &UserRow, set: &NewSet, now: i64) -> Result<Issued> {
+        let mut issued = s.insert_set(u, set, None, "op", now)?;
+        issued.ended =
+            s.activate_set(u, issued.set_id, set.preserve_existing, set.cap, "op", now)?;
+        Ok(issued)
+    }
+
     #[test]
     fn first_device_is_primary_and_primary_flag_moves_to_top() {
         let mut s = Store::open_in_memory().unwrap();
@@ -823,7 +826,7 @@ mod tests {
     fn helpdesk_set_needs_a_check_even_at_the_store() {
         let (mut s, u) = store_with_a();
         let (_, set) = new_set(Via::Helpdesk, 2);
-        let e = s.insert_set(&u, &set, None, true, "op", 1).unwrap_err();
+        let e = insert_live(&mut s, &u, &set, 1).unwrap_err();
         assert_eq!(crate::exit::status_of(&e), Status::Identity);
     }
 
@@ -831,7 +834,7 @@ mod tests {
     fn a_sets_codes_are_stored_in_their_order() {
         let (mut s, u) = store_with_a();
         let (_, set) = new_set(Via::Sms, 12);
-        s.insert_set(&u, &set, None, true, "op", 1).unwrap();
+        insert_live(&mut s, &u, &set, 1).unwrap();
         let v = s.verify_view(&user("a"), 2).unwrap();
         let stored: Vec<CodeHash> = v.sets[0].codes.iter().map(|(_, h)| *h).collect();
         assert_eq!(stored, set.hashes);
@@ -842,7 +845,7 @@ mod tests {
     fn spend_is_single_use_and_new_set_ends_old() {
         let (mut s, u) = store_with_a();
         let (_, set) = new_set(Via::Sms, 3);
-        let first = s.insert_set(&u, &set, None, true, "op", 1).unwrap();
+        let first = insert_live(&mut s, &u, &set, 1).unwrap();
         let v = s.verify_view(&user("a"), 2).unwrap();
         let (code_id, _) = v.sets[0].codes[0];
         assert_eq!(
@@ -854,7 +857,7 @@ mod tests {
             Spend::Stale
         );
         let (_, set2) = new_set(Via::Sms, 3);
-        let second = s.insert_set(&u, &set2, None, true, "op", 3).unwrap();
+        let second = insert_live(&mut s, &u, &set2, 3).unwrap();
         assert_eq!(second.ended, vec![first.set_id]);
         let (other, _) = v.sets[0].codes[1];
         assert_eq!(
@@ -871,9 +874,9 @@ mod tests {
     fn pending_set_is_not_live_until_activated() {
         let (mut s, u) = store_with_a();
         let (_, set) = new_set(Via::Sms, 2);
-        let old = s.insert_set(&u, &set, None, true, "op", 1).unwrap();
+        let old = insert_live(&mut s, &u, &set, 1).unwrap();
         let (_, set2) = new_set(Via::Sms, 2);
-        let pending = s.insert_set(&u, &set2, None, false, "op", 2).unwrap();
+        let pending = s.insert_set(&u, &set2, None, "op", 2).unwrap();
         let ids = live_set_ids(&s, 2);
         assert_eq!(ids, vec![old.set_id]);
         s.fail_set(&u, pending.set_id, "gateway down", "op", 3)
@@ -912,7 +915,7 @@ mod tests {
             .unwrap();
         let b = s.require_user(&user("b")).unwrap();
         let (_, set) = new_set(Via::Sms, 4);
-        s.insert_set(&b, &set, None, true, "op", 1).unwrap();
+        insert_live(&mut s, &b, &set, 1).unwrap();
         let mut seen = Vec::new();
         s.for_each_user(None, |u| {
             seen.push((u.user.name.clone(), u.devices.len(), u.codes_remaining(5)));
