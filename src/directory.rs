@@ -396,17 +396,51 @@ fn attribute_name(v: &str) -> std::result::Result<String, String> {
     }
 }
 
-/// A DN for comparison: lower case, no spaces around `,` and `=`.
+/// A DN for comparison: lower case, no spaces around `,` and `=`. An
+/// escaped character (`\,`, `\=`, `\ `, `\2C`) is part of its value, as
+/// RFC 4514 says: `CN=Smith\, Jane,OU=Staff` is two RDNs, not three.
 pub fn normalize_dn(dn: &str) -> String {
-    dn.split(',')
+    split_unescaped(dn, ',')
+        .iter()
         .map(|rdn| {
-            rdn.split('=')
-                .map(|p| p.trim().to_lowercase())
+            split_unescaped(rdn, '=')
+                .iter()
+                .map(|p| trim_unescaped(p).to_lowercase())
                 .collect::<Vec<_>>()
                 .join("=")
         })
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// `s` split on each `sep` not escaped by a backslash.
+fn split_unescaped(s: &str, sep: char) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut part = String::new();
+    let mut escaped = false;
+    for c in s.chars() {
+        if c == sep && !escaped {
+            parts.push(std::mem::take(&mut part));
+            continue;
+        }
+        escaped = c == '\\' && !escaped;
+        part.push(c);
+    }
+    parts.push(part);
+    parts
+}
+
+/// `s` without the spaces around it, except an escaped trailing one.
+fn trim_unescaped(s: &str) -> &str {
+    let start = s.trim_start();
+    let t = start.trim_end();
+    let backslashes = t.bytes().rev().take_while(|&b| b == b'\\').count();
+    if backslashes % 2 == 1 && t.len() < start.len() {
+        // `\ ` at the end: the escaped space is the value's.
+        &start[..t.len() + 1]
+    } else {
+        t
+    }
 }
 
 // ------------------------------------------------------------------ users
@@ -445,15 +479,27 @@ impl DirUser {
     }
 }
 
+/// The privileged groups as read from the directory, the groups nested in
+/// them expanded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Privileged {
+    /// Normalised DNs of every entry reached through the groups' members,
+    /// nested groups followed: users (and the nested groups themselves).
+    pub members: BTreeSet<String>,
+    /// Normalised DNs of the privileged groups and every group nested in
+    /// them, for a `member_of` attribute that lists direct groups only.
+    pub groups: BTreeSet<String>,
+}
+
 /// Builds a user from an entry's attributes (`attrs` keyed as the server
-/// returned them; names compare without case). `privileged_members`: the
-/// normalised DNs of privileged groups' members, when membership is read
-/// from the groups.
+/// returned them; names compare without case). `privileged`: the
+/// privileged groups with nested groups expanded, when read (`None`: only
+/// direct membership of `privileged_groups` through `member_of` counts).
 pub fn user_from_entry(
     cfg: &DirectoryConfig,
     dn: &str,
     attrs: &HashMap<String, Vec<String>>,
-    privileged_members: Option<&BTreeSet<String>>,
+    privileged: Option<&Privileged>,
 ) -> Option<DirUser> {
     let get = |name: &str| -> Vec<String> {
         attrs
@@ -483,13 +529,15 @@ pub fn user_from_entry(
     let (groups, privileged) = match &a.member_of {
         Some(m) => {
             let groups = get(m);
-            let privileged = groups
-                .iter()
-                .any(|g| cfg.privileged_groups.contains(&normalize_dn(g)));
+            let privileged = groups.iter().any(|g| {
+                let g = normalize_dn(g);
+                cfg.privileged_groups.contains(&g)
+                    || privileged.is_some_and(|p| p.groups.contains(&g))
+            });
             (groups, privileged)
         }
         None => {
-            let privileged = privileged_members.is_some_and(|m| m.contains(&normalize_dn(dn)));
+            let privileged = privileged.is_some_and(|p| p.members.contains(&normalize_dn(dn)));
             (Vec::new(), privileged)
         }
     };
@@ -515,6 +563,47 @@ pub fn user_search_filter(cfg: &DirectoryConfig, user: &str) -> String {
         cfg.attributes.uid,
         ldap_escape(user)
     )
+}
+
+/// Active Directory's LDAP_MATCHING_RULE_IN_CHAIN: `memberOf` matched
+/// through nested groups, evaluated by the domain controller.
+pub const LDAP_MATCHING_RULE_IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
+
+/// How deep groups nested in a privileged group are followed when codedesk
+/// expands them itself (OpenLDAP): the privileged group is level 0.
+pub const MAX_GROUP_DEPTH: usize = 10;
+
+/// With the Active Directory preset and `member_of`: the filter matching an
+/// entry that is in any privileged group, directly or through nested
+/// groups (LDAP_MATCHING_RULE_IN_CHAIN on `memberOf`); each group DN
+/// escaped per RFC 4515 as an assertion value. `None` otherwise (no
+/// privileged groups, another preset, or membership read from the groups).
+pub fn in_chain_filter(cfg: &DirectoryConfig) -> Option<String> {
+    let member_of = cfg.attributes.member_of.as_ref()?;
+    if cfg.preset != Preset::ActiveDirectory || cfg.privileged_groups.is_empty() {
+        return None;
+    }
+    let mut terms: Vec<String> = cfg
+        .privileged_groups
+        .iter()
+        .map(|g| {
+            format!(
+                "({member_of}:{LDAP_MATCHING_RULE_IN_CHAIN}:={})",
+                ldap_escape(g)
+            )
+        })
+        .collect();
+    Some(if terms.len() == 1 {
+        terms.remove(0)
+    } else {
+        format!("(|{})", terms.concat())
+    })
+}
+
+/// For `sync` on Active Directory: every user the filter selects who is in
+/// a privileged group, nested groups included (one paged search).
+pub fn privileged_users_filter(cfg: &DirectoryConfig) -> Option<String> {
+    in_chain_filter(cfg).map(|f| format!("(&{}{f})", cfg.user_filter))
 }
 
 fn wanted_attributes(cfg: &DirectoryConfig) -> Vec<String> {
@@ -628,7 +717,9 @@ fn tls_config(cfg: &DirectoryConfig) -> Result<Arc<rustls::ClientConfig>> {
 struct Session {
     conn: LdapConn,
     cache: HashMap<String, Option<DirUser>>,
-    privileged_members: Option<BTreeSet<String>>,
+    /// The privileged groups expanded, unless Active Directory evaluates
+    /// nesting itself ([`in_chain_filter`]).
+    privileged: Option<Privileged>,
 }
 
 /// The run's sessions, one per directory configuration (a run has one;
@@ -688,16 +779,17 @@ fn with_session<T>(
         Some(i) => i,
         None => {
             let mut conn = connect(cfg)?;
-            let privileged_members = match cfg.attributes.member_of {
-                Some(_) => None,
-                None => Some(group_members(cfg, &mut conn)?),
+            let privileged = if in_chain_filter(cfg).is_some() || cfg.privileged_groups.is_empty() {
+                None
+            } else {
+                Some(expand_groups(cfg, &mut conn)?)
             };
             guard.push((
                 key,
                 Session {
                     conn,
                     cache: HashMap::new(),
-                    privileged_members,
+                    privileged,
                 },
             ));
             guard.len() - 1
@@ -706,34 +798,84 @@ fn with_session<T>(
     f(cfg, &mut guard[at].1)
 }
 
-/// The normalised DNs of every privileged group's members (a group that
-/// does not exist has none, with a warning).
-fn group_members(cfg: &DirectoryConfig, conn: &mut LdapConn) -> Result<BTreeSet<String>> {
-    let mut out = BTreeSet::new();
-    for g in &cfg.privileged_groups {
-        let res = conn
-            .search(
-                g,
-                Scope::Base,
-                "(objectClass=*)",
-                vec![cfg.group_member_attribute.as_str()],
-            )
-            .map_err(|e| unreachable(cfg, e))?;
-        if res.1.rc == 32 {
-            eprintln!("codedesk: warning: privileged group {g} is not in the directory");
-            continue;
+/// The privileged groups with the groups nested in them, read from the
+/// groups' member attribute (`groupOfNames`/`member`: no memberof overlay
+/// needed). Each member is read once (only an entry that has members is a
+/// group, and its members are read in turn), level by level, down to
+/// [`MAX_GROUP_DEPTH`] levels below a privileged group; an entry seen
+/// before is not read again, so a loop of groups ends. Deeper groups are
+/// not followed, with a warning. A privileged group that does not exist
+/// has no members, with a warning.
+fn expand_groups(cfg: &DirectoryConfig, conn: &mut LdapConn) -> Result<Privileged> {
+    let attr = cfg.group_member_attribute.as_str();
+    let has_members = format!("({attr}=*)");
+    let mut out = Privileged::default();
+    let mut level: Vec<String> = cfg.privileged_groups.clone();
+    let mut depth = 0;
+    while !level.is_empty() {
+        if depth > MAX_GROUP_DEPTH {
+            eprintln!(
+                "codedesk: warning: groups nested more than {MAX_GROUP_DEPTH} levels inside the privileged groups are not followed ({} entries not read, {} among them); their members are not privileged",
+                level.len(),
+                level[0]
+            );
+            break;
         }
-        let (entries, _) = res.success().map_err(|e| unreachable(cfg, e))?;
-        for e in entries {
-            let e = SearchEntry::construct(e);
-            for (k, vals) in &e.attrs {
-                if k.eq_ignore_ascii_case(&cfg.group_member_attribute) {
-                    out.extend(vals.iter().map(|v| normalize_dn(v)));
+        let mut next = Vec::new();
+        for dn in level {
+            let res = conn
+                .search(&dn, Scope::Base, &has_members, vec![attr])
+                .map_err(|e| unreachable(cfg, e))?;
+            if res.1.rc == 32 {
+                if depth == 0 {
+                    eprintln!("codedesk: warning: privileged group {dn} is not in the directory");
+                }
+                continue;
+            }
+            let (entries, _) = res.success().map_err(|e| unreachable(cfg, e))?;
+            for e in entries {
+                let e = SearchEntry::construct(e);
+                out.groups.insert(normalize_dn(&dn));
+                for (k, vals) in &e.attrs {
+                    if !k.eq_ignore_ascii_case(attr) {
+                        continue;
+                    }
+                    for v in vals {
+                        let n = normalize_dn(v);
+                        if !out.groups.contains(&n) && out.members.insert(n) {
+                            next.push(v.clone());
+                        }
+                    }
                 }
             }
         }
+        level = next;
+        depth += 1;
     }
     Ok(out)
+}
+
+/// Active Directory: the normalised DNs of every user in a privileged
+/// group, nested groups included, as the domain controller evaluates them.
+fn in_chain_members(cfg: &DirectoryConfig, s: &mut Session) -> Result<Option<BTreeSet<String>>> {
+    use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+    let Some(filter) = privileged_users_filter(cfg) else {
+        return Ok(None);
+    };
+    let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
+        Box::new(EntriesOnly::new()),
+        Box::new(PagedResults::new(500)),
+    ];
+    let mut stream = s
+        .conn
+        .streaming_search_with(adapters, &cfg.base_dn, Scope::Subtree, &filter, vec!["1.1"])
+        .map_err(|e| unreachable(cfg, e))?;
+    let mut out = BTreeSet::new();
+    while let Some(e) = stream.next().map_err(|e| unreachable(cfg, e))? {
+        out.insert(normalize_dn(&SearchEntry::construct(e).dn));
+    }
+    stream.result().success().map_err(|e| unreachable(cfg, e))?;
+    Ok(Some(out))
 }
 
 /// The directory's entry for `user`, or `None` when it does not know
@@ -767,7 +909,7 @@ pub fn lookup(cfg: &DirectoryConfig, user: &str) -> Result<Option<DirUser>> {
                     k.eq_ignore_ascii_case(&cfg.attributes.uid)
                         && v.iter().any(|v| v.eq_ignore_ascii_case(user))
                 });
-                let mut u = user_from_entry(cfg, &e.dn, &e.attrs, s.privileged_members.as_ref())?;
+                let mut u = user_from_entry(cfg, &e.dn, &e.attrs, s.privileged.as_ref())?;
                 u.uid = user.to_string();
                 holds.then_some(u)
             })
@@ -781,7 +923,19 @@ pub fn lookup(cfg: &DirectoryConfig, user: &str) -> Result<Option<DirUser>> {
                 ),
             ));
         }
-        let hit = found.into_iter().next();
+        let mut hit = found.into_iter().next();
+        // Active Directory: a privileged group reached through nested
+        // groups, as the domain controller evaluates it.
+        if let (Some(u), Some(filter)) = (hit.as_mut(), in_chain_filter(cfg))
+            && !u.privileged
+        {
+            let (entries, _) = s
+                .conn
+                .search(&u.dn, Scope::Base, &filter, vec!["1.1"])
+                .and_then(|r| r.success())
+                .map_err(|e| unreachable(cfg, e))?;
+            u.privileged = !entries.is_empty();
+        }
         s.cache.insert(user.to_string(), hit.clone());
         Ok(hit)
     })
@@ -812,12 +966,17 @@ pub fn all_users(cfg: &DirectoryConfig, progress: &mut dyn FnMut(u64)) -> Result
             let e = SearchEntry::construct(e);
             n += 1;
             progress(n);
-            if let Some(u) = user_from_entry(cfg, &e.dn, &e.attrs, s.privileged_members.as_ref()) {
+            if let Some(u) = user_from_entry(cfg, &e.dn, &e.attrs, s.privileged.as_ref()) {
                 out.push(u);
             }
         }
         let res = stream.result();
         res.success().map_err(|e| unreachable(cfg, e))?;
+        if let Some(members) = in_chain_members(cfg, s)? {
+            for u in &mut out {
+                u.privileged |= members.contains(&normalize_dn(&u.dn));
+            }
+        }
         for u in &out {
             s.cache.insert(u.uid.clone(), Some(u.clone()));
         }
@@ -988,5 +1147,90 @@ mod tests {
         // An entry without the uid attribute is not a user.
         attrs.remove("sAMAccountName");
         assert!(user_from_entry(&c, dn, &attrs, None).is_none());
+    }
+
+    #[test]
+    fn dns_normalise_around_escaped_commas_and_spaces() {
+        assert_eq!(
+            normalize_dn("CN=Smith\\, Jane , OU=Staff,DC=corp"),
+            "cn=smith\\, jane,ou=staff,dc=corp"
+        );
+        assert_eq!(normalize_dn("cn=a\\ ,dc=x"), "cn=a\\ ,dc=x");
+        assert_eq!(normalize_dn("cn = A\\=B , dc = X"), "cn=a\\=b,dc=x");
+        assert_eq!(normalize_dn("cn=a\\\\ ,dc=x"), "cn=a\\\\,dc=x");
+    }
+
+    /// Active Directory evaluates nesting itself: the membership query is
+    /// LDAP_MATCHING_RULE_IN_CHAIN on `memberOf`, one term per privileged
+    /// group, each DN escaped as an RFC 4515 assertion value. The DNs are
+    /// as ADUC shows them (upper-case keywords, an escaped comma in a
+    /// name, parentheses in a group name).
+    #[test]
+    fn active_directory_membership_follows_nested_groups_in_chain() {
+        let mut c = crate::config::parse(
+            include_str!("../examples/directory/active-directory.toml"),
+            Path::new("ad.toml"),
+        )
+        .unwrap()
+        .directory
+        .unwrap();
+        assert_eq!(
+            in_chain_filter(&c).as_deref(),
+            Some(
+                "(|(memberOf:1.2.840.113556.1.4.1941:=cn=domain admins,cn=users,dc=corp,dc=example,dc=com)\
+                 (memberOf:1.2.840.113556.1.4.1941:=cn=helpdesk admins,ou=groups,dc=corp,dc=example,dc=com))"
+            )
+        );
+        assert_eq!(
+            privileged_users_filter(&c).unwrap(),
+            format!("(&{}{})", c.user_filter, in_chain_filter(&c).unwrap())
+        );
+        c.privileged_groups = vec![normalize_dn(
+            "CN=Tier 0 (Admins)\\, EMEA,OU=Groups,DC=corp,DC=example,DC=com",
+        )];
+        assert_eq!(
+            in_chain_filter(&c).as_deref(),
+            Some(
+                "(memberOf:1.2.840.113556.1.4.1941:=cn=tier 0 \\28admins\\29\\5c, emea,ou=groups,dc=corp,dc=example,dc=com)"
+            )
+        );
+        // No privileged groups: no query at all.
+        c.privileged_groups.clear();
+        assert_eq!(in_chain_filter(&c), None);
+        // OpenLDAP (and AD read from the groups' member attribute):
+        // codedesk expands nested groups itself instead.
+        let o = cfg(
+            "url = \"ldap://localhost\"\nbase_dn = \"dc=x\"\nprivileged_groups = [\"cn=a,dc=x\"]",
+        )
+        .unwrap();
+        assert_eq!(in_chain_filter(&o), None);
+        let ad_groups = cfg("url = \"ldap://localhost\"\nbase_dn = \"dc=x\"\npreset = \"active-directory\"\nprivileged_groups = [\"cn=a,dc=x\"]\n[directory.attributes]\nmember_of = \"\"").unwrap();
+        assert_eq!(in_chain_filter(&ad_groups), None);
+    }
+
+    /// With `member_of` listing direct groups only, a group nested in a
+    /// privileged group (found by expanding the groups) counts too.
+    #[test]
+    fn a_member_of_value_naming_a_nested_group_is_privileged() {
+        let c = cfg("url = \"ldap://localhost\"\nbase_dn = \"dc=x\"\nprivileged_groups = [\"cn=admins,dc=x\"]\n[directory.attributes]\nmember_of = \"memberOf\"").unwrap();
+        let mut attrs: HashMap<String, Vec<String>> = HashMap::new();
+        attrs.insert("uid".into(), vec!["erin".into()]);
+        attrs.insert("memberOf".into(), vec!["CN=OnCall,DC=x".into()]);
+        assert!(
+            !user_from_entry(&c, "uid=erin,dc=x", &attrs, None)
+                .unwrap()
+                .privileged
+        );
+        let p = Privileged {
+            members: BTreeSet::new(),
+            groups: ["cn=admins,dc=x", "cn=oncall,dc=x"]
+                .map(String::from)
+                .into(),
+        };
+        assert!(
+            user_from_entry(&c, "uid=erin,dc=x", &attrs, Some(&p))
+                .unwrap()
+                .privileged
+        );
     }
 }

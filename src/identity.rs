@@ -223,14 +223,14 @@ pub fn identity_gate(
             }
         }
         Gate::Prompt => {
+            // The directory is asked (exit 4 or 7) before the gate is armed.
+            let on_file = safeguards::on_file(ctx, store, user, devices, purpose.nothing)?;
             arm_interrupt(ctx, user, purpose.nothing);
-            let contacts = safeguards::contacts_on_file(store, user)?;
             let mut ch = GateChallenger {
                 ctx,
                 store: &mut *store,
                 user,
-                devices,
-                contacts,
+                on_file,
                 id: None,
             };
             let answers =
@@ -269,18 +269,24 @@ struct GateChallenger<'a> {
     ctx: &'a Ctx,
     store: &'a mut Store,
     user: &'a UserRow,
-    devices: &'a [Device],
-    contacts: Vec<Contact>,
+    /// Contacts and numbers to call back (the directory's, when one is
+    /// configured).
+    on_file: safeguards::OnFile,
     id: Option<i64>,
 }
 
 impl prompt::Challenger for GateChallenger<'_> {
     fn contacts(&self) -> Vec<String> {
-        self.contacts.iter().map(Contact::masked).collect()
+        self.on_file.contacts.iter().map(Contact::masked).collect()
     }
 
     fn send(&mut self, i: usize) -> Result<(), String> {
-        let c = self.contacts.get(i).ok_or("no such contact")?.clone();
+        let c = self
+            .on_file
+            .contacts
+            .get(i)
+            .ok_or("no such contact")?
+            .clone();
         let id = safeguards::send_challenge(self.ctx, self.store, self.user, &c)
             .map_err(|e| format!("{e:#}"))?;
         self.id = Some(id);
@@ -302,17 +308,10 @@ impl prompt::Challenger for GateChallenger<'_> {
     }
 
     fn callback_numbers(&mut self) -> Vec<String> {
-        let phones: Vec<&Device> = self.devices.iter().filter(|d| d.phone.is_some()).collect();
-        if !phones.is_empty() {
+        let numbers = &self.on_file.callback;
+        if !numbers.is_empty() {
             // Shown in full here only; recorded masked.
-            let masked: Vec<String> = phones
-                .iter()
-                .filter_map(|d| {
-                    d.phone
-                        .as_ref()
-                        .map(|p| format!("device {} ({})", d.id, p.masked()))
-                })
-                .collect();
+            let masked: Vec<String> = numbers.iter().map(|n| n.masked.clone()).collect();
             let _ = self.store.record_event(
                 &self.ctx.operator,
                 Some(&self.user.name),
@@ -320,14 +319,7 @@ impl prompt::Challenger for GateChallenger<'_> {
                 self.ctx.now(),
             );
         }
-        phones
-            .iter()
-            .filter_map(|d| {
-                d.phone
-                    .as_ref()
-                    .map(|p| format!("{} ({}, device {})", p.as_str(), d.kind.as_str(), d.id))
-            })
-            .collect()
+        numbers.iter().map(|n| n.shown.clone()).collect()
     }
 }
 

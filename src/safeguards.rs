@@ -13,7 +13,7 @@ use crate::config::parse_duration;
 use crate::context::Ctx;
 use crate::delivery;
 use crate::exit::{Status, fail};
-use crate::model::{Device, printable};
+use crate::model::{Device, Phone, printable};
 use crate::store::safeguards::{ChallengeAnswer, NewChallenge};
 use crate::store::{Store, UserRow};
 use anyhow::Result;
@@ -191,6 +191,9 @@ fn send_email(ctx: &Ctx, to: &str, subject: &str, body: &str) -> std::result::Re
 pub enum Contact {
     /// An SMS-capable device with a number.
     Sms(Device),
+    /// A mobile number in the directory that no enrolled SMS-capable device
+    /// has: texted through the SMS gateway, as Specops does.
+    DirectoryMobile(Phone),
     Email(String),
 }
 
@@ -203,6 +206,7 @@ impl Contact {
                 d.id,
                 d.phone.as_ref().map(|p| p.masked()).unwrap_or_default()
             ),
+            Contact::DirectoryMobile(p) => format!("directory mobile ({})", p.masked()),
             Contact::Email(e) => format!("email {}", mask_email(e)),
         }
     }
@@ -210,14 +214,64 @@ impl Contact {
     fn device_id(&self) -> Option<i64> {
         match self {
             Contact::Sms(d) => Some(d.id),
+            Contact::DirectoryMobile(_) | Contact::Email(_) => None,
+        }
+    }
+
+    /// The number a text goes to.
+    fn phone(&self) -> Option<&Phone> {
+        match self {
+            Contact::Sms(d) => d.phone.as_ref(),
+            Contact::DirectoryMobile(p) => Some(p),
             Contact::Email(_) => None,
         }
     }
 }
 
-/// The contacts on file for `user`: each SMS-capable device with a number,
-/// then the email address. This is the seam for a directory: when one is
-/// configured, its numbers and address are what goes here.
+/// A number the operator may call back: shown in full at the prompt's
+/// callback step only, recorded masked.
+#[derive(Debug, Clone)]
+pub struct CallbackNumber {
+    /// In full, for the operator's screen only: "+15072225001 (directory
+    /// mobile)", "+15072225999 (mobile, device 3)".
+    pub shown: String,
+    /// As recorded: "directory mobile (+*******5001)", "device 3
+    /// (+*******5999)".
+    pub masked: String,
+}
+
+impl CallbackNumber {
+    fn device(d: &Device) -> Option<CallbackNumber> {
+        let p = d.phone.as_ref()?;
+        Some(CallbackNumber {
+            shown: format!("{} ({}, device {})", p.as_str(), d.kind.as_str(), d.id),
+            masked: format!("device {} ({})", d.id, p.masked()),
+        })
+    }
+
+    fn directory(p: &Phone, what: &str) -> CallbackNumber {
+        CallbackNumber {
+            shown: format!("{} (directory {what})", p.as_str()),
+            masked: format!("directory {what} ({})", p.masked()),
+        }
+    }
+}
+
+/// What the challenge and callback methods may use for one user.
+#[derive(Debug, Clone)]
+pub struct OnFile {
+    /// Contacts a challenge can go to, in the order offered.
+    pub contacts: Vec<Contact>,
+    /// Numbers to call back.
+    pub callback: Vec<CallbackNumber>,
+    /// The directory they come from (its URL), when one is configured.
+    pub directory: Option<String>,
+}
+
+/// The contacts in the store for `user`: each SMS-capable device with a
+/// number, then the email address on file. Notices go to these (so that
+/// `verify`'s lockout notice never waits on the directory); a challenge
+/// and a call-back use [`on_file`].
 pub fn contacts_on_file(store: &Store, user: &UserRow) -> Result<Vec<Contact>> {
     let mut out: Vec<Contact> = store
         .devices(user.id)?
@@ -231,14 +285,102 @@ pub fn contacts_on_file(store: &Store, user: &UserRow) -> Result<Vec<Contact>> {
     Ok(out)
 }
 
+/// What the challenge and callback methods use for `user` (`devices`:
+/// theirs). Without a directory: the store's contacts
+/// ([`contacts_on_file`]) and every enrolled number to call back. With
+/// one, the directory is the source of truth (exit 4 when it does not
+/// know the user, `nothing` saying what did not happen; exit 7 naming the
+/// server when it cannot be asked):
+///
+/// - for each of the directory's numbers (mobiles first), the enrolled
+///   SMS-capable devices with that number; a directory mobile no device
+///   has is texted through the SMS gateway itself. An enrolled device
+///   whose number is not one of the directory's is no contact on file;
+/// - the email is the directory's `mail`, not the one in the store;
+/// - the numbers to call back are the directory's (mobile and telephone).
+pub fn on_file(
+    ctx: &Ctx,
+    store: &Store,
+    user: &UserRow,
+    devices: &[Device],
+    nothing: &str,
+) -> Result<OnFile> {
+    let Some(d) = crate::directory::require_user(&ctx.settings, &user.name, nothing)? else {
+        return Ok(OnFile {
+            contacts: contacts_on_file(store, user)?,
+            callback: devices.iter().filter_map(CallbackNumber::device).collect(),
+            directory: None,
+        });
+    };
+    let mut contacts = Vec::new();
+    for n in d.numbers() {
+        let enrolled: Vec<&Device> = devices
+            .iter()
+            .filter(|dev| dev.sms && dev.phone.as_ref() == Some(n))
+            .collect();
+        if !enrolled.is_empty() {
+            contacts.extend(enrolled.into_iter().cloned().map(Contact::Sms));
+        } else if d.mobiles.contains(n) {
+            contacts.push(Contact::DirectoryMobile(n.clone()));
+        }
+    }
+    if let Some(e) = &d.email {
+        match parse_email(e) {
+            Ok(e) => contacts.push(Contact::Email(e)),
+            Err(_) => eprintln!(
+                "codedesk: warning: {}'s mail in the directory is not an address codedesk sends to ({}): no email contact",
+                user.name,
+                printable(e, 60)
+            ),
+        }
+    }
+    let callback = d
+        .mobiles
+        .iter()
+        .map(|p| CallbackNumber::directory(p, "mobile"))
+        .chain(
+            d.phones
+                .iter()
+                .map(|p| CallbackNumber::directory(p, "telephone")),
+        )
+        .collect();
+    let url = ctx.settings.directory.as_ref().map(|c| c.url.clone());
+    Ok(OnFile {
+        contacts,
+        callback,
+        directory: url,
+    })
+}
+
+/// `contacts` without those whose number is the number of a device the
+/// caller says is lost (`lost`: device ids of `devices`): a directory
+/// mobile is the lost phone's number as often as not.
+pub fn without_lost_numbers(
+    contacts: Vec<Contact>,
+    devices: &[Device],
+    lost: &[i64],
+) -> Vec<Contact> {
+    let lost_numbers: Vec<&Phone> = devices
+        .iter()
+        .filter(|d| lost.contains(&d.id))
+        .filter_map(|d| d.phone.as_ref())
+        .collect();
+    contacts
+        .into_iter()
+        .filter(|c| c.phone().is_none_or(|p| !lost_numbers.contains(&p)))
+        .collect()
+}
+
 /// The contact `challenge --device ID | --email` names, or the first one
-/// on file; never a device the caller says is lost.
+/// on file; never a device the caller says is lost. `directory`: the
+/// contacts come from the directory at this URL (for messages).
 pub fn pick_contact(
     user: &str,
     contacts: &[Contact],
     device: Option<i64>,
     email: bool,
     lost: &[i64],
+    directory: Option<&str>,
 ) -> Result<Contact> {
     if let Some(id) = device
         && lost.contains(&id)
@@ -257,10 +399,21 @@ pub fn pick_contact(
         (None, false) => usable.clone().next(),
     };
     found.cloned().ok_or_else(|| {
-        let what = match (device, email) {
-            (Some(id), _) => format!("device {id} is not an SMS-capable device of {user}"),
-            (None, true) => format!("{user} has no email address on file"),
-            (None, false) => format!("{user} has no contact on file that can receive a challenge"),
+        let what = match (device, email, directory) {
+            (Some(id), _, None) => format!("device {id} is not an SMS-capable device of {user}"),
+            (Some(id), _, Some(url)) => format!(
+                "device {id} is not a contact on file for {user}: not an SMS-capable device with one of their numbers in the directory ({url})"
+            ),
+            (None, true, None) => format!("{user} has no email address on file"),
+            (None, true, Some(url)) => {
+                format!("{user} has no email address on file in the directory ({url})")
+            }
+            (None, false, None) => {
+                format!("{user} has no contact on file that can receive a challenge")
+            }
+            (None, false, Some(url)) => format!(
+                "{user} has no contact on file in the directory ({url}) that can receive a challenge"
+            ),
         };
         fail(
             Status::NotFound,
@@ -325,15 +478,17 @@ pub fn send_challenge(
         challenge.as_str()
     ));
     let sent = match contact {
-        Contact::Sms(d) => match (&ctx.settings.sms, &d.phone) {
-            (Some(how), Some(phone)) => delivery::deliver(
-                how,
-                phone,
-                &Zeroizing::new(format!("{}\n", text.as_str())),
-                ctx.settings.sms_timeout,
-            ),
-            _ => Err("no SMS delivery is configured (set sms.command or sms.outbox)".into()),
-        },
+        Contact::Sms(_) | Contact::DirectoryMobile(_) => {
+            match (&ctx.settings.sms, contact.phone()) {
+                (Some(how), Some(phone)) => delivery::deliver(
+                    how,
+                    phone,
+                    &Zeroizing::new(format!("{}\n", text.as_str())),
+                    ctx.settings.sms_timeout,
+                ),
+                _ => Err("no SMS delivery is configured (set sms.command or sms.outbox)".into()),
+            }
+        }
         Contact::Email(e) => send_email(ctx, e, "Your helpdesk verification code", &text),
     };
     drop(text);
@@ -482,7 +637,7 @@ fn notify_inner(
     let (mut sent, mut failed) = (Vec::new(), Vec::new());
     for c in &contacts {
         let r = match c {
-            Contact::Sms(d) => match (&ctx.settings.sms, &d.phone) {
+            Contact::Sms(_) | Contact::DirectoryMobile(_) => match (&ctx.settings.sms, c.phone()) {
                 (Some(how), Some(p)) => {
                     delivery::deliver(how, p, &format!("{body}\n"), ctx.settings.sms_timeout)
                 }

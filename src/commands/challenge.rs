@@ -37,8 +37,19 @@ pub fn run(ctx: &Ctx, a: ChallengeArgs, out: &mut dyn Write) -> Result<Status> {
     let name = user_arg(&a.user)?;
     let mut store = ctx.open_store()?;
     let user = store.require_user(&name)?;
-    let contacts = safeguards::contacts_on_file(&store, &user)?;
-    let contact = safeguards::pick_contact(&user.name, &contacts, a.device, a.email, &a.lost)?;
+    // With a directory: its numbers and mail only (exit 4 for a user it
+    // does not know, 7 when it cannot be asked).
+    let devices = store.devices(user.id)?;
+    let on_file = safeguards::on_file(ctx, &store, &user, &devices, "no challenge sent")?;
+    let contacts = safeguards::without_lost_numbers(on_file.contacts, &devices, &a.lost);
+    let contact = safeguards::pick_contact(
+        &user.name,
+        &contacts,
+        a.device,
+        a.email,
+        &a.lost,
+        on_file.directory.as_deref(),
+    )?;
     let id = safeguards::send_challenge(ctx, &mut store, &user, &contact)?;
     let expires_at = ctx.now() + CHALLENGE_TTL;
     let json = ChallengeJson {
