@@ -4,8 +4,9 @@
 //! message with structured data (docs/safeguards.md). Events never hold a
 //! code, a challenge or a full phone number, so neither does syslog.
 //!
-//! The store calls [`begin`], [`appended`] and [`end`] around each write
-//! transaction; nothing is kept or sent unless [`enable`] was called.
+//! The store runs each write transaction through [`forwarding`], and
+//! [`appended`] notes each event it appends; nothing is kept or sent
+//! unless [`enable`] was called.
 
 use crate::store::AuditRow;
 use std::cell::RefCell;
@@ -29,8 +30,17 @@ pub fn enable(path: PathBuf) {
     let _ = SOCKET.set(path);
 }
 
+/// Runs the write transaction `tx` (one that commits before it returns
+/// `Ok`): the events it appended go to syslog once it returns `Ok`.
+pub(crate) fn forwarding<T>(tx: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    begin();
+    let r = tx();
+    end(r.is_ok());
+    r
+}
+
 /// A write transaction begins: nothing appended yet.
-pub(crate) fn begin() {
+fn begin() {
     if SOCKET.get().is_some() {
         PENDING.with_borrow_mut(Vec::clear);
     }
@@ -46,7 +56,7 @@ pub(crate) fn appended(e: &AuditRow) {
 /// The transaction ended: its events go to syslog if it committed. A
 /// syslog that cannot be reached is a warning; the change stands (the
 /// store's trail is the record).
-pub(crate) fn end(committed: bool) {
+fn end(committed: bool) {
     let Some(path) = SOCKET.get() else { return };
     let events = PENDING.with_borrow_mut(std::mem::take);
     if !committed || events.is_empty() {

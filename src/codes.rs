@@ -464,15 +464,19 @@ pub fn check_length(alphabet: Alphabet, length: usize) -> Result<()> {
     Ok(())
 }
 
+/// Cheap parameters for unit tests: what they count is evaluations, not
+/// time.
+#[cfg(test)]
+pub(crate) const TEST_PARAMS: HashParams = HashParams {
+    memory_kib: 64,
+    iterations: 1,
+    parallelism: 1,
+};
+
 #[cfg(test)]
 mod tests {
+    use super::TEST_PARAMS as FAST;
     use super::*;
-
-    const FAST: HashParams = HashParams {
-        memory_kib: 64,
-        iterations: 1,
-        parallelism: 1,
-    };
 
     fn digits() -> CodeSpec {
         CodeSpec {

@@ -49,12 +49,8 @@ pub trait Row {
 
 /// One result (an issued set, a verdict): its JSON object, its CSV rows
 /// (a header, if any, goes through [`Sink::csv_header`]) and its text for
-/// a person.
+/// a person. Every CSV cell goes through [`csv_safe`].
 pub trait Record {
-    /// Whether CSV cells go through [`csv_safe`]. `false` only where the
-    /// output has never been guarded (kept as it was by the refactor that
-    /// brought in the sink).
-    const CSV_GUARDED: bool = true;
     fn json(&self) -> impl Serialize + '_;
     fn csv(&self) -> Vec<Vec<String>>;
     fn human(&self, out: &mut dyn Write, how: Human, quiet: bool) -> Result<()>;
@@ -143,11 +139,7 @@ impl Sink {
                     .has_headers(false)
                     .from_writer(&mut *out);
                 for row in r.csv() {
-                    if R::CSV_GUARDED {
-                        w.write_record(csv_safe(&row))?;
-                    } else {
-                        w.write_record(&row)?;
-                    }
+                    w.write_record(csv_safe(&row))?;
                 }
                 w.flush()?;
             }

@@ -11,8 +11,13 @@ use anyhow::Result;
 use serde::Serialize;
 use std::io::Write;
 
-/// Reads `--since`: an RFC 3339 time or date, or a duration ago (`7d`).
-pub fn parse_since(raw: &str, now: i64) -> Result<i64> {
+/// Reads `--since`, if given: an RFC 3339 time or date, or a duration
+/// ago (`7d`).
+pub fn parse_since(raw: Option<&str>, now: i64) -> Result<Option<i64>> {
+    raw.map(|raw| since(raw, now)).transpose()
+}
+
+fn since(raw: &str, now: i64) -> Result<i64> {
     let t = raw.trim();
     if let Ok(d) = crate::config::parse_duration(t) {
         return Ok(now - d.as_secs() as i64);
@@ -162,11 +167,7 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
     let user = a.user.as_deref().map(Username::parse).transpose()?;
     let filter = EventFilter {
         user: user.as_ref().map(|u| u.to_string()),
-        since: a
-            .since
-            .as_deref()
-            .map(|s| parse_since(s, ctx.now()))
-            .transpose()?,
+        since: parse_since(a.since.as_deref(), ctx.now())?,
         after: None,
     };
     if a.follow && !sink.is_json() {

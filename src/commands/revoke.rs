@@ -141,9 +141,7 @@ fn issued_by(
     out: &mut dyn Write,
 ) -> Result<Status> {
     let principal = parse_text("--issued-by", principal)?;
-    let since = since
-        .map(|s| super::audit_cmd::parse_since(s, ctx.now()))
-        .transpose()?;
+    let since = super::audit_cmd::parse_since(since, ctx.now())?;
     let mut store = ctx.open_store()?;
     let done = store.revoke_issued_by(&principal, since, reason, &ctx.operator, ctx.now())?;
     for (user, _) in &done {

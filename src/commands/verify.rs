@@ -123,8 +123,6 @@ struct Judged<'a> {
 }
 
 impl Record for Judged<'_> {
-    /// As it always was: user names cannot hold a comma or a quote.
-    const CSV_GUARDED: bool = false;
     fn json(&self) -> impl Serialize + '_ {
         &self.json
     }
@@ -490,12 +488,7 @@ mod tests {
     use super::*;
     use crate::codes::Alphabet;
 
-    /// Cheap parameters: what is counted here is evaluations, not time.
-    const FAST: HashParams = HashParams {
-        memory_kib: 64,
-        iterations: 1,
-        parallelism: 1,
-    };
+    use crate::codes::TEST_PARAMS as FAST;
 
     fn set(id: i64, spec: CodeSpec, code: &codes::Code) -> CandidateSet {
         let salt = vec![7u8; codes::SALT_LEN];

@@ -121,20 +121,17 @@ impl Store {
     /// Runs `f` in one write transaction, under the backend's write lock;
     /// rolls back if it fails.
     fn write<T>(&mut self, f: impl FnOnce(&mut dyn Exec) -> Result<T>) -> Result<T> {
-        crate::audit_syslog::begin();
-        let r = dispatch!(self, write(f));
-        crate::audit_syslog::end(r.is_ok());
-        r
+        crate::audit_syslog::forwarding(|| dispatch!(self, write(f)))
     }
 
     /// A write of `verify` (a rejection, an automatic unlock) in one
     /// transaction under the write lock: `f` is told whether the store is
     /// PostgreSQL, where it goes through the server's functions that a
-    /// verifier's role may call. On PostgreSQL this is the backend's write
-    /// as it stands, without the syslog bracket of [`Store::write`].
+    /// verifier's role may call. Its events go to syslog like those of
+    /// [`Store::write`].
     fn verifier_write<T>(&mut self, f: impl FnOnce(&mut dyn Exec, bool) -> Result<T>) -> Result<T> {
         match self {
-            Store::Postgres(pg) => pg.write(|db| f(db, true)),
+            Store::Postgres(pg) => crate::audit_syslog::forwarding(|| pg.write(|db| f(db, true))),
             Store::Sqlite(_) => self.write(|db| f(db, false)),
         }
     }

@@ -710,11 +710,7 @@ mod tests {
     use crate::codes;
     use crate::exit::Status;
 
-    const FAST: HashParams = HashParams {
-        memory_kib: 64,
-        iterations: 1,
-        parallelism: 1,
-    };
+    use crate::codes::TEST_PARAMS as FAST;
 
     fn user(s: &str) -> Username {
         Username::parse(s).unwrap()

@@ -607,6 +607,65 @@ fn no_csv_cell_starts_like_a_spreadsheet_formula() {
 }
 
 #[test]
+fn verify_and_report_csv_guard_a_name_that_starts_like_a_formula() {
+    let env = Env::new();
+    // A user name may start with '@'; so may an operator's.
+    env.enroll_landline("@sum", "5072225999");
+    // Issued by an operator named "@sum" (Env::cmd names "tester").
+    let out = std::process::Command::new(common::BIN)
+        .env_clear()
+        .args(["--db", env.db.to_str().unwrap()])
+        .args(["--config", env.config.to_str().unwrap()])
+        .args([
+            "--operator",
+            "@sum",
+            "issue-codes",
+            "@sum",
+            "--via",
+            "helpdesk",
+        ])
+        .args(["--identity-verified", "in-person", "--ticket", "T-1", "-q"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let codes: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let (code, accepted, err) = env.run_stdin(&["verify", "@sum", "--format", "csv"], &codes[0]);
+    assert_eq!(code, 0, "{err}");
+    let (code, rejected, err) = env.run_stdin(
+        &["verify", "@sum", "--format", "csv"],
+        "0000-0000-0000-0000",
+    );
+    assert_eq!(code, 1, "{err}");
+    let by_operator = env.ok(&["report", "--by", "operator", "--format", "csv"]);
+    let by_day = env.ok(&["report", "--format", "csv"]);
+    for (text, rows) in [
+        (
+            &accepted,
+            vec!["user,accepted,remaining,locked", "'@sum,true,9,false"],
+        ),
+        (
+            &rejected,
+            vec!["user,accepted,remaining,locked", "'@sum,false,9,false"],
+        ),
+    ] {
+        assert_eq!(text.lines().collect::<Vec<_>>(), rows, "{text}");
+    }
+    for text in [&by_operator, &by_day] {
+        let cells = csv_cells(text);
+        assert!(cells.contains(&"'@sum".to_string()), "{text}");
+        assert!(
+            cells
+                .iter()
+                .all(|c| !c.starts_with(['=', '+', '-', '@', '\t', '\r'])),
+            "a formula-like cell in:\n{text}"
+        );
+    }
+}
+
+#[test]
 fn a_postgresql_error_keeps_its_words_when_the_password_is_short() {
     let Some(env) = Env::postgres("") else {
         return;

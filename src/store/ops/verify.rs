@@ -73,7 +73,8 @@ impl Store {
             return Ok(Spend::Stale);
         }
         if let Store::Postgres(pg) = self {
-            return pg.spend_tags(&view.user, tags, operator, service, now);
+            let spend = || pg.spend_tags(&view.user, tags, operator, service, now);
+            return crate::audit_syslog::forwarding(spend);
         }
         for (set_id, tag) in tags {
             let Some(set) = view.sets.iter().find(|s| s.id == *set_id) else {

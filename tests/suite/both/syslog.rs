@@ -105,6 +105,45 @@ fn env_logging_to(socket: &Path) -> Env {
     ))
 }
 
+/// Asserts that rsyslog got one RFC 5424 message per audit event of
+/// `env`'s trail, in order, each carrying the event; returns its lines.
+fn mirrors_the_trail(env: &Env, rs: &Rsyslog) -> Vec<String> {
+    let audit: Vec<Value> = env
+        .ok(&["audit", "--format", "json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let lines = rs.lines(audit.len());
+    assert_eq!(
+        lines.len(),
+        audit.len(),
+        "one message per event:\n{}",
+        lines.join("\n")
+    );
+    for (e, l) in audit.iter().zip(&lines) {
+        let f: Vec<&str> = l.splitn(7, '|').collect();
+        assert_eq!(f[0], "1", "RFC 5424 (version 1): {l}");
+        assert_eq!(f[1], "auth", "{l}");
+        assert_eq!(f[3], "codedesk", "{l}");
+        assert_eq!(
+            f[4],
+            e["action"].as_str().unwrap(),
+            "MSGID is the action: {l}"
+        );
+        assert!(
+            f[5].starts_with(&format!(
+                "[codedesk@32473 id=\"{}\" operator=\"tester\"",
+                e["id"]
+            )),
+            "structured data: {l}"
+        );
+        assert!(f[5].contains(&format!("hash=\"{}\"", e["hash"].as_str().unwrap())));
+        let details: Value = serde_json::from_str(f[6]).expect("MSG is the details as JSON");
+        assert_eq!(details, e["details"]);
+    }
+    lines
+}
+
 #[test]
 fn every_audit_event_reaches_rsyslog_as_rfc5424_with_structured_data() {
     let Some(rs) = Rsyslog::start() else { return };
@@ -143,39 +182,7 @@ fn every_audit_event_reaches_rsyslog_as_rfc5424_with_structured_data() {
     let (code, codes, err) = ask(&challenge);
     assert_eq!(code, 0, "{err}");
 
-    let audit: Vec<Value> = env
-        .ok(&["audit", "--format", "json"])
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let lines = rs.lines(audit.len());
-    assert_eq!(
-        lines.len(),
-        audit.len(),
-        "one message per event:\n{}",
-        lines.join("\n")
-    );
-    for (e, l) in audit.iter().zip(&lines) {
-        let f: Vec<&str> = l.splitn(7, '|').collect();
-        assert_eq!(f[0], "1", "RFC 5424 (version 1): {l}");
-        assert_eq!(f[1], "auth", "{l}");
-        assert_eq!(f[3], "codedesk", "{l}");
-        assert_eq!(
-            f[4],
-            e["action"].as_str().unwrap(),
-            "MSGID is the action: {l}"
-        );
-        assert!(
-            f[5].starts_with(&format!(
-                "[codedesk@32473 id=\"{}\" operator=\"tester\"",
-                e["id"]
-            )),
-            "structured data: {l}"
-        );
-        assert!(f[5].contains(&format!("hash=\"{}\"", e["hash"].as_str().unwrap())));
-        let details: Value = serde_json::from_str(f[6]).expect("MSG is the details as JSON");
-        assert_eq!(details, e["details"]);
-    }
+    let lines = mirrors_the_trail(&env, &rs);
     let severity = |action: &str| {
         lines
             .iter()
@@ -196,6 +203,89 @@ fn every_audit_event_reaches_rsyslog_as_rfc5424_with_structured_data() {
             "a code reached syslog"
         );
     }
+}
+
+/// `verify` as pam_exec runs it: the user from `PAM_USER`, the service
+/// from `PAM_SERVICE`, the token on standard input; the clock at `now`
+/// if given. Its exit status.
+fn pam_verify(env: &Env, token: &str, now: Option<i64>) -> i32 {
+    let mut c = env.cmd();
+    c.arg("verify")
+        .env("PAM_USER", "pam.user")
+        .env("PAM_SERVICE", "sshd")
+        .env("PAM_TYPE", "auth");
+    if let Some(now) = now {
+        c.env("CODEDESK_NOW", now.to_string());
+    }
+    let out = c
+        .write_stdin(format!("{token}\0").into_bytes())
+        .output()
+        .expect("run codedesk verify");
+    out.status.code().unwrap_or(-1)
+}
+
+#[test]
+fn verify_from_pam_reaches_rsyslog_accepted_rejected_lockout_and_auto_unlock() {
+    let Some(rs) = Rsyslog::start() else { return };
+    let env = Env::with_config(&format!(
+        "[lockout]\nthreshold = 2\nauto_unlock = \"15m\"\n\n[audit]\nsyslog = true\nsyslog_socket = {:?}\n",
+        rs.socket.display().to_string()
+    ));
+    env.enroll_landline("pam.user", "507-222-0000");
+    let codes = env.issue_helpdesk("pam.user", &["--count", "3"]);
+    assert_eq!(pam_verify(&env, &codes[0], None), 0, "a valid code");
+    let wrong = "0000-0000-0000-0000";
+    assert_eq!(pam_verify(&env, wrong, None), 1, "a wrong code");
+    assert_eq!(pam_verify(&env, wrong, None), 1, "a wrong code, locking");
+    assert_eq!(pam_verify(&env, &codes[1], None), 5, "locked out");
+    // 16 minutes on: unlocked automatically, and the code is accepted.
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + 16 * 60;
+    assert_eq!(pam_verify(&env, &codes[1], Some(later)), 0, "auto-unlocked");
+
+    let lines = mirrors_the_trail(&env, &rs);
+    let logged = |action: &str| -> Vec<(String, Value)> {
+        lines
+            .iter()
+            .map(|l| l.splitn(7, '|').collect::<Vec<&str>>())
+            .filter(|f| f[4] == action)
+            .map(|f| (f[2].to_string(), serde_json::from_str(f[6]).unwrap()))
+            .collect()
+    };
+    let accepted = logged("verify-accepted");
+    assert_eq!(accepted.len(), 2, "{lines:#?}");
+    assert!(
+        accepted
+            .iter()
+            .all(|(sev, d)| sev == "notice" && d["service"] == "sshd")
+    );
+    let rejected = logged("verify-rejected");
+    assert_eq!(rejected.len(), 2, "{lines:#?}");
+    assert!(
+        rejected
+            .iter()
+            .all(|(sev, d)| sev == "warning" && d["service"] == "sshd")
+    );
+    let lockout = logged("lockout");
+    assert_eq!(lockout.len(), 1, "{lines:#?}");
+    assert_eq!(lockout[0].0, "warning");
+    let unlock = logged("unlock");
+    assert_eq!(unlock.len(), 1, "{lines:#?}");
+    assert_eq!(unlock[0].1["auto"], true, "{lines:#?}");
+    let all = lines.join("\n");
+    for c in codes.iter().map(String::as_str).chain([wrong]) {
+        assert!(
+            !all.contains(c) && !all.contains(&c.replace('-', "")),
+            "a code reached syslog"
+        );
+    }
+    assert!(
+        !all.contains("5072220000"),
+        "a full phone number reached syslog"
+    );
 }
 
 #[test]
