@@ -16,6 +16,9 @@ _codedesk() {
             ",$1")
                 cmd="codedesk"
                 ;;
+            codedesk,approve)
+                cmd="codedesk__subcmd__approve"
+                ;;
             codedesk,audit)
                 cmd="codedesk__subcmd__audit"
                 ;;
@@ -30,6 +33,9 @@ _codedesk() {
                 ;;
             codedesk,demo)
                 cmd="codedesk__subcmd__demo"
+                ;;
+            codedesk,deny)
+                cmd="codedesk__subcmd__deny"
                 ;;
             codedesk,dispute)
                 cmd="codedesk__subcmd__dispute"
@@ -48,6 +54,9 @@ _codedesk() {
                 ;;
             codedesk,migrate)
                 cmd="codedesk__subcmd__migrate"
+                ;;
+            codedesk,privileged)
+                cmd="codedesk__subcmd__privileged"
                 ;;
             codedesk,report)
                 cmd="codedesk__subcmd__report"
@@ -79,6 +88,9 @@ _codedesk() {
             codedesk__subcmd__audit__subcmd__help,verify)
                 cmd="codedesk__subcmd__audit__subcmd__help__subcmd__verify"
                 ;;
+            codedesk__subcmd__help,approve)
+                cmd="codedesk__subcmd__help__subcmd__approve"
+                ;;
             codedesk__subcmd__help,audit)
                 cmd="codedesk__subcmd__help__subcmd__audit"
                 ;;
@@ -93,6 +105,9 @@ _codedesk() {
                 ;;
             codedesk__subcmd__help,demo)
                 cmd="codedesk__subcmd__help__subcmd__demo"
+                ;;
+            codedesk__subcmd__help,deny)
+                cmd="codedesk__subcmd__help__subcmd__deny"
                 ;;
             codedesk__subcmd__help,dispute)
                 cmd="codedesk__subcmd__help__subcmd__dispute"
@@ -111,6 +126,9 @@ _codedesk() {
                 ;;
             codedesk__subcmd__help,migrate)
                 cmd="codedesk__subcmd__help__subcmd__migrate"
+                ;;
+            codedesk__subcmd__help,privileged)
+                cmd="codedesk__subcmd__help__subcmd__privileged"
                 ;;
             codedesk__subcmd__help,report)
                 cmd="codedesk__subcmd__help__subcmd__report"
@@ -140,12 +158,46 @@ _codedesk() {
 
     case "${cmd}" in
         codedesk)
-            opts="-q -h -V --db --config --operator --format --quiet --help --version enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report setup-roles sync help"
+            opts="-q -h -V --db --config --operator --format --quiet --help --version enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report setup-roles sync privileged approve deny help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv text" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__approve)
+            opts="-q -h -V --reason --db --config --operator --format --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -415,6 +467,40 @@ _codedesk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        codedesk__subcmd__deny)
+            opts="-q -h -V --reason --db --config --operator --format --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv text" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         codedesk__subcmd__dispute)
             opts="-q -h -V --reason --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -450,7 +536,7 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__enroll__subcmd__device)
-            opts="-q -h -V --kind --phone --sms --no-sms --label --primary --identity-verified --ticket --challenge --email --batch --db --config --operator --format --quiet --help --version"
+            opts="-q -h -V --kind --phone --sms --no-sms --label --primary --identity-verified --ticket --challenge --email --batch --request --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -488,6 +574,10 @@ _codedesk() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --request)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -512,8 +602,22 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__help)
-            opts="enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report setup-roles sync help"
+            opts="enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report setup-roles sync privileged approve deny help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__help__subcmd__approve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -609,6 +713,20 @@ _codedesk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        codedesk__subcmd__help__subcmd__deny)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         codedesk__subcmd__help__subcmd__dispute)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -680,6 +798,20 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__help__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__help__subcmd__privileged)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -778,7 +910,7 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__issue__subcmd__codes)
-            opts="-q -h -V --count --device --via --expires --uses --preserve-existing --identity-verified --ticket --challenge --batch --db --config --operator --format --quiet --help --version"
+            opts="-q -h -V --count --device --via --expires --uses --preserve-existing --identity-verified --ticket --challenge --batch --request --ask-approval --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -817,6 +949,10 @@ _codedesk() {
                     return 0
                     ;;
                 --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -888,6 +1024,36 @@ _codedesk() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv text" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__privileged)
+            opts="-q -h -V --db --config --operator --format --quiet --help --version on off"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

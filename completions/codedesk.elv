@@ -44,6 +44,9 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand report 'Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail'
             cand setup-roles 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)'
             cand sync 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported'
+            cand privileged 'Mark a user privileged (helpdesk codes and new devices then need a second principal''s approval), or not'
+            cand approve 'Approve a request waiting for a second principal (exit 10), after showing who asked, why and the identity check; without REQUEST, list those waiting'
+            cand deny 'Refuse a request waiting for a second principal'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'codedesk;enroll-device'= {
@@ -55,6 +58,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --challenge 'The challenge the caller reads back (from standard input), with --identity-verified challenge'
             cand --email 'Record this email address on file for the user (notices, challenges)'
             cand --batch 'Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none'
+            cand --request 'Spend this approved request (its identity check stands): after exit 10 and `codedesk approve`'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
             cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
@@ -79,11 +83,13 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --ticket 'Ticket reference of the identity check'
             cand --challenge 'The challenge the caller reads back (from standard input), with --identity-verified challenge'
             cand --batch 'Issue for every user in a CSV file (header row with a user column; - for stdin)'
+            cand --request 'Spend this approved request (its identity check stands): after exit 10 and `codedesk approve`'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
             cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
             cand --preserve-existing 'Keep the user''s earlier codes valid (otherwise a new set invalidates them)'
+            cand --ask-approval 'Beyond helpdesk.max_sets_per_operator: record a request for one more set (exit 10) instead of being refused'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
             cand -h 'Print help (see more with ''--help'')'
@@ -301,6 +307,44 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'codedesk;privileged'= {
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;approve'= {
+            cand --reason 'Why, for the audit trail'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'codedesk;deny'= {
+            cand --reason 'Why, for the audit trail'
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'codedesk;help'= {
             cand enroll-device 'Add a device to a user, creating the user on first enrolment'
             cand issue-codes 'Issue a new set of backup codes (by SMS, or by the helpdesk after an identity check)'
@@ -318,6 +362,9 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand report 'Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail'
             cand setup-roles 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)'
             cand sync 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported'
+            cand privileged 'Mark a user privileged (helpdesk codes and new devices then need a second principal''s approval), or not'
+            cand approve 'Approve a request waiting for a second principal (exit 10), after showing who asked, why and the identity check; without REQUEST, list those waiting'
+            cand deny 'Refuse a request waiting for a second principal'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'codedesk;help;enroll-device'= {
@@ -354,6 +401,12 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         &'codedesk;help;setup-roles'= {
         }
         &'codedesk;help;sync'= {
+        }
+        &'codedesk;help;privileged'= {
+        }
+        &'codedesk;help;approve'= {
+        }
+        &'codedesk;help;deny'= {
         }
         &'codedesk;help;help'= {
         }

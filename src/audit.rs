@@ -196,6 +196,40 @@ pub enum AuditEvent<'a> {
         became_privileged: &'a [&'a str],
         directory: &'a str,
     },
+    // Issue 13 (docs/approvals.md): privileged users and approvals.
+    PrivilegedOn {},
+    PrivilegedOff {},
+    /// Issuance refused by `helpdesk.max_sets_per_operator`.
+    QuotaRefused {
+        stored: i64,
+        max: u32,
+        window_secs: i64,
+    },
+    RequestRecorded {
+        request: i64,
+        what: &'a str,
+        reason: &'a str,
+        method: Option<&'a str>,
+        ticket: Option<&'a str>,
+        expires_at: i64,
+    },
+    RequestApproved(Decision<'a>),
+    RequestDenied(Decision<'a>),
+    RequestUsed {
+        request: i64,
+        what: &'a str,
+    },
+}
+
+/// The details of `request-approved` and `request-denied`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decision<'a> {
+    pub request: i64,
+    pub what: &'a str,
+    pub reason: &'a str,
+    pub requested_by: &'a str,
+    /// The decider's `--reason`.
+    pub why: Option<&'a str>,
 }
 
 /// The details of `codes-issued` and `codes-pending`.

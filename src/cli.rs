@@ -108,6 +108,12 @@ pub enum Command {
     SetupRoles,
     /// Compare the store with the directory: leavers' codes revoked, changed numbers and new privileged users reported
     Sync(SyncArgs),
+    /// Mark a user privileged (helpdesk codes and new devices then need a second principal's approval), or not
+    Privileged(PrivilegedArgs),
+    /// Approve a request waiting for a second principal (exit 10), after showing who asked, why and the identity check; without REQUEST, list those waiting
+    Approve(DecideArgs),
+    /// Refuse a request waiting for a second principal
+    Deny(DecideArgs),
     /// Regenerate completions and man pages (for maintainers)
     #[command(hide = true)]
     GenerateArtifacts(GenerateArgs),
@@ -157,6 +163,9 @@ pub struct EnrollArgs {
     /// Enrol many devices from a CSV file (user,kind,phone,sms,label; - for stdin), all or none
     #[arg(long, value_name = "FILE", conflicts_with_all = ["user", "kind", "phone", "sms", "no_sms", "label", "primary"])]
     pub batch: Option<PathBuf>,
+    /// Spend this approved request (its identity check stands): after exit 10 and `codedesk approve`
+    #[arg(long, value_name = "ID", conflicts_with_all = ["batch", "identity_verified", "ticket", "challenge"])]
+    pub request: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +203,12 @@ pub struct IssueArgs {
     /// Issue for every user in a CSV file (header row with a user column; - for stdin)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["user", "device"])]
     pub batch: Option<PathBuf>,
+    /// Spend this approved request (its identity check stands): after exit 10 and `codedesk approve`
+    #[arg(long, value_name = "ID", conflicts_with_all = ["batch", "identity_verified", "ticket", "challenge", "ask_approval"])]
+    pub request: Option<i64>,
+    /// Beyond helpdesk.max_sets_per_operator: record a request for one more set (exit 10) instead of being refused
+    #[arg(long)]
+    pub ask_approval: bool,
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +278,31 @@ pub enum ReportBy {
     Operator,
     /// One row per day, all operators together
     Day,
+}
+
+#[derive(Debug, Args)]
+pub struct PrivilegedArgs {
+    /// The user
+    pub user: String,
+    /// on or off
+    #[arg(value_enum)]
+    pub state: OnOff,
+}
+
+/// `privileged USER on|off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// The request id the waiting command printed (JSON field `request`)
+    pub request: Option<i64>,
+    /// Why, for the audit trail
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -73,6 +73,9 @@ struct HelpdeskFile {
     default_expires: Option<Expiry>,
     max_expires: Option<Positive>,
     max_uses: Option<Ranged<1, 100>>,
+    // Issue 13, docs/approvals.md.
+    max_sets_per_operator: Option<QuotaSpec>,
+    approval_expires: Option<Positive>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -182,6 +185,10 @@ checked! {
     /// A positive duration ([`parse_duration`]).
     pub Positive(Duration) = |v| parse_duration(&v);
 
+    /// `helpdesk.max_sets_per_operator`: `COUNT/WINDOW` or `off`
+    /// ([`crate::approvals::parse_quota`]).
+    QuotaSpec(Option<crate::approvals::Quota>) = |v| crate::approvals::parse_quota(&v);
+
     /// `lockout.auto_unlock`: `off` (or `never`), else at least
     /// [`MIN_AUTO_UNLOCK`]: below a minute a lockout barely slows a guesser.
     AutoUnlock(Option<Duration>) = |v| match v.trim() {
@@ -247,6 +254,8 @@ pub struct Settings {
     pub helpdesk_default_expires: Option<Duration>,
     pub helpdesk_max_expires: Option<Duration>,
     pub helpdesk_max_uses: Option<u32>,
+    /// `helpdesk.max_sets_per_operator` and `helpdesk.approval_expires`.
+    pub approvals: crate::approvals::ApprovalSettings,
     pub lockout_threshold: u32,
     pub auto_unlock: Option<Duration>,
     pub hash: HashParams,
@@ -284,6 +293,7 @@ impl Default for Settings {
             helpdesk_default_expires: None,
             helpdesk_max_expires: None,
             helpdesk_max_uses: None,
+            approvals: Default::default(),
             lockout_threshold: 10,
             auto_unlock: None,
             hash: HashParams::OWASP,
@@ -573,6 +583,10 @@ fn build(f: File, path: &Path) -> Result<Settings> {
     s.helpdesk_default_expires = h.default_expires.and_then(|v| v.0);
     s.helpdesk_max_expires = h.max_expires.map(|v| v.0);
     s.helpdesk_max_uses = h.max_uses.map(|v| v.0);
+    s.approvals.quota = h.max_sets_per_operator.and_then(|v| v.0);
+    s.approvals.request_expires = h
+        .approval_expires
+        .map_or(s.approvals.request_expires, |v| v.0);
 
     let l = f.lockout;
     s.lockout_threshold = l.threshold.map_or(s.lockout_threshold, |v| v.0);
@@ -760,6 +774,12 @@ const SHOWN: &[(&str, Show)] = &[
     }),
     ("helpdesk.max_uses", |s, _| {
         fmt_opt(s.helpdesk_max_uses.map(|v| v.to_string()))
+    }),
+    ("helpdesk.max_sets_per_operator", |s, _| {
+        s.approvals.quota_text()
+    }),
+    ("helpdesk.approval_expires", |s, _| {
+        fmt_duration(s.approvals.request_expires)
     }),
     ("lockout.threshold", |s, _| s.lockout_threshold.to_string()),
     ("lockout.auto_unlock", |s, _| {

@@ -63,6 +63,10 @@ fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status> {
         Command::Report(a) => report::run(&ctx, a, out)?,
         Command::SetupRoles => setup_roles::run(&ctx, out)?,
         Command::Sync(a) => sync::run(&ctx, a, out)?,
+        // Issue 13: approvals (commands/approve.rs).
+        Command::Privileged(a) => approve::privileged(&ctx, a, out)?,
+        Command::Approve(a) => approve::decide(&ctx, a, true, out)?,
+        Command::Deny(a) => approve::decide(&ctx, a, false, out)?,
         Command::Demo | Command::GenerateArtifacts(_) => unreachable!("handled above"),
     };
     out.flush()?;

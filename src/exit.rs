@@ -34,11 +34,16 @@ pub enum Status {
     /// Not permitted: the PostgreSQL login role lacks the codedesk role the
     /// command needs (docs/roles.md).
     NotPermitted = 9,
+    /// Waiting for approval: the request is recorded and a second
+    /// principal must approve it (`codedesk approve REQUEST`), because
+    /// the user is privileged or the operator's quota is spent
+    /// (docs/approvals.md). Nothing was issued yet.
+    WaitingForApproval = 10,
 }
 
 impl Status {
     /// Every status, in order.
-    pub const ALL: [Status; 10] = [
+    pub const ALL: [Status; 11] = [
         Status::Ok,
         Status::Rejected,
         Status::Usage,
@@ -49,6 +54,7 @@ impl Status {
         Status::Store,
         Status::AuditAltered,
         Status::NotPermitted,
+        Status::WaitingForApproval,
     ];
 
     pub fn code(self) -> u8 {
@@ -68,6 +74,7 @@ impl Status {
             Status::Store => "store or directory unreachable",
             Status::AuditAltered => "audit trail altered",
             Status::NotPermitted => "not permitted",
+            Status::WaitingForApproval => "waiting for approval",
         }
     }
 
@@ -97,7 +104,10 @@ impl Status {
                 "`audit verify` found the audit trail altered, or the store disagreeing with it (a set live that the trail ended, more uses left than it allows, a lock cleared without an unlock, an empty trail over a non-empty store)."
             }
             Status::NotPermitted => {
-                "Not permitted: on a PostgreSQL store, the login role lacks the codedesk role the command needs (`codedesk_verifier`, `codedesk_operator`, `codedesk_auditor`; see `codedesk setup-roles`); the message names it."
+                "Not permitted: on a PostgreSQL store, the login role lacks the codedesk role the command needs (`codedesk_verifier`, `codedesk_operator`, `codedesk_auditor`; see `codedesk setup-roles`); the message names it. Also a refusal of the approval rules (docs/approvals.md): approving one's own request, a request decided, spent or expired, or `helpdesk.max_sets_per_operator` reached."
+            }
+            Status::WaitingForApproval => {
+                "Waiting for approval: the user is privileged, or the operator's quota is spent (`--ask-approval`); a request was recorded and its id printed (JSON field `request`). Nothing was issued or enrolled yet. After `codedesk approve REQUEST` by another principal, run the command again with `--request REQUEST`. In a batch, a row-level outcome like the others (docs/approvals.md)."
             }
         }
     }
@@ -105,7 +115,7 @@ impl Status {
 
 /// The `--help` footer: every status and its label.
 pub const HELP_FOOTER: &str = "Exit status: 0 ok, 1 code rejected, 2 usage, 3 identity check refused, \
-4 no such user/device/set, 5 locked out, 6 delivery failed, 7 store or directory unreachable, 8 audit trail altered, 9 not permitted.";
+4 no such user/device/set, 5 locked out, 6 delivery failed, 7 store or directory unreachable, 8 audit trail altered, 9 not permitted, 10 waiting for approval.";
 
 /// The statuses as a Markdown table (docs/contract.md).
 pub fn markdown_table() -> String {
@@ -226,6 +236,7 @@ mod tests {
             (Status::Store, 7),
             (Status::AuditAltered, 8),
             (Status::NotPermitted, 9),
+            (Status::WaitingForApproval, 10),
         ];
         for (s, n) in all {
             assert_eq!(s.code(), n);

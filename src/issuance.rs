@@ -40,6 +40,10 @@ pub struct Request {
     pub uses: Option<u32>,
     pub preserve_existing: bool,
     pub attestation: Attestation,
+    /// Issue 13 (approvals.rs): `--request ID`, an approved request to
+    /// spend, and `--ask-approval`.
+    pub approval_request: Option<i64>,
+    pub ask_approval: bool,
 }
 
 impl Request {
@@ -75,6 +79,8 @@ impl Request {
             uses: a.uses,
             preserve_existing: a.preserve_existing,
             attestation,
+            approval_request: a.request,
+            ask_approval: a.ask_approval,
         })
     }
 }
@@ -159,8 +165,32 @@ pub fn plan(
     gate: Gate,
 ) -> Result<Plan> {
     let (mut plan, devices) = decide(ctx, store, name, req)?;
-    self::gate(ctx, store, &mut plan, &devices, gate)?;
-    admit(ctx, store, &plan)?;
+    // Issue 13 (approvals.rs): an approved request (`--request`) stands in
+    // for the identity gate and the quota; beyond the quota without
+    // `--ask-approval`, refused here (exit 9) before the gate.
+    let approved = crate::approvals::before_gate(
+        ctx,
+        store,
+        &plan.user,
+        req.approval_request,
+        req.ask_approval,
+    )?;
+    match approved {
+        Some(a) => {
+            if plan.via() == Via::Helpdesk {
+                plan.check = Some(a.check.ok_or_else(|| {
+                    fail(
+                        Status::Identity,
+                        "the approved request holds no identity check for helpdesk codes; nothing issued",
+                    )
+                })?);
+            }
+        }
+        None => {
+            self::gate(ctx, store, &mut plan, &devices, gate)?;
+            admit(ctx, store, &plan)?;
+        }
+    }
     Ok(plan)
 }
 
@@ -171,8 +201,10 @@ pub fn plan(
 /// stop this user: a one-user `issue-codes` exits with that status, and a
 /// `--batch` row is reported failed with it while the run goes on. Both
 /// paths reach it through [`plan`] and nowhere else.
-pub fn admit(_ctx: &Ctx, _store: &mut Store, _plan: &Plan) -> Result<()> {
-    Ok(())
+pub fn admit(ctx: &Ctx, store: &mut Store, plan: &Plan) -> Result<()> {
+    // A privileged user's helpdesk codes, or one more set beyond the
+    // quota, record a request and wait (exit 10): approvals.rs.
+    crate::approvals::after_gate(ctx, store, &plan.user, plan.via(), plan.check.as_ref())
 }
 
 /// The path (rules 3 and 4) and the limits for one user, with the user's

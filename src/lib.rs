@@ -17,6 +17,7 @@
 //! exit statuses of `exit.rs`; `interrupt` notes signals for the main flow,
 //! and only `main` ends the process.
 
+pub mod approvals;
 pub mod audit;
 pub mod audit_syslog;
 pub mod cli;

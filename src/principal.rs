@@ -24,6 +24,33 @@ pub fn local() -> &'static str {
     })
 }
 
+thread_local! {
+    /// The second account `codedesk demo` plays on its throwaway store
+    /// (issue 13's approval needs two principals); set only by
+    /// [`demo_as`], which only the demo calls.
+    static DEMO_ACCOUNT: std::cell::Cell<Option<&'static str>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// The principal a SQLite store records: [`local`], except inside
+/// `codedesk demo`'s [`demo_as`].
+pub fn on_sqlite() -> String {
+    DEMO_ACCOUNT
+        .with(|a| a.get())
+        .unwrap_or_else(local)
+        .to_string()
+}
+
+/// Runs `f` as if another account ran it, on the SQLite store the demo
+/// made in its own temporary folder: how `codedesk demo` shows a second
+/// principal approving a request without a second login.
+pub(crate) fn demo_as<T>(account: &'static str, f: impl FnOnce() -> T) -> T {
+    DEMO_ACCOUNT.with(|a| a.set(Some(account)));
+    let r = f();
+    DEMO_ACCOUNT.with(|a| a.set(None));
+    r
+}
+
 /// `SUDO_UID`, when it names an account other than root.
 fn sudo_uid() -> Option<u32> {
     std::env::var("SUDO_UID")

@@ -62,6 +62,9 @@ pub const TABLE: &[(&str, Need)] = &[
     ("migrate", Need::Owner),
     ("setup-roles", Need::Owner),
     ("sync", Need::Roles(&[OPERATOR, SUPERVISOR])),
+    ("privileged", Need::Roles(&[SUPERVISOR])),
+    ("approve", Need::Roles(&[SUPERVISOR])),
+    ("deny", Need::Roles(&[SUPERVISOR])),
     ("config", Need::NoStore),
     ("calibrate", Need::NoStore),
     ("demo", Need::NoStore),
@@ -89,6 +92,9 @@ pub fn command_name(c: &Command) -> &'static str {
         Command::Dispute(_) => "dispute",
         Command::Report(_) => "report",
         Command::Sync(_) => "sync",
+        Command::Privileged(_) => "privileged",
+        Command::Approve(_) => "approve",
+        Command::Deny(_) => "deny",
         Command::GenerateArtifacts(_) => "generate-artifacts",
     }
 }
@@ -113,7 +119,10 @@ pub fn denied(server_message: &str) -> anyhow::Error {
 /// An exit-9 error of the command `name`, reworded to name the role it
 /// needs; any other error is returned as it is.
 pub fn explain(err: anyhow::Error, name: &str) -> anyhow::Error {
-    if status_of(&err) != Status::NotPermitted {
+    // A refusal of the approval rules (issue 13) is not a missing role.
+    if status_of(&err) != Status::NotPermitted
+        || err.downcast_ref::<crate::approvals::Refusal>().is_some()
+    {
         return err;
     }
     let why = err

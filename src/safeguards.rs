@@ -548,6 +548,10 @@ fn notice_text(event: &str) -> Option<&'static str> {
         "codes-revoked" => "your backup codes were revoked",
         "lockout" => "your account was locked after repeated wrong codes",
         "email-set" => "the email address on file for your account was changed",
+        // Issue 13 (docs/approvals.md).
+        "privileged-approval" => {
+            "a second helpdesk person approved backup codes or a new device for your account"
+        }
         _ => return None,
     })
 }

@@ -74,11 +74,16 @@ base32 symbols shown as four groups of four, the last a check symbol) or
 \fB"digits"\fR (default length 9); how many times each code works (default 1);
 how long a set lasts (default \fB"never"\fR).
 .TP
-\fB[helpdesk]\fR \fBdefault_expires\fR, \fBmax_expires\fR, \fBmax_uses\fR
+\fB[helpdesk]\fR \fBdefault_expires\fR, \fBmax_expires\fR, \fBmax_uses\fR, \fBmax_sets_per_operator\fR, \fBapproval_expires\fR
 The expiry of helpdesk-path sets when \fB\-\-expires\fR is not given, and the
 longest expiry and most uses the helpdesk path may grant. A default above
 its limit is capped to it (\fBcodedesk config\fR warns); an explicit
 \fB\-\-expires\fR or \fB\-\-uses\fR above it is refused.
+At most this many sets per principal in a window (\fB"20/24h"\fR; default
+\fB"off"\fR): beyond it issuance is refused (exit 9) unless a supervisor
+approves a request for one more (\fB\-\-ask\-approval\fR, exit 10). How long
+a request waits for approval, and then for its use (default \fB30m\fR).
+See docs/approvals.md.
 .TP
 \fB[lockout]\fR \fBthreshold\fR, \fBauto_unlock\fR
 Consecutive rejected codes before a user is locked (default 10), and

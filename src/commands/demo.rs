@@ -287,7 +287,13 @@ pub fn run(run: Step, out: &mut dyn Write) -> Result<Status> {
         &["dispute", &reference],
     )?;
 
-    writeln!(out, "\n== 4. What the helpdesk sees ==")?;
+    approvals_section(run, dir, out)?;
+
+    writeln!(
+        out,
+        "
+== 5. What the helpdesk sees =="
+    )?;
     step(run, dir, out, "list", &["list"])?;
     step(run, dir, out, "list bob", &["list", "bob"])?;
     step(run, dir, out, "audit verify", &["audit", "verify"])?;
@@ -297,3 +303,71 @@ pub fn run(run: Step, out: &mut dyn Write) -> Result<Status> {
     )?;
     Ok(Status::Ok)
 }
+
+/// Issue 13: a privileged user's codes wait for a second principal. The
+/// demo plays that second account itself ("demo-supervisor", on its own
+/// throwaway store only); in real use it is another OS account, or a
+/// PostgreSQL login role granted codedesk_supervisor (docs/approvals.md).
+fn approvals_section(run: Step, dir: &Path, out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "\n== 4. A second pair of eyes: dave is privileged ==")?;
+    step(
+        run,
+        dir,
+        out,
+        "enroll-device dave --kind landline --phone 507-222-8888",
+        &[
+            "enroll-device",
+            "dave",
+            "--kind",
+            "landline",
+            "--phone",
+            "507-222-8888",
+        ],
+    )?;
+    let supervisor = |out: &mut dyn Write, shown: &str, args: &[&str]| {
+        crate::principal::demo_as(SUPERVISOR, || {
+            step(
+                run,
+                dir,
+                out,
+                &format!("{shown}      # as {SUPERVISOR}"),
+                args,
+            )
+        })
+    };
+    supervisor(out, "privileged dave on", &["privileged", "dave", "on"])?;
+    let waiting = step(
+        run,
+        dir,
+        out,
+        "issue-codes dave --identity-verified in-person --ticket DEMO-3",
+        &[
+            "issue-codes",
+            "dave",
+            "--identity-verified",
+            "in-person",
+            "--ticket",
+            "DEMO-3",
+        ],
+    )?;
+    writeln!(out, "[exit {}: waiting for approval]", waiting.code())?;
+    step(
+        run,
+        dir,
+        out,
+        "approve 1      # the same account may not approve its own request",
+        &["approve", "1"],
+    )?;
+    supervisor(out, "approve 1", &["approve", "1"])?;
+    step(
+        run,
+        dir,
+        out,
+        "issue-codes dave --request 1      # the requester, once approved",
+        &["issue-codes", "dave", "--request", "1"],
+    )?;
+    Ok(())
+}
+
+/// The second account the demo plays (see [`approvals_section`]).
+const SUPERVISOR: &str = "demo-supervisor";

@@ -108,11 +108,30 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
                 let (others, more) = store.users_sharing_phone(phone, &user)?;
                 warn_shared_before_check(phone, others.len(), more);
             }
-            let devices = store.devices(existing.id)?;
-            let gate = attested.gate(ctx.interactive);
-            let check = identity_gate(ctx, &mut store, &existing, &devices, &PURPOSE, gate)?;
-            close_gate(&mut store)?;
-            Some(check)
+            // Issue 13 (approvals.rs): an approved request stands in for
+            // the identity check; a privileged user's new device waits
+            // for a second principal (exit 10).
+            if a.request.is_some() {
+                crate::approvals::enrolment(ctx, &mut store, &existing, a.request, None)?
+            } else {
+                let devices = store.devices(existing.id)?;
+                let gate = attested.gate(ctx.interactive);
+                let check = identity_gate(ctx, &mut store, &existing, &devices, &PURPOSE, gate)?;
+                close_gate(&mut store)?;
+                if let Err(e) =
+                    crate::approvals::enrolment(ctx, &mut store, &existing, None, Some(&check))
+                {
+                    return match crate::approvals::waiting_request(&e) {
+                        Some(r) => {
+                            crate::approvals::render_waiting(ctx, r, out)?;
+                            crate::output::eprose(&format!("codedesk: {e:#}"));
+                            Ok(Status::WaitingForApproval)
+                        }
+                        None => Err(e),
+                    };
+                }
+                Some(check)
+            }
         }
         // A new user's first device needs no check, unless its number is
         // not on file: then the operator must attest one (flags only).
@@ -364,6 +383,27 @@ fn batch(ctx: &Ctx, path: &Path, attestation: &Attestation, out: &mut dyn Write)
         ));
     }
     let mut store = ctx.open_store()?;
+    // Issue 13 (approvals.rs): a privileged user's new device needs a
+    // second principal, which an all-or-none batch cannot wait for.
+    let mut privileged = Vec::new();
+    for (u, _) in &rows {
+        if let Some(existing) = store.find_user(u)?
+            && crate::approvals::is_privileged(ctx, &store, &existing)?
+            && !privileged.contains(&u.as_str())
+        {
+            privileged.push(u.as_str());
+        }
+    }
+    if !privileged.is_empty() {
+        return Err(fail(
+            Status::NotPermitted,
+            format!(
+                "{}: {} privileged: a new device for them needs a second principal's approval; enrol them one at a time; nothing enrolled",
+                path.display(),
+                privileged.join(", ")
+            ),
+        ));
+    }
     // Adding devices to users who already exist needs the run's attestation.
     let check = attested.map(|(method, ticket)| NewCheck {
         method: *method,

@@ -22,7 +22,18 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     let name = user_arg(a.user.as_deref().unwrap_or_default())?;
     let mut store = ctx.open_store()?;
     let gate = req.attestation.gate(ctx.interactive);
-    let plan = issuance::plan(ctx, &mut store, &name, &req, gate)?;
+    let plan = match issuance::plan(ctx, &mut store, &name, &req, gate) {
+        Ok(p) => p,
+        // Issue 13: the request's id on standard output, exit 10.
+        Err(e) => match crate::approvals::waiting_request(&e) {
+            Some(r) => {
+                crate::approvals::render_waiting(ctx, r, out)?;
+                output::eprose(&format!("codedesk: {e:#}"));
+                return Ok(Status::WaitingForApproval);
+            }
+            None => return Err(e),
+        },
+    };
     if let Some(h) = plan.hint()
         && !ctx.quiet
     {

@@ -1,6 +1,7 @@
 //! One module per subcommand: each turns its clap arguments into plain
 //! values, calls the store, and renders through `output`.
 
+pub mod approve;
 pub mod artifacts;
 pub mod audit_cmd;
 pub mod batch;

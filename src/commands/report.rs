@@ -88,7 +88,11 @@ pub fn run(ctx: &Ctx, a: ReportArgs, out: &mut dyn Write) -> Result<Status> {
                     bump(&|r| count_set(r, helpdesk));
                 }
             }
-            "request-approved" => bump(&|r| r.privileged_approvals += 1),
+            "request-approved"
+                if d.get("reason").and_then(|v| v.as_str()) == Some("privileged") =>
+            {
+                bump(&|r| r.privileged_approvals += 1)
+            }
             "dispute" => bump(&|r| r.disputes += 1),
             "lockout" => bump(&|r| r.lockouts += 1),
             _ => {}

@@ -22,6 +22,8 @@ pub struct StoreRows {
     pub code_sets: Vec<SetRow>,
     pub codes: Vec<CodeRow>,
     pub audit: Vec<AuditRow>,
+    /// Issue 13: privileged users and approval requests.
+    pub approvals: super::approvals::ApprovalRows,
     /// The highest id each table has ever handed out, where the source
     /// keeps it (SQLite's `sqlite_sequence`, for AUTOINCREMENT tables).
     pub sequences: Vec<(String, i64)>,
@@ -231,6 +233,7 @@ impl PgStore {
                 ));
             }
             copy_rows(tx, rows)?;
+            super::approvals::import_pg(&mut Pg(tx), &rows.approvals)?;
             // Ids go on above the highest the source ever handed out (not
             // just above the rows left): a removed device's id never returns.
             for table in ["users", "devices", "identity_checks", "code_sets", "codes"] {
@@ -357,6 +360,7 @@ pub(crate) fn export_rows(db: &mut dyn Exec) -> Result<StoreRows> {
             &[],
             audit_row,
         )?,
+        approvals: super::approvals::export(db)?,
         sequences: Vec::new(),
     })
 }

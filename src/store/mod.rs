@@ -17,6 +17,7 @@
 //! `postgres/tls.rs` for connecting), `safeguards` (contacts, challenges,
 //! notices). The domain checks the operations apply are in `crate::rules`.
 
+pub mod approvals;
 mod copy;
 mod exec;
 mod locator;

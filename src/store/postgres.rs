@@ -52,6 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/pg/0003_audit_principal.sql"),
     include_str!("migrations/pg/0004_roles_and_trail.sql"),
     include_str!("migrations/pg/0005_safeguards.sql"),
+    include_str!("migrations/pg/0006_approvals.sql"),
 ];
 
 /// The PostgreSQL schema version this build writes.
@@ -390,7 +391,7 @@ impl PgStore {
             let q = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
             let s = q(&schema);
             let tables = "users, devices, identity_checks, code_sets, codes, audit, schema_version, \
-                          challenges, user_emails, notices";
+                          challenges, user_emails, notices, privileged_users, approval_requests";
             let functions = "codedesk_spend(BIGINT, BIGINT[], BYTEA[], BIGINT), \
                              codedesk_reject(BIGINT, BIGINT, BIGINT), \
                              codedesk_auto_unlock(BIGINT, BIGINT, BIGINT), \
@@ -429,7 +430,19 @@ impl PgStore {
                                expires_at, tries, state) ON challenges TO codedesk_auditor;
                  GRANT SELECT (user_id, action, audit_id, at, disputed_at) ON notices
                    TO codedesk_auditor;
-                 GRANT SELECT (id, set_id, uses_left) ON codes TO codedesk_auditor;"
+                 GRANT SELECT (id, set_id, uses_left) ON codes TO codedesk_auditor;
+
+                 -- Approvals (docs/approvals.md): an operator reads the
+                 -- marks, asks, and spends what was approved; only a
+                 -- supervisor marks users and decides (the triggers of
+                 -- migration 0006 keep each principal honest).
+                 GRANT SELECT ON privileged_users TO codedesk_operator;
+                 GRANT SELECT, INSERT ON approval_requests TO codedesk_operator;
+                 GRANT UPDATE (used_at) ON approval_requests TO codedesk_operator;
+                 GRANT INSERT, UPDATE, DELETE ON privileged_users TO codedesk_supervisor;
+                 GRANT UPDATE (state, decided_by, decided_at) ON approval_requests
+                   TO codedesk_supervisor;
+                 GRANT SELECT ON privileged_users, approval_requests TO codedesk_auditor;"
             ))
             .db()?;
             Ok(schema)

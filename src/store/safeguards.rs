@@ -395,14 +395,9 @@ impl Store {
         now: i64,
     ) -> Result<Vec<(String, Vec<i64>)>> {
         self.write(|db| {
-            let rows: Vec<(String, i64)> = db.rows(
-                "SELECT u.name, s.id FROM code_sets s JOIN users u ON u.id = s.user_id
-                 WHERE s.operator = $1 AND s.state IN ('active', 'pending')
-                   AND (CAST($2 AS BIGINT) IS NULL OR s.created_at >= $2)
-                 ORDER BY u.name, s.id",
-                &[&principal, &since],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+            // Issue 13: matched on the principal the trail recorded, not
+            // on the display name (`--operator`) kept on the set.
+            let rows = super::approvals::live_sets_by_principal(db, principal, since)?;
             let mut by_user: Vec<(String, Vec<i64>)> = Vec::new();
             for (name, id) in rows {
                 match by_user.last_mut() {

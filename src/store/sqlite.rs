@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_audit_principal.sql"),
     include_str!("migrations/0004_trail_lifecycle.sql"),
     include_str!("migrations/0005_safeguards.sql"),
+    include_str!("migrations/0006_approvals.sql"),
 ];
 
 /// The schema version this build writes.
@@ -411,7 +412,7 @@ impl Exec for Lite<'_> {
     }
 
     fn principal(&mut self) -> Result<String> {
-        Ok(crate::principal::local().to_string())
+        Ok(crate::principal::on_sqlite())
     }
 }
 

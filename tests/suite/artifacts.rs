@@ -235,7 +235,7 @@ fn the_main_man_page_has_the_sections_a_reader_needs() {
         .collect();
     assert_eq!(
         statuses,
-        ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+        ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"],
         "{exit}"
     );
 
@@ -275,8 +275,8 @@ fn the_main_man_page_has_the_sections_a_reader_needs() {
         checked += 1;
     }
     assert_eq!(
-        checked, 43,
-        "the 18 documented keys, the safeguards' 6, verify.connect_retry and the directory's 18"
+        checked, 45,
+        "the 18 documented keys, the safeguards' 6, verify.connect_retry, the directory's 18 and the approvals' 2"
     );
 
     let examples = section(&page, "EXAMPLES");

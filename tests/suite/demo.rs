@@ -40,6 +40,18 @@ fn demo_runs_to_the_end_without_a_terminal_and_leaves_the_real_store_alone() {
     // The challenge section: passed by the read-back, then disputed.
     assert!(text.contains("Bypass codes for carol"), "{text}");
     assert!(text.contains("disputed carol's notice"), "{text}");
+    // The approval section: dave is privileged; his codes wait (exit 10),
+    // self-approval is refused (exit 9), a second principal approves.
+    assert!(text.contains("[exit 10: waiting for approval]"), "{text}");
+    assert!(
+        text.contains("(self-approval is refused)   [exit 9]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Request 1 approved by demo-supervisor"),
+        "{text}"
+    );
+    assert!(text.contains("Bypass codes for dave"), "{text}");
     assert!(
         !home.path().join(".local/share/codedesk").exists(),
         "the demo created the real store"

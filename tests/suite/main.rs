@@ -27,6 +27,7 @@ mod procs;
 
 /// The suites that run on the backend `CODEDESK_TEST_BACKEND` names.
 mod both {
+    mod approvals;
     mod article_rules;
     mod batch;
     mod config_notify;

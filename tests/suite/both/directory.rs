@@ -611,6 +611,45 @@ fn privileged_group_members_are_privileged() {
     assert_eq!(json(&out)["privileged"], false, "{out}");
 }
 
+/// Issue 13 (docs/approvals.md): membership of a privileged group makes
+/// helpdesk codes wait for a second principal (exit 10) with no mark in
+/// the store, and `privileged off` cannot take that away; a user outside
+/// the groups is issued codes at once.
+#[test]
+fn a_privileged_group_member_waits_for_approval() {
+    if !can_run("a_privileged_group_member_waits_for_approval") {
+        return;
+    }
+    let ldap = Slapd::start();
+    let env = ldap.env("");
+    env.ok(&["enroll-device", "bob", "--kind", "token"]);
+    env.ok(&["enroll-device", "alice", "--kind", "token"]);
+    let issue = |user: &str| {
+        env.run(&[
+            "--format",
+            "json",
+            "issue-codes",
+            user,
+            "--identity-verified",
+            "in-person",
+            "--ticket",
+            "T-13",
+        ])
+    };
+    let (code, out, err) = issue("bob");
+    assert_eq!(code, 10, "{err}");
+    assert_eq!(json(&out)["reason"], "privileged", "{out}");
+    env.ok(&["privileged", "bob", "off"]);
+    let (code, _, err) = issue("bob");
+    assert_eq!(
+        code, 10,
+        "the directory adds to the flag, never removes: {err}"
+    );
+    let (code, out, err) = issue("alice");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json(&out)["codes"].as_array().unwrap().len(), 10, "{out}");
+}
+
 #[test]
 fn filter_injection_in_a_user_name_matches_nobody() {
     if !can_run("filter_injection_in_a_user_name_matches_nobody") {

@@ -539,7 +539,13 @@ fn a_version_1_store_gains_the_phone_index_and_keeps_its_data() {
     for table in ["challenges", "user_emails", "notices"] {
         env.sql_execute(&format!("DROP TABLE {table}"));
     }
+    // Nor version 6's (docs/approvals.md).
+    for table in ["privileged_users", "approval_requests"] {
+        env.sql_execute(&format!("DROP TABLE {table}"));
+    }
     if env.is_postgres() {
+        env.sql_execute("DROP FUNCTION codedesk_privileged_principal()");
+        env.sql_execute("DROP FUNCTION codedesk_request_principal()");
         env.sql_execute("DROP TRIGGER audit_principal ON audit");
         env.sql_execute("DROP FUNCTION codedesk_audit_principal()");
         env.sql_execute("ALTER TABLE audit DROP COLUMN principal");

@@ -916,3 +916,35 @@ fn json_enroll_device_names_the_user_and_the_new_device() {
     assert!(t["device"]["phone"].is_null());
     assert_ne!(t["device"]["id"], d["id"]);
 }
+
+/// Exit 10: a privileged user's helpdesk codes wait for a second
+/// principal; the request id is the JSON field `request`, nothing is
+/// issued, and the same principal cannot approve it (exit 9).
+/// tests/suite/both/approvals.rs has the whole story with two principals.
+#[test]
+fn exit10_waiting_for_approval() {
+    let env = Env::new();
+    env.ok(&["enroll-device", "pia", "--kind", "token"]);
+    env.ok(&["privileged", "pia", "on"]);
+    let before = user_json(&env, "pia");
+    let (code, out, err) = env.run(&[
+        "issue-codes",
+        "pia",
+        "--identity-verified",
+        "in-person",
+        "--ticket",
+        "INC-10",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 10, "{err}");
+    let v = json(&out);
+    assert!(v["request"].as_i64().is_some(), "{out}");
+    assert_eq!(v["status"], "waiting for approval", "{out}");
+    assert!(v.get("codes").is_none(), "{out}");
+    assert_eq!(user_json(&env, "pia"), before);
+    let id = v["request"].to_string();
+    let (code, _, err) = env.run(&["approve", &id]);
+    assert_eq!(code, 9, "{err}");
+    assert!(err.contains("self-approval"), "{err}");
+}
