@@ -198,7 +198,7 @@ seed() {
 # memory every 5 ms. Prints: n wall_s p50_ms p99_ms failures mem_delta_mib
 # rss_anon_mib.
 cat >"$T/storm.py" <<'EOF'
-import os, sys, time, random, threading
+import os, sys, time, random, threading, resource
 bin_, db, cfg, jobs_file, home = sys.argv[1:6]
 serial = len(sys.argv) > 6 and sys.argv[6] == "--serial"
 limit = int(sys.argv[7]) if len(sys.argv) > 7 else None
@@ -215,18 +215,28 @@ def meminfo():
 pids = set()
 peak = [0.0, 0.0]
 done_flag = [False]
+# The sampler shares the machine with the storm, so it must stay cheap:
+# MemAvailable every 5 ms (one small file), the verifies' private memory
+# every 50 ms (a sweep over every live process; /proc/PID/statm, where
+# resident - shared is RssAnon, costs less to read than /proc/PID/status).
+# Sweeping /proc/PID/status every 5 ms, as first done, took most of a core
+# from a 1000-verify storm on 2 cores.
+page_kib = os.sysconf("SC_PAGE_SIZE") / 1024.0
 def sampler(base):
+    n = 0
     while not done_flag[0]:
         peak[0] = max(peak[0], meminfo() - base)
-        s = 0
-        for p in list(pids):
-            try:
-                for l in open(f"/proc/{p}/status"):
-                    if l.startswith("RssAnon:"):
-                        s += int(l.split()[1]); break
-            except OSError:
-                pass
-        peak[1] = max(peak[1], s / 1024.0)
+        if n % 10 == 0:
+            s = 0
+            for p in list(pids):
+                try:
+                    with open(f"/proc/{p}/statm", "rb") as f:
+                        v = f.read().split()
+                    s += int(v[1]) - int(v[2])
+                except (OSError, IndexError, ValueError):
+                    pass
+            peak[1] = max(peak[1], s * page_kib / 1024.0)
+        n += 1
         time.sleep(0.005)
 base = meminfo()
 th = threading.Thread(target=sampler, args=(base,)); th.start()
@@ -255,28 +265,34 @@ wall = time.monotonic() - t0
 done_flag[0] = True; th.join()
 lat.sort()
 q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
-print(len(lat), f"{wall:.3f}", f"{q(0.5):.1f}", f"{q(0.99):.1f}", len(bad), f"{peak[0]:.0f}", f"{peak[1]:.0f}")
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(f"driver CPU {ru.ru_utime + ru.ru_stime:.2f} s over {wall:.2f} s", file=sys.stderr)
+rc = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = (rc.ru_utime + rc.ru_stime) * 1000 / len(lat)
+print(len(lat), f"{wall:.3f}", f"{q(0.5):.1f}", f"{q(0.99):.1f}", len(bad), f"{peak[0]:.0f}", f"{peak[1]:.0f}", f"{cpu:.1f}")
 for b in bad[:5]: print("unexpected:", *b, file=sys.stderr)
 EOF
 
 # -------------------------------------------------------------- measure
 
 say "== one-hash time ($HASH_ROUNDS runs)"
-hash_ms=$(python3 - "$HASHONE" "$HASH_ROUNDS" <<'EOF'
-import subprocess, sys, time
+read -r hash_ms hash_cpu < <(python3 - "$HASHONE" "$HASH_ROUNDS" <<'EOF'
+import resource, subprocess, sys, time
 xs = []
 for _ in range(int(sys.argv[2])):
     t = time.monotonic(); subprocess.run([sys.argv[1]], stdout=subprocess.DEVNULL, check=True)
     xs.append((time.monotonic() - t) * 1000)
-xs.sort(); print(f"{xs[len(xs)//2]:.2f}")
+xs.sort()
+rc = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{xs[len(xs)//2]:.2f}", f"{(rc.ru_utime + rc.ru_stime) * 1000 / len(xs):.1f}")
 EOF
 )
 bound=$(python3 -c "print(f'{$CORES / ($hash_ms / 1000):.1f}')")
 mem_bound=$(( CORES * HASH_KIB / 1024 + 1000 * 4 ))
-say "one hash: $hash_ms ms; bound $bound verifies/s on $CORES cores; memory bound $mem_bound MiB"
+say "one hash: $hash_ms ms (CPU $hash_cpu ms a process); bound $bound verifies/s on $CORES cores; memory bound $mem_bound MiB"
 
-printf '| backend | concurrent | verifies | wall s | throughput /s | / bound | p50 ms | p99 ms | wrong answers | mem delta MiB | verify RssAnon MiB |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| backend | concurrent | verifies | wall s | throughput /s | / bound | p50 ms | p99 ms | wrong answers | mem delta MiB | verify RssAnon MiB | CPU a verify / a hash |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for backend in $BACKENDS; do
     case $backend in
         postgres) start_postgres || continue ;;
@@ -287,15 +303,16 @@ for backend in $BACKENDS; do
         db=$(new_store "$backend" "$stores")
         if [ "$n" = 1 ]; then
             seed "$db" 2
-            read -r cnt wall p50 p99 bad memd rss < <(python3 "$T/storm.py" "$BIN" "$db" "$T/config.toml" "$T/jobs" "$T/home" --serial "$ONE_ROUNDS")
+            read -r cnt wall p50 p99 bad memd rss vcpu < <(python3 "$T/storm.py" "$BIN" "$db" "$T/config.toml" "$T/jobs" "$T/home" --serial "$ONE_ROUNDS")
         else
             seed "$db" $(( (n + 19) / 20 ))
-            read -r cnt wall p50 p99 bad memd rss < <(python3 "$T/storm.py" "$BIN" "$db" "$T/config.toml" "$T/jobs" "$T/home" --all "$n")
+            read -r cnt wall p50 p99 bad memd rss vcpu < <(python3 "$T/storm.py" "$BIN" "$db" "$T/config.toml" "$T/jobs" "$T/home" --all "$n")
         fi
         tput=$(python3 -c "print(f'{$cnt / $wall:.1f}')")
         ratio=$(python3 -c "print(f'{$tput / $bound:.2f}')")
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
-            "$backend" "$n" "$cnt" "$wall" "$tput" "$ratio" "$p50" "$p99" "$bad" "$memd" "$rss"
+        cpur=$(python3 -c "print(f'{$vcpu / $hash_cpu:.2f}')")
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+            "$backend" "$n" "$cnt" "$wall" "$tput" "$ratio" "$p50" "$p99" "$bad" "$memd" "$rss" "$cpur"
     done
 done
 printf '\none-hash process: %s ms (median of %s); bound: %s cores / one hash = %s verifies/s; memory bound (1000 storm): %s x 19 MiB + 1000 x 4 MiB = %s MiB\n' \

@@ -18,6 +18,16 @@
 //! slot queue costs no CPU. Across hosts, the server's own limit
 //! (max_connections) and verify's retries, or a pooler, take over.
 //!
+//! Waiting processes form one queue per kind, not one per slot: a process
+//! that finds every slot busy takes the kind's queue file (an exclusive
+//! `flock`, so the waiters line up behind it), and only the head of that
+//! queue looks for a free slot, every millisecond, until one frees. With a
+//! queue per slot (how it was first done), a slot whose queue had run dry
+//! stood idle while the other slot's queue still held processes: the last
+//! seconds of a storm ran on one core. One queue keeps every core hashing
+//! until the last waiter, and a process that arrives later does not pass
+//! those already waiting.
+//!
 //! A slot is an exclusive `flock` on one of N files in a private runtime
 //! folder: `$XDG_RUNTIME_DIR/codedesk-slots`, else `/run/codedesk-slots` for
 //! root, else `/tmp/codedesk-slots-UID`; created mode 0700 and used only if
@@ -80,7 +90,10 @@ impl Kind {
 
     /// The slots of this host.
     pub fn per_host(self) -> usize {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Read once: each call reads the cgroup's CPU quota files.
+        static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        let cores =
+            *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         match self {
             Kind::Hash => cores,
             Kind::Store => 4 * cores,
@@ -96,35 +109,59 @@ pub fn take(kind: Kind) -> Option<Slot> {
 
 fn take_in(dir: PathBuf, prefix: &str, slots: usize) -> Option<Slot> {
     let slots = slots.max(1);
-    let files: Vec<File> = (0..slots)
-        .filter_map(|i| {
-            std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(dir.join(format!("{prefix}-{i}")))
-                .ok()
-        })
-        .collect();
-    if files.is_empty() {
+    let open = |name: String| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(dir.join(name))
+            .ok()
+    };
+    let mut files: Vec<Option<File>> = (0..slots).map(|i| open(format!("{prefix}-{i}"))).collect();
+    if files.iter().all(Option::is_none) {
         return None;
     }
-    // A free one if there is (from a different start in each process) ...
-    let start = std::process::id() as usize % files.len();
-    for i in 0..files.len() {
-        let k = (start + i) % files.len();
-        if flock(&files[k], libc::LOCK_EX | libc::LOCK_NB) {
-            return Some(Slot {
-                _file: files.into_iter().nth(k)?,
-            });
+    // From a different start in each process, so that processes arriving
+    // together try different slots first.
+    let start = std::process::id() as usize % slots;
+    let free = |files: &mut Vec<Option<File>>| {
+        (0..slots).map(|i| (start + i) % slots).find_map(|k| {
+            let f = files[k].as_ref()?;
+            flock(f, libc::LOCK_EX | libc::LOCK_NB).then(|| files[k].take())?
+        })
+    };
+    // Nobody waiting and a slot free: take it.
+    let queue = open(format!("{prefix}-queue"));
+    let waiting = match &queue {
+        Some(q) => !flock(q, libc::LOCK_EX | libc::LOCK_NB),
+        None => false,
+    };
+    if !waiting && let Some(f) = free(&mut files) {
+        return Some(Slot { _file: f });
+    }
+    // Else wait in line (the queue file), then, at its head, for the first
+    // slot to free. Closing the queue file (when this returns) lets the
+    // next in line move up.
+    match &queue {
+        Some(q) if waiting && !flock(q, libc::LOCK_EX) => return None,
+        Some(_) => {}
+        // No queue file: queue on one slot, as without a queue.
+        None => {
+            let f = files[start]
+                .take()
+                .or_else(|| files.iter_mut().find_map(Option::take))?;
+            return flock(&f, libc::LOCK_EX).then_some(Slot { _file: f });
         }
     }
-    // ... else queue on one: with every slot busy, each has its queue.
-    let file = files.into_iter().nth(start)?;
-    flock(&file, libc::LOCK_EX).then_some(Slot { _file: file })
+    loop {
+        if let Some(f) = free(&mut files) {
+            return Some(Slot { _file: f });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 #[cfg(test)]
@@ -139,5 +176,41 @@ mod tests {
         assert!(!flock(&f, libc::LOCK_EX | libc::LOCK_NB), "held by `a`");
         drop(a);
         assert!(flock(&f, libc::LOCK_EX | libc::LOCK_NB), "given back");
+    }
+
+    /// Two slots, both held, and a waiter: it gets whichever slot is given
+    /// back first, the one it tries first or the other.
+    #[test]
+    fn a_waiter_takes_the_first_slot_to_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        let wait_for = |path: &PathBuf| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let p = path.clone();
+            let waiter = std::thread::spawn(move || {
+                let s = take_in(p, "t", 2);
+                tx.send(()).unwrap();
+                s
+            });
+            (waiter, rx)
+        };
+        // `a` has the slot this process tries first, `b` the other.
+        let a = take_in(path.clone(), "t", 2).expect("a slot");
+        let b = take_in(path.clone(), "t", 2).expect("a slot");
+        let (waiter, rx) = wait_for(&path);
+        let patience = std::time::Duration::from_millis(300);
+        assert!(rx.recv_timeout(patience).is_err(), "both held: it waits");
+        drop(a);
+        rx.recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the slot it tries first, freed, is taken");
+        let c = waiter.join().unwrap().expect("a slot");
+        // Now `c` holds the first-tried slot and `b` the other; free `b`.
+        let (waiter, rx) = wait_for(&path);
+        assert!(rx.recv_timeout(patience).is_err(), "both held: it waits");
+        drop(b);
+        rx.recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the other slot, freed, is taken too");
+        assert!(waiter.join().unwrap().is_some());
+        drop(c);
     }
 }
