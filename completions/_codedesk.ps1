@@ -46,6 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             [CompletionResult]::new('dispute', 'dispute', [CompletionResultType]::ParameterValue, 'A user says "not me" about a notice: revoke their codes and lock them')
             [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail')
             [CompletionResult]::new('setup-roles', 'setup-roles', [CompletionResultType]::ParameterValue, 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)')
+            [CompletionResult]::new('upgrade-store', 'upgrade-store', [CompletionResultType]::ParameterValue, 'Apply the schema changes a new codedesk brings to the store (run once per store, as its owner, after upgrading the package)')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported')
             [CompletionResult]::new('privileged', 'privileged', [CompletionResultType]::ParameterValue, 'Mark a user privileged (helpdesk codes and new devices then need a second principal''s approval), or not')
             [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'Approve a request waiting for a second principal (exit 10), after showing who asked, why and the identity check; without REQUEST, list those waiting')
@@ -317,6 +318,20 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'codedesk;upgrade-store' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]')
+            [CompletionResult]::new('--operator', '--operator', [CompletionResultType]::ParameterName, 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Say which schema changes would be applied, and change nothing')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only what a script needs (ids, codes, JSON)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only what a script needs (ids, codes, JSON)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'codedesk;sync' {
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]')
@@ -388,6 +403,7 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             [CompletionResult]::new('dispute', 'dispute', [CompletionResultType]::ParameterValue, 'A user says "not me" about a notice: revoke their codes and lock them')
             [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail')
             [CompletionResult]::new('setup-roles', 'setup-roles', [CompletionResultType]::ParameterValue, 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)')
+            [CompletionResult]::new('upgrade-store', 'upgrade-store', [CompletionResultType]::ParameterValue, 'Apply the schema changes a new codedesk brings to the store (run once per store, as its owner, after upgrading the package)')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported')
             [CompletionResult]::new('privileged', 'privileged', [CompletionResultType]::ParameterValue, 'Mark a user privileged (helpdesk codes and new devices then need a second principal''s approval), or not')
             [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'Approve a request waiting for a second principal (exit 10), after showing who asked, why and the identity check; without REQUEST, list those waiting')
@@ -442,6 +458,9 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             break
         }
         'codedesk;help;setup-roles' {
+            break
+        }
+        'codedesk;help;upgrade-store' {
             break
         }
         'codedesk;help;sync' {

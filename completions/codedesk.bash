@@ -73,6 +73,9 @@ _codedesk() {
             codedesk,unlock)
                 cmd="codedesk__subcmd__unlock"
                 ;;
+            codedesk,upgrade-store)
+                cmd="codedesk__subcmd__upgrade__subcmd__store"
+                ;;
             codedesk,verify)
                 cmd="codedesk__subcmd__verify"
                 ;;
@@ -145,6 +148,9 @@ _codedesk() {
             codedesk__subcmd__help,unlock)
                 cmd="codedesk__subcmd__help__subcmd__unlock"
                 ;;
+            codedesk__subcmd__help,upgrade-store)
+                cmd="codedesk__subcmd__help__subcmd__upgrade__subcmd__store"
+                ;;
             codedesk__subcmd__help,verify)
                 cmd="codedesk__subcmd__help__subcmd__verify"
                 ;;
@@ -158,7 +164,7 @@ _codedesk() {
 
     case "${cmd}" in
         codedesk)
-            opts="-q -h -V --db --config --operator --format --quiet --help --version enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report setup-roles sync privileged approve deny help"
+            opts="-q -h -V --db --config --operator --format --quiet --help --version enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report setup-roles upgrade-store sync privileged approve deny help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -602,7 +608,7 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__help)
-            opts="enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report setup-roles sync privileged approve deny help"
+            opts="enroll-device issue-codes verify revoke unlock list audit demo config calibrate migrate challenge dispute report setup-roles upgrade-store sync privileged approve deny help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -882,6 +888,20 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__help__subcmd__unlock)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__help__subcmd__upgrade__subcmd__store)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1227,6 +1247,36 @@ _codedesk() {
             ;;
         codedesk__subcmd__unlock)
             opts="-q -h -V --db --config --operator --format --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv text" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        codedesk__subcmd__upgrade__subcmd__store)
+            opts="-q -h -V --dry-run --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -43,6 +43,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand dispute 'A user says "not me" about a notice: revoke their codes and lock them'
             cand report 'Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail'
             cand setup-roles 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)'
+            cand upgrade-store 'Apply the schema changes a new codedesk brings to the store (run once per store, as its owner, after upgrading the package)'
             cand sync 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported'
             cand privileged 'Mark a user privileged (helpdesk codes and new devices then need a second principal''s approval), or not'
             cand approve 'Approve a request waiting for a second principal (exit 10), after showing who asked, why and the identity check; without REQUEST, list those waiting'
@@ -294,6 +295,19 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'codedesk;upgrade-store'= {
+            cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
+            cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
+            cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
+            cand --format 'Output format'
+            cand --dry-run 'Say which schema changes would be applied, and change nothing'
+            cand -q 'Print only what a script needs (ids, codes, JSON)'
+            cand --quiet 'Print only what a script needs (ids, codes, JSON)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'codedesk;sync'= {
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
@@ -361,6 +375,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand dispute 'A user says "not me" about a notice: revoke their codes and lock them'
             cand report 'Checks, sets, approvals, disputes and lockouts per operator and day, from the audit trail'
             cand setup-roles 'Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store''s owner)'
+            cand upgrade-store 'Apply the schema changes a new codedesk brings to the store (run once per store, as its owner, after upgrading the package)'
             cand sync 'Compare the store with the directory: leavers'' codes revoked, changed numbers and new privileged users reported'
             cand privileged 'Mark a user privileged (helpdesk codes and new devices then need a second principal''s approval), or not'
             cand approve 'Approve a request waiting for a second principal (exit 10), after showing who asked, why and the identity check; without REQUEST, list those waiting'
@@ -399,6 +414,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         &'codedesk;help;report'= {
         }
         &'codedesk;help;setup-roles'= {
+        }
+        &'codedesk;help;upgrade-store'= {
         }
         &'codedesk;help;sync'= {
         }

@@ -139,6 +139,12 @@ pub enum AuditEvent<'a> {
         codes: usize,
         events: usize,
     },
+    /// `codedesk upgrade-store` applied migrations (src/store/upgrade.rs).
+    StoreUpgraded {
+        from: i64,
+        to: i64,
+        compatible_back_to: i64,
+    },
     NotifyFailed {
         event: &'a str,
         reason: &'a str,
@@ -593,6 +599,15 @@ mod tests {
             "store-migrated",
             json!({"from": "sqlite:/x.db", "users": 1, "devices": 2, "identity_checks": 3,
                    "sets": 4, "codes": 5, "events": 6}),
+        );
+        same(
+            AuditEvent::StoreUpgraded {
+                from: 5,
+                to: 6,
+                compatible_back_to: 5,
+            },
+            "store-upgraded",
+            json!({"from": 5, "to": 6, "compatible_back_to": 5}),
         );
         same(
             AuditEvent::NotifyFailed {

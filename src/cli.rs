@@ -106,6 +106,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Create the PostgreSQL roles codedesk_verifier, _operator, _supervisor and _auditor, and grant them this store (run as the store's owner)
     SetupRoles,
+    /// Apply the schema changes a new codedesk brings to the store (run once per store, as its owner, after upgrading the package)
+    UpgradeStore(UpgradeStoreArgs),
     /// Compare the store with the directory: leavers' codes revoked, changed numbers and new privileged users reported
     Sync(SyncArgs),
     /// Mark a user privileged (helpdesk codes and new devices then need a second principal's approval), or not
@@ -363,6 +365,13 @@ pub struct MigrateArgs {
     /// The empty PostgreSQL store to fill: postgres://USER@HOST[:PORT]/DB (the password from PGPASSWORD keeps it out of the process list)
     #[arg(long, value_name = "URL")]
     pub to: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeStoreArgs {
+    /// Say which schema changes would be applied, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

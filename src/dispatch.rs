@@ -62,6 +62,7 @@ fn run_as(cli: Cli, interactive: bool, out: &mut dyn Write) -> Result<Status> {
         Command::Dispute(a) => challenge::dispute(&ctx, a, out)?,
         Command::Report(a) => report::run(&ctx, a, out)?,
         Command::SetupRoles => setup_roles::run(&ctx, out)?,
+        Command::UpgradeStore(a) => upgrade_store::run(&ctx, a, out)?,
         Command::Sync(a) => sync::run(&ctx, a, out)?,
         // Issue 13: approvals (commands/approve.rs).
         Command::Privileged(a) => approve::privileged(&ctx, a, out)?,

@@ -27,7 +27,8 @@ pub enum Status {
     Locked = 5,
     /// Delivery failed or is not configured; nothing changed.
     Delivery = 6,
-    /// Store problem: cannot open or create, corrupt, newer schema, busy.
+    /// Store problem: cannot open or create, corrupt, newer schema (or an
+    /// older one and a command that writes: `upgrade-store`), busy.
     Store = 7,
     /// `audit verify` found the trail altered, or the store disagreeing with it.
     AuditAltered = 8,
@@ -98,7 +99,7 @@ impl Status {
                 "SMS delivery failed or is not configured; nothing changed and the old codes still work."
             }
             Status::Store => {
-                "Store or directory unreachable: the store cannot be opened or created, is corrupt, has a newer schema, stayed busy too long, or the disk is full or read-only; or the directory (`[directory]`) cannot be reached or refuses the bind, or `sync` found it returning too few users."
+                "Store or directory unreachable: the store cannot be opened or created, is corrupt, has a newer schema (or an older one and the command would change it: run `codedesk upgrade-store`), stayed busy too long, or the disk is full or read-only; or the directory (`[directory]`) cannot be reached or refuses the bind, or `sync` found it returning too few users."
             }
             Status::AuditAltered => {
                 "`audit verify` found the audit trail altered, or the store disagreeing with it (a set live that the trail ended, more uses left than it allows, a lock cleared without an unlock, an empty trail over a non-empty store)."

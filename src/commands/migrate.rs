@@ -40,12 +40,15 @@ pub fn run(ctx: &Ctx, a: MigrateArgs, out: &mut dyn Write) -> Result<Status> {
         _ => {
             writeln!(
                 out,
-                "copied {} users, {} devices, {} identity checks, {} sets, {} codes and {} audit events from {} into the PostgreSQL store ({})",
+                "copied {} users, {} devices, {} identity checks, {} sets, {} codes, {} challenges, {} email addresses, {} notices and {} audit events from {} into the PostgreSQL store ({})",
                 c.users,
                 c.devices,
                 c.identity_checks,
                 c.code_sets,
                 c.codes,
+                c.challenges,
+                c.user_emails,
+                c.notices,
                 c.audit,
                 a.from.display(),
                 m.target

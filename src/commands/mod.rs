@@ -17,6 +17,7 @@ pub mod report;
 pub mod revoke;
 pub mod setup_roles;
 pub mod sync;
+pub mod upgrade_store;
 pub mod verify;
 
 use crate::exit::{Status, fail};

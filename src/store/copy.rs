@@ -27,6 +27,8 @@ pub struct StoreRows {
     /// The highest id each table has ever handed out, where the source
     /// keeps it (SQLite's `sqlite_sequence`, for AUTOINCREMENT tables).
     pub sequences: Vec<(String, i64)>,
+    /// The safeguards' tables (schema 5).
+    pub safeguards: super::copy_safeguards::SafeguardRows,
 }
 
 /// How many rows of each table a copy holds.
@@ -38,6 +40,9 @@ pub struct RowCounts {
     pub code_sets: usize,
     pub codes: usize,
     pub audit: usize,
+    pub challenges: usize,
+    pub user_emails: usize,
+    pub notices: usize,
 }
 
 impl StoreRows {
@@ -91,6 +96,9 @@ impl StoreRows {
             code_sets: self.code_sets.len(),
             codes: self.codes.len(),
             audit: self.audit.len(),
+            challenges: self.safeguards.challenges.len(),
+            user_emails: self.safeguards.user_emails.len(),
+            notices: self.safeguards.notices.len(),
         }
     }
 }
@@ -143,7 +151,11 @@ pub fn migrate_sqlite_to_postgres(
             format!("no SQLite store at {}", source.display()),
         ));
     }
-    let sqlite = SqliteStore::open(&source)?;
+    // A source from an earlier codedesk is first brought to this schema.
+    let mut sqlite = SqliteStore::open_as(&source, None, true)?;
+    if sqlite.standing.levels.applied < sqlite.standing.known {
+        sqlite.apply(sqlite.standing.known, false, false, operator)?;
+    }
     if let ChainCheck::Broken { why, .. } = ops::verify_chain(&sqlite)? {
         return Err(fail(
             Status::AuditAltered,
@@ -233,6 +245,7 @@ impl PgStore {
                 ));
             }
             copy_rows(tx, rows)?;
+            super::copy_safeguards::import(&mut Pg(tx), &rows.safeguards)?;
             super::approvals::import_pg(&mut Pg(tx), &rows.approvals)?;
             // Ids go on above the highest the source ever handed out (not
             // just above the rows left): a removed device's id never returns.
@@ -362,6 +375,7 @@ pub(crate) fn export_rows(db: &mut dyn Exec) -> Result<StoreRows> {
         )?,
         approvals: super::approvals::export(db)?,
         sequences: Vec::new(),
+        safeguards: super::copy_safeguards::export(db)?,
     })
 }
 

@@ -19,6 +19,7 @@
 
 pub mod approvals;
 mod copy;
+mod copy_safeguards;
 mod exec;
 mod locator;
 mod ops;
@@ -26,6 +27,7 @@ pub mod postgres;
 mod rows;
 pub mod safeguards;
 pub mod sqlite;
+pub mod upgrade;
 
 use crate::audit::{AuditEvent, ChainCheck, Event};
 use crate::codes::{Alphabet, CodeHash, CodeSpec};
@@ -93,14 +95,17 @@ impl Store {
         password: Option<&crate::config::Secret>,
         retry: &mut ConnectRetry,
     ) -> Result<Store> {
-        Ok(match Locator::parse(locator) {
+        let mut store = match Locator::parse(locator) {
             Locator::Postgres(url) => Store::Postgres(PgStore::open_retrying(
                 &url,
                 password.map(|p| p.0.as_str()),
                 Some(retry),
             )?),
             _ => Store::open_with(locator, group, password)?,
-        })
+        };
+        // Verify's writes are fine on a compatible schema (`upgrade`).
+        store.standing_mut().login = true;
+        Ok(store)
     }
 
     /// True for a store on a server (PostgreSQL), whose connections are

@@ -53,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/pg/0004_roles_and_trail.sql"),
     include_str!("migrations/pg/0005_safeguards.sql"),
     include_str!("migrations/pg/0006_approvals.sql"),
+    include_str!("migrations/pg/0007_schema_level.sql"),
 ];
 
 /// The PostgreSQL schema version this build writes.
@@ -147,6 +148,8 @@ pub struct PgStore {
     /// Read methods take `&self` in the store interface; the client needs
     /// `&mut` for every query.
     client: RefCell<Client>,
+    /// Its schema against this codedesk's (`upgrade`).
+    pub(super) standing: upgrade::Standing,
     /// "host H, port P, database D": how messages name the server. Built
     /// from the parsed configuration, never from the URL: no password.
     target: String,
@@ -174,7 +177,18 @@ impl PgStore {
     pub fn open_retrying(
         url: &str,
         password: Option<&str>,
+        retry: Option<&mut ConnectRetry>,
+    ) -> Result<PgStore> {
+        PgStore::open_as(url, password, retry, false)
+    }
+
+    /// [`PgStore::open_retrying`]; `upgrading` (`upgrade-store`) opens a
+    /// store whatever the age of its schema.
+    pub(super) fn open_as(
+        url: &str,
+        password: Option<&str>,
         mut retry: Option<&mut ConnectRetry>,
+        upgrading: bool,
     ) -> Result<PgStore> {
         let (url, params) = take_tls_params(url)?;
         let mut config: Config = url.parse().map_err(|e: ::postgres::Error| {
@@ -251,11 +265,26 @@ impl PgStore {
                 }
             }
         };
-        migrate(&mut client)?;
+        let standing = open_schema(&mut client, upgrading)?;
         Ok(PgStore {
             client: RefCell::new(client),
+            standing,
             target,
         })
+    }
+
+    /// `upgrade-store` on this store (`apply`).
+    pub(super) fn apply(
+        &mut self,
+        known: i64,
+        dry_run: bool,
+        operator: &str,
+    ) -> Result<Option<upgrade::Upgrade>> {
+        let done = apply(self.client.get_mut(), known, false, dry_run, operator)?;
+        if let Some(u) = done.as_ref().filter(|u| !u.dry_run) {
+            self.standing.levels = u.to;
+        }
+        Ok(done)
     }
 
     /// Where the store is, without the password.
@@ -275,6 +304,7 @@ impl PgStore {
         &mut self,
         f: impl FnOnce(&mut Transaction) -> Result<T>,
     ) -> Result<T> {
+        self.standing.check_write()?;
         let mut tx = self.client.get_mut().transaction().db()?;
         tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
             .db()?;
@@ -391,7 +421,7 @@ impl PgStore {
             let q = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
             let s = q(&schema);
             let tables = "users, devices, identity_checks, code_sets, codes, audit, schema_version, \
-                          challenges, user_emails, notices, privileged_users, approval_requests";
+                          challenges, user_emails, notices, privileged_users, approval_requests, schema_level";
             let functions = "codedesk_spend(BIGINT, BIGINT[], BYTEA[], BIGINT), \
                              codedesk_reject(BIGINT, BIGINT, BIGINT), \
                              codedesk_auto_unlock(BIGINT, BIGINT, BIGINT), \
@@ -404,7 +434,7 @@ impl PgStore {
                  REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {roles};
                  REVOKE ALL ON FUNCTION {functions} FROM {roles};
                  GRANT USAGE ON SCHEMA {s} TO {roles};
-                 GRANT SELECT ON schema_version TO {roles};
+                 GRANT SELECT ON schema_version, schema_level TO {roles};
 
                  GRANT SELECT ON users TO codedesk_verifier;
                  GRANT SELECT (id, user_id, state, expires_at, alphabet, length, salt,
@@ -483,11 +513,12 @@ impl PgStore {
     /// is valid (PostgreSQL itself guards pages and constraints).
     pub fn integrity_check(&self) -> Result<String> {
         let mut c = self.client()?;
-        let version = schema_version(&mut *c)?;
-        if version != PG_SCHEMA_VERSION {
-            return Ok(format!(
-                "schema version {version}, expected {PG_SCHEMA_VERSION}"
-            ));
+        let standing = upgrade::Standing {
+            levels: levels(&mut *c)?,
+            ..self.standing
+        };
+        if let Err(e) = standing.check_open() {
+            return Ok(e.to_string());
         }
         let row = c
             .query_one(
@@ -559,9 +590,42 @@ fn schema_version(c: &mut impl GenericClient) -> Result<i64> {
     get(&row, 0)
 }
 
-/// Brings the schema up to this build's version, under the migration lock
-/// (re-reading the version once it is held: another workstation may have
-/// migrated meanwhile). A newer schema is exit 7.
+/// The store's levels (`upgrade`), read on `c`.
+fn levels(c: &mut impl GenericClient) -> Result<upgrade::Levels> {
+    let legacy = schema_version(c)?;
+    let row = c
+        .query_one("SELECT to_regclass('schema_level') IS NOT NULL", &[])
+        .db()?;
+    let has_table = get::<bool>(&row, 0)?;
+    upgrade::read_levels(&mut Pg(c), legacy, has_table)
+}
+
+/// Reads where the store stands, giving a new, empty store its schema
+/// first (any other change waits for `codedesk upgrade-store`), and
+/// refuses one this codedesk cannot use unless `upgrading`.
+fn open_schema(client: &mut Client, upgrading: bool) -> Result<upgrade::Standing> {
+    let known = upgrade::known(MIGRATIONS.len());
+    let mut levels = levels(client)?;
+    if levels.is_empty() {
+        apply(client, known, true, false, "")?;
+        levels = self::levels(client)?;
+    }
+    let standing = upgrade::Standing {
+        levels,
+        known,
+        login: false,
+    };
+    if !upgrading || levels.compatible_back_to > known {
+        standing.check_open()?;
+    }
+    Ok(standing)
+}
+
+/// Brings the schema up to `known`, under the migration lock (re-reading
+/// the levels once it is held: another workstation may have done it).
+/// `initial`: only if the store is still empty, without an audit event;
+/// otherwise (`upgrade-store`) the upgrade appends a `store-upgraded`
+/// event under the write lock. Nothing is written with `dry_run`.
 ///
 /// The lock is `pg_advisory_lock` (session level), taken before the
 /// migration's transaction begins and released after it ends, rather than
@@ -571,50 +635,74 @@ fn schema_version(c: &mut impl GenericClient) -> Result<i64> {
 /// waited for another's migration would otherwise still see no
 /// `schema_version` table and run the migration again ("relation already
 /// exists"; `workstations_first_use_at_once_migrate_the_schema_once`).
-fn migrate(client: &mut Client) -> Result<()> {
-    let version = schema_version(client)?;
-    if version > PG_SCHEMA_VERSION {
-        return Err(newer_schema(version, PG_SCHEMA_VERSION));
-    }
-    if version == PG_SCHEMA_VERSION {
-        return Ok(());
-    }
+pub(super) fn apply(
+    client: &mut Client,
+    known: i64,
+    initial: bool,
+    dry_run: bool,
+    operator: &str,
+) -> Result<Option<upgrade::Upgrade>> {
     client
         .batch_execute(&format!("SELECT pg_advisory_lock({MIGRATE_LOCK})"))
         .db()?;
-    let migrated = migrate_locked(client).map_err(|e| match crate::exit::status_of(&e) {
-        // Only the store's owner may change its schema.
-        Status::NotPermitted => fail(
-            Status::NotPermitted,
-            format!(
-                "the store's schema (version {version}) is older than this codedesk's ({PG_SCHEMA_VERSION}), and only its owner may migrate it: run any codedesk command as the owner first ({e})"
+    let applied = apply_locked(client, known, initial, dry_run, operator).map_err(|e| {
+        match crate::exit::status_of(&e) {
+            // Only the store's owner may change its schema.
+            Status::NotPermitted => fail(
+                Status::NotPermitted,
+                format!(
+                    "the store's schema is older than this codedesk's ({known}), and only its owner may change it: run `codedesk upgrade-store` as the owner ({e})"
+                ),
             ),
-        ),
-        _ => e,
+            _ => e,
+        }
     });
     let unlocked = client
         .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATE_LOCK})"))
         .db();
-    migrated.and(unlocked)
+    let applied = applied?;
+    unlocked?;
+    Ok(applied)
 }
 
-/// The migrations this store lacks, in one transaction (the caller holds
-/// the migration lock).
-fn migrate_locked(client: &mut Client) -> Result<()> {
+/// [`apply`]'s transaction (the caller holds the migration lock).
+fn apply_locked(
+    client: &mut Client,
+    known: i64,
+    initial: bool,
+    dry_run: bool,
+    operator: &str,
+) -> Result<Option<upgrade::Upgrade>> {
     let mut tx = client.transaction().db()?;
-    let version = schema_version(&mut tx)?;
-    if version > PG_SCHEMA_VERSION {
-        return Err(newer_schema(version, PG_SCHEMA_VERSION));
+    let from = levels(&mut tx)?;
+    if initial && !from.is_empty() {
+        return Ok(None);
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-        tx.batch_execute(sql).db()?;
+    let plan = upgrade::plan(from, known, dry_run)?;
+    if dry_run || plan.migrations.is_empty() {
+        return Ok(Some(plan));
+    }
+    if !initial {
+        tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITE_LOCK})"))
+            .db()?;
+    }
+    let now = crate::clock::now();
+    for v in from.applied.max(0) + 1..=known {
+        tx.batch_execute(MIGRATIONS[(v - 1) as usize]).db()?;
+        // The legacy field says "compatible back to" (`upgrade`).
         tx.execute(
-            "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
-            &[&((i + 1) as i32), &crate::clock::now()],
+            "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)
+             ON CONFLICT (version) DO NOTHING",
+            &[&(upgrade::floor(v) as i32), &now],
         )
         .db()?;
+        upgrade::record(&mut Pg(&mut tx), v, now)?;
     }
-    tx.commit().db()
+    if !initial {
+        ops::append_event(&mut Pg(&mut tx), now, operator, None, upgrade::event(&plan))?;
+    }
+    tx.commit().db()?;
+    Ok(Some(plan))
 }
 
 /// A read-only transaction with one snapshot for all its queries.

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_trail_lifecycle.sql"),
     include_str!("migrations/0005_safeguards.sql"),
     include_str!("migrations/0006_approvals.sql"),
+    include_str!("migrations/0007_schema_level.sql"),
 ];
 
 /// The schema version this build writes.
@@ -73,6 +74,8 @@ impl<T> Db<T> for rusqlite::Result<T> {
 pub struct SqliteStore {
     pub(super) conn: Connection,
     path: PathBuf,
+    /// Its schema against this codedesk's (`upgrade`).
+    pub(super) standing: upgrade::Standing,
 }
 
 /// Creates the store's folder (0700) and file (0600) if they are missing.
@@ -160,6 +163,16 @@ impl SqliteStore {
 
     /// [`SqliteStore::open`], trusting files writable by `group`.
     pub fn open_with(path: &Path, group: Option<&crate::trust::Group>) -> Result<SqliteStore> {
+        SqliteStore::open_as(path, group, false)
+    }
+
+    /// [`SqliteStore::open_with`]; `upgrading` (`upgrade-store`) opens a
+    /// store whatever the age of its schema.
+    pub(super) fn open_as(
+        path: &Path,
+        group: Option<&crate::trust::Group>,
+        upgrading: bool,
+    ) -> Result<SqliteStore> {
         if path.is_dir() {
             return Err(fail(
                 Status::Store,
@@ -183,9 +196,10 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: path.to_path_buf(),
+            standing: upgrade::Standing::UNKNOWN,
         };
         store
-            .setup()
+            .setup(upgrading)
             .with_context(|| format!("store {}", path.display()))?;
         // Only a store that opened: one refused (not a database, newer
         // schema) is left exactly as it was found, with no files beside it.
@@ -199,8 +213,9 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: PathBuf::from(":memory:"),
+            standing: upgrade::Standing::UNKNOWN,
         };
-        store.setup()?;
+        store.setup(false)?;
         Ok(store)
     }
 
@@ -208,7 +223,7 @@ impl SqliteStore {
         &self.path
     }
 
-    fn setup(&mut self) -> Result<()> {
+    fn setup(&mut self, upgrading: bool) -> Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT).db()?;
         // With the WAL files kept (`keep_wal_files`), a limit makes the last
         // connection to close truncate the WAL to zero bytes, so between
@@ -222,8 +237,9 @@ impl SqliteStore {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .db()?;
-        if version > SCHEMA_VERSION {
-            return Err(newer_schema(version, SCHEMA_VERSION));
+        let known = upgrade::known(MIGRATIONS.len());
+        if version > known {
+            return Err(newer_schema(version, known));
         }
         let mode = self.switch_to_wal()?;
         if mode != "wal" && mode != "memory" {
@@ -236,8 +252,18 @@ impl SqliteStore {
         self.conn
             .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
             .db()?;
-        if version < SCHEMA_VERSION {
-            self.migrate()?;
+        // Only a new, empty store gets its schema on opening; any other
+        // change waits for `codedesk upgrade-store` (`upgrade`).
+        if version == 0 {
+            self.apply(known, true, false, "")?;
+        }
+        self.standing = upgrade::Standing {
+            levels: levels(&self.conn)?,
+            known,
+            login: false,
+        };
+        if !upgrading {
+            self.standing.check_open()?;
         }
         Ok(())
     }
@@ -269,23 +295,49 @@ impl SqliteStore {
         }
     }
 
-    fn migrate(&mut self) -> Result<()> {
+    /// Brings the schema up to `known` in one IMMEDIATE transaction
+    /// (re-reading the levels under the write lock: another process may
+    /// have done it). `initial`: only if the store is still empty, without
+    /// an audit event; otherwise (`upgrade-store`) the upgrade appends a
+    /// `store-upgraded` event. Nothing is written with `dry_run`.
+    pub(super) fn apply(
+        &mut self,
+        known: i64,
+        initial: bool,
+        dry_run: bool,
+        operator: &str,
+    ) -> Result<Option<upgrade::Upgrade>> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .db()?;
-        // Re-read under the write lock: another process may have migrated.
-        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).db()?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-            tx.execute_batch(sql).db()?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)
-                .db()?;
+        let from = levels(&tx)?;
+        if initial && !from.is_empty() {
+            return Ok(None);
         }
-        tx.commit().db()
+        let plan = upgrade::plan(from, known, dry_run)?;
+        if dry_run || plan.migrations.is_empty() {
+            return Ok(Some(plan));
+        }
+        let now = crate::clock::now();
+        for v in from.applied.max(0) + 1..=known {
+            let sql = MIGRATIONS[(v - 1) as usize];
+            tx.execute_batch(sql).db()?;
+            tx.pragma_update(None, "user_version", upgrade::floor(v))
+                .db()?;
+            upgrade::record(&mut Lite(&tx), v, now)?;
+        }
+        if !initial {
+            ops::append_event(&mut Lite(&tx), now, operator, None, upgrade::event(&plan))?;
+        }
+        tx.commit().db()?;
+        self.standing.levels = plan.to;
+        Ok(Some(plan))
     }
 
     /// Runs `f` in an IMMEDIATE transaction; rolls back if it fails.
     pub(super) fn write<T>(&mut self, f: impl FnOnce(&mut dyn Exec) -> Result<T>) -> Result<T> {
+        self.standing.check_write()?;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -387,6 +439,20 @@ fn mapped<'s, T: 's>(
     })
 }
 
+/// The store's levels (`upgrade`), read on `conn`.
+fn levels(conn: &Connection) -> Result<upgrade::Levels> {
+    let legacy: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .db()?;
+    let db: &mut dyn Exec = &mut Lite(conn);
+    let has_table: bool = db.one(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_level')",
+        &[],
+        |r| r.get(0),
+    )?;
+    upgrade::read_levels(db, legacy, has_table)
+}
+
 /// The shared operations' executor on a connection or transaction (a
 /// `Transaction` derefs to its `Connection`). Statements are cached.
 pub(super) struct Lite<'c>(pub(super) &'c Connection);
@@ -429,7 +495,9 @@ mod tests {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, SCHEMA_VERSION);
+        // The legacy field says "compatible back to" (`upgrade`).
+        assert_eq!(v, upgrade::floor(SCHEMA_VERSION));
+        assert_eq!(levels(&s.conn).unwrap().applied, SCHEMA_VERSION);
     }
 
     #[test]

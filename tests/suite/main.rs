@@ -8,7 +8,8 @@
 //!   reported).
 //! - every other module runs once, whatever the backend: what does not
 //!   touch a store, the PostgreSQL-only suites (`pg_*`, which take their
-//!   store with `Env::postgres`), and the server suites (sshd, radius, ...).
+//!   store with `Env::postgres`), and the server suites (sshd, ...; radius
+//!   is in `both`: its PostgreSQL run is RADIUS on a shared store).
 //!
 //! Adding a suite: `git mv tests/NAME.rs tests/suite/NAME.rs` (or
 //! `tests/suite/both/NAME.rs` if it should run on each backend; delete an
@@ -43,6 +44,7 @@ mod both {
     mod pam;
     mod prompt_pty;
     mod races;
+    mod radius;
     mod safeguards;
     mod secret_hygiene;
     mod smoke;
@@ -52,6 +54,7 @@ mod both {
     mod syslog;
     mod terminal;
     mod trail;
+    mod upgrade;
 }
 
 mod artifacts;
@@ -62,6 +65,5 @@ mod pg_backend;
 mod pg_roles;
 mod pg_storm;
 mod pg_tls;
-mod radius;
 mod scrub_env;
 mod sshd;

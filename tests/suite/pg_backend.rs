@@ -298,6 +298,125 @@ fn a_store_migrated_from_sqlite_verifies_and_serves_its_old_codes() {
     assert_eq!(audit_events(&lite), before_events);
 }
 
+/// The safeguards' tables (schema 5) are copied too: a challenge sent on
+/// the SQLite store is still checked (and spent) on the copy, a notice's
+/// reference still disputes, the email address on file is kept, and the
+/// copy's next challenge gets a fresh id.
+#[test]
+fn migrate_copies_challenges_emails_and_notices() {
+    let Some(pg) = Env::postgres("") else {
+        return;
+    };
+    let pg_url = url(&pg);
+    let lite = Env::sqlite();
+    let mail = lite.path().join("mail.txt");
+    let script = lite.path().join("sendmail.sh");
+    std::fs::write(&script, format!("#!/bin/sh\ncat >> {mail:?}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // Users are told of every sensitive event (the default), by SMS and email.
+    let config = format!(
+        "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n[sms]\noutbox = {:?}\n\n[email]\ncommand = \"{} -t -i\"\n",
+        lite.outbox.display().to_string(),
+        script.display()
+    );
+    std::fs::write(&lite.config, &config).unwrap();
+    std::fs::write(
+        &pg.config,
+        config.replace(
+            lite.outbox.to_string_lossy().as_ref(),
+            pg.outbox.to_string_lossy().as_ref(),
+        ),
+    )
+    .unwrap();
+    lite.ok(&[
+        "enroll-device",
+        "ann",
+        "--kind",
+        "mobile",
+        "--phone",
+        "5072225999",
+        "--email",
+        "ann@example.org",
+    ]);
+    lite.enroll_mobile("ben", "5072225998");
+    lite.issue_helpdesk("ben", &[]);
+    let outbox = |env: &Env| std::fs::read_to_string(&env.outbox).unwrap_or_default();
+    let reference = {
+        let text = outbox(&lite);
+        let at = text.rfind("quote ").expect("a notice with a reference");
+        text[at + 6..at + 6 + 23].to_string()
+    };
+    let sent = json(&lite.ok(&["challenge", "ann", "--format", "json"]));
+    let id = sent["challenge"].as_i64().expect("challenge id");
+    let challenge = {
+        let text = outbox(&lite);
+        let at = text.rfind("verification code is ").expect("a challenge");
+        text[at + 21..at + 27].to_string()
+    };
+    let tables = [
+        "SELECT id, user_id, operator, contact, device_id, length(salt), length(hash), m_cost,
+                t_cost, p_cost, created_at, expires_at, tries, state FROM challenges ORDER BY id",
+        "SELECT user_id, email, set_at FROM user_emails ORDER BY user_id",
+        "SELECT ref, user_id, action, audit_id, at, disputed_at FROM notices ORDER BY at, ref",
+    ];
+    let before: Vec<_> = tables.iter().map(|t| lite.sql_rows(t)).collect();
+    assert_eq!(before[0].len(), 1, "one challenge");
+    assert_eq!(before[1].len(), 1, "one email address");
+    assert!(!before[2].is_empty(), "notices");
+
+    let lite_path = lite.db.to_string_lossy().into_owned();
+    let (code, out, err) = lite.run(&[
+        "migrate", "--from", &lite_path, "--to", &pg_url, "--format", "json",
+    ]);
+    assert_eq!(code, 0, "migrate: {out} {err}");
+    let report = json(&out);
+    assert_eq!(report["copied"]["challenges"], 1, "{report}");
+    assert_eq!(report["copied"]["user_emails"], 1, "{report}");
+    assert_eq!(
+        report["copied"]["notices"].as_u64(),
+        Some(before[2].len() as u64),
+        "{report}"
+    );
+    let after: Vec<_> = tables.iter().map(|t| pg.sql_rows(t)).collect();
+    assert_eq!(before, after, "rows copied exactly");
+    audit_intact(&pg);
+
+    // The copied challenge is checked against its copied hash, once.
+    let issue = |answer: &str| {
+        pg.run_stdin(
+            &[
+                "issue-codes",
+                "ann",
+                "--via",
+                "helpdesk",
+                "--identity-verified",
+                "challenge",
+                "--challenge",
+                &id.to_string(),
+                "--ticket",
+                "INC-9",
+                "-q",
+            ],
+            &format!("{answer}\n"),
+        )
+    };
+    let (code, _, err) = issue(&challenge);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(issue(&challenge).0, 3, "spent");
+    // The notice's reference disputes on the copy.
+    let v = json(&pg.ok(&["dispute", &reference, "--format", "json"]));
+    assert_eq!(v["user"], "ben", "{v}");
+    assert_eq!(
+        pg.sql_i64("SELECT COUNT(*) FROM notices WHERE disputed_at IS NOT NULL"),
+        1
+    );
+    // New challenges get ids after the copied ones.
+    let next = json(&pg.ok(&["challenge", "ann", "--format", "json"]));
+    assert_eq!(next["challenge"].as_i64(), Some(id + 1), "{next}");
+    audit_intact(&pg);
+}
+
 #[test]
 fn migrate_refuses_a_missing_source_and_a_non_postgres_target() {
     let env = Env::sqlite();

@@ -535,8 +535,9 @@ fn a_version_1_store_gains_the_phone_index_and_keeps_its_data() {
     // Back to version 1, as a store made by an earlier codedesk is
     // (without version 3's audit principals too).
     env.sql_execute("DROP INDEX devices_by_phone");
-    // Nor has it the later versions' tables (docs/safeguards.md).
-    for table in ["challenges", "user_emails", "notices"] {
+    // Nor has it the later versions' tables (docs/safeguards.md, the
+    // schema level of src/store/upgrade.rs).
+    for table in ["challenges", "user_emails", "notices", "schema_level"] {
         env.sql_execute(&format!("DROP TABLE {table}"));
     }
     // Nor version 6's (docs/approvals.md).
@@ -555,8 +556,15 @@ fn a_version_1_store_gains_the_phone_index_and_keeps_its_data() {
         env.sql_execute("PRAGMA user_version = 1");
     }
     assert_eq!(env.sql_i64(index), 0);
-    // The next run migrates it: the index is back, alice is still there,
+    // No command but upgrade-store runs on it (exit 7, naming it), and
+    // none migrates it as a side effect.
+    let (code, _, err) = env.run(&["list"]);
+    assert_eq!(code, 7, "{err}");
+    assert!(err.contains("codedesk upgrade-store"), "{err}");
+    assert_eq!(env.sql_i64(index), 0);
+    // upgrade-store migrates it: the index is back, alice is still there,
     // and the new check works.
+    env.ok(&["upgrade-store"]);
     let (code, _, err) = env.run(&[
         "enroll-device",
         "bob",

@@ -529,7 +529,7 @@ fn a_file_size_limit_fails_the_write_cleanly_and_loses_nothing() {
     let (env, code) = real_store();
     let csv = big_batch(&env);
     let before = std::fs::read(&env.db).unwrap();
-    // An empty store is 26 pages of 4 KiB (schema 6).
+    // An empty store is 27 pages of 4 KiB (schema 7).
     assert!(before.len() < 112 * 1024, "{}", before.len());
     let files = listing(env.db.parent().unwrap());
     // 256 blocks is 128 KiB (POSIX 512-byte blocks) or 256 KiB (bash):

@@ -1,20 +1,20 @@
-//! The VPN path: backup codes checked by a real FreeRADIUS (Debian's
-//! `freeradius` 3.2) through codedesk, asked by the real `radclient`.
-//!
-//! Each test copies Debian's /etc/freeradius/3.0 to a temporary folder and
-//! runs docs/radius.md's install block into it (the files of
-//! examples/freeradius, exactly as a sysadmin installs them), then points
-//! the copy at this test's store, a free loopback port and a random shared
-//! secret, and starts `freeradius -f -d COPY`, killed when the test ends:
-//! as root (the copy's `user`/`group = freerad` commented out, so it
-//! reaches the test's store in a root-owned temporary folder), or, in the
-//! test of the production layout, as freerad on a store that belongs to
-//! freerad.
-//!
-//! The tests need root, `freeradius` and `radclient` (`apt-get install
-//! freeradius freeradius-utils`; .ci/run installs them). Elsewhere they say
-//! loudly that they were skipped; under CI (`CI` set) a missing
-//! prerequisite is a failure.
+// The VPN path: backup codes checked by a real FreeRADIUS (Debian's
+// `freeradius` 3.2) through codedesk, asked by the real `radclient`.
+//
+// Each test copies Debian's /etc/freeradius/3.0 to a temporary folder and
+// runs docs/radius.md's install block into it (the files of
+// examples/freeradius, exactly as a sysadmin installs them), then points
+// the copy at this test's store, a free loopback port and a random shared
+// secret, and starts `freeradius -f -d COPY`, killed when the test ends:
+// as root (the copy's `user`/`group = freerad` commented out, so it
+// reaches the test's store in a root-owned temporary folder), or, in the
+// test of the production layout, as freerad on a store that belongs to
+// freerad.
+//
+// The tests need root, `freeradius` and `radclient` (`apt-get install
+// freeradius freeradius-utils`; .ci/run installs them). Elsewhere they say
+// loudly that they were skipped; under CI (`CI` set) a missing
+// prerequisite is a failure.
 
 use crate::common;
 use common::{BIN, Env, spellings};
@@ -169,6 +169,7 @@ impl Radiusd {
     /// Debian configures it, and runs a copy of codedesk that freerad can
     /// reach (the build's folder may be closed to it).
     fn start_as(env: &Env, db: &Path, freerad: bool) -> Radiusd {
+        let db = &radius_store(env, db);
         let mut last = String::new();
         for _ in 0..5 {
             match Radiusd::try_start(env, db, freerad) {
@@ -472,6 +473,39 @@ impl Hook {
         );
         assert_secrets_absent("a command line", &argv, codes, None);
     }
+}
+
+/// The store as the exec module's program line names it: a SQLite path as
+/// it is; in a PostgreSQL run (`.ci/run`'s PostgreSQL pass), the Env's URL
+/// without its password, which goes to a root-only file that the Env's
+/// config names in `store.password_file`, as docs/radius.md says for a
+/// shared store: never on a command line.
+fn radius_store(env: &Env, db: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let url = db.to_string_lossy().into_owned();
+    if !env.is_postgres() || db != env.db.as_path() {
+        return db.to_path_buf();
+    }
+    let Some(pw) = common::password_of(&url) else {
+        return db.to_path_buf();
+    };
+    let file = env.path().join("pg.pass");
+    std::fs::write(&file, format!("{pw}\n")).expect("write the password file");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+        .expect("chmod the password file");
+    let mut config = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&env.config)
+        .expect("open config");
+    write!(
+        config,
+        "\n[store]\npassword_file = {:?}\n",
+        file.display().to_string()
+    )
+    .expect("write config");
+    let bare = url.replacen(&format!(":{pw}@"), "@", 1);
+    assert!(common::password_of(&bare).is_none(), "{bare}");
+    PathBuf::from(bare)
 }
 
 /// `chown freerad:freerad` on each path.
@@ -788,6 +822,9 @@ fn freerad_uid() -> u32 {
 
 #[test]
 fn freeradius_as_freerad_verifies_on_a_store_that_belongs_to_freerad() {
+    if common::sqlite_only("the store is a file that belongs to freerad") {
+        return;
+    }
     if !can_run("freeradius_as_freerad_verifies_on_a_store_that_belongs_to_freerad") {
         return;
     }
