@@ -137,6 +137,9 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
             break
         }
         'codedesk;unlock' {
+            [CompletionResult]::new('--identity-verified', '--identity-verified', [CompletionResultType]::ParameterName, 'Attest the identity check that unlocking a user locked by a dispute needs: in-person, video-call, callback or challenge')
+            [CompletionResult]::new('--ticket', '--ticket', [CompletionResultType]::ParameterName, 'Ticket reference of the identity check')
+            [CompletionResult]::new('--challenge', '--challenge', [CompletionResultType]::ParameterName, 'The challenge the caller reads back (from standard input), with --identity-verified challenge')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]')
             [CompletionResult]::new('--operator', '--operator', [CompletionResultType]::ParameterName, 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]')

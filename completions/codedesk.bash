@@ -1246,12 +1246,24 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__unlock)
-            opts="-q -h -V --db --config --operator --format --quiet --help --version"
+            opts="-q -h -V --identity-verified --ticket --challenge --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --identity-verified)
+                    COMPREPLY=($(compgen -W "in-person video-call callback challenge" -- "${cur}"))
+                    return 0
+                    ;;
+                --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --challenge)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -129,6 +129,9 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --version 'Print version'
         }
         &'codedesk;unlock'= {
+            cand --identity-verified 'Attest the identity check that unlocking a user locked by a dispute needs: in-person, video-call, callback or challenge'
+            cand --ticket 'Ticket reference of the identity check'
+            cand --challenge 'The challenge the caller reads back (from standard input), with --identity-verified challenge'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
             cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'

@@ -135,6 +135,12 @@ text\t'Plain text; for helpdesk codes, a printable card'"
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand revoke" -s V -l version -d 'Print version'
+complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l identity-verified -d 'Attest the identity check that unlocking a user locked by a dispute needs: in-person, video-call, callback or challenge' -r -f -a "in-person\t'In person, with photo ID'
+video-call\t'On a video call, with photo ID held to the camera'
+callback\t'By calling back the number in the directory (never one the caller gives)'
+challenge\t'By a one-time challenge codedesk sent to a contact on file and checked itself (`codedesk challenge`, `--challenge ID`)'"
+complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l ticket -d 'Ticket reference of the identity check' -r
+complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l challenge -d 'The challenge the caller reads back (from standard input), with --identity-verified challenge' -r
 complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand unlock" -l operator -d 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]' -r

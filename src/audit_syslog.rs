@@ -79,7 +79,7 @@ fn end(committed: bool) {
             Ok(())
         });
     if let Err(why) = sent {
-        eprintln!(
+        crate::eline!(
             "codedesk: warning: syslog {}: {why} (the events are in the store's audit trail)",
             path.display()
         );

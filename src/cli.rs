@@ -85,7 +85,7 @@ pub enum Command {
     /// Invalidate a user's codes, one set of them, or remove a device
     Revoke(RevokeArgs),
     /// Clear a user's lockout
-    Unlock(UserArg),
+    Unlock(UnlockArgs),
     /// List users, or one user in detail (never a code)
     List(ListArgs),
     /// Show the audit trail, or check that it has not been altered
@@ -122,9 +122,18 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct UserArg {
+pub struct UnlockArgs {
     /// The user (1-64 of a-z 0-9 . _ - @, not starting with -; upper case is folded)
     pub user: String,
+    /// Attest the identity check that unlocking a user locked by a dispute needs: in-person, video-call, callback or challenge
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub identity_verified: Option<IdentityMethod>,
+    /// Ticket reference of the identity check
+    #[arg(long, value_name = "REF")]
+    pub ticket: Option<String>,
+    /// The challenge the caller reads back (from standard input), with --identity-verified challenge
+    #[arg(long, value_name = "ID")]
+    pub challenge: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -185,7 +194,7 @@ pub struct IssueArgs {
     #[arg(long, value_enum)]
     pub via: Option<Via>,
     /// How long the set stays valid (90s, 15m, 1h, 7d) or never
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub expires: Option<String>,
     /// How many times each code works [default: codes.uses, 1]
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
@@ -235,7 +244,12 @@ pub struct RevokeArgs {
     #[arg(long, value_name = "PRINCIPAL", conflicts_with_all = ["user", "device", "batch"])]
     pub issued_by: Option<String>,
     /// With --issued-by: only sets issued at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or 1h, 7d ago)
-    #[arg(long, value_name = "TIME", requires = "issued_by")]
+    #[arg(
+        long,
+        value_name = "TIME",
+        requires = "issued_by",
+        allow_hyphen_values = true
+    )]
     pub since: Option<String>,
     /// Remove this device instead (the next one becomes primary)
     #[arg(long, value_name = "ID", conflicts_with = "batch")]
@@ -266,7 +280,7 @@ pub struct ChallengeArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// One row per operator, or per day [default: per operator and day]
     #[arg(long, value_enum)]
@@ -330,7 +344,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
     /// Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// Keep running and stream new events as JSON lines (with --format json), for a SIEM shipper
     #[arg(long)]

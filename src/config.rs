@@ -336,6 +336,9 @@ pub fn parse_expiry(raw: &str) -> std::result::Result<Option<Duration>, String> 
 
 /// Reads a positive duration such as `90s`, `15m`, `1h`, `7d`.
 pub fn parse_duration(raw: &str) -> std::result::Result<Duration, String> {
+    if raw.trim().starts_with('-') {
+        return Err(format!("{raw:?} is not a positive duration"));
+    }
     let d = humantime::parse_duration(raw.trim())
         .map_err(|e| format!("{:?} is not a duration like 90s, 15m, 1h or 7d ({e})", raw))?;
     if d.is_zero() {

@@ -40,6 +40,16 @@ impl Ctx {
             self.settings.db_password.as_ref(),
         )
     }
+
+    /// [`Ctx::open_store`] for the commands that only read it: a SQLite
+    /// store that does not exist is refused (exit 7), not created.
+    pub fn open_existing_store(&self) -> Result<Store> {
+        Store::open_existing(
+            &self.db,
+            self.settings.store_group.as_ref(),
+            self.settings.db_password.as_ref(),
+        )
+    }
 }
 
 fn env_nonempty(name: &str) -> Option<String> {

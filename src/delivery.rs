@@ -229,7 +229,31 @@ pub fn notify_or_warn(ctx: &Ctx, store: &mut Store, event: &str, user: &str) {
 /// `notify.command EVENT USER`; a failure is audited and returned for the
 /// operator but undoes nothing.
 pub fn notify(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<String> {
-    let told = crate::safeguards::notify_user(ctx, store, event, user);
+    notify_also(ctx, store, event, user, &[])
+}
+
+/// [`notify_or_warn`], telling `also` (devices just removed) too.
+pub fn notify_or_warn_also(
+    ctx: &Ctx,
+    store: &mut Store,
+    event: &str,
+    user: &str,
+    also: &[crate::model::Device],
+) {
+    if let Some(e) = notify_also(ctx, store, event, user, also) {
+        crate::output::eprose(&format!("codedesk: warning: {e}"));
+    }
+}
+
+/// [`notify`], telling `also` (devices no longer on file) too.
+fn notify_also(
+    ctx: &Ctx,
+    store: &mut Store,
+    event: &str,
+    user: &str,
+    also: &[crate::model::Device],
+) -> Option<String> {
+    let told = crate::safeguards::notify_user_also(ctx, store, event, user, also);
     if let Some(why) = &told {
         let _ = store.record_event(
             &ctx.operator,

@@ -814,7 +814,7 @@ fn expand_groups(cfg: &DirectoryConfig, conn: &mut LdapConn) -> Result<Privilege
     let mut depth = 0;
     while !level.is_empty() {
         if depth > MAX_GROUP_DEPTH {
-            eprintln!(
+            crate::eline!(
                 "codedesk: warning: groups nested more than {MAX_GROUP_DEPTH} levels inside the privileged groups are not followed ({} entries not read, {} among them); their members are not privileged",
                 level.len(),
                 level[0]
@@ -828,7 +828,9 @@ fn expand_groups(cfg: &DirectoryConfig, conn: &mut LdapConn) -> Result<Privilege
                 .map_err(|e| unreachable(cfg, e))?;
             if res.1.rc == 32 {
                 if depth == 0 {
-                    eprintln!("codedesk: warning: privileged group {dn} is not in the directory");
+                    crate::eline!(
+                        "codedesk: warning: privileged group {dn} is not in the directory"
+                    );
                 }
                 continue;
             }

@@ -149,10 +149,35 @@ pub fn identity_gate(
 ) -> Result<NewCheck> {
     let now = ctx.now();
     let answers = match gate {
-        Gate::Flags(Some((method, ticket))) => Answers::Passed {
-            method: *method,
-            ticket: ticket.clone(),
-        },
+        Gate::Flags(Some((method, ticket))) => {
+            // As at the prompt: a callback needs a number on file to call
+            // (never one the caller gives), so with none it is refused.
+            if *method == IdentityMethod::Callback
+                && safeguards::on_file(ctx, store, user, devices, purpose.nothing)?
+                    .callback
+                    .is_empty()
+            {
+                store.record_identity_failure(
+                    user,
+                    "refused",
+                    Some(*method),
+                    Some(ticket),
+                    &ctx.operator,
+                    now,
+                )?;
+                return Err(fail(
+                    Status::Identity,
+                    format!(
+                        "identity check refused (no number on file to call back); {}",
+                        purpose.nothing
+                    ),
+                ));
+            }
+            Answers::Passed {
+                method: *method,
+                ticket: ticket.clone(),
+            }
+        }
         Gate::Flags(None) => {
             store.record_identity_failure(user, "not-attested", None, None, &ctx.operator, now)?;
             return Err(fail(

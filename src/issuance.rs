@@ -291,7 +291,14 @@ fn decide(
             ));
         }
     }
-    let expires_at = expires.map(|d| now + d.as_secs() as i64);
+    let expires_at = expires
+        .map(|d| {
+            i64::try_from(d.as_secs())
+                .ok()
+                .and_then(|d| now.checked_add(d))
+                .ok_or_else(|| fail(Status::Usage, "--expires: too far in the future"))
+        })
+        .transpose()?;
     let plan = Plan {
         user,
         path,

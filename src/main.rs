@@ -22,12 +22,12 @@ fn main() -> ExitCode {
             ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
             // No subcommand: one usage line, not the whole help.
             ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
-                eprintln!("codedesk: {}", codedesk::cli::missing_subcommand(&cmd));
+                codedesk::eline!("codedesk: {}", codedesk::cli::missing_subcommand(&cmd));
                 return ExitCode::from(Status::Usage.code());
             }
             // Any other usage error: one line, exit 2.
             _ => {
-                eprintln!("codedesk: {}", codedesk::cli::one_line_error(&e));
+                codedesk::eline!("codedesk: {}", codedesk::cli::one_line_error(&e));
                 return ExitCode::from(Status::Usage.code());
             }
         },
@@ -36,7 +36,7 @@ fn main() -> ExitCode {
     // the later one win; codedesk refuses it (a wrapper's pinned --db or
     // --config must not be overridden by what its caller appends).
     if let Some(name) = codedesk::cli::repeated_global(&cmd, std::env::args_os()) {
-        eprintln!(
+        codedesk::eline!(
             "codedesk: the argument '{name}' was given more than once; give each global option once, before or after the subcommand"
         );
         return ExitCode::from(Status::Usage.code());
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
     let status = match result {
         Ok(status) => match flushed {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                eprintln!("codedesk: cannot write output: {e}");
+                codedesk::eline!("codedesk: cannot write output: {e}");
                 Status::Usage
             }
             _ => status,

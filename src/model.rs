@@ -108,7 +108,37 @@ impl DeviceKind {
     }
 }
 
-/// A phone number in E.164 form: `+` and 8 to 15 digits, the first not 0.
+/// The country codes ITU-T has assigned (the "List of ITU-T Recommendation
+/// E.164 assigned country codes", 2024), including the shared and
+/// non-geographic ones (+800 freephone, +881 satellite, ...); spare and
+/// withdrawn codes are left out. No code is a prefix of another, so a
+/// number begins with at most one of them. Kept here rather than taken
+/// from a crate: the one full library (`phonenumber`, a port of
+/// libphonenumber) brings its metadata and a regex engine for a check
+/// this small table makes.
+pub const COUNTRY_CODES: &[&str] = &[
+    "1", "20", "211", "212", "213", "216", "218", "220", "221", "222", "223", "224", "225", "226",
+    "227", "228", "229", "230", "231", "232", "233", "234", "235", "236", "237", "238", "239",
+    "240", "241", "242", "243", "244", "245", "246", "247", "248", "249", "250", "251", "252",
+    "253", "254", "255", "256", "257", "258", "260", "261", "262", "263", "264", "265", "266",
+    "267", "268", "269", "27", "290", "291", "297", "298", "299", "30", "31", "32", "33", "34",
+    "350", "351", "352", "353", "354", "355", "356", "357", "358", "359", "36", "370", "371",
+    "372", "373", "374", "375", "376", "377", "378", "379", "380", "381", "382", "383", "385",
+    "386", "387", "389", "39", "40", "41", "420", "421", "423", "43", "44", "45", "46", "47", "48",
+    "49", "500", "501", "502", "503", "504", "505", "506", "507", "508", "509", "51", "52", "53",
+    "54", "55", "56", "57", "58", "590", "591", "592", "593", "594", "595", "596", "597", "598",
+    "599", "60", "61", "62", "63", "64", "65", "66", "670", "672", "673", "674", "675", "676",
+    "677", "678", "679", "680", "681", "682", "683", "685", "686", "687", "688", "689", "690",
+    "691", "692", "7", "800", "808", "81", "82", "84", "850", "852", "853", "855", "856", "86",
+    "870", "878", "880", "881", "882", "883", "886", "888", "90", "91", "92", "93", "94", "95",
+    "960", "961", "962", "963", "964", "965", "966", "967", "968", "970", "971", "972", "973",
+    "974", "975", "976", "977", "979", "98", "991", "992", "993", "994", "995", "996", "998",
+];
+
+/// A phone number in E.164 form: `+` and 8 to 15 digits, starting with a
+/// country code ITU-T has assigned ([`COUNTRY_CODES`]); a North American
+/// (+1) number has the NANP's ten digits, area code and exchange each
+/// starting with 2 to 9.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Phone(String);
 
@@ -154,6 +184,17 @@ impl Phone {
             return Err(bad(
                 "E.164 numbers have 8 to 15 digits after '+', the first not 0",
             ));
+        }
+        if !COUNTRY_CODES.iter().any(|cc| digits.starts_with(cc)) {
+            return Err(bad("no country has that country code"));
+        }
+        if let Some(national) = digits.strip_prefix('1') {
+            let b = national.as_bytes();
+            if b.len() != 10 || b[0] < b'2' || b[3] < b'2' {
+                return Err(bad(
+                    "a North American (+1) number has ten digits, its area code and exchange each starting with 2 to 9",
+                ));
+            }
         }
         Ok(Phone(format!("+{digits}")))
     }
@@ -343,9 +384,38 @@ mod tests {
             Phone::parse("+44 20 7946 0000").unwrap().as_str(),
             "+442079460000"
         );
+        // Assigned country codes, and NANP numbers as they are written.
+        for good in [
+            "+44 7700 900123",
+            "+49 30 123456",
+            "+380 44 123 4567",
+            "+886 2 1234 5678",
+            "+7 495 123 4567",
+            "(212) 555-0123",
+            "+1 907 222 0000",
+        ] {
+            assert!(Phone::parse(good).is_ok(), "{good}");
+        }
         for bad in [
             "12345",
             "+0123456789",
+            // NANP: area code and exchange start with 2-9, ten digits.
+            "0000000000",
+            "1-000-000-0000",
+            "(107) 222-5999",
+            "(507) 022-5999",
+            "(507) 122-5999",
+            "+1 507 222 599",
+            "+1 507 222 59999",
+            // Spare or withdrawn country codes.
+            "+999 1234567",
+            "+999 12345678",
+            "+210 12345678",
+            "+384 12345678",
+            "+422 12345678",
+            "+671 1234567",
+            "+801 12345678",
+            "+969 12345678",
             "507-CALL-NOW",
             "+1234567890123456",
             "",

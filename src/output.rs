@@ -126,7 +126,7 @@ impl Sink {
     /// formats, not with `--quiet`.
     pub fn note(&self, text: &str) {
         if !self.quiet && matches!(self.format, Format::Table | Format::Text) {
-            eprintln!("{text}");
+            crate::eline!("{text}");
         }
     }
 
@@ -212,8 +212,21 @@ impl Sink {
 
 /// An RFC 3339 UTC timestamp for unix seconds.
 pub fn ts(secs: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
-    humantime::format_rfc3339_seconds(t).to_string()
+    use std::fmt::Write as _;
+    // A time the store holds but RFC 3339 cannot show (after the year
+    // 9999: a damaged or altered row) is shown raw, never a panic.
+    let raw = || format!("{secs} (seconds since 1970: not a time codedesk can show)");
+    let Some(t) = u64::try_from(secs.max(0))
+        .ok()
+        .and_then(|s| std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(s)))
+    else {
+        return raw();
+    };
+    let mut s = String::new();
+    match write!(s, "{}", humantime::format_rfc3339_seconds(t)) {
+        Ok(()) => s,
+        Err(_) => raw(),
+    }
 }
 
 pub fn ts_opt(secs: Option<i64>) -> String {
@@ -521,9 +534,25 @@ pub fn fit_prose(text: &str, columns: Option<usize>) -> String {
         .join("\n")
 }
 
+/// `eprintln!` that cannot panic: a failed write to standard error (a
+/// closed pipe, say) is ignored, so the run goes on exactly as it would
+/// with standard error open. Every line codedesk writes there goes
+/// through it (`eprintln!` panics when the write fails).
+#[macro_export]
+macro_rules! eline {
+    ($($arg:tt)*) => {
+        $crate::output::eline_args(format_args!($($arg)*))
+    };
+}
+
+/// What [`eline!`] writes: one line on standard error, errors ignored.
+pub fn eline_args(args: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stderr(), "{args}");
+}
+
 /// [`fit_prose`] on standard error.
 pub fn eprose(text: &str) {
-    eprintln!("{}", fit_prose(text, terminal_columns(true)));
+    crate::eline!("{}", fit_prose(text, terminal_columns(true)));
 }
 
 /// [`fit_prose`] to `out`, which is standard output.
@@ -571,5 +600,8 @@ mod tests {
     #[test]
     fn timestamps_are_rfc3339() {
         assert_eq!(ts(0), "1970-01-01T00:00:00Z");
+        assert_eq!(ts(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert!(ts(253_402_300_800).starts_with("253402300800 (seconds since 1970"));
+        assert!(ts(i64::MAX).starts_with(&i64::MAX.to_string()));
     }
 }

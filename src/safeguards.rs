@@ -327,7 +327,7 @@ pub fn on_file(
     if let Some(e) = &d.email {
         match parse_email(e) {
             Ok(e) => contacts.push(Contact::Email(e)),
-            Err(_) => eprintln!(
+            Err(_) => crate::eline!(
                 "codedesk: warning: {}'s mail in the directory is not an address codedesk sends to ({}): no email contact",
                 user.name,
                 printable(e, 60)
@@ -599,12 +599,24 @@ pub fn canonical_reference(raw: &str) -> Option<String> {
 /// it), with a fresh reference, and records it. Returns a warning for the
 /// operator when a contact could not be told; the change stands.
 pub fn notify_user(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<String> {
+    notify_user_also(ctx, store, event, user, &[])
+}
+
+/// [`notify_user`], telling `also` too: devices no longer on file that
+/// should hear of the change (the device `revoke --device` removed).
+pub fn notify_user_also(
+    ctx: &Ctx,
+    store: &mut Store,
+    event: &str,
+    user: &str,
+    also: &[Device],
+) -> Option<String> {
     let s = &ctx.settings.safeguards;
     if !s.notify_users {
         return None;
     }
     let what = notice_text(event)?;
-    match notify_inner(ctx, store, event, user, what) {
+    match notify_inner(ctx, store, event, user, what, also) {
         Ok(None) => None,
         Ok(Some(w)) => Some(w),
         Err(e) => Some(format!("could not notify {user}: {e:#}")),
@@ -617,6 +629,7 @@ fn notify_inner(
     event: &str,
     user: &str,
     what: &str,
+    also: &[Device],
 ) -> Result<Option<String>> {
     let name = crate::model::Username::parse(user)?;
     let Some(u) = store.find_user(&name)? else {
@@ -625,13 +638,22 @@ fn notify_inner(
     let now = ctx.now();
     if event == "lockout"
         && let Some(last) = store.last_notice_at(user, event)?
-        && now - last < ctx.settings.safeguards.debounce.as_secs() as i64
+        && now.saturating_sub(last) < ctx.settings.safeguards.debounce.as_secs() as i64
     {
         return Ok(None);
     }
-    let contacts = contacts_on_file(store, &u)?;
+    let mut contacts = contacts_on_file(store, &u)?;
+    for d in also {
+        if d.sms && d.phone.is_some() && !contacts.iter().any(|c| c.device_id() == Some(d.id)) {
+            contacts.push(Contact::Sms(d.clone()));
+        }
+    }
     if contacts.is_empty() {
-        return Ok(None);
+        // A removed device was how a takeover starts: when nobody at all
+        // can be told, the operator is (and it is recorded as notify-failed).
+        return Ok((event == "device-removed").then(|| {
+            format!("could not notify {user}: no contact on file to tell (no SMS-capable device or email)")
+        }));
     }
     let reference = new_reference()?;
     let when = crate::output::ts(now);

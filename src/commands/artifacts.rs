@@ -238,11 +238,13 @@ rejects the whole file, naming the line of every bad row.
 .SH "SHARED NUMBERS"
 A phone number that another user already has is flagged on standard
 error, masked: before the identity check with how many other users have
-it, and once the device is enrolled with up to ten of their names. Texted
-codes and call-backs to it reach whoever holds that phone. It is a
+it, and once the device is enrolled after a passed check with up to ten of
+their names (a first device, which needs no check, gets the count only).
+Texted codes and call-backs to it reach whoever holds that phone. It is a
 warning, not a refusal (a shared desk phone is normal). The
 \fBdevice\-enrolled\fR audit event lists the users (\fBshared_with\fR);
-\fB\-\-format json\fR adds \fBphone_shared_with\fR.
+\fB\-\-format json\fR adds \fBphone_shared_with\fR after a passed check,
+else \fBphone_shared_count\fR and \fBphone_shared_more\fR.
 "#
         }
         "codedesk-issue-codes" => {

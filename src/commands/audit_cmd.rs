@@ -20,7 +20,7 @@ pub fn parse_since(raw: Option<&str>, now: i64) -> Result<Option<i64>> {
 fn since(raw: &str, now: i64) -> Result<i64> {
     let t = raw.trim();
     if let Ok(d) = crate::config::parse_duration(t) {
-        return Ok(now - d.as_secs() as i64);
+        return Ok(now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
     }
     let with_time = if t.len() == 10 {
         format!("{t}T00:00:00Z")
@@ -180,7 +180,7 @@ pub fn run(ctx: &Ctx, a: AuditArgs, out: &mut dyn Write) -> Result<Status> {
         Some(AuditAction::Verify(c)) => parse_anchors(&c.anchor)?,
         None => Vec::new(),
     };
-    let store = ctx.open_store()?;
+    let store = ctx.open_existing_store()?;
     if let Some(AuditAction::Verify(_)) = a.action {
         return verify(&sink, &store, &anchors, out);
     }

@@ -166,7 +166,7 @@ pub fn run(ctx: &Ctx, a: IssueArgs, out: &mut dyn Write) -> Result<Status> {
     out.flush()?;
     if !ctx.quiet {
         let lines: Vec<String> = failed.iter().map(|(l, _)| l.to_string()).collect();
-        eprintln!(
+        crate::eline!(
             "batch: {issued} user(s) issued, {} failed{}",
             failed.len(),
             if lines.is_empty() {
@@ -238,9 +238,12 @@ fn plan_rows(
                 ));
             }
             let req = row_request(base, get(col.count), get(col.via), get(col.device))?;
-            let plan = issuance::plan(ctx, store, &name, &req, base.attestation.gate(false))?;
+            // A well-formed row is noted before it is planned: a second
+            // listing is named as such even when the first fails its plan
+            // (an identity check, say). A malformed row (a bad count) is
+            // not, so a corrected row further down still runs.
             seen.insert(name.to_string(), line);
-            Ok(plan)
+            issuance::plan(ctx, store, &name, &req, base.attestation.gate(false))
         })();
         items.push(match planned {
             Ok(plan) => Item::Planned { line, plan },
@@ -341,7 +344,7 @@ impl Run<'_> {
     fn row_failed(&mut self, line: usize, user: &str, err: anyhow::Error) {
         let status = status_of(&err);
         self.bar.suspend(|| {
-            eprintln!(
+            crate::eline!(
                 "codedesk: line {line}{}: {err:#}",
                 if user.is_empty() {
                     String::new()

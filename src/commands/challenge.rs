@@ -91,7 +91,7 @@ pub fn dispute(ctx: &Ctx, a: DisputeArgs, out: &mut dyn Write) -> Result<Status>
     let mut store = ctx.open_store()?;
     let d = store.dispute(&reference, reason.as_deref(), &ctx.operator, ctx.now())?;
     if let Some(e) = crate::delivery::notify_command_only(ctx, &mut store, "dispute", &d.user) {
-        eprintln!("codedesk: warning: {e}");
+        crate::eline!("codedesk: warning: {e}");
     }
     let json = DisputedJson {
         about: &d.action,

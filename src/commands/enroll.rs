@@ -170,7 +170,7 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
     };
     let e = store.enroll_device(&user, &new, check.as_ref(), &ctx.operator, ctx.now())?;
     if let Some(phone) = &e.device.phone {
-        warn_shared(phone, &e.shared_with, e.shared_with_more);
+        warn_shared(phone, &e);
     }
     // A new device on an existing account is the classic takeover signal:
     // tell the user, as for issuance (a failing notifier undoes nothing).
@@ -203,7 +203,7 @@ fn directory_check(ctx: &Ctx, user: &Username, new: &mut NewDevice) -> Result<bo
         privileged: d.privileged,
     });
     if let (Some(false), Some(p)) = (phone_on_file, &new.phone) {
-        eprintln!(
+        crate::eline!(
             "codedesk: warning: {} is not one of {user}'s numbers in the directory: it needs an identity check, and is recorded as phone_on_file: false",
             p.masked()
         );
@@ -215,7 +215,8 @@ fn directory_check(ctx: &Ctx, user: &Username, new: &mut NewDevice) -> Result<bo
 /// identity check by calling it back, reach whoever holds that phone. A
 /// warning on standard error (a shared desk phone is normal), and the
 /// names go into the audit event (`shared_with`).
-/// Before the identity check: that the number is other users', not whose.
+/// Before the identity check, or with none: that the number is other
+/// users', not whose.
 fn warn_shared_before_check(phone: &Phone, others: usize, more: bool) {
     if others == 0 {
         return;
@@ -231,7 +232,14 @@ fn warn_shared_before_check(phone: &Phone, others: usize, more: bool) {
     ));
 }
 
-fn warn_shared(phone: &Phone, others: &[String], more: bool) {
+/// After the enrolment: who, when it passed an identity check; otherwise
+/// (a first device needs none) how many, as before a check: names would
+/// let anyone asking to be "set up" on a number learn who holds it.
+fn warn_shared(phone: &Phone, e: &Enrolled) {
+    let (others, more) = (&e.shared_with, e.shared_with_more);
+    if !e.checked {
+        return warn_shared_before_check(phone, others.len(), more);
+    }
     if others.is_empty() {
         return;
     }
@@ -248,8 +256,16 @@ struct EnrolledJson {
     user: String,
     device: output::DeviceJson,
     new_user: bool,
-    /// Other users enrolled with the same phone number.
-    phone_shared_with: Vec<String>,
+    /// Other users enrolled with the same phone number, by name, after a
+    /// passed identity check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_shared_with: Option<Vec<String>>,
+    /// Without an identity check: how many other users (up to ten), and
+    /// whether there are more than that; never who.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_shared_count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_shared_more: Option<bool>,
     /// With a directory: whether the number is one of the user's there.
     #[serde(skip_serializing_if = "Option::is_none")]
     phone_on_file: Option<Option<bool>>,
@@ -288,7 +304,9 @@ impl Record for EnrolledRecord<'_> {
             user: e.user.clone(),
             device: device_json(&e.device, e.primary),
             new_user: e.new_user,
-            phone_shared_with: e.shared_with.clone(),
+            phone_shared_with: e.checked.then(|| e.shared_with.clone()),
+            phone_shared_count: (!e.checked).then_some(e.shared_with.len()),
+            phone_shared_more: (!e.checked).then_some(e.shared_with_more),
             phone_on_file: e.directory.map(|d| d.phone_on_file),
             privileged: e.directory.map(|d| d.privileged),
         }
@@ -435,7 +453,7 @@ fn batch(ctx: &Ctx, path: &Path, attestation: &Attestation, out: &mut dyn Write)
     let done = store.enroll_many(&rows, check.as_ref(), &ctx.operator, ctx.now())?;
     for e in &done {
         if let Some(phone) = &e.device.phone {
-            warn_shared(phone, &e.shared_with, e.shared_with_more);
+            warn_shared(phone, e);
         }
     }
     render(ctx, &done, out)?;

@@ -18,7 +18,7 @@ pub fn run(ctx: &Ctx, a: ListArgs, out: &mut dyn Write) -> Result<Status> {
     let sink = Sink::of(ctx);
     // Bad input is refused before the store is opened (or created).
     let name = a.user.as_deref().map(user_arg).transpose()?;
-    let store = ctx.open_store()?;
+    let store = ctx.open_existing_store()?;
     let now = ctx.now();
     if let Some(name) = name {
         let s = store.user_summary(&name)?;
@@ -232,7 +232,7 @@ fn directory_line(ctx: &Ctx, user: &str) -> Option<String> {
         ),
         Ok(None) => "NOT in the directory (left?)".to_string(),
         Err(e) => {
-            eprintln!("codedesk: warning: {e}");
+            crate::eline!("codedesk: warning: {e}");
             "unreachable".to_string()
         }
     })

@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx, a: ReportArgs, out: &mut dyn Write) -> Result<Status> {
         since: parse_since(a.since.as_deref(), ctx.now())?,
         after: None,
     };
-    let store = ctx.open_store()?;
+    let store = ctx.open_existing_store()?;
     let mut rows: BTreeMap<(String, String), Row> = BTreeMap::new();
     // A set's path, from the event that stored it, until it goes live.
     let mut via: HashMap<i64, String> = HashMap::new();

@@ -1,15 +1,23 @@
 //! `revoke` (all of a user's codes, one set, or one device) and `unlock`.
 
 use super::user_arg;
-use crate::cli::{RevokeArgs, UserArg};
+use crate::cli::{RevokeArgs, UnlockArgs};
 use crate::context::Ctx;
-use crate::delivery::notify_or_warn;
+use crate::delivery::{notify_or_warn, notify_or_warn_also};
 use crate::exit::Status;
+use crate::identity::{Attestation, Purpose, close_gate, identity_gate};
 use crate::model::parse_text;
 use crate::output::{self, Sink};
 use anyhow::Result;
 use serde::Serialize;
 use std::io::Write;
+
+/// What the identity gate is for when unlocking a disputed user.
+const DISPUTED: Purpose<'static> = Purpose {
+    what: "unlocking an account locked by a dispute (the user said a change was not theirs)",
+    nothing: "still locked",
+    hint: None,
+};
 
 /// `revoke USER --device ID --format json` (keys in sorted order, as always).
 #[derive(Serialize)]
@@ -66,8 +74,18 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
     // codes revoked without them knowing is how a takeover starts (remove
     // their phone, then enrol another).
     if let Some(dev) = a.device {
+        // The removed device is told too: "I lost my phone" may come from
+        // somebody else, and the phone may be the user's only contact.
+        let removed: Vec<_> = match store.find_user(&name)? {
+            Some(u) => store
+                .devices(u.id)?
+                .into_iter()
+                .filter(|d| d.id == dev)
+                .collect(),
+            None => Vec::new(),
+        };
         let (primary, revoked) = store.remove_device(&name, dev, reason, &ctx.operator, now)?;
-        notify_or_warn(ctx, &mut store, "device-removed", name.as_str());
+        notify_or_warn_also(ctx, &mut store, "device-removed", name.as_str(), &removed);
         let json = DeviceRemovedJson {
             primary: primary.as_ref().map(|d| d.id),
             removed_device: dev,
@@ -171,10 +189,23 @@ fn issued_by(
     Ok(Status::Ok)
 }
 
-pub fn unlock(ctx: &Ctx, a: UserArg, out: &mut dyn Write) -> Result<Status> {
+pub fn unlock(ctx: &Ctx, a: UnlockArgs, out: &mut dyn Write) -> Result<Status> {
     let sink = Sink::of(ctx);
     let name = user_arg(&a.user)?;
+    let attested = Attestation::from_flags(a.identity_verified, a.ticket.as_deref())
+        .with_challenge(a.challenge);
     let mut store = ctx.open_store()?;
+    // A user who said "not me" is locked until the person is verified:
+    // whoever calls to be unlocked may be the one they disputed.
+    if let Some(user) = store.find_user(&name)?
+        && store.locked_by_dispute(&user)?
+    {
+        let devices = store.devices(user.id)?;
+        let gate = attested.gate(ctx.interactive);
+        let check = identity_gate(ctx, &mut store, &user, &devices, &DISPUTED, gate)?;
+        close_gate(&mut store)?;
+        store.record_identity_passed(&user, &check, &ctx.operator, ctx.now())?;
+    }
     let was = store.unlock(&name, &ctx.operator, ctx.now(), false)?;
     notify_or_warn(ctx, &mut store, "unlock", name.as_str());
     let json = UnlockedJson {

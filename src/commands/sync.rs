@@ -186,7 +186,7 @@ pub fn run(ctx: &Ctx, a: SyncArgs, out: &mut dyn Write) -> Result<Status> {
 fn render(ctx: &Ctx, changes: &[Change], n: u64, dry: bool, out: &mut dyn Write) -> Result<()> {
     Sink::of(ctx).rows(out, None, |row| changes.iter().try_for_each(row))?;
     if !ctx.quiet {
-        eprintln!(
+        crate::eline!(
             "{} users in the directory; {} change(s){}",
             n,
             changes.len(),

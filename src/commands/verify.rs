@@ -241,6 +241,7 @@ pub fn run(
     // (a login storm, a restart) within verify.connect_retry.
     let mut retry = ConnectRetry::new(ctx.settings.verify_connect_retry);
     let session = hashslots::take(Kind::Store);
+    Store::require_existing(&ctx.db)?;
     let mut store = Store::open_retrying(
         &ctx.db,
         ctx.settings.store_group.as_ref(),
@@ -265,6 +266,18 @@ pub fn run(
         store.auto_unlock(&view.user, after.as_secs() as i64, &ctx.operator, now)?;
         view = store.verify_view(&name, now)?;
     }
+    // "No code given" wins over a lockout: exit 2 and nothing on standard
+    // output, since nothing was judged. So standard input is read first;
+    // at a terminal a locked user is refused before the hidden prompt.
+    let mut given = None;
+    if !ctx.interactive {
+        let t = source.read(ctx, name.as_str())?;
+        // As `codes::parse` sees it: dashes and spaces only are no code.
+        if t.bytes().all(|b| b == b'-' || b.is_ascii_whitespace()) {
+            return Err(fail(Status::Usage, "no code was given"));
+        }
+        given = Some(t);
+    }
     if view.user.locked_at.is_some() {
         store.record_uncounted(
             &ctx.operator,
@@ -277,7 +290,10 @@ pub fn run(
         )?;
         return refuse_locked(ctx, out, name.as_str(), view.remaining);
     }
-    let typed = source.read(ctx, name.as_str())?;
+    let typed = match given {
+        Some(t) => t,
+        None => source.read(ctx, name.as_str())?,
+    };
 
     // Read the input against each distinct code shape of the live sets.
     let mut specs: Vec<CodeSpec> = view.sets.iter().map(|s| s.spec).collect();
@@ -308,7 +324,7 @@ pub fn run(
                 },
                 now,
             )?;
-            eprintln!("codedesk: {}", ParseError::Typo);
+            crate::eline!("codedesk: {}", ParseError::Typo);
             report(ctx, out, name.as_str(), false, view.remaining, false)?;
             return Ok(Status::Rejected);
         }
@@ -345,7 +361,7 @@ pub fn run(
         )?,
     };
     if retry.retries > 0 && !ctx.quiet {
-        eprintln!(
+        crate::eline!(
             "note: the store turned connections away for a moment; connected after {} retries ({} ms)",
             retry.retries,
             retry.spent.as_millis()
@@ -469,13 +485,14 @@ fn reject(
     }
     report(ctx, out, &user.name, false, remaining, r.locked_now)?;
     if r.locked_now {
-        eprintln!(
+        crate::eline!(
             "codedesk: code rejected; {} is now locked out after {} rejected codes",
-            user.name, r.attempts
+            user.name,
+            r.attempts
         );
         crate::delivery::notify_or_warn(ctx, store, "lockout", &user.name);
     } else {
-        eprintln!(
+        crate::eline!(
             "codedesk: code rejected ({} of {threshold} rejections before lockout)",
             r.attempts
         );

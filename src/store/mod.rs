@@ -85,6 +85,36 @@ impl Store {
         })
     }
 
+    /// [`Store::open_with`] for a command that only reads the store (or,
+    /// like `verify`, only changes what is in it): see [`Store::require_existing`].
+    pub fn open_existing(
+        locator: &Path,
+        group: Option<&crate::trust::Group>,
+        password: Option<&crate::config::Secret>,
+    ) -> Result<Store> {
+        Store::require_existing(locator)?;
+        Store::open_with(locator, group, password)
+    }
+
+    /// A SQLite store that does not exist is refused (exit 7, naming the
+    /// path) rather than created empty: a typo in `--db` must not read as
+    /// an empty store ("intact: 0 events"). Commands that write create it.
+    pub fn require_existing(locator: &Path) -> Result<()> {
+        if let Locator::Sqlite(path) = Locator::parse(locator)
+            && std::fs::symlink_metadata(&path)
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            return Err(fail(
+                Status::Store,
+                format!(
+                    "no store at {}: the file does not exist (check --db or CODEDESK_DB); nothing was created",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// [`Store::open`] for the login path (`verify`): a PostgreSQL store
     /// that turns connections away for the moment is retried within
     /// `retry` (see [`PgStore::open_retrying`]); SQLite waits on its own

@@ -146,6 +146,19 @@ impl Store {
         self.write(|db| record_check(db, user, operator, method, ticket, outcome, now))
     }
 
+    /// Records a passed identity check (one that gates no set or device:
+    /// `unlock` after a dispute); returns its id.
+    pub fn record_identity_passed(
+        &mut self,
+        user: &UserRow,
+        check: &NewCheck,
+        operator: &str,
+        now: i64,
+    ) -> Result<i64> {
+        let (method, ticket) = (Some(check.method), Some(check.ticket.as_str()));
+        self.write(|db| record_check(db, user, operator, method, ticket, "passed", now))
+    }
+
     /// Stores a new set, pending: it goes live through [`Store::activate_set`]
     /// once its codes were delivered (SMS) or shown (helpdesk). Helpdesk sets
     /// come with their passed identity check, recorded in the same transaction.
@@ -527,6 +540,7 @@ fn enroll_in(
         new_user,
         shared_with,
         shared_with_more,
+        checked: check_id.is_some(),
         directory: new.directory,
     })
 }

@@ -39,6 +39,9 @@ pub struct Enrolled {
     pub shared_with: Vec<String>,
     /// More users than [`SHARED_NAMES`] share the number.
     pub shared_with_more: bool,
+    /// A passed identity check was recorded with this enrolment (only
+    /// then may the other users on the number be named).
+    pub checked: bool,
     /// The directory's word on the user and the number, if configured.
     pub directory: Option<crate::directory::DirectoryNote>,
 }

@@ -384,6 +384,24 @@ impl Store {
         })
     }
 
+    /// Whether the user is locked and was disputed ("not me") since their
+    /// last unlock: such a lock is lifted only after an identity check.
+    pub fn locked_by_dispute(&self, user: &UserRow) -> Result<bool> {
+        if user.locked_at.is_none() {
+            return Ok(false);
+        }
+        self.read(|db| {
+            let n: i64 = db.one(
+                "SELECT COUNT(*) FROM audit WHERE \"user\" = $1 AND action = 'dispute'
+                 AND id > COALESCE((SELECT MAX(id) FROM audit
+                                    WHERE \"user\" = $1 AND action = 'unlock'), 0)",
+                &[&user.name],
+                |r| r.get(0),
+            )?;
+            Ok(n > 0)
+        })
+    }
+
     /// Revokes every live set that `principal` issued (at or after
     /// `since`), user by user; returns (user, sets) for each user touched.
     pub fn revoke_issued_by(

@@ -19,6 +19,9 @@
 //! Module names are the test names' prefix (`both::smoke::...`), so a
 //! filter picks a suite: `cargo test --test suite -- both::batch::`.
 
+// Tests may print with eprintln!: the product must not (clippy.toml).
+#![allow(clippy::disallowed_macros)]
+
 #[path = "../common/mod.rs"]
 mod common;
 #[path = "../pam_common/mod.rs"]
@@ -45,6 +48,7 @@ mod both {
     mod prompt_pty;
     mod races;
     mod radius;
+    mod review_fixes;
     mod safeguards;
     mod secret_hygiene;
     mod smoke;

@@ -342,6 +342,22 @@ fn a_user_listed_twice_is_refused_so_the_first_codes_stay_good() {
 }
 
 #[test]
+fn a_repeat_is_named_as_such_even_when_the_first_listing_failed() {
+    let env = Env::new();
+    three_users(&env);
+    // carol has a tablet only: without an attestation her row needs an
+    // identity check; her second listing is a repeat all the same.
+    let csv = file(&env, "issue.csv", "user\ncarol\nCAROL\n");
+    let (code, _, err) = env.run(&["issue-codes", "--batch", &csv, "-q"]);
+    assert_ne!(code, 0);
+    let l2 = line_report(&err, 2).unwrap_or_else(|| panic!("line 2 is reported: {err}"));
+    assert!(l2.contains("identity check"), "{l2}");
+    let l3 = line_report(&err, 3).unwrap_or_else(|| panic!("the repeat is reported: {err}"));
+    assert!(l3.contains("already listed on line 2"), "{l3}");
+    assert!(!l3.contains("identity check"), "{l3}");
+}
+
+#[test]
 fn a_header_without_a_user_column_is_a_usage_error() {
     let env = Env::new();
     three_users(&env);
@@ -581,6 +597,8 @@ fn enroll_batch_rejects_the_whole_file_naming_every_bad_line() {
         );
     }
     assert!(err.contains("nothing enrolled"), "{err}");
+    // (`list` creates no store: make the empty one it reads.)
+    assert_eq!(env.run(&["unlock", "nobody"]).0, 4);
     let list = env.ok(&["list", "--format", "json"]);
     let users: Value = serde_json::from_str(&list).unwrap();
     assert_eq!(

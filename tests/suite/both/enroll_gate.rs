@@ -40,7 +40,7 @@ fn adding_a_device_to_an_existing_user_without_a_check_is_refused_and_recorded()
         "--kind",
         "mobile",
         "--phone",
-        "555-123-4567",
+        "555-223-4567",
         "--primary",
     ]);
     assert_eq!(code, 3, "{err}");
@@ -362,8 +362,9 @@ fn a_phone_number_another_user_has_is_said_before_the_check_and_audited() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("also enrolled"), "{err}");
+    assert!(!err.contains("already enrolled"), "{err}");
     let v: Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(v["phone_shared_with"], serde_json::json!([]));
+    assert_eq!(v["phone_shared_count"], 0, "{v}");
     let (code, _, err) = env.run(&[
         "enroll-device",
         "carol",
@@ -394,18 +395,36 @@ fn a_batch_names_shared_numbers_row_by_row_and_still_enrols_them() {
         "user,kind,phone\nann,landline,507-222-0100\nben,landline,5072220100\ncid,mobile,5072225111\n",
     )
     .unwrap();
-    let (code, _, err) = env.run(&["enroll-device", "--batch", csv.to_str().unwrap()]);
+    // New users, no check: each row says how many others, not who.
+    let (code, out, err) = env.run(&[
+        "--format",
+        "json",
+        "enroll-device",
+        "--batch",
+        csv.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     let warnings: Vec<&str> = err
         .lines()
-        .filter(|l| l.contains("is also enrolled"))
+        .filter(|l| l.contains("is already enrolled"))
         .collect();
     assert_eq!(warnings.len(), 2, "{err}");
-    assert!(warnings[0].contains("also enrolled for desk:"), "{err}");
+    assert!(warnings[0].contains("enrolled for another user:"), "{err}");
+    assert!(warnings[1].contains("enrolled for 2 other users:"), "{err}");
     assert!(
-        warnings[1].contains("also enrolled for ann, desk:"),
+        !err.contains("also enrolled") && !err.contains("for desk"),
         "{err}"
     );
+    let counts: Vec<Value> = out
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("json");
+            assert!(v.get("phone_shared_with").is_none(), "{v}");
+            v["phone_shared_count"].clone()
+        })
+        .collect();
+    assert_eq!(counts, [1, 2, 0]);
+    // The audit trail, for those who may read it, has the names.
     let shared: Vec<Value> = audit(&env)
         .into_iter()
         .filter(|e| e["action"] == "device-enrolled")
@@ -420,6 +439,97 @@ fn a_batch_names_shared_numbers_row_by_row_and_still_enrols_them() {
             serde_json::json!([]),
         ]
     );
+    // Devices added to existing users, attested for the run: named.
+    std::fs::write(
+        &csv,
+        "user,kind,phone\nann,mobile,5072220100\ncid,landline,5072225111\n",
+    )
+    .unwrap();
+    let (code, out, err) = env.run(&[
+        "--format",
+        "json",
+        "enroll-device",
+        "--batch",
+        csv.to_str().unwrap(),
+        "--identity-verified",
+        "in-person",
+        "--ticket",
+        "T-4",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("is also enrolled"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains("also enrolled for ben, desk:"),
+        "{err}"
+    );
+    let first: Value = serde_json::from_str(out.lines().next().expect("a row")).expect("json");
+    assert_eq!(
+        first["phone_shared_with"],
+        serde_json::json!(["ben", "desk"])
+    );
+}
+
+/// A first enrolment needs no identity check, so it must not tell whoever
+/// asks to be "set up" on a number who else has it: a count, not names.
+#[test]
+fn an_ungated_first_enrolment_does_not_name_who_shares_the_number() {
+    let env = Env::new();
+    env.enroll_mobile("bob", "5078881234");
+    let (code, out, err) = env.run(&[
+        "--format",
+        "json",
+        "enroll-device",
+        "probe1",
+        "--kind",
+        "landline",
+        "--phone",
+        "507-888-1234",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("bob") && !out.contains("bob"), "{err}{out}");
+    assert!(
+        err.contains("+*******1234 is already enrolled for another user:"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["phone_shared_count"], 1, "{v}");
+    assert_eq!(v["phone_shared_more"], false, "{v}");
+    assert!(v.get("phone_shared_with").is_none(), "{v}");
+    // Human output too.
+    let (code, out, err) = env.run(&[
+        "enroll-device",
+        "probe2",
+        "--kind",
+        "landline",
+        "--phone",
+        "5078881234",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("bob") && !out.contains("bob"), "{err}{out}");
+    assert!(err.contains("already enrolled for 2 other users:"), "{err}");
+    // After a passed identity check the names are given.
+    let (code, out, err) = env.run(&[
+        "--format",
+        "json",
+        "enroll-device",
+        "probe1",
+        "--kind",
+        "mobile",
+        "--phone",
+        "5078881234",
+        "--identity-verified",
+        "in-person",
+        "--ticket",
+        "T-5",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("is also enrolled for bob, probe2:"), "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["phone_shared_with"], serde_json::json!(["bob", "probe2"]));
 }
 
 /// Ten other users are all named, and "and others" is said only when
@@ -427,32 +537,48 @@ fn a_batch_names_shared_numbers_row_by_row_and_still_enrols_them() {
 #[test]
 fn and_others_is_said_only_when_more_than_ten_users_share_the_number() {
     let env = Env::new();
-    let batch = |rows: &[&str]| {
-        let csv = env.path().join("desk.csv");
-        let mut body = String::from("user,kind,phone\n");
-        for r in rows {
-            body += &format!("{r},landline,5072220100\n");
-        }
-        std::fs::write(&csv, body).unwrap();
-        let (code, _, err) = env.run(&["enroll-device", "--batch", csv.to_str().unwrap()]);
-        assert_eq!(code, 0, "{err}");
-        err
-    };
+    let attest = ["--identity-verified", "in-person", "--ticket", "T-6"];
     let warning = |err: &str| -> String {
         err.lines()
             .rfind(|l| l.contains("is also enrolled"))
             .unwrap_or_else(|| panic!("no warning: {err}"))
             .to_string()
     };
+    // Eleven new users on one desk phone (first devices, no check): the
+    // last row is told how many, not who.
+    let csv = env.path().join("desk.csv");
+    let mut body = String::from("user,kind,phone\n");
+    for i in 1..=11 {
+        body += &format!("d{i:02},landline,5072220100\n");
+    }
+    std::fs::write(&csv, body).unwrap();
+    let (code, _, err) = env.run(&["enroll-device", "--batch", csv.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("is already enrolled for 10 other users:"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("d01") && !err.contains("also enrolled"),
+        "{err}"
+    );
+    // After a passed check, exactly ten others: all named, no "and others".
     let ten = "d01, d02, d03, d04, d05, d06, d07, d08, d09, d10";
-    // The batch's last row has exactly ten others before it.
-    let err = batch(&[
-        "d01", "d02", "d03", "d04", "d05", "d06", "d07", "d08", "d09", "d10", "d11",
-    ]);
+    let mut args = vec![
+        "enroll-device",
+        "d11",
+        "--kind",
+        "mobile",
+        "--phone",
+        "5072220100",
+    ];
+    args.extend(attest);
+    let (code, _, err) = env.run(&args);
+    assert_eq!(code, 0, "{err}");
     let w = warning(&err);
     assert!(w.contains(&format!("also enrolled for {ten}:")), "{w}");
     assert!(!err.contains("and others"), "{err}");
-    // A single enrolment with eleven others: ten named, and others.
+    // A new user with eleven others, not gated: more than ten, no names.
     let (code, out, err) = env.run(&[
         "--format",
         "json",
@@ -464,13 +590,14 @@ fn and_others_is_said_only_when_more_than_ten_users_share_the_number() {
         "5072220100",
     ]);
     assert_eq!(code, 0, "{err}");
-    let w = warning(&err);
     assert!(
-        w.contains(&format!("also enrolled for {ten} and others:")),
-        "{w}"
+        err.contains("is already enrolled for more than 10 other users:"),
+        "{err}"
     );
+    assert!(!err.contains("d01"), "{err}");
     let v: Value = serde_json::from_str(&out).expect("json");
-    assert_eq!(v["phone_shared_with"].as_array().map(Vec::len), Some(10));
+    assert_eq!(v["phone_shared_count"], 10, "{v}");
+    assert_eq!(v["phone_shared_more"], true, "{v}");
     // Before the identity check for an existing user: a count, no names.
     let (code, _, err) = env.run(&[
         "enroll-device",
@@ -487,31 +614,30 @@ fn and_others_is_said_only_when_more_than_ten_users_share_the_number() {
         "{err}"
     );
     assert!(!err.contains("d02"), "{err}");
-    // A single enrolment with exactly ten others (a second number, held
-    // by e01 to e10): all ten named, no "and others".
-    let csv = env.path().join("ten.csv");
-    let mut body = String::from("user,kind,phone\n");
-    for i in 1..=10 {
-        body += &format!("e{i:02},landline,5072220200\n");
-    }
-    std::fs::write(&csv, body).unwrap();
-    let (code, _, err) = env.run(&["enroll-device", "--batch", csv.to_str().unwrap()]);
-    assert_eq!(code, 0, "{err}");
-    let (code, _, err) = env.run(&[
+    // Once checked: ten named, and others.
+    let mut args = vec![
+        "--format",
+        "json",
         "enroll-device",
-        "e11",
+        "d01",
         "--kind",
-        "landline",
+        "mobile",
         "--phone",
-        "5072220200",
-    ]);
+        "5072220100",
+        "--sms",
+    ];
+    args.extend(attest);
+    let (code, out, err) = env.run(&args);
     assert_eq!(code, 0, "{err}");
     let w = warning(&err);
     assert!(
-        w.contains("also enrolled for e01, e02, e03, e04, e05, e06, e07, e08, e09, e10:"),
+        w.contains(
+            "also enrolled for d02, d03, d04, d05, d06, d07, d08, d09, d10, d11 and others:"
+        ),
         "{w}"
     );
-    assert!(!w.contains("and others"), "{w}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["phone_shared_with"].as_array().map(Vec::len), Some(10));
 }
 
 #[test]
@@ -574,7 +700,7 @@ fn a_version_1_store_gains_the_phone_index_and_keeps_its_data() {
         "5072225999",
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("also enrolled for alice"), "{err}");
+    assert!(err.contains("already enrolled for another user"), "{err}");
     assert_eq!(env.sql_i64(index), 1);
     assert_eq!(schema_version(&env), latest);
     assert_eq!(devices(&env, "alice"), 1);

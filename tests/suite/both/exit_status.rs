@@ -223,6 +223,17 @@ fn exit2_usage_errors_name_the_problem_and_change_nothing() {
         (vec!["issue-codes", "eve", "--expires", "soon"], "--expires"),
         (vec!["issue-codes", "dee", "--via", "sms"], "SMS"),
         (vec!["audit", "--since", "yesterday-ish"], "--since"),
+        // Negative-looking values are values of the option, refused as such.
+        (
+            vec!["issue-codes", "eve", "--expires", "-1s"],
+            "--expires: \"-1s\" is not a positive duration",
+        ),
+        (vec!["audit", "--since", "-1d"], "--since \"-1d\""),
+        (vec!["report", "--since", "-1d"], "--since \"-1d\""),
+        (
+            vec!["revoke", "--issued-by", "op", "--since", "-1d"],
+            "--since \"-1d\"",
+        ),
     ];
     for (args, names) in &ours {
         let (code, out, err) = env.run(args);
@@ -860,8 +871,10 @@ fn json_list_user_is_an_object_and_list_is_an_array_of_them() {
     assert_eq!(vera["codes_remaining"], 10);
     assert_eq!(*vera, user_json(&env, "vera"));
 
-    // No users yet: an empty array.
+    // No users yet: an empty array (the store exists: `unlock` of
+    // nobody creates it; `list` creates none, see review_fixes.rs).
     let empty = Env::new();
+    assert_eq!(empty.run(&["unlock", "nobody"]).0, 4);
     assert_eq!(
         json(&empty.ok(&["list", "--format", "json"])),
         serde_json::json!([])

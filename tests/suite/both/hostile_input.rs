@@ -319,6 +319,42 @@ fn cases(s: &Seed, alice_code: &str) -> Vec<Case> {
             Fail(2, "phone number"),
         ),
         case(
+            "all-zero NANP number",
+            &[
+                "enroll-device",
+                "bob",
+                "--kind",
+                "mobile",
+                "--phone",
+                "0000000000",
+            ],
+            Fail(2, "invalid phone number"),
+        ),
+        case(
+            "NANP exchange starting with 1",
+            &[
+                "enroll-device",
+                "bob",
+                "--kind",
+                "mobile",
+                "--phone",
+                "+1 507 122 5999",
+            ],
+            Fail(2, "invalid phone number"),
+        ),
+        case(
+            "unassigned country code",
+            &[
+                "enroll-device",
+                "bob",
+                "--kind",
+                "mobile",
+                "--phone",
+                "+999 1234567",
+            ],
+            Fail(2, "invalid phone number"),
+        ),
+        case(
             "mobile without phone",
             &["enroll-device", "bob", "--kind", "mobile"],
             Fail(2, "--phone"),

@@ -225,7 +225,9 @@ fn a_global_option_given_twice_is_a_usage_error_naming_it() {
         assert!(out.is_empty());
     }
     assert!(!other.exists(), "the second store was never opened");
-    // Once, after the subcommand, is fine.
+    // Once, after the subcommand, is fine (on a store that exists: `list`
+    // creates none).
+    assert_eq!(env.run(&["unlock", "nobody"]).0, 4);
     let o = env
         .cmd_without_db()
         .args(["list", "--db"])
@@ -480,6 +482,8 @@ fn a_system_file_others_could_write_or_with_a_password_is_refused() {
     }
     chmod(&sys.path, 0o644);
     chown(&sys.path, 0, None);
+    // (`list` creates no store: `unlock` makes the empty one it reads.)
+    assert_eq!(run(sys.cmd().args(["unlock", "nobody"])).0, 4);
     assert_eq!(run(sys.cmd().arg("list")).0, 0);
     // A password in the URL of the system file (often world-readable).
     std::fs::write(

@@ -621,3 +621,98 @@ fn callback_shows_the_number_on_file_unmasked_and_records_it_masked() {
         "a full number in the trail:\n{audit}"
     );
 }
+
+/// The terminal's lines as a user reads them: escape sequences dropped,
+/// split where the cursor returns or moves down.
+fn screen_lines(log: &str) -> Vec<String> {
+    // The pty session hands over bytes one char each: decode them as UTF-8.
+    let log = if log.chars().all(|c| (c as u32) < 0x100) {
+        let bytes: Vec<u8> = log.chars().map(|c| c as u32 as u8).collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        log.to_string()
+    };
+    let mut plain = String::new();
+    let mut chars = log.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // A redraw's "down one line" starts a new line too.
+                let mut seq = String::new();
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() || c == '~' {
+                        if c == 'B' {
+                            plain.push('\n');
+                        }
+                        break;
+                    }
+                    seq.push(c);
+                }
+            }
+            continue;
+        }
+        plain.push(c);
+    }
+    plain
+        .split(['\r', '\n'])
+        .map(|l| l.trim_end().to_string())
+        .collect()
+}
+
+/// README.md's "The two paths" shows the helpdesk path as the terminal
+/// shows it: every line of its `issue-codes bob` transcript (but the codes
+/// themselves, which are random) and of the open menu is on the screen.
+#[test]
+fn the_readme_transcript_is_what_the_identity_prompt_shows() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .expect("README.md");
+    let session = readme
+        .split("```console\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the README's console transcript");
+    let bob = session
+        .split("$ codedesk issue-codes bob")
+        .nth(1)
+        .expect("the helpdesk path in the transcript");
+    let menu = readme
+        .split("```text\n? How did you verify")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .map(|b| format!("? How did you verify{b}"))
+        .expect("the README shows the open menu");
+    let env = Env::new();
+    env.enroll_mobile("alice", "(507) 222-5999");
+    env.enroll_landline("bob", "507-222-0000");
+    let mut p = at_menu(&env, &[], "bob");
+    p.key("j"); // video call, as in the README
+    p.key(ENTER);
+    p.expect(MATCH);
+    p.key("y");
+    p.key(ENTER);
+    p.expect(TICKET);
+    p.key("INC-1234");
+    p.key(ENTER);
+    let (status, log) = p.finish();
+    assert_eq!(status, 0, "{log}");
+    let screen = screen_lines(&log);
+    let wanted = bob
+        .lines()
+        .skip(1)
+        .chain(menu.lines())
+        .filter(|l| {
+            !l.trim().is_empty() && !l.trim_start().starts_with(|c: char| c.is_ascii_digit())
+        })
+        .filter(|l| l.trim() != "..." && !l.starts_with("Bypass codes for bob (set"))
+        // The README's operator is carol; the tests run as tester.
+        .map(|l| l.replace("operator carol.", "operator tester."));
+    for line in wanted {
+        assert!(
+            screen.contains(&line),
+            "README line not on the terminal: {line:?}\nterminal:\n{}",
+            screen.join("\n")
+        );
+    }
+}

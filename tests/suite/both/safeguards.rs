@@ -398,6 +398,61 @@ fn dispute_revokes_what_was_issued_and_locks_the_user() {
     assert_eq!(code, 2);
 }
 
+/// The dispute says the user stays locked "until `codedesk unlock` after an
+/// identity check": unlock asks for that check (the gate of helpdesk
+/// codes), records it, and refuses without it (exit 3, still locked).
+#[test]
+fn unlock_after_a_dispute_needs_an_identity_check() {
+    let env = env_with("[lockout]\nthreshold = 1\n");
+    env.enroll_mobile("ann", "+15072225999");
+    let codes = env.issue_helpdesk("ann", &[]);
+    let reference = references(&outbox(&env)).pop().expect("a notice");
+    let out = env.ok(&["dispute", &reference]);
+    assert!(out.contains("after an identity check"), "{out}");
+    // Not attested (no terminal): refused, recorded, still locked.
+    let (code, _, err) = env.run(&["unlock", "ann"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("needs an identity check"), "{err}");
+    assert!(err.contains("still locked"), "{err}");
+    let last = audit(&env).pop().expect("event");
+    assert_eq!(last["action"], "identity-check", "{last}");
+    assert_eq!(last["details"]["outcome"], "not-attested", "{last}");
+    let after = env.issue_helpdesk("ann", &[]);
+    assert_eq!(env.verify("ann", &after[0]), 5, "still locked");
+    // A half attestation is refused too.
+    let (code, _, err) = env.run(&["unlock", "ann", "--identity-verified", "in-person"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("without --ticket"), "{err}");
+    // Attested: the check is recorded, then the unlock.
+    let out = env.ok(&[
+        "unlock",
+        "ann",
+        "--identity-verified",
+        "video-call",
+        "--ticket",
+        "INC-42",
+    ]);
+    assert!(out.contains("unlocked ann"), "{out}");
+    let trail = audit(&env);
+    let n = trail.len();
+    assert_eq!(trail[n - 2]["action"], "identity-check");
+    assert_eq!(trail[n - 2]["details"]["outcome"], "passed");
+    assert_eq!(trail[n - 2]["details"]["method"], "video-call");
+    assert_eq!(trail[n - 2]["details"]["ticket"], "INC-42");
+    assert_eq!(trail[n - 1]["action"], "unlock");
+    assert_eq!(env.verify("ann", &after[0]), 0, "unlocked");
+    assert_ne!(
+        env.verify("ann", &codes[0]),
+        0,
+        "the disputed set stays revoked"
+    );
+    // Once unlocked, a later lock without a dispute unlocks as before.
+    assert_ne!(env.verify("ann", &after[0]), 0, "spent: locks at 1");
+    assert_eq!(env.verify("ann", &after[1]), 5, "locked");
+    let out = env.ok(&["unlock", "ann"]);
+    assert!(out.contains("unlocked ann"), "{out}");
+}
+
 #[test]
 fn revoke_issued_by_revokes_everything_one_operator_issued() {
     let env = env_with("[safeguards]\nnotify_users = false\n");

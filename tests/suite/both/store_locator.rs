@@ -53,7 +53,7 @@ fn store_db_in_the_config_file_names_the_store_and_flags_override_it() {
     }
     // --db wins over the file
     let other = env.path().join("other.db");
-    let out = run(&["--db", other.to_str().unwrap(), "list", "zed"]);
+    let out = run(&["--db", other.to_str().unwrap(), "unlock", "zed"]);
     assert_eq!(out.status.code(), Some(4), "zed is not in the other store");
     assert!(other.exists());
 }
@@ -106,6 +106,8 @@ fn a_key_value_connection_string_is_refused_not_made_a_file() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(!err.contains("s3cret"), "{err}");
     // a file that really is called so is still reachable as ./host=...
+    let out = run(&["--db", "./host=db", "unlock", "nobody"], None);
+    assert_eq!(out.status.code(), Some(4));
     let out = run(&["--db", "./host=db", "list"], None);
     assert!(
         out.status.success(),

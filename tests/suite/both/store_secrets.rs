@@ -406,7 +406,7 @@ fn the_store_is_0600_and_the_folders_codedesk_creates_are_0700() {
         .arg(&env.config)
         .arg("--operator")
         .arg("tester")
-        .arg("list")
+        .args(["enroll-device", "zed", "--kind", "token"])
         .output()
         .unwrap();
     assert!(
