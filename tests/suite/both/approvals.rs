@@ -792,8 +792,9 @@ fn the_documented_session_runs_as_written() {
     );
     let mut supervisor = false;
     let mut ran = 0;
-    for line in doc_block("sh", "## A session").lines() {
+    for line in doc_block("console", "## A session").lines() {
         let line = line.trim();
+        let line = line.strip_prefix("$ ").unwrap_or(line);
         if let Some(who) = line.strip_prefix("# as the ") {
             supervisor = match who {
                 "operator" => false,
