@@ -304,11 +304,7 @@ pub fn render_waiting(ctx: &Ctx, r: &RequestRow, out: &mut dyn std::io::Write) -
             &format!(
                 "Request {} is waiting for approval: {} for {} ({}). Nothing was issued yet.",
                 r.id,
-                if r.what == "device" {
-                    "a new device"
-                } else {
-                    "helpdesk codes"
-                },
+                r.what_text(),
                 r.user,
                 if r.reason == "privileged" {
                     "a privileged user"

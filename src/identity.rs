@@ -157,21 +157,15 @@ pub fn identity_gate(
                     .callback
                     .is_empty()
             {
-                store.record_identity_failure(
+                return Err(refused(
+                    ctx,
+                    store,
                     user,
-                    "refused",
-                    Some(*method),
-                    Some(ticket),
-                    &ctx.operator,
-                    now,
-                )?;
-                return Err(fail(
-                    Status::Identity,
-                    format!(
-                        "identity check refused (no number on file to call back); {}",
-                        purpose.nothing
-                    ),
-                ));
+                    *method,
+                    ticket,
+                    "no number on file to call back",
+                    purpose.nothing,
+                )?);
             }
             Answers::Passed {
                 method: *method,
@@ -225,22 +219,15 @@ pub fn identity_gate(
             })?;
             let r = safeguards::check_challenge(ctx, store, user, id, &answer)?;
             if !matches!(r, ChallengeAnswer::Passed { .. }) {
-                store.record_identity_failure(
+                return Err(refused(
+                    ctx,
+                    store,
                     user,
-                    "refused",
-                    Some(IdentityMethod::Challenge),
-                    Some(ticket),
-                    &ctx.operator,
-                    now,
-                )?;
-                return Err(fail(
-                    Status::Identity,
-                    format!(
-                        "identity check refused ({}); {}",
-                        safeguards::answer_problem(&r),
-                        purpose.nothing
-                    ),
-                ));
+                    IdentityMethod::Challenge,
+                    ticket,
+                    &safeguards::answer_problem(&r),
+                    purpose.nothing,
+                )?);
             }
             Answers::Passed {
                 method: IdentityMethod::Challenge,
@@ -446,6 +433,31 @@ fn arm_interrupt(ctx: &Ctx, user: &UserRow, nothing: &str) {
     crate::interrupt::clear();
     crate::interrupt::set(|| {});
     crate::interrupt::arm_termination();
+}
+
+/// Records an attested check as refused and returns the error that ends
+/// the command: "identity check refused (WHY); NOTHING", exit 3.
+fn refused(
+    ctx: &Ctx,
+    store: &mut Store,
+    user: &UserRow,
+    method: IdentityMethod,
+    ticket: &str,
+    why: &str,
+    nothing: &str,
+) -> Result<anyhow::Error> {
+    store.record_identity_failure(
+        user,
+        "refused",
+        Some(method),
+        Some(ticket),
+        &ctx.operator,
+        ctx.now(),
+    )?;
+    Ok(fail(
+        Status::Identity,
+        format!("identity check refused ({why}); {nothing}"),
+    ))
 }
 
 #[cfg(test)]

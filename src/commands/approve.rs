@@ -102,11 +102,7 @@ fn describe(r: &RequestRow, out: &mut dyn Write) -> Result<()> {
         &format!(
             "Request {}: {} for {}, asked by {} (operator {}) at {}, because {}.",
             r.id,
-            if r.what == "device" {
-                "a new device"
-            } else {
-                "helpdesk codes"
-            },
+            r.what_text(),
             r.user,
             r.requested_by,
             r.operator,

@@ -35,6 +35,17 @@ pub struct RequestRow {
     pub used_at: Option<i64>,
 }
 
+impl RequestRow {
+    /// What was asked for, as the operator reads it.
+    pub fn what_text(&self) -> &'static str {
+        if self.what == "device" {
+            "a new device"
+        } else {
+            "helpdesk codes"
+        }
+    }
+}
+
 /// A request to record.
 #[derive(Debug, Clone)]
 pub struct NewRequest<'a> {
