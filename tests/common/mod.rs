@@ -191,6 +191,31 @@ impl Env {
         }
     }
 
+    /// Runs `sql` with psql as the owner of this Env's PostgreSQL store
+    /// (its URL, never a password from the environment); asserts success.
+    pub fn psql_as_owner(&self, sql: &str) {
+        let out = std::process::Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d"])
+            .arg(&self.db)
+            .args(["-c", sql])
+            .env_remove("PGPASSWORD")
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The URL of this Env's PostgreSQL store as login role `name` with
+    /// password `pw`.
+    pub fn url_as(&self, name: &str, pw: &str) -> String {
+        let owner = self.db.to_string_lossy();
+        let at = owner.rfind('@').expect("a PostgreSQL URL names its host");
+        format!("postgres://{name}:{pw}@{}", &owner[at + 1..])
+    }
+
     /// True when this Env's store is a PostgreSQL database.
     pub fn is_postgres(&self) -> bool {
         self.pg.is_some()

@@ -549,23 +549,10 @@ fn exit9_a_login_role_without_the_role_a_command_needs_is_not_permitted() {
     }
     let env = Env::new();
     env.enroll_mobile("nia", "5072220110");
-    let owner = env.db.to_string_lossy().into_owned();
     let name = format!("cdt_nobody_{}", std::process::id());
-    let psql = |sql: &str| {
-        let out = std::process::Command::new("psql")
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &owner, "-c", sql])
-            .env_remove("PGPASSWORD")
-            .output()
-            .expect("run psql");
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let psql = |sql: &str| env.psql_as_owner(sql);
     psql(&format!("CREATE ROLE {name} LOGIN PASSWORD 'pw'"));
-    let at = owner.rfind('@').unwrap();
-    let url = format!("postgres://{name}:pw@{}", &owner[at + 1..]);
+    let url = env.url_as(&name, "pw");
     let before = snapshot(&env);
     let run = |args: &[&str]| {
         let out = env

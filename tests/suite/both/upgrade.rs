@@ -301,23 +301,10 @@ fn only_the_owner_upgrades_a_postgres_store() {
     }
     let env = Env::new();
     seed(&|a, s| as_prev(&env, a, s), "eve");
-    let owner = env.db.to_string_lossy().into_owned();
     let name = format!("cdt_upgrader_{}", std::process::id());
-    let psql = |sql: &str| {
-        let out = std::process::Command::new("psql")
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &owner, "-c", sql])
-            .env_remove("PGPASSWORD")
-            .output()
-            .expect("run psql");
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let psql = |sql: &str| env.psql_as_owner(sql);
     psql(&format!("CREATE ROLE {name} LOGIN PASSWORD 'pw'"));
-    let at = owner.rfind('@').unwrap();
-    let url = format!("postgres://{name}:pw@{}", &owner[at + 1..]);
+    let url = env.url_as(&name, "pw");
     let before = env.store_state();
     let out = env
         .cmd_without_db()
@@ -353,26 +340,13 @@ fn login_roles_set_up_before_the_upgrade_keep_verifying_on_both_releases() {
     let codes = seed(&old_run, "fay");
     let (code, _, err) = old_run(&["setup-roles"], "");
     assert_eq!(code, 0, "{err}");
-    let owner = env.db.to_string_lossy().into_owned();
     let name = format!("cdt_login_{}", std::process::id());
-    let psql = |sql: &str| {
-        let out = std::process::Command::new("psql")
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &owner, "-c", sql])
-            .env_remove("PGPASSWORD")
-            .output()
-            .expect("run psql");
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let psql = |sql: &str| env.psql_as_owner(sql);
     psql(&format!(
         "CREATE ROLE {name} LOGIN PASSWORD 'pw'; GRANT codedesk_verifier TO {name}"
     ));
     env.ok(&["upgrade-store", "-q"]);
-    let at = owner.rfind('@').unwrap();
-    let login = format!("postgres://{name}:pw@{}", &owner[at + 1..]);
+    let login = env.url_as(&name, "pw");
     let verify = |bin: &Path, code: &str| {
         let mut c = assert_cmd::Command::new(bin);
         scrub(&mut c);
