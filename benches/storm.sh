@@ -141,6 +141,36 @@ EOF
     PGBPID=$(cat "$d/pid")
 }
 
+# The CPU time (ms; user + system, children reaped included) of the
+# PostgreSQL cluster (its postmaster and every process below it) and of
+# PgBouncer: what a storm costs the servers, which the verifies' own CPU
+# leaves out. Read before and after each storm.
+server_cpu() {
+    local roots=""
+    [ -n "$PGDATA" ] && roots=$(head -n 1 "$PGDATA/postmaster.pid")
+    [ -n "$PGBPID" ] && roots="$roots $PGBPID"
+    python3 - $roots <<'PY'
+import os, sys
+roots = {int(a) for a in sys.argv[1:]}
+stat = {}
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try:
+            f = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stat[int(d)] = (int(f[1]), sum(int(x) for x in f[11:15]))
+keep = set(roots)
+grew = True
+while grew:
+    grew = False
+    for pid, (ppid, _) in stat.items():
+        if ppid in keep and pid not in keep:
+            keep.add(pid); grew = True
+print(sum(stat[p][1] for p in keep if p in stat) * 1000 // os.sysconf("SC_CLK_TCK"))
+PY
+}
+
 # A fresh store for one run (number $2): its locator.
 new_store() {
     local backend=$1 N_STORE=$2
@@ -291,8 +321,8 @@ bound=$(python3 -c "print(f'{$CORES / ($hash_ms / 1000):.1f}')")
 mem_bound=$(( CORES * HASH_KIB / 1024 + 1000 * 4 ))
 say "one hash: $hash_ms ms (CPU $hash_cpu ms a process); bound $bound verifies/s on $CORES cores; memory bound $mem_bound MiB"
 
-printf '| backend | concurrent | verifies | wall s | throughput /s | / bound | p50 ms | p99 ms | wrong answers | mem delta MiB | verify RssAnon MiB | CPU a verify / a hash |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| backend | concurrent | verifies | wall s | throughput /s | / bound | p50 ms | p99 ms | wrong answers | mem delta MiB | verify RssAnon MiB | CPU a verify / a hash | server CPU a verify / a hash |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for backend in $BACKENDS; do
     case $backend in
         postgres) start_postgres || continue ;;
@@ -303,16 +333,20 @@ for backend in $BACKENDS; do
         db=$(new_store "$backend" "$stores")
         if [ "$n" = 1 ]; then
             seed "$db" 2
+            srv0=$(server_cpu)
             read -r cnt wall p50 p99 bad memd rss vcpu < <(python3 "$T/storm.py" "$BIN" "$db" "$T/config.toml" "$T/jobs" "$T/home" --serial "$ONE_ROUNDS")
         else
             seed "$db" $(( (n + 19) / 20 ))
+            srv0=$(server_cpu)
             read -r cnt wall p50 p99 bad memd rss vcpu < <(python3 "$T/storm.py" "$BIN" "$db" "$T/config.toml" "$T/jobs" "$T/home" --all "$n")
         fi
+        srv=$(python3 -c "print(f'{($(server_cpu) - $srv0) / $cnt / $hash_cpu:.2f}')")
+        [ "$backend" = sqlite ] && srv=-
         tput=$(python3 -c "print(f'{$cnt / $wall:.1f}')")
         ratio=$(python3 -c "print(f'{$tput / $bound:.2f}')")
         cpur=$(python3 -c "print(f'{$vcpu / $hash_cpu:.2f}')")
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
-            "$backend" "$n" "$cnt" "$wall" "$tput" "$ratio" "$p50" "$p99" "$bad" "$memd" "$rss" "$cpur"
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+            "$backend" "$n" "$cnt" "$wall" "$tput" "$ratio" "$p50" "$p99" "$bad" "$memd" "$rss" "$cpur" "$srv"
     done
 done
 printf '\none-hash process: %s ms (median of %s); bound: %s cores / one hash = %s verifies/s; memory bound (1000 storm): %s x 19 MiB + 1000 x 4 MiB = %s MiB\n' \
