@@ -210,7 +210,23 @@ impl Store {
     /// disagreement, if any.
     pub fn trail_disagreement(&self) -> Result<Option<String>> {
         let pg = matches!(self, Store::Postgres(_));
-        dispatch!(self, snapshot(|db| ops::trail_disagreement(db, pg)))
+        let digests = self.digests();
+        dispatch!(
+            self,
+            snapshot(|db| ops::trail_disagreement(db, pg, digests))
+        )
+    }
+
+    /// Whether the store computes set digests and notice references:
+    /// SQLite always (codedesk does); PostgreSQL from schema 8, whose
+    /// functions do. Known from the schema level read at open, never from
+    /// whether the functions are there: on a store at 8 or later one
+    /// dropped is an error, not a check skipped.
+    pub(crate) fn digests(&self) -> bool {
+        match self {
+            Store::Sqlite(_) => true,
+            Store::Postgres(p) => p.standing.levels.applied >= upgrade::DIGESTS_FROM,
+        }
     }
 
     /// The backend's own consistency check ("ok" when sound).

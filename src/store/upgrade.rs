@@ -56,6 +56,9 @@ pub const READS_NEED: i64 = 6;
 
 /// The first migration that has the `schema_level` table.
 pub(crate) const LEVEL_TABLE_FROM: i64 = 7;
+/// The first schema whose PostgreSQL functions compute set digests and
+/// notice references (`codedesk_set_digest`, `codedesk_notice_refs`).
+pub(crate) const DIGESTS_FROM: i64 = 8;
 
 /// Debug builds only (the test suite's): the schema version this build
 /// pretends to know, to play the part of an older codedesk
