@@ -848,3 +848,82 @@ fn a_privileged_approval_tells_the_user() {
     );
     assert!(!outbox.lines().any(looks_like_code), "{outbox}");
 }
+
+/// The sum of one numeric field over every row of `report --format json`.
+fn report_sum(d: &Desk, field: &str) -> u64 {
+    let rep: Value = serde_json::from_str(&d.sup_ok(&["report", "--format", "json"])).unwrap();
+    rep.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[field].as_u64().unwrap())
+        .sum()
+}
+
+/// The identity check made before a request waits is recorded then, with
+/// its `identity-check` event naming the request, and counted by `report`
+/// once: spending the request reuses it, records no second check.
+#[test]
+fn the_check_before_a_request_is_recorded_and_reported_once() {
+    let Some(d) = Desk::new("") else { return };
+    d.req_ok(&["enroll-device", "ora", "--kind", "token"]);
+    d.sup_ok(&["privileged", "ora", "on"]);
+    assert_eq!(report_sum(&d, "checks_passed"), 0);
+    let (code, v, err) = d.ask_codes("ora", &[]);
+    assert_eq!(code, 10, "{err}");
+    let id = v["request"].as_i64().unwrap();
+    let e = d.last("identity-check");
+    assert_eq!(e["details"]["request"], id, "{e}");
+    assert_eq!(e["details"]["outcome"], "passed", "{e}");
+    assert_eq!(e["details"]["method"], "in-person", "{e}");
+    assert_eq!(e["principal"], d.requester().as_str(), "{e}");
+    let check = e["details"]["check"].as_i64().expect("a check id");
+    assert_eq!(d.last("request-recorded")["details"]["check"], check);
+    assert_eq!(report_sum(&d, "checks_passed"), 1, "counted while it waits");
+
+    d.sup_ok(&["approve", &id.to_string()]);
+    let (code, out, err) = d.req(&[
+        "issue-codes",
+        "ora",
+        "--request",
+        &id.to_string(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["identity_check"], check, "the set names the same check: {out}");
+    let checks = d
+        .events()
+        .iter()
+        .filter(|e| e["action"] == "identity-check")
+        .count();
+    assert_eq!(checks, 1, "no second identity-check event");
+    assert_eq!(report_sum(&d, "checks_passed"), 1, "not again on collection");
+
+    // A denied request's check was still made: counted too.
+    let (code, v, err) = d.ask_codes("ora", &[]);
+    assert_eq!(code, 10, "{err}");
+    d.sup_ok(&["deny", &v["request"].as_i64().unwrap().to_string()]);
+    assert_eq!(report_sum(&d, "checks_passed"), 2);
+
+    // A new device for a privileged user: the same, on enrolment.
+    let add = ["enroll-device", "ora", "--kind", "token", "--label", "spare"];
+    let mut args = add.to_vec();
+    args.extend(["--identity-verified", "video-call", "--ticket", "INC-3"]);
+    args.extend(["--format", "json"]);
+    let (code, out, err) = d.req(&args);
+    assert_eq!(code, 10, "{err}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    let dev = v["request"].as_i64().unwrap().to_string();
+    let e = d.last("identity-check");
+    assert_eq!(e["details"]["request"].to_string(), dev, "{e}");
+    assert_eq!(e["details"]["method"], "video-call", "{e}");
+    let check = e["details"]["check"].as_i64().unwrap();
+    d.sup_ok(&["approve", &dev]);
+    let mut args = add.to_vec();
+    args.extend(["--request", dev.as_str()]);
+    d.req_ok(&args);
+    assert_eq!(d.last("device-enrolled")["details"]["check"], check);
+    assert_eq!(report_sum(&d, "checks_passed"), 3);
+    d.sup_ok(&["audit", "verify"]);
+}
