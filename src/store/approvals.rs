@@ -1,6 +1,7 @@
 //! The store's side of approvals (docs/approvals.md): users marked
 //! privileged, requests waiting for a second principal, and the count of
-//! sets one principal stored in a window (`helpdesk.max_sets_per_operator`).
+//! sets one principal stored in a window (`helpdesk.max_sets_per_operator`;
+//! a set that could not be delivered does not count).
 //! Written once for both backends, like `ops`; every write appends its
 //! audit event in the same transaction. Principals are the backend's
 //! (`Exec::principal`): the OS account on SQLite, the login role on
@@ -160,18 +161,37 @@ impl Store {
         })
     }
 
-    /// Sets this principal stored (helpdesk or SMS, delivered or not) at
-    /// or after `since`, from the trail.
+    /// Sets this principal stored (helpdesk or SMS) at or after `since`,
+    /// from the trail, but for those that never went live because they
+    /// could not be delivered (a `delivery-failed` event names the set: an
+    /// SMS the gateway refused, helpdesk codes that could not be shown).
     pub fn sets_stored_by_me_since(&self, since: i64) -> Result<i64> {
         self.read(|db| {
             let me = db.principal()?;
-            db.one(
-                "SELECT CAST(COUNT(*) AS BIGINT) FROM audit
-                 WHERE principal = $1 AND action IN ('codes-pending', 'codes-issued')
-                   AND at >= $2",
+            let events: Vec<(String, String)> = db.rows(
+                "SELECT action, details FROM audit
+                 WHERE principal = $1 AND at >= $2
+                   AND action IN ('codes-pending', 'codes-issued', 'delivery-failed')
+                 ORDER BY id",
                 &[&me, &since],
-                |r| r.get(0),
-            )
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let mut stored = std::collections::BTreeSet::new();
+            let mut failed = std::collections::BTreeSet::new();
+            for (action, details) in events {
+                let v: serde_json::Value = serde_json::from_str(&details).map_err(|e| {
+                    fail(Status::Store, format!("store error: audit details: {e}"))
+                })?;
+                let Some(set) = v.get("set").and_then(|s| s.as_i64()) else {
+                    continue;
+                };
+                if action == "delivery-failed" {
+                    failed.insert(set);
+                } else {
+                    stored.insert(set);
+                }
+            }
+            Ok(stored.difference(&failed).count() as i64)
         })
     }
 

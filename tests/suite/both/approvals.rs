@@ -927,3 +927,49 @@ fn the_check_before_a_request_is_recorded_and_reported_once() {
     assert_eq!(report_sum(&d, "checks_passed"), 3);
     d.sup_ok(&["audit", "verify"]);
 }
+
+/// A set whose text message could not be sent never went live (exit 6):
+/// it does not count against `helpdesk.max_sets_per_operator`; the sets
+/// that did go live do.
+#[test]
+fn failed_sms_deliveries_do_not_use_up_the_quota() {
+    let env = Env::with_raw_config(
+        "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n\
+         [sms]\ncommand = \"/bin/false\"\n\n\
+         [safeguards]\nnotify_users = false\n\n\
+         [helpdesk]\nmax_sets_per_operator = \"2/1h\"\n",
+    );
+    env.enroll_mobile("uma", "507-222-0130");
+    for _ in 0..3 {
+        let (code, _, err) = env.run(&["issue-codes", "uma", "--via", "sms"]);
+        assert_eq!(code, 6, "{err}");
+        assert!(err.contains("delivery failed"), "{err}");
+    }
+    let helpdesk = || {
+        env.run(&[
+            "issue-codes",
+            "uma",
+            "--via",
+            "helpdesk",
+            "--identity-verified",
+            "in-person",
+            "--ticket",
+            "T",
+            "-q",
+        ])
+    };
+    for n in 1..=2 {
+        let (code, _, err) = helpdesk();
+        assert_eq!(code, 0, "live set {n} of 2, after 3 failed deliveries: {err}");
+    }
+    let (code, _, err) = helpdesk();
+    assert_eq!(code, 9, "the third live set is beyond the quota: {err}");
+    assert!(err.contains("stored 2 set(s)"), "{err}");
+    let out = env.ok(&["audit", "--format", "json"]);
+    let refused: Value = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .rfind(|e| e["action"] == "quota-refused")
+        .expect("a quota-refused event");
+    assert_eq!(refused["details"]["stored"], 2, "{refused}");
+}
