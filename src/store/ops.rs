@@ -376,7 +376,10 @@ pub(crate) fn listing_queries(only: bool) -> [String; 3] {
     };
     [
         format!(
-            "SELECT id, name, created_at, failed_attempts, locked_at FROM users {uw} ORDER BY id"
+            "SELECT id, name, created_at, failed_attempts, locked_at,
+                    (SELECT CAST(COUNT(*) AS BIGINT) FROM privileged_users p
+                      WHERE p.user_id = users.id)
+             FROM users {uw} ORDER BY id"
         ),
         format!(
             "SELECT user_id, id, kind, phone, sms, label FROM devices {dw}
@@ -391,6 +394,12 @@ pub(crate) fn listing_queries(only: bool) -> [String; 3] {
              ORDER BY s.user_id, s.id"
         ),
     ]
+}
+
+/// A row of the first listing query: the user, and whether the store marks
+/// them privileged (`codedesk privileged`).
+pub(crate) fn listed_user(r: &Row) -> Result<(UserRow, bool)> {
+    Ok((user_row(r)?, r.get::<i64>(5)? > 0))
 }
 
 /// A row of the second listing query.

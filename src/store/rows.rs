@@ -144,6 +144,9 @@ pub struct SetSummary {
 #[derive(Debug, Clone)]
 pub struct UserSummary {
     pub user: UserRow,
+    /// Marked privileged in the store (`codedesk privileged USER on`); a
+    /// directory's `privileged_groups` are not asked here.
+    pub privileged: bool,
     pub devices: Vec<Device>,
     pub sets: Vec<SetSummary>,
 }

@@ -973,3 +973,47 @@ fn failed_sms_deliveries_do_not_use_up_the_quota() {
         .expect("a quota-refused event");
     assert_eq!(refused["details"]["stored"], 2, "{refused}");
 }
+
+/// `list` shows whether a user is marked privileged: a column of the
+/// table and of the CSV, a JSON field, a line of `list USER`.
+#[test]
+fn list_shows_the_privileged_flag() {
+    let Some(d) = Desk::new("") else { return };
+    d.req_ok(&["enroll-device", "pia", "--kind", "token"]);
+    d.req_ok(&["enroll-device", "quy", "--kind", "token"]);
+    d.sup_ok(&["privileged", "pia", "on"]);
+    let list: Value = serde_json::from_str(&d.sup_ok(&["list", "--format", "json"])).unwrap();
+    let flags: Vec<(&str, bool)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["user"].as_str().unwrap(), u["privileged"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(flags, [("pia", true), ("quy", false)], "{list}");
+    let one: Value =
+        serde_json::from_str(&d.req_ok(&["list", "pia", "--format", "json"])).unwrap();
+    assert_eq!(one["privileged"], true, "{one}");
+
+    let csv = d.req_ok(&["list", "--format", "csv"]);
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = head
+        .iter()
+        .position(|h| *h == "privileged")
+        .unwrap_or_else(|| panic!("a privileged column: {csv}"));
+    let cells: Vec<String> = lines
+        .map(|l| l.split(',').nth(col).unwrap().to_string())
+        .collect();
+    assert_eq!(cells, ["yes", "no"], "{csv}");
+
+    let table = d.req_ok(&["list", "--format", "table"]);
+    let head = table.lines().find(|l| l.contains("user")).unwrap();
+    assert!(head.contains("privileged"), "{table}");
+    let pia = table.lines().find(|l| l.contains("pia")).unwrap();
+    assert!(pia.trim_end().trim_end_matches('|').trim_end().ends_with("yes"), "{table}");
+    let text = d.req_ok(&["list", "pia"]);
+    assert!(text.contains("privileged:  yes"), "{text}");
+    d.sup_ok(&["privileged", "pia", "off"]);
+    let text = d.req_ok(&["list", "pia"]);
+    assert!(text.contains("privileged:  no"), "{text}");
+}
