@@ -295,7 +295,7 @@ Register-ArgumentCompleter -Native -CommandName 'codedesk' -ScriptBlock {
         }
         'codedesk;report' {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)')
-            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'One row per operator, or per day [default: per operator and day]')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'One row per operator (principal), or per day [default: per principal and day]')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]')
             [CompletionResult]::new('--operator', '--operator', [CompletionResultType]::ParameterName, 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]')

@@ -257,7 +257,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand dispute" -s q -l quiet
 complete -c codedesk -n "__fish_codedesk_using_subcommand dispute" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand dispute" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l since -d 'Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)' -r
-complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l by -d 'One row per operator, or per day [default: per operator and day]' -r -f -a "operator\t'One row per operator (principal), all days together'
+complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l by -d 'One row per operator (principal), or per day [default: per principal and day]' -r -f -a "operator\t'One row per operator (principal), all days together'
 day\t'One row per day, all operators together'"
 complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F

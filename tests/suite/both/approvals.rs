@@ -1017,3 +1017,77 @@ fn list_shows_the_privileged_flag() {
     let text = d.req_ok(&["list", "pia"]);
     assert!(text.contains("privileged:  no"), "{text}");
 }
+
+/// `report` groups by principal, never by the `--operator` display name
+/// (anyone can give any): two principals giving the same name are two
+/// rows, each listing the names it gave.
+#[test]
+fn report_groups_by_principal_not_by_display_name() {
+    let Some(d) = Desk::new("") else { return };
+    for u in ["rae", "sol"] {
+        d.req_ok(&["enroll-device", u, "--kind", "token"]);
+    }
+    // The requester gives the supervisor's name as its display name (on
+    // SQLite the supervisor's is SUDO_USER, "nobody": --operator is
+    // refused under sudo); on PostgreSQL both give the same one.
+    let fake = if d.logins.is_some() {
+        "same-note".to_string()
+    } else {
+        d.approver()
+    };
+    let issue = |second: bool, user: &str, with_note: bool| {
+        let mut args: Vec<&str> = Vec::new();
+        if with_note {
+            args.extend(["--operator", fake.as_str()]);
+        }
+        args.extend(["issue-codes", user, "--via", "helpdesk"]);
+        args.extend(["--identity-verified", "in-person", "--ticket", "T", "-q"]);
+        let (code, _, err) = d.run_as(second, &args, "");
+        assert_eq!(code, 0, "{err}");
+    };
+    issue(false, "rae", true);
+    issue(true, "sol", d.logins.is_some());
+    let rep: Value = serde_json::from_str(&d.sup_ok(&[
+        "report",
+        "--by",
+        "operator",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let mut rows: Vec<(String, Vec<String>, u64, u64)> = rep
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["principal"].as_str().unwrap().to_string(),
+                r["operators"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|o| o.as_str().unwrap().to_string())
+                    .collect(),
+                r["checks_passed"].as_u64().unwrap(),
+                r["sets_helpdesk"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    let mut want = vec![
+        (d.requester(), vec![fake.clone()], 1, 1),
+        (d.approver(), vec![fake.clone()], 1, 1),
+    ];
+    want.sort();
+    assert_eq!(rows, want, "{rep}");
+    let csv = d.sup_ok(&["report", "--by", "operator", "--format", "csv"]);
+    assert!(csv.starts_with("principal,operators,day,"), "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with(&format!("{},{fake},,1,", d.requester()))),
+        "{csv}"
+    );
+    let table = d.sup_ok(&["report"]);
+    assert!(table.contains("principal"), "{table}");
+    assert!(table.contains(&d.requester()), "{table}");
+}
