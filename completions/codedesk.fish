@@ -319,6 +319,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand approve" -l format -d 
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
 text\t'Plain text; for helpdesk codes, a printable card'"
+complete -c codedesk -n "__fish_codedesk_using_subcommand approve" -s y -l yes -d 'approve: do not ask "Approve request N?" at a terminal (a script, whose standard input is not a terminal, is never asked)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand approve" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand approve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand approve" -s V -l version -d 'Print version'
@@ -330,6 +331,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand deny" -l format -d 'Ou
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
 text\t'Plain text; for helpdesk codes, a printable card'"
+complete -c codedesk -n "__fish_codedesk_using_subcommand deny" -s y -l yes -d 'approve: do not ask "Approve request N?" at a terminal (a script, whose standard input is not a terminal, is never asked)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand deny" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand deny" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand deny" -s V -l version -d 'Print version'

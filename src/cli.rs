@@ -319,6 +319,9 @@ pub struct DecideArgs {
     /// Why, for the audit trail
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    /// approve: do not ask "Approve request N?" at a terminal (a script, whose standard input is not a terminal, is never asked)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -162,9 +162,9 @@ impl Record for Report<'_> {
             "checks_passed",
             "checks_refused",
         ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         head.extend(METHODS.iter().map(|m| format!("passed_{m}")));
         head.extend(METHODS.iter().map(|m| format!("refused_{m}")));
         head.extend(

@@ -179,9 +179,8 @@ impl Store {
             let mut stored = std::collections::BTreeSet::new();
             let mut failed = std::collections::BTreeSet::new();
             for (action, details) in events {
-                let v: serde_json::Value = serde_json::from_str(&details).map_err(|e| {
-                    fail(Status::Store, format!("store error: audit details: {e}"))
-                })?;
+                let v: serde_json::Value = serde_json::from_str(&details)
+                    .map_err(|e| fail(Status::Store, format!("store error: audit details: {e}")))?;
                 let Some(set) = v.get("set").and_then(|s| s.as_i64()) else {
                     continue;
                 };

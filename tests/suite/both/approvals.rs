@@ -155,7 +155,12 @@ impl Desk {
     }
 
     fn cmd(&self, second: bool) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::new(BIN);
+        assert_cmd::Command::from_std(self.std_cmd(second))
+    }
+
+    /// `cmd` as a std command (for a pseudo-terminal).
+    fn std_cmd(&self, second: bool) -> Std {
+        let mut c = Std::new(BIN);
         scrub(&mut c);
         c.env("HOME", self.env.path());
         match &self.logins {
@@ -891,14 +896,21 @@ fn the_check_before_a_request_is_recorded_and_reported_once() {
     ]);
     assert_eq!(code, 0, "{err}");
     let v: Value = serde_json::from_str(out.trim()).unwrap();
-    assert_eq!(v["identity_check"], check, "the set names the same check: {out}");
+    assert_eq!(
+        v["identity_check"], check,
+        "the set names the same check: {out}"
+    );
     let checks = d
         .events()
         .iter()
         .filter(|e| e["action"] == "identity-check")
         .count();
     assert_eq!(checks, 1, "no second identity-check event");
-    assert_eq!(report_sum(&d, "checks_passed"), 1, "not again on collection");
+    assert_eq!(
+        report_sum(&d, "checks_passed"),
+        1,
+        "not again on collection"
+    );
 
     // A denied request's check was still made: counted too.
     let (code, v, err) = d.ask_codes("ora", &[]);
@@ -907,7 +919,14 @@ fn the_check_before_a_request_is_recorded_and_reported_once() {
     assert_eq!(report_sum(&d, "checks_passed"), 2);
 
     // A new device for a privileged user: the same, on enrolment.
-    let add = ["enroll-device", "ora", "--kind", "token", "--label", "spare"];
+    let add = [
+        "enroll-device",
+        "ora",
+        "--kind",
+        "token",
+        "--label",
+        "spare",
+    ];
     let mut args = add.to_vec();
     args.extend(["--identity-verified", "video-call", "--ticket", "INC-3"]);
     args.extend(["--format", "json"]);
@@ -960,7 +979,10 @@ fn failed_sms_deliveries_do_not_use_up_the_quota() {
     };
     for n in 1..=2 {
         let (code, _, err) = helpdesk();
-        assert_eq!(code, 0, "live set {n} of 2, after 3 failed deliveries: {err}");
+        assert_eq!(
+            code, 0,
+            "live set {n} of 2, after 3 failed deliveries: {err}"
+        );
     }
     let (code, _, err) = helpdesk();
     assert_eq!(code, 9, "the third live set is beyond the quota: {err}");
@@ -987,11 +1009,15 @@ fn list_shows_the_privileged_flag() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|u| (u["user"].as_str().unwrap(), u["privileged"].as_bool().unwrap()))
+        .map(|u| {
+            (
+                u["user"].as_str().unwrap(),
+                u["privileged"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(flags, [("pia", true), ("quy", false)], "{list}");
-    let one: Value =
-        serde_json::from_str(&d.req_ok(&["list", "pia", "--format", "json"])).unwrap();
+    let one: Value = serde_json::from_str(&d.req_ok(&["list", "pia", "--format", "json"])).unwrap();
     assert_eq!(one["privileged"], true, "{one}");
 
     let csv = d.req_ok(&["list", "--format", "csv"]);
@@ -1010,7 +1036,13 @@ fn list_shows_the_privileged_flag() {
     let head = table.lines().find(|l| l.contains("user")).unwrap();
     assert!(head.contains("privileged"), "{table}");
     let pia = table.lines().find(|l| l.contains("pia")).unwrap();
-    assert!(pia.trim_end().trim_end_matches('|').trim_end().ends_with("yes"), "{table}");
+    assert!(
+        pia.trim_end()
+            .trim_end_matches('|')
+            .trim_end()
+            .ends_with("yes"),
+        "{table}"
+    );
     let text = d.req_ok(&["list", "pia"]);
     assert!(text.contains("privileged:  yes"), "{text}");
     d.sup_ok(&["privileged", "pia", "off"]);
@@ -1047,14 +1079,9 @@ fn report_groups_by_principal_not_by_display_name() {
     };
     issue(false, "rae", true);
     issue(true, "sol", d.logins.is_some());
-    let rep: Value = serde_json::from_str(&d.sup_ok(&[
-        "report",
-        "--by",
-        "operator",
-        "--format",
-        "json",
-    ]))
-    .unwrap();
+    let rep: Value =
+        serde_json::from_str(&d.sup_ok(&["report", "--by", "operator", "--format", "json"]))
+            .unwrap();
     let mut rows: Vec<(String, Vec<String>, u64, u64)> = rep
         .as_array()
         .unwrap()
@@ -1090,4 +1117,102 @@ fn report_groups_by_principal_not_by_display_name() {
     let table = d.sup_ok(&["report"]);
     assert!(table.contains("principal"), "{table}");
     assert!(table.contains(&d.requester()), "{table}");
+}
+
+/// `approve REQUEST` at a terminal shows the request and asks (no by
+/// default): a no (or Escape) decides nothing, a yes approves. Through a
+/// real pseudo-terminal, as the identity prompts are tested.
+#[test]
+fn approve_at_a_terminal_asks_first() {
+    use crate::both::prompt_pty::{ENTER, ESC, Pty};
+    let Some(d) = Desk::new("") else { return };
+    d.req_ok(&["enroll-device", "tia", "--kind", "token"]);
+    d.sup_ok(&["privileged", "tia", "on"]);
+    let (code, v, err) = d.ask_codes("tia", &[]);
+    assert_eq!(code, 10, "{err}");
+    let id = v["request"].as_i64().unwrap().to_string();
+    let approve = || {
+        let mut c = d.std_cmd(true);
+        c.env("TERM", "xterm").args(["approve", &id]);
+        Pty::on(c)
+    };
+    let state = || {
+        let pending: Value =
+            serde_json::from_str(&d.sup_ok(&["approve", "--format", "json"])).unwrap();
+        pending
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"].as_i64().map(|i| i.to_string()).as_deref() == Some(id.as_str()))
+    };
+
+    // Answered no: nothing decided, exit 9, the request still waits.
+    let mut t = approve();
+    t.expect(&format!("asked by {}", d.requester()));
+    t.expect("INC-7");
+    t.expect(&format!("Approve request {id}?"));
+    t.key("n");
+    t.key(ENTER);
+    let (code, log) = t.finish();
+    assert_eq!(code, 9, "{log}");
+    assert!(log.contains("answered no"), "{log}");
+    assert!(state(), "still waiting after a no");
+    // Escape (then Enter, as the prompt waits for a newline): the same.
+    let mut t = approve();
+    t.expect(&format!("Approve request {id}?"));
+    t.key(ESC);
+    // Apart from the Escape, or the two read as one escape sequence.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    t.key(ENTER);
+    let (code, log) = t.finish();
+    assert_eq!(code, 9, "{log}");
+    assert!(state(), "still waiting after Escape");
+    assert!(
+        !d.events().iter().any(|e| e["action"] == "request-approved"),
+        "nothing recorded"
+    );
+
+    // Yes: approved, by the principal at the terminal.
+    let mut t = approve();
+    t.expect(&format!("Approve request {id}?"));
+    t.key("y");
+    t.key(ENTER);
+    let (code, log) = t.finish();
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("approved by"), "{log}");
+    assert!(!state(), "no longer waiting");
+    assert_eq!(
+        d.last("request-approved")["principal"],
+        d.approver().as_str()
+    );
+    let (code, out, err) = d.req(&["issue-codes", "tia", "--request", &id, "-q"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 10);
+}
+
+/// Without a terminal (a script), `approve` asks nothing, as before the
+/// question; `--yes` skips it at a terminal.
+#[test]
+fn approve_without_a_terminal_or_with_yes_does_not_ask() {
+    use crate::both::prompt_pty::Pty;
+    let Some(d) = Desk::new("") else { return };
+    d.req_ok(&["enroll-device", "ula", "--kind", "token"]);
+    d.sup_ok(&["privileged", "ula", "on"]);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (code, v, err) = d.ask_codes("ula", &[]);
+        assert_eq!(code, 10, "{err}");
+        ids.push(v["request"].as_i64().unwrap().to_string());
+    }
+    // Standard input not a terminal: approved without a question.
+    let out = d.sup_ok(&["approve", &ids[0]]);
+    assert!(out.contains("approved by"), "{out}");
+    assert!(!out.contains("Approve request"), "{out}");
+    // At a terminal with --yes: the same.
+    let mut c = d.std_cmd(true);
+    c.env("TERM", "xterm").args(["approve", &ids[1], "--yes"]);
+    let (code, log) = Pty::on(c).finish();
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("approved by"), "{log}");
+    assert!(!log.contains("Approve request"), "{log}");
 }
