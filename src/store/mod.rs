@@ -19,7 +19,6 @@
 
 pub mod approvals;
 mod copy;
-mod copy_safeguards;
 mod exec;
 mod locator;
 mod ops;

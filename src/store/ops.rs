@@ -22,9 +22,7 @@ mod audit;
 pub mod directory;
 mod verify;
 
-pub(crate) use self::audit::{
-    AUDIT_COLUMNS, append_event, audit_row, for_each_event, trail_disagreement, verify_chain,
-};
+pub(crate) use self::audit::{append_event, for_each_event, trail_disagreement, verify_chain};
 
 // ------------------------------------------------------------ operations
 

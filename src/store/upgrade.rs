@@ -84,6 +84,16 @@ pub struct Levels {
 }
 
 impl Levels {
+    /// The levels from the legacy version field (`legacy`, what every
+    /// codedesk reads: compatible back to) and `schema_level`'s applied
+    /// (`None`: no row).
+    pub(crate) fn of(legacy: i64, applied: Option<i64>) -> Levels {
+        Levels {
+            applied: applied.unwrap_or(legacy).max(legacy),
+            compatible_back_to: legacy,
+        }
+    }
+
     /// A store with no schema yet.
     pub fn is_empty(&self) -> bool {
         self.applied == 0
@@ -97,14 +107,10 @@ pub(crate) fn read_levels(db: &mut dyn Exec, legacy: i64, has_table: bool) -> Re
         db.row("SELECT applied FROM schema_level WHERE one = 1", &[], |r| {
             r.get::<i64>(0)
         })?
-        .unwrap_or(legacy)
     } else {
-        legacy
+        None
     };
-    Ok(Levels {
-        applied: applied.max(legacy),
-        compatible_back_to: legacy,
-    })
+    Ok(Levels::of(legacy, applied))
 }
 
 /// Records in `schema_level` that migration `version` was applied (the
