@@ -437,7 +437,7 @@ pub(crate) fn next_event(
 /// device order; `(user id, live set)`) into one [`UserSummary`] per user,
 /// calling `f` as each is complete. Nothing is held but the current user.
 pub(crate) fn merge_users(
-    users: impl Iterator<Item = Result<UserRow>>,
+    users: impl Iterator<Item = Result<(UserRow, bool)>>,
     devices: impl Iterator<Item = Result<(i64, Device)>>,
     sets: impl Iterator<Item = Result<(i64, SetSummary)>>,
     mut f: impl FnMut(UserSummary) -> Result<()>,
@@ -445,11 +445,12 @@ pub(crate) fn merge_users(
     let mut devices = devices.peekable();
     let mut sets = sets.peekable();
     for user in users {
-        let user = user?;
+        let (user, privileged) = user?;
         let devices = take_owned_by(&mut devices, user.id)?;
         let sets = take_owned_by(&mut sets, user.id)?;
         f(UserSummary {
             user,
+            privileged,
             devices,
             sets,
         })?;
@@ -505,7 +506,7 @@ mod tests {
             sms: false,
             label: None,
         };
-        let users = [1, 3].map(|i| Ok(user(i))).into_iter();
+        let users = [1, 3].map(|i| Ok((user(i), i == 3))).into_iter();
         let devs = [
             (0, dev(9)),
             (1, dev(1)),
@@ -519,11 +520,12 @@ mod tests {
         merge_users(users, devs, std::iter::empty(), |s| {
             seen.push((
                 s.user.id,
+                s.privileged,
                 s.devices.iter().map(|d| d.id).collect::<Vec<_>>(),
             ));
             Ok(())
         })
         .unwrap();
-        assert_eq!(seen, vec![(1, vec![1, 2]), (3, vec![7])]);
+        assert_eq!(seen, vec![(1, false, vec![1, 2]), (3, true, vec![7])]);
     }
 }

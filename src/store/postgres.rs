@@ -512,7 +512,7 @@ impl PgStore {
         let sets = tx.bind(&sets, &[&only]).db()?;
         let tx = RefCell::new(tx);
         merge_users(
-            Cursor::new(&tx, users, ops::user_row),
+            Cursor::new(&tx, users, ops::listed_user),
             Cursor::new(&tx, devs, ops::owned_device),
             Cursor::new(&tx, sets, ops::owned_set),
             f,

@@ -54,6 +54,10 @@ pub const SHARED_NAMES: usize = 10;
 pub struct NewCheck {
     pub method: IdentityMethod,
     pub ticket: String,
+    /// The check's id when it was recorded already: with the approval
+    /// request it was made for (docs/approvals.md), so spending the
+    /// request reuses that check instead of recording it a second time.
+    pub recorded: Option<i64>,
 }
 
 /// A set of hashed codes to store.
@@ -140,6 +144,9 @@ pub struct SetSummary {
 #[derive(Debug, Clone)]
 pub struct UserSummary {
     pub user: UserRow,
+    /// Marked privileged in the store (`codedesk privileged USER on`); a
+    /// directory's `privileged_groups` are not asked here.
+    pub privileged: bool,
     pub devices: Vec<Device>,
     pub sets: Vec<SetSummary>,
 }
