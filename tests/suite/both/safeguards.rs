@@ -728,3 +728,32 @@ fn report_counts_checks_sets_disputes_and_lockouts_per_operator_and_day() {
     let future = env.ok(&["report", "--since", "2999-01-01", "--format", "json"]);
     assert_eq!(future.trim(), "[]");
 }
+
+/// A device added to an existing user passes an identity check that only
+/// its `device-enrolled` event records: `report` counts it, by its method,
+/// once; a new user's first device (no check) counts nothing.
+#[test]
+fn report_counts_the_check_a_new_device_passed() {
+    let env = env_with("");
+    env.enroll_mobile("ann", "+15072225999");
+    let sum = |field: &str| -> Value {
+        let rows: Value = serde_json::from_str(&env.ok(&["report", "--format", "json"])).unwrap();
+        rows[0][field].clone()
+    };
+    let none = env.ok(&["report", "--format", "json"]);
+    assert_eq!(none.trim(), "[]", "a first device passes no check");
+    env.ok(&[
+        "enroll-device",
+        "ann",
+        "--kind",
+        "token",
+        "--label",
+        "spare",
+        "--identity-verified",
+        "video-call",
+        "--ticket",
+        "INC-9",
+    ]);
+    assert_eq!(sum("checks_passed"), 1);
+    assert_eq!(sum("passed_by_method")["video-call"], 1);
+}
