@@ -71,11 +71,7 @@ pub fn run(ctx: &Ctx, a: ReportArgs, out: &mut dyn Write) -> Result<Status> {
         };
         match e.action.as_str() {
             "identity-check" => {
-                let method = d
-                    .get("method")
-                    .and_then(|m| m.as_str())
-                    .unwrap_or("none")
-                    .to_string();
+                let method = method_of(d);
                 let passed = d.get("outcome").and_then(|o| o.as_str()) == Some("passed");
                 if let Some(c) = d.get("check").and_then(|v| v.as_i64()) {
                     counted.insert(c);
@@ -116,11 +112,7 @@ pub fn run(ctx: &Ctx, a: ReportArgs, out: &mut dyn Write) -> Result<Status> {
                 if let Some(c) = d.get("check").and_then(|v| v.as_i64())
                     && counted.insert(c)
                 {
-                    let method = d
-                        .get("method")
-                        .and_then(|m| m.as_str())
-                        .unwrap_or("none")
-                        .to_string();
+                    let method = method_of(d);
                     bump(&|r| {
                         r.checks_passed += 1;
                         *r.passed_by_method.entry(method.clone()).or_default() += 1;
@@ -143,6 +135,15 @@ pub fn run(ctx: &Ctx, a: ReportArgs, out: &mut dyn Write) -> Result<Status> {
         .collect();
     render(ctx, &rows, out)?;
     Ok(Status::Ok)
+}
+
+/// The identity method an event names (`none`: refused before one was
+/// chosen).
+fn method_of(d: &serde_json::Value) -> String {
+    d.get("method")
+        .and_then(|m| m.as_str())
+        .unwrap_or("none")
+        .to_string()
 }
 
 fn count_set(r: &mut Row, helpdesk: bool) {
