@@ -254,7 +254,8 @@ impl PgStore {
             match wait {
                 Some(d) => std::thread::sleep(d),
                 None => {
-                    let mut why = scrub(&cause(&e), &url, config.get_password());
+                    let mut why = scrub(&cause(&e), &url, config.get_password())
+                        + &conn::timeout_note(&e, &config);
                     if let Some(r) = retry.as_deref().filter(|r| r.retries > 0) {
                         why = format!(
                             "{why} (still, after {} retries in {} ms; verify.connect_retry is {} ms)",

@@ -326,9 +326,29 @@ impl ConnectRetry {
     }
 }
 
+/// What PgBouncer says (SQLSTATE 08P01, its code for every error of its
+/// own) when it turns a client away for the moment: its server logins
+/// failed within `server_login_retry` (PostgreSQL restarting), the client
+/// waited in its queue longer than `query_wait_timeout`, it cannot reach
+/// the server, or it has `max_client_conn` clients already. Its other
+/// 08P01 errors (a protocol error, a failed login) are not transient.
+/// The texts are PgBouncer 1.18's (Debian 12) and later versions'.
+const PGBOUNCER_TRANSIENT: [&str; 5] = [
+    "server_login_retry",
+    "query_wait_timeout",
+    "pgbouncer cannot connect to server",
+    "no more connections allowed",
+    "client_login_timeout (server down)",
+];
+
 /// Whether a failed connection is one a moment's wait may cure (see
 /// [`PgStore::open_retrying`]).
 pub(super) fn transient(e: &::postgres::Error) -> bool {
+    if let Some(db) = e.as_db_error()
+        && db.code() == &SqlState::PROTOCOL_VIOLATION
+    {
+        return PGBOUNCER_TRANSIENT.iter().any(|m| db.message().contains(m));
+    }
     if let Some(code) = e.code() {
         return [
             SqlState::TOO_MANY_CONNECTIONS,
@@ -356,12 +376,75 @@ pub(super) fn transient(e: &::postgres::Error) -> bool {
     false
 }
 
+/// How long one connection attempt may take in all, from opening the
+/// socket to the end of the session set-up: the URL's `connect_timeout`
+/// (15 s when it gives none) for each host it names. The `postgres` crate
+/// applies it only to opening the socket, so a server that accepts and
+/// then never answers (a frozen postmaster, a stuck pooler) would hold a
+/// login for ever.
+pub(super) fn attempt_bound(config: &Config) -> Duration {
+    let each = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(BUSY_TIMEOUT);
+    let hosts = config
+        .get_hosts()
+        .len()
+        .max(config.get_hostaddrs().len())
+        .max(1);
+    each.saturating_mul(hosts as u32)
+}
+
+/// Whether `e` is [`connect_once`]'s "no answer within the bound".
+fn is_timeout(e: &::postgres::Error) -> bool {
+    e.as_db_error().is_none() && e.to_string() == "timeout waiting for server"
+}
+
+/// What to add to the message of a failed connection: for one that timed
+/// out, the bound it ran into.
+pub(super) fn timeout_note(e: &::postgres::Error, config: &Config) -> String {
+    match is_timeout(e) {
+        true => format!(
+            " (no answer within {} ms: the URL's connect_timeout, {} s by default, for each host)",
+            attempt_bound(config).as_millis(),
+            BUSY_TIMEOUT.as_secs()
+        ),
+        false => String::new(),
+    }
+}
+
+/// [`connect_session`], bounded by [`attempt_bound`] as a whole: it runs
+/// on a thread of its own, which is abandoned if it has not finished in
+/// time (its socket is closed when this short-lived process exits). A
+/// timeout is not transient: the server is there but does not answer.
+pub(super) fn connect_once(
+    config: &Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+) -> std::result::Result<(Client, Option<Levels>), ::postgres::Error> {
+    let bound = attempt_bound(config);
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let (cfg, theirs) = (config.clone(), tls.clone());
+    let spawned = std::thread::Builder::new()
+        .name("codedesk-pg-connect".into())
+        .spawn(move || {
+            let _ = tx.send(connect_session(&cfg, theirs));
+        });
+    if spawned.is_err() {
+        // No thread to spare: connect on this one, unbounded as before.
+        return connect_session(config, tls);
+    }
+    match rx.recv_timeout(bound) {
+        Ok(done) => done,
+        Err(_) => Err(::postgres::Error::__private_api_timeout()),
+    }
+}
+
 /// One connection with its session set up, and the store's schema levels
 /// read in the same round trip when its tables are there (`None`: a new
 /// store, or one older than schema 7, read step by step by the caller).
 /// A verify connects twice; through a pooler each round trip costs the
 /// pooler and the server as much as the statement itself.
-pub(super) fn connect_once(
+fn connect_session(
     config: &Config,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
 ) -> std::result::Result<(Client, Option<Levels>), ::postgres::Error> {
