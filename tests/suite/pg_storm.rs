@@ -644,11 +644,14 @@ fn a_thousand_verifies_through_pgbouncer_lose_none() {
     let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
 }
 
-/// The longest a verify may take: its retry bound, plus one attempt in
-/// flight when the bound ran out (the URL's connect_timeout, 15 s by
-/// default), plus its reads, hash and write on a loaded 2-core runner.
+/// The longest a verify that gave up connecting may take: its retry
+/// bound, plus one attempt in flight when the bound ran out (the URL's
+/// connect_timeout, 15 s by default), plus its first session, its hash
+/// and its waits for the host's slots on a loaded 2-core runner. (One
+/// that connected may take longer: a write that finds the write lock
+/// busy for 15 s is tried again, twice.)
 fn longest(bound: Duration) -> Duration {
-    bound + Duration::from_secs(15) + Duration::from_secs(10)
+    bound + Duration::from_secs(15) + Duration::from_secs(15)
 }
 
 /// After a storm with a restart in it: each verify gave its lone answer
@@ -673,7 +676,7 @@ fn judge_restart(env: &Env, jobs: &[Job], results: &[Done], bound: Duration) -> 
             retried += 1;
         }
         assert!(
-            d.took <= longest(bound),
+            !d.stderr.contains("cannot connect") || d.took <= longest(bound),
             "{}: took {:?} (exit {}): {}",
             j.user,
             d.took,
@@ -746,7 +749,7 @@ fn reasons(results: &[Done]) -> String {
         *by.entry(why.to_string()).or_default() += 1;
     }
     let mut v: Vec<_> = by.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1));
+    v.sort_by_key(|b| std::cmp::Reverse(b.1));
     v.iter()
         .map(|(w, n)| format!("{n} x {w}"))
         .collect::<Vec<_>>()
