@@ -267,7 +267,8 @@ struct Bouncer {
 }
 
 impl Bouncer {
-    fn start(pg: &Cluster) -> Result<Bouncer, String> {
+    /// `extra`: settings after the included file's, which override them.
+    fn start(pg: &Cluster, extra: &str) -> Result<Bouncer, String> {
         let bin = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
             .into_iter()
             .find(|b| Path::new(b).exists())
@@ -298,7 +299,7 @@ impl Bouncer {
                 "[databases]\n* = host=127.0.0.1 port={}\n\n[pgbouncer]\n\
                  listen_addr = 127.0.0.1\nlisten_port = {}\nunix_socket_dir =\n\
                  auth_file = {d}/userlist.txt\npidfile = {d}/pgbouncer.pid\n\
-                 logfile = {d}/pgbouncer.log\n%include {d}/codedesk.ini\n",
+                 logfile = {d}/pgbouncer.log\n%include {d}/codedesk.ini\n{extra}",
                 pg.port,
                 b.port,
                 d = d.display()
@@ -789,7 +790,7 @@ fn a_restart_mid_storm_fails_closed_within_the_bound_and_loses_nothing() {
 fn a_one_second_restart_through_pgbouncer_fails_few_and_loses_nothing() {
     let _turn = turn();
     let Some(pg) = cluster() else { return };
-    let pgb = match Bouncer::start(&pg) {
+    let pgb = match Bouncer::start(&pg, "") {
         Ok(b) => b,
         Err(why) => {
             missing(&format!("cannot start a throwaway PgBouncer: {why}"));
@@ -825,6 +826,93 @@ fn a_one_second_restart_through_pgbouncer_fails_few_and_loses_nothing() {
         "{failed} of {} verifies failed closed across a one-second restart: {}",
         jobs.len(),
         reasons(&results)
+    );
+}
+
+/// docs/postgresql-pooling.md: a verify that PgBouncer turns away after
+/// `query_wait_timeout` retries within verify.connect_retry. Here the
+/// pool has one server connection, held by another session; PgBouncer
+/// turns the verify away after 1 s, again and again, until the session
+/// ends (after about 2.5 s); then the verify gets its answer.
+#[test]
+fn a_verify_turned_away_by_query_wait_timeout_retries() {
+    let _turn = turn();
+    let Some(pg) = cluster() else { return };
+    let pgb = match Bouncer::start(
+        &pg,
+        "default_pool_size = 1\nmax_db_connections = 1\nquery_wait_timeout = 1\n",
+    ) {
+        Ok(b) => b,
+        Err(why) => {
+            missing(&format!("cannot start a throwaway PgBouncer: {why}"));
+            return;
+        }
+    };
+    let env = on_url(&pgb.url(), "8s");
+    env.enroll_landline("qwait", "5072200001");
+    let (_, codes) = procs::issue_helpdesk_json(&env, "qwait", &[]);
+    // In session pooling a client takes its server connection with its
+    // first statement, and keeps it until it leaves.
+    let hold = || {
+        let mut c = postgres::Client::connect(&pgb.url(), postgres::NoTls)
+            .expect("a session through PgBouncer");
+        c.batch_execute("SELECT 1")
+            .expect("the pool's one connection");
+        c
+    };
+    let holder = hold();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(2500));
+        drop(holder);
+    });
+    let t = Instant::now();
+    let mut c = procs::command(&env, &["verify", "qwait"]);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn verify");
+    let _ = writeln!(child.stdin.take().expect("stdin"), "{}", codes[0]);
+    let out = child.wait_with_output().expect("verify");
+    let took = t.elapsed();
+    release.join().expect("release");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let log = std::fs::read_to_string(pgb.dir.path().join("pgbouncer.log")).unwrap_or_default();
+    assert!(
+        stderr.contains("connected after "),
+        "took {took:?}: {stderr}\n{log}"
+    );
+    assert!(took >= Duration::from_secs(2), "took {took:?}: {stderr}");
+    eprintln!(
+        "pg_storm: query_wait_timeout: accepted after {took:?}: {}",
+        stderr.trim()
+    );
+    // Held for longer than the bound: the verify fails closed (exit 7)
+    // naming the retries. (The last attempt's error reads
+    // "query_wait_timeout", or "connection closed" when PgBouncer's close
+    // overtakes its message; both are retried.)
+    let holder = hold();
+    std::fs::write(
+        &env.config,
+        std::fs::read_to_string(&env.config)
+            .expect("config")
+            .replace("connect_retry = \"8s\"", "connect_retry = \"3s\""),
+    )
+    .expect("config");
+    let mut c = procs::command(&env, &["verify", "qwait"]);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn verify");
+    let _ = writeln!(child.stdin.take().expect("stdin"), "{}", codes[1]);
+    let out = child.wait_with_output().expect("verify");
+    drop(holder);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert!(
+        (stderr.contains("query_wait_timeout") || stderr.contains("connection closed"))
+            && stderr.contains("(still, after "),
+        "{stderr}"
     );
 }
 

@@ -481,8 +481,10 @@ fn connect_session(
         }
         // A table missing (a new or old store) or not readable by this
         // role: step by step, which says which (exit 9 for a role without
-        // its grants, as any other statement).
-        Err(e) if e.as_db_error().is_some() => {
+        // its grants, as any other statement). Not an error that ended the
+        // session (PgBouncer's query_wait_timeout, a shutdown): that one
+        // is the answer, and retried if transient.
+        Err(e) if e.as_db_error().is_some() && !transient(&e) && !client.is_closed() => {
             client.batch_execute(&session)?;
             Ok((client, None))
         }
