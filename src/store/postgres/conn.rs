@@ -341,13 +341,19 @@ const PGBOUNCER_TRANSIENT: [&str; 5] = [
     "client_login_timeout (server down)",
 ];
 
+/// Whether a message of PgBouncer's (08P01) turns a client away for the
+/// moment.
+fn pgbouncer_refusal(message: &str) -> bool {
+    PGBOUNCER_TRANSIENT.iter().any(|m| message.contains(m))
+}
+
 /// Whether a failed connection is one a moment's wait may cure (see
 /// [`PgStore::open_retrying`]).
 pub(super) fn transient(e: &::postgres::Error) -> bool {
     if let Some(db) = e.as_db_error()
         && db.code() == &SqlState::PROTOCOL_VIOLATION
     {
-        return PGBOUNCER_TRANSIENT.iter().any(|m| db.message().contains(m));
+        return pgbouncer_refusal(db.message());
     }
     if let Some(code) = e.code() {
         return [
@@ -529,6 +535,37 @@ mod tests {
             sslmode: sslmode.map(str::to_string),
             sslrootcert: sslrootcert.map(str::to_string),
         }
+    }
+
+    #[test]
+    fn pgbouncer_refusals_are_told_from_its_other_errors() {
+        // PgBouncer 1.18's texts (strings /usr/sbin/pgbouncer) and later ones'.
+        for m in [
+            "server login has been failing, try again later (server_login_retry)",
+            "query_wait_timeout",
+            "pgbouncer cannot connect to server",
+            "no more connections allowed (max_client_conn)",
+            "client_login_timeout (server down)",
+        ] {
+            assert!(pgbouncer_refusal(m), "{m}");
+        }
+        for m in [
+            "password authentication failed",
+            "no such database: nope",
+            "unsupported startup parameter: search_path",
+            "client_login_timeout",
+            "server conn crashed?",
+        ] {
+            assert!(!pgbouncer_refusal(m), "{m}");
+        }
+    }
+
+    #[test]
+    fn one_attempt_is_bounded_by_connect_timeout_for_each_host() {
+        let c: Config = "postgres://u@h/db".parse().unwrap();
+        assert_eq!(attempt_bound(&c), BUSY_TIMEOUT);
+        let c: Config = "postgres://u@a,b,c/db?connect_timeout=2".parse().unwrap();
+        assert_eq!(attempt_bound(&c), Duration::from_secs(6));
     }
 
     #[test]
