@@ -971,6 +971,23 @@ fn the_docs_quote_the_pgbouncer_settings_verbatim() {
     for line in ["pool_mode = session", "auth_type = scram-sha-256"] {
         assert!(ini.lines().any(|l| l == line), "{line}");
     }
+    let setting = |key: &str| -> u64 {
+        ini.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(" = ")?.parse().ok())
+            .unwrap_or_else(|| panic!("examples/pgbouncer/codedesk.ini: no {key}"))
+    };
+    // PgBouncer refuses logins for server_login_retry after a failed one:
+    // shorter than verify.connect_retry's default (8 s), or a restart
+    // outlasts the retries. A client queued longer than query_wait_timeout
+    // is told so before verify's own bound on an attempt (connect_timeout,
+    // 15 s by default) ends it without a reason.
+    assert!(setting("server_login_retry") < 8);
+    assert!(setting("query_wait_timeout") < 15);
+    // Every pool of every login role together stays well under
+    // max_connections (100, 3 reserved for superusers).
+    assert!(setting("max_db_connections") <= 50);
+    assert!(setting("default_pool_size") <= setting("max_db_connections"));
+    assert!(setting("server_idle_timeout") <= 120);
     let ci = std::fs::read_to_string(root.join(".ci/run")).expect(".ci/run");
     assert!(
         ci.contains("examples/pgbouncer/codedesk.ini") && ci.contains("%include $dir/codedesk.ini"),
