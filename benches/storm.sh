@@ -18,6 +18,9 @@
 #   MemTotal - MemAvailable over its value before the storm (what the bound
 #   is stated in; other work on the machine moves it), and the peak of the
 #   summed private memory (RssAnon) of the verify processes themselves.
+# - the CPU a verify costs, against a hash process's: the verify processes'
+#   own, and (PostgreSQL, PgBouncer) the servers' (the cluster's process tree
+#   and PgBouncer's, read from /proc before and after each storm).
 #
 # The storm: 50 users, 20 verifies each (16 valid codes, 4 codes of another
 # user: rejected, below the lockout threshold), all started at once and
@@ -305,8 +308,10 @@ EOF
 
 # -------------------------------------------------------------- measure
 
-say "== one-hash time ($HASH_ROUNDS runs)"
-read -r hash_ms hash_cpu < <(python3 - "$HASHONE" "$HASH_ROUNDS" <<'EOF'
+# The one-hash time: the median of HASH_ROUNDS runs, and the CPU a run.
+# Measured again after the storms, so a run whose machine changed under it
+# shows it (the bound is the first measurement).
+cat >"$T/hashref.py" <<'EOF'
 import resource, subprocess, sys, time
 xs = []
 for _ in range(int(sys.argv[2])):
@@ -316,7 +321,8 @@ xs.sort()
 rc = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(f"{xs[len(xs)//2]:.2f}", f"{(rc.ru_utime + rc.ru_stime) * 1000 / len(xs):.1f}")
 EOF
-)
+say "== one-hash time ($HASH_ROUNDS runs)"
+read -r hash_ms hash_cpu < <(python3 "$T/hashref.py" "$HASHONE" "$HASH_ROUNDS")
 bound=$(python3 -c "print(f'{$CORES / ($hash_ms / 1000):.1f}')")
 mem_bound=$(( CORES * HASH_KIB / 1024 + 1000 * 4 ))
 say "one hash: $hash_ms ms (CPU $hash_cpu ms a process); bound $bound verifies/s on $CORES cores; memory bound $mem_bound MiB"
@@ -349,5 +355,6 @@ for backend in $BACKENDS; do
             "$backend" "$n" "$cnt" "$wall" "$tput" "$ratio" "$p50" "$p99" "$bad" "$memd" "$rss" "$cpur" "$srv"
     done
 done
-printf '\none-hash process: %s ms (median of %s); bound: %s cores / one hash = %s verifies/s; memory bound (1000 storm): %s x 19 MiB + 1000 x 4 MiB = %s MiB\n' \
-    "$hash_ms" "$HASH_ROUNDS" "$CORES" "$bound" "$CORES" "$mem_bound"
+read -r hash_end _ < <(python3 "$T/hashref.py" "$HASHONE" "$HASH_ROUNDS")
+printf '\none-hash process: %s ms (median of %s; %s ms measured again after the storms); bound: %s cores / one hash = %s verifies/s; memory bound (1000 storm): %s x 19 MiB + 1000 x 4 MiB = %s MiB\n' \
+    "$hash_ms" "$HASH_ROUNDS" "$hash_end" "$CORES" "$bound" "$CORES" "$mem_bound"

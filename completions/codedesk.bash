@@ -194,7 +194,7 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__approve)
-            opts="-q -h -V --reason --db --config --operator --format --quiet --help --version"
+            opts="-y -q -h -V --reason --yes --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -474,7 +474,7 @@ _codedesk() {
             return 0
             ;;
         codedesk__subcmd__deny)
-            opts="-q -h -V --reason --db --config --operator --format --quiet --help --version"
+            opts="-y -q -h -V --reason --yes --db --config --operator --format --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

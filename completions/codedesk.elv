@@ -274,7 +274,7 @@ set edit:completion:arg-completer[codedesk] = {|@words|
         }
         &'codedesk;report'= {
             cand --since 'Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)'
-            cand --by 'One row per operator, or per day [default: per operator and day]'
+            cand --by 'One row per operator (principal), or per day [default: per principal and day]'
             cand --db 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]'
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
             cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
@@ -342,6 +342,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
             cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
+            cand -y 'approve: do not ask "Approve request N?" at a terminal (a script, whose standard input is not a terminal, is never asked)'
+            cand --yes 'approve: do not ask "Approve request N?" at a terminal (a script, whose standard input is not a terminal, is never asked)'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
             cand -h 'Print help (see more with ''--help'')'
@@ -355,6 +357,8 @@ set edit:completion:arg-completer[codedesk] = {|@words|
             cand --config 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]'
             cand --operator 'A display name for the audit trail, recorded beside the principal the system vouches for [default: $SUDO_USER, else $USER]'
             cand --format 'Output format'
+            cand -y 'approve: do not ask "Approve request N?" at a terminal (a script, whose standard input is not a terminal, is never asked)'
+            cand --yes 'approve: do not ask "Approve request N?" at a terminal (a script, whose standard input is not a terminal, is never asked)'
             cand -q 'Print only what a script needs (ids, codes, JSON)'
             cand --quiet 'Print only what a script needs (ids, codes, JSON)'
             cand -h 'Print help (see more with ''--help'')'

@@ -257,7 +257,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand dispute" -s q -l quiet
 complete -c codedesk -n "__fish_codedesk_using_subcommand dispute" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand dispute" -s V -l version -d 'Print version'
 complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l since -d 'Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)' -r
-complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l by -d 'One row per operator, or per day [default: per operator and day]' -r -f -a "operator\t'One row per operator (principal), all days together'
+complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l by -d 'One row per operator (principal), or per day [default: per principal and day]' -r -f -a "operator\t'One row per operator (principal), all days together'
 day\t'One row per day, all operators together'"
 complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l db -d 'The store: a SQLite file (PATH or sqlite://PATH) or a PostgreSQL URL (postgres://USER@HOST/DB) [default: $XDG_DATA_HOME/codedesk/codedesk.db]' -r -F
 complete -c codedesk -n "__fish_codedesk_using_subcommand report" -l config -d 'The configuration file [default: $XDG_CONFIG_HOME/codedesk/config.toml, else /etc/codedesk/config.toml; under sudo only the latter]' -r -F
@@ -319,6 +319,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand approve" -l format -d 
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
 text\t'Plain text; for helpdesk codes, a printable card'"
+complete -c codedesk -n "__fish_codedesk_using_subcommand approve" -s y -l yes -d 'approve: do not ask "Approve request N?" at a terminal (a script, whose standard input is not a terminal, is never asked)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand approve" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand approve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand approve" -s V -l version -d 'Print version'
@@ -330,6 +331,7 @@ complete -c codedesk -n "__fish_codedesk_using_subcommand deny" -l format -d 'Ou
 json\t'JSON (JSON Lines for streams)'
 csv\t'Comma-separated values with a header row'
 text\t'Plain text; for helpdesk codes, a printable card'"
+complete -c codedesk -n "__fish_codedesk_using_subcommand deny" -s y -l yes -d 'approve: do not ask "Approve request N?" at a terminal (a script, whose standard input is not a terminal, is never asked)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand deny" -s q -l quiet -d 'Print only what a script needs (ids, codes, JSON)'
 complete -c codedesk -n "__fish_codedesk_using_subcommand deny" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c codedesk -n "__fish_codedesk_using_subcommand deny" -s V -l version -d 'Print version'

@@ -175,6 +175,7 @@ fn check_of(r: &RequestRow) -> Option<NewCheck> {
     Some(NewCheck {
         method,
         ticket: r.ticket.clone().unwrap_or_default(),
+        recorded: r.check,
     })
 }
 

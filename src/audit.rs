@@ -71,6 +71,11 @@ pub enum AuditEvent<'a> {
         /// Only for a first device whose number is not on file.
         #[serde(skip_serializing_if = "Option::is_none")]
         phone_on_file: Option<bool>,
+        /// Only for a check made for an approval request that waits for a
+        /// second principal (docs/approvals.md); left out otherwise, as
+        /// before it was kept, so older events hash as they did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request: Option<i64>,
     },
     /// A set stored live.
     CodesIssued(SetStored),
@@ -222,6 +227,11 @@ pub enum AuditEvent<'a> {
         method: Option<&'a str>,
         ticket: Option<&'a str>,
         expires_at: i64,
+        /// The identity check recorded with the request (its own
+        /// `identity-check` event), which spending the request reuses;
+        /// left out when none, as before it was kept.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        check: Option<i64>,
     },
     RequestApproved(Decision<'a>),
     RequestDenied(Decision<'a>),
@@ -462,6 +472,7 @@ mod tests {
                 method: None,
                 ticket: Some("T"),
                 phone_on_file: None,
+                request: None,
             },
             "identity-check",
             json!({"check": 9, "outcome": "failed", "method": null, "ticket": "T"}),
@@ -473,10 +484,24 @@ mod tests {
                 method: Some("callback"),
                 ticket: None,
                 phone_on_file: Some(false),
+                request: None,
             },
             "identity-check",
             json!({"check": null, "outcome": "not-attested", "method": "callback",
                    "ticket": null, "phone_on_file": false}),
+        );
+        same(
+            AuditEvent::IdentityCheck {
+                check: Some(4),
+                outcome: "passed",
+                method: Some("in-person"),
+                ticket: Some("T"),
+                phone_on_file: None,
+                request: Some(2),
+            },
+            "identity-check",
+            json!({"check": 4, "outcome": "passed", "method": "in-person",
+                   "ticket": "T", "request": 2}),
         );
         let stored = SetStored {
             set: 8,

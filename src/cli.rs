@@ -282,7 +282,7 @@ pub struct ReportArgs {
     /// Only events at or after TIME (2026-11-29, 2026-11-29T10:00:00Z, or a duration ago: 1h, 7d)
     #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub since: Option<String>,
-    /// One row per operator, or per day [default: per operator and day]
+    /// One row per operator (principal), or per day [default: per principal and day]
     #[arg(long, value_enum)]
     pub by: Option<ReportBy>,
 }
@@ -319,6 +319,9 @@ pub struct DecideArgs {
     /// Why, for the audit trail
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    /// approve: do not ask "Approve request N?" at a terminal (a script, whose standard input is not a terminal, is never asked)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

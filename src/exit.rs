@@ -105,7 +105,7 @@ impl Status {
                 "`audit verify` found the audit trail altered, or the store disagreeing with it (a set live that the trail ended, more uses left than it allows, a lock cleared without an unlock, an empty trail over a non-empty store)."
             }
             Status::NotPermitted => {
-                "Not permitted: on a PostgreSQL store, the login role lacks the codedesk role the command needs (`codedesk_verifier`, `codedesk_operator`, `codedesk_auditor`; see `codedesk setup-roles`); the message names it. Also a refusal of the approval rules (docs/approvals.md): approving one's own request, a request decided, spent or expired, or `helpdesk.max_sets_per_operator` reached."
+                "Not permitted: on a PostgreSQL store, the login role lacks the codedesk role the command needs (`codedesk_verifier`, `codedesk_operator`, `codedesk_auditor`; see `codedesk setup-roles`); the message names it. Also a refusal of the approval rules (docs/approvals.md): approving one's own request, a request decided, spent or expired, `helpdesk.max_sets_per_operator` reached, or `approve` at a terminal answered no (the request still waits)."
             }
             Status::WaitingForApproval => {
                 "Waiting for approval: the user is privileged, or the operator's quota is spent (`--ask-approval`); a request was recorded and its id printed (JSON field `request`). Nothing was issued or enrolled yet. After `codedesk approve REQUEST` by another principal, run the command again with `--request REQUEST`. In a batch, a row-level outcome like the others (docs/approvals.md)."

@@ -255,7 +255,11 @@ pub fn identity_gate(
         }
     };
     match answers {
-        Answers::Passed { method, ticket } => Ok(NewCheck { method, ticket }),
+        Answers::Passed { method, ticket } => Ok(NewCheck {
+            method,
+            ticket,
+            recorded: None,
+        }),
         Answers::Refused { method, why } => {
             store.record_identity_failure(user, "refused", method, None, &ctx.operator, now)?;
             Err(fail(

@@ -371,6 +371,8 @@ pub struct UserJson {
     pub locked: bool,
     pub locked_at: Option<String>,
     pub failed_attempts: i64,
+    /// Marked privileged (`codedesk privileged`, docs/approvals.md).
+    pub privileged: bool,
     pub codes_remaining: i64,
     pub devices: Vec<DeviceJson>,
     pub sets: Vec<SetJson>,
@@ -383,6 +385,7 @@ pub fn user_json(u: &UserSummary, now: i64) -> UserJson {
         locked: u.user.locked_at.is_some(),
         locked_at: u.user.locked_at.map(ts),
         failed_attempts: u.user.failed_attempts,
+        privileged: u.privileged,
         codes_remaining: u.codes_remaining(now),
         devices: u
             .devices

@@ -1,5 +1,6 @@
 //! Every terminal prompt codedesk shows lives here, and only here: the
-//! identity-check questions and the hidden code prompt of `verify`. Each
+//! identity-check questions, the hidden code prompt of `verify`, and the
+//! yes/no question of `approve` ([`approve_request`]). Each
 //! prompted value also has a flag (or standard input), and nothing here is
 //! called unless standard input and standard error are terminals.
 
@@ -384,6 +385,34 @@ pub fn hidden_code(user: &str) -> anyhow::Result<Option<Zeroizing<String>>> {
 enum Heard<T> {
     Answer(std::thread::Result<T>),
     Signal,
+}
+
+/// `approve REQUEST` at a terminal: shows the request (`shown`: who asked,
+/// why, the check) on the terminal and asks whether to approve it, no by
+/// default. `Some(true)` only for a yes; `Some(false)` for a no, Escape,
+/// Ctrl-C or a closed terminal; `None` when a signal (SIGHUP, SIGTERM, an
+/// outside SIGINT) ended the wait.
+pub fn approve_request(shown: &str, id: i64) -> Option<bool> {
+    let term = dialoguer::console::Term::stderr();
+    for line in shown.lines() {
+        let _ = term.write_line(line);
+    }
+    let prompt = format!("Approve request {id}?");
+    let Some(answer) = ask(move || {
+        Confirm::with_theme(&*theme())
+            .with_prompt(prompt)
+            .default(false)
+            .wait_for_newline(true)
+            .interact_opt()
+    }) else {
+        let _ = term.show_cursor();
+        end_line();
+        return None;
+    };
+    if !matches!(answer, Ok(Some(_))) {
+        let _ = term.show_cursor();
+    }
+    Some(matches!(answer, Ok(Some(true))))
 }
 
 /// Runs one prompt on a thread of its own and waits for its answer or for

@@ -54,7 +54,31 @@ pub fn decide(ctx: &Ctx, a: DecideArgs, approve: bool, out: &mut dyn Write) -> R
     // Shown before it is decided: who asked, why, and the check.
     let sink = Sink::of(ctx);
     let before = store.request(id)?;
-    if !ctx.quiet && sink.is_table() {
+    // Only a request this principal could approve is asked about; the
+    // others are refused by `decide_request` as before.
+    let decidable = before.state == "pending"
+        && before.expires_at > ctx.now()
+        && before.requested_by != store.principal()?;
+    if approve && ctx.interactive && !a.yes && decidable {
+        // At a terminal, on the terminal, then a yes/no question (no by
+        // default); a script (standard input not a terminal) or --yes is
+        // not asked, as before the question existed.
+        let mut shown = Vec::new();
+        describe(&before, &mut shown)?;
+        match crate::prompt::approve_request(&String::from_utf8_lossy(&shown), id) {
+            Some(true) => {}
+            answer => {
+                return Err(crate::approvals::refused(format!(
+                    "request {id} was not approved ({}); it still waits, nothing was recorded; `codedesk deny {id}` refuses it",
+                    match answer {
+                        None => crate::interrupt::pending()
+                            .map_or("interrupted", crate::interrupt::cause),
+                        _ => "answered no, or cancelled, at the prompt",
+                    }
+                )));
+            }
+        }
+    } else if !ctx.quiet && sink.is_table() {
         describe(&before, out)?;
         out.flush()?;
     }

@@ -139,6 +139,7 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
             Some((method, ticket)) => Some(NewCheck {
                 method: *method,
                 ticket: ticket.clone(),
+                recorded: None,
             }),
             None => {
                 store.record_event(
@@ -146,6 +147,7 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
                     Some(user.as_str()),
                     AuditEvent::IdentityCheck {
                         check: None,
+                        request: None,
                         outcome: "not-attested",
                         method: attested.method.map(|m| m.as_str()),
                         ticket: attested.ticket.as_deref(),
@@ -438,6 +440,7 @@ fn batch(ctx: &Ctx, path: &Path, attestation: &Attestation, out: &mut dyn Write)
     let check = attested.map(|(method, ticket)| NewCheck {
         method: *method,
         ticket: ticket.clone(),
+        recorded: None,
     });
     if check.is_none() {
         let mut existing = Vec::new();

@@ -58,7 +58,7 @@ impl Row for Listed {
     }
 }
 
-const CSV_HEADER: [&str; 9] = [
+const CSV_HEADER: [&str; 10] = [
     "user",
     "primary",
     "devices",
@@ -68,6 +68,7 @@ const CSV_HEADER: [&str; 9] = [
     "issued",
     "expires",
     "locked",
+    "privileged",
 ];
 
 fn csv_row(s: &UserSummary, now: i64) -> Vec<String> {
@@ -96,6 +97,7 @@ fn csv_row(s: &UserSummary, now: i64) -> Vec<String> {
             "no"
         }
         .into(),
+        if s.privileged { "yes" } else { "no" }.into(),
     ]
 }
 
@@ -169,6 +171,15 @@ impl Record for Detail<'_> {
             match u.locked_at {
                 Some(t) => format!("yes, since {} (codedesk unlock {})", ts(t), u.name),
                 None => format!("no ({} consecutive rejections)", u.failed_attempts),
+            }
+        )?;
+        writeln!(
+            out,
+            "privileged:  {}",
+            if s.privileged {
+                "yes: helpdesk codes and new devices need a second principal (docs/approvals.md)"
+            } else {
+                "no"
             }
         )?;
         writeln!(out, "codes left:  {}", s.codes_remaining(now))?;

@@ -1,6 +1,9 @@
 //! `report`: what each principal did, per day, from the audit trail:
 //! identity checks passed and refused by method, sets issued by path,
 //! privileged approvals, disputes and lockouts. Read-only; never a code.
+//! Rows are per principal (the OS account or login role the backend
+//! recorded), never per `--operator` display name, which anyone can give:
+//! the names a principal gave are listed beside it.
 
 use super::audit_cmd::parse_since;
 use crate::cli::{ReportArgs, ReportBy};
@@ -10,16 +13,22 @@ use crate::output::{self, Human, Record, Sink};
 use crate::store::EventFilter;
 use anyhow::Result;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Write;
 
 /// The identity methods, in the order columns show them; `none` is a
 /// refusal recorded before a method was chosen.
 const METHODS: [&str; 5] = ["in-person", "video-call", "callback", "challenge", "none"];
 
+/// The principal of events recorded before principals were kept.
+const NO_PRINCIPAL: &str = "(not recorded)";
+
 #[derive(Debug, Default, Clone, Serialize)]
 struct Row {
-    operator: Option<String>,
+    /// Who the backend says ran the commands (None: `--by day`).
+    principal: Option<String>,
+    /// The `--operator` display names given with the counted events.
+    operators: BTreeSet<String>,
     day: Option<String>,
     checks_passed: u64,
     checks_refused: u64,
@@ -42,27 +51,31 @@ pub fn run(ctx: &Ctx, a: ReportArgs, out: &mut dyn Write) -> Result<Status> {
     let mut rows: BTreeMap<(String, String), Row> = BTreeMap::new();
     // A set's path, from the event that stored it, until it goes live.
     let mut via: HashMap<i64, String> = HashMap::new();
+    // The checks counted from their own `identity-check` events: a device
+    // enrolled on one of them (an approved request's) is not counted again.
+    let mut counted: HashSet<i64> = HashSet::new();
     store.for_each_event(&filter, |e| {
         let day = output::ts(e.at).chars().take(10).collect::<String>();
+        let principal = e.principal.clone().unwrap_or_else(|| NO_PRINCIPAL.into());
         let key = match a.by {
-            None => (e.operator.clone(), day.clone()),
-            Some(ReportBy::Operator) => (e.operator.clone(), String::new()),
+            None => (principal, day.clone()),
+            Some(ReportBy::Operator) => (principal, String::new()),
             Some(ReportBy::Day) => (String::new(), day.clone()),
         };
         let d = &e.details;
         let set = d.get("set").and_then(|v| v.as_i64());
         let mut bump = |f: &dyn Fn(&mut Row)| {
             let r = rows.entry(key.clone()).or_default();
+            r.operators.insert(e.operator.clone());
             f(r);
         };
         match e.action.as_str() {
             "identity-check" => {
-                let method = d
-                    .get("method")
-                    .and_then(|m| m.as_str())
-                    .unwrap_or("none")
-                    .to_string();
+                let method = method_of(d);
                 let passed = d.get("outcome").and_then(|o| o.as_str()) == Some("passed");
+                if let Some(c) = d.get("check").and_then(|v| v.as_i64()) {
+                    counted.insert(c);
+                }
                 bump(&|r| {
                     if passed {
                         r.checks_passed += 1;
@@ -93,6 +106,19 @@ pub fn run(ctx: &Ctx, a: ReportArgs, out: &mut dyn Write) -> Result<Status> {
             {
                 bump(&|r| r.privileged_approvals += 1)
             }
+            // A device added to an existing user passes an identity check
+            // that only its enrolment event records.
+            "device-enrolled" => {
+                if let Some(c) = d.get("check").and_then(|v| v.as_i64())
+                    && counted.insert(c)
+                {
+                    let method = method_of(d);
+                    bump(&|r| {
+                        r.checks_passed += 1;
+                        *r.passed_by_method.entry(method.clone()).or_default() += 1;
+                    });
+                }
+            }
             "dispute" => bump(&|r| r.disputes += 1),
             "lockout" => bump(&|r| r.lockouts += 1),
             _ => {}
@@ -101,8 +127,8 @@ pub fn run(ctx: &Ctx, a: ReportArgs, out: &mut dyn Write) -> Result<Status> {
     })?;
     let rows: Vec<Row> = rows
         .into_iter()
-        .map(|((op, day), mut r)| {
-            r.operator = (!op.is_empty()).then_some(op);
+        .map(|((principal, day), mut r)| {
+            r.principal = (!principal.is_empty()).then_some(principal);
             r.day = (!day.is_empty()).then_some(day);
             r
         })
@@ -111,12 +137,26 @@ pub fn run(ctx: &Ctx, a: ReportArgs, out: &mut dyn Write) -> Result<Status> {
     Ok(Status::Ok)
 }
 
+/// The identity method an event names (`none`: refused before one was
+/// chosen).
+fn method_of(d: &serde_json::Value) -> String {
+    d.get("method")
+        .and_then(|m| m.as_str())
+        .unwrap_or("none")
+        .to_string()
+}
+
 fn count_set(r: &mut Row, helpdesk: bool) {
     if helpdesk {
         r.sets_helpdesk += 1;
     } else {
         r.sets_sms += 1;
     }
+}
+
+/// The display names a row's events gave, for one cell.
+fn operators(r: &Row) -> String {
+    r.operators.iter().cloned().collect::<Vec<_>>().join(", ")
 }
 
 fn by_method(m: &BTreeMap<String, u64>, method: &str) -> u64 {
@@ -139,10 +179,16 @@ impl Record for Report<'_> {
     }
 
     fn csv(&self) -> Vec<Vec<String>> {
-        let mut head: Vec<String> = ["operator", "day", "checks_passed", "checks_refused"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut head: Vec<String> = [
+            "principal",
+            "operators",
+            "day",
+            "checks_passed",
+            "checks_refused",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         head.extend(METHODS.iter().map(|m| format!("passed_{m}")));
         head.extend(METHODS.iter().map(|m| format!("refused_{m}")));
         head.extend(
@@ -159,7 +205,8 @@ impl Record for Report<'_> {
         let mut records = vec![head];
         for r in self.rows {
             let mut rec = vec![
-                r.operator.clone().unwrap_or_default(),
+                r.principal.clone().unwrap_or_default(),
+                operators(r),
                 r.day.clone().unwrap_or_default(),
                 r.checks_passed.to_string(),
                 r.checks_refused.to_string(),
@@ -197,7 +244,8 @@ impl Record for Report<'_> {
             return Ok(());
         }
         let mut t = output::table(&[
-            "operator",
+            "principal",
+            "operators (--operator)",
             "day",
             "checks passed",
             "checks refused",
@@ -220,7 +268,8 @@ impl Record for Report<'_> {
                 })
                 .collect();
             t.add_row(vec![
-                r.operator.clone().unwrap_or_else(|| "(all)".into()),
+                r.principal.clone().unwrap_or_else(|| "(all)".into()),
+                operators(r),
                 r.day.clone().unwrap_or_else(|| "(all)".into()),
                 r.checks_passed.to_string(),
                 r.checks_refused.to_string(),

@@ -1,13 +1,14 @@
 //! The store's side of approvals (docs/approvals.md): users marked
 //! privileged, requests waiting for a second principal, and the count of
-//! sets one principal stored in a window (`helpdesk.max_sets_per_operator`).
+//! sets one principal stored in a window (`helpdesk.max_sets_per_operator`;
+//! a set that could not be delivered does not count).
 //! Written once for both backends, like `ops`; every write appends its
 //! audit event in the same transaction. Principals are the backend's
 //! (`Exec::principal`): the OS account on SQLite, the login role on
 //! PostgreSQL, where the triggers of migration 0006 write them again
 //! whatever the client sends.
 
-use super::ops::{append_event, require_user};
+use super::ops::{append_event, record_check_for, require_user};
 use super::*;
 use crate::audit::{AuditEvent, Decision};
 
@@ -33,6 +34,10 @@ pub struct RequestRow {
     pub decided_by: Option<String>,
     pub decided_at: Option<i64>,
     pub used_at: Option<i64>,
+    /// The identity check recorded with the request, from its
+    /// `request-recorded` event: read only when the request is spent.
+    #[serde(skip)]
+    pub check: Option<i64>,
 }
 
 impl RequestRow {
@@ -76,6 +81,7 @@ fn request_row(r: &exec::Row) -> Result<RequestRow> {
         decided_by: r.get(12)?,
         decided_at: r.get(13)?,
         used_at: r.get(14)?,
+        check: None,
     })
 }
 
@@ -155,18 +161,36 @@ impl Store {
         })
     }
 
-    /// Sets this principal stored (helpdesk or SMS, delivered or not) at
-    /// or after `since`, from the trail.
+    /// Sets this principal stored (helpdesk or SMS) at or after `since`,
+    /// from the trail, but for those that never went live because they
+    /// could not be delivered (a `delivery-failed` event names the set: an
+    /// SMS the gateway refused, helpdesk codes that could not be shown).
     pub fn sets_stored_by_me_since(&self, since: i64) -> Result<i64> {
         self.read(|db| {
             let me = db.principal()?;
-            db.one(
-                "SELECT CAST(COUNT(*) AS BIGINT) FROM audit
-                 WHERE principal = $1 AND action IN ('codes-pending', 'codes-issued')
-                   AND at >= $2",
+            let events: Vec<(String, String)> = db.rows(
+                "SELECT action, details FROM audit
+                 WHERE principal = $1 AND at >= $2
+                   AND action IN ('codes-pending', 'codes-issued', 'delivery-failed')
+                 ORDER BY id",
                 &[&me, &since],
-                |r| r.get(0),
-            )
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let mut stored = std::collections::BTreeSet::new();
+            let mut failed = std::collections::BTreeSet::new();
+            for (action, details) in events {
+                let v: serde_json::Value = serde_json::from_str(&details)
+                    .map_err(|e| fail(Status::Store, format!("store error: audit details: {e}")))?;
+                let Some(set) = v.get("set").and_then(|s| s.as_i64()) else {
+                    continue;
+                };
+                if action == "delivery-failed" {
+                    failed.insert(set);
+                } else {
+                    stored.insert(set);
+                }
+            }
+            Ok(stored.difference(&failed).count() as i64)
         })
     }
 
@@ -223,6 +247,24 @@ impl Store {
                     &new.expires_at,
                 ],
             )?;
+            // The identity check this request was made after is recorded
+            // now, as an issuance records its own, naming the request: the
+            // report counts it once, and spending the request reuses it.
+            let check = new
+                .check
+                .map(|c| {
+                    record_check_for(
+                        db,
+                        user,
+                        operator,
+                        Some(c.method),
+                        Some(&c.ticket),
+                        "passed",
+                        Some(id),
+                        now,
+                    )
+                })
+                .transpose()?;
             append_event(
                 db,
                 now,
@@ -235,6 +277,7 @@ impl Store {
                     method,
                     ticket,
                     expires_at: new.expires_at,
+                    check,
                 },
             )?;
             find_request(db, id)
@@ -388,9 +431,31 @@ impl Store {
                     what: &r.what,
                 },
             )?;
-            find_request(db, id)
+            let mut r = find_request(db, id)?;
+            r.check = recorded_check(db, &r)?;
+            Ok(r)
         })
     }
+}
+
+/// The identity check recorded with a request, from its `request-recorded`
+/// event; None for a request recorded without one (the quota's, on the SMS
+/// path) or before the check was recorded with it.
+fn recorded_check(db: &mut dyn Exec, r: &RequestRow) -> Result<Option<i64>> {
+    let details: Vec<String> = db.rows(
+        "SELECT details FROM audit
+         WHERE action = 'request-recorded' AND \"user\" = $1 AND at = $2 ORDER BY id",
+        &[&r.user, &r.created_at],
+        |row| row.get(0),
+    )?;
+    for d in details {
+        let v: serde_json::Value = serde_json::from_str(&d)
+            .map_err(|e| fail(Status::Store, format!("store error: audit details: {e}")))?;
+        if v.get("request").and_then(|x| x.as_i64()) == Some(r.id) {
+            return Ok(v.get("check").and_then(|c| c.as_i64()));
+        }
+    }
+    Ok(None)
 }
 
 /// The live sets `principal` stored (from the trail: the principal the
@@ -430,91 +495,4 @@ pub(super) fn live_sets_by_principal(
     sets.sort();
     sets.dedup();
     Ok(sets)
-}
-
-/// The approval tables' rows, as `codedesk migrate` copies them: each row
-/// as its columns in table order, read and written through the same
-/// executor (both tables are small).
-#[derive(Debug, Clone, Default)]
-pub struct ApprovalRows {
-    /// (user_id, set_by, set_at)
-    pub privileged: Vec<(i64, String, i64)>,
-    pub requests: Vec<RequestRow>,
-}
-
-/// Reads the approval tables (issue 13) for `migrate`.
-pub(crate) fn export(db: &mut dyn Exec) -> Result<ApprovalRows> {
-    Ok(ApprovalRows {
-        privileged: db.rows(
-            "SELECT user_id, set_by, set_at FROM privileged_users ORDER BY user_id",
-            &[],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?,
-        requests: db.rows(
-            &format!(
-                "SELECT {REQUEST_COLUMNS} FROM approval_requests r
-                 JOIN users u ON u.id = r.user_id ORDER BY r.id"
-            ),
-            &[],
-            request_row,
-        )?,
-    })
-}
-
-/// Writes the approval tables into a PostgreSQL store being migrated into,
-/// principals and states as they were: the triggers that write them
-/// (migration 0006) are off for this transaction only, as for the audit
-/// trail; then the request ids go on above the copied ones.
-pub(crate) fn import_pg(db: &mut dyn Exec, rows: &ApprovalRows) -> Result<()> {
-    db.execute(
-        "ALTER TABLE privileged_users DISABLE TRIGGER privileged_principal",
-        &[],
-    )?;
-    db.execute(
-        "ALTER TABLE approval_requests DISABLE TRIGGER request_principal",
-        &[],
-    )?;
-    for (user_id, set_by, set_at) in &rows.privileged {
-        db.execute(
-            "INSERT INTO privileged_users (user_id, set_by, set_at) VALUES ($1, $2, $3)",
-            &[user_id, set_by, set_at],
-        )?;
-    }
-    for r in &rows.requests {
-        db.execute(
-            "INSERT INTO approval_requests (id, user_id, what, reason, requested_by, operator,
-                method, ticket, created_at, expires_at, state, decided_by, decided_at, used_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            &[
-                &r.id,
-                &r.user_id,
-                &r.what,
-                &r.reason,
-                &r.requested_by,
-                &r.operator,
-                &r.method,
-                &r.ticket,
-                &r.created_at,
-                &r.expires_at,
-                &r.state,
-                &r.decided_by,
-                &r.decided_at,
-                &r.used_at,
-            ],
-        )?;
-    }
-    db.execute(
-        "ALTER TABLE privileged_users ENABLE TRIGGER privileged_principal",
-        &[],
-    )?;
-    db.execute(
-        "ALTER TABLE approval_requests ENABLE TRIGGER request_principal",
-        &[],
-    )?;
-    db.execute(
-        "SELECT setval(pg_get_serial_sequence('approval_requests', 'id'),
-                       COALESCE((SELECT MAX(id) FROM approval_requests), 0) + 1, false)",
-        &[],
-    )?;
-    Ok(())
 }

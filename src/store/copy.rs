@@ -1,34 +1,235 @@
 //! Copying a SQLite store into an empty PostgreSQL one (`codedesk
-//! migrate`): every row, ids and audit chain intact. What is read from
-//! SQLite, what is written to PostgreSQL, and the checks around them.
+//! migrate`): every row, ids and audit chain intact. Each table is
+//! described once, in [`TABLES`] (its columns in copy order and what the
+//! copy does around it); one routine reads any described table through
+//! either backend's executor, one writes it into PostgreSQL.
 
-use super::exec::Exec;
-use super::ops::{AUDIT_COLUMNS, audit_row, user_row};
+use super::exec::{Exec, Row};
 use super::postgres::{COPY_CHUNK, Db as _, Pg, get};
 use super::sqlite::{Db as _, Lite};
 use super::*;
 use crate::audit::{AuditEvent, ChainCheck};
 use crate::exit::{Status, fail};
 use ::postgres::Transaction;
+use ::postgres::types::ToSql;
 use anyhow::Result;
 use std::path::Path;
+
+/// A table as `codedesk migrate` copies it.
+struct Table {
+    name: &'static str,
+    /// Its columns in copy order, each with the PostgreSQL type it is
+    /// copied as (one Rust type on both backends: BIGINT is an `i64`, and
+    /// BOOLEAN a `bool`, SQLite's 0 or 1).
+    columns: &'static str,
+    order_by: &'static str,
+    /// How the refusal to copy into a store that is not empty names it,
+    /// if the copy checks it (the other tables' rows all name a user).
+    held_as: Option<&'static str>,
+    /// Its `id` is an identity whose sequence the copy sets above every id
+    /// the source handed out (`StoreRows::id_high_water`).
+    serial: bool,
+    /// Columns (table, column) of other tables, and a key of the audit
+    /// events' details, that name its ids: they count for the high water.
+    named_by: &'static [(&'static str, &'static str)],
+    named_in_audit: Option<&'static str>,
+    /// The PostgreSQL trigger that writes the login role on insert: off
+    /// while the copied rows go in, so they keep the principals they were
+    /// written (and chained) with. ALTER TABLE is transactional and locks
+    /// the table until the commit, so no other session ever inserts
+    /// without it; it takes the table's owner, as creating the schema did.
+    trigger: Option<&'static str>,
+}
+
+const PLAIN: Table = Table {
+    name: "",
+    columns: "",
+    order_by: "id",
+    held_as: None,
+    serial: false,
+    named_by: &[],
+    named_in_audit: None,
+    trigger: None,
+};
+
+/// Every table `codedesk migrate` copies, in foreign-key order. Codes and
+/// challenges are hashes; nothing is a secret in clear.
+const TABLES: &[Table] = &[
+    Table {
+        name: "users",
+        columns: "id BIGINT, name TEXT, created_at BIGINT, failed_attempts BIGINT, locked_at BIGINT",
+        held_as: Some("users"),
+        serial: true,
+        ..PLAIN
+    },
+    Table {
+        name: "devices",
+        columns: "id BIGINT, user_id BIGINT, position BIGINT, kind TEXT, phone TEXT, sms BOOLEAN,
+                  label TEXT, created_at BIGINT",
+        held_as: Some("devices"),
+        serial: true,
+        named_by: &[("code_sets", "device_id")],
+        named_in_audit: Some("device"),
+        ..PLAIN
+    },
+    Table {
+        name: "identity_checks",
+        columns: "id BIGINT, user_id BIGINT, operator TEXT, method TEXT, ticket TEXT, outcome TEXT,
+                  at BIGINT",
+        held_as: Some("identity checks"),
+        serial: true,
+        named_by: &[("code_sets", "identity_check_id")],
+        named_in_audit: Some("check"),
+        ..PLAIN
+    },
+    Table {
+        name: "code_sets",
+        columns: "id BIGINT, user_id BIGINT, via TEXT, device_id BIGINT, identity_check_id BIGINT,
+                  operator TEXT, created_at BIGINT, expires_at BIGINT, uses BIGINT, alphabet TEXT,
+                  length BIGINT, salt BYTEA, m_cost BIGINT, t_cost BIGINT, p_cost BIGINT,
+                  state TEXT, ended_at BIGINT, ended_reason TEXT",
+        held_as: Some("code sets"),
+        serial: true,
+        ..PLAIN
+    },
+    Table {
+        name: "codes",
+        columns: "id BIGINT, set_id BIGINT, hash BYTEA, uses_left BIGINT",
+        held_as: Some("codes"),
+        serial: true,
+        ..PLAIN
+    },
+    // Ids are the writer's (the previous + 1), never a sequence's.
+    Table {
+        name: "audit",
+        columns: "id BIGINT, at BIGINT, operator TEXT, action TEXT, \"user\" TEXT, details TEXT,
+                  prev_hash TEXT, hash TEXT, principal TEXT",
+        held_as: Some("audit events"),
+        trigger: Some("audit_principal"),
+        ..PLAIN
+    },
+    // The safeguards' tables (schema 5, docs/safeguards.md).
+    Table {
+        name: "challenges",
+        columns: "id BIGINT, user_id BIGINT, operator TEXT, contact TEXT, device_id BIGINT,
+                  salt BYTEA, hash BYTEA, m_cost BIGINT, t_cost BIGINT, p_cost BIGINT,
+                  created_at BIGINT, expires_at BIGINT, tries BIGINT, state TEXT",
+        serial: true,
+        ..PLAIN
+    },
+    Table {
+        name: "user_emails",
+        columns: "user_id BIGINT, email TEXT, set_at BIGINT",
+        order_by: "user_id",
+        ..PLAIN
+    },
+    Table {
+        name: "notices",
+        columns: "ref TEXT, user_id BIGINT, action TEXT, audit_id BIGINT, at BIGINT,
+                  disputed_at BIGINT",
+        order_by: "at, ref",
+        ..PLAIN
+    },
+    // The approval tables (schema 6, docs/approvals.md), principals and
+    // states as they were.
+    Table {
+        name: "privileged_users",
+        columns: "user_id BIGINT, set_by TEXT, set_at BIGINT",
+        order_by: "user_id",
+        trigger: Some("privileged_principal"),
+        ..PLAIN
+    },
+    Table {
+        name: "approval_requests",
+        columns: "id BIGINT, user_id BIGINT, what TEXT, reason TEXT, requested_by TEXT,
+                  operator TEXT, method TEXT, ticket TEXT, created_at BIGINT, expires_at BIGINT,
+                  state TEXT, decided_by TEXT, decided_at BIGINT, used_at BIGINT",
+        serial: true,
+        trigger: Some("request_principal"),
+        ..PLAIN
+    },
+];
+
+impl Table {
+    /// Its columns (name, type), in copy order.
+    fn columns(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        let columns: &'static str = self.columns;
+        columns.split(',').map(|c| {
+            let c = c.trim();
+            c.rsplit_once(' ').unwrap_or((c, ""))
+        })
+    }
+
+    fn column_names(&self) -> String {
+        self.columns().map(|c| c.0).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// One column's values, every row of a table, in the column's type.
+#[derive(Debug, Clone)]
+enum Column {
+    Int(Vec<Option<i64>>),
+    Text(Vec<Option<String>>),
+    Bytes(Vec<Option<Vec<u8>>>),
+    Bool(Vec<bool>),
+}
+
+impl Column {
+    /// An empty column of PostgreSQL type `ty`.
+    fn new(table: &str, (name, ty): (&str, &str)) -> Result<Column> {
+        Ok(match ty {
+            "BIGINT" => Column::Int(Vec::new()),
+            "TEXT" => Column::Text(Vec::new()),
+            "BYTEA" => Column::Bytes(Vec::new()),
+            "BOOLEAN" => Column::Bool(Vec::new()),
+            _ => {
+                return Err(fail(
+                    Status::Store,
+                    format!("store error: no copy for {table}.{name} ({ty})"),
+                ));
+            }
+        })
+    }
+
+    /// Appends column `i` of `r`.
+    fn push(&mut self, r: &Row, i: usize) -> Result<()> {
+        match self {
+            Column::Int(v) => v.push(r.get(i)?),
+            Column::Text(v) => v.push(r.get(i)?),
+            Column::Bytes(v) => v.push(r.get(i)?),
+            Column::Bool(v) => v.push(r.get(i)?),
+        }
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Column::Int(v) => v.len(),
+            Column::Text(v) => v.len(),
+            Column::Bytes(v) => v.len(),
+            Column::Bool(v) => v.len(),
+        }
+    }
+
+    /// Rows `at`, as one PostgreSQL array.
+    fn array(&self, at: std::ops::Range<usize>) -> Box<dyn ToSql + Sync + '_> {
+        match self {
+            Column::Int(v) => Box::new(&v[at]),
+            Column::Text(v) => Box::new(&v[at]),
+            Column::Bytes(v) => Box::new(&v[at]),
+            Column::Bool(v) => Box::new(&v[at]),
+        }
+    }
+}
 
 /// Every row of a store, ids included: what `codedesk migrate` copies.
 #[derive(Debug, Clone, Default)]
 pub struct StoreRows {
-    pub users: Vec<UserRow>,
-    pub devices: Vec<DeviceRow>,
-    pub identity_checks: Vec<CheckRow>,
-    pub code_sets: Vec<SetRow>,
-    pub codes: Vec<CodeRow>,
-    pub audit: Vec<AuditRow>,
-    /// Issue 13: privileged users and approval requests.
-    pub approvals: super::approvals::ApprovalRows,
+    /// Per table of [`TABLES`], in order: its columns, in order.
+    tables: Vec<Vec<Column>>,
     /// The highest id each table has ever handed out, where the source
     /// keeps it (SQLite's `sqlite_sequence`, for AUTOINCREMENT tables).
     pub sequences: Vec<(String, i64)>,
-    /// The safeguards' tables (schema 5).
-    pub safeguards: super::copy_safeguards::SafeguardRows,
 }
 
 /// How many rows of each table a copy holds.
@@ -46,59 +247,63 @@ pub struct RowCounts {
 }
 
 impl StoreRows {
+    /// The values of `table`'s `column`, if both are described.
+    fn column(&self, table: &str, column: &str) -> Option<&Column> {
+        let t = TABLES.iter().position(|t| t.name == table)?;
+        let c = TABLES[t].columns().position(|c| c.0 == column)?;
+        self.tables.get(t)?.get(c)
+    }
+
+    /// How many rows of `table` there are.
+    fn count(&self, table: &str) -> usize {
+        let t = TABLES.iter().position(|t| t.name == table);
+        t.and_then(|t| self.tables.get(t)?.first())
+            .map_or(0, Column::len)
+    }
+
     /// The highest id `table` has ever used, as far as the rows tell: its
     /// rows, the source's sequence, and (devices, identity checks) the ids
     /// that sets and audit events still name. A copy must hand out ids
     /// above it, so that a removed device's id never comes back and old
     /// sets and events keep pointing at the right one.
     pub fn id_high_water(&self, table: &str) -> i64 {
-        let seq = self
+        let mut ids: Vec<i64> = self
             .sequences
             .iter()
             .filter(|(t, _)| t == table)
-            .map(|(_, s)| *s);
-        let named_in_audit = |key: &'static str| {
-            self.audit.iter().filter_map(move |e| {
-                serde_json::from_str::<serde_json::Value>(&e.details)
-                    .ok()?
-                    .get(key)?
-                    .as_i64()
-            })
-        };
-        let ids: Box<dyn Iterator<Item = i64> + '_> = match table {
-            "users" => Box::new(self.users.iter().map(|r| r.id)),
-            "devices" => Box::new(
-                self.devices
-                    .iter()
-                    .map(|r| r.id)
-                    .chain(self.code_sets.iter().filter_map(|s| s.device_id))
-                    .chain(named_in_audit("device")),
-            ),
-            "identity_checks" => Box::new(
-                self.identity_checks
-                    .iter()
-                    .map(|r| r.id)
-                    .chain(self.code_sets.iter().filter_map(|s| s.identity_check_id))
-                    .chain(named_in_audit("check")),
-            ),
-            "code_sets" => Box::new(self.code_sets.iter().map(|r| r.id)),
-            "codes" => Box::new(self.codes.iter().map(|r| r.id)),
-            _ => Box::new(std::iter::empty()),
-        };
-        ids.chain(seq).max().unwrap_or(0).max(0)
+            .map(|(_, s)| *s)
+            .collect();
+        if let Some(t) = TABLES.iter().find(|t| t.name == table) {
+            for (table, column) in [(table, "id")].iter().chain(t.named_by) {
+                if let Some(Column::Int(v)) = self.column(table, column) {
+                    ids.extend(v.iter().flatten());
+                }
+            }
+            if let (Some(key), Some(Column::Text(details))) =
+                (t.named_in_audit, self.column("audit", "details"))
+            {
+                ids.extend(details.iter().flatten().filter_map(|d| {
+                    serde_json::from_str::<serde_json::Value>(d)
+                        .ok()?
+                        .get(key)?
+                        .as_i64()
+                }));
+            }
+        }
+        ids.into_iter().max().unwrap_or(0).max(0)
     }
 
     pub fn counts(&self) -> RowCounts {
         RowCounts {
-            users: self.users.len(),
-            devices: self.devices.len(),
-            identity_checks: self.identity_checks.len(),
-            code_sets: self.code_sets.len(),
-            codes: self.codes.len(),
-            audit: self.audit.len(),
-            challenges: self.safeguards.challenges.len(),
-            user_emails: self.safeguards.user_emails.len(),
-            notices: self.safeguards.notices.len(),
+            users: self.count("users"),
+            devices: self.count("devices"),
+            identity_checks: self.count("identity_checks"),
+            code_sets: self.count("code_sets"),
+            codes: self.count("codes"),
+            audit: self.count("audit"),
+            challenges: self.count("challenges"),
+            user_emails: self.count("user_emails"),
+            notices: self.count("notices"),
         }
     }
 }
@@ -213,24 +418,19 @@ impl PgStore {
     ) -> Result<()> {
         let target = self.target().to_string();
         self.transaction(|tx| {
+            let checked: Vec<(&str, &str)> = TABLES
+                .iter()
+                .filter_map(|t| Some((t.name, t.held_as?)))
+                .collect();
+            let exists: Vec<String> = checked
+                .iter()
+                .map(|(t, _)| format!("EXISTS (SELECT 1 FROM {t})"))
+                .collect();
             let row = tx
-                .query_one(
-                    "SELECT EXISTS (SELECT 1 FROM users), EXISTS (SELECT 1 FROM devices),
-                            EXISTS (SELECT 1 FROM identity_checks), EXISTS (SELECT 1 FROM code_sets),
-                            EXISTS (SELECT 1 FROM codes), EXISTS (SELECT 1 FROM audit)",
-                    &[],
-                )
+                .query_one(&format!("SELECT {}", exists.join(", ")), &[])
                 .db()?;
-            let names = [
-                "users",
-                "devices",
-                "identity checks",
-                "code sets",
-                "codes",
-                "audit events",
-            ];
             let mut held = Vec::new();
-            for (i, name) in names.iter().enumerate() {
+            for (i, (_, name)) in checked.iter().enumerate() {
                 if get::<bool>(&row, i)? {
                     held.push(*name);
                 }
@@ -244,21 +444,8 @@ impl PgStore {
                     ),
                 ));
             }
-            copy_rows(tx, rows)?;
-            super::copy_safeguards::import(&mut Pg(tx), &rows.safeguards)?;
-            super::approvals::import_pg(&mut Pg(tx), &rows.approvals)?;
-            // Ids go on above the highest the source ever handed out (not
-            // just above the rows left): a removed device's id never returns.
-            for table in ["users", "devices", "identity_checks", "code_sets", "codes"] {
-                tx.execute(
-                    &format!(
-                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
-                                   GREATEST($1, COALESCE((SELECT MAX(id) FROM {table}), 0)) + 1,
-                                   false)"
-                    ),
-                    &[&rows.id_high_water(table)],
-                )
-                .db()?;
+            for (t, columns) in TABLES.iter().zip(&rows.tables) {
+                import_table(tx, t, columns, rows)?;
             }
             ops::append_event(
                 &mut Pg(tx),
@@ -282,230 +469,87 @@ impl PgStore {
     }
 }
 
-// ------------------------------------------------------------- migration
-
 /// Every row of every table, ids included (what `codedesk migrate`
 /// copies), read through `db`, which the caller holds in one transaction
-/// for a consistent snapshot. Codes are hashes; nothing is a secret in clear.
+/// for a consistent snapshot.
 pub(crate) fn export_rows(db: &mut dyn Exec) -> Result<StoreRows> {
+    let mut tables = Vec::new();
+    for t in TABLES {
+        let mut columns = t
+            .columns()
+            .map(|c| Column::new(t.name, c))
+            .collect::<Result<Vec<_>>>()?;
+        db.each_row(
+            &format!(
+                "SELECT {} FROM {} ORDER BY {}",
+                t.column_names(),
+                t.name,
+                t.order_by
+            ),
+            &[],
+            &mut |r| {
+                for (i, c) in columns.iter_mut().enumerate() {
+                    c.push(r, i)?;
+                }
+                Ok(())
+            },
+        )?;
+        tables.push(columns);
+    }
     Ok(StoreRows {
-        users: db.rows(
-            "SELECT id, name, created_at, failed_attempts, locked_at FROM users ORDER BY id",
-            &[],
-            user_row,
-        )?,
-        devices: db.rows(
-            "SELECT id, user_id, position, kind, phone, sms, label, created_at
-             FROM devices ORDER BY id",
-            &[],
-            |r| {
-                Ok(DeviceRow {
-                    id: r.get(0)?,
-                    user_id: r.get(1)?,
-                    position: r.get(2)?,
-                    kind: r.get(3)?,
-                    phone: r.get(4)?,
-                    sms: r.get(5)?,
-                    label: r.get(6)?,
-                    created_at: r.get(7)?,
-                })
-            },
-        )?,
-        identity_checks: db.rows(
-            "SELECT id, user_id, operator, method, ticket, outcome, at
-             FROM identity_checks ORDER BY id",
-            &[],
-            |r| {
-                Ok(CheckRow {
-                    id: r.get(0)?,
-                    user_id: r.get(1)?,
-                    operator: r.get(2)?,
-                    method: r.get(3)?,
-                    ticket: r.get(4)?,
-                    outcome: r.get(5)?,
-                    at: r.get(6)?,
-                })
-            },
-        )?,
-        code_sets: db.rows(
-            "SELECT id, user_id, via, device_id, identity_check_id, operator, created_at,
-                    expires_at, uses, alphabet, length, salt, m_cost, t_cost, p_cost, state,
-                    ended_at, ended_reason
-             FROM code_sets ORDER BY id",
-            &[],
-            |r| {
-                Ok(SetRow {
-                    id: r.get(0)?,
-                    user_id: r.get(1)?,
-                    via: r.get(2)?,
-                    device_id: r.get(3)?,
-                    identity_check_id: r.get(4)?,
-                    operator: r.get(5)?,
-                    created_at: r.get(6)?,
-                    expires_at: r.get(7)?,
-                    uses: r.get(8)?,
-                    alphabet: r.get(9)?,
-                    length: r.get(10)?,
-                    salt: r.get(11)?,
-                    m_cost: r.get(12)?,
-                    t_cost: r.get(13)?,
-                    p_cost: r.get(14)?,
-                    state: r.get(15)?,
-                    ended_at: r.get(16)?,
-                    ended_reason: r.get(17)?,
-                })
-            },
-        )?,
-        codes: db.rows(
-            "SELECT id, set_id, hash, uses_left FROM codes ORDER BY id",
-            &[],
-            |r| {
-                Ok(CodeRow {
-                    id: r.get(0)?,
-                    set_id: r.get(1)?,
-                    hash: r.get(2)?,
-                    uses_left: r.get(3)?,
-                })
-            },
-        )?,
-        audit: db.rows(
-            &format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY id"),
-            &[],
-            audit_row,
-        )?,
-        approvals: super::approvals::export(db)?,
+        tables,
         sequences: Vec::new(),
-        safeguards: super::copy_safeguards::export(db)?,
     })
 }
 
-/// Inserts `rows` as they are, table by table in foreign-key order, each
-/// in statements of `COPY_CHUNK` rows (`UNNEST` of one array per column,
-/// which PostgreSQL-compatible engines also accept).
-fn copy_rows(tx: &mut Transaction, rows: &StoreRows) -> Result<()> {
-    for c in rows.users.chunks(COPY_CHUNK) {
+/// Inserts table `t`'s rows as they are, in statements of `COPY_CHUNK`
+/// rows (`UNNEST` of one array per column, which PostgreSQL-compatible
+/// engines also accept), its principals trigger off; then, for a serial
+/// table, ids go on above the highest the source ever handed out (not
+/// just above the rows left): a removed device's id never returns.
+fn import_table(
+    tx: &mut Transaction,
+    t: &Table,
+    columns: &[Column],
+    rows: &StoreRows,
+) -> Result<()> {
+    if let Some(trigger) = t.trigger {
+        tx.batch_execute(&format!("ALTER TABLE {} DISABLE TRIGGER {trigger}", t.name))
+            .db()?;
+    }
+    let unnest: Vec<String> = (t.columns().enumerate())
+        .map(|(i, (_, ty))| format!("${}::{ty}[]", i + 1))
+        .collect();
+    let insert = format!(
+        "INSERT INTO {} ({}) SELECT * FROM UNNEST({})",
+        t.name,
+        t.column_names(),
+        unnest.join(", ")
+    );
+    let n = columns.first().map_or(0, Column::len);
+    for at in (0..n).step_by(COPY_CHUNK) {
+        let arrays: Vec<_> = columns
+            .iter()
+            .map(|c| c.array(at..n.min(at + COPY_CHUNK)))
+            .collect();
+        let params: Vec<&(dyn ToSql + Sync)> = arrays.iter().map(|a| a.as_ref() as _).collect();
+        tx.execute(&insert, &params).db()?;
+    }
+    if let Some(trigger) = t.trigger {
+        tx.batch_execute(&format!("ALTER TABLE {} ENABLE TRIGGER {trigger}", t.name))
+            .db()?;
+    }
+    if t.serial {
+        let table = t.name;
         tx.execute(
-            "INSERT INTO users (id, name, created_at, failed_attempts, locked_at)
-             SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[])",
-            &[
-                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.created_at).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.failed_attempts).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.locked_at).collect::<Vec<_>>(),
-            ],
+            &format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+                           GREATEST($1, COALESCE((SELECT MAX(id) FROM {table}), 0)) + 1,
+                           false)"
+            ),
+            &[&rows.id_high_water(table)],
         )
         .db()?;
     }
-    for c in rows.identity_checks.chunks(COPY_CHUNK) {
-        tx.execute(
-            "INSERT INTO identity_checks (id, user_id, operator, method, ticket, outcome, at)
-             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
-                                  $6::TEXT[], $7::BIGINT[])",
-            &[
-                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.user_id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.operator.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.method.as_deref()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.ticket.as_deref()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.outcome.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.at).collect::<Vec<_>>(),
-            ],
-        )
-        .db()?;
-    }
-    for c in rows.devices.chunks(COPY_CHUNK) {
-        tx.execute(
-            "INSERT INTO devices (id, user_id, position, kind, phone, sms, label, created_at)
-             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[],
-                                  $6::BOOLEAN[], $7::TEXT[], $8::BIGINT[])",
-            &[
-                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.user_id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.position).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.phone.as_deref()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.sms).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.label.as_deref()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.created_at).collect::<Vec<_>>(),
-            ],
-        )
-        .db()?;
-    }
-    for c in rows.code_sets.chunks(COPY_CHUNK) {
-        tx.execute(
-            "INSERT INTO code_sets (id, user_id, via, device_id, identity_check_id, operator,
-                created_at, expires_at, uses, alphabet, length, salt, m_cost, t_cost, p_cost,
-                state, ended_at, ended_reason)
-             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::BIGINT[],
-                $5::BIGINT[], $6::TEXT[], $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::TEXT[],
-                $11::BIGINT[], $12::BYTEA[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[],
-                $16::TEXT[], $17::BIGINT[], $18::TEXT[])",
-            &[
-                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.user_id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.via.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.device_id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.identity_check_id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.operator.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.created_at).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.expires_at).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.uses).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.alphabet.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.length).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.salt.as_slice()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.m_cost).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.t_cost).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.p_cost).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.state.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.ended_at).collect::<Vec<_>>(),
-                &c.iter()
-                    .map(|r| r.ended_reason.as_deref())
-                    .collect::<Vec<_>>(),
-            ],
-        )
-        .db()?;
-    }
-    for c in rows.codes.chunks(COPY_CHUNK) {
-        tx.execute(
-            "INSERT INTO codes (id, set_id, hash, uses_left)
-             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BYTEA[], $4::BIGINT[])",
-            &[
-                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.set_id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.hash.as_slice()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.uses_left).collect::<Vec<_>>(),
-            ],
-        )
-        .db()?;
-    }
-    // The copied events keep the principals they were chained with: the
-    // trigger that writes the login role is off for this transaction only
-    // (ALTER TABLE is transactional and locks the table until the commit,
-    // so no other session ever inserts without it; it takes the table's
-    // owner, as creating the schema did).
-    tx.batch_execute("ALTER TABLE audit DISABLE TRIGGER audit_principal")
-        .db()?;
-    for c in rows.audit.chunks(COPY_CHUNK) {
-        tx.execute(
-            "INSERT INTO audit (id, at, operator, action, \"user\", details, prev_hash, hash, principal)
-             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
-                                  $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[])",
-            &[
-                &c.iter().map(|r| r.id).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.at).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.operator.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.action.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.user.as_deref()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.details.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.prev_hash.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.hash.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|r| r.principal.as_deref()).collect::<Vec<_>>(),
-            ],
-        )
-        .db()?;
-    }
-    tx.batch_execute("ALTER TABLE audit ENABLE TRIGGER audit_principal")
-        .db()?;
     Ok(())
 }

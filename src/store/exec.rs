@@ -15,9 +15,14 @@ use anyhow::Result;
 pub(crate) trait Param: Sync {
     fn sqlite(&self) -> &dyn rusqlite::ToSql;
     fn pg(&self) -> &(dyn ::postgres::types::ToSql + Sync);
+    /// The PostgreSQL type it is sent as. Statements go to the server with
+    /// their parameters' types, so each is parsed, bound and run in one
+    /// round trip instead of a prepare and then an execute: a verify
+    /// through a pooler in a login storm makes half the trips.
+    fn pg_type(&self) -> ::postgres::types::Type;
 }
 
-impl<T: rusqlite::ToSql + ::postgres::types::ToSql + Sync> Param for T {
+impl<T: rusqlite::ToSql + ::postgres::types::ToSql + PgType + Sync> Param for T {
     fn sqlite(&self) -> &dyn rusqlite::ToSql {
         self
     }
@@ -25,6 +30,41 @@ impl<T: rusqlite::ToSql + ::postgres::types::ToSql + Sync> Param for T {
     fn pg(&self) -> &(dyn ::postgres::types::ToSql + Sync) {
         self
     }
+
+    fn pg_type(&self) -> ::postgres::types::Type {
+        T::PG
+    }
+}
+
+/// The PostgreSQL type a Rust value is sent as (see [`Param::pg_type`]).
+pub(crate) trait PgType {
+    const PG: ::postgres::types::Type;
+}
+
+macro_rules! pg_type {
+    ($($t:ty => $pg:ident),* $(,)?) => {
+        $(impl PgType for $t {
+            const PG: ::postgres::types::Type = ::postgres::types::Type::$pg;
+        })*
+    };
+}
+
+pg_type!(
+    i64 => INT8,
+    i32 => INT4,
+    bool => BOOL,
+    String => TEXT,
+    str => TEXT,
+    Vec<u8> => BYTEA,
+    [u8] => BYTEA,
+);
+
+impl<T: PgType + ?Sized> PgType for &T {
+    const PG: ::postgres::types::Type = T::PG;
+}
+
+impl<T: PgType> PgType for Option<T> {
+    const PG: ::postgres::types::Type = T::PG;
 }
 
 /// A column value both drivers can read.

@@ -19,7 +19,6 @@
 
 pub mod approvals;
 mod copy;
-mod copy_safeguards;
 mod exec;
 mod locator;
 mod ops;
@@ -211,7 +210,23 @@ impl Store {
     /// disagreement, if any.
     pub fn trail_disagreement(&self) -> Result<Option<String>> {
         let pg = matches!(self, Store::Postgres(_));
-        dispatch!(self, snapshot(|db| ops::trail_disagreement(db, pg)))
+        let digests = self.digests();
+        dispatch!(
+            self,
+            snapshot(|db| ops::trail_disagreement(db, pg, digests))
+        )
+    }
+
+    /// Whether the store computes set digests and notice references:
+    /// SQLite always (codedesk does); PostgreSQL from schema 8, whose
+    /// functions do. Known from the schema level read at open, never from
+    /// whether the functions are there: on a store at 8 or later one
+    /// dropped is an error, not a check skipped.
+    pub(crate) fn digests(&self) -> bool {
+        match self {
+            Store::Sqlite(_) => true,
+            Store::Postgres(p) => p.standing.levels.applied >= upgrade::DIGESTS_FROM,
+        }
     }
 
     /// The backend's own consistency check ("ok" when sound).
@@ -422,7 +437,7 @@ pub(crate) fn next_event(
 /// device order; `(user id, live set)`) into one [`UserSummary`] per user,
 /// calling `f` as each is complete. Nothing is held but the current user.
 pub(crate) fn merge_users(
-    users: impl Iterator<Item = Result<UserRow>>,
+    users: impl Iterator<Item = Result<(UserRow, bool)>>,
     devices: impl Iterator<Item = Result<(i64, Device)>>,
     sets: impl Iterator<Item = Result<(i64, SetSummary)>>,
     mut f: impl FnMut(UserSummary) -> Result<()>,
@@ -430,11 +445,12 @@ pub(crate) fn merge_users(
     let mut devices = devices.peekable();
     let mut sets = sets.peekable();
     for user in users {
-        let user = user?;
+        let (user, privileged) = user?;
         let devices = take_owned_by(&mut devices, user.id)?;
         let sets = take_owned_by(&mut sets, user.id)?;
         f(UserSummary {
             user,
+            privileged,
             devices,
             sets,
         })?;
@@ -490,7 +506,7 @@ mod tests {
             sms: false,
             label: None,
         };
-        let users = [1, 3].map(|i| Ok(user(i))).into_iter();
+        let users = [1, 3].map(|i| Ok((user(i), i == 3))).into_iter();
         let devs = [
             (0, dev(9)),
             (1, dev(1)),
@@ -504,11 +520,12 @@ mod tests {
         merge_users(users, devs, std::iter::empty(), |s| {
             seen.push((
                 s.user.id,
+                s.privileged,
                 s.devices.iter().map(|d| d.id).collect::<Vec<_>>(),
             ));
             Ok(())
         })
         .unwrap();
-        assert_eq!(seen, vec![(1, vec![1, 2]), (3, vec![7])]);
+        assert_eq!(seen, vec![(1, false, vec![1, 2]), (3, true, vec![7])]);
     }
 }

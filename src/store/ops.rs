@@ -22,9 +22,7 @@ mod audit;
 pub mod directory;
 mod verify;
 
-pub(crate) use self::audit::{
-    AUDIT_COLUMNS, append_event, audit_row, for_each_event, trail_disagreement, verify_chain,
-};
+pub(crate) use self::audit::{append_event, for_each_event, trail_disagreement, verify_chain};
 
 // ------------------------------------------------------------ operations
 
@@ -172,6 +170,10 @@ impl Store {
     ) -> Result<Issued> {
         self.write(|db| {
             let check_id = match check {
+                // Recorded with the approval request it was made for.
+                Some(NewCheck {
+                    recorded: Some(id), ..
+                }) => Some(*id),
                 Some(c) => {
                     let (method, ticket) = (Some(c.method), Some(c.ticket.as_str()));
                     let id = record_check(db, user, operator, method, ticket, "passed", now)?;
@@ -372,7 +374,10 @@ pub(crate) fn listing_queries(only: bool) -> [String; 3] {
     };
     [
         format!(
-            "SELECT id, name, created_at, failed_attempts, locked_at FROM users {uw} ORDER BY id"
+            "SELECT id, name, created_at, failed_attempts, locked_at,
+                    (SELECT CAST(COUNT(*) AS BIGINT) FROM privileged_users p
+                      WHERE p.user_id = users.id)
+             FROM users {uw} ORDER BY id"
         ),
         format!(
             "SELECT user_id, id, kind, phone, sms, label FROM devices {dw}
@@ -387,6 +392,12 @@ pub(crate) fn listing_queries(only: bool) -> [String; 3] {
              ORDER BY s.user_id, s.id"
         ),
     ]
+}
+
+/// A row of the first listing query: the user, and whether the store marks
+/// them privileged (`codedesk privileged`).
+pub(crate) fn listed_user(r: &Row) -> Result<(UserRow, bool)> {
+    Ok((user_row(r)?, r.get::<i64>(5)? > 0))
 }
 
 /// A row of the second listing query.
@@ -492,6 +503,10 @@ fn enroll_in(
         .directory
         .is_some_and(|d| d.phone_on_file == Some(false));
     let check_id = match enrolment_check(user, fresh.contains(user.as_str()) && !off_file, check)? {
+        // Recorded with the approval request it was made for.
+        Some(NewCheck {
+            recorded: Some(id), ..
+        }) => Some(*id),
         Some(c) => Some(insert_check(
             db,
             uid,
@@ -571,6 +586,22 @@ fn record_check(
     outcome: &str,
     now: i64,
 ) -> Result<i64> {
+    record_check_for(db, user, operator, method, ticket, outcome, None, now)
+}
+
+/// [`record_check`], for the approval request `request` when it was made
+/// for one (its event then names the request).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn record_check_for(
+    db: &mut dyn Exec,
+    user: &UserRow,
+    operator: &str,
+    method: Option<IdentityMethod>,
+    ticket: Option<&str>,
+    outcome: &str,
+    request: Option<i64>,
+    now: i64,
+) -> Result<i64> {
     let id = insert_check(db, user.id, operator, method, ticket, outcome, now)?;
     let event = AuditEvent::IdentityCheck {
         check: Some(id),
@@ -578,6 +609,7 @@ fn record_check(
         method: method.map(|m| m.as_str()),
         ticket,
         phone_on_file: None,
+        request,
     };
     append_event(db, now, operator, Some(&user.name), event)?;
     Ok(id)
@@ -757,6 +789,7 @@ mod tests {
         NewCheck {
             method: IdentityMethod::InPerson,
             ticket: "T-1".into(),
+            recorded: None,
         }
     }
 

@@ -32,7 +32,8 @@ use super::*;
 use crate::audit::AuditEvent;
 use crate::exit::{Status, fail};
 use ::postgres::error::SqlState;
-use ::postgres::types::{FromSql, ToSql};
+use ::postgres::fallible_iterator::FallibleIterator;
+use ::postgres::types::{FromSql, ToSql, Type};
 use ::postgres::{Client, Config, GenericClient, IsolationLevel, Portal, Transaction};
 use anyhow::Result;
 use std::cell::{RefCell, RefMut};
@@ -240,10 +241,10 @@ impl PgStore {
             Status::Store => cannot(e.to_string()),
             _ => e,
         })?;
-        let mut client = loop {
+        let (mut client, levels) = loop {
             let tried = std::time::Instant::now();
             let e = match connect_once(&config, tls.clone()) {
-                Ok(client) => break client,
+                Ok(connected) => break connected,
                 Err(e) => e,
             };
             let wait = match retry.as_deref_mut() {
@@ -266,7 +267,7 @@ impl PgStore {
                 }
             }
         };
-        let standing = open_schema(&mut client, upgrading)?;
+        let standing = open_schema(&mut client, levels, upgrading)?;
         Ok(PgStore {
             client: RefCell::new(client),
             standing,
@@ -352,9 +353,14 @@ impl PgStore {
         let hashes: Vec<&[u8]> = tags.iter().map(|t| &t.1[..]).collect();
         self.transaction(|tx| {
             let row = tx
-                .query_one(
+                .query_typed_one(
                     "SELECT o_outcome, o_set, o_remaining FROM codedesk_spend($1, $2, $3, $4)",
-                    &[&user.id, &sets, &hashes, &now],
+                    &[
+                        (&user.id, Type::INT8),
+                        (&sets, Type::INT8_ARRAY),
+                        (&hashes, Type::BYTEA_ARRAY),
+                        (&now, Type::INT8),
+                    ],
                 )
                 .db()?;
             let outcome: String = get(&row, 0)?;
@@ -506,7 +512,7 @@ impl PgStore {
         let sets = tx.bind(&sets, &[&only]).db()?;
         let tx = RefCell::new(tx);
         merge_users(
-            Cursor::new(&tx, users, ops::user_row),
+            Cursor::new(&tx, users, ops::listed_user),
             Cursor::new(&tx, devs, ops::owned_device),
             Cursor::new(&tx, sets, ops::owned_set),
             f,
@@ -609,9 +615,16 @@ fn levels(c: &mut impl GenericClient) -> Result<upgrade::Levels> {
 /// Reads where the store stands, giving a new, empty store its schema
 /// first (any other change waits for `codedesk upgrade-store`), and
 /// refuses one this codedesk cannot use unless `upgrading`.
-fn open_schema(client: &mut Client, upgrading: bool) -> Result<upgrade::Standing> {
+fn open_schema(
+    client: &mut Client,
+    read: Option<upgrade::Levels>,
+    upgrading: bool,
+) -> Result<upgrade::Standing> {
     let known = upgrade::known(MIGRATIONS.len());
-    let mut levels = levels(client)?;
+    let mut levels = match read {
+        Some(l) => l,
+        None => levels(client)?,
+    };
     if levels.is_empty() {
         apply(client, known, true, false, "")?;
         levels = self::levels(client)?;
@@ -776,12 +789,20 @@ fn pg_params<'p>(params: &'p [&dyn Param]) -> Vec<&'p (dyn ToSql + Sync)> {
     params.iter().map(|p| p.pg()).collect()
 }
 
+/// The parameters with their types, for a statement sent in one round
+/// trip ([`Param::pg_type`]).
+fn typed<'p>(params: &'p [&dyn Param]) -> Vec<(&'p (dyn ToSql + Sync), Type)> {
+    params.iter().map(|p| (p.pg(), p.pg_type())).collect()
+}
+
 /// The shared operations' executor on a connection or transaction.
 pub(super) struct Pg<'a, C>(pub(super) &'a mut C);
 
 impl<C: GenericClient> Exec for Pg<'_, C> {
     fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64> {
-        self.0.execute(sql, &pg_params(params)).db()
+        let mut rows = self.0.query_typed_raw(sql, typed(params)).db()?;
+        while rows.next().db()?.is_some() {}
+        Ok(rows.rows_affected().unwrap_or(0))
     }
 
     fn each_row(
@@ -790,14 +811,17 @@ impl<C: GenericClient> Exec for Pg<'_, C> {
         params: &[&dyn Param],
         f: &mut dyn FnMut(&Row) -> Result<()>,
     ) -> Result<()> {
-        for r in self.0.query(sql, &pg_params(params)).db()? {
+        for r in self.0.query_typed(sql, &typed(params)).db()? {
             f(&Row::Pg(&r))?;
         }
         Ok(())
     }
 
     fn principal(&mut self) -> Result<String> {
-        let r = self.0.query_one("SELECT session_user::TEXT", &[]).db()?;
+        let r = self
+            .0
+            .query_typed_one("SELECT session_user::TEXT", &[])
+            .db()?;
         get(&r, 0)
     }
 }

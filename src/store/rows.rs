@@ -54,6 +54,10 @@ pub const SHARED_NAMES: usize = 10;
 pub struct NewCheck {
     pub method: IdentityMethod,
     pub ticket: String,
+    /// The check's id when it was recorded already: with the approval
+    /// request it was made for (docs/approvals.md), so spending the
+    /// request reuses that check instead of recording it a second time.
+    pub recorded: Option<i64>,
 }
 
 /// A set of hashed codes to store.
@@ -140,6 +144,9 @@ pub struct SetSummary {
 #[derive(Debug, Clone)]
 pub struct UserSummary {
     pub user: UserRow,
+    /// Marked privileged in the store (`codedesk privileged USER on`); a
+    /// directory's `privileged_groups` are not asked here.
+    pub privileged: bool,
     pub devices: Vec<Device>,
     pub sets: Vec<SetSummary>,
 }
@@ -162,63 +169,6 @@ pub struct EventFilter {
     pub since: Option<i64>,
     /// Only events after this id (`audit --follow`).
     pub after: Option<i64>,
-}
-
-/// A device row as stored, for copying a store.
-#[derive(Debug, Clone)]
-pub struct DeviceRow {
-    pub id: i64,
-    pub user_id: i64,
-    pub position: i64,
-    pub kind: String,
-    pub phone: Option<String>,
-    pub sms: bool,
-    pub label: Option<String>,
-    pub created_at: i64,
-}
-
-/// An identity check row as stored.
-#[derive(Debug, Clone)]
-pub struct CheckRow {
-    pub id: i64,
-    pub user_id: i64,
-    pub operator: String,
-    pub method: Option<String>,
-    pub ticket: Option<String>,
-    pub outcome: String,
-    pub at: i64,
-}
-
-/// A code set row as stored.
-#[derive(Debug, Clone)]
-pub struct SetRow {
-    pub id: i64,
-    pub user_id: i64,
-    pub via: String,
-    pub device_id: Option<i64>,
-    pub identity_check_id: Option<i64>,
-    pub operator: String,
-    pub created_at: i64,
-    pub expires_at: Option<i64>,
-    pub uses: i64,
-    pub alphabet: String,
-    pub length: i64,
-    pub salt: Vec<u8>,
-    pub m_cost: i64,
-    pub t_cost: i64,
-    pub p_cost: i64,
-    pub state: String,
-    pub ended_at: Option<i64>,
-    pub ended_reason: Option<String>,
-}
-
-/// A code row as stored (its hash only, never a code).
-#[derive(Debug, Clone)]
-pub struct CodeRow {
-    pub id: i64,
-    pub set_id: i64,
-    pub hash: Vec<u8>,
-    pub uses_left: i64,
 }
 
 /// An audit row exactly as stored (details as text, so the chain holds).

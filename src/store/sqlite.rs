@@ -372,7 +372,7 @@ impl SqliteStore {
         let [us, ds, ss] =
             ops::listing_queries(only.is_some()).map(|sql| self.conn.prepare(&sqlite_sql(&sql)));
         let (mut us, mut ds, mut ss) = (us.db()?, ds.db()?, ss.db()?);
-        let users = mapped(us.query([only]).db()?, ops::user_row);
+        let users = mapped(us.query([only]).db()?, ops::listed_user);
         let devs = mapped(ds.query([only]).db()?, ops::owned_device);
         let sets = mapped(ss.query([only]).db()?, ops::owned_set);
         merge_users(users, devs, sets, f)

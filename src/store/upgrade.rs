@@ -56,6 +56,9 @@ pub const READS_NEED: i64 = 6;
 
 /// The first migration that has the `schema_level` table.
 pub(crate) const LEVEL_TABLE_FROM: i64 = 7;
+/// The first schema whose PostgreSQL functions compute set digests and
+/// notice references (`codedesk_set_digest`, `codedesk_notice_refs`).
+pub(crate) const DIGESTS_FROM: i64 = 8;
 
 /// Debug builds only (the test suite's): the schema version this build
 /// pretends to know, to play the part of an older codedesk
@@ -84,6 +87,16 @@ pub struct Levels {
 }
 
 impl Levels {
+    /// The levels from the legacy version field (`legacy`, what every
+    /// codedesk reads: compatible back to) and `schema_level`'s applied
+    /// (`None`: no row).
+    pub(crate) fn of(legacy: i64, applied: Option<i64>) -> Levels {
+        Levels {
+            applied: applied.unwrap_or(legacy).max(legacy),
+            compatible_back_to: legacy,
+        }
+    }
+
     /// A store with no schema yet.
     pub fn is_empty(&self) -> bool {
         self.applied == 0
@@ -97,14 +110,10 @@ pub(crate) fn read_levels(db: &mut dyn Exec, legacy: i64, has_table: bool) -> Re
         db.row("SELECT applied FROM schema_level WHERE one = 1", &[], |r| {
             r.get::<i64>(0)
         })?
-        .unwrap_or(legacy)
     } else {
-        legacy
+        None
     };
-    Ok(Levels {
-        applied: applied.max(legacy),
-        compatible_back_to: legacy,
-    })
+    Ok(Levels::of(legacy, applied))
 }
 
 /// Records in `schema_level` that migration `version` was applied (the

@@ -125,7 +125,11 @@ pub(super) fn trail_live_sets(
 /// carries a digest must hash to it ([`stored_digests`]), and every
 /// notice the trail recorded with a reference digest must be in the store
 /// under that reference.
-pub(crate) fn trail_disagreement(db: &mut dyn Exec, pg: bool) -> Result<Option<String>> {
+pub(crate) fn trail_disagreement(
+    db: &mut dyn Exec,
+    pg: bool,
+    digests: bool,
+) -> Result<Option<String>> {
     let sets = db.rows(
         "SELECT s.id, u.name, s.state,
                 CAST(COALESCE(SUM(c.uses_left), 0) AS BIGINT),
@@ -169,10 +173,16 @@ pub(crate) fn trail_disagreement(db: &mut dyn Exec, pg: bool) -> Result<Option<S
     if let Some(why) = replay.first_disagreement(&sets, &users) {
         return Ok(Some(why));
     }
-    // Only when the trail holds a digest: a store at a schema before 8
-    // (read by this codedesk without an upgrade) has none, nor the
-    // PostgreSQL function.
-    let any_digest = replay.sets.values().any(|t| t.digest.is_some()) && digests_available(db, pg)?;
+    // Only where the store computes digests ([`Store::digests`]): a
+    // PostgreSQL store at a schema before 8 (read by this codedesk without
+    // an upgrade) has not the functions. One at 8 or later without them had
+    // them dropped: named, never a check skipped.
+    let any_digest = digests && replay.sets.values().any(|t| t.digest.is_some());
+    if pg && digests && !functions_present(db)? {
+        return Ok(Some(
+            "the store's functions that compute set digests and notice references (codedesk_set_digest, codedesk_notice_refs) are gone: dropped in the store".into(),
+        ));
+    }
     let stored = match any_digest {
         true => stored_digests(db, pg, None)?,
         false => BTreeMap::new(),
@@ -187,7 +197,7 @@ pub(crate) fn trail_disagreement(db: &mut dyn Exec, pg: bool) -> Result<Option<S
             )));
         }
     }
-    if !notices.is_empty() && digests_available(db, pg)? {
+    if digests && !notices.is_empty() {
         let held = stored_notice_refs(db, pg)?;
         for (id, user, h) in notices {
             if !held.contains(&(user.clone(), h)) {
@@ -200,15 +210,11 @@ pub(crate) fn trail_disagreement(db: &mut dyn Exec, pg: bool) -> Result<Option<S
     Ok(None)
 }
 
-/// Whether the store can compute digests: always on SQLite; on PostgreSQL
-/// once it holds schema 8's functions (a store not yet upgraded is read
-/// as before, unchecked by digests).
-pub(crate) fn digests_available(db: &mut dyn Exec, pg: bool) -> Result<bool> {
-    if !pg {
-        return Ok(true);
-    }
+/// Whether a PostgreSQL store holds schema 8's digest functions.
+fn functions_present(db: &mut dyn Exec) -> Result<bool> {
     db.one(
-        "SELECT to_regprocedure('codedesk_set_digest(bigint)') IS NOT NULL",
+        "SELECT to_regprocedure('codedesk_set_digest(bigint)') IS NOT NULL
+            AND to_regprocedure('codedesk_notice_refs()') IS NOT NULL",
         &[],
         |r| r.get(0),
     )

@@ -7,9 +7,10 @@
 use super::tls;
 use crate::exit::{Status, fail};
 use crate::store::BUSY_TIMEOUT;
+use crate::store::upgrade::Levels;
 use ::postgres::config::Host;
 use ::postgres::error::SqlState;
-use ::postgres::{Client, Config};
+use ::postgres::{Client, Config, SimpleQueryMessage};
 use anyhow::Result;
 use std::time::Duration;
 
@@ -355,21 +356,55 @@ pub(super) fn transient(e: &::postgres::Error) -> bool {
     false
 }
 
-/// One connection, its session set up.
+/// One connection with its session set up, and the store's schema levels
+/// read in the same round trip when its tables are there (`None`: a new
+/// store, or one older than schema 7, read step by step by the caller).
+/// A verify connects twice; through a pooler each round trip costs the
+/// pooler and the server as much as the statement itself.
 pub(super) fn connect_once(
     config: &Config,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
-) -> std::result::Result<Client, ::postgres::Error> {
+) -> std::result::Result<(Client, Option<Levels>), ::postgres::Error> {
     let mut client = config.connect(tls)?;
     let ms = BUSY_TIMEOUT.as_millis();
     // The server notices a dead workstation (and frees its locks) within
     // about a minute instead of the system's default two hours.
-    client.batch_execute(&format!(
+    let session = format!(
         "SET lock_timeout = {ms}; SET statement_timeout = {ms};
          SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10;
          SET tcp_keepalives_count = 3;"
-    ))?;
-    Ok(client)
+    );
+    // One simple query: its statements run as one implicit transaction,
+    // so an error undoes the SETs too, and they are made again.
+    let levels = client.simple_query(&format!(
+        "{session}
+         SELECT (SELECT COALESCE(MAX(version), 0) FROM schema_version)::TEXT,
+                (SELECT applied FROM schema_level WHERE one = 1)::TEXT"
+    ));
+    match levels {
+        Ok(messages) => {
+            let read = messages.iter().find_map(|m| match m {
+                SimpleQueryMessage::Row(r) => {
+                    let legacy = r.get(0)?.parse().ok()?;
+                    let applied = match r.get(1) {
+                        Some(a) => Some(a.parse().ok()?),
+                        None => None,
+                    };
+                    Some(Levels::of(legacy, applied))
+                }
+                _ => None,
+            });
+            Ok((client, read.filter(|l| !l.is_empty())))
+        }
+        // A table missing (a new or old store) or not readable by this
+        // role: step by step, which says which (exit 9 for a role without
+        // its grants, as any other statement).
+        Err(e) if e.as_db_error().is_some() => {
+            client.batch_execute(&session)?;
+            Ok((client, None))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Removes the password from a library message, should it ever quote the

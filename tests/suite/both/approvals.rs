@@ -155,7 +155,12 @@ impl Desk {
     }
 
     fn cmd(&self, second: bool) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::new(BIN);
+        assert_cmd::Command::from_std(self.std_cmd(second))
+    }
+
+    /// `cmd` as a std command (for a pseudo-terminal).
+    fn std_cmd(&self, second: bool) -> Std {
+        let mut c = Std::new(BIN);
         scrub(&mut c);
         c.env("HOME", self.env.path());
         match &self.logins {
@@ -847,4 +852,367 @@ fn a_privileged_approval_tells_the_user() {
         "{outbox}"
     );
     assert!(!outbox.lines().any(looks_like_code), "{outbox}");
+}
+
+/// The sum of one numeric field over every row of `report --format json`.
+fn report_sum(d: &Desk, field: &str) -> u64 {
+    let rep: Value = serde_json::from_str(&d.sup_ok(&["report", "--format", "json"])).unwrap();
+    rep.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[field].as_u64().unwrap())
+        .sum()
+}
+
+/// The identity check made before a request waits is recorded then, with
+/// its `identity-check` event naming the request, and counted by `report`
+/// once: spending the request reuses it, records no second check.
+#[test]
+fn the_check_before_a_request_is_recorded_and_reported_once() {
+    let Some(d) = Desk::new("") else { return };
+    d.req_ok(&["enroll-device", "ora", "--kind", "token"]);
+    d.sup_ok(&["privileged", "ora", "on"]);
+    assert_eq!(report_sum(&d, "checks_passed"), 0);
+    let (code, v, err) = d.ask_codes("ora", &[]);
+    assert_eq!(code, 10, "{err}");
+    let id = v["request"].as_i64().unwrap();
+    let e = d.last("identity-check");
+    assert_eq!(e["details"]["request"], id, "{e}");
+    assert_eq!(e["details"]["outcome"], "passed", "{e}");
+    assert_eq!(e["details"]["method"], "in-person", "{e}");
+    assert_eq!(e["principal"], d.requester().as_str(), "{e}");
+    let check = e["details"]["check"].as_i64().expect("a check id");
+    assert_eq!(d.last("request-recorded")["details"]["check"], check);
+    assert_eq!(report_sum(&d, "checks_passed"), 1, "counted while it waits");
+
+    d.sup_ok(&["approve", &id.to_string()]);
+    let (code, out, err) = d.req(&[
+        "issue-codes",
+        "ora",
+        "--request",
+        &id.to_string(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        v["identity_check"], check,
+        "the set names the same check: {out}"
+    );
+    let checks = d
+        .events()
+        .iter()
+        .filter(|e| e["action"] == "identity-check")
+        .count();
+    assert_eq!(checks, 1, "no second identity-check event");
+    assert_eq!(
+        report_sum(&d, "checks_passed"),
+        1,
+        "not again on collection"
+    );
+
+    // A denied request's check was still made: counted too.
+    let (code, v, err) = d.ask_codes("ora", &[]);
+    assert_eq!(code, 10, "{err}");
+    d.sup_ok(&["deny", &v["request"].as_i64().unwrap().to_string()]);
+    assert_eq!(report_sum(&d, "checks_passed"), 2);
+
+    // A new device for a privileged user: the same, on enrolment.
+    let add = [
+        "enroll-device",
+        "ora",
+        "--kind",
+        "token",
+        "--label",
+        "spare",
+    ];
+    let mut args = add.to_vec();
+    args.extend(["--identity-verified", "video-call", "--ticket", "INC-3"]);
+    args.extend(["--format", "json"]);
+    let (code, out, err) = d.req(&args);
+    assert_eq!(code, 10, "{err}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    let dev = v["request"].as_i64().unwrap().to_string();
+    let e = d.last("identity-check");
+    assert_eq!(e["details"]["request"].to_string(), dev, "{e}");
+    assert_eq!(e["details"]["method"], "video-call", "{e}");
+    let check = e["details"]["check"].as_i64().unwrap();
+    d.sup_ok(&["approve", &dev]);
+    let mut args = add.to_vec();
+    args.extend(["--request", dev.as_str()]);
+    d.req_ok(&args);
+    assert_eq!(d.last("device-enrolled")["details"]["check"], check);
+    assert_eq!(report_sum(&d, "checks_passed"), 3);
+    d.sup_ok(&["audit", "verify"]);
+}
+
+/// A set whose text message could not be sent never went live (exit 6):
+/// it does not count against `helpdesk.max_sets_per_operator`; the sets
+/// that did go live do.
+#[test]
+fn failed_sms_deliveries_do_not_use_up_the_quota() {
+    let env = Env::with_raw_config(
+        "[hash]\nmemory_kib = 64\niterations = 1\nallow_weak = true\n\n\
+         [sms]\ncommand = \"/bin/false\"\n\n\
+         [safeguards]\nnotify_users = false\n\n\
+         [helpdesk]\nmax_sets_per_operator = \"2/1h\"\n",
+    );
+    env.enroll_mobile("uma", "507-222-0130");
+    for _ in 0..3 {
+        let (code, _, err) = env.run(&["issue-codes", "uma", "--via", "sms"]);
+        assert_eq!(code, 6, "{err}");
+        assert!(err.contains("delivery failed"), "{err}");
+    }
+    let helpdesk = || {
+        env.run(&[
+            "issue-codes",
+            "uma",
+            "--via",
+            "helpdesk",
+            "--identity-verified",
+            "in-person",
+            "--ticket",
+            "T",
+            "-q",
+        ])
+    };
+    for n in 1..=2 {
+        let (code, _, err) = helpdesk();
+        assert_eq!(
+            code, 0,
+            "live set {n} of 2, after 3 failed deliveries: {err}"
+        );
+    }
+    let (code, _, err) = helpdesk();
+    assert_eq!(code, 9, "the third live set is beyond the quota: {err}");
+    assert!(err.contains("stored 2 set(s)"), "{err}");
+    let out = env.ok(&["audit", "--format", "json"]);
+    let refused: Value = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .rfind(|e| e["action"] == "quota-refused")
+        .expect("a quota-refused event");
+    assert_eq!(refused["details"]["stored"], 2, "{refused}");
+}
+
+/// `list` shows whether a user is marked privileged: a column of the
+/// table and of the CSV, a JSON field, a line of `list USER`.
+#[test]
+fn list_shows_the_privileged_flag() {
+    let Some(d) = Desk::new("") else { return };
+    d.req_ok(&["enroll-device", "pia", "--kind", "token"]);
+    d.req_ok(&["enroll-device", "quy", "--kind", "token"]);
+    d.sup_ok(&["privileged", "pia", "on"]);
+    let list: Value = serde_json::from_str(&d.sup_ok(&["list", "--format", "json"])).unwrap();
+    let flags: Vec<(&str, bool)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["user"].as_str().unwrap(),
+                u["privileged"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(flags, [("pia", true), ("quy", false)], "{list}");
+    let one: Value = serde_json::from_str(&d.req_ok(&["list", "pia", "--format", "json"])).unwrap();
+    assert_eq!(one["privileged"], true, "{one}");
+
+    let csv = d.req_ok(&["list", "--format", "csv"]);
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = head
+        .iter()
+        .position(|h| *h == "privileged")
+        .unwrap_or_else(|| panic!("a privileged column: {csv}"));
+    let cells: Vec<String> = lines
+        .map(|l| l.split(',').nth(col).unwrap().to_string())
+        .collect();
+    assert_eq!(cells, ["yes", "no"], "{csv}");
+
+    let table = d.req_ok(&["list", "--format", "table"]);
+    let head = table.lines().find(|l| l.contains("user")).unwrap();
+    assert!(head.contains("privileged"), "{table}");
+    let pia = table.lines().find(|l| l.contains("pia")).unwrap();
+    assert!(
+        pia.trim_end()
+            .trim_end_matches('|')
+            .trim_end()
+            .ends_with("yes"),
+        "{table}"
+    );
+    let text = d.req_ok(&["list", "pia"]);
+    assert!(text.contains("privileged:  yes"), "{text}");
+    d.sup_ok(&["privileged", "pia", "off"]);
+    let text = d.req_ok(&["list", "pia"]);
+    assert!(text.contains("privileged:  no"), "{text}");
+}
+
+/// `report` groups by principal, never by the `--operator` display name
+/// (anyone can give any): two principals giving the same name are two
+/// rows, each listing the names it gave.
+#[test]
+fn report_groups_by_principal_not_by_display_name() {
+    let Some(d) = Desk::new("") else { return };
+    for u in ["rae", "sol"] {
+        d.req_ok(&["enroll-device", u, "--kind", "token"]);
+    }
+    // The requester gives the supervisor's name as its display name (on
+    // SQLite the supervisor's is SUDO_USER, "nobody": --operator is
+    // refused under sudo); on PostgreSQL both give the same one.
+    let fake = if d.logins.is_some() {
+        "same-note".to_string()
+    } else {
+        d.approver()
+    };
+    let issue = |second: bool, user: &str, with_note: bool| {
+        let mut args: Vec<&str> = Vec::new();
+        if with_note {
+            args.extend(["--operator", fake.as_str()]);
+        }
+        args.extend(["issue-codes", user, "--via", "helpdesk"]);
+        args.extend(["--identity-verified", "in-person", "--ticket", "T", "-q"]);
+        let (code, _, err) = d.run_as(second, &args, "");
+        assert_eq!(code, 0, "{err}");
+    };
+    issue(false, "rae", true);
+    issue(true, "sol", d.logins.is_some());
+    let rep: Value =
+        serde_json::from_str(&d.sup_ok(&["report", "--by", "operator", "--format", "json"]))
+            .unwrap();
+    let mut rows: Vec<(String, Vec<String>, u64, u64)> = rep
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["principal"].as_str().unwrap().to_string(),
+                r["operators"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|o| o.as_str().unwrap().to_string())
+                    .collect(),
+                r["checks_passed"].as_u64().unwrap(),
+                r["sets_helpdesk"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    let mut want = vec![
+        (d.requester(), vec![fake.clone()], 1, 1),
+        (d.approver(), vec![fake.clone()], 1, 1),
+    ];
+    want.sort();
+    assert_eq!(rows, want, "{rep}");
+    let csv = d.sup_ok(&["report", "--by", "operator", "--format", "csv"]);
+    assert!(csv.starts_with("principal,operators,day,"), "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with(&format!("{},{fake},,1,", d.requester()))),
+        "{csv}"
+    );
+    let table = d.sup_ok(&["report"]);
+    assert!(table.contains("principal"), "{table}");
+    assert!(table.contains(&d.requester()), "{table}");
+}
+
+/// `approve REQUEST` at a terminal shows the request and asks (no by
+/// default): a no (or Escape) decides nothing, a yes approves. Through a
+/// real pseudo-terminal, as the identity prompts are tested.
+#[test]
+fn approve_at_a_terminal_asks_first() {
+    use crate::both::prompt_pty::{ENTER, ESC, Pty};
+    let Some(d) = Desk::new("") else { return };
+    d.req_ok(&["enroll-device", "tia", "--kind", "token"]);
+    d.sup_ok(&["privileged", "tia", "on"]);
+    let (code, v, err) = d.ask_codes("tia", &[]);
+    assert_eq!(code, 10, "{err}");
+    let id = v["request"].as_i64().unwrap().to_string();
+    let approve = || {
+        let mut c = d.std_cmd(true);
+        c.env("TERM", "xterm").args(["approve", &id]);
+        Pty::on(c)
+    };
+    let state = || {
+        let pending: Value =
+            serde_json::from_str(&d.sup_ok(&["approve", "--format", "json"])).unwrap();
+        pending
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"].as_i64().map(|i| i.to_string()).as_deref() == Some(id.as_str()))
+    };
+
+    // Answered no: nothing decided, exit 9, the request still waits.
+    let mut t = approve();
+    t.expect(&format!("asked by {}", d.requester()));
+    t.expect("INC-7");
+    t.expect(&format!("Approve request {id}?"));
+    t.key("n");
+    t.key(ENTER);
+    let (code, log) = t.finish();
+    assert_eq!(code, 9, "{log}");
+    assert!(log.contains("answered no"), "{log}");
+    assert!(state(), "still waiting after a no");
+    // Escape (then Enter, as the prompt waits for a newline): the same.
+    let mut t = approve();
+    t.expect(&format!("Approve request {id}?"));
+    t.key(ESC);
+    // Apart from the Escape, or the two read as one escape sequence.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    t.key(ENTER);
+    let (code, log) = t.finish();
+    assert_eq!(code, 9, "{log}");
+    assert!(state(), "still waiting after Escape");
+    assert!(
+        !d.events().iter().any(|e| e["action"] == "request-approved"),
+        "nothing recorded"
+    );
+
+    // Yes: approved, by the principal at the terminal.
+    let mut t = approve();
+    t.expect(&format!("Approve request {id}?"));
+    t.key("y");
+    t.key(ENTER);
+    let (code, log) = t.finish();
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("approved by"), "{log}");
+    assert!(!state(), "no longer waiting");
+    assert_eq!(
+        d.last("request-approved")["principal"],
+        d.approver().as_str()
+    );
+    let (code, out, err) = d.req(&["issue-codes", "tia", "--request", &id, "-q"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 10);
+}
+
+/// Without a terminal (a script), `approve` asks nothing, as before the
+/// question; `--yes` skips it at a terminal.
+#[test]
+fn approve_without_a_terminal_or_with_yes_does_not_ask() {
+    use crate::both::prompt_pty::Pty;
+    let Some(d) = Desk::new("") else { return };
+    d.req_ok(&["enroll-device", "ula", "--kind", "token"]);
+    d.sup_ok(&["privileged", "ula", "on"]);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (code, v, err) = d.ask_codes("ula", &[]);
+        assert_eq!(code, 10, "{err}");
+        ids.push(v["request"].as_i64().unwrap().to_string());
+    }
+    // Standard input not a terminal: approved without a question.
+    let out = d.sup_ok(&["approve", &ids[0]]);
+    assert!(out.contains("approved by"), "{out}");
+    assert!(!out.contains("Approve request"), "{out}");
+    // At a terminal with --yes: the same.
+    let mut c = d.std_cmd(true);
+    c.env("TERM", "xterm").args(["approve", &ids[1], "--yes"]);
+    let (code, log) = Pty::on(c).finish();
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("approved by"), "{log}");
+    assert!(!log.contains("Approve request"), "{log}");
 }

@@ -24,11 +24,11 @@ const MENU: &str = "How did you verify this person's identity?";
 const MATCH: &str = "Did the person match";
 const TICKET: &str = "Ticket reference";
 const CTRL_C: &str = "\x03";
-const ESC: &str = "\x1b";
-const ENTER: &str = "\r";
+pub(crate) const ESC: &str = "\x1b";
+pub(crate) const ENTER: &str = "\r";
 
 /// A `codedesk` run on a pseudo-terminal, with everything it printed so far.
-struct Pty {
+pub(crate) struct Pty {
     s: PtySession,
     tty: String,
     log: String,
@@ -57,6 +57,12 @@ impl Pty {
             .arg("--operator")
             .arg("tester")
             .args(args);
+        Pty::on(c)
+    }
+
+    /// `c` on a fresh terminal, as it is (other suites' commands: the
+    /// approvals' second principal).
+    pub(crate) fn on(c: Command) -> Pty {
         let s = spawn_command(c, Some(TIMEOUT_MS)).expect("spawn codedesk on a pty");
         let tty = pts_name(&s);
         Pty {
@@ -67,7 +73,7 @@ impl Pty {
     }
 
     /// Waits for `needle` on the terminal.
-    fn expect(&mut self, needle: &str) {
+    pub(crate) fn expect(&mut self, needle: &str) {
         match self.s.exp_string(needle) {
             Ok(before) => {
                 self.log.push_str(&before);
@@ -114,7 +120,7 @@ impl Pty {
     }
 
     /// Types `keys` at a prompt that reads single keys (raw mode).
-    fn key(&mut self, keys: &str) {
+    pub(crate) fn key(&mut self, keys: &str) {
         self.wait_for_mode(&["-icanon", "-isig"]);
         self.send(keys);
     }
@@ -126,7 +132,7 @@ impl Pty {
 
     /// Waits for the program to end; returns its exit status and the whole
     /// terminal transcript.
-    fn finish(mut self) -> (i32, String) {
+    pub(crate) fn finish(mut self) -> (i32, String) {
         match self.s.exp_eof() {
             Ok(rest) => self.log.push_str(&rest),
             Err(e) => panic!("codedesk did not exit: {e}\nterminal so far:\n{}", self.log),

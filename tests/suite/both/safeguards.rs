@@ -683,9 +683,15 @@ fn report_counts_checks_sets_disputes_and_lockouts_per_operator_and_day() {
 
     let rows: Value = serde_json::from_str(&env.ok(&["report", "--format", "json"])).unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 1, "one operator, one day: {rows:?}");
+    assert_eq!(rows.len(), 1, "one principal, one day: {rows:?}");
     let r = &rows[0];
-    assert_eq!(r["operator"], "tester");
+    // Grouped by the principal the backend recorded; the display names
+    // (`--operator`, "tester" here) are listed beside it.
+    let principal = env.ok(&["audit", "--format", "json"]);
+    let principal: Value = serde_json::from_str(principal.lines().next().unwrap()).unwrap();
+    let principal = principal["principal"].as_str().unwrap().to_string();
+    assert_eq!(r["principal"], principal.as_str(), "{r}");
+    assert_eq!(r["operators"], serde_json::json!(["tester"]), "{r}");
     assert_eq!(r["day"].as_str().unwrap().len(), 10);
     assert_eq!(r["checks_passed"], 3, "{r}");
     assert_eq!(r["checks_refused"], 1, "{r}");
@@ -700,7 +706,7 @@ fn report_counts_checks_sets_disputes_and_lockouts_per_operator_and_day() {
 
     let by_day: Value =
         serde_json::from_str(&env.ok(&["report", "--by", "day", "--format", "json"])).unwrap();
-    assert_eq!(by_day[0]["operator"], Value::Null);
+    assert_eq!(by_day[0]["principal"], Value::Null);
     assert_eq!(by_day[0]["checks_passed"], 3);
     let csv = env.ok(&["report", "--by", "operator", "--format", "csv"]);
     let mut lines = csv.lines();
@@ -708,14 +714,46 @@ fn report_counts_checks_sets_disputes_and_lockouts_per_operator_and_day() {
         lines
             .next()
             .unwrap()
-            .starts_with("operator,day,checks_passed,checks_refused,passed_in-person")
+            .starts_with("principal,operators,day,checks_passed,checks_refused,passed_in-person")
     );
     assert!(
-        lines.next().unwrap().starts_with("tester,,3,1,2,0,0,1,0,"),
+        lines
+            .next()
+            .unwrap()
+            .starts_with(&format!("{principal},tester,,3,1,2,0,0,1,0,")),
         "{csv}"
     );
     let table = env.ok(&["report"]);
     assert!(table.contains("challenge 1/0"), "{table}");
     let future = env.ok(&["report", "--since", "2999-01-01", "--format", "json"]);
     assert_eq!(future.trim(), "[]");
+}
+
+/// A device added to an existing user passes an identity check that only
+/// its `device-enrolled` event records: `report` counts it, by its method,
+/// once; a new user's first device (no check) counts nothing.
+#[test]
+fn report_counts_the_check_a_new_device_passed() {
+    let env = env_with("");
+    env.enroll_mobile("ann", "+15072225999");
+    let sum = |field: &str| -> Value {
+        let rows: Value = serde_json::from_str(&env.ok(&["report", "--format", "json"])).unwrap();
+        rows[0][field].clone()
+    };
+    let none = env.ok(&["report", "--format", "json"]);
+    assert_eq!(none.trim(), "[]", "a first device passes no check");
+    env.ok(&[
+        "enroll-device",
+        "ann",
+        "--kind",
+        "token",
+        "--label",
+        "spare",
+        "--identity-verified",
+        "video-call",
+        "--ticket",
+        "INC-9",
+    ]);
+    assert_eq!(sum("checks_passed"), 1);
+    assert_eq!(sum("passed_by_method")["video-call"], 1);
 }

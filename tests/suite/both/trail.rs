@@ -348,3 +348,25 @@ fn a_notice_reference_changed_in_the_store_is_named() {
     let (code, _, _) = env.run(&["dispute", &reference]);
     assert_eq!(code, 4);
 }
+
+/// On PostgreSQL the server computes a set's digest (`codedesk_set_digest`,
+/// schema 8). Whoever can drop that function must not thereby switch the
+/// check off: a set whose issue the trail recorded with a digest is then
+/// refused as a store problem (exit 7), never accepted unchecked, and
+/// `audit verify` names the missing function (exit 8).
+#[test]
+fn a_dropped_digest_function_refuses_rather_than_skips_the_check() {
+    if postgres_only("the digest function is PostgreSQL's") {
+        return;
+    }
+    let env = Env::new();
+    env.enroll_landline("alice", "5072220000");
+    let codes = env.issue_helpdesk("alice", &[]);
+    env.psql_as_owner("DROP FUNCTION codedesk_set_digest(BIGINT) CASCADE");
+    let (code, _, err) = env.run_stdin(&["verify", "alice"], &format!("{}\n", codes[0]));
+    assert_eq!(code, 7, "accepted without its digest checked? {err}");
+    assert!(err.contains("codedesk_set_digest"), "{err}");
+    let (code, err) = audit_verify(&env);
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains("codedesk_notice_refs) are gone"), "{err}");
+}
