@@ -264,6 +264,16 @@ fn upgrade_store_reports_in_every_format_as_other_commands_do() {
         let got: serde_json::Value = serde_json::from_str(out.trim()).expect(&out);
         assert_eq!(got, plan, "{args:?}");
     }
+    // docs/deployment.md shows the same shape (keys and kinds of value).
+    let page =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/deployment.md"))
+            .expect("read docs/deployment.md");
+    let shown: serde_json::Value = page
+        .lines()
+        .find(|l| l.starts_with("{\"from\":"))
+        .map(|l| serde_json::from_str(l).expect("the page's JSON"))
+        .expect("docs/deployment.md shows upgrade-store's JSON");
+    assert_eq!(shape(&shown), shape(&plan), "{shown}");
     for format in ["table", "text", "csv"] {
         let out = env.ok(&["upgrade-store", "--dry-run", "--format", format]);
         assert!(
@@ -299,6 +309,25 @@ fn upgrade_store_reports_in_every_format_as_other_commands_do() {
         out,
         format!("the store's schema is version {NOW}, this codedesk's: nothing to do\n")
     );
+}
+
+/// A JSON value's shape: its object keys and the kinds of its values.
+fn shape(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            let fields: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", shape(v)))
+                .collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+        Value::Array(a) => format!("[{}]", a.first().map(shape).unwrap_or_default()),
+        Value::String(_) => "string".into(),
+        Value::Number(_) => "number".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Null => "null".into(),
+    }
 }
 
 /// The previous release's binary, built from git by `.ci/run`.
