@@ -5,6 +5,9 @@
 //! - sshd reads its own sshd_config (port, host key, PID file) followed by
 //!   `examples/sshd_config.d/codedesk.conf` verbatim
 //!   (`AuthenticationMethods publickey,keyboard-interactive`, ...).
+//!   The group variant, `examples/sshd_config.d/codedesk-group.conf`, is
+//!   read the same way with its group replaced by a unique one made with
+//!   `groupadd` (removed at the end).
 //! - PAM: sshd takes its PAM service name from the name it was started
 //!   under, so it is started through a symlink named
 //!   `codedesk-test-sshd-PID-NANOS` and its service file is
