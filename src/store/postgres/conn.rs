@@ -401,21 +401,32 @@ pub(super) fn attempt_bound(config: &Config) -> Duration {
     each.saturating_mul(hosts as u32)
 }
 
-/// Whether `e` is [`connect_once`]'s "no answer within the bound".
-fn is_timeout(e: &::postgres::Error) -> bool {
-    e.as_db_error().is_none() && e.to_string() == "timeout waiting for server"
+/// Why one attempt to connect failed.
+pub(super) enum Failed {
+    /// The library's error (refused, authentication, a server error...).
+    Pg(::postgres::Error),
+    /// No answer within the bound ([`attempt_bound`]): the server is there
+    /// but does not answer. Not transient.
+    NoAnswer(Duration),
 }
 
-/// What to add to the message of a failed connection: for one that timed
-/// out, the bound it ran into.
-pub(super) fn timeout_note(e: &::postgres::Error, config: &Config) -> String {
-    match is_timeout(e) {
-        true => format!(
-            " (no answer within {} ms: the URL's connect_timeout, {} s by default, for each host)",
-            attempt_bound(config).as_millis(),
+impl Failed {
+    /// Whether `verify` may try again ([`transient`]).
+    pub(super) fn transient(&self) -> bool {
+        match self {
+            Failed::Pg(e) => transient(e),
+            Failed::NoAnswer(_) => false,
+        }
+    }
+
+    /// The timeout's message (the library's errors are worded by the
+    /// caller, which scrubs them).
+    pub(super) fn no_answer(bound: Duration) -> String {
+        format!(
+            "timeout waiting for server (no answer within {} ms: the URL's connect_timeout, {} s by default, for each host)",
+            bound.as_millis(),
             BUSY_TIMEOUT.as_secs()
-        ),
-        false => String::new(),
+        )
     }
 }
 
@@ -426,7 +437,7 @@ pub(super) fn timeout_note(e: &::postgres::Error, config: &Config) -> String {
 pub(super) fn connect_once(
     config: &Config,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
-) -> std::result::Result<(Client, Option<Levels>), ::postgres::Error> {
+) -> std::result::Result<(Client, Option<Levels>), Failed> {
     let bound = attempt_bound(config);
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let (cfg, theirs) = (config.clone(), tls.clone());
@@ -437,11 +448,11 @@ pub(super) fn connect_once(
         });
     if spawned.is_err() {
         // No thread to spare: connect on this one, unbounded as before.
-        return connect_session(config, tls);
+        return connect_session(config, tls).map_err(Failed::Pg);
     }
     match rx.recv_timeout(bound) {
-        Ok(done) => done,
-        Err(_) => Err(::postgres::Error::__private_api_timeout()),
+        Ok(done) => done.map_err(Failed::Pg),
+        Err(_) => Err(Failed::NoAnswer(bound)),
     }
 }
 
