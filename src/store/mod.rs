@@ -262,6 +262,20 @@ pub(crate) fn busy() -> anyhow::Error {
 
 const BUSY: &str = "the store is busy: another codedesk held it longer than the busy timeout";
 
+/// The start of the message of a server connection lost in use (closed,
+/// or ended by the server shutting down or restarting).
+pub(crate) const LOST: &str = "the connection to the PostgreSQL store was lost";
+
+/// Whether `e` is a server connection lost in use ([`LOST`]). A read may
+/// be made again on a new connection; a write may not be assumed undone
+/// (its commit may have reached the server).
+pub fn is_lost(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<crate::exit::Failure>()
+            .is_some_and(|f| f.message.starts_with(LOST))
+    })
+}
+
 /// Whether `e` is [`busy`]: a write that waited too long for the write
 /// lock, and rolled back whole.
 pub fn is_busy(e: &anyhow::Error) -> bool {

@@ -95,6 +95,10 @@ fn pg_err(e: ::postgres::Error) -> anyhow::Error {
         if let Some(what) = what {
             return fail(Status::Store, what);
         }
+        // The server ending the session: it stops or restarts.
+        if [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN].contains(code) {
+            return fail(Status::Store, format!("{LOST} ({})", cause(&e)));
+        }
         if *code == SqlState::INSUFFICIENT_PRIVILEGE {
             // Exit 9; `roles::explain` names the role the command needs.
             let msg = e.as_db_error().map(|d| d.message()).unwrap_or("");
@@ -102,10 +106,7 @@ fn pg_err(e: ::postgres::Error) -> anyhow::Error {
         }
     }
     if e.is_closed() {
-        return fail(
-            Status::Store,
-            "the connection to the PostgreSQL store was lost",
-        );
+        return fail(Status::Store, LOST);
     }
     fail(Status::Store, format!("store error: {}", cause(&e)))
 }
