@@ -453,6 +453,7 @@ impl Radiusd {
         while Instant::now() < deadline {
             match sock.recv(&mut buf) {
                 Ok(n) if n >= 20 && buf[1] == id => {
+                    assert_reply_authenticated(&buf[..n], &authenticator, secret);
                     return match buf[0] {
                         2 => Reply::Accept,
                         3 => Reply::Reject,
@@ -465,6 +466,53 @@ impl Radiusd {
         }
         Reply::Nothing
     }
+}
+
+/// The reply's Response Authenticator (RFC 2865) is right, and it carries
+/// a right Message-Authenticator (RFC 3579; BlastRADIUS): HMAC-MD5 with the
+/// secret over the reply, its authenticator field holding the request's.
+fn assert_reply_authenticated(reply: &[u8], request_auth: &[u8; 16], secret: &[u8]) {
+    let len = u16::from_be_bytes([reply[2], reply[3]]) as usize;
+    assert_eq!(len, reply.len(), "the reply's length field");
+    let mut h = Md5::new();
+    h.update(&reply[..4]);
+    h.update(request_auth);
+    h.update(&reply[20..]);
+    h.update(secret);
+    assert_eq!(
+        h.finalize().as_slice(),
+        &reply[4..20],
+        "the reply's Response Authenticator"
+    );
+    let mut at = None;
+    let mut i = 20;
+    while i < reply.len() {
+        assert!(i + 2 <= reply.len(), "a truncated attribute in the reply");
+        let (kind, l) = (reply[i], reply[i + 1] as usize);
+        assert!(l >= 2 && i + l <= reply.len(), "a malformed attribute");
+        if kind == 80 {
+            assert_eq!(l, 18, "Message-Authenticator's length");
+            at = Some(i + 2);
+        }
+        i += l;
+    }
+    let at = at.unwrap_or_else(|| {
+        panic!(
+            "the reply (code {}, {} bytes) carries no Message-Authenticator",
+            reply[0],
+            reply.len()
+        )
+    });
+    let mut zeroed = reply.to_vec();
+    zeroed[4..20].copy_from_slice(request_auth);
+    zeroed[at..at + 16].fill(0);
+    let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(secret).expect("HMAC key");
+    mac.update(&zeroed);
+    assert_eq!(
+        mac.finalize().into_bytes().as_slice(),
+        &reply[at..at + 16],
+        "the reply's Message-Authenticator"
+    );
 }
 
 /// What a notify command saw: its arguments and environment, and the
@@ -975,7 +1023,8 @@ fn a_verify_past_the_exec_timeout_dies_and_spends_no_code() {
     // shipped 10 s timeout), then let go: a verify that outlived its caller
     // would now take the lock and spend the code.
     std::thread::sleep(Duration::from_secs(2));
-    lock.execute_batch("COMMIT;").expect("release the write lock");
+    lock.execute_batch("COMMIT;")
+        .expect("release the write lock");
     drop(lock);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !verifies_running_on(&env.db).is_empty() {
@@ -1022,13 +1071,33 @@ fn every_reply_carries_a_message_authenticator() {
         return;
     }
     let env = Env::new();
-    let codes = user_with_codes(&env, "reply.user", "1");
+    let codes = user_with_codes(&env, "reply.user", "2");
     let radiusd = Radiusd::start(&env, &env.db);
     for (what, user, code, want) in [
-        ("a valid code", "reply.user", codes[0].as_str(), Reply::Accept),
-        ("the same code, spent", "reply.user", codes[0].as_str(), Reply::Reject),
-        ("a wrong code", "reply.user", "0000-0000-0000-0000", Reply::Reject),
-        ("an unknown user", "nobody", "0000-0000-0000-0000", Reply::Reject),
+        (
+            "a valid code",
+            "reply.user",
+            codes[0].as_str(),
+            Reply::Accept,
+        ),
+        (
+            "the same code, spent",
+            "reply.user",
+            codes[0].as_str(),
+            Reply::Reject,
+        ),
+        (
+            "a wrong code",
+            "reply.user",
+            "0000-0000-0000-0000",
+            Reply::Reject,
+        ),
+        (
+            "an unknown user",
+            "nobody",
+            "0000-0000-0000-0000",
+            Reply::Reject,
+        ),
         ("an empty password", "reply.user", "", Reply::Reject),
     ] {
         let (reply, out) = radiusd.radclient_x(user, code);
@@ -1038,4 +1107,16 @@ fn every_reply_carries_a_message_authenticator() {
             "{what}: the {want:?} carries no Message-Authenticator:\n{out}"
         );
     }
+    // The same, checked byte by byte here (`raw` asserts the reply's
+    // Message-Authenticator and Response Authenticator).
+    let wait = Duration::from_secs(20);
+    assert_eq!(
+        radiusd.raw("reply.user", &codes[1], true, wait),
+        Reply::Accept
+    );
+    assert_eq!(
+        radiusd.raw("reply.user", &codes[1], true, wait),
+        Reply::Reject
+    );
+    assert_eq!(radiusd.raw("nobody", "", true, wait), Reply::Reject);
 }
