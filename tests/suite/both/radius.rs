@@ -257,7 +257,7 @@ impl Radiusd {
                     "/usr/local/libexec/codedesk-radius",
                     &no_space(&libexec.join("codedesk-radius")),
                 ),
-                ("/usr/local/bin/codedesk", &no_space(&bin)),
+                ("/usr/bin/codedesk", &no_space(&bin)),
                 ("/var/lib/codedesk/codedesk.db", &no_space(db)),
                 ("/etc/codedesk/config.toml", &no_space(&env.config)),
             ],
