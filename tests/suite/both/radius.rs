@@ -972,9 +972,10 @@ fn freeradius_as_freerad_verifies_on_a_store_that_belongs_to_freerad() {
     );
 }
 
-/// The pids of the `codedesk verify` processes still running on `db`.
-fn verifies_running_on(db: &Path) -> Vec<u32> {
-    let db = db.display().to_string();
+/// The pids of the `codedesk verify` processes still running with the
+/// configuration `config` (each test's own).
+fn verifies_running_with(config: &Path) -> Vec<u32> {
+    let config = config.display().to_string();
     std::fs::read_dir("/proc")
         .expect("read /proc")
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
@@ -982,17 +983,55 @@ fn verifies_running_on(db: &Path) -> Vec<u32> {
             let argv = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let args: Vec<&[u8]> = argv.split(|b| *b == 0).collect();
             args.contains(&b"verify".as_slice())
-                && args.contains(&db.as_bytes())
+                && args.contains(&config.as_bytes())
                 && !args.iter().any(|a| a.ends_with(b"codedesk-radius"))
         })
         .collect()
 }
 
+/// The store's write lock, held by another writer until released: SQLite's
+/// (BEGIN EXCLUSIVE; readers go on in WAL mode), or on PostgreSQL the
+/// advisory lock every codedesk write transaction takes.
+enum WriteLock {
+    Sqlite(rusqlite::Connection),
+    Postgres(postgres::Client),
+}
+
+fn hold_write_lock(env: &Env) -> WriteLock {
+    if env.is_postgres() {
+        let url = env.db.to_str().expect("a URL");
+        let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+        c.execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&codedesk::store::postgres::WRITE_LOCK],
+        )
+        .expect("take the write lock");
+        WriteLock::Postgres(c)
+    } else {
+        let c = rusqlite::Connection::open(&env.db).expect("open the store");
+        c.execute_batch("BEGIN EXCLUSIVE;")
+            .expect("take the write lock");
+        WriteLock::Sqlite(c)
+    }
+}
+
+impl WriteLock {
+    fn release(self) {
+        match self {
+            WriteLock::Sqlite(c) => c.execute_batch("COMMIT;").expect("release"),
+            WriteLock::Postgres(mut c) => {
+                c.execute(
+                    "SELECT pg_advisory_unlock($1)",
+                    &[&codedesk::store::postgres::WRITE_LOCK],
+                )
+                .expect("release");
+            }
+        }
+    }
+}
+
 #[test]
 fn a_verify_past_the_exec_timeout_dies_and_spends_no_code() {
-    if common::sqlite_only("the store's write lock is held through SQLite") {
-        return;
-    }
     if !can_run("a_verify_past_the_exec_timeout_dies_and_spends_no_code") {
         return;
     }
@@ -1005,9 +1044,7 @@ fn a_verify_past_the_exec_timeout_dies_and_spends_no_code() {
     // Another writer holds the store's write lock longer than the exec
     // module waits (verify waits up to 15 s for it): verify reads, hashes,
     // and waits to spend the code while FreeRADIUS gives up on it.
-    let lock = rusqlite::Connection::open(&env.db).expect("open the store");
-    lock.execute_batch("BEGIN EXCLUSIVE;")
-        .expect("take the write lock");
+    let lock = hold_write_lock(&env);
     let started = Instant::now();
     assert_eq!(
         radiusd.radclient("slow.user", &codes[0]),
@@ -1023,15 +1060,13 @@ fn a_verify_past_the_exec_timeout_dies_and_spends_no_code() {
     // shipped 10 s timeout), then let go: a verify that outlived its caller
     // would now take the lock and spend the code.
     std::thread::sleep(Duration::from_secs(2));
-    lock.execute_batch("COMMIT;")
-        .expect("release the write lock");
-    drop(lock);
+    lock.release();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !verifies_running_on(&env.db).is_empty() {
+    while !verifies_running_with(&env.config).is_empty() {
         assert!(
             Instant::now() < deadline,
             "a verify outlived FreeRADIUS's timeout: {:?}",
-            verifies_running_on(&env.db)
+            verifies_running_with(&env.config)
         );
         std::thread::sleep(Duration::from_millis(100));
     }
