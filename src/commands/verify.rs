@@ -31,7 +31,7 @@ pub trait CodeSource {
 
     /// Whether the verify answers a caller in another process (PAM, a
     /// RADIUS server), and so must die with it: see [`die_with_caller`].
-    fn from_caller(&self) -> bool {
+    fn answers_a_caller(&self) -> bool {
         false
     }
 }
@@ -40,7 +40,7 @@ pub trait CodeSource {
 pub struct StdinSource;
 
 impl CodeSource for StdinSource {
-    fn from_caller(&self) -> bool {
+    fn answers_a_caller(&self) -> bool {
         true
     }
 
@@ -247,7 +247,7 @@ pub fn run(
     source: &mut dyn CodeSource,
     out: &mut dyn Write,
 ) -> Result<Status> {
-    if source.from_caller() {
+    if source.answers_a_caller() {
         die_with_caller()?;
     }
     // Under pam_exec only the auth step carries a token (expose_authtok);
