@@ -10,6 +10,7 @@ use crate::config::SmsDelivery;
 use crate::context::Ctx;
 use crate::model::Phone;
 use crate::rules;
+pub use crate::safeguards::Recipients;
 use crate::store::Store;
 use std::io::Write;
 use std::path::Path;
@@ -219,41 +220,23 @@ pub fn one_line(e: &anyhow::Error) -> String {
 
 /// [`notify`] for a single command: a failure is a warning on standard
 /// error; the change stands.
-pub fn notify_or_warn(ctx: &Ctx, store: &mut Store, event: &str, user: &str) {
-    if let Some(e) = notify(ctx, store, event, user) {
+pub fn notify_or_warn(ctx: &Ctx, store: &mut Store, event: &str, user: &str, to: Recipients) {
+    if let Some(e) = notify(ctx, store, event, user, to) {
         crate::output::eprose(&format!("codedesk: warning: {e}"));
     }
 }
 
-/// Tells the user's contacts on file (`safeguards::notify_user`), then runs
+/// Tells the user (`safeguards::notify_user`: `to`), then runs
 /// `notify.command EVENT USER`; a failure is audited and returned for the
 /// operator but undoes nothing.
-pub fn notify(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<String> {
-    notify_also(ctx, store, event, user, &[])
-}
-
-/// [`notify_or_warn`], telling `also` (devices just removed) too.
-pub fn notify_or_warn_also(
+pub fn notify(
     ctx: &Ctx,
     store: &mut Store,
     event: &str,
     user: &str,
-    also: &[crate::model::Device],
-) {
-    if let Some(e) = notify_also(ctx, store, event, user, also) {
-        crate::output::eprose(&format!("codedesk: warning: {e}"));
-    }
-}
-
-/// [`notify`], telling `also` (devices no longer on file) too.
-fn notify_also(
-    ctx: &Ctx,
-    store: &mut Store,
-    event: &str,
-    user: &str,
-    also: &[crate::model::Device],
+    to: Recipients,
 ) -> Option<String> {
-    let told = crate::safeguards::notify_user_also(ctx, store, event, user, also);
+    let told = crate::safeguards::notify_user(ctx, store, event, user, to);
     if let Some(why) = &told {
         let _ = store.record_event(
             &ctx.operator,

@@ -424,7 +424,13 @@ pub fn commit(ctx: &Ctx, store: &mut Store, plan: Plan, prep: Prepared) -> Resul
                 &ctx.operator,
                 ctx.now(),
             )?;
-            let notify_error = delivery::notify(ctx, store, "codes-issued", &plan.user.name);
+            let notify_error = delivery::notify(
+                ctx,
+                store,
+                "codes-issued",
+                &plan.user.name,
+                delivery::Recipients::OnFile,
+            );
             (issued, Vec::new(), notify_error)
         }
     };
@@ -486,7 +492,13 @@ pub fn go_live(ctx: &Ctx, store: &mut Store, o: &mut Outcome) -> Result<()> {
         ));
     }
     o.ended = ended;
-    o.notify_error = delivery::notify(ctx, store, "codes-issued", &o.plan.user.name);
+    o.notify_error = delivery::notify(
+        ctx,
+        store,
+        "codes-issued",
+        &o.plan.user.name,
+        delivery::Recipients::OnFile,
+    );
     Ok(())
 }
 

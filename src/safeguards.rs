@@ -595,28 +595,43 @@ pub fn canonical_reference(raw: &str) -> Option<String> {
     )
 }
 
-/// Tells every contact on file about `event` (if users are told about
-/// it), with a fresh reference, and records it. Returns a warning for the
-/// operator when a contact could not be told; the change stands.
-pub fn notify_user(ctx: &Ctx, store: &mut Store, event: &str, user: &str) -> Option<String> {
-    notify_user_also(ctx, store, event, user, &[])
+/// Who hears of a change: the contacts on file, and for a removed device,
+/// that device too.
+#[derive(Debug, Clone, Copy)]
+pub enum Recipients<'a> {
+    /// The user's contacts on file.
+    OnFile,
+    /// The contacts on file and `devices`, no longer on file but that
+    /// should hear of the change (the device `revoke --device` removed).
+    AlsoRemoved(&'a [Device]),
 }
 
-/// [`notify_user`], telling `also` too: devices no longer on file that
-/// should hear of the change (the device `revoke --device` removed).
-pub fn notify_user_also(
+impl Recipients<'_> {
+    /// The devices told besides the contacts on file.
+    fn removed(&self) -> &[Device] {
+        match self {
+            Recipients::OnFile => &[],
+            Recipients::AlsoRemoved(d) => d,
+        }
+    }
+}
+
+/// Tells `to` about `event` (if users are told about it), with a fresh
+/// reference, and records it. Returns a warning for the operator when a
+/// contact could not be told; the change stands.
+pub fn notify_user(
     ctx: &Ctx,
     store: &mut Store,
     event: &str,
     user: &str,
-    also: &[Device],
+    to: Recipients,
 ) -> Option<String> {
     let s = &ctx.settings.safeguards;
     if !s.notify_users {
         return None;
     }
     let what = notice_text(event)?;
-    match notify_inner(ctx, store, event, user, what, also) {
+    match notify_inner(ctx, store, event, user, what, to.removed()) {
         Ok(None) => None,
         Ok(Some(w)) => Some(w),
         Err(e) => Some(format!("could not notify {user}: {e:#}")),

@@ -11,7 +11,7 @@
 
 use codedesk::commands::batch::row_request;
 use codedesk::commands::enroll::batch_rows;
-use codedesk::commands::issue::Request;
+use codedesk::issuance::Request;
 use codedesk::commands::read_batch_csv;
 use codedesk::model::Username;
 use libfuzzer_sys::fuzz_target;

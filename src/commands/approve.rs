@@ -85,7 +85,13 @@ pub fn decide(ctx: &Ctx, a: DecideArgs, approve: bool, out: &mut dyn Write) -> R
     let r = store.decide_request(id, approve, reason.as_deref(), &ctx.operator, ctx.now())?;
     // A privileged approval is a sensitive event: the user is told.
     if approve && r.reason == "privileged" {
-        crate::delivery::notify_or_warn(ctx, &mut store, "privileged-approval", &r.user);
+        crate::delivery::notify_or_warn(
+            ctx,
+            &mut store,
+            "privileged-approval",
+            &r.user,
+            crate::delivery::Recipients::OnFile,
+        );
     }
     sink.outcome(out, &r, |out| {
         if !sink.is_table() {

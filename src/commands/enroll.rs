@@ -177,13 +177,25 @@ pub fn run(ctx: &Ctx, a: EnrollArgs, out: &mut dyn Write) -> Result<Status> {
     // A new device on an existing account is the classic takeover signal:
     // tell the user, as for issuance (a failing notifier undoes nothing).
     if !e.new_user {
-        crate::delivery::notify_or_warn(ctx, &mut store, "device-enrolled", user.as_str());
+        crate::delivery::notify_or_warn(
+            ctx,
+            &mut store,
+            "device-enrolled",
+            user.as_str(),
+            crate::delivery::Recipients::OnFile,
+        );
     }
     if let Some(email) = &email {
         let masked = crate::safeguards::mask_email(email);
         store.set_email(&user, email, &masked, &ctx.operator, ctx.now())?;
         if !e.new_user {
-            crate::delivery::notify_or_warn(ctx, &mut store, "email-set", user.as_str());
+            crate::delivery::notify_or_warn(
+                ctx,
+                &mut store,
+                "email-set",
+                user.as_str(),
+                crate::delivery::Recipients::OnFile,
+            );
         }
     }
     render(ctx, &[e], out)?;

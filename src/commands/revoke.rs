@@ -3,7 +3,7 @@
 use super::user_arg;
 use crate::cli::{RevokeArgs, UnlockArgs};
 use crate::context::Ctx;
-use crate::delivery::{notify_or_warn, notify_or_warn_also};
+use crate::delivery::{Recipients, notify_or_warn};
 use crate::exit::Status;
 use crate::identity::{Attestation, Purpose, close_gate, identity_gate};
 use crate::model::parse_text;
@@ -85,7 +85,13 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
             None => Vec::new(),
         };
         let (primary, revoked) = store.remove_device(&name, dev, reason, &ctx.operator, now)?;
-        notify_or_warn_also(ctx, &mut store, "device-removed", name.as_str(), &removed);
+        notify_or_warn(
+            ctx,
+            &mut store,
+            "device-removed",
+            name.as_str(),
+            Recipients::AlsoRemoved(&removed),
+        );
         let json = DeviceRemovedJson {
             primary: primary.as_ref().map(|d| d.id),
             removed_device: dev,
@@ -113,7 +119,13 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
         })?;
     } else if let Some(set) = a.batch {
         store.revoke_set(&name, set, reason, &ctx.operator, now)?;
-        notify_or_warn(ctx, &mut store, "codes-revoked", name.as_str());
+        notify_or_warn(
+            ctx,
+            &mut store,
+            "codes-revoked",
+            name.as_str(),
+            Recipients::OnFile,
+        );
         let json = RevokedJson {
             revoked: &[set],
             user: name.as_str(),
@@ -125,7 +137,13 @@ pub fn run(ctx: &Ctx, a: RevokeArgs, out: &mut dyn Write) -> Result<Status> {
     } else {
         let sets = store.revoke_all(&name, reason, &ctx.operator, now)?;
         if !sets.is_empty() {
-            notify_or_warn(ctx, &mut store, "codes-revoked", name.as_str());
+            notify_or_warn(
+                ctx,
+                &mut store,
+                "codes-revoked",
+                name.as_str(),
+                Recipients::OnFile,
+            );
         }
         let json = RevokedJson {
             revoked: &sets,
@@ -163,7 +181,7 @@ fn issued_by(
     let mut store = ctx.open_store()?;
     let done = store.revoke_issued_by(&principal, since, reason, &ctx.operator, ctx.now())?;
     for (user, _) in &done {
-        notify_or_warn(ctx, &mut store, "codes-revoked", user);
+        notify_or_warn(ctx, &mut store, "codes-revoked", user, Recipients::OnFile);
     }
     let json = IssuedByJson {
         issued_by: &principal,
@@ -207,7 +225,7 @@ pub fn unlock(ctx: &Ctx, a: UnlockArgs, out: &mut dyn Write) -> Result<Status> {
         store.record_identity_passed(&user, &check, &ctx.operator, ctx.now())?;
     }
     let was = store.unlock(&name, &ctx.operator, ctx.now(), false)?;
-    notify_or_warn(ctx, &mut store, "unlock", name.as_str());
+    notify_or_warn(ctx, &mut store, "unlock", name.as_str(), Recipients::OnFile);
     let json = UnlockedJson {
         user: name.as_str(),
         was_locked: was,

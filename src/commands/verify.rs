@@ -435,7 +435,13 @@ pub fn run(
             {
                 crate::output::eprose(&format!("note: {advice}"));
             }
-            crate::delivery::notify_or_warn(ctx, &mut store, "code-used", &view.user.name);
+            crate::delivery::notify_or_warn(
+                ctx,
+                &mut store,
+                "code-used",
+                &view.user.name,
+                crate::delivery::Recipients::OnFile,
+            );
             return Ok(Status::Ok);
         }
         Spend::Locked => return refuse_locked(ctx, out, name.as_str(), view.remaining),
@@ -547,7 +553,13 @@ fn reject(
             user.name,
             r.attempts
         );
-        crate::delivery::notify_or_warn(ctx, store, "lockout", &user.name);
+        crate::delivery::notify_or_warn(
+            ctx,
+            store,
+            "lockout",
+            &user.name,
+            crate::delivery::Recipients::OnFile,
+        );
     } else {
         crate::eline!(
             "codedesk: code rejected ({} of {threshold} rejections before lockout)",

@@ -314,6 +314,17 @@ directory {d}/db
     }
 }
 
+/// A test's directory (a fresh slapd) and an Env whose `[directory]` names
+/// it, with `extra` keys; `None` when the test is skipped ([`can_run`]).
+fn directory_env(test: &str, extra: &str) -> Option<(Slapd, Env)> {
+    if !can_run(test) {
+        return None;
+    }
+    let ldap = Slapd::start();
+    let env = ldap.env(extra);
+    Some((ldap, env))
+}
+
 /// The `[directory]` table's `key` set to `value` (a TOML value), or
 /// removed (`None`).
 fn set_key(text: &str, key: &str, value: Option<&str>) -> String {
@@ -460,11 +471,11 @@ fn last_event(env: &Env, user: &str, action: &str) -> serde_json::Value {
 
 #[test]
 fn enrolment_refuses_a_user_the_directory_does_not_know() {
-    if !can_run("enrolment_refuses_a_user_the_directory_does_not_know") {
+    let Some((ldap, env)) =
+        directory_env("enrolment_refuses_a_user_the_directory_does_not_know", "")
+    else {
         return;
-    }
-    let ldap = Slapd::start();
-    let env = ldap.env("");
+    };
     let (st, out, err) = env.run(&[
         "enroll-device",
         "zed",
@@ -495,11 +506,12 @@ fn enrolment_refuses_a_user_the_directory_does_not_know() {
 
 #[test]
 fn a_number_not_on_file_needs_the_identity_check_and_is_flagged() {
-    if !can_run("a_number_not_on_file_needs_the_identity_check_and_is_flagged") {
+    let Some((_ldap, env)) = directory_env(
+        "a_number_not_on_file_needs_the_identity_check_and_is_flagged",
+        "",
+    ) else {
         return;
-    }
-    let ldap = Slapd::start();
-    let env = ldap.env("");
+    };
     // alice's desk phone is on file too (telephoneNumber).
     let out = env.ok(&[
         "--format",
@@ -573,11 +585,9 @@ fn a_number_not_on_file_needs_the_identity_check_and_is_flagged() {
 
 #[test]
 fn privileged_group_members_are_privileged() {
-    if !can_run("privileged_group_members_are_privileged") {
+    let Some((_ldap, env)) = directory_env("privileged_group_members_are_privileged", "") else {
         return;
-    }
-    let ldap = Slapd::start();
-    let env = ldap.env("");
+    };
     let out = env.ok(&[
         "--format",
         "json",
@@ -618,11 +628,10 @@ fn privileged_group_members_are_privileged() {
 /// the groups is issued codes at once.
 #[test]
 fn a_privileged_group_member_waits_for_approval() {
-    if !can_run("a_privileged_group_member_waits_for_approval") {
+    let Some((_ldap, env)) = directory_env("a_privileged_group_member_waits_for_approval", "")
+    else {
         return;
-    }
-    let ldap = Slapd::start();
-    let env = ldap.env("");
+    };
     env.ok(&["enroll-device", "bob", "--kind", "token"]);
     env.ok(&["enroll-device", "alice", "--kind", "token"]);
     let issue = |user: &str| {
@@ -653,11 +662,10 @@ fn a_privileged_group_member_waits_for_approval() {
 
 #[test]
 fn filter_injection_in_a_user_name_matches_nobody() {
-    if !can_run("filter_injection_in_a_user_name_matches_nobody") {
+    let Some((ldap, env)) = directory_env("filter_injection_in_a_user_name_matches_nobody", "")
+    else {
         return;
-    }
-    let ldap = Slapd::start();
-    let env = ldap.env("");
+    };
     // The command line refuses such a name outright (exit 2).
     let (st, _, err) = env.run(&[
         "enroll-device",
@@ -695,11 +703,11 @@ fn filter_injection_in_a_user_name_matches_nobody() {
 
 #[test]
 fn wrong_bind_password_fails_closed_without_showing_it() {
-    if !can_run("wrong_bind_password_fails_closed_without_showing_it") {
+    let Some((ldap, env)) =
+        directory_env("wrong_bind_password_fails_closed_without_showing_it", "")
+    else {
         return;
-    }
-    let ldap = Slapd::start();
-    let env = ldap.env("");
+    };
     use std::os::unix::fs::PermissionsExt;
     let p = ldap.path("bind.pw");
     std::fs::write(&p, "wrong-password-123\n").unwrap();
@@ -733,11 +741,12 @@ fn wrong_bind_password_fails_closed_without_showing_it() {
 
 #[test]
 fn a_directory_that_is_down_stops_issuance_and_enrolment_but_not_verify() {
-    if !can_run("a_directory_that_is_down_stops_issuance_and_enrolment_but_not_verify") {
+    let Some((mut ldap, env)) = directory_env(
+        "a_directory_that_is_down_stops_issuance_and_enrolment_but_not_verify",
+        "timeout = \"3s\"",
+    ) else {
         return;
-    }
-    let mut ldap = Slapd::start();
-    let env = ldap.env("timeout = \"3s\"");
+    };
     env.ok(&[
         "enroll-device",
         "alice",
@@ -859,12 +868,13 @@ fn populate(env: &Env) -> Vec<String> {
 
 #[test]
 fn sync_revokes_leavers_and_reports_changed_numbers_and_new_privileged_users() {
-    if !can_run("sync_revokes_leavers_and_reports_changed_numbers_and_new_privileged_users") {
-        return;
-    }
-    let ldap = Slapd::start();
     // One leaver of five is a fifth: allowed with min_fraction 0.5.
-    let env = ldap.env("min_fraction = 0.5");
+    let Some((ldap, env)) = directory_env(
+        "sync_revokes_leavers_and_reports_changed_numbers_and_new_privileged_users",
+        "min_fraction = 0.5",
+    ) else {
+        return;
+    };
     let codes = populate(&env);
     // First sync: nobody left, no number changed; bob is privileged, and
     // erin through nested groups.
@@ -973,11 +983,12 @@ member: uid=alice,ou=people,{SUFFIX}
 
 #[test]
 fn sync_changes_nothing_when_the_directory_returns_too_few_users_or_is_down() {
-    if !can_run("sync_changes_nothing_when_the_directory_returns_too_few_users_or_is_down") {
+    let Some((mut ldap, env)) = directory_env(
+        "sync_changes_nothing_when_the_directory_returns_too_few_users_or_is_down",
+        "",
+    ) else {
         return;
-    }
-    let mut ldap = Slapd::start();
-    let env = ldap.env("");
+    };
     let codes = populate(&env);
     env.ok(&["sync"]);
     let before = sync_events(&env);
@@ -1082,11 +1093,11 @@ fn verify_never_contacts_the_directory() {
 /// attestation (exit 3), and are flagged once it is given.
 #[test]
 fn batch_enrolment_checks_every_row_against_the_directory() {
-    if !can_run("batch_enrolment_checks_every_row_against_the_directory") {
+    let Some((_ldap, env)) =
+        directory_env("batch_enrolment_checks_every_row_against_the_directory", "")
+    else {
         return;
-    }
-    let ldap = Slapd::start();
-    let env = ldap.env("");
+    };
     let file = env.path().join("devices.csv");
     std::fs::write(
         &file,
@@ -1137,11 +1148,9 @@ fn batch_enrolment_checks_every_row_against_the_directory() {
 /// error, and clears it; piped, it shows none (the tests above).
 #[test]
 fn sync_shows_progress_at_a_terminal() {
-    if !can_run("sync_shows_progress_at_a_terminal") {
+    let Some((_ldap, env)) = directory_env("sync_shows_progress_at_a_terminal", "") else {
         return;
-    }
-    let ldap = Slapd::start();
-    let env = ldap.env("");
+    };
     let mut c = Command::new(common::BIN);
     c.env_clear()
         .env("HOME", env.path())
@@ -1162,11 +1171,9 @@ fn sync_shows_progress_at_a_terminal() {
 /// run asks again.
 #[test]
 fn lookups_are_cached_for_the_run_only() {
-    if !can_run("lookups_are_cached_for_the_run_only") {
+    let Some((ldap, env)) = directory_env("lookups_are_cached_for_the_run_only", "") else {
         return;
-    }
-    let ldap = Slapd::start();
-    let env = ldap.env("");
+    };
     let file = env.path().join("devices.csv");
     std::fs::write(
         &file,
@@ -1330,11 +1337,12 @@ fn alice_with_contacts_off_file(env: &Env) -> i64 {
 
 #[test]
 fn a_challenge_goes_only_to_the_directorys_numbers_and_mail() {
-    if !can_run("a_challenge_goes_only_to_the_directorys_numbers_and_mail") {
+    let Some((mut ldap, env)) = directory_env(
+        "a_challenge_goes_only_to_the_directorys_numbers_and_mail",
+        "timeout = \"3s\"",
+    ) else {
         return;
-    }
-    let mut ldap = Slapd::start();
-    let env = ldap.env("timeout = \"3s\"");
+    };
     with_mailbox(&env);
     let off_file = alice_with_contacts_off_file(&env);
 
@@ -1536,11 +1544,12 @@ impl Pty {
 /// challenge step offers only the directory's contacts.
 #[test]
 fn the_prompt_calls_back_and_challenges_the_directorys_contacts() {
-    if !can_run("the_prompt_calls_back_and_challenges_the_directorys_contacts") {
+    let Some((_ldap, env)) = directory_env(
+        "the_prompt_calls_back_and_challenges_the_directorys_contacts",
+        "",
+    ) else {
         return;
-    }
-    let ldap = Slapd::start();
-    let env = ldap.env("");
+    };
     with_mailbox(&env);
     let off_file = alice_with_contacts_off_file(&env);
     let mut p = Pty::spawn(&env, &["issue-codes", "alice", "--via", "helpdesk"]);
@@ -1598,11 +1607,12 @@ fn the_prompt_calls_back_and_challenges_the_directorys_contacts() {
 
 #[test]
 fn a_user_in_a_group_nested_in_a_privileged_group_is_privileged() {
-    if !can_run("a_user_in_a_group_nested_in_a_privileged_group_is_privileged") {
+    let Some((ldap, env)) = directory_env(
+        "a_user_in_a_group_nested_in_a_privileged_group_is_privileged",
+        "",
+    ) else {
         return;
-    }
-    let ldap = Slapd::start();
-    let env = ldap.env("");
+    };
     // erin is in oncall, in tier0, in helpdesk-admins (and tier0 names
     // helpdesk-admins back: the loop ends).
     let out = env.ok(&[

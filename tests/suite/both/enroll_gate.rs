@@ -16,6 +16,25 @@ fn devices(env: &Env, user: &str) -> usize {
     v["devices"].as_array().map_or(0, Vec::len)
 }
 
+/// A first enrolment (no identity check: onboarding) of a landline.
+fn onboard(env: &Env, user: &str, phone: &str) {
+    env.ok(&[
+        "enroll-device",
+        user,
+        "--kind",
+        "landline",
+        "--phone",
+        phone,
+    ]);
+}
+
+/// Writes `body` to `name` in the Env's folder, for `--batch`; its path.
+fn batch_file(env: &Env, name: &str, body: &str) -> std::path::PathBuf {
+    let path = env.path().join(name);
+    std::fs::write(&path, body).expect("write the batch file");
+    path
+}
+
 fn audit(env: &Env) -> Vec<Value> {
     env.ok(&["audit", "--format", "json"])
         .lines()
@@ -26,14 +45,7 @@ fn audit(env: &Env) -> Vec<Value> {
 #[test]
 fn adding_a_device_to_an_existing_user_without_a_check_is_refused_and_recorded() {
     let env = Env::new();
-    env.ok(&[
-        "enroll-device",
-        "dana",
-        "--kind",
-        "landline",
-        "--phone",
-        "507-222-0100",
-    ]);
+    onboard(&env, "dana", "507-222-0100");
     let (code, out, err) = env.run(&[
         "enroll-device",
         "dana",
@@ -67,14 +79,7 @@ fn adding_a_device_to_an_existing_user_without_a_check_is_refused_and_recorded()
 #[test]
 fn adding_a_device_with_an_attested_check_records_the_check() {
     let env = Env::new();
-    env.ok(&[
-        "enroll-device",
-        "erin",
-        "--kind",
-        "landline",
-        "--phone",
-        "507-222-0101",
-    ]);
+    onboard(&env, "erin", "507-222-0101");
     env.ok(&[
         "enroll-device",
         "erin",
@@ -105,20 +110,12 @@ fn adding_a_device_with_an_attested_check_records_the_check() {
 #[test]
 fn batch_enrolment_of_existing_users_needs_the_runs_attestation() {
     let env = Env::new();
-    env.ok(&[
-        "enroll-device",
-        "fay",
-        "--kind",
-        "landline",
-        "--phone",
-        "507-222-0103",
-    ]);
-    let csv = env.path().join("devices.csv");
-    std::fs::write(
-        &csv,
+    onboard(&env, "fay", "507-222-0103");
+    let csv = batch_file(
+        &env,
+        "devices.csv",
         "user,kind,phone\nfay,mobile,507-222-0104\ngus,mobile,507-222-0105\ngus,tablet,\n",
-    )
-    .unwrap();
+    );
     let csv = csv.to_str().unwrap();
     let (code, _, err) = env.run(&["enroll-device", "--batch", csv]);
     assert_eq!(code, 3, "{err}");
@@ -389,12 +386,11 @@ fn a_phone_number_another_user_has_is_said_before_the_check_and_audited() {
 fn a_batch_names_shared_numbers_row_by_row_and_still_enrols_them() {
     let env = Env::new();
     env.enroll_landline("desk", "5072220100");
-    let csv = env.path().join("devices.csv");
-    std::fs::write(
-        &csv,
+    let csv = batch_file(
+        &env,
+        "devices.csv",
         "user,kind,phone\nann,landline,507-222-0100\nben,landline,5072220100\ncid,mobile,5072225111\n",
-    )
-    .unwrap();
+    );
     // New users, no check: each row says how many others, not who.
     let (code, out, err) = env.run(&[
         "--format",
@@ -440,11 +436,11 @@ fn a_batch_names_shared_numbers_row_by_row_and_still_enrols_them() {
         ]
     );
     // Devices added to existing users, attested for the run: named.
-    std::fs::write(
-        &csv,
+    let csv = batch_file(
+        &env,
+        "devices.csv",
         "user,kind,phone\nann,mobile,5072220100\ncid,landline,5072225111\n",
-    )
-    .unwrap();
+    );
     let (code, out, err) = env.run(&[
         "--format",
         "json",
@@ -546,12 +542,11 @@ fn and_others_is_said_only_when_more_than_ten_users_share_the_number() {
     };
     // Eleven new users on one desk phone (first devices, no check): the
     // last row is told how many, not who.
-    let csv = env.path().join("desk.csv");
     let mut body = String::from("user,kind,phone\n");
     for i in 1..=11 {
         body += &format!("d{i:02},landline,5072220100\n");
     }
-    std::fs::write(&csv, body).unwrap();
+    let csv = batch_file(&env, "desk.csv", &body);
     let (code, _, err) = env.run(&["enroll-device", "--batch", csv.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(

@@ -235,6 +235,101 @@ fn a_codedesk_one_schema_behind_keeps_verifying_against_an_upgraded_store() {
     assert_eq!(env.verify("cy", &codes[1]), 0);
 }
 
+/// `upgrade-store`'s outcome goes through the output sink as every
+/// command's does: `--format json` is one object (docs/deployment.md,
+/// "Upgrading the fleet"), with or without `--quiet`; the table, text and
+/// CSV formats are the text for a person; `--quiet` leaves that text out.
+#[test]
+fn upgrade_store_reports_in_every_format_as_other_commands_do() {
+    let env = Env::new();
+    seed(&|a, s| as_prev(&env, a, s), "dee");
+    // The name of this build's last migration, from the dry run's text.
+    let text = env.ok(&["upgrade-store", "--dry-run"]);
+    let want_migration = text.lines().nth(1).unwrap_or_default().trim();
+    assert!(want_migration.starts_with(&format!("{NOW:04} ")), "{text}");
+    let plan = serde_json::json!({
+        "from": {"applied": PREV, "compatible_back_to": legacy(&env)},
+        "to": {"applied": NOW, "compatible_back_to": PREV},
+        "migrations": [want_migration],
+        "dry_run": true,
+    });
+    let before = env.store_state();
+    for args in [
+        &["upgrade-store", "--dry-run", "--format", "json"][..],
+        &["upgrade-store", "--dry-run", "--format", "json", "-q"],
+    ] {
+        let (code, out, err) = env.run(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert_eq!(out.lines().count(), 1, "one JSON line: {out}");
+        let got: serde_json::Value = serde_json::from_str(out.trim()).expect(&out);
+        assert_eq!(got, plan, "{args:?}");
+    }
+    // docs/deployment.md shows the same shape (keys and kinds of value).
+    let page =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/deployment.md"))
+            .expect("read docs/deployment.md");
+    let shown: serde_json::Value = page
+        .lines()
+        .find(|l| l.starts_with("{\"from\":"))
+        .map(|l| serde_json::from_str(l).expect("the page's JSON"))
+        .expect("docs/deployment.md shows upgrade-store's JSON");
+    assert_eq!(shape(&shown), shape(&plan), "{shown}");
+    for format in ["table", "text", "csv"] {
+        let out = env.ok(&["upgrade-store", "--dry-run", "--format", format]);
+        assert!(
+            out.starts_with(&format!(
+                "would apply 1 schema change(s), version {PREV} to {NOW}:\n  {want_migration}\n"
+            )),
+            "{format}: {out}"
+        );
+        let out = env.ok(&["upgrade-store", "--dry-run", "--format", format, "-q"]);
+        assert_eq!(out, "", "{format} -q");
+    }
+    assert_eq!(env.store_state(), before, "--dry-run changes nothing");
+
+    // The upgrade itself, quiet: nothing on standard output, and applied.
+    assert_eq!(env.ok(&["upgrade-store", "-q"]), "");
+    assert_eq!(applied(&env), NOW);
+    // Then nothing to do: the same shape, no migration, from == to.
+    let (code, out, err) = env.run(&["upgrade-store", "--format", "json", "-q"]);
+    assert_eq!(code, 0, "{err}");
+    let got: serde_json::Value = serde_json::from_str(out.trim()).expect(&out);
+    let current = serde_json::json!({"applied": NOW, "compatible_back_to": PREV});
+    assert_eq!(
+        got,
+        serde_json::json!({
+            "from": current,
+            "to": current,
+            "migrations": [],
+            "dry_run": false,
+        })
+    );
+    let out = env.ok(&["upgrade-store", "--format", "csv"]);
+    assert_eq!(
+        out,
+        format!("the store's schema is version {NOW}, this codedesk's: nothing to do\n")
+    );
+}
+
+/// A JSON value's shape: its object keys and the kinds of its values.
+fn shape(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            let fields: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", shape(v)))
+                .collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+        Value::Array(a) => format!("[{}]", a.first().map(shape).unwrap_or_default()),
+        Value::String(_) => "string".into(),
+        Value::Number(_) => "number".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Null => "null".into(),
+    }
+}
+
 /// The previous release's binary, built from git by `.ci/run`.
 fn previous_binary() -> Option<PathBuf> {
     let path = std::env::var_os("CODEDESK_TEST_PREVIOUS_BIN")
