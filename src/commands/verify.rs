@@ -204,7 +204,9 @@ fn locked_error(name: &str) -> anyhow::Error {
 /// kernel kills this process (SIGKILL) when its parent dies, so a write
 /// not yet committed is never committed (SQLite and PostgreSQL roll it
 /// back). The parent read before the prctl closes the race of a parent
-/// that died first: this process then has another parent already.
+/// that died first: this process then has another parent already. (The
+/// kernel watches the thread that started verify: a threaded caller waits
+/// for it in that thread, as pam_exec, a shell and `Command` do.)
 #[cfg(target_os = "linux")]
 fn die_with_caller() -> Result<()> {
     // SAFETY: getppid and prctl(PR_SET_PDEATHSIG) touch no memory of ours.
