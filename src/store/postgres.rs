@@ -43,7 +43,7 @@ mod conn;
 mod tls;
 
 pub use conn::ConnectRetry;
-use conn::{connect_once, describe, plan_tls, reach, scrub, take_tls_params, transient};
+use conn::{connect_once, describe, plan_tls, reach, scrub, take_tls_params};
 
 /// Append-only migrations; index + 1 is the version each one yields,
 /// recorded as a row of `schema_version`.
@@ -248,13 +248,16 @@ impl PgStore {
                 Err(e) => e,
             };
             let wait = match retry.as_deref_mut() {
-                Some(r) if transient(&e) => r.next_wait(tried.elapsed()),
+                Some(r) if e.transient() => r.next_wait(tried.elapsed()),
                 _ => None,
             };
             match wait {
                 Some(d) => std::thread::sleep(d),
                 None => {
-                    let mut why = scrub(&cause(&e), &url, config.get_password());
+                    let mut why = match &e {
+                        conn::Failed::Pg(e) => scrub(&cause(e), &url, config.get_password()),
+                        conn::Failed::NoAnswer(bound) => conn::Failed::no_answer(*bound),
+                    };
                     if let Some(r) = retry.as_deref().filter(|r| r.retries > 0) {
                         why = format!(
                             "{why} (still, after {} retries in {} ms; verify.connect_retry is {} ms)",

@@ -941,3 +941,122 @@ fn prose_wraps_at_word_boundaries_to_the_terminal_width() {
     assert!(out.lines().any(|l| l == advice), "{out}");
     assert!(err.lines().any(|l| l == warning), "{err}");
 }
+
+/// The keys a configuration file accepts, asked of codedesk itself: an
+/// unknown key in a table makes it list the table's fields ("unknown field
+/// `X`, expected one of `a`, `b`"), and a field that is itself a table
+/// answers the same way when probed.
+fn accepted_keys(env: &Env, table: &str, out: &mut Vec<String>) {
+    let probe = "codedesk_no_such_key";
+    let text = if table.is_empty() {
+        format!("{probe} = 1\n")
+    } else {
+        format!("[{table}]\n{probe} = 1\n")
+    };
+    std::fs::write(&env.config, text).expect("write the probe");
+    let (code, _, err) = env.run(&["config"]);
+    assert_eq!(code, 2, "an unknown key is refused: {err}");
+    let unknown = format!("unknown field `{probe}`, expected ");
+    let listed = err
+        .split_once(&unknown)
+        .unwrap_or_else(|| panic!("[{table}] lists its fields: {err}"))
+        .1;
+    let fields: Vec<&str> = listed.split('`').skip(1).step_by(2).collect();
+    assert!(!fields.is_empty(), "{err}");
+    for field in fields {
+        let key = if table.is_empty() {
+            field.to_string()
+        } else {
+            format!("{table}.{field}")
+        };
+        // A table answers a probe of its own with its fields.
+        std::fs::write(&env.config, format!("[{key}]\n{probe} = 1\n")).expect("write");
+        let (_, _, err) = env.run(&["config"]);
+        if err.contains(&format!("unknown field `{probe}`")) {
+            accepted_keys(env, &key, out);
+        } else {
+            out.push(key);
+        }
+    }
+}
+
+/// The keys docs/configuration.md's example configuration shows, set or
+/// commented out (`# key = ...` under `[table]` or `# [table]`).
+fn documented_keys() -> Vec<String> {
+    let blocks = toml_blocks("docs/configuration.md");
+    let example = blocks
+        .iter()
+        .find(|b| b.contains("[helpdesk]") && b.contains("[lockout]"))
+        .expect("docs/configuration.md's example configuration");
+    let mut table = String::new();
+    let mut keys = Vec::new();
+    for line in example.lines() {
+        let line = line.trim_start_matches('#').trim();
+        if let Some(rest) = line.strip_prefix('[') {
+            table = rest.split(']').next().unwrap_or_default().to_string();
+        } else if let Some((key, _)) = line.split_once('=') {
+            let key = key.trim();
+            if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                keys.push(format!("{table}.{key}"));
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn configuration_page_lists_every_key() {
+    // README: docs/configuration.md lists every key. Every key the file
+    // accepts and every key `codedesk config` shows must be in its example
+    // configuration; and every key there must be one codedesk accepts.
+    let env = Env::with_raw_config("");
+    let mut accepted = Vec::new();
+    accepted_keys(&env, "", &mut accepted);
+    for must in [
+        "store.db",
+        "store.group",
+        "store.password_file",
+        "verify.connect_retry",
+    ] {
+        assert!(accepted.iter().any(|k| k == must), "{must} in {accepted:?}");
+    }
+    std::fs::write(&env.config, "").expect("write");
+    let shown: Value =
+        serde_json::from_str(&env.ok(&["config", "--format", "json"])).expect("json");
+    let shown: Vec<String> = shown
+        .as_object()
+        .expect("an object")
+        .keys()
+        .filter(|k| !["config", "operator"].contains(&k.as_str()))
+        .map(|k| {
+            if k == "db" {
+                "store.db".into()
+            } else {
+                k.clone()
+            }
+        })
+        .collect();
+    for key in &shown {
+        assert!(
+            accepted.contains(key),
+            "`codedesk config` shows {key}, which the file does not accept"
+        );
+    }
+    let documented = documented_keys();
+    let missing: Vec<&String> = accepted
+        .iter()
+        .filter(|k| !documented.contains(k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/configuration.md lacks {missing:?}"
+    );
+    let unknown: Vec<&String> = documented
+        .iter()
+        .filter(|k| !accepted.contains(k))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "docs/configuration.md shows keys codedesk refuses: {unknown:?}"
+    );
+}

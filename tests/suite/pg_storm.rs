@@ -256,6 +256,109 @@ fn cluster() -> Option<Cluster> {
     }
 }
 
+// ------------------------------------------- a throwaway PgBouncer
+
+/// A PgBouncer of this test's own in front of a [`Cluster`], with the
+/// settings of examples/pgbouncer/codedesk.ini (included verbatim), run as
+/// `postgres`; stopped when dropped.
+struct Bouncer {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Bouncer {
+    /// `extra`: settings after the included file's, which override them.
+    fn start(pg: &Cluster, extra: &str) -> Result<Bouncer, String> {
+        let bin = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
+            .into_iter()
+            .find(|b| Path::new(b).exists())
+            .ok_or("no pgbouncer installed (Debian's pgbouncer package)")?;
+        let (uid, gid) = postgres_uid().ok_or("no user postgres")?;
+        let dir = tempfile::Builder::new()
+            .prefix("codedesk-storm-pgb.")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        let b = Bouncer {
+            dir,
+            port: free_port(),
+        };
+        let d = b.dir.path();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::copy(
+            root.join("examples/pgbouncer/codedesk.ini"),
+            d.join("codedesk.ini"),
+        )
+        .map_err(|e| format!("examples/pgbouncer/codedesk.ini: {e}"))?;
+        // The role's password as PgBouncer's auth file may hold it; it
+        // checks the clients' SCRAM with it and logs in to the server (md5).
+        std::fs::write(d.join("userlist.txt"), "\"codedesk\" \"storm\"\n")
+            .map_err(|e| e.to_string())?;
+        std::fs::write(
+            d.join("pgbouncer.ini"),
+            format!(
+                "[databases]\n* = host=127.0.0.1 port={}\n\n[pgbouncer]\n\
+                 listen_addr = 127.0.0.1\nlisten_port = {}\nunix_socket_dir =\n\
+                 auth_file = {d}/userlist.txt\npidfile = {d}/pgbouncer.pid\n\
+                 logfile = {d}/pgbouncer.log\n%include {d}/codedesk.ini\n{extra}",
+                pg.port,
+                b.port,
+                d = d.display()
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        for f in ["", "codedesk.ini", "userlist.txt", "pgbouncer.ini"] {
+            std::os::unix::fs::chown(d.join(f), Some(uid), Some(gid)).map_err(|e| e.to_string())?;
+        }
+        let mut c = if unsafe { libc::geteuid() } == 0 {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", bin]);
+            c
+        } else {
+            Command::new(bin)
+        };
+        let out = c
+            .arg("-d")
+            .arg(d.join("pgbouncer.ini"))
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("run {bin}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{bin}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", b.port)).is_ok() {
+                return Ok(b);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!(
+            "PgBouncer did not listen on {}: {}",
+            b.port,
+            std::fs::read_to_string(d.join("pgbouncer.log")).unwrap_or_default()
+        ))
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://codedesk:storm@127.0.0.1:{}/codedesk", self.port)
+    }
+}
+
+impl Drop for Bouncer {
+    fn drop(&mut self) {
+        if let Some(pid) = std::fs::read_to_string(self.dir.path().join("pgbouncer.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+        {
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+    }
+}
+
 // ------------------------------------------------------------ the storm
 
 /// One verify of the storm and the answer a lone verify would give.
@@ -542,6 +645,118 @@ fn a_thousand_verifies_through_pgbouncer_lose_none() {
     let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
 }
 
+/// The longest a verify that gave up connecting may take: its retry
+/// bound, plus one attempt in flight when the bound ran out (the URL's
+/// connect_timeout, 15 s by default), plus its first session, its hash
+/// and its waits for the host's slots on a loaded 2-core runner. (One
+/// that connected may take longer: a write that finds the write lock
+/// busy for 15 s is tried again, twice.)
+fn longest(bound: Duration) -> Duration {
+    bound + Duration::from_secs(15) + Duration::from_secs(15)
+}
+
+/// After a storm with a restart in it: each verify gave its lone answer
+/// or failed closed (exit 7) within the bound; no code was accepted
+/// twice, no set half-written, nobody locked; the trail verifies.
+/// Returns (verifies that retried, verifies that failed closed).
+fn judge_restart(env: &Env, jobs: &[Job], results: &[Done], bound: Duration) -> (usize, usize) {
+    let mut retried = 0;
+    let mut failed = 0;
+    for (j, d) in jobs.iter().zip(results) {
+        match d.status {
+            s if s == j.want => {}
+            7 => failed += 1,
+            s => panic!(
+                "{}: exit {s}, want {} or 7 (fail closed): {}",
+                j.user,
+                j.want,
+                d.stderr.trim()
+            ),
+        }
+        if d.stderr.contains("connected after ") {
+            retried += 1;
+        }
+        assert!(
+            !d.stderr.contains("cannot connect") || d.took <= longest(bound),
+            "{}: took {:?} (exit {}): {}",
+            j.user,
+            d.took,
+            d.status,
+            d.stderr.trim()
+        );
+        // One that gave up on connecting did so within the bound.
+        if let Some(at) = d.stderr.find("(still, after ") {
+            let tail = &d.stderr[at..];
+            let num = |key: &str| -> u128 {
+                let i = tail.find(key).expect(key) + key.len();
+                tail[i..]
+                    .split(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("a number")
+            };
+            // No attempt starts once the bound is spent; the last one
+            // may end after it, within its own bound (connect_timeout).
+            let (spent, budget) = (num(" in "), num("connect_retry is "));
+            assert!(
+                spent <= budget + 15_000,
+                "{}: retried {spent} ms, bound {budget} ms",
+                j.user
+            );
+            assert_eq!(budget, bound.as_millis());
+        }
+    }
+    // No code accepted twice, no set half-written: for every user the
+    // acceptances in the trail and the uses left add up to the set, and
+    // every verify that said "accepted" is among them (one that failed
+    // closed may have committed before the connection broke).
+    let mut said: BTreeMap<&str, usize> = BTreeMap::new();
+    for (j, d) in jobs.iter().zip(results) {
+        if d.status == 0 {
+            *said.entry(j.user.as_str()).or_default() += 1;
+        }
+    }
+    let users = accounts(env);
+    assert_eq!(users.len(), USERS);
+    for (user, (left, locked, accepted)) in &users {
+        assert!(!locked, "{user} locked");
+        assert_eq!(
+            *left as usize + accepted,
+            VALID + SPENT,
+            "{user}: {left} left + {accepted} accepted"
+        );
+        let now = said.get(user.as_str()).copied().unwrap_or(0);
+        assert!(
+            SPENT + now <= *accepted,
+            "{user}: {now} accepted in the storm, {accepted} in the trail"
+        );
+    }
+    procs::audit_intact(env);
+    (retried, failed)
+}
+
+/// The exit-7 messages of a storm, counted by their reason (the text after
+/// the server's name), most frequent first: what the report shows.
+fn reasons(results: &[Done]) -> String {
+    let mut by: BTreeMap<String, usize> = BTreeMap::new();
+    for d in results.iter().filter(|d| d.status == 7) {
+        let line = d
+            .stderr
+            .lines()
+            .rfind(|l| l.starts_with("codedesk: ") && !l.starts_with("codedesk: warning"))
+            .unwrap_or("");
+        let why = line.rsplit("): ").next().unwrap_or(line);
+        let why = why.split(" (still").next().unwrap_or(why);
+        *by.entry(why.to_string()).or_default() += 1;
+    }
+    let mut v: Vec<_> = by.into_iter().collect();
+    v.sort_by_key(|b| std::cmp::Reverse(b.1));
+    v.iter()
+        .map(|(w, n)| format!("{n} x {w}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 #[test]
 fn a_restart_mid_storm_fails_closed_within_the_bound_and_loses_nothing() {
     let _turn = turn();
@@ -557,73 +772,189 @@ fn a_restart_mid_storm_fails_closed_within_the_bound_and_loses_nothing() {
         restarted = Some(t.elapsed());
     });
     let restarted = restarted.expect("the server was restarted");
-    let mut retried = 0;
-    let mut failed = 0;
-    for (j, d) in jobs.iter().zip(&results) {
-        match d.status {
-            s if s == j.want => {}
-            7 => failed += 1,
-            s => panic!(
-                "{}: exit {s}, want {} or 7 (fail closed): {}",
-                j.user,
-                j.want,
-                d.stderr.trim()
-            ),
-        }
-        if d.stderr.contains("connected after ") {
-            retried += 1;
-        }
-        let _ = d.took;
-        // One that gave up on connecting did so within the bound.
-        if let Some(at) = d.stderr.find("(still, after ") {
-            let tail = &d.stderr[at..];
-            let num = |key: &str| -> u128 {
-                let i = tail.find(key).expect(key) + key.len();
-                tail[i..]
-                    .split(' ')
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .expect("a number")
-            };
-            let (spent, budget) = (num(" in "), num("connect_retry is "));
-            assert!(
-                spent <= budget,
-                "{}: retried {spent} ms, bound {budget} ms",
-                j.user
-            );
-            assert_eq!(budget, bound.as_millis());
-        }
-    }
+    let (retried, failed) = judge_restart(&env, &jobs, &results, bound);
     assert!(retried > 0, "no verify retried across the restart");
     eprintln!(
-        "pg_storm: restart ({restarted:?}) mid-storm: {retried} verifies retried, {failed} failed closed (exit 7)"
+        "pg_storm: restart ({restarted:?}) mid-storm: {retried} verifies retried, {failed} failed closed (exit 7): {}",
+        reasons(&results)
     );
-    // No code accepted twice, no set half-written: for every user the
-    // acceptances in the trail and the uses left add up to the set, and
-    // every verify that said "accepted" is among them (one that failed
-    // closed may have committed before the connection broke).
-    let mut said: BTreeMap<&str, usize> = BTreeMap::new();
-    for (j, d) in jobs.iter().zip(&results) {
-        if d.status == 0 {
-            *said.entry(j.user.as_str()).or_default() += 1;
+}
+
+/// The deployment docs/postgresql-pooling.md recommends, PgBouncer with
+/// examples/pgbouncer/codedesk.ini in front of PostgreSQL, and the default
+/// verify.connect_retry (8 s): PostgreSQL down for about a second in the
+/// middle of a storm. PgBouncer turns clients away while its logins to the
+/// server fail (server_login_retry, 1 s there); verify retries that. Only
+/// the verifies whose session the shutdown cut fail closed.
+#[test]
+fn a_one_second_restart_through_pgbouncer_fails_few_and_loses_nothing() {
+    let _turn = turn();
+    let Some(pg) = cluster() else { return };
+    let pgb = match Bouncer::start(&pg, "") {
+        Ok(b) => b,
+        Err(why) => {
+            missing(&format!("cannot start a throwaway PgBouncer: {why}"));
+            return;
         }
-    }
-    let users = accounts(&env);
-    assert_eq!(users.len(), USERS);
-    for (user, (left, locked, accepted)) in &users {
-        assert!(!locked, "{user} locked");
-        assert_eq!(
-            *left as usize + accepted,
-            VALID + SPENT,
-            "{user}: {left} left + {accepted} accepted"
-        );
-        let now = said.get(user.as_str()).copied().unwrap_or(0);
-        assert!(
-            SPENT + now <= *accepted,
-            "{user}: {now} accepted in the storm, {accepted} in the trail"
-        );
-    }
-    procs::audit_intact(&env);
+    };
+    let bound = Duration::from_secs(8);
+    let env = on_url(&pgb.url(), "8s");
+    let jobs = seed(&env);
+    let mut down = None;
+    let results = storm(&env, &jobs, &mut || {
+        let t = Instant::now();
+        pg.pg_ctl(&["stop", "-m", "fast"]).expect("stop PostgreSQL");
+        std::thread::sleep(Duration::from_secs(1));
+        pg.pg_ctl(&["start"]).expect("start PostgreSQL");
+        down = Some(t.elapsed());
+    });
+    let down = down.expect("the server was restarted");
+    let (retried, failed) = judge_restart(&env, &jobs, &results, bound);
+    let slowest = results.iter().map(|d| d.took).max().unwrap_or_default();
+    eprintln!(
+        "pg_storm: PgBouncer, PostgreSQL down {down:?} mid-storm: {} of {} verifies gave their answer, \
+         {retried} retried, {failed} failed closed (exit 7), slowest {slowest:?}: {}",
+        jobs.len() - failed,
+        jobs.len(),
+        reasons(&results)
+    );
+    assert!(retried > 0, "no verify retried across the restart");
+    // With PgBouncer's default server_login_retry (15 s), 132 of 1000
+    // failed here; with 1 s, 19.
+    assert!(
+        failed * 20 <= jobs.len(),
+        "{failed} of {} verifies failed closed across a one-second restart: {}",
+        jobs.len(),
+        reasons(&results)
+    );
+}
+
+/// docs/postgresql-pooling.md: a verify that PgBouncer turns away after
+/// `query_wait_timeout` retries within verify.connect_retry. Here the
+/// pool has one server connection, held by another session; PgBouncer
+/// turns the verify away after 1 s, again and again, until the session
+/// ends (after about 2.5 s); then the verify gets its answer.
+#[test]
+fn a_verify_turned_away_by_query_wait_timeout_retries() {
+    let _turn = turn();
+    let Some(pg) = cluster() else { return };
+    let pgb = match Bouncer::start(
+        &pg,
+        "default_pool_size = 1\nmax_db_connections = 1\nquery_wait_timeout = 1\n",
+    ) {
+        Ok(b) => b,
+        Err(why) => {
+            missing(&format!("cannot start a throwaway PgBouncer: {why}"));
+            return;
+        }
+    };
+    let env = on_url(&pgb.url(), "8s");
+    env.enroll_landline("qwait", "5072200001");
+    let (_, codes) = procs::issue_helpdesk_json(&env, "qwait", &[]);
+    // In session pooling a client takes its server connection with its
+    // first statement, and keeps it until it leaves.
+    let hold = || {
+        let mut c = postgres::Client::connect(&pgb.url(), postgres::NoTls)
+            .expect("a session through PgBouncer");
+        c.batch_execute("SELECT 1")
+            .expect("the pool's one connection");
+        c
+    };
+    let holder = hold();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(2500));
+        drop(holder);
+    });
+    let t = Instant::now();
+    let mut c = procs::command(&env, &["verify", "qwait"]);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn verify");
+    let _ = writeln!(child.stdin.take().expect("stdin"), "{}", codes[0]);
+    let out = child.wait_with_output().expect("verify");
+    let took = t.elapsed();
+    release.join().expect("release");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let log = std::fs::read_to_string(pgb.dir.path().join("pgbouncer.log")).unwrap_or_default();
+    assert!(
+        stderr.contains("connected after "),
+        "took {took:?}: {stderr}\n{log}"
+    );
+    assert!(took >= Duration::from_secs(2), "took {took:?}: {stderr}");
+    eprintln!(
+        "pg_storm: query_wait_timeout: accepted after {took:?}: {}",
+        stderr.trim()
+    );
+    // Held for longer than the bound: the verify fails closed (exit 7)
+    // naming the retries. (The last attempt's error reads
+    // "query_wait_timeout", or "connection closed" when PgBouncer's close
+    // overtakes its message; both are retried.)
+    let holder = hold();
+    std::fs::write(
+        &env.config,
+        std::fs::read_to_string(&env.config)
+            .expect("config")
+            .replace("connect_retry = \"8s\"", "connect_retry = \"3s\""),
+    )
+    .expect("config");
+    let mut c = procs::command(&env, &["verify", "qwait"]);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn verify");
+    let _ = writeln!(child.stdin.take().expect("stdin"), "{}", codes[1]);
+    let out = child.wait_with_output().expect("verify");
+    drop(holder);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert!(
+        (stderr.contains("query_wait_timeout") || stderr.contains("connection closed"))
+            && stderr.contains("(still, after "),
+        "{stderr}"
+    );
+}
+
+/// A server that accepts the connection and never answers (a frozen
+/// postmaster): verify fails closed with exit 7 once the URL's
+/// connect_timeout is spent, naming it, instead of waiting for ever.
+#[test]
+fn a_server_that_never_answers_fails_closed_within_connect_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming() {
+            match c {
+                Ok(c) => held.push(c),
+                Err(_) => return,
+            }
+        }
+    });
+    let env = on_url(
+        &format!("postgres://codedesk:storm@127.0.0.1:{port}/codedesk?connect_timeout=2"),
+        "8s",
+    );
+    let t = Instant::now();
+    let mut c = procs::command(&env, &["verify", "alice"]);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn verify");
+    let _ = writeln!(child.stdin.take().expect("stdin"), "ABCD-EFGH-JKMN");
+    let out = child.wait_with_output().expect("verify");
+    let took = t.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert!(
+        stderr.contains("no answer within 2000 ms") && stderr.contains("connect_timeout"),
+        "{stderr}"
+    );
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        "took {took:?}: {stderr}"
+    );
 }
 
 #[test]
@@ -640,6 +971,23 @@ fn the_docs_quote_the_pgbouncer_settings_verbatim() {
     for line in ["pool_mode = session", "auth_type = scram-sha-256"] {
         assert!(ini.lines().any(|l| l == line), "{line}");
     }
+    let setting = |key: &str| -> u64 {
+        ini.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(" = ")?.parse().ok())
+            .unwrap_or_else(|| panic!("examples/pgbouncer/codedesk.ini: no {key}"))
+    };
+    // PgBouncer refuses logins for server_login_retry after a failed one:
+    // shorter than verify.connect_retry's default (8 s), or a restart
+    // outlasts the retries. A client queued longer than query_wait_timeout
+    // is told so before verify's own bound on an attempt (connect_timeout,
+    // 15 s by default) ends it without a reason.
+    assert!(setting("server_login_retry") < 8);
+    assert!(setting("query_wait_timeout") < 15);
+    // Every pool of every login role together stays well under
+    // max_connections (100, 3 reserved for superusers).
+    assert!(setting("max_db_connections") <= 50);
+    assert!(setting("default_pool_size") <= setting("max_db_connections"));
+    assert!(setting("server_idle_timeout") <= 120);
     let ci = std::fs::read_to_string(root.join(".ci/run")).expect(".ci/run");
     assert!(
         ci.contains("examples/pgbouncer/codedesk.ini") && ci.contains("%include $dir/codedesk.ini"),

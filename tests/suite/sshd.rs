@@ -5,6 +5,9 @@
 //! - sshd reads its own sshd_config (port, host key, PID file) followed by
 //!   `examples/sshd_config.d/codedesk.conf` verbatim
 //!   (`AuthenticationMethods publickey,keyboard-interactive`, ...).
+//!   The group variant, `examples/sshd_config.d/codedesk-group.conf`, is
+//!   read the same way with its group replaced by a unique one made with
+//!   `groupadd` (removed at the end).
 //! - PAM: sshd takes its PAM service name from the name it was started
 //!   under, so it is started through a symlink named
 //!   `codedesk-test-sshd-PID-NANOS` and its service file is
@@ -41,6 +44,13 @@ const SSHD_CONFIG_FRAGMENT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/examples/sshd_config.d/codedesk.conf"
 );
+/// The variant that asks only the members of one group for a code.
+const SSHD_GROUP_FRAGMENT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/examples/sshd_config.d/codedesk-group.conf"
+);
+/// The group SSHD_GROUP_FRAGMENT names (replaced by a unique one here).
+const SHIPPED_GROUP_MATCH: &str = "Match Group codedesk-ssh\n";
 const PAM_STANZA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/pam.d/codedesk");
 /// What the remote command prints: proof of a shell as the user.
 const MARK: &str = "codedesk-ssh-ok:";
@@ -134,6 +144,11 @@ struct UnixUser {
 
 impl UnixUser {
     fn create(tag: &str, key: &Path) -> UnixUser {
+        UnixUser::create_in(tag, key, None)
+    }
+
+    /// A user with `key` authorized, a member of `group` if given.
+    fn create_in(tag: &str, key: &Path, group: Option<&UnixGroup>) -> UnixUser {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
@@ -144,7 +159,12 @@ impl UnixUser {
             std::process::id() % 100_000,
             nanos % 100_000
         );
-        must(Command::new("useradd").args(["-m", "-s", "/bin/sh", &name]));
+        let mut useradd = Command::new("useradd");
+        useradd.args(["-m", "-s", "/bin/sh"]);
+        if let Some(g) = group {
+            useradd.args(["-G", &g.name]);
+        }
+        must(useradd.arg(&name));
         let user = UnixUser { name };
         let passwd = must(Command::new("getent").args(["passwd", &user.name]));
         let home = PathBuf::from(passwd.trim().split(':').nth(5).expect("a home"));
@@ -166,6 +186,30 @@ impl Drop for UnixUser {
     fn drop(&mut self) {
         // -f: even if a session of it is still closing.
         let _ = run_bounded(Command::new("userdel").args(["-r", "-f", &self.name]), STEP);
+    }
+}
+
+/// A local group with a unique name, deleted when dropped (drop its
+/// members first).
+struct UnixGroup {
+    name: String,
+}
+
+impl UnixGroup {
+    fn create() -> UnixGroup {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!("cdg{}x{}", std::process::id() % 100_000, nanos % 100_000);
+        must(Command::new("groupadd").arg(&name));
+        UnixGroup { name }
+    }
+}
+
+impl Drop for UnixGroup {
+    fn drop(&mut self) {
+        let _ = run_bounded(Command::new("groupdel").arg(&self.name), STEP);
     }
 }
 
@@ -209,8 +253,15 @@ impl Drop for Sshd {
 }
 
 impl Sshd {
-    /// sshd for `env`'s store (its config must name the store).
+    /// sshd for `env`'s store (its config must name the store), with the
+    /// shipped examples/sshd_config.d/codedesk.conf.
     fn start(env: &Env) -> Sshd {
+        let fragment = std::fs::read_to_string(SSHD_CONFIG_FRAGMENT).expect("read the fragment");
+        Sshd::start_with(env, &fragment)
+    }
+
+    /// sshd for `env`'s store, its own settings followed by `fragment`.
+    fn start_with(env: &Env, fragment: &str) -> Sshd {
         let dir = tempfile::tempdir().expect("tempdir");
         let host_key = dir.path().join("host_key");
         let client_key = dir.path().join("client_key");
@@ -244,7 +295,6 @@ impl Sshd {
         std::os::unix::fs::symlink(which("sshd").expect("sshd"), &link).expect("symlink sshd");
         // The privilege separation directory (systemd's unit makes it at boot).
         std::fs::create_dir_all("/run/sshd").expect("mkdir /run/sshd");
-        let fragment = std::fs::read_to_string(SSHD_CONFIG_FRAGMENT).expect("read the fragment");
         let host_pub = std::fs::read_to_string(host_key.with_extension("pub")).expect("host key");
         let pid_file = dir.path().join("sshd.pid");
         let log = dir.path().join("sshd.log");
@@ -256,7 +306,7 @@ impl Sshd {
             std::fs::write(
                 &config,
                 format!(
-                    "# tests/suite/sshd.rs: this sshd's own settings, then examples/sshd_config.d/codedesk.conf\n\
+                    "# tests/suite/sshd.rs: this sshd's own settings, then an examples/sshd_config.d/ file\n\
                      Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\n\
                      LogLevel VERBOSE\nPermitRootLogin no\nPrintMotd no\nPrintLastLog no\n\
                      X11Forwarding no\nAllowTcpForwarding no\n\n{fragment}",
@@ -307,6 +357,21 @@ impl Sshd {
     /// Logs in as `user` with the key and then `code` at PAM's prompt, and
     /// runs a command. Some(the command's output) if a shell ran it.
     fn login(&self, user: &str, code: &str) -> Option<String> {
+        self.login_by(user, code, true)
+    }
+
+    /// As `login`, without offering the key: keyboard-interactive (the
+    /// code) alone.
+    fn login_code_only(&self, user: &str, code: &str) -> Option<String> {
+        self.login_by(user, code, false)
+    }
+
+    fn login_by(&self, user: &str, code: &str, with_key: bool) -> Option<String> {
+        let (pubkey, preferred) = if with_key {
+            ("yes", "publickey,keyboard-interactive")
+        } else {
+            ("no", "keyboard-interactive")
+        };
         let mut cmd = Command::new(which("sshpass").expect("sshpass"));
         // -e: the code from SSHPASS, never argv. -P: PAM's prompt (pam_exec
         // asks through pam_get_authtok: "Password: "; ssh shows it as
@@ -327,7 +392,9 @@ impl Sshd {
                 "-o",
                 "IdentityAgent=none",
                 "-o",
-                "PreferredAuthentications=publickey,keyboard-interactive",
+                &format!("PubkeyAuthentication={pubkey}"),
+                "-o",
+                &format!("PreferredAuthentications={preferred}"),
                 // One answer per login: a refused code is not asked again.
                 "-o",
                 "NumberOfPasswordPrompts=1",
@@ -543,7 +610,7 @@ fn the_docs_quote_the_shipped_files_verbatim() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let ssh_md = std::fs::read_to_string(root.join("docs/ssh.md")).expect("docs/ssh.md");
     let pam_md = std::fs::read_to_string(root.join("docs/pam.md")).expect("docs/pam.md");
-    for file in [PAM_STANZA, SSHD_CONFIG_FRAGMENT] {
+    for file in [PAM_STANZA, SSHD_CONFIG_FRAGMENT, SSHD_GROUP_FRAGMENT] {
         let text = std::fs::read_to_string(file).expect("read");
         assert!(
             ssh_md.contains(&format!("```\n{text}```\n")),
@@ -557,18 +624,11 @@ fn the_docs_quote_the_shipped_files_verbatim() {
     );
 }
 
-#[test]
-fn the_fragment_wins_over_debians_own_sshd_config() {
-    // docs/ssh.md: installed as /etc/ssh/sshd_config.d/codedesk.conf, the
-    // fragment's values are the ones sshd uses, although Debian's
-    // /etc/ssh/sshd_config says `KbdInteractiveAuthentication no`: it
-    // includes that folder first, and sshd keeps a keyword's first value.
-    // Checked with `sshd -T` (the effective configuration) on the
-    // machine's own sshd_config, its Include pointed at a folder holding
-    // only the fragment.
-    if !can_run("the_fragment_wins_over_debians_own_sshd_config") {
-        return;
-    }
+/// `sshd -T` (the effective configuration) of the machine's own
+/// /etc/ssh/sshd_config, its Include pointed at a folder holding only
+/// `fragment` as codedesk.conf; for the connection `conn` (`sshd -T -C`:
+/// "user=NAME,host=...,addr=...") if given.
+fn effective_config(fragment: &str, conn: Option<&str>) -> String {
     let system = std::fs::read_to_string("/etc/ssh/sshd_config").expect("/etc/ssh/sshd_config");
     let include = "Include /etc/ssh/sshd_config.d/*.conf";
     assert_eq!(
@@ -579,7 +639,7 @@ fn the_fragment_wins_over_debians_own_sshd_config() {
     let dir = tempfile::tempdir().expect("tempdir");
     let drop_in = dir.path().join("sshd_config.d");
     std::fs::create_dir(&drop_in).expect("mkdir");
-    std::fs::copy(SSHD_CONFIG_FRAGMENT, drop_in.join("codedesk.conf")).expect("copy");
+    std::fs::write(drop_in.join("codedesk.conf"), fragment).expect("write the fragment");
     let config = dir.path().join("sshd_config");
     std::fs::write(
         &config,
@@ -588,20 +648,210 @@ fn the_fragment_wins_over_debians_own_sshd_config() {
     .expect("write sshd_config");
     let host_key = dir.path().join("host_key");
     keygen(&host_key);
-    let out = must(
-        Command::new(which("sshd").expect("sshd"))
-            .arg("-T")
+    let sshd = which("sshd").expect("sshd");
+    // `sshd -t`, as docs/ssh.md has the administrator run it.
+    must(
+        Command::new(&sshd)
+            .arg("-t")
             .arg("-f")
             .arg(&config)
             .arg("-o")
             .arg(format!("HostKey={}", host_key.display())),
     );
-    for want in [
-        "authenticationmethods publickey,keyboard-interactive",
-        "kbdinteractiveauthentication yes",
-        "usepam yes",
-        "passwordauthentication no",
-    ] {
-        assert!(out.lines().any(|l| l == want), "{want} in: {out}");
+    let mut cmd = Command::new(&sshd);
+    cmd.arg("-T")
+        .arg("-f")
+        .arg(&config)
+        .arg("-o")
+        .arg(format!("HostKey={}", host_key.display()));
+    if let Some(c) = conn {
+        cmd.args(["-C", c]);
     }
+    must(&mut cmd)
+}
+
+fn assert_settings(out: &str, want: &[&str], who: &str) {
+    for w in want {
+        assert!(out.lines().any(|l| l == *w), "{who}: {w} in: {out}");
+    }
+}
+
+#[test]
+fn the_fragment_wins_over_debians_own_sshd_config() {
+    // docs/ssh.md: installed as /etc/ssh/sshd_config.d/codedesk.conf, the
+    // fragment's values are the ones sshd uses, although Debian's
+    // /etc/ssh/sshd_config says `KbdInteractiveAuthentication no`: it
+    // includes that folder first, and sshd keeps a keyword's first value.
+    if !can_run("the_fragment_wins_over_debians_own_sshd_config") {
+        return;
+    }
+    let fragment = std::fs::read_to_string(SSHD_CONFIG_FRAGMENT).expect("read");
+    let out = effective_config(&fragment, None);
+    assert_settings(
+        &out,
+        &[
+            "authenticationmethods publickey,keyboard-interactive",
+            "kbdinteractiveauthentication yes",
+            "usepam yes",
+            "passwordauthentication no",
+        ],
+        "everyone",
+    );
+}
+
+/// examples/sshd_config.d/codedesk-group.conf with its group replaced by
+/// `group`.
+fn group_fragment(group: &str) -> String {
+    let text = std::fs::read_to_string(SSHD_GROUP_FRAGMENT).expect("read the group fragment");
+    assert_eq!(
+        text.matches(SHIPPED_GROUP_MATCH).count(),
+        1,
+        "one `{SHIPPED_GROUP_MATCH}` line to replace: {text}"
+    );
+    text.replace(SHIPPED_GROUP_MATCH, &format!("Match Group {group}\n"))
+}
+
+#[test]
+fn the_group_fragment_asks_only_its_members_for_a_code() {
+    // Installed over Debian's own sshd_config (`sshd -t` passes), the
+    // group fragment gives a member publickey then keyboard-interactive,
+    // and everyone else no keyboard-interactive at all (so no way to PAM's
+    // auth stack, which asks for a code) and no password.
+    if !can_run("the_group_fragment_asks_only_its_members_for_a_code") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("key");
+    keygen(&key);
+    let group = UnixGroup::create();
+    let member = UnixUser::create_in("gm", &key, Some(&group));
+    let outsider = UnixUser::create("go", &key);
+    let fragment = group_fragment(&group.name);
+    let conn = |u: &str| format!("user={u},host=localhost,addr=127.0.0.1");
+    let out = effective_config(&fragment, Some(&conn(&member.name)));
+    assert_settings(
+        &out,
+        &[
+            "authenticationmethods publickey,keyboard-interactive",
+            "kbdinteractiveauthentication yes",
+            "usepam yes",
+            "passwordauthentication no",
+        ],
+        "a member",
+    );
+    let out = effective_config(&fragment, Some(&conn(&outsider.name)));
+    assert_settings(
+        &out,
+        &[
+            "authenticationmethods any",
+            "kbdinteractiveauthentication no",
+            "usepam yes",
+            "passwordauthentication no",
+        ],
+        "an outsider",
+    );
+}
+
+#[test]
+fn with_the_group_fragment_no_one_logs_in_with_a_code_alone() {
+    // A real sshd with examples/sshd_config.d/codedesk-group.conf (its
+    // group replaced by a unique one): a member logs in with the key then
+    // a code, and not with a code alone; a user outside the group logs in
+    // with the key alone, is never asked for a code, and cannot log in
+    // with a code alone (which would be one factor, and a way for a
+    // stranger to spend attempts and lock users out).
+    if !can_run("with_the_group_fragment_no_one_logs_in_with_a_code_alone") {
+        return;
+    }
+    let env = store(10);
+    let group = UnixGroup::create();
+    let sshd = Sshd::start_with(&env, &group_fragment(&group.name));
+    let member = UnixUser::create_in("m", &sshd.client_key, Some(&group));
+    let outsider = UnixUser::create("o", &sshd.client_key);
+    let (m, o) = (member.name.as_str(), outsider.name.as_str());
+    let mcodes = codes_for(&env, m, "2");
+    let ocodes = codes_for(&env, o, "2");
+    let (m_before, o_before) = (uses_left(&env, m), uses_left(&env, o));
+
+    // A code alone, no key: refused to both, before PAM (verify never ran).
+    assert_eq!(
+        sshd.login_code_only(o, &ocodes[0]),
+        None,
+        "an outsider with a valid code and no key"
+    );
+    assert_eq!(
+        sshd.login_code_only(m, &mcodes[0]),
+        None,
+        "a member with a valid code and no key"
+    );
+    assert_eq!(uses_left(&env, m), m_before, "nothing spent");
+    assert_eq!(uses_left(&env, o), o_before, "nothing spent");
+    assert!(verify_events(&env, m).is_empty(), "verify never ran");
+    assert!(verify_events(&env, o).is_empty(), "verify never ran");
+
+    // A member: the key, then a code: a shell, one use.
+    let out = sshd
+        .login(m, &mcodes[0])
+        .unwrap_or_else(|| panic!("a member's key and valid code were refused: {}", sshd.log()));
+    assert_eq!(out.trim(), format!("{MARK}{m}"));
+    assert_eq!(uses_left(&env, m), m_before - 1, "one login, one use");
+    // The key and a wrong code: refused.
+    assert_eq!(sshd.login(m, "0000-0000-0000-0000"), None, "a wrong code");
+    let events = verify_events(&env, m);
+    let actions: Vec<&str> = events.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["verify-accepted", "verify-rejected"],
+        "{events:?}"
+    );
+    for (_, details) in &events {
+        assert_eq!(details["service"], sshd.service.as_str(), "{details}");
+    }
+
+    // An outsider: the key alone logs in; no code is asked for or spent.
+    let out = sshd
+        .login(o, "never-asked")
+        .unwrap_or_else(|| panic!("an outsider's key was refused: {}", sshd.log()));
+    assert_eq!(out.trim(), format!("{MARK}{o}"));
+    assert_eq!(uses_left(&env, o), o_before, "nothing spent");
+    assert!(verify_events(&env, o).is_empty(), "verify never ran");
+
+    let mut all = mcodes.clone();
+    all.extend(ocodes);
+    assert_no_code_leaked(&env, &sshd, &all);
+    drop(sshd);
+    drop(member);
+    drop(outsider);
+}
+
+#[test]
+fn the_advice_the_group_fragment_replaces_let_a_code_alone_in() {
+    // The control for the test above: docs/ssh.md once said to put the
+    // AuthenticationMethods line in a `Match Group` block, leaving
+    // keyboard-interactive on for everyone. With that configuration a user
+    // outside the group logs in with a code alone. So the refusal above is
+    // the group fragment's doing, not the harness's.
+    if !can_run("the_advice_the_group_fragment_replaces_let_a_code_alone_in") {
+        return;
+    }
+    let line = "AuthenticationMethods publickey,keyboard-interactive\n";
+    let fragment = std::fs::read_to_string(SSHD_CONFIG_FRAGMENT).expect("read");
+    assert_eq!(fragment.matches(line).count(), 1, "{fragment}");
+    let env = store(10);
+    let group = UnixGroup::create();
+    let flawed = format!(
+        "{}\nMatch Group {}\n\t{line}",
+        fragment.replace(line, ""),
+        group.name
+    );
+    let sshd = Sshd::start_with(&env, &flawed);
+    let outsider = UnixUser::create("c", &sshd.client_key);
+    let o = outsider.name.as_str();
+    let codes = codes_for(&env, o, "1");
+    let out = sshd
+        .login_code_only(o, &codes[0])
+        .unwrap_or_else(|| panic!("the flawed advice refused a code alone: {}", sshd.log()));
+    assert_eq!(out.trim(), format!("{MARK}{o}"));
+    drop(sshd);
+    drop(outsider);
 }

@@ -326,9 +326,35 @@ impl ConnectRetry {
     }
 }
 
+/// What PgBouncer says (SQLSTATE 08P01, its code for every error of its
+/// own) when it turns a client away for the moment: its server logins
+/// failed within `server_login_retry` (PostgreSQL restarting), the client
+/// waited in its queue longer than `query_wait_timeout`, it cannot reach
+/// the server, or it has `max_client_conn` clients already. Its other
+/// 08P01 errors (a protocol error, a failed login) are not transient.
+/// The texts are PgBouncer 1.18's (Debian 12) and later versions'.
+const PGBOUNCER_TRANSIENT: [&str; 5] = [
+    "server_login_retry",
+    "query_wait_timeout",
+    "pgbouncer cannot connect to server",
+    "no more connections allowed",
+    "client_login_timeout (server down)",
+];
+
+/// Whether a message of PgBouncer's (08P01) turns a client away for the
+/// moment.
+fn pgbouncer_refusal(message: &str) -> bool {
+    PGBOUNCER_TRANSIENT.iter().any(|m| message.contains(m))
+}
+
 /// Whether a failed connection is one a moment's wait may cure (see
 /// [`PgStore::open_retrying`]).
 pub(super) fn transient(e: &::postgres::Error) -> bool {
+    if let Some(db) = e.as_db_error()
+        && db.code() == &SqlState::PROTOCOL_VIOLATION
+    {
+        return pgbouncer_refusal(db.message());
+    }
     if let Some(code) = e.code() {
         return [
             SqlState::TOO_MANY_CONNECTIONS,
@@ -356,12 +382,86 @@ pub(super) fn transient(e: &::postgres::Error) -> bool {
     false
 }
 
+/// How long one connection attempt may take in all, from opening the
+/// socket to the end of the session set-up: the URL's `connect_timeout`
+/// (15 s when it gives none) for each host it names. The `postgres` crate
+/// applies it only to opening the socket, so a server that accepts and
+/// then never answers (a frozen postmaster, a stuck pooler) would hold a
+/// login for ever.
+pub(super) fn attempt_bound(config: &Config) -> Duration {
+    let each = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(BUSY_TIMEOUT);
+    let hosts = config
+        .get_hosts()
+        .len()
+        .max(config.get_hostaddrs().len())
+        .max(1);
+    each.saturating_mul(hosts as u32)
+}
+
+/// Why one attempt to connect failed.
+pub(super) enum Failed {
+    /// The library's error (refused, authentication, a server error...).
+    Pg(::postgres::Error),
+    /// No answer within the bound ([`attempt_bound`]): the server is there
+    /// but does not answer. Not transient.
+    NoAnswer(Duration),
+}
+
+impl Failed {
+    /// Whether `verify` may try again ([`transient`]).
+    pub(super) fn transient(&self) -> bool {
+        match self {
+            Failed::Pg(e) => transient(e),
+            Failed::NoAnswer(_) => false,
+        }
+    }
+
+    /// The timeout's message (the library's errors are worded by the
+    /// caller, which scrubs them).
+    pub(super) fn no_answer(bound: Duration) -> String {
+        format!(
+            "timeout waiting for server (no answer within {} ms: the URL's connect_timeout, {} s by default, for each host)",
+            bound.as_millis(),
+            BUSY_TIMEOUT.as_secs()
+        )
+    }
+}
+
+/// [`connect_session`], bounded by [`attempt_bound`] as a whole: it runs
+/// on a thread of its own, which is abandoned if it has not finished in
+/// time (its socket is closed when this short-lived process exits). A
+/// timeout is not transient: the server is there but does not answer.
+pub(super) fn connect_once(
+    config: &Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+) -> std::result::Result<(Client, Option<Levels>), Failed> {
+    let bound = attempt_bound(config);
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let (cfg, theirs) = (config.clone(), tls.clone());
+    let spawned = std::thread::Builder::new()
+        .name("codedesk-pg-connect".into())
+        .spawn(move || {
+            let _ = tx.send(connect_session(&cfg, theirs));
+        });
+    if spawned.is_err() {
+        // No thread to spare: connect on this one, unbounded as before.
+        return connect_session(config, tls).map_err(Failed::Pg);
+    }
+    match rx.recv_timeout(bound) {
+        Ok(done) => done.map_err(Failed::Pg),
+        Err(_) => Err(Failed::NoAnswer(bound)),
+    }
+}
+
 /// One connection with its session set up, and the store's schema levels
 /// read in the same round trip when its tables are there (`None`: a new
 /// store, or one older than schema 7, read step by step by the caller).
 /// A verify connects twice; through a pooler each round trip costs the
 /// pooler and the server as much as the statement itself.
-pub(super) fn connect_once(
+fn connect_session(
     config: &Config,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
 ) -> std::result::Result<(Client, Option<Levels>), ::postgres::Error> {
@@ -398,8 +498,10 @@ pub(super) fn connect_once(
         }
         // A table missing (a new or old store) or not readable by this
         // role: step by step, which says which (exit 9 for a role without
-        // its grants, as any other statement).
-        Err(e) if e.as_db_error().is_some() => {
+        // its grants, as any other statement). Not an error that ended the
+        // session (PgBouncer's query_wait_timeout, a shutdown): that one
+        // is the answer, and retried if transient.
+        Err(e) if e.as_db_error().is_some() && !transient(&e) && !client.is_closed() => {
             client.batch_execute(&session)?;
             Ok((client, None))
         }
@@ -444,6 +546,37 @@ mod tests {
             sslmode: sslmode.map(str::to_string),
             sslrootcert: sslrootcert.map(str::to_string),
         }
+    }
+
+    #[test]
+    fn pgbouncer_refusals_are_told_from_its_other_errors() {
+        // PgBouncer 1.18's texts (strings /usr/sbin/pgbouncer) and later ones'.
+        for m in [
+            "server login has been failing, try again later (server_login_retry)",
+            "query_wait_timeout",
+            "pgbouncer cannot connect to server",
+            "no more connections allowed (max_client_conn)",
+            "client_login_timeout (server down)",
+        ] {
+            assert!(pgbouncer_refusal(m), "{m}");
+        }
+        for m in [
+            "password authentication failed",
+            "no such database: nope",
+            "unsupported startup parameter: search_path",
+            "client_login_timeout",
+            "server conn crashed?",
+        ] {
+            assert!(!pgbouncer_refusal(m), "{m}");
+        }
+    }
+
+    #[test]
+    fn one_attempt_is_bounded_by_connect_timeout_for_each_host() {
+        let c: Config = "postgres://u@h/db".parse().unwrap();
+        assert_eq!(attempt_bound(&c), BUSY_TIMEOUT);
+        let c: Config = "postgres://u@a,b,c/db?connect_timeout=2".parse().unwrap();
+        assert_eq!(attempt_bound(&c), Duration::from_secs(6));
     }
 
     #[test]
