@@ -28,12 +28,22 @@ const MAX_INPUT: usize = 1024;
 /// Where the typed code comes from.
 pub trait CodeSource {
     fn read(&mut self, ctx: &Ctx, user: &str) -> Result<Zeroizing<String>>;
+
+    /// Whether the verify answers a caller in another process (PAM, a
+    /// RADIUS server), and so must die with it: see [`die_with_caller`].
+    fn answers_a_caller(&self) -> bool {
+        false
+    }
 }
 
 /// Standard input, or a hidden prompt when an operator is at a terminal.
 pub struct StdinSource;
 
 impl CodeSource for StdinSource {
+    fn answers_a_caller(&self) -> bool {
+        true
+    }
+
     fn read(&mut self, ctx: &Ctx, user: &str) -> Result<Zeroizing<String>> {
         if ctx.interactive {
             return prompt::hidden_code(user)?
@@ -187,12 +197,61 @@ fn locked_error(name: &str) -> anyhow::Error {
     )
 }
 
+/// A verify whose caller is gone must not spend a code: the caller (sshd
+/// past its LoginGraceTime, FreeRADIUS's exec module past its `timeout`)
+/// has already refused the login, so a code spent later would be lost and
+/// the trail would say verify-accepted for a login that was refused. The
+/// kernel kills this process (SIGKILL) when its parent dies, so a write
+/// not yet committed is never committed (SQLite and PostgreSQL roll it
+/// back). The parent read before the prctl closes the race of a parent
+/// that died first: this process then has another parent already. (The
+/// kernel watches the thread that started verify: a threaded caller waits
+/// for it in that thread, as pam_exec, a shell and `Command` do.)
+#[cfg(target_os = "linux")]
+fn die_with_caller() -> Result<()> {
+    // SAFETY: getppid and prctl(PR_SET_PDEATHSIG) touch no memory of ours.
+    let parent = unsafe { libc::getppid() };
+    let set = unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
+    if set != 0 {
+        return Err(fail(
+            Status::Store,
+            format!(
+                "cannot tie verify to its caller (prctl PR_SET_PDEATHSIG): {}",
+                std::io::Error::last_os_error()
+            ),
+        ));
+    }
+    if unsafe { libc::getppid() } != parent {
+        return Err(fail(
+            Status::Store,
+            "the caller of verify is gone: nothing was checked or spent",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_caller() -> Result<()> {
+    Ok(())
+}
+
 pub fn run(
     ctx: &Ctx,
     a: VerifyArgs,
     source: &mut dyn CodeSource,
     out: &mut dyn Write,
 ) -> Result<Status> {
+    if source.answers_a_caller() {
+        die_with_caller()?;
+    }
     // Under pam_exec only the auth step carries a token (expose_authtok);
     // a rule on another step (account, session, password) would check an
     // empty input, so it is refused before the store is opened.

@@ -165,14 +165,24 @@ impl Radiusd {
         Radiusd::start_as(env, db, false)
     }
 
+    /// Like `start`, with the exec module's `timeout` (10 s in the
+    /// shipped file) lowered to `secs`, to keep a test of it short.
+    fn start_with_exec_timeout(env: &Env, db: &Path, secs: u32) -> Radiusd {
+        Radiusd::start_full(env, db, false, Some(secs))
+    }
+
     /// Like `start`; with `freerad`, radiusd drops to user freerad as
     /// Debian configures it, and runs a copy of codedesk that freerad can
     /// reach (the build's folder may be closed to it).
     fn start_as(env: &Env, db: &Path, freerad: bool) -> Radiusd {
+        Radiusd::start_full(env, db, freerad, None)
+    }
+
+    fn start_full(env: &Env, db: &Path, freerad: bool, exec_timeout: Option<u32>) -> Radiusd {
         let db = &radius_store(env, db);
         let mut last = String::new();
         for _ in 0..5 {
-            match Radiusd::try_start(env, db, freerad) {
+            match Radiusd::try_start(env, db, freerad, exec_timeout) {
                 Ok(r) => return r,
                 // Another process took the free port first: another one.
                 Err(why) => last = why,
@@ -181,7 +191,12 @@ impl Radiusd {
         panic!("freeradius would not start on a free port: {last}");
     }
 
-    fn try_start(env: &Env, db: &Path, freerad: bool) -> Result<Radiusd, String> {
+    fn try_start(
+        env: &Env,
+        db: &Path,
+        freerad: bool,
+        exec_timeout: Option<u32>,
+    ) -> Result<Radiusd, String> {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("tempdir");
         let bin = if freerad {
@@ -242,11 +257,17 @@ impl Radiusd {
                     "/usr/local/libexec/codedesk-radius",
                     &no_space(&libexec.join("codedesk-radius")),
                 ),
-                ("/usr/local/bin/codedesk", &no_space(&bin)),
+                ("/usr/bin/codedesk", &no_space(&bin)),
                 ("/var/lib/codedesk/codedesk.db", &no_space(db)),
                 ("/etc/codedesk/config.toml", &no_space(&env.config)),
             ],
         );
+        if let Some(secs) = exec_timeout {
+            edit(
+                &raddb.join("mods-available/codedesk"),
+                &[("timeout = 10", &format!("timeout = {secs}"))],
+            );
+        }
         edit(
             &raddb.join("sites-available/codedesk"),
             &[
@@ -345,8 +366,14 @@ impl Radiusd {
     /// `radclient` sends `user` and `password` (PAP) with a
     /// Message-Authenticator, the secret read from a file.
     fn radclient(&self, user: &str, password: &str) -> Reply {
+        self.radclient_x(user, password).0
+    }
+
+    /// `radclient -x`: the reply and what radclient printed of it (the
+    /// attributes received).
+    fn radclient_x(&self, user: &str, password: &str) -> (Reply, String) {
         let mut child = Command::new(which("radclient").expect("radclient"))
-            .args(["-r", "1", "-t", "20", "-S"])
+            .args(["-x", "-r", "1", "-t", "20", "-S"])
             .arg(&self.secret_file)
             .arg(format!("127.0.0.1:{}", self.port))
             .arg("auth")
@@ -367,14 +394,15 @@ impl Radiusd {
             )
             .expect("write the request");
         let out = child.wait_with_output().expect("radclient");
-        let text = String::from_utf8_lossy(&out.stdout);
-        if text.contains("Received Access-Accept") {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let reply = if text.contains("Received Access-Accept") {
             Reply::Accept
         } else if text.contains("Received Access-Reject") {
             Reply::Reject
         } else {
             Reply::Nothing
-        }
+        };
+        (reply, text)
     }
 
     /// An Access-Request built here, byte by byte (RFC 2865 PAP hiding,
@@ -425,6 +453,7 @@ impl Radiusd {
         while Instant::now() < deadline {
             match sock.recv(&mut buf) {
                 Ok(n) if n >= 20 && buf[1] == id => {
+                    assert_reply_authenticated(&buf[..n], &authenticator, secret);
                     return match buf[0] {
                         2 => Reply::Accept,
                         3 => Reply::Reject,
@@ -437,6 +466,53 @@ impl Radiusd {
         }
         Reply::Nothing
     }
+}
+
+/// The reply's Response Authenticator (RFC 2865) is right, and it carries
+/// a right Message-Authenticator (RFC 3579; BlastRADIUS): HMAC-MD5 with the
+/// secret over the reply, its authenticator field holding the request's.
+fn assert_reply_authenticated(reply: &[u8], request_auth: &[u8; 16], secret: &[u8]) {
+    let len = u16::from_be_bytes([reply[2], reply[3]]) as usize;
+    assert_eq!(len, reply.len(), "the reply's length field");
+    let mut h = Md5::new();
+    h.update(&reply[..4]);
+    h.update(request_auth);
+    h.update(&reply[20..]);
+    h.update(secret);
+    assert_eq!(
+        h.finalize().as_slice(),
+        &reply[4..20],
+        "the reply's Response Authenticator"
+    );
+    let mut at = None;
+    let mut i = 20;
+    while i < reply.len() {
+        assert!(i + 2 <= reply.len(), "a truncated attribute in the reply");
+        let (kind, l) = (reply[i], reply[i + 1] as usize);
+        assert!(l >= 2 && i + l <= reply.len(), "a malformed attribute");
+        if kind == 80 {
+            assert_eq!(l, 18, "Message-Authenticator's length");
+            at = Some(i + 2);
+        }
+        i += l;
+    }
+    let at = at.unwrap_or_else(|| {
+        panic!(
+            "the reply (code {}, {} bytes) carries no Message-Authenticator",
+            reply[0],
+            reply.len()
+        )
+    });
+    let mut zeroed = reply.to_vec();
+    zeroed[4..20].copy_from_slice(request_auth);
+    zeroed[at..at + 16].fill(0);
+    let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(secret).expect("HMAC key");
+    mac.update(&zeroed);
+    assert_eq!(
+        mac.finalize().into_bytes().as_slice(),
+        &reply[at..at + 16],
+        "the reply's Message-Authenticator"
+    );
 }
 
 /// What a notify command saw: its arguments and environment, and the
@@ -894,4 +970,188 @@ fn freeradius_as_freerad_verifies_on_a_store_that_belongs_to_freerad() {
         &codes,
         Some(&radiusd.secret),
     );
+}
+
+/// The pids of the `codedesk verify` processes still running with the
+/// configuration `config` (each test's own).
+fn verifies_running_with(config: &Path) -> Vec<u32> {
+    let config = config.display().to_string();
+    std::fs::read_dir("/proc")
+        .expect("read /proc")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let argv = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let args: Vec<&[u8]> = argv.split(|b| *b == 0).collect();
+            args.contains(&b"verify".as_slice())
+                && args.contains(&config.as_bytes())
+                && !args.iter().any(|a| a.ends_with(b"codedesk-radius"))
+        })
+        .collect()
+}
+
+/// The store's write lock, held by another writer until released: SQLite's
+/// (BEGIN EXCLUSIVE; readers go on in WAL mode), or on PostgreSQL the
+/// advisory lock every codedesk write transaction takes.
+enum WriteLock {
+    Sqlite(rusqlite::Connection),
+    Postgres(postgres::Client),
+}
+
+fn hold_write_lock(env: &Env) -> WriteLock {
+    if env.is_postgres() {
+        let url = env.db.to_str().expect("a URL");
+        let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+        c.execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&codedesk::store::postgres::WRITE_LOCK],
+        )
+        .expect("take the write lock");
+        WriteLock::Postgres(c)
+    } else {
+        let c = rusqlite::Connection::open(&env.db).expect("open the store");
+        c.execute_batch("BEGIN EXCLUSIVE;")
+            .expect("take the write lock");
+        WriteLock::Sqlite(c)
+    }
+}
+
+impl WriteLock {
+    fn release(self) {
+        match self {
+            WriteLock::Sqlite(c) => c.execute_batch("COMMIT;").expect("release"),
+            WriteLock::Postgres(mut c) => {
+                c.execute(
+                    "SELECT pg_advisory_unlock($1)",
+                    &[&codedesk::store::postgres::WRITE_LOCK],
+                )
+                .expect("release");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_verify_past_the_exec_timeout_dies_and_spends_no_code() {
+    if !can_run("a_verify_past_the_exec_timeout_dies_and_spends_no_code") {
+        return;
+    }
+    let env = Env::new();
+    let codes = user_with_codes(&env, "slow.user", "2");
+    let before = remaining(&env, "slow.user");
+    // The shipped timeout (10 s), lowered to 3 s for a short test.
+    let radiusd = Radiusd::start_with_exec_timeout(&env, &env.db, 3);
+
+    // Another writer holds the store's write lock longer than the exec
+    // module waits (verify waits up to 15 s for it): verify reads, hashes,
+    // and waits to spend the code while FreeRADIUS gives up on it.
+    let lock = hold_write_lock(&env);
+    let started = Instant::now();
+    assert_eq!(
+        radiusd.radclient("slow.user", &codes[0]),
+        Reply::Reject,
+        "the exec module timed out: Access-Reject"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "the reply came after the exec timeout, not before: {:?}",
+        started.elapsed()
+    );
+    // Hold the lock a while past the Reject (as a 13 s lock outlives the
+    // shipped 10 s timeout), then let go: a verify that outlived its caller
+    // would now take the lock and spend the code.
+    std::thread::sleep(Duration::from_secs(2));
+    lock.release();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !verifies_running_with(&env.config).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "a verify outlived FreeRADIUS's timeout: {:?}",
+            verifies_running_with(&env.config)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+
+    assert_eq!(
+        remaining(&env, "slow.user"),
+        before,
+        "no code was spent for a login FreeRADIUS refused"
+    );
+    assert_eq!(
+        verifies_by_radius(&env, "slow.user"),
+        Vec::<String>::new(),
+        "nothing in the trail for a verify that was killed before it committed"
+    );
+    assert_eq!(
+        env.verify("slow.user", &codes[0]),
+        0,
+        "the code is still good"
+    );
+    let logs = radiusd.logs();
+    assert_secrets_absent("radiusd's log", &logs, &codes, Some(&radiusd.secret));
+}
+
+/// Whether radclient -x printed a Message-Authenticator among the
+/// attributes it received.
+fn received_message_authenticator(radclient_out: &str) -> bool {
+    let Some(at) = radclient_out.find("Received Access-") else {
+        return false;
+    };
+    radclient_out[at..].contains("Message-Authenticator")
+}
+
+#[test]
+fn every_reply_carries_a_message_authenticator() {
+    if !can_run("every_reply_carries_a_message_authenticator") {
+        return;
+    }
+    let env = Env::new();
+    let codes = user_with_codes(&env, "reply.user", "2");
+    let radiusd = Radiusd::start(&env, &env.db);
+    for (what, user, code, want) in [
+        (
+            "a valid code",
+            "reply.user",
+            codes[0].as_str(),
+            Reply::Accept,
+        ),
+        (
+            "the same code, spent",
+            "reply.user",
+            codes[0].as_str(),
+            Reply::Reject,
+        ),
+        (
+            "a wrong code",
+            "reply.user",
+            "0000-0000-0000-0000",
+            Reply::Reject,
+        ),
+        (
+            "an unknown user",
+            "nobody",
+            "0000-0000-0000-0000",
+            Reply::Reject,
+        ),
+        ("an empty password", "reply.user", "", Reply::Reject),
+    ] {
+        let (reply, out) = radiusd.radclient_x(user, code);
+        assert_eq!(reply, want, "{what}:\n{out}");
+        assert!(
+            received_message_authenticator(&out),
+            "{what}: the {want:?} carries no Message-Authenticator:\n{out}"
+        );
+    }
+    // The same, checked byte by byte here (`raw` asserts the reply's
+    // Message-Authenticator and Response Authenticator).
+    let wait = Duration::from_secs(20);
+    assert_eq!(
+        radiusd.raw("reply.user", &codes[1], true, wait),
+        Reply::Accept
+    );
+    assert_eq!(
+        radiusd.raw("reply.user", &codes[1], true, wait),
+        Reply::Reject
+    );
+    assert_eq!(radiusd.raw("nobody", "", true, wait), Reply::Reject);
 }
