@@ -301,14 +301,30 @@ pub fn run(
     let mut retry = ConnectRetry::new(ctx.settings.verify_connect_retry);
     let session = hashslots::take(Kind::Store);
     Store::require_existing(&ctx.db)?;
-    let mut store = Store::open_retrying(
-        &ctx.db,
-        ctx.settings.store_group.as_ref(),
-        ctx.settings.db_password.as_ref(),
-        &mut retry,
-    )?;
     let now = ctx.now();
-    let mut view = match store.verify_view(&name, now) {
+    // The reads change nothing: a server connection lost while they run
+    // (the server restarting) is opened again and they are made again,
+    // within the same bound. The write below is never retried that way.
+    let (mut store, view) = loop {
+        let tried = std::time::Instant::now();
+        let store = Store::open_retrying(
+            &ctx.db,
+            ctx.settings.store_group.as_ref(),
+            ctx.settings.db_password.as_ref(),
+            &mut retry,
+        )?;
+        match store.verify_view(&name, now) {
+            Err(e) if crate::store::is_lost(&e) => match retry.next_wait(tried.elapsed()) {
+                Some(wait) => {
+                    drop(store);
+                    std::thread::sleep(wait);
+                }
+                None => return Err(e),
+            },
+            view => break (store, view),
+        }
+    };
+    let mut view = match view {
         Err(e) if looks_like_code && status_of(&e) == Status::NotFound => {
             return Err(code_on_command_line());
         }

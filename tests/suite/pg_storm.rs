@@ -994,3 +994,53 @@ fn the_docs_quote_the_pgbouncer_settings_verbatim() {
         ".ci/run's PgBouncer must include the settings file"
     );
 }
+
+/// A server connection lost while verify reads (the server ending the
+/// session: a restart, an administrator) is opened again and the reads
+/// made again, within `verify.connect_retry`: the login goes through. Here
+/// the reads are held on a lock of the trail, the verify's session is
+/// terminated as a restart would, then the lock is let go.
+#[test]
+fn a_connection_lost_while_verify_reads_is_read_again() {
+    let _turn = turn();
+    let Some(pg) = cluster() else { return };
+    let env = on_url(&pg.url(), "8s");
+    env.enroll_landline("reread", "5072200002");
+    let (_, codes) = procs::issue_helpdesk_json(&env, "reread", &[]);
+    let mut owner = postgres::Client::connect(&pg.url(), postgres::NoTls).expect("connect");
+    let mut lock = owner.transaction().expect("begin");
+    lock.batch_execute("LOCK TABLE audit IN ACCESS EXCLUSIVE MODE")
+        .expect("lock the trail");
+    let mut c = procs::command(&env, &["verify", "reread"]);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("spawn verify");
+    let _ = writeln!(child.stdin.take().expect("stdin"), "{}", codes[0]);
+    // The verify's session, waiting for the lock in its reads.
+    let mut watch = postgres::Client::connect(&pg.url(), postgres::NoTls).expect("connect");
+    let t = Instant::now();
+    let ended = loop {
+        let row = watch
+            .query_one(
+                "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE application_name = 'codedesk' AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .expect("terminate");
+        if row.get::<_, i64>(0) > 0 {
+            break true;
+        }
+        if t.elapsed() > Duration::from_secs(10) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    lock.commit().expect("let the lock go");
+    let out = child.wait_with_output().expect("verify");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(ended, "the verify never waited in its reads: {stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // Accepted once: the code is spent.
+    assert_eq!(env.verify("reread", &codes[0]), 1);
+}
