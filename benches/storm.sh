@@ -8,7 +8,9 @@
 #
 # - the bound: `cores / one-hash time`, the one-hash time being the median
 #   whole-process time of a program that hashes once at the default cost
-#   (benches/bench.sh's `hashone`, built here the same way);
+#   (benches/bench.sh's `hashone`, built here the same way), measured right
+#   before and right after each storm (each row's bound is from their
+#   mean: on a shared host the machine's speed drifts within a run);
 # - storm throughput (verifies per second from the first start to the last
 #   exit) against that bound, for 1000 concurrent verifies;
 # - p50 and p99 whole-process latency of a verify at 1 (one at a time), 100
@@ -60,9 +62,11 @@ trap cleanup EXIT
 say() { printf '%s\n' "$*" >&2; }
 
 say "== building (release)"
-cargo build --release --quiet
+# STORM_BIN: another codedesk binary to measure (an older release, for an
+# A/B of two builds in turns); by default this tree's release build.
+[ -n "${STORM_BIN:-}" ] || cargo build --release --quiet
 BIN="$T/codedesk"
-cp target/release/codedesk "$BIN"
+cp "${STORM_BIN:-target/release/codedesk}" "$BIN"
 
 # The one-hash reference: a tiny program that hashes once at the default
 # cost, built with the argon2 version of Cargo.lock and codedesk's profile.
@@ -309,8 +313,8 @@ EOF
 # -------------------------------------------------------------- measure
 
 # The one-hash time: the median of HASH_ROUNDS runs, and the CPU a run.
-# Measured again after the storms, so a run whose machine changed under it
-# shows it (the bound is the first measurement).
+# Measured once at the start and once at the end for the summary line, and
+# around each storm for its row.
 cat >"$T/hashref.py" <<'EOF'
 import resource, subprocess, sys, time
 xs = []
@@ -327,8 +331,8 @@ bound=$(python3 -c "print(f'{$CORES / ($hash_ms / 1000):.1f}')")
 mem_bound=$(( CORES * HASH_KIB / 1024 + 1000 * 4 ))
 say "one hash: $hash_ms ms (CPU $hash_cpu ms a process); bound $bound verifies/s on $CORES cores; memory bound $mem_bound MiB"
 
-printf '| backend | concurrent | verifies | wall s | throughput /s | / bound | p50 ms | p99 ms | wrong answers | mem delta MiB | verify RssAnon MiB | CPU a verify / a hash | server CPU a verify / a hash |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| backend | concurrent | verifies | wall s | throughput /s | / bound | p50 ms | p99 ms | wrong answers | mem delta MiB | verify RssAnon MiB | CPU a verify / a hash | server CPU a verify / a hash | one hash ms before / after |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for backend in $BACKENDS; do
     case $backend in
         postgres) start_postgres || continue ;;
@@ -337,22 +341,30 @@ for backend in $BACKENDS; do
     for n in $SIZES; do
         stores=$((${stores:-0} + 1))
         db=$(new_store "$backend" "$stores")
+        # The reference again right before and right after this storm: the
+        # row's bound and CPU ratios use their mean, so a machine whose
+        # speed drifts during the run (a shared host) moves both alike.
         if [ "$n" = 1 ]; then
             seed "$db" 2
+            read -r h0 c0 < <(python3 "$T/hashref.py" "$HASHONE" "$HASH_ROUNDS")
             srv0=$(server_cpu)
             read -r cnt wall p50 p99 bad memd rss vcpu < <(python3 "$T/storm.py" "$BIN" "$db" "$T/config.toml" "$T/jobs" "$T/home" --serial "$ONE_ROUNDS")
         else
             seed "$db" $(( (n + 19) / 20 ))
+            read -r h0 c0 < <(python3 "$T/hashref.py" "$HASHONE" "$HASH_ROUNDS")
             srv0=$(server_cpu)
             read -r cnt wall p50 p99 bad memd rss vcpu < <(python3 "$T/storm.py" "$BIN" "$db" "$T/config.toml" "$T/jobs" "$T/home" --all "$n")
         fi
-        srv=$(python3 -c "print(f'{($(server_cpu) - $srv0) / $cnt / $hash_cpu:.2f}')")
+        srv1=$(server_cpu)
+        read -r h1 c1 < <(python3 "$T/hashref.py" "$HASHONE" "$HASH_ROUNDS")
+        hcpu=$(python3 -c "print(($c0 + $c1) / 2)")
+        srv=$(python3 -c "print(f'{($srv1 - $srv0) / $cnt / $hcpu:.2f}')")
         [ "$backend" = sqlite ] && srv=-
         tput=$(python3 -c "print(f'{$cnt / $wall:.1f}')")
-        ratio=$(python3 -c "print(f'{$tput / $bound:.2f}')")
-        cpur=$(python3 -c "print(f'{$vcpu / $hash_cpu:.2f}')")
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
-            "$backend" "$n" "$cnt" "$wall" "$tput" "$ratio" "$p50" "$p99" "$bad" "$memd" "$rss" "$cpur" "$srv"
+        ratio=$(python3 -c "print(f'{$tput * ($h0 + $h1) / 2000 / $CORES:.2f}')")
+        cpur=$(python3 -c "print(f'{$vcpu / $hcpu:.2f}')")
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n' \
+            "$backend" "$n" "$cnt" "$wall" "$tput" "$ratio" "$p50" "$p99" "$bad" "$memd" "$rss" "$cpur" "$srv" "$h0" "$h1"
     done
 done
 read -r hash_end _ < <(python3 "$T/hashref.py" "$HASHONE" "$HASH_ROUNDS")
