@@ -11,6 +11,9 @@
 #   (benches/bench.sh's `hashone`, built here the same way), measured right
 #   before and right after each storm (each row's bound is from their
 #   mean: on a shared host the machine's speed drifts within a run);
+# - storm throughput against a storm of bare hashes (as many hash
+#   processes, cores at a time) run right before and right after it: what
+#   codedesk costs beyond the hash, whatever the host's speed;
 # - storm throughput (verifies per second from the first start to the last
 #   exit) against that bound, for 1000 concurrent verifies;
 # - p50 and p99 whole-process latency of a verify at 1 (one at a time), 100
@@ -325,14 +328,28 @@ xs.sort()
 rc = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(f"{xs[len(xs)//2]:.2f}", f"{(rc.ru_utime + rc.ru_stime) * 1000 / len(xs):.1f}")
 EOF
+# A storm of bare hashes: N hash processes, `cores` at a time (the best any
+# verify storm can do on these cores at this moment: every core hashing,
+# nothing else). Prints hashes per second.
+cat >"$T/hashstorm.py" <<'EOF'
+import subprocess, sys, time
+bin_, n, cores = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+t0 = time.monotonic(); running = []
+for _ in range(n):
+    if len(running) >= cores:
+        running.pop(0).wait()
+    running.append(subprocess.Popen([bin_], stdout=subprocess.DEVNULL))
+for p in running: p.wait()
+print(f"{n / (time.monotonic() - t0):.1f}")
+EOF
 say "== one-hash time ($HASH_ROUNDS runs)"
 read -r hash_ms hash_cpu < <(python3 "$T/hashref.py" "$HASHONE" "$HASH_ROUNDS")
 bound=$(python3 -c "print(f'{$CORES / ($hash_ms / 1000):.1f}')")
 mem_bound=$(( CORES * HASH_KIB / 1024 + 1000 * 4 ))
 say "one hash: $hash_ms ms (CPU $hash_cpu ms a process); bound $bound verifies/s on $CORES cores; memory bound $mem_bound MiB"
 
-printf '| backend | concurrent | verifies | wall s | throughput /s | / bound | p50 ms | p99 ms | wrong answers | mem delta MiB | verify RssAnon MiB | CPU a verify / a hash | server CPU a verify / a hash | one hash ms before / after |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| backend | concurrent | verifies | wall s | throughput /s | / bound | p50 ms | p99 ms | wrong answers | mem delta MiB | verify RssAnon MiB | CPU a verify / a hash | server CPU a verify / a hash | one hash ms before / after | / hash storm |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for backend in $BACKENDS; do
     case $backend in
         postgres) start_postgres || continue ;;
@@ -351,20 +368,26 @@ for backend in $BACKENDS; do
             read -r cnt wall p50 p99 bad memd rss vcpu < <(python3 "$T/storm.py" "$BIN" "$db" "$T/config.toml" "$T/jobs" "$T/home" --serial "$ONE_ROUNDS")
         else
             seed "$db" $(( (n + 19) / 20 ))
+            hs0=$(python3 "$T/hashstorm.py" "$HASHONE" "$n" "$CORES")
             read -r h0 c0 < <(python3 "$T/hashref.py" "$HASHONE" "$HASH_ROUNDS")
             srv0=$(server_cpu)
             read -r cnt wall p50 p99 bad memd rss vcpu < <(python3 "$T/storm.py" "$BIN" "$db" "$T/config.toml" "$T/jobs" "$T/home" --all "$n")
         fi
         srv1=$(server_cpu)
         read -r h1 c1 < <(python3 "$T/hashref.py" "$HASHONE" "$HASH_ROUNDS")
+        hs="-"
+        if [ "$n" != 1 ]; then
+            hs1=$(python3 "$T/hashstorm.py" "$HASHONE" "$n" "$CORES")
+            hs=$(python3 -c "print(f'{$cnt / $wall * 2 / ($hs0 + $hs1):.2f} (of {$hs0}, {$hs1})')")
+        fi
         hcpu=$(python3 -c "print(($c0 + $c1) / 2)")
         srv=$(python3 -c "print(f'{($srv1 - $srv0) / $cnt / $hcpu:.2f}')")
         [ "$backend" = sqlite ] && srv=-
         tput=$(python3 -c "print(f'{$cnt / $wall:.1f}')")
         ratio=$(python3 -c "print(f'{$tput * ($h0 + $h1) / 2000 / $CORES:.2f}')")
         cpur=$(python3 -c "print(f'{$vcpu / $hcpu:.2f}')")
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n' \
-            "$backend" "$n" "$cnt" "$wall" "$tput" "$ratio" "$p50" "$p99" "$bad" "$memd" "$rss" "$cpur" "$srv" "$h0" "$h1"
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s |\n' \
+            "$backend" "$n" "$cnt" "$wall" "$tput" "$ratio" "$p50" "$p99" "$bad" "$memd" "$rss" "$cpur" "$srv" "$h0" "$h1" "$hs"
     done
 done
 read -r hash_end _ < <(python3 "$T/hashref.py" "$HASHONE" "$HASH_ROUNDS")
